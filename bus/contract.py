@@ -1,0 +1,551 @@
+"""The wire contract: every message body that crosses NATS, as msgspec Structs.
+
+JSON on the wire. Tasks, results and events are tagged unions (field ``kind``), so a
+reader decodes once and dispatches on the type. To evolve a message add a field with a
+default; never rename or retype one. ``CONTRACT_VERSION`` changes only on a breaking
+change. ``python -m bus.schema`` writes the JSON Schemas of the public messages into
+``schemas/`` for clients in other languages; a test fails when they drift.
+
+Timestamps are Unix seconds (float); durations are milliseconds.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+import msgspec
+from msgspec import Meta, Struct
+
+CONTRACT_VERSION = 1
+
+Id = Annotated[str, Meta(min_length=1, max_length=200, description="An identifier.")]
+Name = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$",
+        description="A graph or collection name: letters, digits, '_' and '-', starting with a letter or '_'.",
+    ),
+]
+Timestamp = Annotated[float, Meta(ge=0, description="Unix time in seconds.")]
+Scalar = Union[str, int, float, bool, None]
+
+
+class _Frozen(Struct, frozen=True, kw_only=True, forbid_unknown_fields=False):
+    """Base of every message: immutable, keyword-only, tolerant of unknown fields."""
+
+
+# ---------------------------------------------------------------- client requests
+
+
+class DocumentInput(_Frozen):
+    """A requirement document given by a client: inline ``content`` or a ``path``.
+
+    A path is read by the orchestrator only under its configured documents root; over the
+    bus no root is configured by default, so clients send content. ``object_name`` refers
+    to a document already put into the ``gaai_documents`` object store.
+    """
+
+    content: Annotated[str, Meta(max_length=4_000_000)] | None = None
+    path: Annotated[str, Meta(max_length=4096)] | None = None
+    object_name: Annotated[str, Meta(max_length=512)] | None = None
+    name: Annotated[str, Meta(max_length=256)] | None = None
+    media_type: Annotated[str, Meta(max_length=128)] | None = None
+
+
+class SubmitRequest(_Frozen):
+    """Start a workflow: sent as a request on ``gaai.workflow.submit``."""
+
+    graph_name: Name
+    documents: Annotated[list[DocumentInput], Meta(max_length=64)] = []
+    max_executions: Annotated[int, Meta(ge=1, le=256)] = 5
+    enable_parallelism: bool = True
+    max_concurrency: Annotated[int, Meta(ge=1, le=1024)] | None = None
+    core_collections: Annotated[list[Name], Meta(max_length=256)] = []
+    satellite_collections: Annotated[list[Name], Meta(max_length=256)] = []
+    industry: Annotated[str, Meta(max_length=64)] = "auto"
+    custom_vertical: dict | None = None
+    workflow_id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_\-]{1,64}$")] | None = None
+
+
+class SubmitReply(_Frozen):
+    """The answer to an accepted submission; the workflow state is already stored."""
+
+    workflow_id: Id
+    status: str
+
+
+class StatusRequest(_Frozen):
+    """Ask for a workflow's state: sent as a request on ``gaai.workflow.status``."""
+
+    workflow_id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_\-]{1,64}$")]
+
+
+class ErrorInfo(_Frozen):
+    """What went wrong, machine-readable ``code`` plus a sentence for people."""
+
+    code: str
+    message: str
+    retryable: bool = False
+
+
+class ErrorReply(_Frozen):
+    """The answer to any request that could not be served."""
+
+    error: ErrorInfo
+
+
+# ---------------------------------------------------------------- domain values
+
+
+class DocumentRef(_Frozen):
+    """A requirement document stored in the ``gaai_documents`` object store."""
+
+    name: str
+    object_name: str
+    media_type: str
+    size: int
+
+
+class AlgorithmPattern(_Frozen):
+    """How a vertical words the findings of one algorithm."""
+
+    title: str
+    meaning: str
+    recommendation: str
+
+
+class VerticalProfile(_Frozen):
+    """An industry vertical: vocabulary and per-algorithm patterns for use cases and reports."""
+
+    name: str
+    display_name: str
+    description: str
+    source: Literal["builtin", "custom"]
+    key_entities: list[str] = []
+    metrics: list[str] = []
+    terminology: dict[str, str] = {}
+    analysis_prompt: str = ""
+    patterns: dict[str, AlgorithmPattern] = {}
+    keywords: list[str] = []
+    matched_terms: list[str] = []
+    score: float = 0.0
+
+
+class AttributeInfo(_Frozen):
+    name: str
+    types: list[str]
+    present_ratio: float
+    examples: list[str] = []
+
+
+class CollectionInfo(_Frozen):
+    name: str
+    kind: Literal["vertex", "edge"]
+    count: int
+    attributes: list[AttributeInfo] = []
+    role: Literal["core", "satellite", "edge"] = "core"
+
+
+class EdgeDefinition(_Frozen):
+    """Which vertex collections one edge collection connects (from sampled or all edges)."""
+
+    collection: str
+    from_collections: list[str]
+    to_collections: list[str]
+    count: int
+
+
+class GraphSchema(_Frozen):
+    graph_name: str
+    vertex_collections: list[CollectionInfo]
+    edge_collections: list[CollectionInfo]
+    edge_definitions: list[EdgeDefinition]
+    core_collections: list[str]
+    satellite_collections: list[str]
+    total_vertices: int
+    total_edges: int
+
+
+class Objective(_Frozen):
+    id: str
+    text: str
+    source: str = ""
+
+
+class Requirement(_Frozen):
+    id: str
+    text: str
+    priority: Literal["critical", "high", "medium", "low"] = "medium"
+    kind: Literal["functional", "non_functional"] = "functional"
+    source: str = ""
+    section: str = ""
+
+
+class Stakeholder(_Frozen):
+    name: str
+    role: str = ""
+
+
+class RequirementsDoc(_Frozen):
+    objectives: list[Objective] = []
+    requirements: list[Requirement] = []
+    stakeholders: list[Stakeholder] = []
+    constraints: list[str] = []
+    documents: list[str] = []
+    domain_terms: list[str] = []
+
+
+class UseCase(_Frozen):
+    id: str
+    title: str
+    description: str
+    algorithm: str
+    reason: str
+    requirement_ids: list[str] = []
+    priority: Literal["critical", "high", "medium", "low"] = "medium"
+
+
+class AnalysisTemplate(_Frozen):
+    """One executable analysis: an algorithm, its parameters and the collections it reads."""
+
+    id: str
+    use_case_id: str
+    title: str
+    algorithm: str
+    vertex_collections: list[str]
+    edge_collections: list[str]
+    directed: bool = True
+    params: dict[str, Scalar] = {}
+    result_field: str = "value"
+    rationale: str = ""
+
+
+class RankedVertex(_Frozen):
+    id: str
+    value: float
+    label: str = ""
+
+
+class Distribution(_Frozen):
+    count: int
+    min: float
+    max: float
+    mean: float
+    median: float
+    p90: float
+    p99: float
+    std: float
+    top_1pct_share: float = 0.0
+    gini: float = 0.0
+
+
+class GroupStats(_Frozen):
+    """Sizes of components or communities."""
+
+    count: int
+    largest: int
+    largest_share: float
+    singletons: int
+    top_sizes: list[int] = []
+    modularity: float | None = None
+
+
+class ExecutionSummary(_Frozen):
+    """What an algorithm run found; per-vertex values stay in the store at ``result_ref``."""
+
+    execution_id: str
+    template_id: str
+    algorithm: str
+    graph_name: str
+    vertex_count: int
+    edge_count: int
+    result_ref: str
+    result_field: str
+    params: dict[str, Scalar] = {}
+    engine: str = ""
+    load_ms: float = 0.0
+    compute_ms: float = 0.0
+    write_ms: float = 0.0
+    iterations: int | None = None
+    top: list[RankedVertex] = []
+    distribution: Distribution | None = None
+    groups: GroupStats | None = None
+    by_collection: dict[str, int] = {}
+
+
+class Insight(_Frozen):
+    title: str
+    text: str
+    confidence: Annotated[float, Meta(ge=0, le=1)]
+    evidence: dict[str, float] = {}
+
+
+class Recommendation(_Frozen):
+    text: str
+    priority: Literal["critical", "high", "medium", "low"] = "medium"
+
+
+class ArtifactRef(_Frozen):
+    """A file in the ``gaai_reports`` object store."""
+
+    format: str
+    object_name: str
+    size: int
+
+
+class Report(_Frozen):
+    report_id: str
+    template_id: str
+    execution_id: str
+    title: str
+    summary: str
+    algorithm: str
+    insights: list[Insight] = []
+    recommendations: list[Recommendation] = []
+    artifacts: list[ArtifactRef] = []
+
+
+class CatalogEntry(_Frozen):
+    """One step's output as the analytics catalog records it."""
+
+    workflow_id: str
+    epoch: float
+    graph_name: str
+    step: str
+    result: "TaskResult"
+
+
+# ---------------------------------------------------------------- tasks
+
+
+class VerticalTask(_Frozen, tag="vertical", tag_field="kind"):
+    graph_name: str
+    documents: list[DocumentRef]
+    industry: str = "auto"
+    custom_vertical: dict | None = None
+
+
+class SchemaTask(_Frozen, tag="schema", tag_field="kind"):
+    graph_name: str
+    core_collections: list[str] = []
+    satellite_collections: list[str] = []
+    sample_size: int = 200
+
+
+class RequirementsTask(_Frozen, tag="requirements", tag_field="kind"):
+    documents: list[DocumentRef]
+    vertical: VerticalProfile
+
+
+class UseCasesTask(_Frozen, tag="use_cases", tag_field="kind"):
+    requirements: RequirementsDoc
+    schema: GraphSchema
+    vertical: VerticalProfile
+
+
+class TemplatesTask(_Frozen, tag="templates", tag_field="kind"):
+    use_cases: list[UseCase]
+    schema: GraphSchema
+    max_templates: int
+
+
+class ExecutionTask(_Frozen, tag="execution", tag_field="kind"):
+    graph_name: str
+    template: AnalysisTemplate
+
+
+class ReportTask(_Frozen, tag="reporting", tag_field="kind"):
+    template: AnalysisTemplate
+    use_case: UseCase | None
+    execution: ExecutionSummary
+    vertical: VerticalProfile
+    requirements: list[Requirement] = []
+
+
+class CatalogTask(_Frozen, tag="catalog", tag_field="kind"):
+    entry: CatalogEntry
+
+
+Task = Union[
+    VerticalTask, SchemaTask, RequirementsTask, UseCasesTask, TemplatesTask, ExecutionTask, ReportTask, CatalogTask
+]
+
+# ---------------------------------------------------------------- results
+
+
+class VerticalResult(_Frozen, tag="vertical", tag_field="kind"):
+    vertical: VerticalProfile
+
+
+class SchemaResult(_Frozen, tag="schema", tag_field="kind"):
+    schema: GraphSchema
+
+
+class RequirementsResult(_Frozen, tag="requirements", tag_field="kind"):
+    requirements: RequirementsDoc
+
+
+class UseCasesResult(_Frozen, tag="use_cases", tag_field="kind"):
+    use_cases: list[UseCase]
+
+
+class TemplatesResult(_Frozen, tag="templates", tag_field="kind"):
+    templates: list[AnalysisTemplate]
+    rejected: list[str] = []
+
+
+class ExecutionResult(_Frozen, tag="execution", tag_field="kind"):
+    summary: ExecutionSummary
+
+
+class ReportResult(_Frozen, tag="reporting", tag_field="kind"):
+    report: Report
+
+
+class CatalogResult(_Frozen, tag="catalog", tag_field="kind"):
+    recorded: int
+
+
+TaskResult = Union[
+    VerticalResult,
+    SchemaResult,
+    RequirementsResult,
+    UseCasesResult,
+    TemplatesResult,
+    ExecutionResult,
+    ReportResult,
+    CatalogResult,
+]
+
+AGENT_NAMES: tuple[str, ...] = (
+    "vertical",
+    "schema",
+    "requirements",
+    "use_cases",
+    "templates",
+    "execution",
+    "reporting",
+    "catalog",
+)
+
+
+# ---------------------------------------------------------------- envelopes
+
+
+class LlmCall(_Frozen):
+    """One call to a language-model provider, recorded by the agent that made it."""
+
+    purpose: str
+    provider: str
+    model: str
+    tokens_in: int
+    tokens_out: int
+    latency_ms: float
+    cost_usd: float
+    tokens_estimated: bool = False
+    fallback: bool = False
+
+
+class Instance(_Frozen):
+    """The agent process that did a task."""
+
+    agent: str
+    host: str
+    pid: int
+    instance_id: str
+
+
+class TaskEnvelope(_Frozen):
+    """A task on ``gaai.task.<agent>``."""
+
+    workflow_id: str
+    task_id: str
+    task: Task
+    attempt: int = 1
+    contract_version: int = CONTRACT_VERSION
+
+
+class ResultEnvelope(_Frozen):
+    """An agent's answer to one task on ``gaai.result.<agent>``: a result or an error."""
+
+    workflow_id: str
+    task_id: str
+    instance: Instance
+    started_at: Timestamp
+    ended_at: Timestamp
+    attempt: int = 1
+    contract_version: int = CONTRACT_VERSION
+    deliveries: int = 1
+    result: TaskResult | None = None
+    error: ErrorInfo | None = None
+    llm_calls: list[LlmCall] = []
+
+
+# ---------------------------------------------------------------- workflow state and events
+
+WorkflowStatus = Literal["pending", "running", "completed", "failed"]
+TaskStatus = Literal["waiting", "dispatched", "running", "completed", "failed", "skipped"]
+
+
+class TaskState(_Frozen):
+    task_id: str
+    agent: str
+    label: str
+    status: TaskStatus = "waiting"
+    depends_on: list[str] = []
+    attempt: int = 1
+    dispatched_at: float | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    instance: Instance | None = None
+    error: ErrorInfo | None = None
+    llm_calls: list[LlmCall] = []
+
+
+class ReportLocation(_Frozen):
+    template_id: str
+    title: str
+    artifacts: list[ArtifactRef] = []
+
+
+class WorkflowProgress(_Frozen):
+    """A workflow as ``gaai.workflow.status`` reports it."""
+
+    workflow_id: str
+    status: WorkflowStatus
+    graph_name: str
+    created_at: Timestamp
+    updated_at: Timestamp
+    tasks: list[TaskState]
+    reports: list[ReportLocation] = []
+    failures: list[str] = []
+    reports_bucket: str = "gaai_reports"
+
+
+class TaskEvent(_Frozen, tag="task", tag_field="kind"):
+    """A task changed state: published on ``gaai.event.<workflow_id>``."""
+
+    workflow_id: str
+    task_id: str
+    agent: str
+    label: str
+    status: TaskStatus
+    at: Timestamp
+    instance: Instance | None = None
+    error: ErrorInfo | None = None
+
+
+class WorkflowEvent(_Frozen, tag="workflow", tag_field="kind"):
+    """A workflow changed state: published on ``gaai.event.<workflow_id>``."""
+
+    workflow_id: str
+    status: WorkflowStatus
+    at: Timestamp
+    completed_tasks: int = 0
+    total_tasks: int = 0
+
+
+Event = Union[TaskEvent, WorkflowEvent]
+
