@@ -1,0 +1,124 @@
+"""What an agent handler gets (``AgentContext``) and how an agent process runs (``run_agent``).
+
+A handler is ``async def handle(task, ctx) -> result``: all I/O goes through ``ctx``
+(the graph store, documents, report artifacts, the LLM, progress), so handlers read like
+functions from task to result, and the bus details stay in ``bus.worker``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import nats.js.errors
+import structlog
+
+from agents.llm import LlmProvider, RecordingLlm, provider_from_name
+from bus import contract
+from bus.connection import Bus
+from bus.errors import BusError, GaaiError, TaskError
+from bus.settings import Settings
+from bus.worker import Job, serve, this_instance
+from store import EmbeddedStore, GraphStore
+from telemetry.logging import setup_logging
+
+T = TypeVar("T")
+log = structlog.get_logger("agents")
+
+
+@dataclass
+class AgentContext:
+    """Ids of the task at hand and the edges an agent may touch."""
+
+    workflow_id: str
+    task_id: str
+    attempt: int
+    store: GraphStore
+    llm: RecordingLlm
+    _job: Job | None = None
+    _executor: ProcessPoolExecutor | None = None
+
+    async def fetch_document(self, ref: contract.DocumentRef) -> bytes:
+        if self._job is None:
+            raise TaskError("no_bus", "documents can only be fetched inside a running agent")
+        try:
+            result = await self._job.bus.documents.get(ref.object_name)
+        except nats.js.errors.ObjectNotFoundError:
+            raise TaskError("document_missing", f"document {ref.name!r} is no longer in the document store") from None
+        return result.data or b""
+
+    async def put_artifact(self, name: str, data: bytes) -> str:
+        """Store a report file in the reports object store under this workflow; returns its object name."""
+        object_name = f"{self.workflow_id}/{name}"
+        if self._job is not None:
+            await self._job.bus.reports.put(object_name, data)
+        return object_name
+
+    async def progress(self) -> None:
+        if self._job is not None:
+            await self._job.progress()
+
+    async def run_cpu(self, function: Callable[..., T], *args: Any) -> T:
+        """Run CPU-bound work off the event loop, so heartbeats and pings keep flowing.
+
+        In an agent process this is a worker process (the GIL would otherwise starve the
+        loop); in tests without an executor it is a thread.
+        """
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, function, *args)
+
+
+Handle = Callable[[Any, AgentContext], Awaitable[contract.TaskResult]]
+
+
+def run_agent(agent: str, handle: Handle, *, cpu_workers: int = 0) -> None:
+    """The ``__main__`` of an agent module: serve ``agent``'s tasks until SIGINT/SIGTERM."""
+    settings = Settings.from_env()
+    setup_logging(f"gaai-{agent}")
+    try:
+        asyncio.run(_serve_agent(agent, handle, settings, cpu_workers))
+    except GaaiError as exc:
+        print(f"gaai-{agent}: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+async def _serve_agent(agent: str, handle: Handle, settings: Settings, cpu_workers: int) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    store = EmbeddedStore(settings.home)
+    provider = provider_from_name(os.environ.get("GAAI_LLM_PROVIDER", "offline"))
+    executor = ProcessPoolExecutor(max_workers=cpu_workers) if cpu_workers else None
+    bus = await Bus.connect(settings, name=f"gaai-{agent}")
+    try:
+        await serve(bus, settings, agent, make_handler(handle, store, provider, executor), stop, this_instance(agent))
+    except BusError as exc:
+        log.error("agent stopped", error=exc.message)
+        raise
+    finally:
+        await bus.close()
+        if executor:
+            executor.shutdown(cancel_futures=True)
+
+
+def make_handler(handle: Handle, store: GraphStore, provider: LlmProvider, executor: ProcessPoolExecutor | None):
+    async def handler(envelope: contract.TaskEnvelope, job: Job) -> contract.TaskResult:
+        ctx = AgentContext(
+            workflow_id=envelope.workflow_id,
+            task_id=envelope.task_id,
+            attempt=envelope.attempt,
+            store=store,
+            llm=RecordingLlm(provider, job.llm_calls),
+            _job=job,
+            _executor=executor,
+        )
+        return await handle(envelope.task, ctx)
+
+    return handler

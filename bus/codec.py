@@ -1,0 +1,41 @@
+"""One JSON encoder and one typed decoder per message type, built once at import."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import msgspec
+
+from bus import contract
+from bus.errors import RequestError
+
+T = TypeVar("T")
+
+_encoder = msgspec.json.Encoder()
+
+task_decoder = msgspec.json.Decoder(contract.TaskEnvelope)
+result_decoder = msgspec.json.Decoder(contract.ResultEnvelope)
+event_decoder = msgspec.json.Decoder(contract.Event)
+submit_decoder = msgspec.json.Decoder(contract.SubmitRequest)
+status_decoder = msgspec.json.Decoder(contract.StatusRequest)
+progress_decoder = msgspec.json.Decoder(contract.WorkflowProgress)
+submit_reply_decoder = msgspec.json.Decoder(contract.SubmitReply | contract.ErrorReply)
+status_reply_decoder = msgspec.json.Decoder(contract.WorkflowProgress | contract.ErrorReply)
+
+
+def encode(message: object) -> bytes:
+    return _encoder.encode(message)
+
+
+def decode_request(decoder: msgspec.json.Decoder, data: bytes) -> T:
+    """Decode a client request, turning any decoding problem into a ``bad_request`` error.
+
+    msgspec names the JSON path of the offending value (``$.documents[0].content``), which
+    is the most useful thing we can tell a client in another language.
+    """
+    try:
+        return decoder.decode(data)
+    except msgspec.ValidationError as exc:
+        raise RequestError("bad_request", f"invalid request: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise RequestError("bad_request", f"request body is not valid JSON: {exc}") from None

@@ -1,0 +1,35 @@
+"""Process configuration, read from the environment once in each ``__main__``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import msgspec
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """What every gaai process needs to know. Built once and passed down explicitly."""
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    home: Path | None = None
+    documents_root: Path | None = None
+    ack_wait_s: float = 30.0
+    max_deliver: int = 5
+    concurrency: int = 8
+    request_timeout_s: float = 10.0
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> "Settings":
+        """``NATS_URL``, ``GAAI_HOME``, ``GAAI_DOCUMENTS_ROOT`` and ``GAAI_CONCURRENCY``; keywords win."""
+        env: dict[str, object] = {}
+        if os.environ.get("NATS_URL"):
+            env["nats_url"] = os.environ["NATS_URL"]
+        if os.environ.get("GAAI_HOME"):
+            env["home"] = Path(os.environ["GAAI_HOME"])
+        if os.environ.get("GAAI_DOCUMENTS_ROOT"):
+            env["documents_root"] = Path(os.environ["GAAI_DOCUMENTS_ROOT"])
+        if os.environ.get("GAAI_CONCURRENCY"):
+            env["concurrency"] = int(os.environ["GAAI_CONCURRENCY"])
+        env.update({key: value for key, value in overrides.items() if value is not None})
+        return cls(**env)

@@ -1,0 +1,39 @@
+"""Subject, stream, consumer, bucket and header names: the bus's address book."""
+
+from __future__ import annotations
+
+SUBMIT = "gaai.workflow.submit"
+STATUS = "gaai.workflow.status"
+
+TASKS_STREAM = "GAAI_TASKS"
+RESULTS_STREAM = "GAAI_RESULTS"
+EVENTS_STREAM = "GAAI_EVENTS"
+
+WORKFLOWS_BUCKET = "gaai_workflows"
+DOCUMENTS_BUCKET = "gaai_documents"
+REPORTS_BUCKET = "gaai_reports"
+
+ORCHESTRATOR_CONSUMER = "orchestrator"
+ORCHESTRATOR_QUEUE = "gaai-orchestrator"
+
+HEADER_MSG_ID = "Nats-Msg-Id"
+HEADER_TRACEPARENT = "traceparent"
+HEADER_WORKFLOW_ID = "Gaai-Workflow-Id"
+HEADER_TASK_ID = "Gaai-Task-Id"
+
+
+def task_subject(agent: str) -> str:
+    return f"gaai.task.{agent}"
+
+
+def result_subject(agent: str) -> str:
+    return f"gaai.result.{agent}"
+
+
+def event_subject(workflow_id: str) -> str:
+    return f"gaai.event.{workflow_id}"
+
+
+def agent_consumer(agent: str) -> str:
+    """The durable pull consumer that all replicas of one agent share."""
+    return f"agent-{agent}"

@@ -1,0 +1,215 @@
+"""The agent side of the bus: pull tasks, run the handler, publish the result, acknowledge.
+
+One ``serve`` loop per agent process. Replicas of an agent bind to the same durable pull
+consumer, so JetStream hands each task to exactly one of them. The handler never sees an
+acknowledgement: it returns a result or raises, and this module maps that to JetStream:
+
+    result                      → publish result, ack
+    TaskError(retryable=False)  → publish failed result, ack
+    TaskError(retryable=True)   → nak with backoff; after max_deliver: failed result
+    any other exception         → nak with backoff; after max_deliver: failed result "internal"
+    undecodable task            → term (redelivery cannot help) + failed result when ids are known
+
+While a handler runs, in-progress acks keep JetStream from redelivering a task that is
+still being worked on (a long algorithm run or LLM call outlives the ack wait).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import msgspec
+import nats.errors
+import nats.js.errors
+import structlog
+from nats.aio.msg import Msg
+
+from bus import subjects
+from bus.codec import encode, task_decoder
+from bus.connection import Bus
+from bus.contract import (
+    ErrorInfo,
+    Instance,
+    LlmCall,
+    ResultEnvelope,
+    TaskEnvelope,
+    TaskEvent,
+    TaskResult,
+)
+from bus.errors import BusError, TaskError
+from bus.settings import Settings
+from telemetry.logging import bind_task, unbind_task
+from telemetry.propagation import new_trace, parse_traceparent
+
+log = structlog.get_logger("bus.worker")
+
+RETRY_BACKOFF_S = (0.5, 2.0, 5.0, 15.0, 30.0)
+
+
+def this_instance(agent: str) -> Instance:
+    return Instance(agent=agent, host=socket.gethostname(), pid=os.getpid(), instance_id=uuid.uuid4().hex[:12])
+
+
+@dataclass
+class Job:
+    """What a handler may know and do about the delivery of its task, beyond the task itself."""
+
+    envelope: TaskEnvelope
+    deliveries: int
+    bus: Bus
+    instance: Instance
+    trace_id: str
+    llm_calls: list[LlmCall] = field(default_factory=list)
+    _msg: Msg | None = None
+
+    async def progress(self) -> None:
+        """Tell JetStream the task is still being worked on (resets its ack wait)."""
+        if self._msg is not None:
+            try:
+                await self._msg.in_progress()
+            except nats.errors.Error:
+                pass  # connection blip; the next heartbeat tries again
+
+
+Handler = Callable[[TaskEnvelope, Job], Awaitable[TaskResult]]
+
+
+async def serve(bus: Bus, settings: Settings, agent: str, handler: Handler, stop: asyncio.Event, instance: Instance | None = None) -> None:
+    """Work on ``agent``'s tasks until ``stop`` is set, then let in-flight tasks finish."""
+    instance = instance or this_instance(agent)
+    subscription = await bus.ensure_agent_consumer(agent, settings)
+    inflight: set[asyncio.Task[None]] = set()
+    log.info("agent ready", agent=agent, instance=instance.instance_id, concurrency=settings.concurrency)
+    while not stop.is_set():
+        free = settings.concurrency - len(inflight)
+        if free <= 0:
+            await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
+            continue
+        try:
+            messages = await subscription.fetch(free, timeout=1.0)
+        except (nats.errors.TimeoutError, asyncio.TimeoutError):
+            continue
+        except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError, nats.js.errors.Error, nats.errors.Error) as exc:
+            log.warning("fetch failed, retrying", error=str(exc) or type(exc).__name__)
+            await asyncio.sleep(0.5)
+            continue
+        for message in messages:
+            task = asyncio.create_task(_process(bus, settings, agent, handler, instance, message))
+            inflight.add(task)
+            task.add_done_callback(inflight.discard)
+    if inflight:
+        log.info("finishing in-flight tasks before exit", count=len(inflight))
+        await asyncio.gather(*inflight, return_exceptions=True)
+
+
+async def _process(bus: Bus, settings: Settings, agent: str, handler: Handler, instance: Instance, message: Msg) -> None:
+    started = time.time()
+    deliveries = message.metadata.num_delivered if message.metadata else 1
+    try:
+        envelope = task_decoder.decode(message.data)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        await _reject_undecodable(bus, agent, instance, message, started, str(exc))
+        return
+    trace = parse_traceparent((message.headers or {}).get(subjects.HEADER_TRACEPARENT)) or new_trace()
+    bind_task(workflow_id=envelope.workflow_id, task_id=envelope.task_id, attempt=envelope.attempt, trace_id=trace.trace_id, span_id=trace.span_id)
+    job = Job(envelope=envelope, deliveries=deliveries, bus=bus, instance=instance, trace_id=trace.trace_id, _msg=message)
+    await _publish_event(bus, envelope, agent, "running", instance)
+    heartbeat = asyncio.create_task(_keep_alive(job, settings.ack_wait_s / 3))
+    try:
+        result = await handler(envelope, job)
+        outcome = dict(result=result)
+    except TaskError as exc:
+        if exc.retryable and deliveries < settings.max_deliver:
+            log.warning("task failed, will retry", code=exc.code, error=exc.message, deliveries=deliveries)
+            await _nak(message, deliveries)
+            return
+        log.warning("task failed", code=exc.code, error=exc.message, deliveries=deliveries)
+        outcome = dict(error=exc.info())
+    except Exception as exc:  # noqa: BLE001 - any bug in a handler must not kill the agent
+        if deliveries < settings.max_deliver:
+            log.exception("task crashed, will retry", deliveries=deliveries)
+            await _nak(message, deliveries)
+            return
+        log.exception("task crashed on its last delivery", deliveries=deliveries)
+        outcome = dict(error=ErrorInfo(code="internal", message=f"{type(exc).__name__}: {exc}"))
+    finally:
+        heartbeat.cancel()
+        unbind_task()
+    reply = ResultEnvelope(
+        workflow_id=envelope.workflow_id,
+        task_id=envelope.task_id,
+        attempt=envelope.attempt,
+        instance=instance,
+        started_at=started,
+        ended_at=time.time(),
+        deliveries=deliveries,
+        llm_calls=job.llm_calls,
+        **outcome,
+    )
+    headers = {
+        subjects.HEADER_MSG_ID: f"result:{envelope.task_id}:{envelope.attempt}",
+        subjects.HEADER_TRACEPARENT: trace.child().header,
+        subjects.HEADER_WORKFLOW_ID: envelope.workflow_id,
+        subjects.HEADER_TASK_ID: envelope.task_id,
+    }
+    try:
+        await bus.publish(subjects.result_subject(agent), encode(reply), headers)
+    except BusError as exc:
+        # Without a stored result the task must run again rather than be lost.
+        log.error("could not publish result; handing the task back", error=exc.message)
+        await _nak(message, deliveries)
+        return
+    await message.ack()
+
+
+async def _keep_alive(job: Job, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        await job.progress()
+
+
+async def _nak(message: Msg, deliveries: int) -> None:
+    delay = RETRY_BACKOFF_S[min(deliveries, len(RETRY_BACKOFF_S)) - 1]
+    try:
+        await message.nak(delay=delay)
+    except nats.errors.Error:
+        pass  # the ack wait will redeliver it anyway
+
+
+async def _reject_undecodable(bus: Bus, agent: str, instance: Instance, message: Msg, started: float, reason: str) -> None:
+    headers = message.headers or {}
+    workflow_id, task_id = headers.get(subjects.HEADER_WORKFLOW_ID), headers.get(subjects.HEADER_TASK_ID)
+    log.error("undecodable task terminated", reason=reason, workflow_id=workflow_id, task_id=task_id)
+    await message.term()
+    if workflow_id and task_id:
+        reply = ResultEnvelope(
+            workflow_id=workflow_id,
+            task_id=task_id,
+            instance=instance,
+            started_at=started,
+            ended_at=time.time(),
+            error=ErrorInfo(code="bad_request", message=f"undecodable task: {reason}"),
+        )
+        await bus.publish(subjects.result_subject(agent), encode(reply), {subjects.HEADER_MSG_ID: f"result:{task_id}:undecodable"})
+
+
+async def _publish_event(bus: Bus, envelope: TaskEnvelope, agent: str, status: str, instance: Instance) -> None:
+    event = TaskEvent(
+        workflow_id=envelope.workflow_id,
+        task_id=envelope.task_id,
+        agent=agent,
+        label="",
+        status=status,
+        at=time.time(),
+        instance=instance,
+    )
+    try:
+        await bus.publish(subjects.event_subject(envelope.workflow_id), encode(event), {})
+    except BusError as exc:
+        log.warning("progress event lost", error=exc.message)

@@ -1,0 +1,289 @@
+"""The workflow DAG as a pure function: ``advance(state, event, now) -> (state, commands)``.
+
+No I/O and no clock: the runner feeds events (a submission, an agent's result) and
+carries out the commands (publish a task, publish an event). The same events always lead
+to the same decisions, which is what lets a restarted orchestrator replay safely.
+
+    vertical ─┬─ schema ───────┬─ use_cases ─ templates ─┬─ execution/T1 ─ reporting/T1
+              └─ requirements ─┘                         ├─ execution/T2 ─ reporting/T2
+                                                          └─ …
+    and a catalog task after every domain task (lineage), off the critical path.
+
+Pipelined: a template's report depends only on its own execution. Sequential mode
+(``enable_parallelism=False``) runs the same tasks one at a time in creation order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from msgspec.structs import replace
+
+from bus.contract import (
+    CatalogEntry,
+    CatalogTask,
+    ErrorInfo,
+    ExecutionResult,
+    ExecutionTask,
+    RequirementsResult,
+    RequirementsTask,
+    ReportResult,
+    ReportTask,
+    ResultEnvelope,
+    SchemaResult,
+    SchemaTask,
+    Task,
+    TaskEnvelope,
+    TaskEvent,
+    TaskState,
+    TemplatesResult,
+    TemplatesTask,
+    UseCasesResult,
+    UseCasesTask,
+    VerticalResult,
+    VerticalTask,
+    WorkflowEvent,
+)
+from orchestrator.state import WorkflowState
+
+PHASES = {
+    "vertical": "Phase 0: industry vertical",
+    "schema": "Phase 1: schema analysis",
+    "requirements": "Phase 1: requirements extraction",
+    "use_cases": "Phase 2: use cases",
+    "templates": "Phase 3: analysis templates",
+    "execution": "Phase 4: executions",
+    "reporting": "Phase 5: reports",
+    "catalog": "Catalog",
+}
+
+_LABELS = {
+    "vertical": "Industry vertical",
+    "schema": "Schema analysis",
+    "requirements": "Requirements extraction",
+    "use_cases": "Use case generation",
+    "templates": "Template generation",
+}
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """The workflow was accepted and its state stored."""
+
+
+@dataclass(frozen=True)
+class Finished:
+    """An agent answered one task (with a result or an error)."""
+
+    reply: ResultEnvelope
+
+
+Event = Submitted | Finished
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    agent: str
+    envelope: TaskEnvelope
+
+
+@dataclass(frozen=True)
+class Emit:
+    event: TaskEvent | WorkflowEvent
+
+
+Command = Dispatch | Emit
+
+
+def task_id(workflow_id: str, agent: str, key: str = "") -> str:
+    return f"{workflow_id}.{agent}" + (f".{key}" if key else "")
+
+
+def advance(state: WorkflowState, event: Event, now: float) -> tuple[WorkflowState, list[Command]]:
+    """Apply one event; return the new state and what to send."""
+    commands: list[Command] = []
+    tasks = dict(state.tasks)
+    outputs = dict(state.outputs)
+    failures = list(state.failures)
+    if state.status in ("completed", "failed"):
+        return state, commands
+
+    if isinstance(event, Submitted):
+        if tasks:
+            return state, commands
+        wf = state.workflow_id
+        for agent, depends_on in (
+            ("vertical", []),
+            ("schema", ["vertical"]),
+            ("requirements", ["vertical"]),
+            ("use_cases", ["schema", "requirements"]),
+            ("templates", ["use_cases"]),
+        ):
+            _add(tasks, task_id(wf, agent), agent, [task_id(wf, d) for d in depends_on])
+        status = "running"
+        commands.append(Emit(WorkflowEvent(workflow_id=wf, status="running", at=now, total_tasks=len(tasks))))
+    else:
+        reply = event.reply
+        current = tasks.get(reply.task_id)
+        if current is None or current.status in ("completed", "failed", "skipped") or reply.attempt != current.attempt:
+            return state, commands  # a duplicate or stale answer: its effect was already applied
+        status = state.status
+        finished = replace(
+            current,
+            started_at=reply.started_at,
+            ended_at=reply.ended_at,
+            instance=reply.instance,
+            llm_calls=reply.llm_calls,
+        )
+        if reply.result is not None:
+            finished = replace(finished, status="completed")
+            outputs[reply.task_id] = reply.result
+            _expand(state, tasks, reply)
+            if current.agent != "catalog":
+                source = reply.task_id.removeprefix(f"{state.workflow_id}.")
+                _add(tasks, task_id(state.workflow_id, "catalog", source), "catalog", [], label=f"Catalog: {current.label}")
+        else:
+            error = reply.error or ErrorInfo(code="internal", message="agent sent neither result nor error")
+            finished = replace(finished, status="failed", error=error)
+            failures.append(state.failure(current, error))
+            for skipped in _descendants(tasks, reply.task_id):
+                tasks[skipped] = replace(tasks[skipped], status="skipped")
+        tasks[reply.task_id] = finished
+        commands.append(Emit(_task_event(state.workflow_id, finished, now)))
+
+    state = replace(state, tasks=tasks, outputs=outputs, failures=failures, status=status, updated_at=now)
+    state, dispatched = _schedule(state, now)
+    commands.extend(dispatched)
+    state = _conclude(state, now, commands)
+    return state, commands
+
+
+def _add(tasks: dict[str, TaskState], tid: str, agent: str, depends_on: list[str], label: str = "") -> TaskState:
+    tasks.setdefault(tid, TaskState(task_id=tid, agent=agent, label=label or _LABELS.get(agent, agent), depends_on=depends_on))
+    return tasks[tid]
+
+
+def _expand(state: WorkflowState, tasks: dict[str, TaskState], reply: ResultEnvelope) -> None:
+    """Templates fan out into one execution and one report per template."""
+    if not isinstance(reply.result, TemplatesResult):
+        return
+    wf = state.workflow_id
+    for template in reply.result.templates[: state.request.max_executions]:
+        execution = task_id(wf, "execution", template.id)
+        _add(tasks, execution, "execution", [reply.task_id], label=f"Execute {template.id} ({template.algorithm})")
+        _add(tasks, task_id(wf, "reporting", template.id), "reporting", [execution], label=f"Report {template.id} ({template.algorithm})")
+
+
+def _descendants(tasks: dict[str, TaskState], root: str) -> list[str]:
+    found: list[str] = []
+    frontier = [root]
+    while frontier:
+        parent = frontier.pop()
+        for task in tasks.values():
+            if parent in task.depends_on and task.status == "waiting" and task.task_id not in found:
+                found.append(task.task_id)
+                frontier.append(task.task_id)
+    return found
+
+
+def _schedule(state: WorkflowState, now: float) -> tuple[WorkflowState, list[Command]]:
+    tasks = dict(state.tasks)
+    active = [t for t in tasks.values() if t.status in ("dispatched", "running")]
+    ready = [t for t in tasks.values() if t.status == "waiting" and all(tasks[d].status == "completed" for d in t.depends_on)]
+    if not state.request.enable_parallelism:
+        ready = ready[:1] if not active else []
+    limit = state.request.max_concurrency
+    running_executions = sum(1 for t in active if t.agent == "execution")
+    commands: list[Command] = []
+    sent = 0
+    for task in ready:
+        if task.agent == "execution" and limit is not None:
+            if running_executions >= limit:
+                continue
+            running_executions += 1
+        envelope = TaskEnvelope(workflow_id=state.workflow_id, task_id=task.task_id, attempt=task.attempt, task=_build_task(state, task))
+        tasks[task.task_id] = replace(task, status="dispatched", dispatched_at=now)
+        commands.append(Dispatch(agent=task.agent, envelope=envelope))
+        commands.append(Emit(_task_event(state.workflow_id, tasks[task.task_id], now)))
+        sent += 1
+    return replace(state, tasks=tasks, messages_sent=state.messages_sent + sent), commands
+
+
+def _conclude(state: WorkflowState, now: float, commands: list[Command]) -> WorkflowState:
+    if any(t.status in ("waiting", "dispatched", "running") for t in state.tasks.values()):
+        return state
+    reports = [o for o in state.outputs.values() if isinstance(o, ReportResult)]
+    status = "completed" if reports else "failed"
+    failures = list(state.failures)
+    if not reports and not failures:
+        failures.append("no analysis template could be built from the requirements and the graph")
+    state = replace(state, status=status, failures=failures, updated_at=now)
+    completed = sum(1 for t in state.tasks.values() if t.status == "completed")
+    commands.append(Emit(WorkflowEvent(workflow_id=state.workflow_id, status=status, at=now, completed_tasks=completed, total_tasks=len(state.tasks))))
+    return state
+
+
+def _task_event(workflow_id: str, task: TaskState, now: float) -> TaskEvent:
+    return TaskEvent(
+        workflow_id=workflow_id,
+        task_id=task.task_id,
+        agent=task.agent,
+        label=task.label,
+        status=task.status,
+        at=now,
+        instance=task.instance,
+        error=task.error,
+    )
+
+
+def _output(state: WorkflowState, agent: str, key: str = ""):
+    return state.outputs[task_id(state.workflow_id, agent, key)]
+
+
+def _build_task(state: WorkflowState, task: TaskState) -> Task:
+    """The message for ``task``, assembled from the outputs it depends on."""
+    request = state.request
+    wf = state.workflow_id
+    agent = task.agent
+    if agent == "vertical":
+        return VerticalTask(graph_name=request.graph_name, documents=state.documents, industry=request.industry, custom_vertical=request.custom_vertical)
+    if agent == "schema":
+        return SchemaTask(graph_name=request.graph_name, core_collections=request.core_collections, satellite_collections=request.satellite_collections)
+    vertical = _output(state, "vertical")
+    assert isinstance(vertical, VerticalResult)
+    if agent == "requirements":
+        return RequirementsTask(documents=state.documents, vertical=vertical.vertical)
+    if agent == "use_cases":
+        requirements, schema = _output(state, "requirements"), _output(state, "schema")
+        assert isinstance(requirements, RequirementsResult) and isinstance(schema, SchemaResult)
+        return UseCasesTask(requirements=requirements.requirements, schema=schema.schema, vertical=vertical.vertical)
+    if agent == "templates":
+        use_cases, schema = _output(state, "use_cases"), _output(state, "schema")
+        assert isinstance(use_cases, UseCasesResult) and isinstance(schema, SchemaResult)
+        return TemplatesTask(use_cases=use_cases.use_cases, schema=schema.schema, max_templates=request.max_executions)
+    templates = _output(state, "templates")
+    assert isinstance(templates, TemplatesResult)
+    template_id = task.task_id.rsplit(".", 1)[1]
+    template = next(t for t in templates.templates if t.id == template_id)
+    if agent == "execution":
+        return ExecutionTask(graph_name=request.graph_name, template=template)
+    if agent == "reporting":
+        execution = _output(state, "execution", template_id)
+        use_cases = _output(state, "use_cases")
+        requirements = _output(state, "requirements")
+        assert isinstance(execution, ExecutionResult) and isinstance(use_cases, UseCasesResult) and isinstance(requirements, RequirementsResult)
+        use_case = next((u for u in use_cases.use_cases if u.id == template.use_case_id), None)
+        linked = set(use_case.requirement_ids) if use_case else set()
+        return ReportTask(
+            template=template,
+            use_case=use_case,
+            execution=execution.summary,
+            vertical=vertical.vertical,
+            requirements=[r for r in requirements.requirements.requirements if r.id in linked],
+        )
+    if agent == "catalog":
+        source = task.task_id.removeprefix(f"{wf}.catalog.")
+        step, _, key = source.partition(".")
+        result = _output(state, step, key)
+        return CatalogTask(entry=CatalogEntry(workflow_id=wf, epoch=state.created_at, graph_name=request.graph_name, step=step, result=result))
+    raise ValueError(f"no task builder for agent {agent!r}")
