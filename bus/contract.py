@@ -522,6 +522,8 @@ class WorkflowProgress(_Frozen):
     reports: list[ReportLocation] = []
     failures: list[str] = []
     reports_bucket: str = "gaai_reports"
+    trace_id: str = ""
+    enable_parallelism: bool = True
 
 
 class TaskEvent(_Frozen, tag="task", tag_field="kind"):

@@ -52,6 +52,8 @@ class WorkflowState(msgspec.Struct, kw_only=True):
             tasks=list(self.tasks.values()),
             reports=reports,
             failures=list(self.failures),
+            trace_id=self.trace_id,
+            enable_parallelism=self.request.enable_parallelism,
         )
 
     def failure(self, task: TaskState, error: ErrorInfo) -> str:

@@ -1,0 +1,299 @@
+"""``gaai``: the command line. Every failure is a message and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+
+from bus.contract import AGENT_NAMES, Event, TaskEvent, WorkflowEvent, WorkflowProgress
+from bus.errors import GaaiError
+from bus.settings import Settings
+from graph_analytics_ai.session import RunResult, load_state, run_workflow, write_outputs
+from graph_analytics_ai.stack import LocalStack
+from orchestrator.dag import PHASES
+from store import EmbeddedStore, default_home
+from store.sample import ensure_sample_graph
+from telemetry.summary import format_summary, summarize
+
+DEMO_GRAPH = "ecommerce"
+
+
+def _home() -> Path:
+    return default_home()
+
+
+def _out(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+class ProgressPrinter:
+    """Prints one line per task state change, prefixed with its phase and elapsed time."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.seen: set[tuple[str, str]] = set()
+
+    def __call__(self, event: Event) -> None:
+        elapsed = time.monotonic() - self.started
+        if isinstance(event, WorkflowEvent):
+            if ("workflow", event.status) not in self.seen:
+                self.seen.add(("workflow", event.status))
+                _out(f"[{elapsed:6.2f}s] workflow {event.workflow_id} {event.status}")
+            return
+        assert isinstance(event, TaskEvent)
+        if event.agent == "catalog" or (event.task_id, event.status) in self.seen:
+            return
+        self.seen.add((event.task_id, event.status))
+        label = event.label or event.task_id.split(".", 1)[1]
+        where = f" on {event.instance.host}:{event.instance.pid}" if event.instance and event.status == "running" else ""
+        error = f" — {event.error.message} [{event.error.code}]" if event.error else ""
+        _out(f"[{elapsed:6.2f}s] {PHASES.get(event.agent, event.agent):34} {label:38} {event.status}{where}{error}")
+
+
+def _print_outcome(result: RunResult, folder: Path) -> None:
+    progress = result.progress
+    _out()
+    _out(f"Workflow {progress.workflow_id}: {progress.status}, {len(progress.reports)} report(s)")
+    for report in progress.reports:
+        _out(f"  - {report.title} ({report.template_id})")
+    for failure in progress.failures:
+        _out(f"  ! {failure}")
+    _out(f"Output: {folder}")
+    _out()
+    _out(format_summary(summarize(progress)))
+
+
+def _run(args: argparse.Namespace, graph: str, documents: list) -> int:
+    printer = ProgressPrinter()
+    result = asyncio.run(
+        run_workflow(
+            graph_name=graph,
+            documents=documents,
+            home=_home(),
+            nats_url=os.environ.get("NATS_URL") or None,
+            documents_root=Path(args.docs_root) if getattr(args, "docs_root", None) else None,
+            on_event=printer,
+            on_start=lambda wf: _out(f"Submitted workflow {wf} on graph {graph!r}"),
+            announce=_err,
+            max_executions=args.max_executions,
+            enable_parallelism=not args.sequential,
+            max_concurrency=args.max_concurrency,
+            industry=getattr(args, "industry", "auto"),
+        )
+    )
+    folder = write_outputs(result, Path(args.output))
+    _print_outcome(result, folder)
+    return 0 if result.progress.status == "completed" else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    store = EmbeddedStore(_home())
+    if not store.has_graph(DEMO_GRAPH):
+        _out(f"Importing the bundled sample graph {DEMO_GRAPH!r} into {store.home} ...")
+    info = ensure_sample_graph(store, DEMO_GRAPH)
+    _out(f"Graph {DEMO_GRAPH!r}: {sum(info.vertex_collections.values()):,} vertices, {sum(info.edge_collections.values()):,} edges")
+    document = resources.files("graph_analytics_ai") / "data" / "requirements_ecommerce.md"
+    return _run(args, DEMO_GRAPH, [{"content": document.read_text(), "name": "requirements_ecommerce.md"}])
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    documents: list = [{"path": p} for p in args.docs] + [{"content": t} for t in args.text]
+    return _run(args, args.graph, documents)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    info = EmbeddedStore(_home()).import_graph(args.graph, [Path(p) for p in args.paths], replace=args.replace)
+    _out(f"Imported graph {info.name!r}:")
+    _print_collections(info)
+    return 0
+
+
+def _print_collections(info) -> None:
+    for name, count in info.vertex_collections.items():
+        _out(f"  vertex {name:24} {count:>10,}")
+    for name, count in info.edge_collections.items():
+        _out(f"  edge   {name:24} {count:>10,}")
+
+
+def cmd_graphs(args: argparse.Namespace) -> int:
+    store = EmbeddedStore(_home())
+    graphs = store.list_graphs()
+    if not graphs:
+        _out(f"No graphs in {store.home}. Import one with 'gaai import NAME FILES...' or run 'gaai demo'.")
+    for info in graphs:
+        _out(f"{info.name}  (imported {time.strftime('%Y-%m-%d %H:%M', time.localtime(info.created_at))}, version {info.version})")
+        _print_collections(info)
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    scale = {}
+    for item in args.scale:
+        name, _, count = item.partition("=")
+        if not count.isdigit() or int(count) < 1:
+            raise GaaiError("bad_argument", f"--scale takes AGENT=N with N >= 1, got {item!r}")
+        scale[name] = int(count)
+    stack = LocalStack(home=_home(), nats_url=os.environ.get("NATS_URL") or None, scale=scale, announce=_err)
+    url = stack.start()
+    _out(f"gaai is up on {url} (home {stack.home}); logs in {stack.home / 'logs'}")
+    for managed in stack.processes:
+        _out(f"  {managed.name:16} pid {managed.pid}")
+    _out("Press Ctrl-C to stop.")
+    stopped = asyncio.Event()
+
+    async def wait() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stopped.set)
+        await stopped.wait()
+
+    try:
+        asyncio.run(wait())
+    finally:
+        _out("Stopping ...")
+        stack.stop()
+    _out("Stopped.")
+    return 0
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    if args.name not in AGENT_NAMES:
+        raise GaaiError("unknown_agent", f"unknown agent {args.name!r}; agents: {', '.join(AGENT_NAMES)}")
+    os.execv(sys.executable, [sys.executable, "-m", f"agents.{args.name}"])
+    return 0
+
+
+def cmd_orchestrator(args: argparse.Namespace) -> int:
+    os.execv(sys.executable, [sys.executable, "-m", "orchestrator"])
+    return 0
+
+
+def _progress_of(workflow_id: str) -> WorkflowProgress:
+    """From the running system when ``NATS_URL`` is set, else the state saved after the run."""
+    if os.environ.get("NATS_URL"):
+        from bus.connection import connected
+        from graph_analytics_ai.client import WorkflowClient
+
+        async def fetch() -> WorkflowProgress:
+            async with connected(Settings.from_env(), name="gaai-cli") as bus:
+                return await WorkflowClient(bus).status(workflow_id)
+
+        return asyncio.run(fetch())
+    return load_state(_home(), workflow_id)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    progress = _progress_of(args.workflow_id)
+    _out(f"Workflow {progress.workflow_id} on {progress.graph_name!r}: {progress.status}")
+    for task in progress.tasks:
+        took = f" {1000 * (task.ended_at - task.started_at):.0f}ms" if task.started_at and task.ended_at else ""
+        where = f" by {task.instance.agent}@{task.instance.host}:{task.instance.pid}" if task.instance else ""
+        _out(f"  {task.status:10} {task.label}{took}{where}")
+    for report in progress.reports:
+        _out(f"  report: {report.title} -> {', '.join(a.object_name for a in report.artifacts)}")
+    for failure in progress.failures:
+        _out(f"  ! {failure}")
+    return 0
+
+
+def cmd_trace_summary(args: argparse.Namespace) -> int:
+    _out(format_summary(summarize(_progress_of(args.workflow_id))))
+    return 0
+
+
+def cmd_catalog_lineage(args: argparse.Namespace) -> int:
+    from agents.catalog import Catalog, catalog_path
+
+    catalog = Catalog(catalog_path(_home()))
+    if not catalog.has_workflow(args.workflow_id):
+        raise GaaiError("unknown_workflow", f"the catalog has no workflow {args.workflow_id!r}")
+    for chain in catalog.lineage(args.workflow_id):
+        _out(" -> ".join(f"{entity} ({title[:60]})" if title else entity for entity, title in chain))
+    return 0
+
+
+def _workflow_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--output", default="gaai-output", help="folder for reports and state (default ./gaai-output)")
+    parser.add_argument("--max-executions", type=int, default=5, help="how many analysis templates to execute (default 5)")
+    parser.add_argument("--max-concurrency", type=int, default=None, help="how many executions may run at once (default: all)")
+    parser.add_argument("--sequential", action="store_true", help="run one task at a time (debugging, baseline)")
+    parser.add_argument("--industry", default="auto", help="industry vertical name, or auto (default)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gaai", description="Graph analytics AI: requirement documents + a graph -> analytics reports.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="run the whole workflow on the bundled e-commerce graph")
+    _workflow_options(demo)
+    demo.set_defaults(func=cmd_demo)
+
+    run = sub.add_parser("run", help="run the workflow on an imported graph")
+    run.add_argument("--graph", required=True)
+    run.add_argument("--docs", nargs="*", default=[], metavar="FILE", help=".md .txt .pdf .docx .html requirement documents")
+    run.add_argument("--text", action="append", default=[], help="inline requirement text (repeatable)")
+    run.add_argument("--docs-root", default=None, help="documents must lie under this folder (default: the current folder)")
+    _workflow_options(run)
+    run.set_defaults(func=cmd_run)
+
+    imp = sub.add_parser("import", help="import a graph from ArangoDB-export JSONL files or CSV edge lists")
+    imp.add_argument("graph")
+    imp.add_argument("paths", nargs="+")
+    imp.add_argument("--replace", action="store_true", help="replace a graph of the same name")
+    imp.set_defaults(func=cmd_import)
+
+    sub.add_parser("graphs", help="list imported graphs").set_defaults(func=cmd_graphs)
+
+    up = sub.add_parser("up", help="start nats-server (unless NATS_URL), the orchestrator and the agents; Ctrl-C stops")
+    up.add_argument("--scale", action="append", default=[], metavar="AGENT=N", help="run N replicas of an agent")
+    up.set_defaults(func=cmd_up)
+
+    agent = sub.add_parser("agent", help="run one agent process against NATS_URL")
+    agent.add_argument("name", help=", ".join(AGENT_NAMES))
+    agent.set_defaults(func=cmd_agent)
+
+    sub.add_parser("orchestrator", help="run the orchestrator against NATS_URL").set_defaults(func=cmd_orchestrator)
+
+    status = sub.add_parser("status", help="show a workflow's tasks and reports")
+    status.add_argument("workflow_id")
+    status.set_defaults(func=cmd_status)
+
+    trace = sub.add_parser("trace", help="trace of a workflow").add_subparsers(dest="trace_command", required=True)
+    summary = trace.add_parser("summary", help="print the trace summary")
+    summary.add_argument("workflow_id")
+    summary.set_defaults(func=cmd_trace_summary)
+
+    catalog = sub.add_parser("catalog", help="the analytics catalog").add_subparsers(dest="catalog_command", required=True)
+    lineage = catalog.add_parser("lineage", help="print each requirement's chain down to its reports")
+    lineage.add_argument("workflow_id")
+    lineage.set_defaults(func=cmd_catalog_lineage)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except GaaiError as exc:
+        _err(f"gaai: {exc.message} [{exc.code}]")
+        return 2
+    except KeyboardInterrupt:
+        _err("gaai: interrupted")
+        return 130
+    except OSError as exc:
+        _err(f"gaai: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""A Python client of the bus: submit a workflow, follow it, fetch its reports.
+
+Everything here is plain NATS + JSON, the same as a client in any other language would
+do; see the README for the same requests made with the ``nats`` CLI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+import nats.errors
+import nats.js.errors
+from nats.js.api import DeliverPolicy
+
+from bus import subjects
+from bus.codec import encode, event_decoder, status_reply_decoder, submit_reply_decoder
+from bus.connection import Bus
+from bus.contract import (
+    DocumentInput,
+    ErrorReply,
+    Event,
+    StatusRequest,
+    SubmitRequest,
+    WorkflowEvent,
+    WorkflowProgress,
+)
+from bus.errors import BusError, RequestError
+
+FINAL = ("completed", "failed")
+
+
+@dataclass
+class ReportFiles:
+    """One report as the client downloaded it: its title and file contents by format."""
+
+    template_id: str
+    title: str
+    files: dict[str, bytes]
+
+
+class WorkflowClient:
+    def __init__(self, bus: Bus, *, timeout: float = 10.0) -> None:
+        self.bus = bus
+        self.timeout = timeout
+
+    async def _request(self, subject: str, body: bytes, decoder: msgspec.json.Decoder):
+        try:
+            message = await self.bus.nc.request(subject, body, timeout=self.timeout)
+        except nats.errors.NoRespondersError:
+            raise BusError("no_orchestrator", f"no orchestrator is serving {subject}; start one with 'gaai up' or 'gaai orchestrator'") from None
+        except (nats.errors.TimeoutError, asyncio.TimeoutError):
+            raise BusError("timeout", f"no answer on {subject} within {self.timeout:.0f} s") from None
+        except nats.errors.MaxPayloadError as exc:
+            raise RequestError("too_large", f"request too large for the server: {exc}") from None
+        reply = decoder.decode(message.data)
+        if isinstance(reply, ErrorReply):
+            raise RequestError(reply.error.code, reply.error.message)
+        return reply
+
+    async def submit(self, request: SubmitRequest) -> str:
+        reply = await self._request(subjects.SUBMIT, encode(request), submit_reply_decoder)
+        return reply.workflow_id
+
+    async def status(self, workflow_id: str) -> WorkflowProgress:
+        return await self._request(subjects.STATUS, encode(StatusRequest(workflow_id=workflow_id)), status_reply_decoder)
+
+    async def upload_document(self, path: Path, name: str | None = None) -> DocumentInput:
+        """Put a local file into the documents object store; returns the reference to submit."""
+        data = path.read_bytes()
+        object_name = f"upload/{time.time_ns()}-{path.name}"
+        await self.bus.documents.put(object_name, data)
+        return DocumentInput(object_name=object_name, name=name or path.name)
+
+    async def wait(
+        self,
+        workflow_id: str,
+        *,
+        on_event: Callable[[Event], None] | None = None,
+        timeout: float | None = None,
+    ) -> WorkflowProgress:
+        """Follow the workflow's events until it finishes; returns its final status.
+
+        Events are replayed from the start of the workflow, so nothing is missed if the
+        client subscribes late. The status endpoint is polled as well, which also covers
+        an event stream that is unavailable.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        done = asyncio.Event()
+
+        async def on_message(msg) -> None:
+            try:
+                event = event_decoder.decode(msg.data)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                return
+            if on_event:
+                on_event(event)
+            if isinstance(event, WorkflowEvent) and event.status in FINAL:
+                done.set()
+
+        subscription = None
+        try:
+            subscription = await self.bus.js.subscribe(
+                subjects.event_subject(workflow_id), cb=on_message, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
+            )
+        except nats.js.errors.Error:
+            subscription = None
+        try:
+            while True:
+                progress = await self.status(workflow_id)
+                if progress.status in FINAL:
+                    return progress
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise BusError("timeout", f"workflow {workflow_id} did not finish within {timeout:.0f} s (status {progress.status})")
+                try:
+                    await asyncio.wait_for(done.wait(), timeout=min(2.0, remaining) if remaining is not None else 2.0)
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            if subscription is not None:
+                await subscription.unsubscribe()
+
+    async def fetch_reports(self, progress: WorkflowProgress) -> list[ReportFiles]:
+        reports = []
+        for location in progress.reports:
+            files = {}
+            for artifact in location.artifacts:
+                result = await self.bus.reports.get(artifact.object_name)
+                files[artifact.format] = result.data or b""
+            reports.append(ReportFiles(template_id=location.template_id, title=location.title, files=files))
+        return reports

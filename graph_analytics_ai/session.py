@@ -1,0 +1,145 @@
+"""Run one workflow end to end from Python: the code behind ``gaai run``/``demo`` and the seed API.
+
+With ``nats_url`` it talks to a running system; without, it brings up the embedded stack
+(nats-server, orchestrator, agents as separate processes), runs, and tears it down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+
+from bus.connection import Bus
+from bus.contract import DocumentInput, Event, SubmitRequest, WorkflowProgress
+from bus.errors import BusError, RequestError
+from bus.settings import Settings
+from graph_analytics_ai.client import ReportFiles, WorkflowClient
+from graph_analytics_ai.stack import LocalStack
+from store import EmbeddedStore
+
+DocumentSpec = dict | str | Path
+
+
+@dataclass
+class RunResult:
+    workflow_id: str
+    progress: WorkflowProgress
+    reports: list[ReportFiles]
+
+
+def resolve_document(spec: DocumentSpec, index: int, documents_root: Path) -> tuple[Path | None, DocumentInput | None]:
+    """A document as given by a user: ``{"path": ...}``, ``{"content": ...}``, a Path or a str of text.
+
+    Paths must lie under ``documents_root`` (by default the current folder), so a
+    workflow cannot be pointed at files outside the place the user chose.
+    """
+    if isinstance(spec, Path):
+        spec = {"path": str(spec)}
+    if isinstance(spec, str):
+        spec = {"content": spec}
+    if not isinstance(spec, dict):
+        raise RequestError("bad_request", f"document {index + 1}: expected a dict with 'path' or 'content', got {type(spec).__name__}")
+    name = spec.get("name")
+    if "content" in spec and "path" not in spec:
+        content = spec["content"]
+        if not isinstance(content, str) or not content.strip():
+            raise RequestError("empty_document", f"document {index + 1}: 'content' must be non-empty text")
+        return None, DocumentInput(content=content, name=name)
+    if "path" not in spec:
+        raise RequestError("bad_request", f"document {index + 1}: needs 'path' or 'content'")
+    root = documents_root.resolve()
+    path = Path(spec["path"])
+    resolved = (path if path.is_absolute() else root / path).resolve()
+    if not resolved.is_relative_to(root):
+        raise RequestError("path_not_allowed", f"document {spec['path']!r} is outside the documents root {root}; pass --docs-root to allow it")
+    if not resolved.is_file():
+        raise RequestError("document_not_found", f"document {spec['path']!r} does not exist")
+    return resolved, DocumentInput(path=str(resolved), name=name or resolved.name)
+
+
+async def wait_for_orchestrator(client: WorkflowClient, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            await client.status("readiness-probe")
+        except RequestError:
+            return  # it answered (with "unknown workflow"): it is serving
+        except BusError:
+            if time.monotonic() > deadline:
+                raise BusError("no_orchestrator", f"the orchestrator did not come up within {timeout:.0f} s")
+            await asyncio.sleep(0.05)
+
+
+async def run_workflow(
+    *,
+    graph_name: str,
+    documents: Sequence[DocumentSpec] = (),
+    home: Path,
+    nats_url: str | None = None,
+    documents_root: Path | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    on_start: Callable[[str], None] | None = None,
+    announce: Callable[[str], None] | None = None,
+    timeout: float | None = None,
+    **request_fields: object,
+) -> RunResult:
+    store = EmbeddedStore(home)
+    store.graph(graph_name)  # a clear error before anything starts
+    resolved = [resolve_document(spec, i, documents_root or Path.cwd()) for i, spec in enumerate(documents)]
+    stack = None
+    if not nats_url:
+        stack = LocalStack(home=home, announce=announce)
+        nats_url = stack.start()
+    try:
+        bus = await Bus.connect(Settings(nats_url=nats_url, home=home), name="gaai-client")
+        try:
+            client = WorkflowClient(bus)
+            inputs = []
+            for path, document in resolved:
+                inputs.append(await client.upload_document(path, document.name) if path else document)
+            request = msgspec.convert(dict(request_fields, graph_name=graph_name, documents=[msgspec.to_builtins(d) for d in inputs]), SubmitRequest)
+            await wait_for_orchestrator(client)
+            workflow_id = await client.submit(request)
+            if on_start:
+                on_start(workflow_id)
+            progress = await client.wait(workflow_id, on_event=on_event, timeout=timeout)
+            reports = await client.fetch_reports(progress)
+        finally:
+            await bus.close()
+    finally:
+        if stack:
+            stack.stop()
+    save_state(home, progress)
+    return RunResult(workflow_id=workflow_id, progress=progress, reports=reports)
+
+
+def save_state(home: Path, progress: WorkflowProgress) -> Path:
+    """Keep the final state under ``$GAAI_HOME/workflows`` for later ``gaai`` commands."""
+    folder = home / "workflows"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{progress.workflow_id}.json"
+    path.write_bytes(msgspec.json.format(msgspec.json.encode(progress)))
+    return path
+
+
+def load_state(home: Path, workflow_id: str) -> WorkflowProgress:
+    path = home / "workflows" / f"{Path(workflow_id).name}.json"
+    if not path.is_file():
+        raise RequestError("unknown_workflow", f"no saved workflow {workflow_id!r} under {home / 'workflows'}")
+    return msgspec.json.decode(path.read_bytes(), type=WorkflowProgress)
+
+
+def write_outputs(result: RunResult, output_dir: Path) -> Path:
+    """Reports (Markdown, JSON, HTML) and the workflow state as JSON into ``output_dir/<workflow_id>``."""
+    folder = output_dir / result.workflow_id
+    folder.mkdir(parents=True, exist_ok=True)
+    for report in result.reports:
+        for extension, data in report.files.items():
+            (folder / f"{report.template_id}.{extension}").write_bytes(data)
+    (folder / "workflow.json").write_bytes(msgspec.json.format(msgspec.json.encode(result.progress)))
+    return folder

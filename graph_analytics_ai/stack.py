@@ -1,0 +1,131 @@
+"""The embedded stack: nats-server, the orchestrator and one process per agent, supervised.
+
+Used by ``gaai up``, ``gaai demo``/``gaai run`` and the Python API when no ``NATS_URL``
+is given. Each component is its own OS process, exactly as in production; a process
+that dies unexpectedly is restarted with backoff and the restart is logged.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bus.contract import AGENT_NAMES
+from bus.errors import GaaiError
+from bus.server import LocalNatsServer
+
+RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+
+
+@dataclass
+class ManagedProcess:
+    name: str
+    argv: list[str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    next_start: float = 0.0
+    started_at: float = 0.0
+
+    def start(self, env: dict[str, str]) -> None:
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(self.argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env)
+        self.started_at = time.monotonic()
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+
+@dataclass
+class LocalStack:
+    """Start with ``start()``, stop with ``stop()`` (or use it as a context manager)."""
+
+    home: Path
+    nats_url: str | None = None
+    scale: dict[str, int] = field(default_factory=dict)
+    agents: tuple[str, ...] = AGENT_NAMES
+    announce: object = None
+    processes: list[ManagedProcess] = field(default_factory=list)
+    server: LocalNatsServer | None = None
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _monitor: threading.Thread | None = None
+
+    def start(self) -> str:
+        unknown = sorted(set(self.scale) - set(self.agents))
+        if unknown:
+            raise GaaiError("unknown_agent", f"cannot scale unknown agent(s) {', '.join(unknown)}; agents: {', '.join(self.agents)}")
+        self.home.mkdir(parents=True, exist_ok=True)
+        log_dir = self.home / "logs"
+        log_dir.mkdir(exist_ok=True)
+        if not self.nats_url:
+            self.server = LocalNatsServer()
+            self.nats_url = self.server.start()
+        env = dict(os.environ, NATS_URL=self.nats_url, GAAI_HOME=str(self.home))
+        self._env = env
+        self.processes = [ManagedProcess("orchestrator", [sys.executable, "-m", "orchestrator"], log_dir / "orchestrator.log")]
+        for agent in self.agents:
+            for replica in range(self.scale.get(agent, 1)):
+                name = agent if replica == 0 else f"{agent}-{replica + 1}"
+                self.processes.append(ManagedProcess(name, [sys.executable, "-m", f"agents.{agent}"], log_dir / f"{name}.log"))
+        for managed in self.processes:
+            managed.start(env)
+        self._monitor = threading.Thread(target=self._supervise, name="gaai-supervisor", daemon=True)
+        self._monitor.start()
+        return self.nats_url
+
+    def _say(self, text: str) -> None:
+        if callable(self.announce):
+            self.announce(text)
+
+    def _supervise(self) -> None:
+        while not self._stopping.wait(0.2):
+            for managed in self.processes:
+                process = managed.process
+                if process is None or process.poll() is None or self._stopping.is_set():
+                    continue
+                if managed.next_start == 0.0:
+                    # A process that ran a while before dying gets a fresh backoff.
+                    if time.monotonic() - managed.started_at > 60:
+                        managed.restarts = 0
+                    delay = RESTART_BACKOFF_S[min(managed.restarts, len(RESTART_BACKOFF_S) - 1)]
+                    managed.next_start = time.monotonic() + delay
+                    self._say(f"{managed.name} (pid {process.pid}) exited with code {process.returncode}; restarting in {delay:.1f} s")
+                elif time.monotonic() >= managed.next_start:
+                    managed.restarts += 1
+                    managed.next_start = 0.0
+                    managed.start(self._env)
+                    self._say(f"{managed.name} restarted (pid {managed.pid}, restart {managed.restarts})")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        if self._monitor:
+            self._monitor.join()
+        for managed in self.processes:
+            if managed.process and managed.process.poll() is None:
+                managed.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for managed in self.processes:
+            if managed.process is None:
+                continue
+            try:
+                managed.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                managed.process.kill()
+                managed.process.wait()
+        if self.server:
+            self.server.stop()
+            self.server = None
+
+    def __enter__(self) -> "LocalStack":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,275 @@
+"""The orchestrator process: accepts workflows, feeds agents' results to the DAG, sends tasks.
+
+State lives in the ``gaai_workflows`` KV bucket; this process caches it but the bucket
+is the truth. Results are handled one at a time per workflow (a lock each) and
+concurrently across workflows. The order of effects makes replays safe:
+
+    apply the DAG → publish the tasks (deduplicated by Nats-Msg-Id) → save the state
+    (compare-and-set on the revision) → acknowledge the result.
+
+A crash anywhere before the ack redelivers the result; the DAG then sends the same
+tasks again (same ids, so JetStream drops the duplicates) or, if the state was already
+saved, sees a finished task and sends nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+import msgspec
+import nats.errors
+import nats.js.errors
+import structlog
+from nats.aio.msg import Msg
+
+from bus import subjects
+from bus.codec import decode_request, encode, result_decoder, status_decoder, submit_decoder
+from bus.connection import Bus
+from bus.contract import DocumentInput, DocumentRef, SubmitReply, SubmitRequest, TaskEvent, WorkflowProgress
+from bus.errors import BusError, RequestError
+from bus.service import add_endpoint
+from bus.settings import Settings
+from orchestrator.dag import Command, Dispatch, Emit, Event, Finished, Submitted, advance
+from orchestrator.state import WorkflowState, state_decoder, state_encoder
+from store import GraphStore
+from telemetry.logging import bind_task, unbind_task
+from telemetry.propagation import TraceContext, new_span_id, new_trace_id
+
+log = structlog.get_logger("orchestrator")
+
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+_EXTENSION_TYPES = {
+    ".md": "text/markdown",
+    ".markdown": "text/markdown",
+    ".txt": "text/plain",
+    ".pdf": "application/pdf",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".html": "text/html",
+    ".htm": "text/html",
+}
+
+
+class Orchestrator:
+    def __init__(self, bus: Bus, settings: Settings, store: GraphStore) -> None:
+        self.bus = bus
+        self.settings = settings
+        self.store = store
+        self._cache: dict[str, tuple[WorkflowState, int]] = {}
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await add_endpoint(self.bus, subjects.SUBMIT, subjects.ORCHESTRATOR_QUEUE, self.submit)
+        await add_endpoint(self.bus, subjects.STATUS, subjects.ORCHESTRATOR_QUEUE, self.status)
+        results = await self.bus.ensure_orchestrator_consumer(self.settings)
+        await self.resume()
+        log.info("orchestrator ready")
+        inflight: set[asyncio.Task[None]] = set()
+        while not stop.is_set():
+            try:
+                messages = await results.fetch(256, timeout=1.0)
+            except (nats.errors.TimeoutError, asyncio.TimeoutError):
+                continue
+            except (nats.errors.Error, nats.js.errors.Error) as exc:
+                log.warning("fetch failed, retrying", error=str(exc) or type(exc).__name__)
+                await asyncio.sleep(0.5)
+                continue
+            for message in messages:
+                task = asyncio.create_task(self.on_result(message))
+                inflight.add(task)
+                task.add_done_callback(inflight.discard)
+        await asyncio.gather(*inflight, return_exceptions=True)
+
+    # ------------------------------------------------------------ requests
+
+    async def submit(self, data: bytes) -> SubmitReply:
+        request: SubmitRequest = decode_request(submit_decoder, data)
+        if not self.store.has_graph(request.graph_name):
+            known = ", ".join(sorted(g.name for g in self.store.list_graphs())) or "none"
+            raise RequestError("unknown_graph", f"graph {request.graph_name!r} does not exist; known graphs: {known}")
+        workflow_id = request.workflow_id or f"wf-{uuid.uuid4().hex[:16]}"
+        existing = await self._load(workflow_id)
+        if existing is not None:
+            if existing[0].request.graph_name != request.graph_name:
+                raise RequestError("workflow_exists", f"workflow {workflow_id} already exists for another graph")
+            return SubmitReply(workflow_id=workflow_id, status=existing[0].status)
+        documents = [await self._store_document(workflow_id, i, d) for i, d in enumerate(request.documents)]
+        now = time.time()
+        state = WorkflowState(
+            workflow_id=workflow_id,
+            request=msgspec.structs.replace(request, documents=[], workflow_id=workflow_id),
+            documents=documents,
+            trace_id=new_trace_id(),
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            revision = await self.bus.workflows.create(workflow_id, state_encoder.encode(state))
+        except nats.js.errors.KeyWrongLastSequenceError:
+            raise RequestError("workflow_exists", f"workflow {workflow_id} was submitted concurrently") from None
+        self._cache[workflow_id] = (state, revision)
+        log.info("workflow accepted", workflow_id=workflow_id, graph=request.graph_name, documents=len(documents))
+        asyncio.create_task(self._apply(workflow_id, Submitted()))
+        return SubmitReply(workflow_id=workflow_id, status="pending")
+
+    async def status(self, data: bytes) -> WorkflowProgress:
+        request = decode_request(status_decoder, data)
+        loaded = await self._load(request.workflow_id)
+        if loaded is None:
+            raise RequestError("unknown_workflow", f"no workflow with id {request.workflow_id!r}")
+        return loaded[0].progress()
+
+    async def _store_document(self, workflow_id: str, index: int, document: DocumentInput) -> DocumentRef:
+        given = [field for field in ("content", "path", "object_name") if getattr(document, field) is not None]
+        if len(given) != 1:
+            raise RequestError("bad_request", f"documents[{index}] needs exactly one of content, path or object_name")
+        if document.object_name is not None:
+            try:
+                info = await self.bus.documents.get_info(document.object_name)
+            except nats.js.errors.ObjectNotFoundError:
+                raise RequestError("unknown_document", f"documents[{index}]: no object {document.object_name!r} in {subjects.DOCUMENTS_BUCKET}") from None
+            name = document.name or Path(document.object_name).name
+            return DocumentRef(name=name, object_name=document.object_name, media_type=_media_type(name, document.media_type), size=info.size or 0)
+        if document.content is not None:
+            data = document.content.encode()
+            name = document.name or f"document-{index + 1}.md"
+        else:
+            path = self._resolve_document_path(index, document.path or "")
+            data = path.read_bytes()
+            name = document.name or path.name
+        if not data.strip():
+            raise RequestError("empty_document", f"documents[{index}] ({name}) is empty")
+        if len(data) > MAX_DOCUMENT_BYTES:
+            raise RequestError("document_too_large", f"documents[{index}] ({name}) exceeds {MAX_DOCUMENT_BYTES} bytes")
+        media_type = _media_type(name, document.media_type)
+        object_name = f"{workflow_id}/{index:02d}-{_SAFE_NAME.sub('_', name)[:120]}"
+        await self.bus.documents.put(object_name, data)
+        return DocumentRef(name=name, object_name=object_name, media_type=media_type, size=len(data))
+
+    def _resolve_document_path(self, index: int, given: str) -> Path:
+        root = self.settings.documents_root
+        if root is None:
+            raise RequestError("path_not_allowed", f"documents[{index}]: this orchestrator reads no paths (no documents root configured); send content")
+        root = root.resolve()
+        candidate = Path(given)
+        if candidate.is_absolute() or ".." in candidate.parts:
+            raise RequestError("path_not_allowed", f"documents[{index}]: path must be relative to the documents root, without '..'")
+        resolved = (root / candidate).resolve()
+        if not resolved.is_relative_to(root):
+            raise RequestError("path_not_allowed", f"documents[{index}]: path leads outside the documents root")
+        if not resolved.is_file():
+            raise RequestError("document_not_found", f"documents[{index}]: no file {given!r} under the documents root")
+        return resolved
+
+    # ------------------------------------------------------------ results
+
+    async def on_result(self, message: Msg) -> None:
+        try:
+            reply = result_decoder.decode(message.data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            log.error("undecodable result dropped", error=str(exc))
+            await message.term()
+            return
+        try:
+            applied = await self._apply(reply.workflow_id, Finished(reply))
+        except BusError as exc:
+            log.warning("result not applied yet, will retry", error=exc.message, task_id=reply.task_id)
+            await message.nak(delay=1.0)
+            return
+        if not applied:
+            log.warning("result for an unknown workflow dropped", workflow_id=reply.workflow_id, task_id=reply.task_id)
+        await message.ack()
+
+    async def _apply(self, workflow_id: str, event: Event) -> bool:
+        async with self._locks[workflow_id]:
+            for _ in range(10):
+                loaded = await self._load(workflow_id, use_cache=True)
+                if loaded is None:
+                    return False
+                state, revision = loaded
+                new_state, commands = advance(state, event, time.time())
+                if new_state is state:
+                    return True
+                if isinstance(event, Finished):
+                    new_state = msgspec.structs.replace(new_state, messages_received=new_state.messages_received + 1)
+                await self._execute(new_state, commands)
+                try:
+                    revision = await self.bus.workflows.update(workflow_id, state_encoder.encode(new_state), last=revision)
+                except nats.js.errors.KeyWrongLastSequenceError:
+                    self._cache.pop(workflow_id, None)  # another orchestrator moved it on; reload and replay
+                    continue
+                self._cache[workflow_id] = (new_state, revision)
+                if new_state.status in ("completed", "failed"):
+                    log.info("workflow finished", workflow_id=workflow_id, status=new_state.status, failures=len(new_state.failures))
+                    self._cache.pop(workflow_id, None)
+                    self._locks.pop(workflow_id, None)
+                return True
+            raise BusError("state_conflict", f"workflow {workflow_id}: state kept changing under us")
+
+    async def _execute(self, state: WorkflowState, commands: list[Command]) -> None:
+        trace = TraceContext(state.trace_id, new_span_id())
+        for command in commands:
+            if isinstance(command, Dispatch):
+                envelope = command.envelope
+                headers = {
+                    subjects.HEADER_MSG_ID: f"task:{envelope.task_id}:{envelope.attempt}",
+                    subjects.HEADER_TRACEPARENT: trace.child().header,
+                    subjects.HEADER_WORKFLOW_ID: envelope.workflow_id,
+                    subjects.HEADER_TASK_ID: envelope.task_id,
+                }
+                bind_task(workflow_id=envelope.workflow_id, task_id=envelope.task_id, trace_id=state.trace_id)
+                log.debug("dispatch", agent=command.agent)
+                unbind_task()
+                await self.bus.publish(subjects.task_subject(command.agent), encode(envelope), headers)
+            elif isinstance(command, Emit):
+                await self._emit(command.event)
+
+    async def _emit(self, event: TaskEvent | object) -> None:
+        try:
+            await self.bus.publish(subjects.event_subject(event.workflow_id), encode(event), {})
+        except BusError as exc:
+            log.warning("progress event lost", error=exc.message)
+
+    async def _load(self, workflow_id: str, use_cache: bool = False) -> tuple[WorkflowState, int] | None:
+        if use_cache and workflow_id in self._cache:
+            return self._cache[workflow_id]
+        try:
+            entry = await self.bus.workflows.get(workflow_id)
+        except nats.js.errors.KeyNotFoundError:
+            return None
+        except (nats.errors.Error, nats.js.errors.Error, asyncio.TimeoutError) as exc:
+            raise BusError("state_unavailable", f"cannot read workflow state: {exc or type(exc).__name__}") from None
+        return state_decoder.decode(entry.value), entry.revision
+
+    async def resume(self) -> None:
+        """Pick up workflows left unfinished by a previous orchestrator process."""
+        try:
+            keys = await self.bus.workflows.keys()
+        except nats.js.errors.NoKeysError:
+            return
+        for workflow_id in keys:
+            loaded = await self._load(workflow_id)
+            if loaded is None or loaded[0].status in ("completed", "failed"):
+                continue
+            state = loaded[0]
+            if state.status == "pending":
+                await self._apply(workflow_id, Submitted())
+            log.info("resumed workflow", workflow_id=workflow_id, status=state.status)
+
+
+def _media_type(name: str, declared: str | None) -> str:
+    if declared in _EXTENSION_TYPES.values():
+        return declared
+    extension = os.path.splitext(name.lower())[1]
+    if extension in _EXTENSION_TYPES:
+        return _EXTENSION_TYPES[extension]
+    if declared is None and not extension:
+        return "text/markdown"
+    supported = ", ".join(sorted(_EXTENSION_TYPES))
+    raise RequestError("unsupported_document", f"document {name!r}: unsupported type; supported: {supported}")
