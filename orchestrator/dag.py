@@ -247,6 +247,11 @@ def _build_task(state: WorkflowState, task: TaskState) -> Task:
     agent = task.agent
     if agent == "vertical":
         return VerticalTask(graph_name=request.graph_name, documents=state.documents, industry=request.industry, custom_vertical=request.custom_vertical)
+    if agent == "catalog":
+        source = task.task_id.removeprefix(f"{wf}.catalog.")
+        step, _, key = source.partition(".")
+        result = _output(state, step, key)
+        return CatalogTask(entry=CatalogEntry(workflow_id=wf, epoch=state.created_at, graph_name=request.graph_name, step=step, result=result))
     if agent == "schema":
         return SchemaTask(graph_name=request.graph_name, core_collections=request.core_collections, satellite_collections=request.satellite_collections)
     vertical = _output(state, "vertical")
@@ -281,9 +286,4 @@ def _build_task(state: WorkflowState, task: TaskState) -> Task:
             vertical=vertical.vertical,
             requirements=[r for r in requirements.requirements.requirements if r.id in linked],
         )
-    if agent == "catalog":
-        source = task.task_id.removeprefix(f"{wf}.catalog.")
-        step, _, key = source.partition(".")
-        result = _output(state, step, key)
-        return CatalogTask(entry=CatalogEntry(workflow_id=wf, epoch=state.created_at, graph_name=request.graph_name, step=step, result=result))
     raise ValueError(f"no task builder for agent {agent!r}")

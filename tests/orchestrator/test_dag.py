@@ -1,0 +1,189 @@
+"""The pure DAG: event sequences in, commands out."""
+
+from __future__ import annotations
+
+import pytest
+
+from bus.contract import (
+    AnalysisTemplate,
+    CatalogResult,
+    ErrorInfo,
+    ExecutionResult,
+    ExecutionSummary,
+    GraphSchema,
+    Instance,
+    Report,
+    ReportResult,
+    RequirementsDoc,
+    RequirementsResult,
+    ResultEnvelope,
+    SchemaResult,
+    SubmitRequest,
+    TemplatesResult,
+    UseCase,
+    UseCasesResult,
+    VerticalProfile,
+    VerticalResult,
+    WorkflowEvent,
+)
+from orchestrator.dag import Dispatch, Emit, Finished, Submitted, advance
+from orchestrator.state import WorkflowState
+
+WF = "wf-test"
+INSTANCE = Instance(agent="x", host="h", pid=1, instance_id="i")
+
+
+def make_state(**request: object) -> WorkflowState:
+    return WorkflowState(
+        workflow_id=WF,
+        request=SubmitRequest(graph_name="g", **request),
+        documents=[],
+        trace_id="0" * 31 + "1",
+        created_at=0.0,
+        updated_at=0.0,
+    )
+
+
+def template(n: int) -> AnalysisTemplate:
+    return AnalysisTemplate(id=f"TPL-{n:03d}", use_case_id="UC-001", title=f"t{n}", algorithm="pagerank", vertex_collections=["a"], edge_collections=["e"])
+
+
+def summary(n: int) -> ExecutionSummary:
+    return ExecutionSummary(
+        execution_id=f"{WF}.execution.TPL-{n:03d}", template_id=f"TPL-{n:03d}", algorithm="pagerank", graph_name="g",
+        vertex_count=1, edge_count=1, result_ref="r", result_field="rank",
+    )
+
+
+RESULTS = {
+    "vertical": VerticalResult(vertical=VerticalProfile(name="generic", display_name="Generic", description="", source="builtin")),
+    "schema": SchemaResult(schema=GraphSchema(graph_name="g", vertex_collections=[], edge_collections=[], edge_definitions=[], core_collections=[], satellite_collections=[], total_vertices=0, total_edges=0)),
+    "requirements": RequirementsResult(requirements=RequirementsDoc()),
+    "use_cases": UseCasesResult(use_cases=[UseCase(id="UC-001", title="u", description="", algorithm="pagerank", reason="")]),
+}
+
+
+def reply(task_id: str, result=None, error=None, attempt: int = 1) -> Finished:
+    return Finished(ResultEnvelope(workflow_id=WF, task_id=task_id, instance=INSTANCE, started_at=1.0, ended_at=2.0, attempt=attempt, result=result, error=error))
+
+
+def dispatched(commands) -> list[str]:
+    return [c.envelope.task_id for c in commands if isinstance(c, Dispatch) and c.agent != "catalog"]
+
+
+def run_to_templates(state: WorkflowState, n_templates: int):
+    state, commands = advance(state, Submitted(), 1.0)
+    assert dispatched(commands) == [f"{WF}.vertical"]
+    for step in ("vertical", "schema", "requirements", "use_cases"):
+        state, commands = advance(state, reply(f"{WF}.{step}", RESULTS[step]), 2.0)
+    state, commands = advance(state, reply(f"{WF}.templates", TemplatesResult(templates=[template(i) for i in range(1, n_templates + 1)])), 3.0)
+    return state, commands
+
+
+def test_phase_one_runs_schema_and_requirements_together():
+    """After the vertical, schema analysis and requirements extraction are dispatched at once."""
+    state, _ = advance(make_state(), Submitted(), 1.0)
+    state, commands = advance(state, reply(f"{WF}.vertical", RESULTS["vertical"]), 2.0)
+    assert dispatched(commands) == [f"{WF}.schema", f"{WF}.requirements"]
+
+
+def test_use_cases_wait_for_both_phase_one_tasks():
+    """Use cases need the schema and the requirements: one alone dispatches nothing."""
+    state, _ = advance(make_state(), Submitted(), 1.0)
+    state, _ = advance(state, reply(f"{WF}.vertical", RESULTS["vertical"]), 2.0)
+    state, commands = advance(state, reply(f"{WF}.schema", RESULTS["schema"]), 2.0)
+    assert dispatched(commands) == []
+    state, commands = advance(state, reply(f"{WF}.requirements", RESULTS["requirements"]), 2.0)
+    assert dispatched(commands) == [f"{WF}.use_cases"]
+
+
+def test_templates_fan_out_and_reports_are_pipelined():
+    """Each template's report is sent as soon as its own execution ends, while others still run."""
+    state, commands = run_to_templates(make_state(), 3)
+    assert dispatched(commands) == [f"{WF}.execution.TPL-00{i}" for i in (1, 2, 3)]
+    state, commands = advance(state, reply(f"{WF}.execution.TPL-002", ExecutionResult(summary=summary(2))), 4.0)
+    assert dispatched(commands) == [f"{WF}.reporting.TPL-002"]
+    report_task = next(c.envelope.task for c in commands if isinstance(c, Dispatch) and c.agent == "reporting")
+    assert report_task.execution.template_id == "TPL-002"
+    assert report_task.use_case.id == "UC-001"
+
+
+def test_max_executions_caps_the_fan_out():
+    """Only the first max_executions templates are executed."""
+    _, commands = run_to_templates(make_state(max_executions=2), 5)
+    assert dispatched(commands) == [f"{WF}.execution.TPL-001", f"{WF}.execution.TPL-002"]
+
+
+def test_concurrency_limit_holds_back_executions():
+    """max_concurrency=1 runs executions one at a time; the next starts when one ends."""
+    state, commands = run_to_templates(make_state(max_concurrency=1), 3)
+    assert dispatched(commands) == [f"{WF}.execution.TPL-001"]
+    state, commands = advance(state, reply(f"{WF}.execution.TPL-001", ExecutionResult(summary=summary(1))), 4.0)
+    assert sorted(dispatched(commands)) == [f"{WF}.execution.TPL-002", f"{WF}.reporting.TPL-001"]
+
+
+def test_sequential_mode_sends_one_task_at_a_time():
+    """enable_parallelism=False never has two tasks out at once."""
+    state, commands = advance(make_state(enable_parallelism=False), Submitted(), 1.0)
+    state, commands = advance(state, reply(f"{WF}.vertical", RESULTS["vertical"]), 2.0)
+    sent = [c for c in commands if isinstance(c, Dispatch)]
+    assert len(sent) == 1 and sent[0].envelope.task_id == f"{WF}.schema"
+
+
+def test_failed_execution_skips_its_report_but_not_the_others():
+    """One failing template does not sink the workflow: it completes with the failure listed."""
+    state, _ = run_to_templates(make_state(), 2)
+    state, _ = advance(state, reply(f"{WF}.execution.TPL-001", error=ErrorInfo(code="timeout", message="too slow")), 4.0)
+    assert state.tasks[f"{WF}.reporting.TPL-001"].status == "skipped"
+    state, _ = advance(state, reply(f"{WF}.execution.TPL-002", ExecutionResult(summary=summary(2))), 4.0)
+    report = Report(report_id="r2", template_id="TPL-002", execution_id="e2", title="T2", summary="s", algorithm="pagerank")
+    state, commands = advance(state, reply(f"{WF}.reporting.TPL-002", ReportResult(report=report)), 5.0)
+    for catalog in [t for t in state.tasks.values() if t.agent == "catalog" and t.status == "dispatched"]:
+        state, commands = advance(state, reply(catalog.task_id, CatalogResult(recorded=1)), 6.0)
+    assert state.status == "completed"
+    assert [r.title for r in state.progress().reports] == ["T2"]
+    assert any("too slow" in f and "TPL-001" in f for f in state.failures)
+
+
+def test_workflow_fails_when_nothing_can_be_produced():
+    """A failed early phase leaves nothing to report: the workflow ends failed."""
+    state, _ = advance(make_state(), Submitted(), 1.0)
+    state, commands = advance(state, reply(f"{WF}.vertical", error=ErrorInfo(code="bad_vertical", message="broken")), 2.0)
+    assert state.status == "failed"
+    assert any(isinstance(c, Emit) and isinstance(c.event, WorkflowEvent) and c.event.status == "failed" for c in commands)
+    assert state.failures == ["Industry vertical: broken [bad_vertical]"]
+
+
+def test_duplicate_and_stale_replies_change_nothing():
+    """A redelivered result is recognised and ignored."""
+    state, _ = advance(make_state(), Submitted(), 1.0)
+    state, _ = advance(state, reply(f"{WF}.vertical", RESULTS["vertical"]), 2.0)
+    again, commands = advance(state, reply(f"{WF}.vertical", RESULTS["vertical"]), 3.0)
+    assert again is state and commands == []
+    stale, commands = advance(state, reply(f"{WF}.schema", RESULTS["schema"], attempt=7), 3.0)
+    assert stale is state and commands == []
+
+
+def test_catalog_task_follows_every_domain_step():
+    """Each completed domain task gets a catalog task carrying its result."""
+    state, _ = advance(make_state(), Submitted(), 1.0)
+    state, commands = advance(state, reply(f"{WF}.vertical", RESULTS["vertical"]), 2.0)
+    catalog = [c.envelope.task for c in commands if isinstance(c, Dispatch) and c.agent == "catalog"]
+    assert len(catalog) == 1 and catalog[0].entry.step == "vertical"
+    assert catalog[0].entry.result == RESULTS["vertical"]
+
+
+def test_state_round_trips_through_json():
+    """The state stored in KV decodes back to the same value."""
+    from orchestrator.state import state_decoder, state_encoder
+
+    state, _ = run_to_templates(make_state(), 2)
+    assert state_decoder.decode(state_encoder.encode(state)) == state
+
+
+@pytest.mark.parametrize("n", [1, 5, 16])
+def test_every_template_gets_exactly_one_execution_and_report(n):
+    """The fan-out creates one execution and one report task per template."""
+    state, _ = run_to_templates(make_state(max_executions=64), n)
+    agents = [t.agent for t in state.tasks.values()]
+    assert agents.count("execution") == n and agents.count("reporting") == n
