@@ -19,8 +19,21 @@ event_decoder = msgspec.json.Decoder(contract.Event)
 submit_decoder = msgspec.json.Decoder(contract.SubmitRequest)
 status_decoder = msgspec.json.Decoder(contract.StatusRequest)
 progress_decoder = msgspec.json.Decoder(contract.WorkflowProgress)
-submit_reply_decoder = msgspec.json.Decoder(contract.SubmitReply | contract.ErrorReply)
-status_reply_decoder = msgspec.json.Decoder(contract.WorkflowProgress | contract.ErrorReply)
+class ReplyDecoder:
+    """Decodes an answer that is either ``reply_type`` or an ``ErrorReply``."""
+
+    def __init__(self, reply_type: type) -> None:
+        self._decoder = msgspec.json.Decoder(reply_type)
+
+    def decode(self, data: bytes):
+        probe = msgspec.json.decode(data)
+        if isinstance(probe, dict) and "error" in probe:
+            return msgspec.convert(probe, contract.ErrorReply)
+        return self._decoder.decode(data)
+
+
+submit_reply_decoder = ReplyDecoder(contract.SubmitReply)
+status_reply_decoder = ReplyDecoder(contract.WorkflowProgress)
 
 
 def encode(message: object) -> bytes:

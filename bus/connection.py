@@ -134,11 +134,16 @@ class Bus:
             raise BusError("publish_failed", f"could not publish to {subject}: {exc or type(exc).__name__}") from None
 
     async def close(self) -> None:
+        """Flush what is buffered (acks are fire-and-forget), then close.
+
+        Not ``drain()``: with a pull subscription open it waits out its whole timeout.
+        """
         if not self.nc.is_closed:
             try:
-                await self.nc.drain()
+                await self.nc.flush(timeout=2)
             except (nats.errors.Error, asyncio.TimeoutError):
-                await self.nc.close()
+                pass  # closing anyway; JetStream redelivers whatever was not acknowledged
+            await self.nc.close()
 
 
 @asynccontextmanager

@@ -1,0 +1,54 @@
+"""``python -m bus.schema``: write the JSON Schemas of the public messages into ``schemas/``.
+
+Clients in other languages code against these files; ``tests/bus/test_contract.py``
+fails when they drift from ``bus/contract.py``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import msgspec
+
+from bus import contract
+
+PUBLIC_MESSAGES = {
+    "submit_request": contract.SubmitRequest,
+    "submit_reply": contract.SubmitReply,
+    "status_request": contract.StatusRequest,
+    "status_reply": contract.WorkflowProgress,
+    "error_reply": contract.ErrorReply,
+    "event": contract.Event,
+    "task_envelope": contract.TaskEnvelope,
+    "result_envelope": contract.ResultEnvelope,
+}
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+
+def render() -> dict[str, bytes]:
+    """File name → JSON Schema document (2020-12), one per public message."""
+    files = {}
+    for name, message in PUBLIC_MESSAGES.items():
+        schema = msgspec.json.schema(message)
+        schema = {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": f"gaai/v{contract.CONTRACT_VERSION}/{name}.json",
+            "title": name,
+            **schema,
+        }
+        files[f"{name}.json"] = msgspec.json.format(msgspec.json.encode(schema), indent=2) + b"\n"
+    return files
+
+
+def main() -> int:
+    SCHEMA_DIR.mkdir(exist_ok=True)
+    for name, body in render().items():
+        (SCHEMA_DIR / name).write_bytes(body)
+    print(f"wrote {len(PUBLIC_MESSAGES)} schemas into {SCHEMA_DIR}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
