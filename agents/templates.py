@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from agents.algorithms import ALGORITHMS, AlgorithmSpec, resolve_params
-from bus.contract import AnalysisTemplate, GraphSchema, Scalar, UseCase
+from bus.contract import AnalysisTemplate, GraphSchema, Scalar, TemplatesResult, TemplatesTask, UseCase
 
 FOCUS_LABEL = "Collections in focus:"
 
@@ -414,3 +414,17 @@ def _vertex_count(schema: GraphSchema, names: Iterable[str]) -> int:
 
 def _join(names: Iterable[str]) -> str:
     return ", ".join(names)
+
+
+# ---------------------------------------------------------------- the agent
+
+
+async def handle(task: TemplatesTask, ctx) -> TemplatesResult:
+    templates, rejected = build_templates(task.use_cases, task.schema, task.max_templates)
+    return TemplatesResult(templates=templates, rejected=rejected)
+
+
+if __name__ == "__main__":
+    from agents._runtime import run_agent
+
+    run_agent("templates", handle)

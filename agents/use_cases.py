@@ -55,7 +55,8 @@ from dataclasses import dataclass, field
 
 from agents.algorithms import ALGORITHMS
 from agents.templates import choose_collections, core_collections, focus_line
-from bus.contract import GraphSchema, RequirementsDoc, UseCase, VerticalProfile
+from agents.llm import offline_responder
+from bus.contract import GraphSchema, RequirementsDoc, UseCase, UseCasesResult, UseCasesTask, VerticalProfile
 
 _SIGNAL_WORDS: dict[str, tuple[str, ...]] = {
     "pagerank": (
@@ -445,3 +446,36 @@ def _plural(word: str) -> str:
     if word.endswith(("s", "x", "z", "ch", "sh")):
         return word + "es"
     return word + "s"
+
+
+# ---------------------------------------------------------------- the agent
+
+
+def use_cases_prompt(task: UseCasesTask) -> str:
+    """What an HTTP model is asked: the same mapping, from the same inputs, as JSON."""
+    requirements = "\n".join(f"- {r.id} [{r.priority}] {r.text}" for r in task.requirements.requirements) or "- (none)"
+    collections = ", ".join(f"{c.name} ({c.count})" for c in task.schema.vertex_collections + task.schema.edge_collections)
+    algorithms = ", ".join(f"{a.name}: {a.summary}" for a in ALGORITHMS.values())
+    return (
+        f"Industry: {task.vertical.display_name}.\nGraph collections: {collections}.\nRequirements:\n{requirements}\n"
+        f"Algorithms: {algorithms}\n"
+        "Map the requirements to graph-analytics use cases. Answer with a JSON array of objects with fields "
+        "id (UC-001…), title, description (ending with 'Collections in focus: …'), algorithm (one of the names above), "
+        "reason (quote the requirement words), requirement_ids, priority (critical|high|medium|low)."
+    )
+
+
+@offline_responder("use_cases")
+def _offline_use_cases(task: UseCasesTask) -> list[UseCase]:
+    return derive_use_cases(task.requirements, task.schema, task.vertical)
+
+
+async def handle(task: UseCasesTask, ctx) -> UseCasesResult:
+    use_cases = await ctx.llm.ask("use_cases", use_cases_prompt(task), list[UseCase], context=task)
+    return UseCasesResult(use_cases=use_cases)
+
+
+if __name__ == "__main__":
+    from agents._runtime import run_agent
+
+    run_agent("use_cases", handle)

@@ -5,7 +5,7 @@ consumer, so JetStream hands each task to exactly one of them. The handler never
 acknowledgement: it returns a result or raises, and this module maps that to JetStream:
 
     result                      → publish result, ack
-    TaskError(retryable=False)  → publish failed result, ack
+    TaskError(retryable=False)  → publish failed result, ack (likewise any other GaaiError)
     TaskError(retryable=True)   → nak with backoff; after max_deliver: failed result
     any other exception         → nak with backoff; after max_deliver: failed result "internal"
     undecodable task            → term (redelivery cannot help) + failed result when ids are known
@@ -42,7 +42,7 @@ from bus.contract import (
     TaskEvent,
     TaskResult,
 )
-from bus.errors import BusError, TaskError
+from bus.errors import BusError, GaaiError, TaskError
 from bus.settings import Settings
 from telemetry.logging import bind_task, unbind_task
 from telemetry.propagation import new_trace, parse_traceparent
@@ -124,8 +124,9 @@ async def _process(bus: Bus, settings: Settings, agent: str, handler: Handler, i
     try:
         result = await handler(envelope, job)
         outcome = dict(result=result)
-    except TaskError as exc:
-        if exc.retryable and deliveries < settings.max_deliver:
+    except GaaiError as exc:
+        retryable = isinstance(exc, TaskError) and exc.retryable
+        if retryable and deliveries < settings.max_deliver:
             log.warning("task failed, will retry", code=exc.code, error=exc.message, deliveries=deliveries)
             await _nak(message, deliveries)
             return

@@ -1,0 +1,345 @@
+"""Industry vertical agent: picks the vertical whose vocabulary fits the requirements and the graph.
+
+A vertical is a JSON file in the custom-vertical format (the built-in ones live in
+``agents/verticals/``)::
+
+    {
+      "metadata": {"name": "...", "display_name": "...", "description": "...", "version": "1.0"},
+      "domain_context": {
+        "key_entities": ["..."], "metrics": ["..."],
+        "terminology": {"term": "meaning"}, "keywords": ["..."]
+      },
+      "analysis_prompt": "...",
+      "patterns": {"pagerank": {"title": "...", "meaning": "...", "recommendation": "..."}, ...}
+    }
+
+Only ``metadata.name`` is required. ``patterns`` keys are algorithm names from
+:mod:`agents.algorithms`; an algorithm a file leaves out takes the generic vertical's
+pattern, so every profile can word the findings of every algorithm. Texts are used as
+written (no placeholders).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+from agents.algorithms import ALGORITHMS
+from agents.documents import read_documents
+from agents.llm import offline_responder
+from bus.contract import AlgorithmPattern, VerticalProfile, VerticalResult, VerticalTask
+from bus.errors import TaskError
+
+GENERIC = "generic"
+
+MIN_SCORE = 3.0
+"""The best vertical needs at least this score in auto mode, else the generic one is used.
+
+One matched collection name or three vocabulary hits in the texts reach it.
+"""
+
+TEXT_WEIGHT = 1.0
+"""Score per occurrence of a vocabulary term in the texts, counted at most :data:`TEXT_HITS_CAP` times."""
+
+TEXT_HITS_CAP = 3
+"""A term repeated on every page should not outweigh the breadth of the vocabulary matched."""
+
+COLLECTION_WEIGHT = 3.0
+"""Score per collection whose name contains a term: the graph says more than the prose."""
+
+ATTRIBUTE_WEIGHT = 1.0
+"""Score per attribute name that contains a term."""
+
+ALIASES: dict[str, str] = {
+    "ecommerce": "ecommerce",
+    "e_commerce": "ecommerce",
+    "retail": "ecommerce",
+    "online_retail": "ecommerce",
+    "shop": "ecommerce",
+    "marketplace": "ecommerce",
+    "fraud": "fraud",
+    "fraud_intelligence": "fraud",
+    "fraud_detection": "fraud",
+    "aml": "fraud",
+    "anti_money_laundering": "fraud",
+    "social": "social",
+    "social_network": "social",
+    "social_media": "social",
+    "fintech": "fintech",
+    "finance": "fintech",
+    "financial": "fintech",
+    "financial_services": "fintech",
+    "banking": "fintech",
+    "payments": "fintech",
+    "adtech": "adtech",
+    "ad_tech": "adtech",
+    "advertising": "adtech",
+    "ads": "adtech",
+    "generic": "generic",
+    "general": "generic",
+    "default": "generic",
+}
+"""Industry names accepted in requests, after lowercasing and turning spaces and dashes into ``_``."""
+
+
+def load_vertical_file(data: dict, source: Literal["builtin", "custom"] = "custom") -> VerticalProfile:
+    """Validate a vertical in the custom-vertical format and turn it into a profile.
+
+    Args:
+        data: The decoded JSON object.
+        source: Where it came from, recorded on the profile.
+
+    Returns:
+        The profile, with the generic vertical's pattern for every algorithm ``data`` omits.
+
+    Raises:
+        TaskError: ``bad_vertical`` naming the path of the first missing or malformed
+            field, e.g. ``patterns.pagerank.title``.
+    """
+    return _profile(data, source, _builtins()[GENERIC].patterns)
+
+
+def builtin_verticals() -> dict[str, VerticalProfile]:
+    """The built-in verticals by name, loaded once from the package's ``verticals`` folder."""
+    return dict(_builtins())
+
+
+def choose_vertical(
+    texts: Sequence[str],
+    collection_names: Sequence[str],
+    attribute_names: Sequence[str] = (),
+    industry: str = "auto",
+    custom: dict | None = None,
+) -> VerticalProfile:
+    """The vertical for a workflow: a custom one, a named one, or the best-scoring built-in.
+
+    Args:
+        texts: Requirement document texts.
+        collection_names: The graph's vertex and edge collection names.
+        attribute_names: Attribute names seen in the graph's documents.
+        industry: ``"auto"``, a built-in name or an alias from :data:`ALIASES`.
+        custom: A vertical in the custom format; when given it wins over everything else.
+
+    Returns:
+        The chosen profile. In auto mode it carries ``score`` and the ``matched_terms``
+        that earned it; the generic vertical is returned when no built-in reaches
+        :data:`MIN_SCORE`.
+
+    Raises:
+        TaskError: ``bad_vertical`` for a malformed custom vertical, ``unknown_vertical``
+            for an industry name that is not known.
+    """
+    if custom is not None:
+        return load_vertical_file(custom, "custom")
+    verticals = _builtins()
+    key = re.sub(r"[\s\-]+", "_", industry.strip().lower())
+    if key not in ("", "auto"):
+        if key in ALIASES:
+            return verticals[ALIASES[key]]
+        known = ", ".join(sorted(verticals))
+        raise TaskError("unknown_vertical", f"unknown industry {industry!r}; use 'auto' or one of: {known}")
+    evidence = _Evidence(texts, collection_names, attribute_names)
+    scored = [evidence.score(profile) for name, profile in sorted(verticals.items()) if name != GENERIC]
+    best_score, matched, best = min(scored, key=lambda entry: (-entry[0], -len(entry[1]), entry[2].name))
+    if best_score < MIN_SCORE:
+        return verticals[GENERIC]
+    return msgspec.structs.replace(best, matched_terms=matched, score=round(best_score, 3))
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def _stem(word: str) -> str:
+    """A crude stem, so "purchased", "purchases" and "purchase" match one another."""
+    if len(word) > 4 and word.endswith("ies"):
+        word = word[:-3] + "y"
+    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    if len(word) > 5 and word.endswith("ing"):
+        word = word[:-3]
+    elif len(word) > 4 and word.endswith("ed"):
+        word = word[:-2]
+    if len(word) > 4 and word.endswith("e"):
+        word = word[:-1]
+    return word
+
+
+def _stems(text: str) -> tuple[str, ...]:
+    # Split camelCase before lowercasing, so "productViews" reads like "product views".
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", text)
+    return tuple(_stem(word) for word in re.findall(r"[a-z0-9]+", spaced.lower()))
+
+
+def _occurrences(term: tuple[str, ...], words: tuple[str, ...]) -> int:
+    size = len(term)
+    return sum(1 for start in range(len(words) - size + 1) if words[start : start + size] == term)
+
+
+class _Evidence:
+    """The texts and names of one request, stemmed once and scored against each vertical."""
+
+    def __init__(self, texts: Sequence[str], collections: Sequence[str], attributes: Sequence[str]) -> None:
+        self._texts = [_stems(text) for text in texts]
+        self._collections = [_stems(name) for name in collections]
+        self._attributes = [_stems(name) for name in attributes]
+
+    def score(self, profile: VerticalProfile) -> tuple[float, list[str], VerticalProfile]:
+        """The profile's score, the terms that earned it (strongest first) and the profile."""
+        weights: dict[str, float] = {}
+        seen: set[tuple[str, ...]] = set()
+        for term in _vocabulary(profile):
+            stems = _stems(term)
+            if not stems or stems in seen:
+                continue
+            seen.add(stems)
+            hits = sum(_occurrences(stems, words) for words in self._texts)
+            weight = TEXT_WEIGHT * min(hits, TEXT_HITS_CAP)
+            weight += COLLECTION_WEIGHT * sum(1 for words in self._collections if _occurrences(stems, words))
+            weight += ATTRIBUTE_WEIGHT * sum(1 for words in self._attributes if _occurrences(stems, words))
+            if weight:
+                weights[term] = weight
+        matched = sorted(weights, key=lambda term: (-weights[term], term))
+        return sum(weights.values()), matched, profile
+
+
+def _vocabulary(profile: VerticalProfile) -> list[str]:
+    return [*profile.keywords, *profile.key_entities, *profile.terminology]
+
+
+# ---------------------------------------------------------------- loading
+
+
+@functools.cache
+def _builtins() -> dict[str, VerticalProfile]:
+    # Beside this module rather than importlib.resources: an editable install can present
+    # ``agents`` as a namespace package, which importlib.resources cannot open on 3.11.
+    folder = Path(__file__).with_name("verticals")
+    raw = {entry.name: json.loads(entry.read_text(encoding="utf-8")) for entry in sorted(folder.glob("*.json"))}
+    generic = _profile(raw.pop(f"{GENERIC}.json"), "builtin", None)
+    profiles = {GENERIC: generic}
+    for file_name in sorted(raw):
+        profile = _profile(raw[file_name], "builtin", generic.patterns)
+        profiles[profile.name] = profile
+    return profiles
+
+
+def _fail(path: str, problem: str) -> TaskError:
+    return TaskError("bad_vertical", f"invalid vertical: {path} {problem}")
+
+
+def _object(value: object, path: str) -> dict:
+    if not isinstance(value, dict):
+        raise _fail(path, f"must be an object, got {type(value).__name__}")
+    return value
+
+
+def _string(container: dict, key: str, path: str, *, required: bool = False, default: str = "") -> str:
+    if key not in container:
+        if required:
+            raise _fail(f"{path}{key}", "is missing")
+        return default
+    value = container[key]
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise _fail(f"{path}{key}", "must be a non-empty string" if required else "must be a string")
+    return value
+
+
+def _strings(container: dict, key: str, path: str) -> list[str]:
+    value = container.get(key, [])
+    if not isinstance(value, list):
+        raise _fail(f"{path}{key}", f"must be a list of strings, got {type(value).__name__}")
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            raise _fail(f"{path}{key}[{index}]", f"must be a string, got {type(item).__name__}")
+    return list(value)
+
+
+def _profile(
+    data: object, source: Literal["builtin", "custom"], fallback: dict[str, AlgorithmPattern] | None
+) -> VerticalProfile:
+    """Validate ``data``; with ``fallback`` None every algorithm must have a pattern."""
+    data = _object(data, "vertical")
+    if "metadata" not in data:
+        raise _fail("metadata", "is missing")
+    metadata = _object(data["metadata"], "metadata")
+    name = _string(metadata, "name", "metadata.", required=True)
+    version = metadata.get("version", "")
+    if not isinstance(version, (str, int, float)) or isinstance(version, bool):
+        raise _fail("metadata.version", "must be a string or a number")
+    context = _object(data.get("domain_context", {}), "domain_context")
+    terminology = _object(context.get("terminology", {}), "domain_context.terminology")
+    for term, meaning in terminology.items():
+        if not isinstance(meaning, str):
+            raise _fail(f"domain_context.terminology.{term}", "must be a string")
+    patterns = _patterns(_object(data.get("patterns", {}), "patterns"))
+    missing = [algorithm for algorithm in ALGORITHMS if algorithm not in patterns]
+    if missing and fallback is None:
+        raise _fail(f"patterns.{missing[0]}", "is missing")
+    return VerticalProfile(
+        name=name,
+        display_name=_string(metadata, "display_name", "metadata.", default=name) or name,
+        description=_string(metadata, "description", "metadata."),
+        source=source,
+        key_entities=_strings(context, "key_entities", "domain_context."),
+        metrics=_strings(context, "metrics", "domain_context."),
+        terminology=dict(terminology),
+        analysis_prompt=_string(data, "analysis_prompt", ""),
+        patterns={algorithm: {**(fallback or {}), **patterns}[algorithm] for algorithm in ALGORITHMS},
+        keywords=_strings(context, "keywords", "domain_context."),
+    )
+
+
+def _patterns(raw: dict) -> dict[str, AlgorithmPattern]:
+    patterns: dict[str, AlgorithmPattern] = {}
+    for algorithm, value in raw.items():
+        path = f"patterns.{algorithm}"
+        if algorithm not in ALGORITHMS:
+            raise _fail(path, f"is not an algorithm; known algorithms: {', '.join(ALGORITHMS)}")
+        pattern = _object(value, path)
+        patterns[algorithm] = AlgorithmPattern(
+            title=_string(pattern, "title", f"{path}.", required=True),
+            meaning=_string(pattern, "meaning", f"{path}.", required=True),
+            recommendation=_string(pattern, "recommendation", f"{path}.", required=True),
+        )
+    return patterns
+
+
+# ---------------------------------------------------------------- the agent
+
+
+def vertical_prompt(texts: Sequence[str], collection_names: Sequence[str]) -> str:
+    """What an HTTP model is asked when the industry is ``auto``."""
+    names = ", ".join(sorted(builtin_verticals()))
+    excerpt = "\n\n".join(texts)[:6000]
+    return (
+        f"Graph collections: {', '.join(collection_names)}.\nRequirement documents (excerpt):\n{excerpt}\n\n"
+        f"Which industry vertical fits best? Choose one of: {names}. Answer with the chosen vertical's JSON profile."
+    )
+
+
+@offline_responder("vertical")
+def _offline_vertical(inputs: tuple[list[str], list[str]]) -> VerticalProfile:
+    texts, collection_names = inputs
+    return choose_vertical(texts, collection_names)
+
+
+async def handle(task: VerticalTask, ctx) -> VerticalResult:
+    info = ctx.store.graph(task.graph_name)
+    collection_names = [*info.vertex_collections, *info.edge_collections]
+    if task.custom_vertical is not None or task.industry != "auto":
+        return VerticalResult(vertical=choose_vertical([], collection_names, industry=task.industry, custom=task.custom_vertical))
+    texts = [doc.text for doc in await read_documents(task.documents, ctx)]
+    vertical = await ctx.llm.ask("vertical", vertical_prompt(texts, collection_names), VerticalProfile, context=(texts, collection_names))
+    return VerticalResult(vertical=vertical)
+
+
+if __name__ == "__main__":
+    from agents._runtime import run_agent
+
+    run_agent("vertical", handle)

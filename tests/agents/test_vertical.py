@@ -1,0 +1,198 @@
+"""Industry verticals: built-in profiles, the custom format and automatic choice."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from agents.algorithms import ALGORITHMS
+from agents.vertical import builtin_verticals, choose_vertical, load_vertical_file
+from bus.errors import TaskError
+
+BUNDLED = Path(__file__).resolve().parents[2] / "graph_analytics_ai" / "data" / "requirements_ecommerce.md"
+DEMO_COLLECTIONS = ["customers", "products", "categories", "purchased", "viewed", "follows", "reviewed", "belongs_to"]
+
+CUSTOM = {
+    "metadata": {"name": "logistics", "display_name": "Logistics", "description": "Parcels and depots.", "version": 2},
+    "domain_context": {
+        "key_entities": ["depot", "parcel"],
+        "metrics": ["on-time rate"],
+        "terminology": {"hub": "A depot that routes parcels onward."},
+        "keywords": ["shipment", "route"],
+    },
+    "analysis_prompt": "You are a logistics analyst.",
+    "patterns": {
+        "betweenness": {
+            "title": "Critical depots",
+            "meaning": "Depots most routes pass through.",
+            "recommendation": "Add capacity at critical depots.",
+        }
+    },
+}
+
+
+def bad_vertical(data: dict) -> TaskError:
+    with pytest.raises(TaskError) as caught:
+        load_vertical_file(data)
+    return caught.value
+
+
+class TestBuiltins:
+    def test_each_builtin_loads_with_all_six_patterns(self) -> None:
+        """Every built-in vertical has a worded pattern for every algorithm in the catalog."""
+        verticals = builtin_verticals()
+        assert sorted(verticals) == ["adtech", "ecommerce", "fintech", "fraud", "generic", "social"]
+        assert set(ALGORITHMS) == {"pagerank", "wcc", "scc", "label_propagation", "louvain", "betweenness"}
+        for name, profile in verticals.items():
+            assert profile.name == name and profile.source == "builtin"
+            assert profile.display_name and profile.description and profile.analysis_prompt
+            assert profile.keywords and profile.key_entities and profile.metrics and profile.terminology
+            assert set(profile.patterns) == set(ALGORITHMS)
+            for pattern in profile.patterns.values():
+                assert pattern.title and pattern.meaning and pattern.recommendation
+
+    def test_industry_verticals_word_patterns_for_their_industry(self) -> None:
+        """Built-in industries do not borrow the generic wording: each pattern is their own."""
+        verticals = builtin_verticals()
+        generic = verticals["generic"]
+        for name, profile in verticals.items():
+            if name != "generic":
+                for algorithm in ALGORITHMS:
+                    assert profile.patterns[algorithm].title != generic.patterns[algorithm].title
+        assert "customer" in verticals["ecommerce"].patterns["pagerank"].title.lower()
+        assert "collusion" in verticals["fraud"].patterns["scc"].title.lower()
+
+    def test_callers_cannot_change_the_shared_builtins(self) -> None:
+        """Mutating the returned mapping leaves the next call intact."""
+        builtin_verticals().pop("fraud")
+        assert "fraud" in builtin_verticals()
+
+
+class TestAuto:
+    def test_bundled_document_and_demo_graph_give_ecommerce(self) -> None:
+        """The demo requirements and collections pick e-commerce, with the terms that earned it."""
+        chosen = choose_vertical([BUNDLED.read_text(encoding="utf-8")], DEMO_COLLECTIONS)
+        assert chosen.name == "ecommerce"
+        assert chosen.score > 0
+        assert {"customer", "product", "category", "purchase", "review"} <= set(chosen.matched_terms)
+
+    def test_fraud_text(self) -> None:
+        """A fraud investigation brief picks the fraud vertical."""
+        text = (
+            "Investigators need alerts on mule accounts and suspicious transfers. We must uncover fraud rings, "
+            "money laundering chains and account takeover across shared devices."
+        )
+        assert choose_vertical([text], []).name == "fraud"
+
+    def test_social_text(self) -> None:
+        """A social-network brief picks the social vertical."""
+        text = (
+            "Our social network has millions of users who follow each other, post, comment and mention friends. "
+            "Find the influencers and the communities in the follower graph."
+        )
+        assert choose_vertical([text], ["users", "follows", "posts"]).name == "social"
+
+    def test_unrelated_text_gives_generic(self) -> None:
+        """Without industry vocabulary the generic vertical is used."""
+        chosen = choose_vertical(["The weather tomorrow will be sunny with light winds."], ["nodes", "edges"])
+        assert chosen.name == "generic"
+        assert chosen.matched_terms == []
+
+    def test_collection_names_weigh_more_than_text(self) -> None:
+        """One word in the prose is not enough, the same word as a collection name is."""
+        assert choose_vertical(["Please look at the product."], []).name == "generic"
+        assert choose_vertical(["Please look at the graph."], ["products"]).name == "ecommerce"
+
+    def test_camel_case_and_attribute_names_count(self) -> None:
+        """Collection and attribute names are split into words before matching."""
+        chosen = choose_vertical([], ["adImpressions"], ["clickThrough", "publisherId"])
+        assert chosen.name == "adtech"
+        assert {"impression", "publisher"} <= set(chosen.matched_terms)
+
+    def test_choice_is_deterministic(self) -> None:
+        """The same inputs always give the same profile, score and terms."""
+        texts = [BUNDLED.read_text(encoding="utf-8")]
+        assert choose_vertical(texts, DEMO_COLLECTIONS) == choose_vertical(texts, DEMO_COLLECTIONS)
+
+
+class TestNamedIndustry:
+    @pytest.mark.parametrize(
+        ("industry", "expected"),
+        [
+            ("ecommerce", "ecommerce"),
+            ("e-commerce", "ecommerce"),
+            ("Retail", "ecommerce"),
+            ("fraud_intelligence", "fraud"),
+            ("Fraud Intelligence", "fraud"),
+            ("social media", "social"),
+            ("banking", "fintech"),
+            ("advertising", "adtech"),
+            ("generic", "generic"),
+        ],
+    )
+    def test_names_and_aliases(self, industry: str, expected: str) -> None:
+        """A named industry returns that built-in whatever the texts say."""
+        chosen = choose_vertical(["fraud rings and money mules"], [], industry=industry)
+        assert chosen.name == expected
+
+    def test_unknown_industry_lists_the_known_ones(self) -> None:
+        """An unknown industry name is an error that lists the choices."""
+        with pytest.raises(TaskError) as caught:
+            choose_vertical([], [], industry="space mining")
+        assert caught.value.code == "unknown_vertical"
+        assert "ecommerce" in caught.value.message and "fraud" in caught.value.message
+
+
+class TestCustom:
+    def test_custom_vertical_wins(self) -> None:
+        """A custom vertical beats a named industry and auto scoring."""
+        texts = ["e-commerce customers and products"]
+        chosen = choose_vertical(texts, DEMO_COLLECTIONS, industry="retail", custom=CUSTOM)
+        assert (chosen.name, chosen.display_name, chosen.source) == ("logistics", "Logistics", "custom")
+        assert chosen.keywords == ["shipment", "route"]
+        assert chosen.terminology == {"hub": "A depot that routes parcels onward."}
+        assert chosen.patterns["betweenness"].title == "Critical depots"
+
+    def test_missing_patterns_fall_back_to_generic(self) -> None:
+        """Algorithms a custom file leaves out use the generic vertical's wording."""
+        chosen = load_vertical_file(CUSTOM)
+        generic = builtin_verticals()["generic"]
+        assert set(chosen.patterns) == set(ALGORITHMS)
+        assert chosen.patterns["pagerank"] == generic.patterns["pagerank"]
+
+    def test_only_the_name_is_required(self) -> None:
+        """A minimal custom vertical needs just metadata.name."""
+        chosen = load_vertical_file({"metadata": {"name": "minimal"}})
+        assert (chosen.name, chosen.display_name, chosen.description) == ("minimal", "minimal", "")
+
+    @pytest.mark.parametrize(
+        ("change", "path"),
+        [
+            (lambda data: data.pop("metadata"), "metadata is missing"),
+            (lambda data: data["metadata"].pop("name"), "metadata.name is missing"),
+            (lambda data: data["metadata"].update(name=""), "metadata.name must be a non-empty string"),
+            (lambda data: data.update(domain_context=["x"]), "domain_context must be an object"),
+            (lambda data: data["domain_context"]["keywords"].append(3), "domain_context.keywords[2] must be a string"),
+            (lambda data: data["domain_context"]["terminology"].update(hub=1), "domain_context.terminology.hub"),
+            (lambda data: data["patterns"]["betweenness"].pop("title"), "patterns.betweenness.title is missing"),
+            (lambda data: data["patterns"].update(kmeans={}), "patterns.kmeans is not an algorithm"),
+            (lambda data: data["patterns"].update(wcc="text"), "patterns.wcc must be an object"),
+        ],
+    )
+    def test_bad_custom_vertical_names_the_field(self, change, path: str) -> None:
+        """A malformed custom vertical is refused with the path of the offending field."""
+        data = copy.deepcopy(CUSTOM)
+        change(data)
+        error = bad_vertical(data)
+        assert error.code == "bad_vertical"
+        assert path in error.message
+        assert error.retryable is False
+
+    def test_bad_custom_vertical_through_choose(self) -> None:
+        """choose_vertical reports a bad custom vertical instead of silently falling back."""
+        with pytest.raises(TaskError) as caught:
+            choose_vertical([], [], custom={"metadata": "ecommerce"})
+        assert caught.value.code == "bad_vertical"
+        assert "metadata must be an object" in caught.value.message
