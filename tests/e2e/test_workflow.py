@@ -1,0 +1,139 @@
+"""The whole system as separate processes: nats-server, orchestrator, every agent."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nats
+import pytest
+
+from bus.contract import AGENT_NAMES
+from graph_analytics_ai.stack import LocalStack
+from store import EmbeddedStore
+from store.sample import ensure_sample_graph
+
+GAAI = [sys.executable, "-m", "graph_analytics_ai.cli"]
+
+
+def gaai(*args: str, env: dict, cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([*GAAI, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def cli_env(home: Path) -> dict:
+    env = dict(os.environ, GAAI_HOME=str(home))
+    env.pop("NATS_URL", None)
+    return env
+
+
+def test_demo_runs_every_phase_in_separate_processes(cli_env, tmp_path):
+    """`gaai demo` brings everything up, writes reports and state, and stops what it started."""
+    result = gaai("demo", "--output", str(tmp_path / "out"), env=cli_env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    [folder] = list((tmp_path / "out").iterdir())
+    state = json.loads((folder / "workflow.json").read_text())
+    assert state["status"] == "completed"
+    assert len(state["reports"]) == 5
+    for report in state["reports"]:
+        for extension in ("md", "json", "html"):
+            body = (folder / f"{report['template_id']}.{extension}").read_text()
+            assert report["title"] in body if extension != "json" else json.loads(body)["report"]["title"] == report["title"]
+    by_agent = {}
+    for task in state["tasks"]:
+        assert task["status"] == "completed", task
+        by_agent.setdefault(task["agent"], set()).add(task["instance"]["pid"])
+    assert set(by_agent) == set(AGENT_NAMES)
+    pids = [next(iter(p)) for p in by_agent.values()]
+    assert len(set(pids)) == len(AGENT_NAMES), "each agent kind runs in its own process"
+    assert "Workflow Trace Summary" in result.stdout and "Phase 4: executions" in result.stdout
+    lineage = gaai("catalog", "lineage", state["workflow_id"], env=cli_env, cwd=tmp_path)
+    assert lineage.returncode == 0, lineage.stderr
+    assert any(line.startswith("requirement:") and "report:" in line for line in lineage.stdout.splitlines())
+    leftovers = subprocess.run(["pgrep", "-f", f"GAAI_HOME={cli_env['GAAI_HOME']}"], capture_output=True)
+    assert leftovers.stdout == b""
+
+
+def test_cli_errors_are_messages_not_tracebacks(cli_env, tmp_path):
+    """Unknown graphs and missing files give a one-line error and a non-zero exit."""
+    unknown = gaai("run", "--graph", "nope", env=cli_env, cwd=tmp_path)
+    assert unknown.returncode == 2 and "nope" in unknown.stderr and "Traceback" not in unknown.stderr
+    outside = gaai("run", "--graph", "nope", "--docs", "/etc/passwd", env=cli_env, cwd=tmp_path)
+    assert outside.returncode == 2 and "Traceback" not in outside.stderr
+    bad_import = gaai("import", "g", str(tmp_path / "missing.jsonl"), env=cli_env, cwd=tmp_path)
+    assert bad_import.returncode == 2 and "Traceback" not in bad_import.stderr
+
+
+@pytest.fixture
+def stack(home: Path):
+    ensure_sample_graph(EmbeddedStore(home), "ecommerce")
+    with LocalStack(home=home, scale={"execution": 2}) as running:
+        yield running
+
+
+async def test_any_language_can_submit_plain_json(stack):
+    """Plain JSON over NATS request/reply starts a workflow and reports its status."""
+    nc = await nats.connect(stack.nats_url)
+    try:
+        reply = json.loads((await nc.request("gaai.workflow.status", b'{"workflow_id": "none"}', timeout=30)).data)
+        assert reply["error"]["code"] == "unknown_workflow"
+        for body, code in [
+            (b"not json", "bad_request"),
+            (b'{"graph_name": "missing"}', "unknown_graph"),
+            (b'{"graph_name": "ecommerce", "documents": [{"path": "/etc/passwd"}]}', "path_not_allowed"),
+            (b'{"graph_name": "ecommerce", "documents": [{"content": "x", "name": "a.exe"}]}', "unsupported_document"),
+        ]:
+            answer = json.loads((await nc.request("gaai.workflow.submit", body, timeout=10)).data)
+            assert answer["error"]["code"] == code, (body, answer)
+            assert answer["error"]["message"]
+        request = {
+            "graph_name": "ecommerce",
+            "documents": [{"content": "We must find the most influential customers. We should detect communities of customers.", "name": "asks.md"}],
+            "max_executions": 2,
+        }
+        accepted = json.loads((await nc.request("gaai.workflow.submit", json.dumps(request).encode(), timeout=10)).data)
+        workflow_id = accepted["workflow_id"]
+        events = []
+        sub = await nc.subscribe(f"gaai.event.{workflow_id}", cb=lambda m: events.append(json.loads(m.data)))
+        import asyncio
+
+        for _ in range(600):
+            status = json.loads((await nc.request("gaai.workflow.status", json.dumps({"workflow_id": workflow_id}).encode(), timeout=10)).data)
+            if status["status"] in ("completed", "failed"):
+                break
+            await asyncio.sleep(0.1)
+        await sub.unsubscribe()
+        assert status["status"] == "completed", status["failures"]
+        algorithms = sorted(t["label"].split("(")[1].rstrip(")") for t in status["tasks"] if t["agent"] == "execution")
+        assert algorithms == ["louvain", "pagerank"]
+        assert len(status["reports"]) == 2
+        for report in status["reports"]:
+            assert {a["format"] for a in report["artifacts"]} == {"md", "json", "html"}
+        assert any(e.get("kind") == "task" for e in events) or status["status"] == "completed"
+    finally:
+        await nc.close()
+
+
+async def test_execution_replicas_share_the_templates(stack):
+    """With two execution replicas, the executions of one workflow are spread over both."""
+    from bus.connection import Bus
+    from bus.contract import SubmitRequest
+    from bus.settings import Settings
+    from graph_analytics_ai.client import WorkflowClient
+    from graph_analytics_ai.session import wait_for_orchestrator
+
+    bus = await Bus.connect(Settings(nats_url=stack.nats_url), name="test")
+    try:
+        client = WorkflowClient(bus)
+        await wait_for_orchestrator(client)
+        text = Path(__file__).parents[2].joinpath("graph_analytics_ai/data/requirements_ecommerce.md").read_text()
+        ids = [await client.submit(SubmitRequest(graph_name="ecommerce", documents=[{"content": text}], max_executions=5)) for _ in range(2)]
+        finals = [await client.wait(i, timeout=180) for i in ids]
+    finally:
+        await bus.close()
+    pids = {t.instance.pid for f in finals for t in f.tasks if t.agent == "execution"}
+    assert all(f.status == "completed" for f in finals)
+    assert len(pids) == 2
