@@ -14,6 +14,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import nats.js.errors
@@ -25,7 +26,7 @@ from bus.connection import Bus
 from bus.errors import BusError, GaaiError, TaskError
 from bus.settings import Settings
 from bus.worker import Job, serve, this_instance
-from store import EmbeddedStore, GraphStore
+from store import EmbeddedStore, GraphStore, default_home
 from telemetry.logging import setup_logging
 
 T = TypeVar("T")
@@ -41,6 +42,7 @@ class AgentContext:
     attempt: int
     store: GraphStore
     llm: RecordingLlm
+    home: Path
     _job: Job | None = None
     _executor: ProcessPoolExecutor | None = None
 
@@ -93,12 +95,13 @@ async def _serve_agent(agent: str, handle: Handle, settings: Settings, cpu_worke
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    store = EmbeddedStore(settings.home)
+    home = settings.home or default_home()
+    store = EmbeddedStore(home)
     provider = provider_from_name(os.environ.get("GAAI_LLM_PROVIDER", "offline"))
     executor = ProcessPoolExecutor(max_workers=cpu_workers) if cpu_workers else None
     bus = await Bus.connect(settings, name=f"gaai-{agent}")
     try:
-        await serve(bus, settings, agent, make_handler(handle, store, provider, executor), stop, this_instance(agent))
+        await serve(bus, settings, agent, make_handler(handle, store, home, provider, executor), stop, this_instance(agent))
     except BusError as exc:
         log.error("agent stopped", error=exc.message)
         raise
@@ -108,7 +111,7 @@ async def _serve_agent(agent: str, handle: Handle, settings: Settings, cpu_worke
             executor.shutdown(cancel_futures=True)
 
 
-def make_handler(handle: Handle, store: GraphStore, provider: LlmProvider, executor: ProcessPoolExecutor | None):
+def make_handler(handle: Handle, store: GraphStore, home: Path, provider: LlmProvider, executor: ProcessPoolExecutor | None):
     async def handler(envelope: contract.TaskEnvelope, job: Job) -> contract.TaskResult:
         ctx = AgentContext(
             workflow_id=envelope.workflow_id,
@@ -116,6 +119,7 @@ def make_handler(handle: Handle, store: GraphStore, provider: LlmProvider, execu
             attempt=envelope.attempt,
             store=store,
             llm=RecordingLlm(provider, job.llm_calls),
+            home=home,
             _job=job,
             _executor=executor,
         )

@@ -150,7 +150,7 @@ def catalog_path(home: Path) -> Path:
 
 
 async def handle(task: CatalogTask, ctx) -> CatalogResult:
-    catalog = Catalog(catalog_path(ctx.store.home))
+    catalog = Catalog(catalog_path(ctx.home))
     return CatalogResult(recorded=catalog.record(task.entry))
 
 

@@ -1,0 +1,24 @@
+"""The graph store: where graphs live and how agents read them.
+
+``GraphStore`` is the interface agents depend on; ``EmbeddedStore`` implements it with Parquet
+files and a SQLite registry under ``default_home()``, safe for several processes at once.
+"""
+
+from store._arrays import LABEL_ATTRIBUTES, GraphArrays
+from store._embedded import EmbeddedStore
+from store._errors import GraphExistsError, GraphImportError, GraphNotFoundError, StoreError
+from store._protocol import GraphStore, default_home
+from store._registry import GraphInfo
+
+__all__ = [
+    "LABEL_ATTRIBUTES",
+    "EmbeddedStore",
+    "GraphArrays",
+    "GraphExistsError",
+    "GraphImportError",
+    "GraphInfo",
+    "GraphNotFoundError",
+    "GraphStore",
+    "StoreError",
+    "default_home",
+]

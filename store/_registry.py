@@ -1,0 +1,202 @@
+"""The SQLite registry: which graphs exist, their collections, counts and current version.
+
+WAL mode lets readers proceed while a writer commits; the busy timeout makes concurrent writers
+wait their turn instead of failing. Every operation opens its own short-lived connection, so the
+registry is safe across threads and forked processes. A graph is registered or removed in one
+``BEGIN IMMEDIATE`` transaction; readers read it in one transaction, so they never see half a graph.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from store._errors import GraphExistsError
+
+__all__ = ["GraphInfo", "GraphRecord", "Registry"]
+
+_SCHEMA_VERSION = 1
+_BUSY_TIMEOUT_S = 60.0
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS graphs (
+    name TEXT PRIMARY KEY,
+    version TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS collections (
+    graph TEXT NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('vertex', 'edge')),
+    position INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (graph, name)
+);
+CREATE TABLE IF NOT EXISTS endpoints (
+    graph TEXT NOT NULL,
+    edge_collection TEXT NOT NULL,
+    from_collection TEXT NOT NULL,
+    to_collection TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (graph, edge_collection, from_collection, to_collection)
+);
+"""
+
+
+@dataclass(frozen=True)
+class GraphInfo:
+    """A stored graph as the registry lists it.
+
+    Attributes:
+        name: The graph's name.
+        vertex_collections: Vertex collection name → document count, in graph order.
+        edge_collections: Edge collection name → edge count, in import order.
+        created_at: Unix time the current version was imported.
+        version: Identifies this import; a replace gives a new version.
+    """
+
+    name: str
+    vertex_collections: dict[str, int]
+    edge_collections: dict[str, int]
+    created_at: float
+    version: str
+
+    @property
+    def total_vertices(self) -> int:
+        """Documents over all vertex collections."""
+        return sum(self.vertex_collections.values())
+
+    @property
+    def total_edges(self) -> int:
+        """Edges over all edge collections."""
+        return sum(self.edge_collections.values())
+
+    def collections(self) -> list[str]:
+        """Every collection name, vertex collections first."""
+        return [*self.vertex_collections, *self.edge_collections]
+
+
+@dataclass(frozen=True)
+class GraphRecord:
+    """Everything the registry knows of one graph: its info and per edge collection endpoint counts."""
+
+    info: GraphInfo
+    endpoints: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)
+
+
+class Registry:
+    """The ``store.sqlite`` registry of one store home."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with closing(self._connect()) as conn:
+            if conn.execute("PRAGMA user_version").fetchone()[0] == _SCHEMA_VERSION:
+                return
+            # WAL is a persistent property of the database file, so it is set once, with the schema.
+            conn.execute("PRAGMA journal_mode=WAL")
+            with self._transaction(conn, immediate=True):
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+
+    def names(self) -> list[str]:
+        """Every graph name, sorted."""
+        with closing(self._connect()) as conn:
+            return [name for (name,) in conn.execute("SELECT name FROM graphs ORDER BY name")]
+
+    def get(self, name: str) -> GraphRecord | None:
+        """The record of one graph, read consistently, or None."""
+        with closing(self._connect()) as conn, self._transaction(conn):
+            return self._read(conn, name)
+
+    def all(self) -> list[GraphRecord]:
+        """Records of every graph, sorted by name, from one consistent snapshot."""
+        with closing(self._connect()) as conn, self._transaction(conn):
+            names = [name for (name,) in conn.execute("SELECT name FROM graphs ORDER BY name")]
+            return [record for name in names if (record := self._read(conn, name)) is not None]
+
+    def register(self, record: GraphRecord, replace: bool) -> str | None:
+        """Make ``record`` the graph's current version.
+
+        Args:
+            record: The new graph.
+            replace: Whether an existing graph of that name may be replaced.
+
+        Returns:
+            The replaced version, or None when the graph is new.
+
+        Raises:
+            GraphExistsError: The graph exists and ``replace`` is false.
+        """
+        info = record.info
+        with closing(self._connect()) as conn, self._transaction(conn, immediate=True):
+            row = conn.execute("SELECT version FROM graphs WHERE name = ?", (info.name,)).fetchone()
+            if row is not None and not replace:
+                raise GraphExistsError(info.name)
+            self._delete(conn, info.name)
+            conn.execute(
+                "INSERT INTO graphs (name, version, created_at) VALUES (?, ?, ?)",
+                (info.name, info.version, info.created_at),
+            )
+            conn.executemany(
+                "INSERT INTO collections (graph, name, kind, position, count) VALUES (?, ?, ?, ?, ?)",
+                [(info.name, n, "vertex", i, c) for i, (n, c) in enumerate(info.vertex_collections.items())]
+                + [(info.name, n, "edge", i, c) for i, (n, c) in enumerate(info.edge_collections.items())],
+            )
+            conn.executemany(
+                "INSERT INTO endpoints (graph, edge_collection, from_collection, to_collection, count) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(info.name, e, f, t, c) for e, pairs in record.endpoints.items() for f, t, c in pairs],
+            )
+            return row[0] if row else None
+
+    def unregister(self, name: str) -> str | None:
+        """Remove a graph; returns its version, or None when it did not exist."""
+        with closing(self._connect()) as conn, self._transaction(conn, immediate=True):
+            row = conn.execute("SELECT version FROM graphs WHERE name = ?", (name,)).fetchone()
+            self._delete(conn, name)
+            return row[0] if row else None
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: transactions are begun explicitly, so their kind is ours to choose.
+        return sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+
+    @staticmethod
+    @contextmanager
+    def _transaction(conn: sqlite3.Connection, immediate: bool = False) -> Iterator[None]:
+        conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @staticmethod
+    def _delete(conn: sqlite3.Connection, name: str) -> None:
+        for table, column in (("graphs", "name"), ("collections", "graph"), ("endpoints", "graph")):
+            conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (name,))  # noqa: S608 - fixed names
+
+    @staticmethod
+    def _read(conn: sqlite3.Connection, name: str) -> GraphRecord | None:
+        row = conn.execute("SELECT version, created_at FROM graphs WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            return None
+        vertices: dict[str, int] = {}
+        edges: dict[str, int] = {}
+        for coll, kind, count in conn.execute(
+            "SELECT name, kind, count FROM collections WHERE graph = ? ORDER BY kind DESC, position", (name,)
+        ):
+            (vertices if kind == "vertex" else edges)[coll] = count
+        endpoints: dict[str, list[tuple[str, str, int]]] = {edge: [] for edge in edges}
+        for edge, source, target, count in conn.execute(
+            "SELECT edge_collection, from_collection, to_collection, count FROM endpoints WHERE graph = ? "
+            "ORDER BY edge_collection, from_collection, to_collection",
+            (name,),
+        ):
+            endpoints[edge].append((source, target, count))
+        info = GraphInfo(name, vertices, edges, created_at=row[1], version=row[0])
+        return GraphRecord(info, endpoints)
