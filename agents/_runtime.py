@@ -12,7 +12,8 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ProcessPoolExecutor
+import multiprocessing
+from multiprocessing.connection import Connection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -44,7 +45,7 @@ class AgentContext:
     llm: RecordingLlm
     home: Path
     _job: Job | None = None
-    _executor: ProcessPoolExecutor | None = None
+    _pool: "CpuPool | None" = None
 
     async def fetch_document(self, ref: contract.DocumentRef) -> bytes:
         if self._job is None:
@@ -66,14 +67,66 @@ class AgentContext:
         if self._job is not None:
             await self._job.progress()
 
-    async def run_cpu(self, function: Callable[..., T], *args: Any) -> T:
+    async def run_cpu(self, function: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
         """Run CPU-bound work off the event loop, so heartbeats and pings keep flowing.
 
-        In an agent process this is a worker process (the GIL would otherwise starve the
-        loop); in tests without an executor it is a thread.
+        In an agent started with CPU workers this is a child process (the GIL would
+        otherwise starve the loop, and a runaway computation can be killed at
+        ``timeout``); otherwise a thread.
         """
+        if self._pool is not None:
+            return await self._pool.run(function, *args, timeout=timeout)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, function, *args)
+        return await asyncio.wait_for(loop.run_in_executor(None, function, *args), timeout)
+
+
+def _child(connection: Connection, function: Callable[..., Any], args: tuple) -> None:
+    try:
+        outcome: tuple[bool, Any] = (True, function(*args))
+    except GaaiError as exc:
+        outcome = (False, exc)
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which decides
+        outcome = (False, TaskError("internal", f"{type(exc).__name__}: {exc}"))
+    connection.send(outcome)
+    connection.close()
+
+
+class CpuPool:
+    """One child process per CPU-bound call, at most ``workers`` at once.
+
+    Children come from a forkserver: a plain fork of a process that has already run
+    NetworKit's parallel code hangs on its first NetworKit call. A fresh child per call
+    can be killed when it overruns its time limit without disturbing other tasks.
+    """
+
+    def __init__(self, workers: int, preload: list[str]) -> None:
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(preload)
+        self._slots = asyncio.Semaphore(workers)
+
+    async def run(self, function: Callable[..., T], *args: Any, timeout: float | None) -> T:
+        async with self._slots:
+            receiver, sender = self._context.Pipe(duplex=False)
+            process = self._context.Process(target=_child, args=(sender, function, args), daemon=True)
+            process.start()
+            sender.close()
+            loop = asyncio.get_running_loop()
+            try:
+                ready = await loop.run_in_executor(None, receiver.poll, timeout)
+                if not ready:
+                    process.kill()
+                    raise TaskError("timeout", f"the computation did not finish within {timeout:.0f} s and was stopped")
+                try:
+                    ok, value = receiver.recv()
+                except EOFError:
+                    process.join()
+                    raise TaskError("worker_crashed", f"the worker process died (exit code {process.exitcode})", retryable=True) from None
+            finally:
+                receiver.close()
+                await loop.run_in_executor(None, process.join)
+            if not ok:
+                raise value
+            return value
 
 
 Handle = Callable[[Any, AgentContext], Awaitable[contract.TaskResult]]
@@ -98,20 +151,18 @@ async def _serve_agent(agent: str, handle: Handle, settings: Settings, cpu_worke
     home = settings.home or default_home()
     store = EmbeddedStore(home)
     provider = provider_from_name(os.environ.get("GAAI_LLM_PROVIDER", "offline"))
-    executor = ProcessPoolExecutor(max_workers=cpu_workers) if cpu_workers else None
+    pool = CpuPool(cpu_workers, preload=[handle.__module__, "store"]) if cpu_workers else None
     bus = await Bus.connect(settings, name=f"gaai-{agent}")
     try:
-        await serve(bus, settings, agent, make_handler(handle, store, home, provider, executor), stop, this_instance(agent))
+        await serve(bus, settings, agent, make_handler(handle, store, home, provider, pool), stop, this_instance(agent))
     except BusError as exc:
         log.error("agent stopped", error=exc.message)
         raise
     finally:
         await bus.close()
-        if executor:
-            executor.shutdown(cancel_futures=True)
 
 
-def make_handler(handle: Handle, store: GraphStore, home: Path, provider: LlmProvider, executor: ProcessPoolExecutor | None):
+def make_handler(handle: Handle, store: GraphStore, home: Path, provider: LlmProvider, pool: CpuPool | None):
     async def handler(envelope: contract.TaskEnvelope, job: Job) -> contract.TaskResult:
         ctx = AgentContext(
             workflow_id=envelope.workflow_id,
@@ -121,7 +172,7 @@ def make_handler(handle: Handle, store: GraphStore, home: Path, provider: LlmPro
             llm=RecordingLlm(provider, job.llm_calls),
             home=home,
             _job=job,
-            _executor=executor,
+            _pool=pool,
         )
         return await handle(envelope.task, ctx)
 

@@ -307,6 +307,7 @@ class _Draft:
             params=params,
             result_field=spec.result_field,
             rationale=" ".join(rationale),
+            focus_collections=[c for c in focus_collections(self.use_case) if c in vertices],
         )
 
 

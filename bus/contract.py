@@ -220,6 +220,7 @@ class AnalysisTemplate(_Frozen):
     params: dict[str, Scalar] = {}
     result_field: str = "value"
     rationale: str = ""
+    focus_collections: list[str] = []
 
 
 class RankedVertex(_Frozen):

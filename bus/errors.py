@@ -22,6 +22,11 @@ class GaaiError(Exception):
     def info(self, retryable: bool = False) -> ErrorInfo:
         return ErrorInfo(code=self.code, message=self.message, retryable=retryable)
 
+    def __reduce__(self):
+        # Errors cross process boundaries (worker processes). Subclasses have their own
+        # constructor arguments, so rebuild from the attributes rather than calling __init__.
+        return (_restore, (type(self), self.message, dict(self.__dict__)))
+
     def __str__(self) -> str:
         return f"{self.message} [{self.code}]"
 
@@ -43,3 +48,10 @@ class RequestError(GaaiError):
 
 class BusError(GaaiError):
     """The message bus could not carry a message."""
+
+
+def _restore(cls: type[GaaiError], message: str, attributes: dict) -> GaaiError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(attributes)
+    return error

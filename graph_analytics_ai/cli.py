@@ -42,6 +42,7 @@ class ProgressPrinter:
     def __init__(self) -> None:
         self.started = time.monotonic()
         self.seen: set[tuple[str, str]] = set()
+        self.labels: dict[str, str] = {}
 
     def __call__(self, event: Event) -> None:
         elapsed = time.monotonic() - self.started
@@ -54,7 +55,9 @@ class ProgressPrinter:
         if event.agent == "catalog" or (event.task_id, event.status) in self.seen:
             return
         self.seen.add((event.task_id, event.status))
-        label = event.label or event.task_id.split(".", 1)[1]
+        if event.label:
+            self.labels[event.task_id] = event.label
+        label = self.labels.get(event.task_id, event.task_id.split(".", 1)[1])
         where = f" on {event.instance.host}:{event.instance.pid}" if event.instance and event.status == "running" else ""
         error = f" — {event.error.message} [{event.error.code}]" if event.error else ""
         _out(f"[{elapsed:6.2f}s] {PHASES.get(event.agent, event.agent):34} {label:38} {event.status}{where}{error}")

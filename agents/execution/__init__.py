@@ -1,0 +1,78 @@
+"""Execution agent: runs one analysis template on the graph and stores per-vertex results.
+
+The work (load the selected collections as arrays, run the algorithm, write the
+per-vertex values, summarise) runs in a worker process, so the agent's event loop keeps
+sending in-progress acks while a large graph is computed. Results are written under the
+task's own id: two runs never overwrite each other, and a redelivered task rewrites its
+own file instead of adding a second one.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from agents.algorithms import algorithm_spec, resolve_params
+from agents.execution.engine import run_algorithm
+from agents.execution.summary import summarize
+from bus.contract import AnalysisTemplate, ExecutionResult, ExecutionSummary, ExecutionTask
+from bus.errors import TaskError
+from store import GraphStore
+
+DEFAULT_TIMEOUT_S = 900.0
+
+
+def execute_template(store: GraphStore, graph_name: str, template: AnalysisTemplate, execution_id: str) -> ExecutionSummary:
+    """Load → compute → write → summarise; every stage timed."""
+    spec = algorithm_spec(template.algorithm)
+    params = resolve_params(template.algorithm, dict(template.params))
+    started = time.perf_counter()
+    arrays = store.load_arrays(graph_name, template.vertex_collections, template.edge_collections)
+    loaded = time.perf_counter()
+    if arrays.num_vertices == 0:
+        raise TaskError("empty_graph", f"template {template.id}: the selected collections of {graph_name!r} hold no vertices")
+    output = run_algorithm(template.algorithm, arrays.num_vertices, arrays.src, arrays.dst, params)
+    computed = time.perf_counter()
+    result_ref = store.write_vertex_results(graph_name, execution_id, arrays, spec.result_field, output.values)
+    written = time.perf_counter()
+    collection_index = arrays.collection_index(np.arange(arrays.num_vertices))
+    focus_positions = [arrays.collections.index(c) for c in template.focus_collections if c in arrays.collections]
+    parts = summarize(
+        template.algorithm,
+        output.values,
+        arrays.labels,
+        arrays.vertex_ids,
+        collection_index,
+        arrays.collections,
+        modularity=output.modularity,
+        focus=np.flatnonzero(np.isin(collection_index, focus_positions)) if focus_positions else None,
+    )
+    return ExecutionSummary(
+        execution_id=execution_id,
+        template_id=template.id,
+        algorithm=template.algorithm,
+        graph_name=graph_name,
+        vertex_count=arrays.num_vertices,
+        edge_count=arrays.num_edges,
+        result_ref=result_ref,
+        result_field=spec.result_field,
+        params=params,
+        engine=output.engine,
+        load_ms=(loaded - started) * 1000,
+        compute_ms=(computed - loaded) * 1000,
+        write_ms=(written - computed) * 1000,
+        iterations=output.iterations,
+        top=parts.top,
+        distribution=parts.distribution,
+        groups=parts.groups,
+        by_collection=parts.by_collection,
+    )
+
+
+async def handle(task: ExecutionTask, ctx) -> ExecutionResult:
+    timeout = float(os.environ.get("GAAI_EXECUTION_TIMEOUT_S", DEFAULT_TIMEOUT_S))
+    summary = await ctx.run_cpu(execute_template, ctx.store, task.graph_name, task.template, ctx.task_id, timeout=timeout)
+    return ExecutionResult(summary=summary)
+

@@ -1,0 +1,184 @@
+"""Result summaries: the few numbers a report needs, computed from per-vertex values.
+
+Centralities (PageRank, betweenness) become a top-k list and a ``Distribution``;
+components and communities become ``GroupStats`` and a list of the largest groups. All
+work is vectorised over the value array (bincount, partition, one sort for the Gini
+coefficient), so a million vertices take well under a second; only the top-k vertices'
+ids and labels are looked up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from agents.algorithms import algorithm_spec
+from bus.contract import Distribution, GroupStats, RankedVertex
+
+__all__ = ["TOP_GROUP_SIZES", "SummaryParts", "gini", "summarize", "top_indices"]
+
+# How many group sizes GroupStats.top_sizes lists.
+TOP_GROUP_SIZES = 10
+
+
+@dataclass(frozen=True)
+class SummaryParts:
+    """The summary fields of an ``ExecutionSummary``.
+
+    Attributes:
+        top: the top-k vertices (centralities) or the largest groups (components and
+            communities, as ``"component/<id>"`` / ``"community/<id>"`` with the size as value).
+        distribution: how a centrality's values spread; ``None`` for groups.
+        groups: group sizes; ``None`` for centralities.
+        by_collection: for centralities, how many of the top-k come from each collection;
+            for groups, how many vertices of the largest group each collection holds.
+            Collections with zero are left out.
+    """
+
+    top: list[RankedVertex]
+    distribution: Distribution | None
+    groups: GroupStats | None
+    by_collection: dict[str, int]
+
+
+def summarize(
+    algorithm: str,
+    values: np.ndarray,
+    labels_for: Callable[[np.ndarray], list[str]],
+    ids_for: Callable[[np.ndarray], list[str]],
+    collection_index: np.ndarray,
+    collections: list[str],
+    top_k: int = 10,
+    *,
+    modularity: float | None = None,
+    focus: np.ndarray | None = None,
+) -> SummaryParts:
+    """Summarise one algorithm's per-vertex values.
+
+    Args:
+        algorithm: catalog name; its kind decides between centrality and group summaries.
+        values: per-vertex scores (centralities) or group ids ``0..k-1`` (groups).
+        labels_for: display labels of the given vertex indices.
+        ids_for: document ids of the given vertex indices.
+        collection_index: per vertex, the index of its collection in ``collections``.
+        collections: collection names.
+        top_k: how many vertices (or groups) to list.
+        modularity: the partition's modularity, passed through into ``GroupStats``.
+        focus: for centralities, the vertex indices the top list is drawn from (the
+            collections a use case is about); the distribution still covers every vertex.
+
+    Returns:
+        The top list, distribution or group statistics, and the per-collection counts.
+    """
+    values = np.asarray(values)
+    if values.size == 0:
+        return SummaryParts([], None, None, {})
+    if algorithm_spec(algorithm).kind == "centrality":
+        return _centrality(values.astype(np.float64, copy=False), labels_for, ids_for, collection_index, collections, top_k, focus)
+    prefix = "component" if algorithm_spec(algorithm).kind == "connectivity" else "community"
+    return _groups(values.astype(np.int64, copy=False), prefix, labels_for, collection_index, collections, top_k, modularity)
+
+
+def top_indices(values: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` largest values, largest first; equal values by lower index.
+
+    Linear time: a partition finds the threshold, and only the values at or above it are
+    sorted.
+    """
+    k = min(k, values.size)
+    if k <= 0:
+        return np.empty(0, dtype=np.int64)
+    threshold = np.partition(values, values.size - k)[values.size - k]
+    above = np.flatnonzero(values > threshold)
+    # flatnonzero lists indices in order, so the lowest-indexed ties fill the last places.
+    at = np.flatnonzero(values == threshold)[: k - above.size]
+    chosen = np.concatenate((above, at))
+    return chosen[np.lexsort((chosen, -values[chosen]))]
+
+
+def gini(values: np.ndarray) -> float:
+    """Gini coefficient of non-negative values: 0 when all are equal, near 1 when one holds all."""
+    total = values.sum()
+    if values.size == 0 or total <= 0:
+        return 0.0
+    ordered = np.sort(values)
+    n = values.size
+    weights = np.arange(1, n + 1, dtype=np.float64)
+    return float(2.0 * np.dot(weights, ordered) / (n * total) - (n + 1.0) / n)
+
+
+def _centrality(
+    values: np.ndarray,
+    labels_for: Callable[[np.ndarray], list[str]],
+    ids_for: Callable[[np.ndarray], list[str]],
+    collection_index: np.ndarray,
+    collections: list[str],
+    top_k: int,
+    focus: np.ndarray | None,
+) -> SummaryParts:
+    top = top_indices(values, top_k) if focus is None else focus[top_indices(values[focus], top_k)]
+    ranked = [
+        RankedVertex(id=vertex_id, value=float(value), label=label)
+        for vertex_id, value, label in zip(ids_for(top), values[top], labels_for(top), strict=True)
+    ]
+    return SummaryParts(ranked, _distribution(values), None, _count_by_collection(collection_index[top], collections))
+
+
+def _distribution(values: np.ndarray) -> Distribution:
+    n = values.size
+    median, p90, p99 = np.percentile(values, [50, 90, 99])
+    total = values.sum()
+    # The top 1 % is at least one vertex, so small graphs still report their leader's share.
+    top_count = max(1, int(np.ceil(n * 0.01)))
+    top_sum = np.partition(values, n - top_count)[n - top_count :].sum()
+    return Distribution(
+        count=int(n),
+        min=float(values.min()),
+        max=float(values.max()),
+        mean=float(values.mean()),
+        median=float(median),
+        p90=float(p90),
+        p99=float(p99),
+        std=float(values.std()),
+        top_1pct_share=float(top_sum / total) if total > 0 else 0.0,
+        gini=gini(values),
+    )
+
+
+def _groups(
+    groups: np.ndarray,
+    prefix: str,
+    labels_for: Callable[[np.ndarray], list[str]],
+    collection_index: np.ndarray,
+    collections: list[str],
+    top_k: int,
+    modularity: float | None,
+) -> SummaryParts:
+    n = groups.size
+    sizes = np.bincount(groups)
+    # Ids come renumbered by size from the engine, but rank by size here anyway so the
+    # summary never depends on that convention.
+    order = np.lexsort((np.arange(sizes.size), -sizes))
+    order = order[sizes[order] > 0]
+    first_member = np.full(sizes.size, n, dtype=np.int64)
+    np.minimum.at(first_member, groups, np.arange(n, dtype=np.int64))
+    shown = order[:top_k]
+    samples = labels_for(first_member[shown])
+    top = [RankedVertex(id=f"{prefix}/{gid}", value=float(sizes[gid]), label=label) for gid, label in zip(shown.tolist(), samples, strict=True)]
+    largest = int(order[0])
+    stats = GroupStats(
+        count=int(order.size),
+        largest=int(sizes[largest]),
+        largest_share=float(sizes[largest] / n),
+        singletons=int(np.count_nonzero(sizes == 1)),
+        top_sizes=sizes[order[:TOP_GROUP_SIZES]].astype(int).tolist(),
+        modularity=modularity,
+    )
+    return SummaryParts(top, None, stats, _count_by_collection(collection_index[groups == largest], collections))
+
+
+def _count_by_collection(indices: np.ndarray, collections: list[str]) -> dict[str, int]:
+    counts = np.bincount(np.asarray(indices, dtype=np.int64), minlength=len(collections))
+    return {name: int(count) for name, count in zip(collections, counts.tolist()) if count}

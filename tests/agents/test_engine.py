@@ -1,0 +1,272 @@
+"""The algorithm engine: hand-checked answers on small graphs, errors, and speed at 10^5 edges."""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import pytest
+
+from agents.execution.engine import AlgorithmOutput, run_algorithm
+from bus.errors import TaskError
+
+
+def edges(pairs: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    array = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    return array[:, 0], array[:, 1]
+
+
+def dense_pagerank(n: int, src: np.ndarray, dst: np.ndarray, damping: float) -> np.ndarray:
+    """PageRank solved exactly as a linear system: the reference the power iteration must meet."""
+    out_degree = np.bincount(src, minlength=n)
+    transition = np.zeros((n, n))
+    np.add.at(transition, (dst, src), 1.0 / out_degree[src])
+    transition += np.outer(np.ones(n), out_degree == 0) / n
+    rank = np.linalg.solve(np.eye(n) - damping * transition, np.full(n, (1 - damping) / n))
+    return rank / rank.sum()
+
+
+def two_cliques(size: int, seed: int) -> tuple[int, np.ndarray, np.ndarray, list[set[int]]]:
+    """Two ``size``-cliques joined by one edge, vertex ids shuffled; returns the true groups too."""
+    pairs = list(itertools.combinations(range(size), 2)) + list(itertools.combinations(range(size, 2 * size), 2))
+    pairs.append((size - 1, size))
+    perm = np.random.default_rng(seed).permutation(2 * size)
+    src, dst = edges(pairs)
+    truth = [{int(perm[v]) for v in range(size)}, {int(perm[v]) for v in range(size, 2 * size)}]
+    return 2 * size, perm[src], perm[dst], truth
+
+
+def groups_of(values: np.ndarray) -> list[set[int]]:
+    return [set(np.flatnonzero(values == g).tolist()) for g in range(int(values.max()) + 1)]
+
+
+def random_graph(n: int, m: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, n, m), rng.integers(0, n, m)
+
+
+class TestPageRank:
+    def test_cycle_gives_every_vertex_one_third(self):
+        """On a directed 3-cycle every vertex has rank exactly 1/3."""
+        out = run_algorithm("pagerank", 3, *edges([(0, 1), (1, 2), (2, 0)]), {})
+        assert out.values.dtype == np.float64
+        np.testing.assert_allclose(out.values, [1 / 3] * 3, atol=1e-12)
+        assert out.engine == "scipy"
+
+    def test_star_center_ranks_first_and_matches_the_linear_solution(self):
+        """Leaves pointing at a dangling center: the center leads, leaves tie, values equal the exact solve."""
+        src, dst = edges([(leaf, 0) for leaf in range(1, 6)])
+        out = run_algorithm("pagerank", 6, src, dst, {"tolerance": 1e-13, "max_iterations": 1000})
+        assert int(np.argmax(out.values)) == 0
+        np.testing.assert_allclose(out.values[1:], out.values[1], rtol=1e-12)
+        np.testing.assert_allclose(out.values, dense_pagerank(6, src, dst, 0.85), atol=1e-12)
+
+    def test_dangling_mass_is_redistributed_and_ranks_sum_to_one(self):
+        """A random graph with sinks, self-loops and parallel edges matches the exact solve and sums to 1."""
+        src, dst = random_graph(60, 90, seed=4)
+        src, dst = np.append(src, [3, 3, 7]), np.append(dst, [3, 5, 5])
+        out = run_algorithm("pagerank", 60, src, dst, {"tolerance": 1e-14, "max_iterations": 5000})
+        assert (np.bincount(src, minlength=60) == 0).any()
+        assert out.values.sum() == pytest.approx(1.0, abs=1e-12)
+        np.testing.assert_allclose(out.values, dense_pagerank(60, src, dst, 0.85), atol=1e-12)
+
+    def test_damping_controls_concentration(self):
+        """Damping 0 is pure teleport (uniform); more damping gives the star's center more rank."""
+        src, dst = edges([(leaf, 0) for leaf in range(1, 6)])
+        uniform = run_algorithm("pagerank", 6, src, dst, {"damping": 0.0})
+        np.testing.assert_allclose(uniform.values, [1 / 6] * 6, atol=1e-15)
+        centers = [run_algorithm("pagerank", 6, src, dst, {"damping": d}).values[0] for d in (0.5, 0.85, 0.95)]
+        assert centers[0] < centers[1] < centers[2]
+
+    def test_iterations_stop_at_tolerance_or_bound(self):
+        """A loose tolerance stops early; max_iterations caps the rounds."""
+        src, dst = random_graph(500, 3000)
+        loose = run_algorithm("pagerank", 500, src, dst, {"tolerance": 1e-2})
+        tight = run_algorithm("pagerank", 500, src, dst, {"tolerance": 1e-12, "max_iterations": 1000})
+        capped = run_algorithm("pagerank", 500, src, dst, {"tolerance": 0.0, "max_iterations": 3})
+        assert loose.iterations < tight.iterations
+        assert capped.iterations == 3
+        assert capped.values.sum() == pytest.approx(1.0)
+
+
+class TestComponents:
+    # 0→1→2→0 is a cycle feeding 2→3→4; 5 is isolated; 6→7 is a separate pair.
+    GRAPH = edges([(0, 1), (1, 2), (2, 0), (2, 3), (3, 4), (6, 7)])
+
+    def test_wcc_groups_ignore_direction_and_largest_is_zero(self):
+        """Three weak components, numbered by size: the 5-vertex one, the pair, the isolated vertex."""
+        out = run_algorithm("wcc", 8, *self.GRAPH, {})
+        assert out.values.dtype == np.int64
+        assert out.values.tolist() == [0, 0, 0, 0, 0, 2, 1, 1]
+
+    def test_scc_finds_the_cycle_and_singletons(self):
+        """Only the 3-cycle is strongly connected; the rest are singletons ordered by vertex index."""
+        out = run_algorithm("scc", 8, *self.GRAPH, {})
+        assert out.values.tolist() == [0, 0, 0, 1, 2, 3, 4, 5]
+
+    def test_no_edges_gives_one_component_per_vertex(self):
+        """Without edges every vertex is its own component."""
+        out = run_algorithm("wcc", 4, np.array([], dtype=np.int64), np.array([], dtype=np.int64), {})
+        assert sorted(out.values.tolist()) == [0, 1, 2, 3]
+
+
+class TestCommunities:
+    @pytest.mark.parametrize("algorithm", ["label_propagation", "louvain"])
+    @pytest.mark.parametrize("layout", [0, 1, 2])
+    def test_two_cliques_joined_by_one_edge_are_two_communities(self, algorithm, layout):
+        """Both detectors split two 6-cliques at their bridge, whatever the vertex numbering."""
+        n, src, dst, truth = two_cliques(6, seed=layout)
+        out = run_algorithm(algorithm, n, src, dst, {})
+        found = groups_of(out.values)
+        assert sorted(map(sorted, found)) == sorted(map(sorted, truth))
+        # 31 edges, 30 inside; each clique's degrees sum to 31: Q = 30/31 - 2 * (31/62)^2.
+        assert out.modularity == pytest.approx(30 / 31 - 0.5, abs=1e-12)
+
+    @pytest.mark.parametrize("algorithm", ["label_propagation", "louvain"])
+    def test_same_seed_same_partition(self, algorithm):
+        """On a tie-rich random graph, a seed reproduces the partition exactly."""
+        src, dst = random_graph(2000, 6000, seed=9)
+        first = run_algorithm(algorithm, 2000, src, dst, {"seed": 7})
+        again = run_algorithm(algorithm, 2000, src, dst, {"seed": 7})
+        np.testing.assert_array_equal(first.values, again.values)
+        assert first.modularity == again.modularity
+
+    def test_label_propagation_seed_changes_tie_breaks(self):
+        """Different seeds break ties differently on a random graph."""
+        src, dst = random_graph(2000, 6000, seed=9)
+        one = run_algorithm("label_propagation", 2000, src, dst, {"seed": 1})
+        two = run_algorithm("label_propagation", 2000, src, dst, {"seed": 2})
+        assert not np.array_equal(one.values, two.values)
+
+    def test_label_propagation_settles_where_synchronous_updates_would_swap_forever(self):
+        """Fifty separate edges: each pair ends in one community well before the round limit."""
+        src = np.arange(0, 100, 2)
+        out = run_algorithm("label_propagation", 100, src, src + 1, {})
+        assert (out.values[src] == out.values[src + 1]).all()
+        assert len(np.unique(out.values)) == 50
+        assert out.iterations < 30
+
+    def test_label_propagation_rounds_are_bounded(self):
+        """max_iterations caps the propagation rounds."""
+        src, dst = random_graph(2000, 6000, seed=9)
+        out = run_algorithm("label_propagation", 2000, src, dst, {"max_iterations": 2})
+        assert out.iterations == 2
+
+    def test_community_ids_are_numbered_by_size(self):
+        """Community 0 is the largest and sizes never grow with the id."""
+        src, dst = random_graph(3000, 12000, seed=3)
+        sizes = np.bincount(run_algorithm("louvain", 3000, src, dst, {}).values)
+        assert (np.diff(sizes) <= 0).all()
+
+    @pytest.mark.parametrize("algorithm", ["label_propagation", "louvain"])
+    def test_no_edges_means_singletons_and_no_modularity(self, algorithm):
+        """Without edges each vertex is alone and modularity is undefined (None)."""
+        out = run_algorithm(algorithm, 3, np.array([], dtype=np.int64), np.array([], dtype=np.int64), {})
+        assert sorted(out.values.tolist()) == [0, 1, 2]
+        assert out.modularity is None
+
+
+class TestBetweenness:
+    PATH = edges([(0, 1), (1, 2), (2, 3), (3, 4)])
+
+    def test_exact_on_a_directed_path(self):
+        """On 0→1→2→3→4 the middle vertex lies on 4 of 12 ordered pairs of others, its neighbours on 3."""
+        normalized = run_algorithm("betweenness", 5, *self.PATH, {})
+        np.testing.assert_allclose(normalized.values, [0, 3 / 12, 4 / 12, 3 / 12, 0], atol=1e-12)
+        assert normalized.engine == "networkit-exact"
+        raw = run_algorithm("betweenness", 5, *self.PATH, {"normalized": False})
+        np.testing.assert_allclose(raw.values, [0, 3, 4, 3, 0], atol=1e-12)
+
+    def test_parallel_edges_and_self_loops_do_not_count_twice(self):
+        """Duplicated edges and self-loops leave the path's betweenness unchanged."""
+        src, dst = self.PATH
+        out = run_algorithm("betweenness", 5, np.append(src, [1, 2, 2]), np.append(dst, [2, 2, 3]), {"normalized": False})
+        np.testing.assert_allclose(out.values, [0, 3, 4, 3, 0], atol=1e-12)
+
+    def test_sampled_above_exact_limit_and_reproducible(self):
+        """Past exact_limit the score is estimated from pivots; the hub of a two-way star still stands out."""
+        hub = [(0, leaf) for leaf in range(1, 300)] + [(leaf, 0) for leaf in range(1, 300)]
+        src, dst = edges(hub)
+        params = {"exact_limit": 100, "samples": 64, "seed": 5}
+        out = run_algorithm("betweenness", 300, src, dst, params)
+        again = run_algorithm("betweenness", 300, src, dst, params)
+        assert out.engine == "networkit-sampled(64)"
+        np.testing.assert_array_equal(out.values, again.values)
+        assert int(np.argmax(out.values)) == 0
+        assert out.values[0] == pytest.approx(1.0, rel=0.2)
+        assert out.values[1:].max() == 0.0
+
+    def test_as_many_samples_as_vertices_is_exact(self):
+        """Sampling every vertex costs as much as the exact answer, so the exact one is given."""
+        out = run_algorithm("betweenness", 5, *self.PATH, {"exact_limit": 2, "samples": 5})
+        assert out.engine == "networkit-exact"
+        np.testing.assert_allclose(out.values, [0, 0.25, 1 / 3, 0.25, 0], atol=1e-12)
+
+    def test_tiny_graphs_have_zero_betweenness(self):
+        """With fewer than three vertices nothing lies between two others."""
+        out = run_algorithm("betweenness", 2, *edges([(0, 1)]), {})
+        assert out.values.tolist() == [0.0, 0.0]
+
+
+class TestErrors:
+    def test_unknown_algorithm(self):
+        """An algorithm outside the catalog is refused with the known names."""
+        with pytest.raises(TaskError) as caught:
+            run_algorithm("hits", 3, *edges([(0, 1)]), {})
+        assert caught.value.code == "unknown_algorithm"
+        assert "pagerank" in caught.value.message
+
+    @pytest.mark.parametrize("params", [{"damping": 1.5}, {"damping": "high"}, {"alpha": 0.5}])
+    def test_bad_params(self, params):
+        """Out-of-range, mistyped and unknown parameters are refused."""
+        with pytest.raises(TaskError) as caught:
+            run_algorithm("pagerank", 3, *edges([(0, 1)]), params)
+        assert caught.value.code == "bad_params"
+
+    def test_empty_graph(self):
+        """A graph without vertices is a clear, non-retryable error."""
+        with pytest.raises(TaskError) as caught:
+            run_algorithm("wcc", 0, np.array([], dtype=np.int64), np.array([], dtype=np.int64), {})
+        assert caught.value.code == "empty_graph"
+        assert not caught.value.retryable
+        assert "no vertices" in caught.value.message
+
+    @pytest.mark.parametrize(
+        ("src", "dst"),
+        [
+            (np.array([0, 5]), np.array([1, 2])),
+            (np.array([0, -1]), np.array([1, 2])),
+            (np.array([0.0, 1.0]), np.array([1.0, 2.0])),
+            (np.array([0, 1]), np.array([1])),
+        ],
+    )
+    def test_malformed_edges(self, src, dst):
+        """Endpoints outside the vertex range, non-integers and ragged arrays are refused."""
+        with pytest.raises(TaskError) as caught:
+            run_algorithm("wcc", 3, src, dst, {})
+        assert caught.value.code == "bad_graph"
+
+
+class TestScale:
+    @pytest.mark.parametrize("algorithm", ["pagerank", "wcc", "scc", "label_propagation", "louvain", "betweenness"])
+    def test_hundred_thousand_edges_finish_quickly(self, algorithm):
+        """Each algorithm handles 10^4 vertices / 10^5 edges in a few seconds with one value per vertex."""
+        src, dst = random_graph(10_000, 100_000, seed=2)
+        started = time.perf_counter()
+        out = run_algorithm(algorithm, 10_000, src, dst, {})
+        assert time.perf_counter() - started < 10
+        assert out.values.shape == (10_000,)
+        assert np.isfinite(out.values).all()
+
+    def test_output_crosses_a_process_boundary(self):
+        """The function runs in a spawned worker process and its output pickles intact."""
+        src, dst = random_graph(1000, 5000, seed=8)
+        local = run_algorithm("louvain", 1000, src, dst, {})
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            remote = pool.submit(run_algorithm, "louvain", 1000, src, dst, {}).result(timeout=60)
+        assert isinstance(remote, AlgorithmOutput)
+        np.testing.assert_array_equal(remote.values, local.values)
+        assert remote.modularity == local.modularity and remote.engine == local.engine
