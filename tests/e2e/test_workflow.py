@@ -146,3 +146,68 @@ async def test_execution_replicas_share_the_templates(stack):
     pids = {t.instance.pid for f in finals for t in f.tasks if t.agent == "execution"}
     assert all(f.status == "completed" for f in finals)
     assert len(pids) == 2
+
+
+def test_up_serves_clients_given_nats_url_and_stops_cleanly(cli_env, tmp_path, nats_server):
+    """`gaai up` on an existing server; `gaai demo` with NATS_URL uses it; SIGTERM stops every process."""
+    import signal
+    import time
+
+    env = dict(cli_env, NATS_URL=nats_server.url)
+    up = subprocess.Popen([*GAAI, "up", "--scale", "execution=2"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = up.stdout.readline()
+        assert nats_server.url in banner, banner
+        pids = []
+        for line in iter(up.stdout.readline, ""):
+            if line.startswith("Press Ctrl-C"):
+                break
+            pids.append(int(line.split("pid")[1]))
+        assert len(pids) == 1 + len(AGENT_NAMES) + 1  # orchestrator, each agent, one extra execution replica
+        demo = gaai("demo", "--output", str(tmp_path / "out"), "--max-executions", "2", env=env, cwd=tmp_path)
+        assert demo.returncode == 0, demo.stdout + demo.stderr
+        workflow_id = demo.stdout.split("Submitted workflow ")[1].split()[0]
+        status = gaai("status", workflow_id, env=env, cwd=tmp_path)
+        assert status.returncode == 0 and "completed" in status.stdout
+        summary = gaai("trace", "summary", workflow_id, env=env, cwd=tmp_path)
+        assert "Total Calls: " in summary.stdout and workflow_id in summary.stdout
+    finally:
+        up.send_signal(signal.SIGTERM)
+        up.communicate(timeout=30)
+    assert up.returncode == 0
+    time.sleep(0.2)
+    alive = [pid for pid in pids if Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()]
+    assert alive == []
+
+
+def test_a_graph_it_has_never_seen(cli_env, tmp_path):
+    """Import a CSV edge list of a made-up network and run the workflow on it from an HTML document."""
+    import random
+
+    rng = random.Random(3)
+    rows = ["source,target"]
+    for group in range(4):  # four dense groups of 30 people, weakly linked
+        members = [f"p{group}_{i}" for i in range(30)]
+        rows += [f"{a},{b}" for a in members for b in rng.sample(members, 4) if a != b]
+    rows += ["p0_0,p1_0", "p1_0,p2_0", "p2_0,p3_0", "p3_0,p0_0"]
+    (tmp_path / "knows.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "brief.html").write_text(
+        "<html><body><h1>Research network review</h1><ul>"
+        "<li>REQ-1: We must find the researchers who act as brokers between groups.</li>"
+        "<li>REQ-2: We should detect communities of researchers.</li>"
+        "<script>alert(1)</script></ul></body></html>"
+    )
+    imported = gaai("import", "lab", str(tmp_path / "knows.csv"), env=cli_env, cwd=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    graphs = gaai("graphs", env=cli_env, cwd=tmp_path)
+    assert "lab" in graphs.stdout and "knows" in graphs.stdout
+    run = gaai("run", "--graph", "lab", "--docs", "brief.html", "--output", str(tmp_path / "out"), env=cli_env, cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    [folder] = list((tmp_path / "out").iterdir())
+    state = json.loads((folder / "workflow.json").read_text())
+    algorithms = {t["label"].split("(")[1].rstrip(")") for t in state["tasks"] if t["agent"] == "execution"}
+    assert {"betweenness", "louvain"} <= algorithms
+    louvain = next(r for r in state["reports"] if "louvain" in json.loads((folder / f"{r['template_id']}.json").read_text())["template"]["algorithm"])
+    body = json.loads((folder / f"{louvain['template_id']}.json").read_text())
+    assert body["execution"]["groups"]["count"] >= 4
+    assert body["execution"]["groups"]["modularity"] > 0.5
