@@ -29,6 +29,7 @@ from bus.settings import Settings
 from bus.worker import Job, serve, this_instance
 from store import EmbeddedStore, GraphStore, default_home
 from telemetry.logging import setup_logging
+from telemetry.tracing import setup_tracing, shutdown_tracing
 
 T = TypeVar("T")
 log = structlog.get_logger("agents")
@@ -135,15 +136,19 @@ Handle = Callable[[Any, AgentContext], Awaitable[contract.TaskResult]]
 def run_agent(agent: str, handle: Handle, *, cpu_workers: int = 0) -> None:
     """The ``__main__`` of an agent module: serve ``agent``'s tasks until SIGINT/SIGTERM."""
     settings = Settings.from_env()
+    instance = this_instance(agent)
     setup_logging(f"gaai-{agent}")
+    setup_tracing(f"gaai-{agent}", instance.instance_id)
     try:
-        asyncio.run(_serve_agent(agent, handle, settings, cpu_workers))
+        asyncio.run(_serve_agent(agent, handle, settings, cpu_workers, instance))
     except GaaiError as exc:
         print(f"gaai-{agent}: {exc}", file=sys.stderr)
         sys.exit(2)
+    finally:
+        shutdown_tracing()
 
 
-async def _serve_agent(agent: str, handle: Handle, settings: Settings, cpu_workers: int) -> None:
+async def _serve_agent(agent: str, handle: Handle, settings: Settings, cpu_workers: int, instance: contract.Instance) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -154,7 +159,7 @@ async def _serve_agent(agent: str, handle: Handle, settings: Settings, cpu_worke
     pool = CpuPool(cpu_workers, preload=[handle.__module__, "store"]) if cpu_workers else None
     bus = await Bus.connect(settings, name=f"gaai-{agent}")
     try:
-        await serve(bus, settings, agent, make_handler(handle, store, home, provider, pool), stop, this_instance(agent))
+        await serve(bus, settings, agent, make_handler(handle, store, home, provider, pool), stop, instance)
     except BusError as exc:
         log.error("agent stopped", error=exc.message)
         raise

@@ -25,6 +25,7 @@ from bus.contract import (
     UseCasesResult,
     VerticalResult,
 )
+from telemetry.tracing import span
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS epochs (
@@ -150,8 +151,10 @@ def catalog_path(home: Path) -> Path:
 
 
 async def handle(task: CatalogTask, ctx) -> CatalogResult:
-    catalog = Catalog(catalog_path(ctx.home))
-    return CatalogResult(recorded=catalog.record(task.entry))
+    with span("record catalog entry", **{"gaai.catalog.step": task.entry.step}) as current:
+        recorded = Catalog(catalog_path(ctx.home)).record(task.entry)
+        current.set_attribute("gaai.catalog.entities", recorded)
+    return CatalogResult(recorded=recorded)
 
 
 if __name__ == "__main__":

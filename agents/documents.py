@@ -28,6 +28,7 @@ from pypdf import PdfReader
 
 from bus.contract import DocumentRef
 from bus.errors import TaskError
+from telemetry.tracing import span
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 """Larger documents are refused: requirement documents are pages, not archives."""
@@ -570,6 +571,9 @@ async def read_documents(refs: list[DocumentRef], ctx) -> list[ParsedDocument]:
     """Fetch the task's documents from the document store and parse them off the event loop."""
     parsed = []
     for ref in refs:
-        data = await ctx.fetch_document(ref)
-        parsed.append(await ctx.run_cpu(parse_document, ref.name, ref.media_type, data))
+        with span("parse document", **{"gaai.document.name": ref.name, "gaai.document.media_type": ref.media_type}) as current:
+            data = await ctx.fetch_document(ref)
+            document = await ctx.run_cpu(parse_document, ref.name, ref.media_type, data)
+            current.set_attributes({"gaai.document.bytes": len(data), "gaai.document.chars": len(document.text), "gaai.document.sections": len(document.sections)})
+        parsed.append(document)
     return parsed

@@ -23,6 +23,7 @@ import msgspec
 
 from bus.contract import LlmCall
 from bus.errors import TaskError
+from telemetry.tracing import span
 
 T = TypeVar("T")
 
@@ -103,11 +104,11 @@ class RecordingLlm:
 
     async def ask(self, purpose: str, prompt: str, response_type: type[T], *, context: Any = None, system: str = "") -> T:
         request = LlmRequest(purpose=purpose, prompt=prompt, system=system, context=context)
-        started = time.perf_counter()
-        response = await self.provider.complete(request)
-        latency_ms = (time.perf_counter() - started) * 1000
-        self.calls.append(
-            LlmCall(
+        with span(f"chat {self.provider.model}", **{"gen_ai.operation.name": "chat", "gen_ai.system": self.provider.name, "gen_ai.request.model": self.provider.model, "gaai.llm.purpose": purpose}) as current:
+            started = time.perf_counter()
+            response = await self.provider.complete(request)
+            latency_ms = (time.perf_counter() - started) * 1000
+            call = LlmCall(
                 purpose=purpose,
                 provider=self.provider.name,
                 model=response.model,
@@ -117,7 +118,16 @@ class RecordingLlm:
                 cost_usd=self.provider.cost_usd(response.tokens_in, response.tokens_out),
                 tokens_estimated=response.tokens_estimated,
             )
-        )
+            current.set_attributes(
+                {
+                    "gen_ai.response.model": call.model,
+                    "gen_ai.usage.input_tokens": call.tokens_in,
+                    "gen_ai.usage.output_tokens": call.tokens_out,
+                    "gaai.llm.cost_usd": call.cost_usd,
+                    "gaai.llm.tokens_estimated": call.tokens_estimated,
+                }
+            )
+        self.calls.append(call)
         try:
             return msgspec.json.decode(response.text, type=response_type)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:

@@ -11,6 +11,7 @@ import msgspec
 from bus.contract import AttributeInfo, CollectionInfo, EdgeDefinition, GraphSchema, SchemaResult, SchemaTask
 from bus.errors import TaskError
 from store import GraphStore, StoreError
+from telemetry.tracing import span
 
 SATELLITE_MAX_SHARE = 0.1
 """A vertex collection can only be a satellite if it has at most this share of the largest one's vertices."""
@@ -194,7 +195,9 @@ def _example(value: Any) -> str:
 
 
 async def handle(task: SchemaTask, ctx) -> SchemaResult:
-    schema = await ctx.run_cpu(analyze_schema, ctx.store, task.graph_name, task.core_collections, task.satellite_collections, task.sample_size)
+    with span("analyze schema", **{"gaai.graph.name": task.graph_name, "gaai.sample_size": task.sample_size}) as current:
+        schema = await ctx.run_cpu(analyze_schema, ctx.store, task.graph_name, task.core_collections, task.satellite_collections, task.sample_size)
+        current.set_attributes({"gaai.graph.vertices": schema.total_vertices, "gaai.graph.edges": schema.total_edges})
     return SchemaResult(schema=schema)
 
 

@@ -266,6 +266,7 @@ class ExecutionSummary(_Frozen):
     result_field: str
     params: dict[str, Scalar] = {}
     engine: str = ""
+    started_at: float = 0.0
     load_ms: float = 0.0
     compute_ms: float = 0.0
     write_ms: float = 0.0

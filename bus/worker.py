@@ -29,6 +29,7 @@ import nats.errors
 import nats.js.errors
 import structlog
 from nats.aio.msg import Msg
+from opentelemetry.trace import Status, StatusCode
 
 from bus import subjects
 from bus.codec import encode, task_decoder
@@ -45,7 +46,7 @@ from bus.contract import (
 from bus.errors import BusError, GaaiError, TaskError
 from bus.settings import Settings
 from telemetry.logging import bind_task, unbind_task
-from telemetry.propagation import new_trace, parse_traceparent
+from telemetry.tracing import consumer_span, current_ids, producer_span
 
 log = structlog.get_logger("bus.worker")
 
@@ -64,7 +65,6 @@ class Job:
     deliveries: int
     bus: Bus
     instance: Instance
-    trace_id: str
     llm_calls: list[LlmCall] = field(default_factory=list)
     _msg: Msg | None = None
 
@@ -116,15 +116,28 @@ async def _process(bus: Bus, settings: Settings, agent: str, handler: Handler, i
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         await _reject_undecodable(bus, agent, instance, message, started, str(exc))
         return
-    trace = parse_traceparent((message.headers or {}).get(subjects.HEADER_TRACEPARENT)) or new_trace()
-    bind_task(workflow_id=envelope.workflow_id, task_id=envelope.task_id, attempt=envelope.attempt, trace_id=trace.trace_id, span_id=trace.span_id)
-    job = Job(envelope=envelope, deliveries=deliveries, bus=bus, instance=instance, trace_id=trace.trace_id, _msg=message)
+    subject = subjects.task_subject(agent)
+    attributes = {"gaai.workflow.id": envelope.workflow_id, "gaai.task.id": envelope.task_id, "gaai.attempt": envelope.attempt, "gaai.deliveries": deliveries}
+    message_id = (message.headers or {}).get(subjects.HEADER_MSG_ID, envelope.task_id)
+    with consumer_span(subject, message.headers, message_id, len(message.data), subjects.agent_consumer(agent), attributes) as span:
+        trace_id, span_id = current_ids()
+        bind_task(workflow_id=envelope.workflow_id, task_id=envelope.task_id, attempt=envelope.attempt, trace_id=trace_id, span_id=span_id)
+        try:
+            await _work(bus, settings, agent, handler, instance, message, envelope, started, deliveries, span)
+        finally:
+            unbind_task()
+
+
+async def _work(bus, settings, agent, handler, instance, message, envelope, started, deliveries, span) -> None:
+    job = Job(envelope=envelope, deliveries=deliveries, bus=bus, instance=instance, _msg=message)
     await _publish_event(bus, envelope, agent, "running", instance)
     heartbeat = asyncio.create_task(_keep_alive(job, settings.ack_wait_s / 3))
     try:
         result = await handler(envelope, job)
         outcome = dict(result=result)
     except GaaiError as exc:
+        span.record_exception(exc)
+        span.set_status(Status(StatusCode.ERROR, f"{exc.code}: {exc.message}"))
         retryable = isinstance(exc, TaskError) and exc.retryable
         if retryable and deliveries < settings.max_deliver:
             log.warning("task failed, will retry", code=exc.code, error=exc.message, deliveries=deliveries)
@@ -133,6 +146,8 @@ async def _process(bus: Bus, settings: Settings, agent: str, handler: Handler, i
         log.warning("task failed", code=exc.code, error=exc.message, deliveries=deliveries)
         outcome = dict(error=exc.info())
     except Exception as exc:  # noqa: BLE001 - any bug in a handler must not kill the agent
+        span.record_exception(exc)
+        span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
         if deliveries < settings.max_deliver:
             log.exception("task crashed, will retry", deliveries=deliveries)
             await _nak(message, deliveries)
@@ -141,7 +156,6 @@ async def _process(bus: Bus, settings: Settings, agent: str, handler: Handler, i
         outcome = dict(error=ErrorInfo(code="internal", message=f"{type(exc).__name__}: {exc}"))
     finally:
         heartbeat.cancel()
-        unbind_task()
     reply = ResultEnvelope(
         workflow_id=envelope.workflow_id,
         task_id=envelope.task_id,
@@ -153,14 +167,13 @@ async def _process(bus: Bus, settings: Settings, agent: str, handler: Handler, i
         llm_calls=job.llm_calls,
         **outcome,
     )
-    headers = {
-        subjects.HEADER_MSG_ID: f"result:{envelope.task_id}:{envelope.attempt}",
-        subjects.HEADER_TRACEPARENT: trace.child().header,
-        subjects.HEADER_WORKFLOW_ID: envelope.workflow_id,
-        subjects.HEADER_TASK_ID: envelope.task_id,
-    }
+    body = encode(reply)
+    subject = subjects.result_subject(agent)
+    message_id = f"result:{envelope.task_id}:{envelope.attempt}"
+    headers = {subjects.HEADER_MSG_ID: message_id, subjects.HEADER_WORKFLOW_ID: envelope.workflow_id, subjects.HEADER_TASK_ID: envelope.task_id}
     try:
-        await bus.publish(subjects.result_subject(agent), encode(reply), headers)
+        with producer_span(subject, message_id, len(body), headers):
+            await bus.publish(subject, body, headers)
     except BusError as exc:
         # Without a stored result the task must run again rather than be lost.
         log.error("could not publish result; handing the task back", error=exc.message)

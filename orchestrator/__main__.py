@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import socket
 import sys
 
 from bus.connection import Bus
@@ -12,6 +14,7 @@ from bus.settings import Settings
 from orchestrator.runner import Orchestrator
 from store import EmbeddedStore
 from telemetry.logging import setup_logging
+from telemetry.tracing import setup_tracing, shutdown_tracing
 
 
 async def serve(settings: Settings) -> None:
@@ -28,11 +31,14 @@ async def serve(settings: Settings) -> None:
 
 def main() -> None:
     setup_logging("gaai-orchestrator")
+    setup_tracing("gaai-orchestrator", f"{socket.gethostname()}:{os.getpid()}")
     try:
         asyncio.run(serve(Settings.from_env()))
     except GaaiError as exc:
         print(f"gaai-orchestrator: {exc}", file=sys.stderr)
         sys.exit(2)
+    finally:
+        shutdown_tracing()
 
 
 if __name__ == "__main__":

@@ -48,8 +48,8 @@ from orchestrator.state import WorkflowState
 
 PHASES = {
     "vertical": "Phase 0: industry vertical",
-    "schema": "Phase 1: schema analysis",
-    "requirements": "Phase 1: requirements extraction",
+    "schema": "Phase 1: schema ‖ requirements",
+    "requirements": "Phase 1: schema ‖ requirements",
     "use_cases": "Phase 2: use cases",
     "templates": "Phase 3: analysis templates",
     "execution": "Phase 4: executions",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import secrets
 import time
 import uuid
 from collections import defaultdict
@@ -35,11 +36,11 @@ from bus.contract import DocumentInput, DocumentRef, SubmitReply, SubmitRequest,
 from bus.errors import BusError, RequestError
 from bus.service import add_endpoint
 from bus.settings import Settings
-from orchestrator.dag import Command, Dispatch, Emit, Event, Finished, Submitted, advance
+from orchestrator.dag import PHASES, Command, Dispatch, Emit, Event, Finished, Submitted, advance
 from orchestrator.state import WorkflowState, state_decoder, state_encoder
 from store import GraphStore
 from telemetry.logging import bind_task, unbind_task
-from telemetry.propagation import TraceContext, new_span_id, new_trace_id
+from telemetry.tracing import consumer_span, current_ids, current_link, producer_span, record_workflow_span, workflow_context
 
 log = structlog.get_logger("orchestrator")
 
@@ -105,7 +106,7 @@ class Orchestrator:
             workflow_id=workflow_id,
             request=msgspec.structs.replace(request, documents=[], workflow_id=workflow_id),
             documents=documents,
-            trace_id=new_trace_id(),
+            trace_id=secrets.token_hex(16),
             created_at=now,
             updated_at=now,
         )
@@ -176,12 +177,19 @@ class Orchestrator:
             log.error("undecodable result dropped", error=str(exc))
             await message.term()
             return
-        try:
-            applied = await self._apply(reply.workflow_id, Finished(reply))
-        except BusError as exc:
-            log.warning("result not applied yet, will retry", error=exc.message, task_id=reply.task_id)
-            await message.nak(delay=1.0)
-            return
+        message_id = (message.headers or {}).get(subjects.HEADER_MSG_ID, reply.task_id)
+        attributes = {"gaai.workflow.id": reply.workflow_id, "gaai.task.id": reply.task_id}
+        with consumer_span(message.subject, message.headers, message_id, len(message.data), subjects.ORCHESTRATOR_CONSUMER, attributes):
+            trace_id, span_id = current_ids()
+            bind_task(workflow_id=reply.workflow_id, task_id=reply.task_id, trace_id=trace_id, span_id=span_id)
+            try:
+                applied = await self._apply(reply.workflow_id, Finished(reply))
+            except BusError as exc:
+                log.warning("result not applied yet, will retry", error=exc.message)
+                await message.nak(delay=1.0)
+                return
+            finally:
+                unbind_task()
         if not applied:
             log.warning("result for an unknown workflow dropped", workflow_id=reply.workflow_id, task_id=reply.task_id)
         await message.ack()
@@ -207,26 +215,28 @@ class Orchestrator:
                 self._cache[workflow_id] = (new_state, revision)
                 if new_state.status in ("completed", "failed"):
                     log.info("workflow finished", workflow_id=workflow_id, status=new_state.status, failures=len(new_state.failures))
+                    record_workflow_spans(new_state)
                     self._cache.pop(workflow_id, None)
                     self._locks.pop(workflow_id, None)
                 return True
             raise BusError("state_conflict", f"workflow {workflow_id}: state kept changing under us")
 
     async def _execute(self, state: WorkflowState, commands: list[Command]) -> None:
-        trace = TraceContext(state.trace_id, new_span_id())
+        trigger = current_link()
         for command in commands:
             if isinstance(command, Dispatch):
                 envelope = command.envelope
+                message_id = f"task:{envelope.task_id}:{envelope.attempt}"
                 headers = {
-                    subjects.HEADER_MSG_ID: f"task:{envelope.task_id}:{envelope.attempt}",
-                    subjects.HEADER_TRACEPARENT: trace.child().header,
+                    subjects.HEADER_MSG_ID: message_id,
                     subjects.HEADER_WORKFLOW_ID: envelope.workflow_id,
                     subjects.HEADER_TASK_ID: envelope.task_id,
                 }
-                bind_task(workflow_id=envelope.workflow_id, task_id=envelope.task_id, trace_id=state.trace_id)
-                log.debug("dispatch", agent=command.agent)
-                unbind_task()
-                await self.bus.publish(subjects.task_subject(command.agent), encode(envelope), headers)
+                subject = subjects.task_subject(command.agent)
+                body = encode(envelope)
+                phase = workflow_context(state.trace_id, PHASES[command.agent])
+                with producer_span(subject, message_id, len(body), headers, context=phase, links=trigger):
+                    await self.bus.publish(subject, body, headers)
             elif isinstance(command, Emit):
                 await self._emit(command.event)
 
@@ -273,3 +283,43 @@ def _media_type(name: str, declared: str | None) -> str:
         return "text/markdown"
     supported = ", ".join(sorted(_EXTENSION_TYPES))
     raise RequestError("unsupported_document", f"document {name!r}: unsupported type; supported: {supported}")
+
+
+def record_workflow_spans(state: WorkflowState) -> None:
+    """The root span and one span per phase, with the times the tasks actually took."""
+    by_phase: dict[str, list] = {}
+    for task in state.tasks.values():
+        if task.dispatched_at is not None:
+            by_phase.setdefault(PHASES[task.agent], []).append(task)
+    error = "; ".join(state.failures) if state.status == "failed" else None
+    record_workflow_span(
+        state.trace_id,
+        f"workflow {state.request.graph_name}",
+        "root",
+        state.created_at,
+        state.updated_at,
+        {
+            "gaai.workflow.id": state.workflow_id,
+            "gaai.graph.name": state.request.graph_name,
+            "gaai.workflow.status": state.status,
+            "gaai.workflow.tasks": len(state.tasks),
+            "gaai.workflow.failures": len(state.failures),
+            "gaai.workflow.parallel": state.request.enable_parallelism,
+        },
+        parent=None,
+        error=error,
+    )
+    for phase, tasks in by_phase.items():
+        start = min(t.dispatched_at for t in tasks)
+        end = max(t.ended_at or state.updated_at for t in tasks)
+        failed = [t.label for t in tasks if t.status == "failed"]
+        record_workflow_span(
+            state.trace_id,
+            f"phase {phase}",
+            phase,
+            start,
+            end,
+            {"gaai.workflow.id": state.workflow_id, "gaai.phase.tasks": len(tasks), "gaai.phase.failed": len(failed)},
+            parent="root",
+            error=", ".join(failed) or None,
+        )

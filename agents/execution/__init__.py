@@ -20,6 +20,7 @@ from agents.execution.summary import summarize
 from bus.contract import AnalysisTemplate, ExecutionResult, ExecutionSummary, ExecutionTask
 from bus.errors import TaskError
 from store import GraphStore
+from telemetry.tracing import record_span
 
 DEFAULT_TIMEOUT_S = 900.0
 
@@ -28,6 +29,7 @@ def execute_template(store: GraphStore, graph_name: str, template: AnalysisTempl
     """Load → compute → write → summarise; every stage timed."""
     spec = algorithm_spec(template.algorithm)
     params = resolve_params(template.algorithm, dict(template.params))
+    started_at = time.time()
     started = time.perf_counter()
     arrays = store.load_arrays(graph_name, template.vertex_collections, template.edge_collections)
     loaded = time.perf_counter()
@@ -60,6 +62,7 @@ def execute_template(store: GraphStore, graph_name: str, template: AnalysisTempl
         result_field=spec.result_field,
         params=params,
         engine=output.engine,
+        started_at=started_at,
         load_ms=(loaded - started) * 1000,
         compute_ms=(computed - loaded) * 1000,
         write_ms=(written - computed) * 1000,
@@ -74,5 +77,16 @@ def execute_template(store: GraphStore, graph_name: str, template: AnalysisTempl
 async def handle(task: ExecutionTask, ctx) -> ExecutionResult:
     timeout = float(os.environ.get("GAAI_EXECUTION_TIMEOUT_S", DEFAULT_TIMEOUT_S))
     summary = await ctx.run_cpu(execute_template, ctx.store, task.graph_name, task.template, ctx.task_id, timeout=timeout)
+    record_stage_spans(summary)
     return ExecutionResult(summary=summary)
+
+
+def record_stage_spans(summary: ExecutionSummary) -> None:
+    """Spans for the stages timed inside the worker process, with their real times."""
+    load_end = summary.started_at + summary.load_ms / 1000
+    compute_end = load_end + summary.compute_ms / 1000
+    size = {"gaai.graph.vertices": summary.vertex_count, "gaai.graph.edges": summary.edge_count}
+    record_span("load graph", summary.started_at, load_end, **size, **{"gaai.graph.name": summary.graph_name})
+    record_span(f"run {summary.algorithm}", load_end, compute_end, **size, **{"gaai.algorithm": summary.algorithm, "gaai.engine": summary.engine, "gaai.iterations": summary.iterations})
+    record_span("write results", compute_end, compute_end + summary.write_ms / 1000, **{"gaai.result.ref": summary.result_ref, "gaai.result.rows": summary.vertex_count})
 

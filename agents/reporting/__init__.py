@@ -13,6 +13,7 @@ from agents.llm import offline_responder
 from agents.reporting.build import build_report
 from agents.reporting.render import render_html, render_json, render_markdown
 from bus.contract import ArtifactRef, Report, ReportResult, ReportTask
+from telemetry.tracing import span
 
 
 def report_prompt(task: ReportTask) -> str:
@@ -36,14 +37,16 @@ def _offline_report(task: ReportTask) -> Report:
 
 async def handle(task: ReportTask, ctx) -> ReportResult:
     report = await ctx.llm.ask("reporting", report_prompt(task), Report, context=task)
-    renderings = {
-        "md": render_markdown(report, task.execution, task.template).encode(),
-        "json": render_json(report, task.execution, task.template),
-        "html": render_html(report, task.execution, task.template).encode(),
-    }
+    with span("render report", **{"gaai.report.insights": len(report.insights)}):
+        renderings = {
+            "md": render_markdown(report, task.execution, task.template).encode(),
+            "json": render_json(report, task.execution, task.template),
+            "html": render_html(report, task.execution, task.template).encode(),
+        }
     artifacts = []
-    for extension, data in renderings.items():
-        object_name = await ctx.put_artifact(f"{task.template.id}.{extension}", data)
-        artifacts.append(ArtifactRef(format=extension, object_name=object_name, size=len(data)))
+    with span("store report files", **{"gaai.report.bytes": sum(len(d) for d in renderings.values())}):
+        for extension, data in renderings.items():
+            object_name = await ctx.put_artifact(f"{task.template.id}.{extension}", data)
+            artifacts.append(ArtifactRef(format=extension, object_name=object_name, size=len(data)))
     return ReportResult(report=msgspec.structs.replace(report, artifacts=artifacts))
 
