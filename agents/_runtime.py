@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import nats.js.errors
 import structlog
 
-from agents.llm import LlmProvider, RecordingLlm, provider_from_name
+from agents.llm import LlmProvider, PriceTable, RecordingLlm, provider_from_name
 from bus import contract
 from bus.connection import Bus
 from bus.errors import BusError, GaaiError, TaskError
@@ -156,10 +156,11 @@ async def _serve_agent(agent: str, handle: Handle, settings: Settings, cpu_worke
     home = settings.home or default_home()
     store = EmbeddedStore(home)
     provider = provider_from_name(os.environ.get("GAAI_LLM_PROVIDER", "offline"))
+    prices = PriceTable.from_env()
     pool = CpuPool(cpu_workers, preload=[handle.__module__, "store"]) if cpu_workers else None
     bus = await Bus.connect(settings, name=f"gaai-{agent}")
     try:
-        await serve(bus, settings, agent, make_handler(handle, store, home, provider, pool), stop, instance)
+        await serve(bus, settings, agent, make_handler(handle, store, home, provider, prices, pool), stop, instance)
     except BusError as exc:
         log.error("agent stopped", error=exc.message)
         raise
@@ -167,14 +168,14 @@ async def _serve_agent(agent: str, handle: Handle, settings: Settings, cpu_worke
         await bus.close()
 
 
-def make_handler(handle: Handle, store: GraphStore, home: Path, provider: LlmProvider, pool: CpuPool | None):
+def make_handler(handle: Handle, store: GraphStore, home: Path, provider: LlmProvider, prices: PriceTable, pool: CpuPool | None):
     async def handler(envelope: contract.TaskEnvelope, job: Job) -> contract.TaskResult:
         ctx = AgentContext(
             workflow_id=envelope.workflow_id,
             task_id=envelope.task_id,
             attempt=envelope.attempt,
             store=store,
-            llm=RecordingLlm(provider, job.llm_calls),
+            llm=RecordingLlm(provider, job.llm_calls, prices),
             home=home,
             _job=job,
             _pool=pool,

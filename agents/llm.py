@@ -14,9 +14,11 @@ with the prompt and ignore ``context``.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import msgspec
@@ -54,7 +56,35 @@ class LlmProvider(Protocol):
 
     async def complete(self, request: LlmRequest) -> LlmResponse: ...
 
-    def cost_usd(self, tokens_in: int, tokens_out: int) -> float: ...
+
+class PriceTable:
+    """USD per million input and output tokens, per model.
+
+    Loaded from the JSON file named by ``GAAI_LLM_PRICES``
+    (``{"model": {"input_per_million": 3.0, "output_per_million": 15.0}}``); the offline
+    provider's model costs nothing. A model with no price is costed at zero and says so
+    in the call record (``priced=False``), rather than guessed.
+    """
+
+    def __init__(self, prices: dict[str, tuple[float, float]] | None = None) -> None:
+        self.prices = {OfflineProvider.model: (0.0, 0.0), **(prices or {})}
+
+    @classmethod
+    def from_env(cls) -> "PriceTable":
+        path = os.environ.get("GAAI_LLM_PRICES")
+        if not path:
+            return cls()
+        try:
+            raw = msgspec.json.decode(Path(path).read_bytes(), type=dict[str, dict[str, float]])
+            return cls({model: (p["input_per_million"], p["output_per_million"]) for model, p in raw.items()})
+        except (OSError, msgspec.DecodeError, msgspec.ValidationError, KeyError) as exc:
+            raise TaskError("bad_price_table", f"GAAI_LLM_PRICES={path}: {exc}") from None
+
+    def cost(self, model: str, tokens_in: int, tokens_out: int) -> float | None:
+        if model not in self.prices:
+            return None
+        per_in, per_out = self.prices[model]
+        return (tokens_in * per_in + tokens_out * per_out) / 1_000_000
 
 
 def offline_responder(purpose: str) -> Callable[[Callable[[Any], T]], Callable[[Any], T]]:
@@ -91,16 +121,14 @@ class OfflineProvider:
             tokens_estimated=True,
         )
 
-    def cost_usd(self, tokens_in: int, tokens_out: int) -> float:
-        return 0.0
-
 
 class RecordingLlm:
     """The LLM handle an agent gets: calls the provider, validates, records every call."""
 
-    def __init__(self, provider: LlmProvider, calls: list[LlmCall]) -> None:
+    def __init__(self, provider: LlmProvider, calls: list[LlmCall], prices: PriceTable | None = None) -> None:
         self.provider = provider
         self.calls = calls
+        self.prices = prices or PriceTable()
 
     async def ask(self, purpose: str, prompt: str, response_type: type[T], *, context: Any = None, system: str = "") -> T:
         request = LlmRequest(purpose=purpose, prompt=prompt, system=system, context=context)
@@ -108,6 +136,7 @@ class RecordingLlm:
             started = time.perf_counter()
             response = await self.provider.complete(request)
             latency_ms = (time.perf_counter() - started) * 1000
+            cost = self.prices.cost(response.model, response.tokens_in, response.tokens_out)
             call = LlmCall(
                 purpose=purpose,
                 provider=self.provider.name,
@@ -115,8 +144,9 @@ class RecordingLlm:
                 tokens_in=response.tokens_in,
                 tokens_out=response.tokens_out,
                 latency_ms=latency_ms,
-                cost_usd=self.provider.cost_usd(response.tokens_in, response.tokens_out),
+                cost_usd=cost or 0.0,
                 tokens_estimated=response.tokens_estimated,
+                priced=cost is not None,
             )
             current.set_attributes(
                 {

@@ -447,7 +447,7 @@ class LlmCall(_Frozen):
     latency_ms: float
     cost_usd: float
     tokens_estimated: bool = False
-    fallback: bool = False
+    priced: bool = True
 
 
 class Instance(_Frozen):

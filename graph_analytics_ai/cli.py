@@ -19,6 +19,7 @@ from graph_analytics_ai.stack import LocalStack
 from orchestrator.dag import PHASES
 from store import EmbeddedStore, default_home
 from store.sample import ensure_sample_graph
+from telemetry.export import export_trace
 from telemetry.summary import format_summary, summarize
 
 DEMO_GRAPH = "ecommerce"
@@ -214,6 +215,12 @@ def cmd_trace_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_trace_export(args: argparse.Namespace) -> int:
+    for path in export_trace(_progress_of(args.workflow_id), Path(args.output), args.format or ["json", "html", "markdown"]):
+        _out(str(path))
+    return 0
+
+
 def cmd_catalog_lineage(args: argparse.Namespace) -> int:
     from agents.catalog import Catalog, catalog_path
 
@@ -275,6 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
     summary = trace.add_parser("summary", help="print the trace summary")
     summary.add_argument("workflow_id")
     summary.set_defaults(func=cmd_trace_summary)
+    export = trace.add_parser("export", help="write the trace as JSON, a self-contained HTML timeline and/or Markdown tables")
+    export.add_argument("workflow_id")
+    export.add_argument("--format", action="append", choices=["json", "html", "markdown"], help="repeatable; default all three")
+    export.add_argument("--output", default=".", help="folder to write into (default: the current folder)")
+    export.set_defaults(func=cmd_trace_export)
 
     catalog = sub.add_parser("catalog", help="the analytics catalog").add_subparsers(dest="catalog_command", required=True)
     lineage = catalog.add_parser("lineage", help="print each requirement's chain down to its reports")

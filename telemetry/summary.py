@@ -38,6 +38,7 @@ class TraceSummary:
     total_tokens: int
     tokens_estimated: bool
     cost_usd: float
+    unpriced_calls: int
     messages: int
     errors: int
     agents: list[AgentTotals] = field(default_factory=list)
@@ -58,6 +59,7 @@ def summarize(progress: WorkflowProgress) -> TraceSummary:
     llm_calls = tokens = 0
     llm_time = cost = 0.0
     estimated = False
+    unpriced = 0
     for task in progress.tasks:
         totals = per_agent[task.agent]
         if task.started_at is not None and task.ended_at is not None:
@@ -74,6 +76,7 @@ def summarize(progress: WorkflowProgress) -> TraceSummary:
             llm_time += call.latency_ms / 1000
             cost += call.cost_usd
             estimated = estimated or call.tokens_estimated
+            unpriced += not call.priced
             totals["llm_calls"] += 1
             totals["tokens"] += call.tokens_in + call.tokens_out
             totals["cost_usd"] += call.cost_usd
@@ -92,6 +95,7 @@ def summarize(progress: WorkflowProgress) -> TraceSummary:
         total_tokens=tokens,
         tokens_estimated=estimated,
         cost_usd=cost,
+        unpriced_calls=unpriced,
         messages=dispatched + answered,
         errors=sum(1 for t in progress.tasks if t.status == "failed"),
         agents=[
@@ -130,7 +134,7 @@ def format_summary(summary: TraceSummary) -> str:
         f" Total Calls: {summary.llm_calls}",
         f" Total Time: {summary.llm_time_s:.2f}s",
         f" Total Tokens: {summary.total_tokens:,}{tokens_note}",
-        f" Estimated Cost: ${summary.cost_usd:.4f} USD",
+        f" Estimated Cost: ${summary.cost_usd:.4f} USD" + (f" ({summary.unpriced_calls} calls of models with no price)" if summary.unpriced_calls else ""),
         "",
         "Communication:",
         f" Messages Exchanged: {summary.messages}",

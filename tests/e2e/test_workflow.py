@@ -55,6 +55,15 @@ def test_demo_runs_every_phase_in_separate_processes(cli_env, tmp_path):
     lineage = gaai("catalog", "lineage", state["workflow_id"], env=cli_env, cwd=tmp_path)
     assert lineage.returncode == 0, lineage.stderr
     assert any(line.startswith("requirement:") and "report:" in line for line in lineage.stdout.splitlines())
+    llm_calls = sum(len(t["llm_calls"]) for t in state["tasks"])
+    assert llm_calls >= 3 + len(state["reports"])  # vertical, requirements, use cases, one per report
+    assert f"Total Calls: {llm_calls}" in result.stdout
+    exported = gaai("trace", "export", state["workflow_id"], "--output", str(tmp_path / "trace"), env=cli_env, cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    html = (tmp_path / "trace" / f"trace-{state['workflow_id']}.html").read_text()
+    assert "http://" not in html and "https://" not in html and html.count("<tr>") == len(state["tasks"]) + 1
+    trace_json = json.loads((tmp_path / "trace" / f"trace-{state['workflow_id']}.json").read_text())
+    assert trace_json["summary"]["llm_calls"] == llm_calls
     leftovers = subprocess.run(["pgrep", "-f", f"GAAI_HOME={cli_env['GAAI_HOME']}"], capture_output=True)
     assert leftovers.stdout == b""
 
