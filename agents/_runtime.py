@@ -113,7 +113,11 @@ class CpuPool:
             sender.close()
             loop = asyncio.get_running_loop()
             try:
-                ready = await loop.run_in_executor(None, receiver.poll, timeout)
+                try:
+                    ready = await loop.run_in_executor(None, receiver.poll, timeout)
+                except asyncio.CancelledError:
+                    process.kill()  # the task was cancelled: stop the computation, too
+                    raise
                 if not ready:
                     process.kill()
                     raise TaskError("timeout", f"the computation did not finish within {timeout:.0f} s and was stopped")

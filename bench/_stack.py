@@ -24,7 +24,9 @@ import nats.js.errors
 
 from bench.emulated_agents import PROFILE_ENV, Profile
 from bus import subjects
+from bus.codec import event_decoder
 from bus.connection import Bus
+from bus.contract import WorkflowEvent
 from bus.errors import BusError
 from bus.server import LocalNatsServer
 from bus.settings import Settings
@@ -32,6 +34,7 @@ from graph_analytics_ai.client import WorkflowClient
 from store import EmbeddedStore
 
 GRAPH = "bench"
+DOCUMENT = "# Goals\n\nWe must find the most influential customers and the communities they shape.\n"
 
 
 class BenchStack:
@@ -98,6 +101,28 @@ class BenchStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class Completions:
+    """Completion events of many workflows, from one core subscription on ``gaai.event.*``."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[str, asyncio.Future[tuple[float, str]]] = {}
+
+    def expect(self, workflow_id: str) -> asyncio.Future[tuple[float, str]]:
+        future = asyncio.get_running_loop().create_future()
+        self.waiting[workflow_id] = future
+        return future
+
+    async def on_message(self, message) -> None:
+        try:
+            event = event_decoder.decode(message.data)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return
+        if isinstance(event, WorkflowEvent) and event.status in ("completed", "failed"):
+            future = self.waiting.pop(event.workflow_id, None)
+            if future is not None and not future.done():
+                future.set_result((time.perf_counter(), event.status))
 
 
 async def submit_when_served(client: WorkflowClient, request, timeout: float = 30.0) -> str:

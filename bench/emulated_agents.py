@@ -28,6 +28,7 @@ from bus.connection import Bus
 from bus.settings import Settings
 from bus.worker import Job, serve, this_instance
 from telemetry.logging import setup_logging
+from telemetry.tracing import setup_tracing, shutdown_tracing
 
 PROFILE_ENV = "GAAI_BENCH_PROFILE"
 EXECUTION_PARAM = "emulated_execution_ms"
@@ -162,7 +163,7 @@ async def _sleep(seconds: float) -> None:
         await asyncio.sleep(seconds)
 
 
-async def _serve(agents: list[str], profile: Profile, settings: Settings) -> None:
+async def _serve(agents: list[str], profile: Profile, settings: Settings, instances: dict[str, contract.Instance]) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -177,7 +178,7 @@ async def _serve(agents: list[str], profile: Profile, settings: Settings) -> Non
         return handler
 
     try:
-        await asyncio.gather(*(serve(bus, settings, agent, handler_for(agent), stop, this_instance(agent)) for agent in agents))
+        await asyncio.gather(*(serve(bus, settings, agent, handler_for(agent), stop, instances[agent]) for agent in agents))
     finally:
         await bus.close()
 
@@ -189,8 +190,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     raw = os.environ.get(PROFILE_ENV)
     profile = msgspec.json.decode(raw, type=Profile) if raw else NO_OP
-    setup_logging(f"gaai-emulated-{'-'.join(args.agents)}")
-    asyncio.run(_serve(args.agents, profile, Settings.from_env()))
+    # Logging and tracing set up as agents._runtime.run_agent does, so spans cost the same.
+    name = f"gaai-emulated-{'-'.join(args.agents)}"
+    instances = {agent: this_instance(agent) for agent in args.agents}
+    setup_logging(name)
+    setup_tracing(name, instances[args.agents[0]].instance_id)
+    try:
+        asyncio.run(_serve(args.agents, profile, Settings.from_env(), instances))
+    finally:
+        shutdown_tracing()
 
 
 if __name__ == "__main__":

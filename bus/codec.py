@@ -18,6 +18,7 @@ result_decoder = msgspec.json.Decoder(contract.ResultEnvelope)
 event_decoder = msgspec.json.Decoder(contract.Event)
 submit_decoder = msgspec.json.Decoder(contract.SubmitRequest)
 status_decoder = msgspec.json.Decoder(contract.StatusRequest)
+cancel_decoder = msgspec.json.Decoder(contract.CancelRequest)
 progress_decoder = msgspec.json.Decoder(contract.WorkflowProgress)
 class ReplyDecoder:
     """Decodes an answer that is either ``reply_type`` or an ``ErrorReply``."""

@@ -66,10 +66,11 @@ STREAMS = (
 class Bus:
     """An open NATS connection with the JetStream handles the system uses."""
 
-    def __init__(self, nc: Client, js: JetStreamContext, workflows: KeyValue, documents: ObjectStore, reports: ObjectStore) -> None:
+    def __init__(self, nc: Client, js: JetStreamContext, workflows: KeyValue, cancellations: KeyValue, documents: ObjectStore, reports: ObjectStore) -> None:
         self.nc = nc
         self.js = js
         self.workflows = workflows
+        self.cancellations = cancellations
         self.documents = documents
         self.reports = reports
 
@@ -91,12 +92,13 @@ class Bus:
             for config in STREAMS:
                 await _ensure_stream(js, config)
             workflows = await _ensure_kv(js, subjects.WORKFLOWS_BUCKET)
+            cancellations = await _ensure_kv(js, subjects.CANCELLATIONS_BUCKET)
             documents = await _ensure_object_store(js, subjects.DOCUMENTS_BUCKET, DOCUMENTS_MAX_AGE_S)
             reports = await _ensure_object_store(js, subjects.REPORTS_BUCKET, None)
         except nats.js.errors.Error as exc:
             await nc.close()
             raise BusError("jetstream_unavailable", f"JetStream setup failed at {settings.nats_url}: {exc}") from None
-        return cls(nc, js, workflows, documents, reports)
+        return cls(nc, js, workflows, cancellations, documents, reports)
 
     async def ensure_agent_consumer(self, agent: str, settings: Settings) -> JetStreamContext.PullSubscription:
         """The shared durable pull consumer of ``agent``; replicas bind to the same one."""
@@ -125,6 +127,16 @@ class Bus:
         except nats.js.errors.BadRequestError:
             pass  # exists with another config (e.g. an older version); bind to it as it is
         return await self.js.pull_subscribe_bind(durable=config.durable_name, stream=stream)
+
+    async def is_cancelled(self, workflow_id: str) -> bool:
+        """Whether the workflow was cancelled (its tasks still queued must not run)."""
+        try:
+            await self.cancellations.get(workflow_id)
+        except nats.js.errors.KeyNotFoundError:
+            return False
+        except (nats.errors.Error, nats.js.errors.Error, asyncio.TimeoutError):
+            return False  # when in doubt, run: the orchestrator ignores results of cancelled workflows
+        return True
 
     async def publish(self, subject: str, payload: bytes, headers: dict[str, str]) -> None:
         """A JetStream publish that waits for the server's ack (so the message is stored)."""

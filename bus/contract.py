@@ -82,6 +82,13 @@ class StatusRequest(_Frozen):
     workflow_id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_\-]{1,64}$")]
 
 
+class CancelRequest(_Frozen):
+    """Stop a workflow: sent as a request on ``gaai.workflow.cancel``; answered with its status."""
+
+    workflow_id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_\-]{1,64}$")]
+    reason: Annotated[str, Meta(max_length=500)] = "cancelled by request"
+
+
 class ErrorInfo(_Frozen):
     """What went wrong, machine-readable ``code`` plus a sentence for people."""
 
@@ -487,8 +494,9 @@ class ResultEnvelope(_Frozen):
 
 # ---------------------------------------------------------------- workflow state and events
 
-WorkflowStatus = Literal["pending", "running", "completed", "failed"]
-TaskStatus = Literal["waiting", "dispatched", "running", "completed", "failed", "skipped"]
+WorkflowStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
+TaskStatus = Literal["waiting", "dispatched", "running", "completed", "failed", "skipped", "cancelled"]
+FINAL_STATUSES: tuple[str, ...] = ("completed", "failed", "cancelled")
 
 
 class TaskState(_Frozen):

@@ -18,6 +18,7 @@ PUBLIC_MESSAGES = {
     "submit_reply": contract.SubmitReply,
     "status_request": contract.StatusRequest,
     "status_reply": contract.WorkflowProgress,
+    "cancel_request": contract.CancelRequest,
     "error_reply": contract.ErrorReply,
     "event": contract.Event,
     "task_envelope": contract.TaskEnvelope,

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 SUBMIT = "gaai.workflow.submit"
 STATUS = "gaai.workflow.status"
+CANCEL = "gaai.workflow.cancel"
+CANCELLED = "gaai.control.cancelled"
 
 TASKS_STREAM = "GAAI_TASKS"
 RESULTS_STREAM = "GAAI_RESULTS"
 EVENTS_STREAM = "GAAI_EVENTS"
 
 WORKFLOWS_BUCKET = "gaai_workflows"
+CANCELLATIONS_BUCKET = "gaai_cancellations"
 DOCUMENTS_BUCKET = "gaai_documents"
 REPORTS_BUCKET = "gaai_reports"
 

@@ -9,6 +9,7 @@ acknowledgement: it returns a result or raises, and this module maps that to Jet
     TaskError(retryable=True)   → nak with backoff; after max_deliver: failed result
     any other exception         → nak with backoff; after max_deliver: failed result "internal"
     undecodable task            → term (redelivery cannot help) + failed result when ids are known
+    task of a cancelled workflow → term, no result (queued ones are skipped, running ones interrupted)
 
 While a handler runs, in-progress acks keep JetStream from redelivering a task that is
 still being worked on (a long algorithm run or LLM call outlives the ack wait).
@@ -85,6 +86,13 @@ async def serve(bus: Bus, settings: Settings, agent: str, handler: Handler, stop
     instance = instance or this_instance(agent)
     subscription = await bus.ensure_agent_consumer(agent, settings)
     inflight: set[asyncio.Task[None]] = set()
+    running: dict[str, set[asyncio.Task[None]]] = {}
+
+    async def on_cancelled(message: Msg) -> None:
+        for task in running.get(message.data.decode(), ()):
+            task.cancel()
+
+    await bus.nc.subscribe(subjects.CANCELLED, cb=on_cancelled)
     log.info("agent ready", agent=agent, instance=instance.instance_id, concurrency=settings.concurrency)
     while not stop.is_set():
         free = settings.concurrency - len(inflight)
@@ -100,12 +108,23 @@ async def serve(bus: Bus, settings: Settings, agent: str, handler: Handler, stop
             await asyncio.sleep(0.5)
             continue
         for message in messages:
+            workflow_id = (message.headers or {}).get(subjects.HEADER_WORKFLOW_ID, "")
             task = asyncio.create_task(_process(bus, settings, agent, handler, instance, message))
             inflight.add(task)
+            running.setdefault(workflow_id, set()).add(task)
             task.add_done_callback(inflight.discard)
+            task.add_done_callback(lambda done, wf=workflow_id: _forget(running, wf, done))
     if inflight:
         log.info("finishing in-flight tasks before exit", count=len(inflight))
         await asyncio.gather(*inflight, return_exceptions=True)
+
+
+def _forget(running: dict[str, set], workflow_id: str, task: asyncio.Task) -> None:
+    tasks = running.get(workflow_id)
+    if tasks is not None:
+        tasks.discard(task)
+        if not tasks:
+            del running[workflow_id]
 
 
 async def _process(bus: Bus, settings: Settings, agent: str, handler: Handler, instance: Instance, message: Msg) -> None:
@@ -115,6 +134,10 @@ async def _process(bus: Bus, settings: Settings, agent: str, handler: Handler, i
         envelope = task_decoder.decode(message.data)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         await _reject_undecodable(bus, agent, instance, message, started, str(exc))
+        return
+    if await bus.is_cancelled(envelope.workflow_id):
+        log.info("task of a cancelled workflow skipped", workflow_id=envelope.workflow_id, task_id=envelope.task_id)
+        await message.term()
         return
     subject = subjects.task_subject(agent)
     attributes = {"gaai.workflow.id": envelope.workflow_id, "gaai.task.id": envelope.task_id, "gaai.attempt": envelope.attempt, "gaai.deliveries": deliveries}
@@ -135,6 +158,12 @@ async def _work(bus, settings, agent, handler, instance, message, envelope, star
     try:
         result = await handler(envelope, job)
         outcome = dict(result=result)
+    except asyncio.CancelledError:
+        # Only a cancelled workflow cancels a running handler (shutdown lets them finish).
+        log.info("task interrupted: its workflow was cancelled")
+        span.set_status(Status(StatusCode.ERROR, "workflow cancelled"))
+        await message.term()
+        return
     except GaaiError as exc:
         span.record_exception(exc)
         span.set_status(Status(StatusCode.ERROR, f"{exc.code}: {exc.message}"))

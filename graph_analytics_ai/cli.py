@@ -210,6 +210,21 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cancel(args: argparse.Namespace) -> int:
+    if not os.environ.get("NATS_URL"):
+        raise GaaiError("no_nats_url", "cancel talks to a running system: set NATS_URL (e.g. the URL printed by 'gaai up')")
+    from bus.connection import connected
+    from graph_analytics_ai.client import WorkflowClient
+
+    async def cancel() -> WorkflowProgress:
+        async with connected(Settings.from_env(), name="gaai-cli") as bus:
+            return await WorkflowClient(bus).cancel(args.workflow_id, args.reason)
+
+    progress = asyncio.run(cancel())
+    _out(f"Workflow {progress.workflow_id}: {progress.status}")
+    return 0
+
+
 def cmd_trace_summary(args: argparse.Namespace) -> int:
     _out(format_summary(summarize(_progress_of(args.workflow_id))))
     return 0
@@ -277,6 +292,11 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="show a workflow's tasks and reports")
     status.add_argument("workflow_id")
     status.set_defaults(func=cmd_status)
+
+    cancel = sub.add_parser("cancel", help="stop a running workflow (needs NATS_URL)")
+    cancel.add_argument("workflow_id")
+    cancel.add_argument("--reason", default="cancelled from the command line")
+    cancel.set_defaults(func=cmd_cancel)
 
     trace = sub.add_parser("trace", help="trace of a workflow").add_subparsers(dest="trace_command", required=True)
     summary = trace.add_parser("summary", help="print the trace summary")

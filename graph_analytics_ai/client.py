@@ -22,6 +22,8 @@ from bus.codec import encode, event_decoder, status_reply_decoder, submit_reply_
 from bus.connection import Bus
 from bus.contract import (
     DocumentInput,
+    FINAL_STATUSES,
+    CancelRequest,
     ErrorReply,
     Event,
     StatusRequest,
@@ -31,7 +33,6 @@ from bus.contract import (
 )
 from bus.errors import BusError, RequestError
 
-FINAL = ("completed", "failed")
 
 
 @dataclass
@@ -69,6 +70,9 @@ class WorkflowClient:
     async def status(self, workflow_id: str) -> WorkflowProgress:
         return await self._request(subjects.STATUS, encode(StatusRequest(workflow_id=workflow_id)), status_reply_decoder)
 
+    async def cancel(self, workflow_id: str, reason: str = "cancelled by request") -> WorkflowProgress:
+        return await self._request(subjects.CANCEL, encode(CancelRequest(workflow_id=workflow_id, reason=reason)), status_reply_decoder)
+
     async def upload_document(self, path: Path, name: str | None = None) -> DocumentInput:
         """Put a local file into the documents object store; returns the reference to submit."""
         data = path.read_bytes()
@@ -99,7 +103,7 @@ class WorkflowClient:
                 return
             if on_event:
                 on_event(event)
-            if isinstance(event, WorkflowEvent) and event.status in FINAL:
+            if isinstance(event, WorkflowEvent) and event.status in FINAL_STATUSES:
                 done.set()
 
         subscription = None
@@ -112,7 +116,7 @@ class WorkflowClient:
         try:
             while True:
                 progress = await self.status(workflow_id)
-                if progress.status in FINAL:
+                if progress.status in FINAL_STATUSES:
                     return progress
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from msgspec.structs import replace
 
 from bus.contract import (
+    FINAL_STATUSES,
     CatalogEntry,
     CatalogTask,
     ErrorInfo,
@@ -78,7 +79,14 @@ class Finished:
     reply: ResultEnvelope
 
 
-Event = Submitted | Finished
+@dataclass(frozen=True)
+class Cancelled:
+    """A client asked to stop the workflow."""
+
+    reason: str
+
+
+Event = Submitted | Finished | Cancelled
 
 
 @dataclass(frozen=True)
@@ -105,8 +113,10 @@ def advance(state: WorkflowState, event: Event, now: float) -> tuple[WorkflowSta
     tasks = dict(state.tasks)
     outputs = dict(state.outputs)
     failures = list(state.failures)
-    if state.status in ("completed", "failed"):
+    if state.status in FINAL_STATUSES:
         return state, commands
+    if isinstance(event, Cancelled):
+        return _cancel(state, event, now)
 
     if isinstance(event, Submitted):
         if tasks:
@@ -125,7 +135,7 @@ def advance(state: WorkflowState, event: Event, now: float) -> tuple[WorkflowSta
     else:
         reply = event.reply
         current = tasks.get(reply.task_id)
-        if current is None or current.status in ("completed", "failed", "skipped") or reply.attempt != current.attempt:
+        if current is None or current.status not in ("dispatched", "running") or reply.attempt != current.attempt:
             return state, commands  # a duplicate or stale answer: its effect was already applied
         status = state.status
         finished = replace(
@@ -156,6 +166,15 @@ def advance(state: WorkflowState, event: Event, now: float) -> tuple[WorkflowSta
     commands.extend(dispatched)
     state = _conclude(state, now, commands)
     return state, commands
+
+
+def _cancel(state: WorkflowState, event: Cancelled, now: float) -> tuple[WorkflowState, list[Command]]:
+    tasks = {
+        tid: replace(task, status="cancelled") if task.status in ("waiting", "dispatched", "running") else task for tid, task in state.tasks.items()
+    }
+    state = replace(state, tasks=tasks, status="cancelled", failures=[*state.failures, f"cancelled: {event.reason}"], updated_at=now)
+    completed = sum(1 for t in tasks.values() if t.status == "completed")
+    return state, [Emit(WorkflowEvent(workflow_id=state.workflow_id, status="cancelled", at=now, completed_tasks=completed, total_tasks=len(tasks)))]
 
 
 def _add(tasks: dict[str, TaskState], tid: str, agent: str, depends_on: list[str], label: str = "") -> TaskState:

@@ -30,13 +30,13 @@ import structlog
 from nats.aio.msg import Msg
 
 from bus import subjects
-from bus.codec import decode_request, encode, result_decoder, status_decoder, submit_decoder
+from bus.codec import cancel_decoder, decode_request, encode, result_decoder, status_decoder, submit_decoder
 from bus.connection import Bus
-from bus.contract import DocumentInput, DocumentRef, SubmitReply, SubmitRequest, TaskEvent, WorkflowProgress
+from bus.contract import FINAL_STATUSES, DocumentInput, DocumentRef, SubmitReply, SubmitRequest, TaskEvent, WorkflowProgress
 from bus.errors import BusError, RequestError
 from bus.service import add_endpoint
 from bus.settings import Settings
-from orchestrator.dag import PHASES, Command, Dispatch, Emit, Event, Finished, Submitted, advance
+from orchestrator.dag import PHASES, Cancelled, Command, Dispatch, Emit, Event, Finished, Submitted, advance
 from orchestrator.state import WorkflowState, state_decoder, state_encoder
 from store import GraphStore
 from telemetry.logging import bind_task, unbind_task
@@ -68,6 +68,7 @@ class Orchestrator:
     async def run(self, stop: asyncio.Event) -> None:
         await add_endpoint(self.bus, subjects.SUBMIT, subjects.ORCHESTRATOR_QUEUE, self.submit)
         await add_endpoint(self.bus, subjects.STATUS, subjects.ORCHESTRATOR_QUEUE, self.status)
+        await add_endpoint(self.bus, subjects.CANCEL, subjects.ORCHESTRATOR_QUEUE, self.cancel)
         results = await self.bus.ensure_orchestrator_consumer(self.settings)
         await self.resume()
         log.info("orchestrator ready")
@@ -124,6 +125,20 @@ class Orchestrator:
         loaded = await self._load(request.workflow_id)
         if loaded is None:
             raise RequestError("unknown_workflow", f"no workflow with id {request.workflow_id!r}")
+        return loaded[0].progress()
+
+    async def cancel(self, data: bytes) -> WorkflowProgress:
+        """Stop a workflow: no new tasks, queued ones skipped by agents, running ones interrupted."""
+        request = decode_request(cancel_decoder, data)
+        loaded = await self._load(request.workflow_id)
+        if loaded is None:
+            raise RequestError("unknown_workflow", f"no workflow with id {request.workflow_id!r}")
+        if loaded[0].status in FINAL_STATUSES:
+            return loaded[0].progress()
+        await self.bus.cancellations.put(request.workflow_id, request.reason.encode())
+        await self._apply(request.workflow_id, Cancelled(request.reason))
+        await self.bus.nc.publish(subjects.CANCELLED, request.workflow_id.encode())
+        loaded = await self._load(request.workflow_id)
         return loaded[0].progress()
 
     async def _store_document(self, workflow_id: str, index: int, document: DocumentInput) -> DocumentRef:
@@ -213,7 +228,7 @@ class Orchestrator:
                     self._cache.pop(workflow_id, None)  # another orchestrator moved it on; reload and replay
                     continue
                 self._cache[workflow_id] = (new_state, revision)
-                if new_state.status in ("completed", "failed"):
+                if new_state.status in FINAL_STATUSES:
                     log.info("workflow finished", workflow_id=workflow_id, status=new_state.status, failures=len(new_state.failures))
                     record_workflow_spans(new_state)
                     self._cache.pop(workflow_id, None)
@@ -265,7 +280,7 @@ class Orchestrator:
             return
         for workflow_id in keys:
             loaded = await self._load(workflow_id)
-            if loaded is None or loaded[0].status in ("completed", "failed"):
+            if loaded is None or loaded[0].status in FINAL_STATUSES:
                 continue
             state = loaded[0]
             if state.status == "pending":

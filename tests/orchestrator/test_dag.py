@@ -187,3 +187,17 @@ def test_every_template_gets_exactly_one_execution_and_report(n):
     state, _ = run_to_templates(make_state(max_executions=64), n)
     agents = [t.agent for t in state.tasks.values()]
     assert agents.count("execution") == n and agents.count("reporting") == n
+
+
+def test_cancel_stops_everything_and_ignores_late_answers():
+    """After a cancel no task is dispatched and a late result changes nothing."""
+    from orchestrator.dag import Cancelled
+
+    state, _ = run_to_templates(make_state(), 2)
+    state, commands = advance(state, Cancelled("user changed their mind"), 4.0)
+    assert state.status == "cancelled"
+    assert {t.status for t in state.tasks.values() if t.agent in ("execution", "reporting")} == {"cancelled"}
+    assert [c.event.status for c in commands if isinstance(c, Emit)] == ["cancelled"]
+    late, commands = advance(state, reply(f"{WF}.execution.TPL-001", ExecutionResult(summary=summary(1))), 5.0)
+    assert late is state and commands == []
+    assert state.failures[-1] == "cancelled: user changed their mind"

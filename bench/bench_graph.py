@@ -1,0 +1,261 @@
+"""The graph engine: our execution path on generated graphs, a SpMV lower bound, networkx, memory.
+
+Graphs: a random one (uniform endpoints) and a power-law one (Chung–Lu: endpoints drawn
+with weight ``(i+1)^-1/(γ-1)``, γ = 2.5, then vertex ids shuffled so locality is not a
+gift), ten edges per vertex, imported into the embedded store from a CSV edge list.
+
+Per graph and algorithm, ``execute_template`` (load from the store, run the engine, write
+the per-vertex results, summarise) runs in a fresh child process — as the execution
+agent's worker pool does — which reports its stage timings and its peak RSS
+(``ru_maxrss``). The engine call alone is the ``compute`` stage of that run.
+
+The PageRank lower bound is measured in this process on the same graph: a scipy CSR
+matrix of the graph's transition structure, built beforehand (not timed), multiplied by
+a vector as many times as our PageRank iterated; best of three.
+
+networkx runs in its own child on the same arrays, one algorithm after another, each
+stopped at a time limit (``SIGALRM``; networkx is pure Python, so the alarm lands).
+
+Run as ``python -m bench.bench_graph execute|networkx ...`` it is one of those children.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import scipy.sparse as sp
+
+from store import EmbeddedStore
+
+ALGORITHMS = ("pagerank", "wcc", "scc", "label_propagation", "louvain", "betweenness")
+KINDS = ("random", "powerlaw")
+EDGES_PER_VERTEX = 10
+POWER_LAW_EXPONENT = 2.5
+# Exact betweenness is infeasible at these sizes and 256 pivots (the catalog default)
+# would take minutes per run at 10^7 edges; cost grows linearly with pivots.
+BETWEENNESS_PARAMS = {"samples": 32}
+
+
+def generate(kind: str, edges: int, seed: int = 1) -> tuple[int, np.ndarray, np.ndarray]:
+    """``(vertices, src, dst)`` of a generated directed multigraph with ``edges`` edges."""
+    n = edges // EDGES_PER_VERTEX
+    rng = np.random.default_rng([seed, edges, KINDS.index(kind)])
+    if kind == "random":
+        return n, rng.integers(0, n, edges), rng.integers(0, n, edges)
+    weights = np.arange(1, n + 1, dtype=np.float64) ** (-1 / (POWER_LAW_EXPONENT - 1))
+    cumulative = np.cumsum(weights)
+    cumulative /= cumulative[-1]
+    shuffle = rng.permutation(n)
+    src = shuffle[np.minimum(np.searchsorted(cumulative, rng.random(edges)), n - 1)]
+    dst = shuffle[np.minimum(np.searchsorted(cumulative, rng.random(edges)), n - 1)]
+    return n, src, dst
+
+
+def import_generated(store: EmbeddedStore, name: str, src: np.ndarray, dst: np.ndarray, scratch: Path) -> float:
+    """Import the edges as a CSV edge list (bare keys → collection ``vertices``); seconds taken."""
+    path = scratch / "edges.csv"
+    pacsv.write_csv(pa.table({"source": pa.array(src).cast(pa.string()), "target": pa.array(dst).cast(pa.string())}), path)
+    started = time.perf_counter()
+    store.import_graph(name, [path])
+    elapsed = time.perf_counter() - started
+    path.unlink()
+    return elapsed
+
+
+def _child(args: list[str], timeout: float) -> dict:
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.bench_graph", *args], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"bench child {args[:3]} failed ({completed.returncode}): {completed.stderr[-2000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def spmv_bound_s(num_vertices: int, src: np.ndarray, dst: np.ndarray, iterations: int) -> float:
+    """Seconds for ``iterations`` CSR mat-vecs on the graph's transposed adjacency; best of three."""
+    matrix = sp.csr_array((np.ones(src.size), (dst, src)), shape=(num_vertices, num_vertices))
+    matrix.sum_duplicates()
+    vector = np.full(num_vertices, 1.0 / num_vertices)
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        for _ in range(iterations):
+            vector = matrix @ vector
+        best = min(best, time.perf_counter() - started)
+        vector /= vector.sum()
+    return best
+
+
+def bench_graph(quick: bool, log=print) -> dict:
+    """The engine table, the networkx comparison and the headline ratios at the largest size."""
+    sizes = [10**5] if quick else [10**5, 10**6, 10**7]
+    networkx_sizes = [10**5] if quick else [10**5, 10**6]
+    networkx_limit_s = 20.0 if quick else 120.0
+    rows, networkx_rows, bounds, imports = [], [], [], []
+    with tempfile.TemporaryDirectory(prefix="gaai-bench-graph-") as scratch:
+        home = Path(scratch) / "home"
+        store = EmbeddedStore(home)
+        for edges in sizes:
+            for kind in KINDS:
+                name = f"{kind}_{edges}"
+                n, src, dst = generate(kind, edges)
+                imported_s = import_generated(store, name, src, dst, Path(scratch))
+                del src, dst
+                arrays = store.load_arrays(name, ["vertices"], ["edges"])
+                imports.append({"graph": name, "vertices": arrays.num_vertices, "edges": arrays.num_edges, "import_s": imported_s})
+                log(f"  graph {name}: {arrays.num_vertices} vertices, {arrays.num_edges} edges, imported in {imported_s:.1f} s")
+                for algorithm in ALGORITHMS:
+                    params = BETWEENNESS_PARAMS if algorithm == "betweenness" else {}
+                    result = _child(["execute", str(home), name, algorithm, json.dumps(params)], timeout=3600)
+                    result.update(graph=name, kind=kind, edges=arrays.num_edges, vertices=arrays.num_vertices, algorithm=algorithm)
+                    result["bytes_per_edge"] = result["peak_rss_bytes"] / arrays.num_edges
+                    rows.append(result)
+                    log(f"    {algorithm}: compute {result['compute_ms']:.0f} ms, total {result['total_ms']:.0f} ms")
+                    if algorithm == "pagerank":
+                        bound = spmv_bound_s(arrays.num_vertices, arrays.src, arrays.dst, result["iterations"])
+                        bounds.append(
+                            {
+                                "graph": name,
+                                "kind": kind,
+                                "edges": arrays.num_edges,
+                                "iterations": result["iterations"],
+                                "spmv_ms": bound * 1000,
+                                "spmv_edges_per_s": arrays.num_edges * result["iterations"] / bound,
+                                "ours_compute_edges_per_s": arrays.num_edges * result["iterations"] / (result["compute_ms"] / 1000),
+                                "pagerank_vs_spmv": bound * 1000 / result["compute_ms"],
+                            }
+                        )
+                if edges in networkx_sizes:
+                    budget = networkx_limit_s * (len(ALGORITHMS) + 2) + 60
+                    found = _child(["networkx", str(home), name, str(networkx_limit_s)], timeout=budget)
+                    found.update(graph=name, kind=kind, edges=arrays.num_edges)
+                    networkx_rows.append(found)
+                    log(f"    networkx: {json.dumps(found['seconds'])}")
+                del arrays
+    largest = max(sizes)
+    at_largest = [r for r in rows if r["edges"] == largest]
+    pagerank_largest = [r for r in at_largest if r["algorithm"] == "pagerank"]
+    speedups = []
+    for found in networkx_rows:
+        if found["seconds"].get("pagerank") is not None:
+            [ours] = [r for r in rows if r["graph"] == found["graph"] and r["algorithm"] == "pagerank"]
+            speedups.append({"graph": found["graph"], "edges": found["edges"], "speedup": found["seconds"]["pagerank"] * 1000 / ours["compute_ms"]})
+    networkx_largest = max((s["edges"] for s in speedups), default=None)
+    return {
+        "sizes": sizes,
+        "imports": imports,
+        "rows": rows,
+        "spmv": bounds,
+        "networkx": networkx_rows,
+        "networkx_limit_s": networkx_limit_s,
+        "betweenness_params": BETWEENNESS_PARAMS,
+        "pagerank_speedup_vs_networkx": speedups,
+        # Worst case over the two graph kinds (and, for memory, over the algorithms).
+        "pagerank_vs_spmv": min(b["pagerank_vs_spmv"] for b in bounds if b["edges"] == largest),
+        "load_write_over_compute": max((r["load_ms"] + r["write_ms"]) / r["compute_ms"] for r in pagerank_largest),
+        "vs_networkx": min(s["speedup"] for s in speedups if s["edges"] == networkx_largest) if speedups else None,
+        "bytes_per_edge": max(r["bytes_per_edge"] for r in at_largest),
+        "bytes_per_edge_pagerank": max(r["bytes_per_edge"] for r in pagerank_largest),
+    }
+
+
+# ---------------------------------------------------------------- children
+
+
+def _peak_rss_bytes() -> int:
+    # Linux reports ru_maxrss in KiB.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _execute_child(home: str, graph: str, algorithm: str, params_json: str) -> dict:
+    from agents.execution import execute_template
+    from bus.contract import AnalysisTemplate
+
+    baseline = _peak_rss_bytes()
+    template = AnalysisTemplate(
+        id="bench",
+        use_case_id="bench",
+        title=algorithm,
+        algorithm=algorithm,
+        vertex_collections=["vertices"],
+        edge_collections=["edges"],
+        params=json.loads(params_json),
+    )
+    started = time.perf_counter()
+    summary = execute_template(EmbeddedStore(home), graph, template, f"bench-{algorithm}-{os.getpid()}")
+    total_ms = (time.perf_counter() - started) * 1000
+    return {
+        "load_ms": summary.load_ms,
+        "compute_ms": summary.compute_ms,
+        "write_ms": summary.write_ms,
+        "summary_ms": total_ms - summary.load_ms - summary.compute_ms - summary.write_ms,
+        "total_ms": total_ms,
+        "iterations": summary.iterations,
+        "engine": summary.engine,
+        "baseline_rss_bytes": baseline,
+        "peak_rss_bytes": _peak_rss_bytes(),
+    }
+
+
+class _Overrun(Exception):
+    pass
+
+
+def _networkx_child(home: str, graph: str, limit_s: str) -> dict:
+    import networkx as nx
+
+    arrays = EmbeddedStore(home).load_arrays(graph, ["vertices"], ["edges"])
+    n = arrays.num_vertices
+    edges = list(zip(arrays.src.tolist(), arrays.dst.tolist(), strict=True))
+    started = time.perf_counter()
+    directed = nx.DiGraph()
+    directed.add_nodes_from(range(n))
+    directed.add_edges_from(edges)
+    built_directed = time.perf_counter() - started
+    started = time.perf_counter()
+    undirected = nx.Graph(directed)
+    undirected.remove_edges_from(nx.selfloop_edges(undirected))
+    built_undirected = time.perf_counter() - started
+    runs = {
+        # Our tolerance bounds the L1 change; networkx compares its L1 change with n * tol.
+        "pagerank": lambda: nx.pagerank(directed, alpha=0.85, max_iter=100, tol=1e-6 / n),
+        "wcc": lambda: list(nx.weakly_connected_components(directed)),
+        "scc": lambda: list(nx.strongly_connected_components(directed)),
+        "label_propagation": lambda: list(nx.community.label_propagation_communities(undirected)),
+        "louvain": lambda: nx.community.louvain_communities(undirected, seed=42),
+        "betweenness": lambda: nx.betweenness_centrality(directed, k=min(BETWEENNESS_PARAMS["samples"], n), seed=42),
+    }
+
+    def overrun(signum, frame):
+        raise _Overrun
+
+    signal.signal(signal.SIGALRM, overrun)
+    seconds: dict[str, float | None] = {}
+    for algorithm, run in runs.items():
+        signal.setitimer(signal.ITIMER_REAL, float(limit_s))
+        started = time.perf_counter()
+        try:
+            run()
+            seconds[algorithm] = time.perf_counter() - started
+        except _Overrun:
+            seconds[algorithm] = None
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    return {"build_directed_s": built_directed, "build_undirected_s": built_undirected, "seconds": seconds, "version": nx.__version__}
+
+
+if __name__ == "__main__":
+    mode, *rest = sys.argv[1:]
+    outcome = _execute_child(*rest) if mode == "execute" else _networkx_child(*rest)
+    print(json.dumps(outcome))

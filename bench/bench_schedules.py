@@ -1,0 +1,190 @@
+"""Schedules against the critical path, and execution replica scaling, with emulated latencies.
+
+Schedules: the real orchestrator and one emulated agent process per kind, each task
+sleeping its ``SEED_SCALED`` delay (the seed's phase timings / 100; per-template
+execution and report delays drawn log-normally around the seed's means, so templates are
+uneven). Per template count it measures, from submission to the completion event:
+
+- pipelined: the default schedule (a template's report starts when its execution ends);
+- sequential: ``enable_parallelism=False`` (one task at a time, catalog tasks included);
+- phased: the seed's barriers (all executions, then all reports). The orchestrator has
+  no barrier mode, so this one is **computed, not run**: the measured pipelined run with
+  its tail replaced by the barrier tail built from the same run's measured task
+  durations and dispatch gaps (see ``_phased_from``);
+- the bound: the DAG's critical path from the configured delays with zero overhead.
+
+Replica scaling: 16 templates whose executions sleep a fixed time (I/O-bound), other
+steps no-op, on 1, 2, 4 and 8 execution replicas that each take one task at a time
+(``GAAI_CONCURRENCY=1``); execution throughput is templates ÷ (last execution end −
+first execution dispatch).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from statistics import median
+
+from bench._stack import DOCUMENT, GRAPH, BenchStack, Completions, submit_when_served, wait_pull_waiting
+from bench.emulated_agents import SEED_SCALED, Profile, template_delays
+from bus import subjects
+from bus.connection import Bus
+from bus.contract import AGENT_NAMES, DocumentInput, SubmitRequest, TaskState, WorkflowProgress
+from graph_analytics_ai.client import WorkflowClient
+
+# Emulated agents sleep instead of computing, so one process holds every task at once;
+# the bound assumes unlimited parallelism and so must the schedule being compared to it.
+EMULATED_CONCURRENCY = 256
+
+
+def critical_path_ms(profile: Profile, count: int) -> float:
+    """Longest chain of the workflow DAG in ms, from the configured delays (zero overhead)."""
+    fixed = profile.fixed_ms
+    head = fixed.get("vertical", 0) + max(fixed.get("schema", 0), fixed.get("requirements", 0))
+    head += fixed.get("use_cases", 0) + fixed.get("templates", 0)
+    return head + max(e + r for e, r in template_delays(profile, count))
+
+
+async def _run(client: WorkflowClient, completions: Completions, count: int, parallel: bool) -> tuple[float, WorkflowProgress]:
+    workflow_id = f"wf-bench-{uuid.uuid4().hex[:16]}"
+    request = SubmitRequest(
+        graph_name=GRAPH,
+        documents=[DocumentInput(content=DOCUMENT)],
+        max_executions=count,
+        enable_parallelism=parallel,
+        workflow_id=workflow_id,
+    )
+    done = completions.expect(workflow_id)
+    started = time.perf_counter()
+    await submit_when_served(client, request)
+    ended, status = await asyncio.wait_for(done, 600)
+    if status != "completed":
+        raise RuntimeError(f"workflow {workflow_id} {status}")
+    return (ended - started) * 1000, await client.status(workflow_id)
+
+
+def _by_agent(progress: WorkflowProgress, agent: str) -> dict[str, TaskState]:
+    return {t.task_id.rsplit(".", 1)[1]: t for t in progress.tasks if t.agent == agent}
+
+
+def _phased_from(makespan_ms: float, progress: WorkflowProgress) -> float:
+    """The phased makespan computed from a measured pipelined run (ms).
+
+    Keeps everything up to the end of the templates task, then replaces the pipelined
+    tail with: the measured gap to the first execution dispatch + the longest measured
+    execution (dispatch to end) + the median measured gap between an execution's end
+    and its report's dispatch + the longest measured report (dispatch to end).
+    """
+    [templates] = [t for t in progress.tasks if t.agent == "templates"]
+    executions, reports = _by_agent(progress, "execution"), _by_agent(progress, "reporting")
+    head_end = templates.ended_at
+    pipelined_tail = max(r.ended_at for r in reports.values()) - head_end
+    dispatch_gap = min(e.dispatched_at for e in executions.values()) - head_end
+    report_gap = median(reports[key].dispatched_at - e.ended_at for key, e in executions.items())
+    longest_execution = max(e.ended_at - e.dispatched_at for e in executions.values())
+    longest_report = max(r.ended_at - r.dispatched_at for r in reports.values())
+    phased_tail = dispatch_gap + longest_execution + report_gap + longest_report
+    return makespan_ms + (phased_tail - pipelined_tail) * 1000
+
+
+async def bench_schedules(quick: bool) -> dict:
+    """Makespans of the three schedules per template count, next to the critical-path bound."""
+    counts = [5] if quick else [1, 5, 16, 64]
+    profile = SEED_SCALED
+    rows = []
+    with BenchStack("schedules") as stack:
+        stack.orchestrator()
+        for agent in AGENT_NAMES:
+            stack.emulated([agent], profile, concurrency=EMULATED_CONCURRENCY)
+        bus = await Bus.connect(stack.settings(), name="gaai-bench-schedules")
+        completions = Completions()
+        subscription = await bus.nc.subscribe(subjects.event_subject("*"), cb=completions.on_message)
+        client = WorkflowClient(bus)
+        try:
+            await _run(client, completions, 1, True)  # warm-up: every process is serving
+            for count in counts:
+                repeats = 1 if quick else 3
+                pipelined, phased = [], []
+                for _ in range(repeats):
+                    makespan, progress = await _run(client, completions, count, True)
+                    pipelined.append(makespan)
+                    phased.append(_phased_from(makespan, progress))
+                sequential = [(await _run(client, completions, count, False))[0] for _ in range(1 if quick or count > 16 else repeats)]
+                bound = critical_path_ms(profile, count)
+                delays = template_delays(profile, count)
+                row = {
+                    "templates": count,
+                    "bound_ms": bound,
+                    "pipelined_ms": median(pipelined),
+                    "phased_ms_computed": median(phased),
+                    "sequential_ms": median(sequential),
+                    "sum_of_delays_ms": sum(profile.fixed_ms.values()) + sum(e + r for e, r in delays),
+                    "execution_ms_min_max": [min(e for e, _ in delays), max(e for e, _ in delays)],
+                }
+                row["critical_path_ratio"] = row["pipelined_ms"] / bound
+                row["overhead_over_bound_ms"] = row["pipelined_ms"] - bound
+                row["speedup_vs_sequential"] = row["sequential_ms"] / row["pipelined_ms"]
+                row["phased_over_pipelined"] = row["phased_ms_computed"] / row["pipelined_ms"]
+                rows.append(row)
+        finally:
+            await subscription.unsubscribe()
+            await bus.close()
+    [five] = [r for r in rows if r["templates"] == 5]
+    return {
+        "profile": {"fixed_ms": profile.fixed_ms, "execution_mean_ms": profile.execution_mean_ms, "report_mean_ms": profile.report_mean_ms, "spread": profile.spread, "seed": profile.seed},
+        "rows": rows,
+        "critical_path_ratio": five["critical_path_ratio"],
+        "speedup_vs_sequential": five["speedup_vs_sequential"],
+        "phased_over_pipelined": five["phased_over_pipelined"],
+    }
+
+
+async def bench_replicas(quick: bool) -> dict:
+    """Execution throughput on 1, 2, 4 and 8 single-task execution replicas."""
+    templates = 16
+    execution_ms = 50.0 if quick else 150.0
+    replica_counts = [1, 8] if quick else [1, 2, 4, 8]
+    repeats = 1 if quick else 3
+    profile = Profile(execution_mean_ms=execution_ms)
+    rows = []
+    with BenchStack("replicas") as stack:
+        stack.orchestrator()
+        for agent in AGENT_NAMES:
+            if agent != "execution":
+                stack.emulated([agent], profile)
+        bus = await Bus.connect(stack.settings(), name="gaai-bench-replicas")
+        completions = Completions()
+        subscription = await bus.nc.subscribe(subjects.event_subject("*"), cb=completions.on_message)
+        client = WorkflowClient(bus)
+        try:
+            running = 0
+            for replicas in replica_counts:
+                while running < replicas:
+                    running += 1
+                    stack.emulated(["execution"], profile, concurrency=1, name=f"execution-{running}")
+                await wait_pull_waiting(bus, "execution", replicas)
+                await _run(client, completions, templates, True)  # warm-up on this replica set
+                throughputs, makespans = [], []
+                for _ in range(repeats):
+                    makespan, progress = await _run(client, completions, templates, True)
+                    executions = _by_agent(progress, "execution").values()
+                    span = max(e.ended_at for e in executions) - min(e.dispatched_at for e in executions)
+                    throughputs.append(templates / span)
+                    makespans.append(makespan)
+                    await wait_pull_waiting(bus, "execution", replicas)
+                rows.append({"replicas": replicas, "executions_per_s": median(throughputs), "makespan_ms": median(makespans)})
+        finally:
+            await subscription.unsubscribe()
+            await bus.close()
+    base = rows[0]["executions_per_s"]
+    for row in rows:
+        row["gain"] = row["executions_per_s"] / base
+        row["efficiency"] = row["gain"] / row["replicas"]
+    return {
+        "templates": templates,
+        "execution_ms": execution_ms,
+        "rows": rows,
+        "ideal_executions_per_s_per_replica": 1000 / execution_ms,
+        "replica_scaling_efficiency": rows[-1]["efficiency"],
+    }
