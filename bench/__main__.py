@@ -98,7 +98,7 @@ def _report(result: dict) -> str:
     out.append(
         _table(
             ["key", "measured", "goal", "met"],
-            [[key, result[key], goal[0] if goal else "—", ("yes" if result["met"][key] else "NO") if goal else "—"] for key, goal in GOALS.items()],
+            [[key, result[key], goal[0] if goal else "—", {True: "yes", False: "NO", None: "—"}[result["met"][key]]] for key, goal in GOALS.items()],
         )
     )
     hop = sections["hop"]

@@ -21,6 +21,7 @@ Run as ``python -m bench.bench_graph execute|networkx ...`` it is one of those c
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import resource
@@ -101,6 +102,9 @@ def bench_graph(quick: bool, log=print) -> dict:
     """The engine table, the networkx comparison and the headline ratios at the largest size."""
     sizes = [10**5] if quick else [10**5, 10**6, 10**7]
     networkx_sizes = [10**5] if quick else [10**5, 10**6]
+    if importlib.util.find_spec("networkx") is None:
+        log("  networkx is not installed (pip install '.[bench]'): no comparison")
+        networkx_sizes = []
     networkx_limit_s = 20.0 if quick else 120.0
     rows, networkx_rows, bounds, imports = [], [], [], []
     with tempfile.TemporaryDirectory(prefix="gaai-bench-graph-") as scratch:
