@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import msgspec
 import nats.js.errors
 import structlog
 
@@ -68,17 +69,16 @@ class AgentContext:
         if self._job is not None:
             await self._job.progress()
 
-    async def run_cpu(self, function: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
+    async def run_cpu(self, function: Callable[..., T], *args: Any) -> T:
         """Run CPU-bound work off the event loop, so heartbeats and pings keep flowing.
 
         In an agent started with CPU workers this is a child process (the GIL would
-        otherwise starve the loop, and a runaway computation can be killed at
-        ``timeout``); otherwise a thread.
+        otherwise starve the loop, and a task that times out or is cancelled can stop
+        the computation too); otherwise a thread.
         """
         if self._pool is not None:
-            return await self._pool.run(function, *args, timeout=timeout)
-        loop = asyncio.get_running_loop()
-        return await asyncio.wait_for(loop.run_in_executor(None, function, *args), timeout)
+            return await self._pool.run(function, *args)
+        return await asyncio.get_running_loop().run_in_executor(None, function, *args)
 
 
 def _child(connection: Connection, function: Callable[..., Any], args: tuple) -> None:
@@ -105,7 +105,7 @@ class CpuPool:
         self._context.set_forkserver_preload(preload)
         self._slots = asyncio.Semaphore(workers)
 
-    async def run(self, function: Callable[..., T], *args: Any, timeout: float | None) -> T:
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
         async with self._slots:
             receiver, sender = self._context.Pipe(duplex=False)
             process = self._context.Process(target=_child, args=(sender, function, args), daemon=True)
@@ -114,13 +114,10 @@ class CpuPool:
             loop = asyncio.get_running_loop()
             try:
                 try:
-                    ready = await loop.run_in_executor(None, receiver.poll, timeout)
+                    await loop.run_in_executor(None, receiver.poll, None)
                 except asyncio.CancelledError:
-                    process.kill()  # the task was cancelled: stop the computation, too
+                    process.kill()  # the task timed out or was cancelled: stop the computation, too
                     raise
-                if not ready:
-                    process.kill()
-                    raise TaskError("timeout", f"the computation did not finish within {timeout:.0f} s and was stopped")
                 try:
                     ok, value = receiver.recv()
                 except EOFError:
@@ -137,9 +134,14 @@ class CpuPool:
 Handle = Callable[[Any, AgentContext], Awaitable[contract.TaskResult]]
 
 
-def run_agent(agent: str, handle: Handle, *, cpu_workers: int = 0) -> None:
-    """The ``__main__`` of an agent module: serve ``agent``'s tasks until SIGINT/SIGTERM."""
+def run_agent(agent: str, handle: Handle, *, cpu_workers: int = 0, default_timeout_s: float | None = None) -> None:
+    """The ``__main__`` of an agent module: serve ``agent``'s tasks until SIGINT/SIGTERM.
+
+    ``default_timeout_s`` bounds each task unless ``GAAI_TASK_TIMEOUT_S`` says otherwise.
+    """
     settings = Settings.from_env()
+    if settings.task_timeout_s is None and default_timeout_s is not None:
+        settings = msgspec.structs.replace(settings, task_timeout_s=default_timeout_s)
     instance = this_instance(agent)
     setup_logging(f"gaai-{agent}")
     setup_tracing(f"gaai-{agent}", instance.instance_id)

@@ -19,6 +19,8 @@ event_decoder = msgspec.json.Decoder(contract.Event)
 submit_decoder = msgspec.json.Decoder(contract.SubmitRequest)
 status_decoder = msgspec.json.Decoder(contract.StatusRequest)
 cancel_decoder = msgspec.json.Decoder(contract.CancelRequest)
+retry_decoder = msgspec.json.Decoder(contract.RetryRequest)
+dead_letter_decoder = msgspec.json.Decoder(contract.DeadLetter)
 progress_decoder = msgspec.json.Decoder(contract.WorkflowProgress)
 class ReplyDecoder:
     """Decodes an answer that is either ``reply_type`` or an ``ErrorReply``."""

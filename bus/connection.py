@@ -34,6 +34,7 @@ from bus.settings import Settings
 DEDUPE_WINDOW_S = 120.0
 EVENTS_MAX_AGE_S = 24 * 3600.0
 DOCUMENTS_MAX_AGE_S = 7 * 24 * 3600.0
+DLQ_MAX_AGE_S = 14 * 24 * 3600.0
 
 STREAMS = (
     StreamConfig(
@@ -59,6 +60,15 @@ STREAMS = (
         retention=RetentionPolicy.LIMITS,
         storage=StorageType.FILE,
         max_age=EVENTS_MAX_AGE_S,
+    ),
+    StreamConfig(
+        name=subjects.DLQ_STREAM,
+        description="Dead letters: tasks that failed for good, with their errors, kept two weeks.",
+        subjects=["gaai.dlq.*"],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        max_age=DLQ_MAX_AGE_S,
+        duplicate_window=DEDUPE_WINDOW_S,
     ),
 )
 

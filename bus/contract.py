@@ -89,6 +89,13 @@ class CancelRequest(_Frozen):
     reason: Annotated[str, Meta(max_length=500)] = "cancelled by request"
 
 
+class RetryRequest(_Frozen):
+    """Run a failed task again (e.g. from the dead-letter stream): a request on ``gaai.workflow.retry``."""
+
+    workflow_id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_\-]{1,64}$")]
+    task_id: Annotated[str, Meta(max_length=200)]
+
+
 class ErrorInfo(_Frozen):
     """What went wrong, machine-readable ``code`` plus a sentence for people."""
 
@@ -561,3 +568,14 @@ class WorkflowEvent(_Frozen, tag="workflow", tag_field="kind"):
 
 Event = Union[TaskEvent, WorkflowEvent]
 
+
+
+class DeadLetter(_Frozen):
+    """A task that failed for good, parked on ``gaai.dlq.<agent>`` with its error."""
+
+    task: TaskEnvelope
+    agent: str
+    error: ErrorInfo
+    deliveries: int
+    at: Timestamp
+    instance: Instance | None = None

@@ -19,6 +19,8 @@ PUBLIC_MESSAGES = {
     "status_request": contract.StatusRequest,
     "status_reply": contract.WorkflowProgress,
     "cancel_request": contract.CancelRequest,
+    "retry_request": contract.RetryRequest,
+    "dead_letter": contract.DeadLetter,
     "error_reply": contract.ErrorReply,
     "event": contract.Event,
     "task_envelope": contract.TaskEnvelope,

@@ -18,10 +18,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_deliver: int = 5
     concurrency: int = 8
     request_timeout_s: float = 10.0
+    task_timeout_s: float | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
-        """``NATS_URL``, ``GAAI_HOME``, ``GAAI_DOCUMENTS_ROOT`` and ``GAAI_CONCURRENCY``; keywords win."""
+        """``NATS_URL``, ``GAAI_HOME``, ``GAAI_DOCUMENTS_ROOT``, ``GAAI_CONCURRENCY``,
+        ``GAAI_MAX_DELIVER`` and ``GAAI_TASK_TIMEOUT_S``; keywords win."""
         env: dict[str, object] = {}
         if os.environ.get("NATS_URL"):
             env["nats_url"] = os.environ["NATS_URL"]
@@ -31,5 +33,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             env["documents_root"] = Path(os.environ["GAAI_DOCUMENTS_ROOT"])
         if os.environ.get("GAAI_CONCURRENCY"):
             env["concurrency"] = int(os.environ["GAAI_CONCURRENCY"])
+        if os.environ.get("GAAI_MAX_DELIVER"):
+            env["max_deliver"] = int(os.environ["GAAI_MAX_DELIVER"])
+        if os.environ.get("GAAI_TASK_TIMEOUT_S"):
+            env["task_timeout_s"] = float(os.environ["GAAI_TASK_TIMEOUT_S"])
         env.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**env)

@@ -5,11 +5,13 @@ from __future__ import annotations
 SUBMIT = "gaai.workflow.submit"
 STATUS = "gaai.workflow.status"
 CANCEL = "gaai.workflow.cancel"
+RETRY = "gaai.workflow.retry"
 CANCELLED = "gaai.control.cancelled"
 
 TASKS_STREAM = "GAAI_TASKS"
 RESULTS_STREAM = "GAAI_RESULTS"
 EVENTS_STREAM = "GAAI_EVENTS"
+DLQ_STREAM = "GAAI_DLQ"
 
 WORKFLOWS_BUCKET = "gaai_workflows"
 CANCELLATIONS_BUCKET = "gaai_cancellations"
@@ -35,6 +37,10 @@ def result_subject(agent: str) -> str:
 
 def event_subject(workflow_id: str) -> str:
     return f"gaai.event.{workflow_id}"
+
+
+def dlq_subject(agent: str) -> str:
+    return f"gaai.dlq.{agent}"
 
 
 def agent_consumer(agent: str) -> str:

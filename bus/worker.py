@@ -5,9 +5,10 @@ consumer, so JetStream hands each task to exactly one of them. The handler never
 acknowledgement: it returns a result or raises, and this module maps that to JetStream:
 
     result                      → publish result, ack
-    TaskError(retryable=False)  → publish failed result, ack (likewise any other GaaiError)
-    TaskError(retryable=True)   → nak with backoff; after max_deliver: failed result
-    any other exception         → nak with backoff; after max_deliver: failed result "internal"
+    TaskError(retryable=False)  → dead letter + failed result, ack (likewise any other GaaiError)
+    TaskError(retryable=True)   → nak with backoff; after max_deliver: dead letter + failed result
+    any other exception         → nak with backoff; after max_deliver: dead letter + failed result "internal"
+    no answer within the timeout → dead letter + failed result "timeout"
     undecodable task            → term (redelivery cannot help) + failed result when ids are known
     task of a cancelled workflow → term, no result (queued ones are skipped, running ones interrupted)
 
@@ -36,6 +37,7 @@ from bus import subjects
 from bus.codec import encode, task_decoder
 from bus.connection import Bus
 from bus.contract import (
+    DeadLetter,
     ErrorInfo,
     Instance,
     LlmCall,
@@ -156,8 +158,13 @@ async def _work(bus, settings, agent, handler, instance, message, envelope, star
     await _publish_event(bus, envelope, agent, "running", instance)
     heartbeat = asyncio.create_task(_keep_alive(job, settings.ack_wait_s / 3))
     try:
-        result = await handler(envelope, job)
+        result = await asyncio.wait_for(handler(envelope, job), settings.task_timeout_s)
         outcome = dict(result=result)
+    except TimeoutError:
+        message_text = f"{agent} task did not finish within {settings.task_timeout_s:g} s and was stopped"
+        span.set_status(Status(StatusCode.ERROR, message_text))
+        log.warning("task timed out", timeout_s=settings.task_timeout_s)
+        outcome = dict(error=ErrorInfo(code="timeout", message=message_text))
     except asyncio.CancelledError:
         # Only a cancelled workflow cancels a running handler (shutdown lets them finish).
         log.info("task interrupted: its workflow was cancelled")
@@ -196,6 +203,8 @@ async def _work(bus, settings, agent, handler, instance, message, envelope, star
         llm_calls=job.llm_calls,
         **outcome,
     )
+    if reply.error is not None:
+        await _park(bus, agent, envelope, reply)
     body = encode(reply)
     subject = subjects.result_subject(agent)
     message_id = f"result:{envelope.task_id}:{envelope.attempt}"
@@ -209,6 +218,15 @@ async def _work(bus, settings, agent, handler, instance, message, envelope, star
         await _nak(message, deliveries)
         return
     await message.ack()
+
+
+async def _park(bus: Bus, agent: str, envelope: TaskEnvelope, reply: ResultEnvelope) -> None:
+    """Keep a task that failed for good in the dead-letter stream, so it can be inspected and retried."""
+    letter = DeadLetter(task=envelope, agent=agent, error=reply.error, deliveries=reply.deliveries, at=reply.ended_at, instance=reply.instance)
+    try:
+        await bus.publish(subjects.dlq_subject(agent), encode(letter), {subjects.HEADER_MSG_ID: f"dlq:{envelope.task_id}:{envelope.attempt}"})
+    except BusError as exc:
+        log.error("could not park the failed task in the dead-letter stream", error=exc.message)
 
 
 async def _keep_alive(job: Job, interval: float) -> None:

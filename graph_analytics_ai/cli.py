@@ -185,14 +185,7 @@ def cmd_orchestrator(args: argparse.Namespace) -> int:
 def _progress_of(workflow_id: str) -> WorkflowProgress:
     """From the running system when ``NATS_URL`` is set, else the state saved after the run."""
     if os.environ.get("NATS_URL"):
-        from bus.connection import connected
-        from graph_analytics_ai.client import WorkflowClient
-
-        async def fetch() -> WorkflowProgress:
-            async with connected(Settings.from_env(), name="gaai-cli") as bus:
-                return await WorkflowClient(bus).status(workflow_id)
-
-        return asyncio.run(fetch())
+        return _with_client("status", lambda client: client.status(workflow_id))
     return load_state(_home(), workflow_id)
 
 
@@ -210,18 +203,40 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_cancel(args: argparse.Namespace) -> int:
+def _with_client(what: str, action):
+    """Run ``action(client)`` against the running system named by ``NATS_URL``."""
     if not os.environ.get("NATS_URL"):
-        raise GaaiError("no_nats_url", "cancel talks to a running system: set NATS_URL (e.g. the URL printed by 'gaai up')")
+        raise GaaiError("no_nats_url", f"{what} talks to a running system: set NATS_URL (e.g. the URL printed by 'gaai up')")
     from bus.connection import connected
     from graph_analytics_ai.client import WorkflowClient
 
-    async def cancel() -> WorkflowProgress:
+    async def run():
         async with connected(Settings.from_env(), name="gaai-cli") as bus:
-            return await WorkflowClient(bus).cancel(args.workflow_id, args.reason)
+            return await action(WorkflowClient(bus))
 
-    progress = asyncio.run(cancel())
+    return asyncio.run(run())
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    progress = _with_client("cancel", lambda client: client.cancel(args.workflow_id, args.reason))
     _out(f"Workflow {progress.workflow_id}: {progress.status}")
+    return 0
+
+
+def cmd_dlq_list(args: argparse.Namespace) -> int:
+    letters = _with_client("dlq", lambda client: client.dead_letters())
+    if not letters:
+        _out("The dead-letter stream is empty.")
+    for letter_id, letter in letters:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(letter.at))
+        _out(f"{letter_id:>6}  {when}  {letter.agent:12} {letter.task.task_id}  attempt {letter.task.attempt}, {letter.deliveries} deliveries")
+        _out(f"        {letter.error.message} [{letter.error.code}]")
+    return 0
+
+
+def cmd_dlq_retry(args: argparse.Namespace) -> int:
+    progress = _with_client("dlq", lambda client: client.retry_dead_letter(args.letter_id))
+    _out(f"Retrying; workflow {progress.workflow_id} is {progress.status}")
     return 0
 
 
@@ -297,6 +312,12 @@ def build_parser() -> argparse.ArgumentParser:
     cancel.add_argument("workflow_id")
     cancel.add_argument("--reason", default="cancelled from the command line")
     cancel.set_defaults(func=cmd_cancel)
+
+    dlq = sub.add_parser("dlq", help="the dead-letter stream of tasks that failed for good (needs NATS_URL)").add_subparsers(dest="dlq_command", required=True)
+    dlq.add_parser("list", help="list parked tasks with their errors").set_defaults(func=cmd_dlq_list)
+    dlq_retry = dlq.add_parser("retry", help="run a parked task again; its workflow re-opens")
+    dlq_retry.add_argument("letter_id", type=int)
+    dlq_retry.set_defaults(func=cmd_dlq_retry)
 
     trace = sub.add_parser("trace", help="trace of a workflow").add_subparsers(dest="trace_command", required=True)
     summary = trace.add_parser("summary", help="print the trace summary")

@@ -18,14 +18,16 @@ import nats.js.errors
 from nats.js.api import DeliverPolicy
 
 from bus import subjects
-from bus.codec import encode, event_decoder, status_reply_decoder, submit_reply_decoder
+from bus.codec import dead_letter_decoder, encode, event_decoder, status_reply_decoder, submit_reply_decoder
 from bus.connection import Bus
 from bus.contract import (
     DocumentInput,
     FINAL_STATUSES,
     CancelRequest,
+    DeadLetter,
     ErrorReply,
     Event,
+    RetryRequest,
     StatusRequest,
     SubmitRequest,
     WorkflowEvent,
@@ -72,6 +74,32 @@ class WorkflowClient:
 
     async def cancel(self, workflow_id: str, reason: str = "cancelled by request") -> WorkflowProgress:
         return await self._request(subjects.CANCEL, encode(CancelRequest(workflow_id=workflow_id, reason=reason)), status_reply_decoder)
+
+    async def retry(self, workflow_id: str, task_id: str) -> WorkflowProgress:
+        return await self._request(subjects.RETRY, encode(RetryRequest(workflow_id=workflow_id, task_id=task_id)), status_reply_decoder)
+
+    async def dead_letters(self) -> list[tuple[int, DeadLetter]]:
+        """Every parked task with its id (the dead-letter stream's sequence number), oldest first."""
+        info = await self.bus.js.stream_info(subjects.DLQ_STREAM)
+        letters = []
+        for sequence in range(info.state.first_seq, info.state.last_seq + 1) if info.state.messages else ():
+            try:
+                message = await self.bus.js.get_msg(subjects.DLQ_STREAM, sequence)
+            except nats.js.errors.NotFoundError:
+                continue  # retried and removed
+            letters.append((sequence, dead_letter_decoder.decode(message.data)))
+        return letters
+
+    async def retry_dead_letter(self, letter_id: int) -> WorkflowProgress:
+        """Ask the orchestrator for a new attempt of a parked task, then remove the letter."""
+        try:
+            message = await self.bus.js.get_msg(subjects.DLQ_STREAM, letter_id)
+        except nats.js.errors.NotFoundError:
+            raise RequestError("unknown_dead_letter", f"no dead letter with id {letter_id}") from None
+        letter = dead_letter_decoder.decode(message.data)
+        progress = await self.retry(letter.task.workflow_id, letter.task.task_id)
+        await self.bus.js.delete_msg(subjects.DLQ_STREAM, letter_id)
+        return progress
 
     async def upload_document(self, path: Path, name: str | None = None) -> DocumentInput:
         """Put a local file into the documents object store; returns the reference to submit."""

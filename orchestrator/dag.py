@@ -86,7 +86,14 @@ class Cancelled:
     reason: str
 
 
-Event = Submitted | Finished | Cancelled
+@dataclass(frozen=True)
+class Retried:
+    """A client asked to run a failed task again (a new attempt)."""
+
+    task_id: str
+
+
+Event = Submitted | Finished | Cancelled | Retried
 
 
 @dataclass(frozen=True)
@@ -113,7 +120,13 @@ def advance(state: WorkflowState, event: Event, now: float) -> tuple[WorkflowSta
     tasks = dict(state.tasks)
     outputs = dict(state.outputs)
     failures = list(state.failures)
-    if state.status in FINAL_STATUSES:
+    if isinstance(event, Retried) and state.status != "cancelled":
+        state = _reopen(state, event.task_id, now)
+        if state.status != "running":
+            return state, commands
+        state, dispatched = _schedule(state, now)
+        return state, [Emit(WorkflowEvent(workflow_id=state.workflow_id, status="running", at=now, total_tasks=len(state.tasks))), *dispatched]
+    if state.status in FINAL_STATUSES or isinstance(event, Retried):
         return state, commands
     if isinstance(event, Cancelled):
         return _cancel(state, event, now)
@@ -166,6 +179,24 @@ def advance(state: WorkflowState, event: Event, now: float) -> tuple[WorkflowSta
     commands.extend(dispatched)
     state = _conclude(state, now, commands)
     return state, commands
+
+
+def _reopen(state: WorkflowState, failed_task: str, now: float) -> WorkflowState:
+    """A new attempt of ``failed_task``; what was skipped because of it waits again."""
+    task = state.tasks.get(failed_task)
+    if task is None or task.status != "failed":
+        return state
+    tasks = dict(state.tasks)
+    tasks[failed_task] = replace(task, status="waiting", attempt=task.attempt + 1, error=None, started_at=None, ended_at=None, instance=None)
+    frontier = [failed_task]
+    while frontier:
+        parent = frontier.pop()
+        for other in tasks.values():
+            if parent in other.depends_on and other.status == "skipped":
+                tasks[other.task_id] = replace(other, status="waiting")
+                frontier.append(other.task_id)
+    failures = [f for f in state.failures if not f.startswith(f"{task.label}: ")]
+    return replace(state, tasks=tasks, failures=failures, status="running", updated_at=now)
 
 
 def _cancel(state: WorkflowState, event: Cancelled, now: float) -> tuple[WorkflowState, list[Command]]:

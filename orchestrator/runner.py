@@ -30,13 +30,13 @@ import structlog
 from nats.aio.msg import Msg
 
 from bus import subjects
-from bus.codec import cancel_decoder, decode_request, encode, result_decoder, status_decoder, submit_decoder
+from bus.codec import cancel_decoder, decode_request, encode, result_decoder, retry_decoder, status_decoder, submit_decoder
 from bus.connection import Bus
 from bus.contract import FINAL_STATUSES, DocumentInput, DocumentRef, SubmitReply, SubmitRequest, TaskEvent, WorkflowProgress
 from bus.errors import BusError, RequestError
 from bus.service import add_endpoint
 from bus.settings import Settings
-from orchestrator.dag import PHASES, Cancelled, Command, Dispatch, Emit, Event, Finished, Submitted, advance
+from orchestrator.dag import PHASES, Cancelled, Command, Dispatch, Emit, Event, Finished, Retried, Submitted, advance
 from orchestrator.state import WorkflowState, state_decoder, state_encoder
 from store import GraphStore
 from telemetry.logging import bind_task, unbind_task
@@ -69,6 +69,7 @@ class Orchestrator:
         await add_endpoint(self.bus, subjects.SUBMIT, subjects.ORCHESTRATOR_QUEUE, self.submit)
         await add_endpoint(self.bus, subjects.STATUS, subjects.ORCHESTRATOR_QUEUE, self.status)
         await add_endpoint(self.bus, subjects.CANCEL, subjects.ORCHESTRATOR_QUEUE, self.cancel)
+        await add_endpoint(self.bus, subjects.RETRY, subjects.ORCHESTRATOR_QUEUE, self.retry)
         results = await self.bus.ensure_orchestrator_consumer(self.settings)
         await self.resume()
         log.info("orchestrator ready")
@@ -138,6 +139,23 @@ class Orchestrator:
         await self.bus.cancellations.put(request.workflow_id, request.reason.encode())
         await self._apply(request.workflow_id, Cancelled(request.reason))
         await self.bus.nc.publish(subjects.CANCELLED, request.workflow_id.encode())
+        loaded = await self._load(request.workflow_id)
+        return loaded[0].progress()
+
+    async def retry(self, data: bytes) -> WorkflowProgress:
+        """A new attempt of a failed task; the workflow re-opens if it had finished."""
+        request = decode_request(retry_decoder, data)
+        loaded = await self._load(request.workflow_id)
+        if loaded is None:
+            raise RequestError("unknown_workflow", f"no workflow with id {request.workflow_id!r}")
+        task = loaded[0].tasks.get(request.task_id)
+        if task is None:
+            raise RequestError("unknown_task", f"workflow {request.workflow_id} has no task {request.task_id!r}")
+        if loaded[0].status == "cancelled":
+            raise RequestError("cancelled", f"workflow {request.workflow_id} was cancelled; submit it again instead")
+        if task.status != "failed":
+            raise RequestError("not_failed", f"task {request.task_id} is {task.status}, not failed")
+        await self._apply(request.workflow_id, Retried(request.task_id))
         loaded = await self._load(request.workflow_id)
         return loaded[0].progress()
 

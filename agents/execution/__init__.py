@@ -9,7 +9,6 @@ own file instead of adding a second one.
 
 from __future__ import annotations
 
-import os
 import time
 
 import numpy as np
@@ -21,9 +20,6 @@ from bus.contract import AnalysisTemplate, ExecutionResult, ExecutionSummary, Ex
 from bus.errors import TaskError
 from store import GraphStore
 from telemetry.tracing import record_span
-
-DEFAULT_TIMEOUT_S = 900.0
-
 
 def execute_template(store: GraphStore, graph_name: str, template: AnalysisTemplate, execution_id: str) -> ExecutionSummary:
     """Load → compute → write → summarise; every stage timed."""
@@ -75,8 +71,7 @@ def execute_template(store: GraphStore, graph_name: str, template: AnalysisTempl
 
 
 async def handle(task: ExecutionTask, ctx) -> ExecutionResult:
-    timeout = float(os.environ.get("GAAI_EXECUTION_TIMEOUT_S", DEFAULT_TIMEOUT_S))
-    summary = await ctx.run_cpu(execute_template, ctx.store, task.graph_name, task.template, ctx.task_id, timeout=timeout)
+    summary = await ctx.run_cpu(execute_template, ctx.store, task.graph_name, task.template, ctx.task_id)
     record_stage_spans(summary)
     return ExecutionResult(summary=summary)
 

@@ -5,4 +5,6 @@ import os
 from agents._runtime import run_agent
 from agents.execution import handle
 
-run_agent("execution", handle, cpu_workers=os.cpu_count() or 1)
+# A bounded time per template: community detection or sampling on a huge graph can run
+# away, and a clear timeout error beats a task that never ends (GAAI_TASK_TIMEOUT_S overrides).
+run_agent("execution", handle, cpu_workers=os.cpu_count() or 1, default_timeout_s=900.0)

@@ -1,7 +1,9 @@
-"""An emulated agent for tests: serves one agent kind, taking GAAI_EMULATED_DELAY_S per task.
+"""An emulated agent for tests: serves one agent kind and never succeeds.
 
-Run as a real process (``python tests/e2e/emulated_slow_agent.py AGENT``) so tests can
-interrupt, cancel or kill it mid-task. It answers nothing useful: it only holds tasks.
+Run as a real process (``python tests/e2e/emulated_slow_agent.py AGENT``). By default it
+holds each task for GAAI_EMULATED_DELAY_S seconds, so tests can interrupt, cancel or kill
+it mid-task; with GAAI_EMULATED_MODE=fail it fails every delivery with a retryable error,
+a poison task.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from telemetry.logging import setup_logging
 
 
 async def hold(envelope: TaskEnvelope, job: Job):
+    if os.environ.get("GAAI_EMULATED_MODE") == "fail":
+        raise TaskError("emulated_failure", f"emulated failure on delivery {job.deliveries}", retryable=True)
     await asyncio.sleep(float(os.environ.get("GAAI_EMULATED_DELAY_S", "60")))
     raise TaskError("emulated", "the emulated agent held the task to the end")
 

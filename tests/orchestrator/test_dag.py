@@ -201,3 +201,23 @@ def test_cancel_stops_everything_and_ignores_late_answers():
     late, commands = advance(state, reply(f"{WF}.execution.TPL-001", ExecutionResult(summary=summary(1))), 5.0)
     assert late is state and commands == []
     assert state.failures[-1] == "cancelled: user changed their mind"
+
+
+def test_retry_reopens_a_failed_workflow_and_runs_the_task_again():
+    """A retried execution gets a new attempt, its skipped report waits again, the failure is cleared."""
+    from orchestrator.dag import Retried
+
+    state, _ = run_to_templates(make_state(max_executions=1), 1)
+    state, _ = advance(state, reply(f"{WF}.execution.TPL-001", error=ErrorInfo(code="internal", message="boom")), 4.0)
+    for catalog in [t for t in state.tasks.values() if t.agent == "catalog" and t.status == "dispatched"]:
+        state, _ = advance(state, reply(catalog.task_id, CatalogResult(recorded=1)), 4.5)
+    assert state.status == "failed" and state.failures
+    state, commands = advance(state, Retried(f"{WF}.execution.TPL-001"), 5.0)
+    assert state.status == "running" and state.failures == []
+    [sent] = [c for c in commands if isinstance(c, Dispatch)]
+    assert sent.envelope.task_id == f"{WF}.execution.TPL-001" and sent.envelope.attempt == 2
+    assert state.tasks[f"{WF}.reporting.TPL-001"].status == "waiting"
+    stale, _ = advance(state, reply(f"{WF}.execution.TPL-001", ExecutionResult(summary=summary(1)), attempt=1), 6.0)
+    assert stale is state
+    state, commands = advance(state, reply(f"{WF}.execution.TPL-001", ExecutionResult(summary=summary(1)), attempt=2), 6.0)
+    assert dispatched(commands) == [f"{WF}.reporting.TPL-001"]
