@@ -404,10 +404,13 @@ async def wait_restarted(process: ManagedProcess, ready_marker: str, restarts_be
 async def computing(pid: int, timeout: float = 15.0) -> list[int]:
     """Until ``pid``'s CPU pool runs a computation (forkserver → child), so a kill lands mid-task."""
     deadline = time.monotonic() + timeout
-    while len(found := descendants(pid)) < 2:
+    while True:
+        parents = _parents()
+        found = descendants(pid)
+        if any(parents.get(child) != pid for child in found):  # a child of the forkserver, not of the agent
+            return found
         assert time.monotonic() < deadline, f"no computation started under pid {pid}"
         await asyncio.sleep(0.05)
-    return found
 
 
 async def wait_gone(pids: list[int], timeout: float) -> list[int]:
@@ -507,6 +510,7 @@ async def test_agent_sigkilled_while_holding_a_task_is_redelivered_and_every_eff
     assert await wait_gone(orphans, timeout=20) == []
     slow_task = started["task_id"]
     runs = agent_runs(await stored_events(js, workflow_id))
+    print("DEBUG victim", victim_pid, "orphans", orphans, "runs", runs[slow_task], "t", [(t["label"], t["instance"]["pid"], t["started_at"], t["ended_at"]) for t in status["tasks"] if t["agent"]=="execution"], "restarts", [(p.name,p.restarts) for p in stack.processes])
     assert runs[slow_task][0] == victim_pid and len(runs[slow_task]) == 2, runs[slow_task]
     [final] = [t for t in status["tasks"] if t["task_id"] == slow_task]
     assert final["instance"]["pid"] == runs[slow_task][1] != victim_pid
