@@ -7,7 +7,7 @@ gift), ten edges per vertex, imported into the embedded store from a CSV edge li
 Per graph and algorithm, ``execute_template`` (load from the store, run the engine, write
 the per-vertex results, summarise) runs in a fresh child process — as the execution
 agent's worker pool does — which reports its stage timings and its peak RSS
-(``ru_maxrss``). The engine call alone is the ``compute`` stage of that run.
+(``VmHWM``). The engine call alone is the ``compute`` stage of that run.
 
 The PageRank lower bound is measured in this process on the same graph: a scipy CSR
 matrix of the graph's transition structure, built beforehand (not timed), multiplied by
@@ -24,7 +24,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -178,8 +177,15 @@ def bench_graph(quick: bool, log=print) -> dict:
 
 
 def _peak_rss_bytes() -> int:
-    # Linux reports ru_maxrss in KiB.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """Peak RSS of this process's own address space (Linux ``VmHWM``).
+
+    Not ``ru_maxrss``: across fork + exec Linux carries the parent's peak into the child's,
+    so a child of a benchmark holding a big graph would report the parent's memory.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def _execute_child(home: str, graph: str, algorithm: str, params_json: str) -> dict:

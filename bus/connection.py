@@ -8,12 +8,13 @@ out the handles the rest of the code uses. nats exceptions are translated here.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import nats
 import nats.errors
 import nats.js.errors
+import structlog
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import (
@@ -30,6 +31,8 @@ from nats.js.object_store import ObjectStore
 from bus import subjects
 from bus.errors import BusError
 from bus.settings import Settings
+
+log = structlog.get_logger("bus")
 
 DEDUPE_WINDOW_S = 120.0
 EVENTS_MAX_AGE_S = 24 * 3600.0
@@ -85,18 +88,37 @@ class Bus:
         self.reports = reports
 
     @classmethod
-    async def connect(cls, settings: Settings, *, name: str) -> "Bus":
+    async def connect(cls, settings: Settings, *, name: str, timeout: float = 10.0) -> "Bus":
+        """Connect (reconnecting for ever once connected); give up on the first connect after ``timeout``."""
+        errors: list[str] = []
+        refused = asyncio.Event()
+
+        async def on_error(error: Exception) -> None:
+            errors.append(str(error) or type(error).__name__)
+            if "authorization" in errors[-1].lower() or "authentication" in errors[-1].lower():
+                refused.set()  # retrying with the same credentials cannot help
+            await _log_async_error(error)
+
+        nc = Client()
         try:
-            nc = await nats.connect(
-                settings.nats_url,
-                name=name,
-                connect_timeout=5,
-                max_reconnect_attempts=-1,
-                reconnect_time_wait=0.5,
-                allow_reconnect=True,
+            await _first_of(
+                nc.connect(
+                    settings.nats_url,
+                    name=name,
+                    connect_timeout=5,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.5,
+                    allow_reconnect=True,
+                    error_cb=on_error,
+                    **_auth_options(settings),
+                ),
+                refused,
+                timeout,
             )
-        except (OSError, nats.errors.Error, asyncio.TimeoutError) as exc:
-            raise BusError("nats_unavailable", f"cannot connect to NATS at {settings.nats_url}: {exc or type(exc).__name__}") from None
+        except (OSError, nats.errors.Error, asyncio.TimeoutError, ssl.SSLError) as exc:
+            await nc.close()
+            reason = errors[-1] if errors else str(exc) or type(exc).__name__
+            raise BusError("nats_unavailable", f"cannot connect to NATS at {settings.nats_url}: {reason}") from None
         js = nc.jetstream()
         try:
             for config in STREAMS:
@@ -177,25 +199,82 @@ async def connected(settings: Settings, *, name: str) -> AsyncIterator[Bus]:
         await bus.close()
 
 
-async def _ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
+async def _first_of(connecting, refused: asyncio.Event, timeout: float) -> None:
+    """Wait for the connection, but stop early when the server refuses our credentials."""
+    attempt = asyncio.ensure_future(connecting)
+    refusal = asyncio.ensure_future(refused.wait())
+    done, _ = await asyncio.wait({attempt, refusal}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    refusal.cancel()
+    if attempt in done:
+        attempt.result()
+        return
+    attempt.cancel()
+    raise asyncio.TimeoutError
+
+
+def _auth_options(settings: Settings) -> dict:
+    """nats.connect keywords for the configured authentication and TLS."""
+    options: dict = {}
+    if settings.nats_user:
+        options.update(user=settings.nats_user, password=settings.nats_password or "")
+    if settings.nats_token:
+        options["token"] = settings.nats_token
+    if settings.nats_creds:
+        options["user_credentials"] = str(settings.nats_creds)
+    if settings.nats_nkey_seed:
+        options["nkeys_seed"] = str(settings.nats_nkey_seed)
+    if settings.tls_ca or settings.tls_cert:
+        context = ssl.create_default_context(cafile=str(settings.tls_ca) if settings.tls_ca else None)
+        if settings.tls_cert:
+            context.load_cert_chain(str(settings.tls_cert), str(settings.tls_key) if settings.tls_key else None)
+        options["tls"] = context
+    return options
+
+
+async def _log_async_error(error: Exception) -> None:
+    # Permission violations and slow-consumer notices arrive asynchronously; they must be
+    # visible, not swallowed (a missing permission otherwise looks like a timeout).
+    log.warning("nats error", error=str(error) or type(error).__name__)
+
+
+TOPOLOGY_WAIT_S = 30.0
+
+
+async def _create_or_wait(lookup, create, what: str):
+    """Look the thing up; create it if missing; if we may not create it, wait for someone who may.
+
+    With least-privilege credentials only the orchestrator creates streams and buckets;
+    agents and clients that start first wait for it instead of failing.
+    """
+    deadline = asyncio.get_running_loop().time() + TOPOLOGY_WAIT_S
     try:
-        await js.stream_info(config.name)
-    except nats.js.errors.NotFoundError:
+        return await lookup()
+    except (nats.js.errors.NotFoundError, nats.js.errors.BucketNotFoundError):
+        pass
+    try:
+        return await create()
+    except nats.js.errors.BadRequestError:
+        return await lookup()  # another process created it between our two calls
+    except (nats.errors.TimeoutError, asyncio.TimeoutError, nats.js.errors.APIError):
+        log.info("waiting for the orchestrator to create it", what=what)
+    while asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.2)
         try:
-            await js.add_stream(config)
-        except nats.js.errors.BadRequestError:
-            pass  # another process created it between our two calls
+            return await lookup()
+        except (nats.js.errors.NotFoundError, nats.js.errors.BucketNotFoundError):
+            continue
+    raise BusError("topology_missing", f"{what} does not exist and this user may not create it; start the orchestrator first")
+
+
+async def _ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
+    await _create_or_wait(lambda: js.stream_info(config.name), lambda: js.add_stream(config), f"stream {config.name}")
 
 
 async def _ensure_kv(js: JetStreamContext, bucket: str) -> KeyValue:
-    try:
-        return await js.key_value(bucket)
-    except nats.js.errors.BucketNotFoundError:
-        return await js.create_key_value(KeyValueConfig(bucket=bucket, history=1, storage=StorageType.FILE))
+    config = KeyValueConfig(bucket=bucket, history=1, storage=StorageType.FILE)
+    return await _create_or_wait(lambda: js.key_value(bucket), lambda: js.create_key_value(config), f"bucket {bucket}")
 
 
 async def _ensure_object_store(js: JetStreamContext, bucket: str, max_age: float | None) -> ObjectStore:
-    try:
-        return await js.object_store(bucket)
-    except nats.js.errors.BucketNotFoundError:
-        return await js.create_object_store(bucket, ObjectStoreConfig(bucket=bucket, storage=StorageType.FILE, ttl=max_age))
+    config = ObjectStoreConfig(bucket=bucket, storage=StorageType.FILE, ttl=max_age)
+    return await _create_or_wait(lambda: js.object_store(bucket), lambda: js.create_object_store(bucket, config), f"bucket {bucket}")

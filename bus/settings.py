@@ -19,11 +19,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     concurrency: int = 8
     request_timeout_s: float = 10.0
     task_timeout_s: float | None = None
+    nats_user: str | None = None
+    nats_password: str | None = None
+    nats_token: str | None = None
+    nats_creds: Path | None = None
+    nats_nkey_seed: Path | None = None
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
         """``NATS_URL``, ``GAAI_HOME``, ``GAAI_DOCUMENTS_ROOT``, ``GAAI_CONCURRENCY``,
-        ``GAAI_MAX_DELIVER`` and ``GAAI_TASK_TIMEOUT_S``; keywords win."""
+        ``GAAI_MAX_DELIVER``, ``GAAI_TASK_TIMEOUT_S``, and the NATS credentials: ``NATS_USER`` +
+        ``NATS_PASSWORD``, ``NATS_TOKEN``, ``NATS_CREDS`` (a creds file), ``NATS_NKEY`` (a seed
+        file), ``NATS_CA`` / ``NATS_CERT`` / ``NATS_KEY`` (TLS); keywords win."""
         env: dict[str, object] = {}
         if os.environ.get("NATS_URL"):
             env["nats_url"] = os.environ["NATS_URL"]
@@ -37,5 +47,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             env["max_deliver"] = int(os.environ["GAAI_MAX_DELIVER"])
         if os.environ.get("GAAI_TASK_TIMEOUT_S"):
             env["task_timeout_s"] = float(os.environ["GAAI_TASK_TIMEOUT_S"])
+        for field, variable, kind in _CREDENTIALS:
+            if os.environ.get(variable):
+                env[field] = kind(os.environ[variable])
         env.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**env)
+
+
+_CREDENTIALS = (
+    ("nats_user", "NATS_USER", str),
+    ("nats_password", "NATS_PASSWORD", str),
+    ("nats_token", "NATS_TOKEN", str),
+    ("nats_creds", "NATS_CREDS", Path),
+    ("nats_nkey_seed", "NATS_NKEY", Path),
+    ("tls_ca", "NATS_CA", Path),
+    ("tls_cert", "NATS_CERT", Path),
+    ("tls_key", "NATS_KEY", Path),
+)

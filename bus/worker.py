@@ -158,9 +158,9 @@ async def _work(bus, settings, agent, handler, instance, message, envelope, star
     await _publish_event(bus, envelope, agent, "running", instance)
     heartbeat = asyncio.create_task(_keep_alive(job, settings.ack_wait_s / 3))
     try:
-        result = await asyncio.wait_for(handler(envelope, job), settings.task_timeout_s)
+        result = await _within(handler(envelope, job), settings.task_timeout_s)
         outcome = dict(result=result)
-    except TimeoutError:
+    except _TimedOut:
         message_text = f"{agent} task did not finish within {settings.task_timeout_s:g} s and was stopped"
         span.set_status(Status(StatusCode.ERROR, message_text))
         log.warning("task timed out", timeout_s=settings.task_timeout_s)
@@ -218,6 +218,22 @@ async def _work(bus, settings, agent, handler, instance, message, envelope, star
         await _nak(message, deliveries)
         return
     await message.ack()
+
+
+class _TimedOut(Exception):
+    """The handler overran the task timeout (not to be confused with a timeout inside it)."""
+
+
+async def _within(work, timeout: float | None):
+    if timeout is None:
+        return await work
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=timeout)
+    if task not in done:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        raise _TimedOut
+    return task.result()
 
 
 async def _park(bus: Bus, agent: str, envelope: TaskEnvelope, reply: ResultEnvelope) -> None:

@@ -139,8 +139,8 @@ class WorkflowClient:
             subscription = await self.bus.js.subscribe(
                 subjects.event_subject(workflow_id), cb=on_message, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
             )
-        except nats.js.errors.Error:
-            subscription = None
+        except (nats.js.errors.Error, nats.errors.TimeoutError):
+            subscription = None  # no event stream for us: polling the status below suffices
         try:
             while True:
                 progress = await self.status(workflow_id)

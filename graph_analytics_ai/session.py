@@ -96,7 +96,7 @@ async def run_workflow(
         stack = LocalStack(home=home, announce=announce)
         nats_url = stack.start()
     try:
-        bus = await Bus.connect(Settings(nats_url=nats_url, home=home), name="gaai-client")
+        bus = await Bus.connect(Settings.from_env(nats_url=nats_url, home=home), name="gaai-client")
         try:
             client = WorkflowClient(bus)
             inputs = []

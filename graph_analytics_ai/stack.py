@@ -28,6 +28,7 @@ class ManagedProcess:
     name: str
     argv: list[str]
     log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     next_start: float = 0.0
@@ -35,7 +36,7 @@ class ManagedProcess:
 
     def start(self, env: dict[str, str]) -> None:
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(self.argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env)
+            self.process = subprocess.Popen(self.argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL, env={**env, **self.env})
         self.started_at = time.monotonic()
 
     @property
@@ -45,13 +46,18 @@ class ManagedProcess:
 
 @dataclass
 class LocalStack:
-    """Start with ``start()``, stop with ``stop()`` (or use it as a context manager)."""
+    """Start with ``start()``, stop with ``stop()`` (or use it as a context manager).
+
+    ``process_env`` adds variables per process kind (``orchestrator`` or an agent name),
+    e.g. each one's own NATS credentials.
+    """
 
     home: Path
     nats_url: str | None = None
     scale: dict[str, int] = field(default_factory=dict)
     agents: tuple[str, ...] = AGENT_NAMES
     announce: object = None
+    process_env: dict[str, dict[str, str]] = field(default_factory=dict)
     processes: list[ManagedProcess] = field(default_factory=list)
     server: LocalNatsServer | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -69,11 +75,13 @@ class LocalStack:
             self.nats_url = self.server.start()
         env = dict(os.environ, NATS_URL=self.nats_url, GAAI_HOME=str(self.home))
         self._env = env
-        self.processes = [ManagedProcess("orchestrator", [sys.executable, "-m", "orchestrator"], log_dir / "orchestrator.log")]
+        orchestrator_env = self.process_env.get("orchestrator", {})
+        self.processes = [ManagedProcess("orchestrator", [sys.executable, "-m", "orchestrator"], log_dir / "orchestrator.log", orchestrator_env)]
         for agent in self.agents:
             for replica in range(self.scale.get(agent, 1)):
                 name = agent if replica == 0 else f"{agent}-{replica + 1}"
-                self.processes.append(ManagedProcess(name, [sys.executable, "-m", f"agents.{agent}"], log_dir / f"{name}.log"))
+                argv = [sys.executable, "-m", f"agents.{agent}"]
+                self.processes.append(ManagedProcess(name, argv, log_dir / f"{name}.log", self.process_env.get(agent, {})))
         for managed in self.processes:
             managed.start(env)
         self._monitor = threading.Thread(target=self._supervise, name="gaai-supervisor", daemon=True)
