@@ -29,6 +29,8 @@ from nats.js.kv import KeyValue
 from nats.js.object_store import ObjectStore
 
 from bus import subjects
+from bus.codec import encode
+from bus.contract import TaskEvent, WorkflowEvent
 from bus.errors import BusError
 from bus.settings import Settings
 
@@ -159,6 +161,17 @@ class Bus:
         except nats.js.errors.BadRequestError:
             pass  # exists with another config (e.g. an older version); bind to it as it is
         return await self.js.pull_subscribe_bind(durable=config.durable_name, stream=stream)
+
+    async def emit(self, event: TaskEvent | WorkflowEvent) -> None:
+        """Publish a progress event without waiting for JetStream's ack.
+
+        Events are informational (the workflow state in KV is the truth), so the hot path
+        does not pay a round trip for them; the events stream still stores them.
+        """
+        try:
+            await self.nc.publish(subjects.event_subject(event.workflow_id), encode(event))
+        except nats.errors.Error as exc:
+            log.warning("progress event lost", error=str(exc) or type(exc).__name__)
 
     async def is_cancelled(self, workflow_id: str) -> bool:
         """Whether the workflow was cancelled (its tasks still queued must not run)."""

@@ -277,16 +277,5 @@ async def _reject_undecodable(bus: Bus, agent: str, instance: Instance, message:
 
 
 async def _publish_event(bus: Bus, envelope: TaskEnvelope, agent: str, status: str, instance: Instance) -> None:
-    event = TaskEvent(
-        workflow_id=envelope.workflow_id,
-        task_id=envelope.task_id,
-        agent=agent,
-        label="",
-        status=status,
-        at=time.time(),
-        instance=instance,
-    )
-    try:
-        await bus.publish(subjects.event_subject(envelope.workflow_id), encode(event), {})
-    except BusError as exc:
-        log.warning("progress event lost", error=exc.message)
+    event = TaskEvent(workflow_id=envelope.workflow_id, task_id=envelope.task_id, agent=agent, label="", status=status, at=time.time(), instance=instance)
+    await bus.emit(event)

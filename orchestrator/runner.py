@@ -255,29 +255,27 @@ class Orchestrator:
             raise BusError("state_conflict", f"workflow {workflow_id}: state kept changing under us")
 
     async def _execute(self, state: WorkflowState, commands: list[Command]) -> None:
+        """Publish the tasks concurrently (each waits for its own JetStream ack) and the events."""
         trigger = current_link()
-        for command in commands:
-            if isinstance(command, Dispatch):
-                envelope = command.envelope
-                message_id = f"task:{envelope.task_id}:{envelope.attempt}"
-                headers = {
-                    subjects.HEADER_MSG_ID: message_id,
-                    subjects.HEADER_WORKFLOW_ID: envelope.workflow_id,
-                    subjects.HEADER_TASK_ID: envelope.task_id,
-                }
-                subject = subjects.task_subject(command.agent)
-                body = encode(envelope)
-                phase = workflow_context(state.trace_id, PHASES[command.agent])
-                with producer_span(subject, message_id, len(body), headers, context=phase, links=trigger):
-                    await self.bus.publish(subject, body, headers)
-            elif isinstance(command, Emit):
-                await self._emit(command.event)
 
-    async def _emit(self, event: TaskEvent | object) -> None:
-        try:
-            await self.bus.publish(subjects.event_subject(event.workflow_id), encode(event), {})
-        except BusError as exc:
-            log.warning("progress event lost", error=exc.message)
+        async def dispatch(command: Dispatch) -> None:
+            envelope = command.envelope
+            message_id = f"task:{envelope.task_id}:{envelope.attempt}"
+            headers = {
+                subjects.HEADER_MSG_ID: message_id,
+                subjects.HEADER_WORKFLOW_ID: envelope.workflow_id,
+                subjects.HEADER_TASK_ID: envelope.task_id,
+            }
+            subject = subjects.task_subject(command.agent)
+            body = encode(envelope)
+            phase = workflow_context(state.trace_id, PHASES[command.agent])
+            with producer_span(subject, message_id, len(body), headers, context=phase, links=trigger):
+                await self.bus.publish(subject, body, headers)
+
+        await asyncio.gather(*(dispatch(c) for c in commands if isinstance(c, Dispatch)))
+        for command in commands:
+            if isinstance(command, Emit):
+                await self.bus.emit(command.event)
 
     async def _load(self, workflow_id: str, use_cache: bool = False) -> tuple[WorkflowState, int] | None:
         if use_cache and workflow_id in self._cache:
