@@ -50,8 +50,24 @@ def decode_request(decoder: msgspec.json.Decoder, data: bytes) -> T:
     is the most useful thing we can tell a client in another language.
     """
     try:
-        return decoder.decode(data)
+        request = decoder.decode(data)
     except msgspec.ValidationError as exc:
         raise RequestError("bad_request", f"invalid request: {exc}") from None
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise RequestError("bad_request", f"request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise RequestError("bad_request", "request body is nested too deeply") from None
+    _reject_trailing_newlines(request)
+    return request
+
+
+_NAME_FIELDS = ("graph_name", "workflow_id", "core_collections", "satellite_collections")
+
+
+def _reject_trailing_newlines(request: object) -> None:
+    """Names and ids are matched with ``$``, which Python also lets match before a final newline."""
+    for field in _NAME_FIELDS:
+        value = getattr(request, field, None)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and "\n" in item:
+                raise RequestError("bad_request", f"invalid request: {field} must not contain a newline - at `$.{field}`")

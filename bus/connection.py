@@ -129,9 +129,9 @@ class Bus:
             cancellations = await _ensure_kv(js, subjects.CANCELLATIONS_BUCKET)
             documents = await _ensure_object_store(js, subjects.DOCUMENTS_BUCKET, DOCUMENTS_MAX_AGE_S)
             reports = await _ensure_object_store(js, subjects.REPORTS_BUCKET, None)
-        except nats.js.errors.Error as exc:
+        except (nats.js.errors.Error, nats.errors.Error, asyncio.TimeoutError) as exc:
             await nc.close()
-            raise BusError("jetstream_unavailable", f"JetStream setup failed at {settings.nats_url}: {exc}") from None
+            raise BusError("jetstream_unavailable", f"JetStream setup failed at {settings.nats_url}: {exc or type(exc).__name__}") from None
         return cls(nc, js, workflows, cancellations, documents, reports)
 
     async def ensure_agent_consumer(self, agent: str, settings: Settings) -> JetStreamContext.PullSubscription:

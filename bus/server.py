@@ -29,23 +29,24 @@ def nats_server_binary() -> str:
 
 
 class LocalNatsServer:
-    """A nats-server child process on a random loopback port, with its store in ``store_dir``.
+    """A nats-server child process on a loopback port (random unless given), with its store in ``store_dir``.
 
     The server writes its URL into a ports file; reading that file is how we learn the
     port without racing for a free one.
     """
 
-    def __init__(self, store_dir: Path | None = None, *, config_file: Path | None = None) -> None:
+    def __init__(self, store_dir: Path | None = None, *, config_file: Path | None = None, port: int = -1) -> None:
         self._owned_dir = store_dir is None
         self.store_dir = Path(store_dir or tempfile.mkdtemp(prefix="gaai-nats-"))
         self.config_file = config_file
+        self.port = port
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
 
     def start(self, timeout: float = 10.0) -> str:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         ports_dir = Path(tempfile.mkdtemp(prefix="gaai-nats-ports-"))
-        command = [nats_server_binary(), "-js", "-a", "127.0.0.1", "-p", "-1", "-sd", str(self.store_dir)]
+        command = [nats_server_binary(), "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.store_dir)]
         command += ["--ports_file_dir", str(ports_dir)]
         if self.config_file:
             command += ["-c", str(self.config_file)]

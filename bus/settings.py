@@ -31,7 +31,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
         """``NATS_URL``, ``GAAI_HOME``, ``GAAI_DOCUMENTS_ROOT``, ``GAAI_CONCURRENCY``,
-        ``GAAI_MAX_DELIVER``, ``GAAI_TASK_TIMEOUT_S``, and the NATS credentials: ``NATS_USER`` +
+        ``GAAI_MAX_DELIVER``, ``GAAI_ACK_WAIT_S``, ``GAAI_TASK_TIMEOUT_S``, and the NATS credentials: ``NATS_USER`` +
         ``NATS_PASSWORD``, ``NATS_TOKEN``, ``NATS_CREDS`` (a creds file), ``NATS_NKEY`` (a seed
         file), ``NATS_CA`` / ``NATS_CERT`` / ``NATS_KEY`` (TLS); keywords win."""
         env: dict[str, object] = {}
@@ -45,6 +45,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             env["concurrency"] = int(os.environ["GAAI_CONCURRENCY"])
         if os.environ.get("GAAI_MAX_DELIVER"):
             env["max_deliver"] = int(os.environ["GAAI_MAX_DELIVER"])
+        if os.environ.get("GAAI_ACK_WAIT_S"):
+            env["ack_wait_s"] = float(os.environ["GAAI_ACK_WAIT_S"])
         if os.environ.get("GAAI_TASK_TIMEOUT_S"):
             env["task_timeout_s"] = float(os.environ["GAAI_TASK_TIMEOUT_S"])
         for field, variable, kind in _CREDENTIALS:

@@ -181,6 +181,20 @@ def advance(state: WorkflowState, event: Event, now: float) -> tuple[WorkflowSta
     return state, commands
 
 
+def outstanding(state: WorkflowState) -> list[Command]:
+    """The tasks a workflow has sent and not heard back about, as they were sent.
+
+    A restarted orchestrator publishes these again: the state is saved before tasks are
+    published, so a crash in between would otherwise leave them unsent. Re-sending is
+    safe: the same ``Nats-Msg-Id`` is dropped by JetStream, and agents are idempotent.
+    """
+    return [
+        Dispatch(agent=t.agent, envelope=TaskEnvelope(workflow_id=state.workflow_id, task_id=t.task_id, attempt=t.attempt, task=_build_task(state, t)))
+        for t in state.tasks.values()
+        if t.status in ("dispatched", "running")
+    ]
+
+
 def _reopen(state: WorkflowState, failed_task: str, now: float) -> WorkflowState:
     """A new attempt of ``failed_task``; what was skipped because of it waits again."""
     task = state.tasks.get(failed_task)

@@ -2,14 +2,15 @@
 
 State lives in the ``gaai_workflows`` KV bucket; this process caches it but the bucket
 is the truth. Results are handled one at a time per workflow (a lock each) and
-concurrently across workflows. The order of effects makes replays safe:
+concurrently across workflows. The order of effects makes crashes safe:
 
-    apply the DAG → publish the tasks (deduplicated by Nats-Msg-Id) → save the state
-    (compare-and-set on the revision) → acknowledge the result.
+    apply the DAG → save the state (compare-and-set on the revision) → publish the
+    tasks (deduplicated by Nats-Msg-Id) → acknowledge the result.
 
-A crash anywhere before the ack redelivers the result; the DAG then sends the same
-tasks again (same ids, so JetStream drops the duplicates) or, if the state was already
-saved, sees a finished task and sends nothing.
+A crash before the save redelivers the result, and the DAG decides again from the old
+state. A crash after it leaves tasks marked sent that may not be: a restarted
+orchestrator publishes every outstanding task again (``resume``), and JetStream drops
+the ones it already has.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from bus.contract import FINAL_STATUSES, DocumentInput, DocumentRef, SubmitReply
 from bus.errors import BusError, RequestError
 from bus.service import add_endpoint
 from bus.settings import Settings
-from orchestrator.dag import PHASES, Cancelled, Command, Dispatch, Emit, Event, Finished, Retried, Submitted, advance
+from orchestrator.dag import PHASES, Cancelled, Command, Dispatch, Emit, Event, Finished, Retried, Submitted, advance, outstanding
 from orchestrator.state import WorkflowState, state_decoder, state_encoder
 from store import GraphStore
 from telemetry.logging import bind_task, unbind_task
@@ -191,10 +192,15 @@ class Orchestrator:
         if root is None:
             raise RequestError("path_not_allowed", f"documents[{index}]: this orchestrator reads no paths (no documents root configured); send content")
         root = root.resolve()
+        if "\x00" in given:
+            raise RequestError("path_not_allowed", f"documents[{index}]: path contains a NUL byte")
         candidate = Path(given)
         if candidate.is_absolute() or ".." in candidate.parts:
             raise RequestError("path_not_allowed", f"documents[{index}]: path must be relative to the documents root, without '..'")
-        resolved = (root / candidate).resolve()
+        try:
+            resolved = (root / candidate).resolve()
+        except (RuntimeError, OSError):  # a symlink loop, or a name the OS refuses
+            raise RequestError("document_not_found", f"documents[{index}]: {given!r} cannot be resolved to a file") from None
         if not resolved.is_relative_to(root):
             raise RequestError("path_not_allowed", f"documents[{index}]: path leads outside the documents root")
         if not resolved.is_file():
@@ -239,13 +245,13 @@ class Orchestrator:
                     return True
                 if isinstance(event, Finished):
                     new_state = msgspec.structs.replace(new_state, messages_received=new_state.messages_received + 1)
-                await self._execute(new_state, commands)
                 try:
                     revision = await self.bus.workflows.update(workflow_id, state_encoder.encode(new_state), last=revision)
                 except nats.js.errors.KeyWrongLastSequenceError:
                     self._cache.pop(workflow_id, None)  # another orchestrator moved it on; reload and replay
                     continue
                 self._cache[workflow_id] = (new_state, revision)
+                await self._execute(new_state, commands)
                 if new_state.status in FINAL_STATUSES:
                     log.info("workflow finished", workflow_id=workflow_id, status=new_state.status, failures=len(new_state.failures))
                     record_workflow_spans(new_state)
@@ -301,6 +307,8 @@ class Orchestrator:
             state = loaded[0]
             if state.status == "pending":
                 await self._apply(workflow_id, Submitted())
+            else:
+                await self._execute(state, outstanding(state))
             log.info("resumed workflow", workflow_id=workflow_id, status=state.status)
 
 

@@ -25,8 +25,8 @@ agent consumers, above the worker's 10 s in-progress heartbeat; 5 s for the
 orchestrator's results consumer, whose messages are handled in milliseconds). The value
 changes only how long a redelivery takes, not whether it happens.
 
-One test is an expected failure that pins down a bug (see its ``xfail`` reason): an
-orchestrator dying between publishing tasks and saving the state loses the workflow.
+An orchestrator dying between saving the state and publishing the tasks it decided on
+is covered deterministically: the next orchestrator publishes every outstanding task again.
 """
 
 from __future__ import annotations
@@ -650,19 +650,10 @@ async def test_orchestrator_sigkilled_twice_mid_workflow_resumes_from_kv_and_run
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.xfail(
-    strict=True,
-    raises=WorkflowStuck,
-    reason=(
-        "orchestrator/runner.py Orchestrator._apply publishes the new tasks (_execute) before saving the state "
-        "(workflows.update); an orchestrator that dies in between leaves tasks running that the saved state does not "
-        "know. dag.advance drops their results as unknown (current is None) and on_result acks them; when the "
-        "unacknowledged result is redelivered the replay republishes the same tasks with the same Nats-Msg-Id, which "
-        "JetStream drops as duplicates within the 120 s window, so the workflow never finishes"
-    ),
-)
-async def test_orchestrator_dying_between_publishing_tasks_and_saving_state_still_completes(rig):
-    """Deterministic kill point: the orchestrator dies after sending the executions, before saving the state.
+@pytest.mark.parametrize("saved", [False, True], ids=["before-save", "after-save-before-publish"])
+async def test_orchestrator_dying_around_saving_the_fan_out_still_completes(rig, saved):
+    """Deterministic kill points: the orchestrator dies while saving the state that sends the
+    executions — before the write lands, or after it landed but before the tasks were published.
 
     The dying orchestrator runs in this process so the test can stop it at exactly that
     point (its KV update never returns and its connection is dropped, as with SIGKILL);
@@ -688,6 +679,8 @@ async def test_orchestrator_dying_between_publishing_tasks_and_saving_state_stil
     async def update(key, value, last=None, **kwargs):
         state = state_decoder.decode(value)
         if any(t.agent == "execution" and t.status != "waiting" for t in state.tasks.values()):
+            if saved:
+                await save(key, value, last=last, **kwargs)
             died.set()
             frozen.append(asyncio.current_task())
             await asyncio.Event().wait()  # never saved, never acknowledged
@@ -711,7 +704,7 @@ async def test_orchestrator_dying_between_publishing_tasks_and_saving_state_stil
     workflow_id = new_id("window")
     await submit(nc, workflow_id, "ecommerce", FAST_DOC, max_executions=2)
     await asyncio.wait_for(died.wait(), 40)
-    await dying_bus.nc.close()  # the process is gone: no ack, no state saved
+    await dying_bus.nc.close()  # the process is gone: no ack, no task published
     stop_dying.set()
 
     restarted_bus = await Bus.connect(settings, name="test-orchestrator-restarted")

@@ -168,7 +168,6 @@ class Case:
     subject: str
     body: bytes
     code: str  # the error code that names what is wrong with the request
-    bug: str = ""  # non-empty: the system is known to answer otherwise; why
 
 
 def _j(value: object) -> bytes:
@@ -190,36 +189,13 @@ METACHARACTER_NAMES = [
     "-hostile", "hostile people", "<script>alert(1)</script>", "hostilé",
 ]  # fmt: skip
 DEEP = 100_000
-RECURSION_BUG = (
-    "bus/codec.py decode_request catches msgspec.ValidationError and DecodeError only; nesting deeper than the "
-    "interpreter's recursion limit makes msgspec raise RecursionError, which bus/service.py answer() turns into "
-    "code 'internal' (and a logged traceback per request) instead of 'bad_request'"
-)
-UTF8_BUG = (
-    "bus/codec.py decode_request: msgspec raises UnicodeDecodeError (not msgspec.DecodeError) for invalid UTF-8 inside "
-    "a JSON string; it escapes to bus/service.py answer() as code 'internal' instead of 'bad_request'"
-)
-NUL_PATH_BUG = (
-    "orchestrator/runner.py Orchestrator._resolve_document_path: Path.resolve() raises ValueError('embedded null byte') "
-    "for a path with NUL; answered 'internal' instead of a client error (path_not_allowed or bad_request)"
-)
-NEWLINE_BUG = (
-    "bus/contract.py: the Name pattern ^[A-Za-z_][A-Za-z0-9_\\-]*$ and the workflow_id pattern ^[A-Za-z0-9_\\-]{1,64}$ "
-    "end in '$', which msgspec (Python re.search) also matches just before a trailing newline, so 'hostile\\n' passes "
-    "validation: as a core/satellite collection the submission is accepted and a workflow created, as graph_name it "
-    "is answered unknown_graph, as a workflow id unknown_workflow (or a KV key error) instead of bad_request"
-)
-LOOP_PATH_BUG = (
-    "orchestrator/runner.py Orchestrator._resolve_document_path: Path.resolve() raises RuntimeError('Symlink loop') on "
-    "Python 3.11 for a self-referencing link under the documents root; answered 'internal' instead of document_not_found"
-)
 
 
 def submit_cases(root: Path, outside: Path) -> list[Case]:
     cases: list[Case] = []
 
-    def add(id: str, body: bytes, code: str, bug: str = "") -> None:
-        cases.append(Case(f"submit-{id}", subjects.SUBMIT, body, code, bug))
+    def add(id: str, body: bytes, code: str) -> None:
+        cases.append(Case(f"submit-{id}", subjects.SUBMIT, body, code))
 
     # not JSON, or not a JSON object
     for i, body in enumerate([
@@ -232,8 +208,8 @@ def submit_cases(root: Path, outside: Path) -> list[Case]:
         add(f"not-json-{i}", body, "bad_request")
     # invalid UTF-8
     for i, raw in enumerate([b"\xff", b"\xc0\xaf", b"\xed\xa0\x80", b"\xf8\x88\x80\x80\x80", b"ab\xc3", b"\xfe\xfe"]):
-        add(f"bad-utf8-name-{i}", b'{"graph_name": "' + raw + b'"}', "bad_request", UTF8_BUG)
-        add(f"bad-utf8-content-{i}", b'{"graph_name": "hostile", "documents": [{"content": "' + raw + b'"}]}', "bad_request", UTF8_BUG)
+        add(f"bad-utf8-name-{i}", b'{"graph_name": "' + raw + b'"}', "bad_request")
+        add(f"bad-utf8-content-{i}", b'{"graph_name": "hostile", "documents": [{"content": "' + raw + b'"}]}', "bad_request")
     add("utf16-body", '{"graph_name": "hostile"}'.encode("utf-16"), "bad_request")
     # wrong types
     wrong = {
@@ -274,20 +250,19 @@ def submit_cases(root: Path, outside: Path) -> list[Case]:
     add("keys-50k", b"{" + b",".join(b'"k%d": 0' % i for i in range(50_000)) + b', "graph_name": "no_such_graph"}', "unknown_graph")
     # deep nesting
     add("deep-array", b"[" * DEEP + b"]" * DEEP, "bad_request")  # rejected at the first '[': not an object
-    add("deep-object", b'{"a":' * DEEP + b"1" + b"}" * DEEP, "bad_request", RECURSION_BUG)
-    add("deep-unknown-field", b'{"graph_name": "hostile", "x": ' + b"[" * DEEP + b"]" * DEEP + b"}", "bad_request", RECURSION_BUG)
-    add("deep-custom-vertical", b'{"graph_name": "hostile", "custom_vertical": {"a": ' + b"[" * DEEP + b"]" * DEEP + b"}}", "bad_request", RECURSION_BUG)
+    add("deep-object", b'{"a":' * DEEP + b"1" + b"}" * DEEP, "bad_request")
+    add("deep-unknown-field", b'{"graph_name": "hostile", "x": ' + b"[" * DEEP + b"]" * DEEP + b"}", "bad_request")
+    add("deep-custom-vertical", b'{"graph_name": "hostile", "custom_vertical": {"a": ' + b"[" * DEEP + b"]" * DEEP + b"}}", "bad_request")
     add("moderate-nesting-unknown-graph", b'{"graph_name": "no_such_graph", "x": ' + b"[" * 200 + b"]" * 200 + b"}", "unknown_graph")
     # unknown graphs
     for i, name in enumerate(["nope", "Hostile", "HOSTILE", "hostile_", "_", "a" * 128, "ecommerce", "graphs", "sqlite_master", "gaai"]):
         add(f"unknown-graph-{i}", _j({"graph_name": name}), "unknown_graph")
     # names with query metacharacters, as the graph and as collections
     for i, name in enumerate(METACHARACTER_NAMES):
-        bug = NEWLINE_BUG if name.endswith("\n") else ""
-        add(f"meta-graph-{i}", _j({"graph_name": name}), "bad_request", bug)
-        add(f"meta-core-{i}", _submit(core_collections=[name]), "bad_request", bug)
-        add(f"meta-satellite-{i}", _submit(satellite_collections=["people", name]), "bad_request", bug)
-    add("workflow-id-newline", _submit(workflow_id="wf-newline\n"), "bad_request", NEWLINE_BUG)
+        add(f"meta-graph-{i}", _j({"graph_name": name}), "bad_request")
+        add(f"meta-core-{i}", _submit(core_collections=[name]), "bad_request")
+        add(f"meta-satellite-{i}", _submit(satellite_collections=["people", name]), "bad_request")
+    add("workflow-id-newline", _submit(workflow_id="wf-newline\n"), "bad_request")
     # document paths that try to leave the documents root
     for i, path in enumerate([
         "../outside/secret.md", "/etc/passwd", str(outside / "secret.md"), "sub/../../outside/secret.md", "./../outside/secret.md",
@@ -297,8 +272,8 @@ def submit_cases(root: Path, outside: Path) -> list[Case]:
         add(f"path-escape-{i}", _doc(path=path), "path_not_allowed")
     for i, path in enumerate(["missing.md", "~/.ssh/id_rsa", "%2e%2e/outside/secret.md", "..\\..\\etc\\passwd", "file:///etc/passwd", "sub", "", "."]):
         add(f"path-not-found-{i}", _doc(path=path), "document_not_found")
-    add("path-nul", _doc(path="sub/inner.md\x00.txt"), "path_not_allowed", NUL_PATH_BUG)
-    add("path-symlink-loop", _doc(path="loop.md"), "document_not_found", LOOP_PATH_BUG)
+    add("path-nul", _doc(path="sub/inner.md\x00.txt"), "path_not_allowed")
+    add("path-symlink-loop", _doc(path="loop.md"), "document_not_found")
     # hostile markup where it cannot be stored, and unsupported or empty documents
     add("script-content-unknown-graph", _j({"graph_name": "no_such_graph", "documents": [{"content": HOSTILE_DOCUMENT}]}), "unknown_graph")
     add("script-name-exe", _doc(content="x", name="<script>alert(1)</script>.exe"), "unsupported_document")
@@ -314,8 +289,8 @@ def submit_cases(root: Path, outside: Path) -> list[Case]:
 def status_cases() -> list[Case]:
     cases: list[Case] = []
 
-    def add(id: str, body: bytes, code: str, bug: str = "") -> None:
-        cases.append(Case(f"status-{id}", subjects.STATUS, body, code, bug))
+    def add(id: str, body: bytes, code: str) -> None:
+        cases.append(Case(f"status-{id}", subjects.STATUS, body, code))
 
     for i, body in enumerate([
         b"", b"not json", b"{", b"null", b"[]", b"42", b'"wf-1"', b"{'workflow_id': 'x'}", b'{"workflow_id": "x"} x',
@@ -323,7 +298,7 @@ def status_cases() -> list[Case]:
     ]):  # fmt: skip
         add(f"not-json-{i}", body, "bad_request")
     for i, raw in enumerate([b"\xff", b"\xc0\xaf", b"\xed\xa0\x80", b"ab\xc3"]):
-        add(f"bad-utf8-{i}", b'{"workflow_id": "' + raw + b'"}', "bad_request", UTF8_BUG)
+        add(f"bad-utf8-{i}", b'{"workflow_id": "' + raw + b'"}', "bad_request")
     for i, value in enumerate([1, 1.5, None, True, [], {}, ["wf-1"], {"$ne": None}]):
         add(f"type-{i}", _j({"workflow_id": value}), "bad_request")
     add("missing", b"{}", "bad_request")
@@ -332,11 +307,11 @@ def status_cases() -> list[Case]:
         "", " ", "*", ">", "a.b", "wf.*", "$KV.gaai_workflows.>", "../x", "..", "/etc/passwd", "x" * 65, "x" * 100_000,
         "<script>alert(1)</script>", "'; DROP TABLE x; --", "wf\x00", "wf\n", "wf-é", "wf 1", "wf/1", "wf\\1", "${jndi:x}", "%2e%2e",
     ]):  # fmt: skip
-        add(f"bad-id-{i}", _j({"workflow_id": value}), "bad_request", NEWLINE_BUG if value.endswith("\n") else "")
+        add(f"bad-id-{i}", _j({"workflow_id": value}), "bad_request")
     for i, value in enumerate(["wf-none", "none", "A" * 64, "_", "-", "wf-0000000000000000", "gaai_workflows", "KV", "probe", "wf-x-y_z"]):
         add(f"unknown-{i}", _j({"workflow_id": value}), "unknown_workflow")
-    add("deep", b'{"workflow_id": "x", "y": ' + b"[" * DEEP + b"]" * DEEP + b"}", "bad_request", RECURSION_BUG)
-    add("deep-object", b'{"a":' * DEEP + b"1" + b"}" * DEEP, "bad_request", RECURSION_BUG)
+    add("deep", b'{"workflow_id": "x", "y": ' + b"[" * DEEP + b"]" * DEEP + b"}", "bad_request")
+    add("deep-object", b'{"a":' * DEEP + b"1" + b"}" * DEEP, "bad_request")
     add("keys-50k", b"{" + b",".join(b'"k%d": 0' % i for i in range(50_000)) + b', "workflow_id": "wf-none"}', "unknown_workflow")
     return cases
 
@@ -352,8 +327,7 @@ def all_cases(root: Path = _ROOT_PLACEHOLDER, outside: Path = _OUTSIDE_PLACEHOLD
 def _params() -> list:
     params = []
     for case in all_cases():
-        marks = [pytest.mark.xfail(strict=True, reason=case.bug)] if case.bug else []
-        params.append(pytest.param(case.id, id=case.id, marks=marks))
+        params.append(pytest.param(case.id, id=case.id))
     return params
 
 
@@ -466,7 +440,6 @@ def test_barrage_of_hostile_requests_is_answered_in_json_within_the_bound(barrag
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.xfail(strict=True, reason=NEWLINE_BUG)
 def test_barrage_every_hostile_request_is_refused_with_an_error_code(barrage: Barrage):
     """None of them starts a workflow: each answer is ``{"error": {"code", "message"}}`` and nothing else."""
     accepted = [f"{case.id}: {raw[:120]!r}" for case, reply, raw, _ in barrage.answers if not (_is_error(reply) and set(reply) == {"error"})]
