@@ -157,10 +157,13 @@ class Bus:
 
     async def _pull_subscribe(self, subject: str, stream: str, config: ConsumerConfig) -> JetStreamContext.PullSubscription:
         try:
-            await self.js.add_consumer(stream, config=config)
-        except nats.js.errors.BadRequestError:
-            pass  # exists with another config (e.g. an older version); bind to it as it is
-        return await self.js.pull_subscribe_bind(durable=config.durable_name, stream=stream)
+            try:
+                await self.js.add_consumer(stream, config=config)
+            except nats.js.errors.BadRequestError:
+                pass  # exists with another config (e.g. an older version); bind to it as it is
+            return await self.js.pull_subscribe_bind(durable=config.durable_name, stream=stream)
+        except (nats.errors.Error, nats.js.errors.Error, asyncio.TimeoutError) as exc:
+            raise BusError("jetstream_unavailable", f"cannot set up consumer {config.durable_name}: {exc or type(exc).__name__}") from None
 
     async def emit(self, event: TaskEvent | WorkflowEvent) -> None:
         """Publish a progress event without waiting for JetStream's ack.
@@ -172,16 +175,6 @@ class Bus:
             await self.nc.publish(subjects.event_subject(event.workflow_id), encode(event))
         except nats.errors.Error as exc:
             log.warning("progress event lost", error=str(exc) or type(exc).__name__)
-
-    async def is_cancelled(self, workflow_id: str) -> bool:
-        """Whether the workflow was cancelled (its tasks still queued must not run)."""
-        try:
-            await self.cancellations.get(workflow_id)
-        except nats.js.errors.KeyNotFoundError:
-            return False
-        except (nats.errors.Error, nats.js.errors.Error, asyncio.TimeoutError):
-            return False  # when in doubt, run: the orchestrator ignores results of cancelled workflows
-        return True
 
     async def publish(self, subject: str, payload: bytes, headers: dict[str, str]) -> None:
         """A JetStream publish that waits for the server's ack (so the message is stored)."""

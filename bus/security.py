@@ -31,6 +31,7 @@ def _stream_reads(stream: str) -> list[str]:
         f"$JS.API.CONSUMER.CREATE.{stream}",
         f"$JS.API.CONSUMER.CREATE.{stream}.>",
         f"$JS.API.CONSUMER.DELETE.{stream}.>",
+        f"$JS.API.CONSUMER.INFO.{stream}.>",
     ]
 
 
@@ -54,7 +55,7 @@ def agent_permissions(agent: str) -> dict[str, list[str]]:
         publish += _stream_reads(f"OBJ_{subjects.DOCUMENTS_BUCKET}")
     if agent in _WRITES_REPORTS:
         publish += [f"$O.{subjects.REPORTS_BUCKET}.>", f"$JS.API.STREAM.PURGE.OBJ_{subjects.REPORTS_BUCKET}", *_stream_reads(f"OBJ_{subjects.REPORTS_BUCKET}")]
-    return {"publish": publish, "subscribe": ["_INBOX.>", subjects.CANCELLED]}
+    return {"publish": publish, "subscribe": ["_INBOX.>"]}
 
 
 CLIENT_PERMISSIONS = {

@@ -6,7 +6,6 @@ SUBMIT = "gaai.workflow.submit"
 STATUS = "gaai.workflow.status"
 CANCEL = "gaai.workflow.cancel"
 RETRY = "gaai.workflow.retry"
-CANCELLED = "gaai.control.cancelled"
 
 TASKS_STREAM = "GAAI_TASKS"
 RESULTS_STREAM = "GAAI_RESULTS"

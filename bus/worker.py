@@ -89,12 +89,7 @@ async def serve(bus: Bus, settings: Settings, agent: str, handler: Handler, stop
     subscription = await bus.ensure_agent_consumer(agent, settings)
     inflight: set[asyncio.Task[None]] = set()
     running: dict[str, set[asyncio.Task[None]]] = {}
-
-    async def on_cancelled(message: Msg) -> None:
-        for task in running.get(message.data.decode(), ()):
-            task.cancel()
-
-    await bus.nc.subscribe(subjects.CANCELLED, cb=on_cancelled)
+    cancelled = await _follow_cancellations(bus, running)
     log.info("agent ready", agent=agent, instance=instance.instance_id, concurrency=settings.concurrency)
     while not stop.is_set():
         free = settings.concurrency - len(inflight)
@@ -111,7 +106,7 @@ async def serve(bus: Bus, settings: Settings, agent: str, handler: Handler, stop
             continue
         for message in messages:
             workflow_id = (message.headers or {}).get(subjects.HEADER_WORKFLOW_ID, "")
-            task = asyncio.create_task(_process(bus, settings, agent, handler, instance, message))
+            task = asyncio.create_task(_process(bus, settings, agent, handler, instance, message, cancelled))
             inflight.add(task)
             running.setdefault(workflow_id, set()).add(task)
             task.add_done_callback(inflight.discard)
@@ -119,6 +114,38 @@ async def serve(bus: Bus, settings: Settings, agent: str, handler: Handler, stop
     if inflight:
         log.info("finishing in-flight tasks before exit", count=len(inflight))
         await asyncio.gather(*inflight, return_exceptions=True)
+
+
+async def _follow_cancellations(bus: Bus, running: dict[str, set[asyncio.Task[None]]]) -> set[str]:
+    """The ids of cancelled workflows, kept current by watching the cancellations bucket.
+
+    A watch costs nothing per task (no round trip to ask), and the same update that
+    marks a workflow cancelled interrupts its handlers running here.
+    """
+    cancelled: set[str] = set()
+    try:
+        watcher = await bus.cancellations.watchall()
+    except (nats.errors.Error, nats.js.errors.Error, asyncio.TimeoutError) as exc:
+        raise BusError("jetstream_unavailable", f"cannot watch the cancellations bucket: {exc or type(exc).__name__}") from None
+    synced = asyncio.Event()
+
+    async def follow() -> None:
+        async for entry in watcher:
+            if entry is None:  # the watcher has replayed what the bucket held
+                synced.set()
+                continue
+            cancelled.add(entry.key)
+            for task in running.get(entry.key, ()):
+                task.cancel()
+            if entry.delta == 0:
+                synced.set()
+
+    asyncio.create_task(follow())
+    try:
+        await asyncio.wait_for(synced.wait(), 5)
+    except asyncio.TimeoutError:
+        log.warning("cancellations not replayed yet; starting anyway")
+    return cancelled
 
 
 def _forget(running: dict[str, set], workflow_id: str, task: asyncio.Task) -> None:
@@ -129,7 +156,7 @@ def _forget(running: dict[str, set], workflow_id: str, task: asyncio.Task) -> No
             del running[workflow_id]
 
 
-async def _process(bus: Bus, settings: Settings, agent: str, handler: Handler, instance: Instance, message: Msg) -> None:
+async def _process(bus: Bus, settings: Settings, agent: str, handler: Handler, instance: Instance, message: Msg, cancelled: set[str]) -> None:
     started = time.time()
     deliveries = message.metadata.num_delivered if message.metadata else 1
     try:
@@ -137,7 +164,7 @@ async def _process(bus: Bus, settings: Settings, agent: str, handler: Handler, i
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         await _reject_undecodable(bus, agent, instance, message, started, str(exc))
         return
-    if await bus.is_cancelled(envelope.workflow_id):
+    if envelope.workflow_id in cancelled:
         log.info("task of a cancelled workflow skipped", workflow_id=envelope.workflow_id, task_id=envelope.task_id)
         await message.term()
         return

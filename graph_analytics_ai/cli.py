@@ -329,6 +329,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", default=".", help="folder to write into (default: the current folder)")
     export.set_defaults(func=cmd_trace_export)
 
+    # Listed for --help; its own options are parsed by the bench package (see main).
+    sub.add_parser("bench", help="the benchmark suite: gaai bench [--quick] [--json PATH] (see docs/BENCHMARKS.md)", add_help=False)
+
     catalog = sub.add_parser("catalog", help="the analytics catalog").add_subparsers(dest="catalog_command", required=True)
     lineage = catalog.add_parser("lineage", help="print each requirement's chain down to its reports")
     lineage.add_argument("workflow_id")
@@ -337,6 +340,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:
+        from bench.__main__ import main as bench_main
+
+        return bench_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -137,9 +137,9 @@ class Orchestrator:
             raise RequestError("unknown_workflow", f"no workflow with id {request.workflow_id!r}")
         if loaded[0].status in FINAL_STATUSES:
             return loaded[0].progress()
-        await self.bus.cancellations.put(request.workflow_id, request.reason.encode())
         await self._apply(request.workflow_id, Cancelled(request.reason))
-        await self.bus.nc.publish(subjects.CANCELLED, request.workflow_id.encode())
+        # Agents watch this bucket: queued tasks of the workflow are skipped, running ones interrupted.
+        await self.bus.cancellations.put(request.workflow_id, request.reason.encode())
         loaded = await self._load(request.workflow_id)
         return loaded[0].progress()
 
