@@ -34,29 +34,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         ``GAAI_MAX_DELIVER``, ``GAAI_ACK_WAIT_S``, ``GAAI_TASK_TIMEOUT_S``, and the NATS credentials: ``NATS_USER`` +
         ``NATS_PASSWORD``, ``NATS_TOKEN``, ``NATS_CREDS`` (a creds file), ``NATS_NKEY`` (a seed
         file), ``NATS_CA`` / ``NATS_CERT`` / ``NATS_KEY`` (TLS); keywords win."""
-        env: dict[str, object] = {}
-        if os.environ.get("NATS_URL"):
-            env["nats_url"] = os.environ["NATS_URL"]
-        if os.environ.get("GAAI_HOME"):
-            env["home"] = Path(os.environ["GAAI_HOME"])
-        if os.environ.get("GAAI_DOCUMENTS_ROOT"):
-            env["documents_root"] = Path(os.environ["GAAI_DOCUMENTS_ROOT"])
-        if os.environ.get("GAAI_CONCURRENCY"):
-            env["concurrency"] = int(os.environ["GAAI_CONCURRENCY"])
-        if os.environ.get("GAAI_MAX_DELIVER"):
-            env["max_deliver"] = int(os.environ["GAAI_MAX_DELIVER"])
-        if os.environ.get("GAAI_ACK_WAIT_S"):
-            env["ack_wait_s"] = float(os.environ["GAAI_ACK_WAIT_S"])
-        if os.environ.get("GAAI_TASK_TIMEOUT_S"):
-            env["task_timeout_s"] = float(os.environ["GAAI_TASK_TIMEOUT_S"])
-        for field, variable, kind in _CREDENTIALS:
-            if os.environ.get(variable):
-                env[field] = kind(os.environ[variable])
+        env: dict[str, object] = {field: kind(os.environ[variable]) for field, variable, kind in _ENVIRONMENT if os.environ.get(variable)}
         env.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**env)
 
 
-_CREDENTIALS = (
+_ENVIRONMENT = (
+    ("nats_url", "NATS_URL", str),
+    ("home", "GAAI_HOME", Path),
+    ("documents_root", "GAAI_DOCUMENTS_ROOT", Path),
+    ("concurrency", "GAAI_CONCURRENCY", int),
+    ("max_deliver", "GAAI_MAX_DELIVER", int),
+    ("ack_wait_s", "GAAI_ACK_WAIT_S", float),
+    ("task_timeout_s", "GAAI_TASK_TIMEOUT_S", float),
     ("nats_user", "NATS_USER", str),
     ("nats_password", "NATS_PASSWORD", str),
     ("nats_token", "NATS_TOKEN", str),

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from bus.contract import (
     WorkflowProgress,
 )
 from bus.errors import BusError, RequestError
+from bus.settings import Settings
 
 
 
@@ -64,6 +66,19 @@ class WorkflowClient:
         if isinstance(reply, ErrorReply):
             raise RequestError(reply.error.code, reply.error.message)
         return reply
+
+    async def wait_until_served(self, timeout: float = 30.0) -> None:
+        """Return once an orchestrator answers requests (it may still be starting)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                await self.status("readiness-probe")
+            except RequestError:
+                return  # it answered (with "unknown workflow"): it is serving
+            except BusError:
+                if time.monotonic() > deadline:
+                    raise BusError("no_orchestrator", f"the orchestrator did not come up within {timeout:.0f} s") from None
+                await asyncio.sleep(0.05)
 
     async def submit(self, request: SubmitRequest) -> str:
         reply = await self._request(subjects.SUBMIT, encode(request), submit_reply_decoder)
@@ -166,3 +181,15 @@ class WorkflowClient:
                 files[artifact.format] = result.data or b""
             reports.append(ReportFiles(template_id=location.template_id, title=location.title, files=files))
         return reports
+
+
+@asynccontextmanager
+async def connected_client(settings: Settings, *, name: str = "gaai-client", ready_timeout: float = 30.0) -> AsyncIterator[WorkflowClient]:
+    """A client on its own connection, handed out once an orchestrator serves requests."""
+    bus = await Bus.connect(settings, name=name)
+    try:
+        client = WorkflowClient(bus)
+        await client.wait_until_served(ready_timeout)
+        yield client
+    finally:
+        await bus.close()

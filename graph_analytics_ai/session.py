@@ -6,19 +6,16 @@ With ``nats_url`` it talks to a running system; without, it brings up the embedd
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
 
-from bus.connection import Bus
 from bus.contract import DocumentInput, Event, SubmitRequest, WorkflowProgress
-from bus.errors import BusError, RequestError
+from bus.errors import RequestError
 from bus.settings import Settings
-from graph_analytics_ai.client import ReportFiles, WorkflowClient
+from graph_analytics_ai.client import ReportFiles, connected_client
 from graph_analytics_ai.stack import LocalStack
 from store import EmbeddedStore
 
@@ -62,19 +59,6 @@ def resolve_document(spec: DocumentSpec, index: int, documents_root: Path) -> tu
     return resolved, DocumentInput(path=str(resolved), name=name or resolved.name)
 
 
-async def wait_for_orchestrator(client: WorkflowClient, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            await client.status("readiness-probe")
-        except RequestError:
-            return  # it answered (with "unknown workflow"): it is serving
-        except BusError:
-            if time.monotonic() > deadline:
-                raise BusError("no_orchestrator", f"the orchestrator did not come up within {timeout:.0f} s")
-            await asyncio.sleep(0.05)
-
-
 async def run_workflow(
     *,
     graph_name: str,
@@ -96,21 +80,16 @@ async def run_workflow(
         stack = LocalStack(home=home, announce=announce)
         nats_url = stack.start()
     try:
-        bus = await Bus.connect(Settings.from_env(nats_url=nats_url, home=home), name="gaai-client")
-        try:
-            client = WorkflowClient(bus)
+        async with connected_client(Settings.from_env(nats_url=nats_url, home=home)) as client:
             inputs = []
             for path, document in resolved:
                 inputs.append(await client.upload_document(path, document.name) if path else document)
             request = msgspec.convert(dict(request_fields, graph_name=graph_name, documents=[msgspec.to_builtins(d) for d in inputs]), SubmitRequest)
-            await wait_for_orchestrator(client)
             workflow_id = await client.submit(request)
             if on_start:
                 on_start(workflow_id)
             progress = await client.wait(workflow_id, on_event=on_event, timeout=timeout)
             reports = await client.fetch_reports(progress)
-        finally:
-            await bus.close()
     finally:
         if stack:
             stack.stop()

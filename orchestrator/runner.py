@@ -33,7 +33,7 @@ from nats.aio.msg import Msg
 from bus import subjects
 from bus.codec import cancel_decoder, decode_request, encode, result_decoder, retry_decoder, status_decoder, submit_decoder
 from bus.connection import Bus
-from bus.contract import FINAL_STATUSES, DocumentInput, DocumentRef, SubmitReply, SubmitRequest, TaskEvent, WorkflowProgress
+from bus.contract import FINAL_STATUSES, DocumentInput, DocumentRef, SubmitReply, SubmitRequest, WorkflowProgress
 from bus.errors import BusError, RequestError
 from bus.service import add_endpoint
 from bus.settings import Settings
@@ -124,41 +124,38 @@ class Orchestrator:
 
     async def status(self, data: bytes) -> WorkflowProgress:
         request = decode_request(status_decoder, data)
-        loaded = await self._load(request.workflow_id)
+        return (await self._existing(request.workflow_id)).progress()
+
+    async def _existing(self, workflow_id: str) -> WorkflowState:
+        loaded = await self._load(workflow_id)
         if loaded is None:
-            raise RequestError("unknown_workflow", f"no workflow with id {request.workflow_id!r}")
-        return loaded[0].progress()
+            raise RequestError("unknown_workflow", f"no workflow with id {workflow_id!r}")
+        return loaded[0]
 
     async def cancel(self, data: bytes) -> WorkflowProgress:
         """Stop a workflow: no new tasks, queued ones skipped by agents, running ones interrupted."""
         request = decode_request(cancel_decoder, data)
-        loaded = await self._load(request.workflow_id)
-        if loaded is None:
-            raise RequestError("unknown_workflow", f"no workflow with id {request.workflow_id!r}")
-        if loaded[0].status in FINAL_STATUSES:
-            return loaded[0].progress()
+        state = await self._existing(request.workflow_id)
+        if state.status in FINAL_STATUSES:
+            return state.progress()
         await self._apply(request.workflow_id, Cancelled(request.reason))
         # Agents watch this bucket: queued tasks of the workflow are skipped, running ones interrupted.
         await self.bus.cancellations.put(request.workflow_id, request.reason.encode())
-        loaded = await self._load(request.workflow_id)
-        return loaded[0].progress()
+        return (await self._existing(request.workflow_id)).progress()
 
     async def retry(self, data: bytes) -> WorkflowProgress:
         """A new attempt of a failed task; the workflow re-opens if it had finished."""
         request = decode_request(retry_decoder, data)
-        loaded = await self._load(request.workflow_id)
-        if loaded is None:
-            raise RequestError("unknown_workflow", f"no workflow with id {request.workflow_id!r}")
-        task = loaded[0].tasks.get(request.task_id)
+        state = await self._existing(request.workflow_id)
+        task = state.tasks.get(request.task_id)
         if task is None:
             raise RequestError("unknown_task", f"workflow {request.workflow_id} has no task {request.task_id!r}")
-        if loaded[0].status == "cancelled":
+        if state.status == "cancelled":
             raise RequestError("cancelled", f"workflow {request.workflow_id} was cancelled; submit it again instead")
         if task.status != "failed":
             raise RequestError("not_failed", f"task {request.task_id} is {task.status}, not failed")
         await self._apply(request.workflow_id, Retried(request.task_id))
-        loaded = await self._load(request.workflow_id)
-        return loaded[0].progress()
+        return (await self._existing(request.workflow_id)).progress()
 
     async def _store_document(self, workflow_id: str, index: int, document: DocumentInput) -> DocumentRef:
         given = [field for field in ("content", "path", "object_name") if getattr(document, field) is not None]

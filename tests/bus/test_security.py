@@ -15,8 +15,7 @@ from bus.errors import BusError
 from bus.security import authorization_block
 from bus.server import LocalNatsServer
 from bus.settings import Settings
-from graph_analytics_ai.client import WorkflowClient
-from graph_analytics_ai.session import wait_for_orchestrator
+from graph_analytics_ai.client import connected_client
 from graph_analytics_ai.stack import LocalStack
 from store import EmbeddedStore
 from store.sample import ensure_sample_graph
@@ -76,16 +75,11 @@ async def test_workflows_complete_with_least_privilege(home, secured):
     credentials = {user: {"NATS_USER": user, "NATS_PASSWORD": passwords[user]} for user in USERS}
     ensure_sample_graph(EmbeddedStore(home), "ecommerce")
     with LocalStack(home=home, nats_url=server.url, process_env=credentials):
-        bus = await Bus.connect(Settings(nats_url=server.url, nats_user="client", nats_password=passwords["client"]), name="client")
-        try:
-            client = WorkflowClient(bus)
-            await wait_for_orchestrator(client)
+        async with connected_client(Settings(nats_url=server.url, nats_user="client", nats_password=passwords["client"]), name="client") as client:
             text = "We must find the most influential customers. We should detect communities of customers."
             workflow_id = await client.submit(SubmitRequest(graph_name="ecommerce", documents=[{"content": text}], max_executions=2))
             progress = await client.wait(workflow_id, timeout=90)
             reports = await client.fetch_reports(progress)
-        finally:
-            await bus.close()
     assert progress.status == "completed", progress.failures
     assert len(reports) == 2 and all(r.files["html"][:15].lower() == b"<!doctype html>" for r in reports)
 

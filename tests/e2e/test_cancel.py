@@ -9,11 +9,9 @@ import sys
 from pathlib import Path
 
 from bus import subjects
-from bus.connection import Bus
 from bus.contract import AGENT_NAMES, SubmitRequest
 from bus.settings import Settings
-from graph_analytics_ai.client import WorkflowClient
-from graph_analytics_ai.session import wait_for_orchestrator
+from graph_analytics_ai.client import connected_client
 from graph_analytics_ai.stack import LocalStack
 from store import EmbeddedStore
 from store.sample import ensure_sample_graph
@@ -29,38 +27,35 @@ async def test_cancel_interrupts_running_and_skips_queued_tasks(home):
     with LocalStack(home=home, agents=agents) as stack:
         env = dict(os.environ, NATS_URL=stack.nats_url, GAAI_CONCURRENCY="1", PYTHONPATH=str(ROOT))
         slow = subprocess.Popen([sys.executable, str(SLOW_AGENT), "execution"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        bus = await Bus.connect(Settings(nats_url=stack.nats_url), name="test")
         try:
-            client = WorkflowClient(bus)
-            await wait_for_orchestrator(client)
-            text = "We must find the most influential customers. We should detect communities of customers."
-            workflow_id = await client.submit(SubmitRequest(graph_name="ecommerce", documents=[{"content": text}], max_executions=2))
-            for _ in range(300):
-                progress = await client.status(workflow_id)
-                if any(t.agent == "execution" and t.status == "dispatched" for t in progress.tasks):
-                    break
-                await asyncio.sleep(0.1)
-            consumer = subjects.agent_consumer("execution")
-            for _ in range(100):  # wait until the slow agent holds one task and the other is queued
-                info = await bus.js.consumer_info(subjects.TASKS_STREAM, consumer)
-                if info.num_ack_pending == 1 and info.num_pending == 1:
-                    break
-                await asyncio.sleep(0.1)
-            assert (info.num_ack_pending, info.num_pending) == (1, 1)
-            cancelled = await client.cancel(workflow_id, "test")
-            assert cancelled.status == "cancelled"
-            assert {t.status for t in cancelled.tasks if t.agent in ("execution", "reporting")} == {"cancelled"}
-            for _ in range(100):
-                info = await bus.js.consumer_info(subjects.TASKS_STREAM, consumer)
-                if info.num_ack_pending == 0 and info.num_pending == 0:
-                    break
-                await asyncio.sleep(0.1)
-            assert (info.num_ack_pending, info.num_pending) == (0, 0), "running task interrupted, queued one skipped"
-            assert (await client.status(workflow_id)).reports == []
-            again = await client.cancel(workflow_id)
-            assert again.status == "cancelled"
+            async with connected_client(Settings(nats_url=stack.nats_url), name="test") as client:
+                text = "We must find the most influential customers. We should detect communities of customers."
+                workflow_id = await client.submit(SubmitRequest(graph_name="ecommerce", documents=[{"content": text}], max_executions=2))
+                for _ in range(300):
+                    progress = await client.status(workflow_id)
+                    if any(t.agent == "execution" and t.status == "dispatched" for t in progress.tasks):
+                        break
+                    await asyncio.sleep(0.1)
+                consumer = subjects.agent_consumer("execution")
+                for _ in range(100):  # wait until the slow agent holds one task and the other is queued
+                    info = await client.bus.js.consumer_info(subjects.TASKS_STREAM, consumer)
+                    if info.num_ack_pending == 1 and info.num_pending == 1:
+                        break
+                    await asyncio.sleep(0.1)
+                assert (info.num_ack_pending, info.num_pending) == (1, 1)
+                cancelled = await client.cancel(workflow_id, "test")
+                assert cancelled.status == "cancelled"
+                assert {t.status for t in cancelled.tasks if t.agent in ("execution", "reporting")} == {"cancelled"}
+                for _ in range(100):
+                    info = await client.bus.js.consumer_info(subjects.TASKS_STREAM, consumer)
+                    if info.num_ack_pending == 0 and info.num_pending == 0:
+                        break
+                    await asyncio.sleep(0.1)
+                assert (info.num_ack_pending, info.num_pending) == (0, 0), "running task interrupted, queued one skipped"
+                assert (await client.status(workflow_id)).reports == []
+                again = await client.cancel(workflow_id)
+                assert again.status == "cancelled"
         finally:
-            await bus.close()
             slow.terminate()
             _, errors = slow.communicate(timeout=10)
     assert "workflow was cancelled" in errors and "cancelled workflow skipped" in errors

@@ -8,11 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bus.connection import Bus
 from bus.contract import AGENT_NAMES, SubmitRequest
 from bus.settings import Settings
-from graph_analytics_ai.client import WorkflowClient
-from graph_analytics_ai.session import wait_for_orchestrator
+from graph_analytics_ai.client import connected_client
 from graph_analytics_ai.stack import LocalStack
 from store import EmbeddedStore
 from store.sample import ensure_sample_graph
@@ -32,35 +30,32 @@ async def test_poison_executions_are_parked_and_can_be_retried(home):
     with LocalStack(home=home, agents=agents) as stack:
         env = dict(os.environ, NATS_URL=stack.nats_url, GAAI_HOME=str(home), PYTHONPATH=str(ROOT), GAAI_MAX_DELIVER="2")
         poison = subprocess.Popen([sys.executable, str(EMULATED), "execution"], env=dict(env, GAAI_EMULATED_MODE="fail"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        bus = await Bus.connect(Settings(nats_url=stack.nats_url), name="test")
         healthy = None
         try:
-            client = WorkflowClient(bus)
-            await wait_for_orchestrator(client)
-            text = "We must find the most influential customers. We should detect communities of customers."
-            workflow_id = await client.submit(SubmitRequest(graph_name="ecommerce", documents=[{"content": text}], max_executions=2))
-            failed = await client.wait(workflow_id, timeout=60)
-            assert failed.status == "failed" and failed.reports == []
-            assert sum("emulated failure on delivery 2" in f for f in failed.failures) == 2
-            listing = await asyncio.to_thread(gaai, "dlq", "list", env=env)
-            assert listing.returncode == 0 and listing.stdout.count("emulated_failure") == 2, listing.stdout + listing.stderr
-            letter_ids = [int(line.split()[0]) for line in listing.stdout.splitlines() if line.strip() and line.split()[0].isdigit()]
-            assert len(letter_ids) == 2
+            async with connected_client(Settings(nats_url=stack.nats_url), name="test") as client:
+                text = "We must find the most influential customers. We should detect communities of customers."
+                workflow_id = await client.submit(SubmitRequest(graph_name="ecommerce", documents=[{"content": text}], max_executions=2))
+                failed = await client.wait(workflow_id, timeout=60)
+                assert failed.status == "failed" and failed.reports == []
+                assert sum("emulated failure on delivery 2" in f for f in failed.failures) == 2
+                listing = await asyncio.to_thread(gaai, "dlq", "list", env=env)
+                assert listing.returncode == 0 and listing.stdout.count("emulated_failure") == 2, listing.stdout + listing.stderr
+                letter_ids = [int(line.split()[0]) for line in listing.stdout.splitlines() if line.strip() and line.split()[0].isdigit()]
+                assert len(letter_ids) == 2
 
-            poison.terminate()
-            poison.wait(10)
-            healthy = subprocess.Popen([sys.executable, "-m", "agents.execution"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            for letter_id in letter_ids:
-                retried = await asyncio.to_thread(gaai, "dlq", "retry", str(letter_id), env=env)
-                assert retried.returncode == 0, retried.stderr
-            final = await client.wait(workflow_id, timeout=60)
-            assert final.status == "completed" and len(final.reports) == 2 and final.failures == []
-            assert [t.attempt for t in final.tasks if t.agent == "execution"] == [2, 2]
-            assert (await client.dead_letters()) == []
-            again = await asyncio.to_thread(gaai, "dlq", "retry", str(letter_ids[0]), env=env)
-            assert again.returncode == 2 and "unknown_dead_letter" in again.stderr
+                poison.terminate()
+                poison.wait(10)
+                healthy = subprocess.Popen([sys.executable, "-m", "agents.execution"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                for letter_id in letter_ids:
+                    retried = await asyncio.to_thread(gaai, "dlq", "retry", str(letter_id), env=env)
+                    assert retried.returncode == 0, retried.stderr
+                final = await client.wait(workflow_id, timeout=60)
+                assert final.status == "completed" and len(final.reports) == 2 and final.failures == []
+                assert [t.attempt for t in final.tasks if t.agent == "execution"] == [2, 2]
+                assert (await client.dead_letters()) == []
+                again = await asyncio.to_thread(gaai, "dlq", "retry", str(letter_ids[0]), env=env)
+                assert again.returncode == 2 and "unknown_dead_letter" in again.stderr
         finally:
-            await bus.close()
             for process in (poison, healthy):
                 if process and process.poll() is None:
                     process.terminate()

@@ -6,11 +6,9 @@ import asyncio
 from collections import Counter
 
 from agents.catalog import Catalog, catalog_path
-from bus.connection import Bus
 from bus.contract import SubmitRequest
 from bus.settings import Settings
-from graph_analytics_ai.client import WorkflowClient
-from graph_analytics_ai.session import wait_for_orchestrator
+from graph_analytics_ai.client import connected_client
 from graph_analytics_ai.stack import LocalStack
 from store import EmbeddedStore
 from store.sample import ensure_sample_graph
@@ -24,16 +22,11 @@ async def test_fifty_concurrent_workflows_on_three_execution_replicas(home):
     ensure_sample_graph(EmbeddedStore(home), "ecommerce")
     text = "We must find the most influential customers. We should detect communities of customers."
     with LocalStack(home=home, scale={"execution": 3}) as stack:
-        bus = await Bus.connect(Settings(nats_url=stack.nats_url), name="soak")
-        try:
-            client = WorkflowClient(bus, timeout=30)
-            await wait_for_orchestrator(client)
+        async with connected_client(Settings(nats_url=stack.nats_url), name="soak") as client:
             request = SubmitRequest(graph_name="ecommerce", documents=[{"content": text}], max_executions=TEMPLATES)
             ids = await asyncio.gather(*(client.submit(request) for _ in range(WORKFLOWS)))
             finals = await asyncio.gather(*(client.wait(i, timeout=400) for i in ids))
-            report_objects = [info.name for info in await bus.reports.list()]
-        finally:
-            await bus.close()
+            report_objects = [info.name for info in await client.bus.reports.list()]
     assert len(set(ids)) == WORKFLOWS
     assert Counter(f.status for f in finals) == {"completed": WORKFLOWS}
     assert all(len(f.reports) == TEMPLATES for f in finals)

@@ -137,21 +137,14 @@ async def test_any_language_can_submit_plain_json(stack):
 
 async def test_execution_replicas_share_the_templates(stack):
     """With two execution replicas, the executions of one workflow are spread over both."""
-    from bus.connection import Bus
     from bus.contract import SubmitRequest
     from bus.settings import Settings
-    from graph_analytics_ai.client import WorkflowClient
-    from graph_analytics_ai.session import wait_for_orchestrator
+    from graph_analytics_ai.client import connected_client
 
-    bus = await Bus.connect(Settings(nats_url=stack.nats_url), name="test")
-    try:
-        client = WorkflowClient(bus)
-        await wait_for_orchestrator(client)
+    async with connected_client(Settings(nats_url=stack.nats_url), name="test") as client:
         text = Path(__file__).parents[2].joinpath("graph_analytics_ai/data/requirements_ecommerce.md").read_text()
         ids = [await client.submit(SubmitRequest(graph_name="ecommerce", documents=[{"content": text}], max_executions=5)) for _ in range(2)]
         finals = [await client.wait(i, timeout=180) for i in ids]
-    finally:
-        await bus.close()
     pids = {t.instance.pid for f in finals for t in f.tasks if t.agent == "execution"}
     assert all(f.status == "completed" for f in finals)
     assert len(pids) == 2

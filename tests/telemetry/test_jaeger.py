@@ -18,11 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from bus.connection import Bus
 from bus.contract import AGENT_NAMES, SubmitRequest
 from bus.settings import Settings
-from graph_analytics_ai.client import WorkflowClient
-from graph_analytics_ai.session import wait_for_orchestrator
+from graph_analytics_ai.client import connected_client
 from graph_analytics_ai.stack import LocalStack
 from store import EmbeddedStore
 from store.sample import ensure_sample_graph
@@ -80,14 +78,9 @@ async def test_demo_run_is_one_complete_trace_in_jaeger(home, jaeger):
     ensure_sample_graph(EmbeddedStore(home), "ecommerce")
     text = Path(__file__).parents[2].joinpath("graph_analytics_ai/data/requirements_ecommerce.md").read_text()
     with LocalStack(home=home) as stack:
-        bus = await Bus.connect(Settings(nats_url=stack.nats_url), name="test")
-        try:
-            client = WorkflowClient(bus)
-            await wait_for_orchestrator(client)
+        async with connected_client(Settings(nats_url=stack.nats_url), name="test") as client:
             workflow_id = await client.submit(SubmitRequest(graph_name="ecommerce", documents=[{"content": text}], max_executions=5))
             progress = await client.wait(workflow_id, timeout=120)
-        finally:
-            await bus.close()
     assert progress.status == "completed"
     deadline = time.monotonic() + 20
     while True:

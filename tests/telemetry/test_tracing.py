@@ -7,11 +7,9 @@ import time
 
 import pytest
 
-from bus.connection import Bus
 from bus.contract import AGENT_NAMES, SubmitRequest
 from bus.settings import Settings
-from graph_analytics_ai.client import WorkflowClient
-from graph_analytics_ai.session import wait_for_orchestrator
+from graph_analytics_ai.client import connected_client
 from graph_analytics_ai.stack import LocalStack
 from store import EmbeddedStore
 from store.sample import ensure_sample_graph
@@ -35,14 +33,9 @@ async def test_workflow_is_one_trace_across_every_process(home, receiver):
     ensure_sample_graph(EmbeddedStore(home), "ecommerce")
     text = "We must find the most influential customers. We should detect communities of customers."
     with LocalStack(home=home) as stack:
-        bus = await Bus.connect(Settings(nats_url=stack.nats_url), name="test")
-        try:
-            client = WorkflowClient(bus)
-            await wait_for_orchestrator(client)
+        async with connected_client(Settings(nats_url=stack.nats_url), name="test") as client:
             workflow_id = await client.submit(SubmitRequest(graph_name="ecommerce", documents=[{"content": text}], max_executions=2))
             progress = await client.wait(workflow_id, timeout=120)
-        finally:
-            await bus.close()
     assert progress.status == "completed"
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not any(s.name.startswith("workflow ") for s in receiver.spans):
