@@ -91,3 +91,72 @@ def test_shipped_server_configuration_matches_the_generator():
     shipped = (Path(__file__).parents[2] / "deploy" / "nats-server.conf").read_text()
     assert authorization_block() in shipped
     assert "sync_interval: always" in shipped
+
+
+async def test_token_authentication(tmp_path):
+    """NATS_TOKEN: the right token connects, a wrong one is refused with a clear error."""
+    from bus.errors import BusError
+    from bus.server import LocalNatsServer
+
+    config = tmp_path / "token.conf"
+    config.write_text('authorization { token: "s3cret-token" }\n')
+    with LocalNatsServer(tmp_path / "store", config_file=config) as server:
+        bus = await Bus.connect(Settings(nats_url=server.url, nats_token="s3cret-token"), name="token")
+        await bus.close()
+        with pytest.raises(BusError) as caught:
+            await Bus.connect(Settings(nats_url=server.url, nats_token="wrong"), name="token")
+        assert caught.value.code == "nats_unavailable" and "uthoriz" in caught.value.message
+
+
+def _certificates(folder):
+    """A CA and a server certificate for 127.0.0.1, made with openssl."""
+    import subprocess
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=gaai-test-ca")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "1", "-extfile", "san.ext")
+    return folder / "ca.pem"
+
+
+@pytest.mark.skipif(__import__("shutil").which("openssl") is None, reason="no openssl to make test certificates")
+async def test_tls_with_our_ca(tmp_path):
+    """NATS_CA: a server with TLS accepts us when we trust its CA; without the CA the connection fails."""
+    from bus.errors import BusError
+    from bus.server import LocalNatsServer
+
+    ca = _certificates(tmp_path)
+    config = tmp_path / "tls.conf"
+    config.write_text(f'tls {{ cert_file: "{tmp_path / "server.pem"}", key_file: "{tmp_path / "server.key"}" }}\n')
+    with LocalNatsServer(tmp_path / "store", config_file=config) as server:
+        url = server.url.replace("nats://", "tls://")
+        bus = await Bus.connect(Settings(nats_url=url, tls_ca=ca), name="tls")
+        assert bus.nc.is_connected
+        await bus.close()
+        with pytest.raises(BusError):
+            await Bus.connect(Settings(nats_url=url), name="tls-untrusted", timeout=3)
+
+
+async def test_nkey_authentication(tmp_path):
+    """NATS_NKEY: a user NKey seed file authenticates against the user's public key."""
+    import os as _os
+
+    import nkeys
+
+    from bus.errors import BusError
+    from bus.server import LocalNatsServer
+
+    seed = nkeys.encode_seed(_os.urandom(32), nkeys.PREFIX_BYTE_USER)
+    public = nkeys.from_seed(seed).public_key.decode()
+    (tmp_path / "user.nk").write_bytes(seed)
+    (tmp_path / "other.nk").write_bytes(nkeys.encode_seed(_os.urandom(32), nkeys.PREFIX_BYTE_USER))
+    config = tmp_path / "nkey.conf"
+    config.write_text(f'authorization {{ users = [ {{ nkey: "{public}" }} ] }}\n')
+    with LocalNatsServer(tmp_path / "store", config_file=config) as server:
+        bus = await Bus.connect(Settings(nats_url=server.url, nats_nkey_seed=tmp_path / "user.nk"), name="nkey")
+        await bus.close()
+        with pytest.raises(BusError):
+            await Bus.connect(Settings(nats_url=server.url, nats_nkey_seed=tmp_path / "other.nk"), name="nkey-other", timeout=3)

@@ -175,3 +175,28 @@ async def test_duplicate_task_publishes_are_dropped(fresh_nats, duplicates):
     info = await bus.js.stream_info(subjects.RESULTS_STREAM)
     assert len(replies) == 1 and info.state.messages == 0
     await stop_worker(bus, stop, task)
+
+
+async def test_a_task_over_its_timeout_is_stopped_parked_and_reported(fresh_nats):
+    """GAAI_TASK_TIMEOUT_S: an overrunning handler is cancelled, answered 'timeout' and parked in the DLQ."""
+    from bus.codec import dead_letter_decoder
+
+    interrupted = asyncio.Event()
+
+    async def handler(envelope, job):
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            interrupted.set()
+            raise
+        return CatalogResult(recorded=1)
+
+    bus, stop, task = await run_worker(fresh_nats.url, handler, task_timeout_s=0.5)
+    await send(bus, 1)
+    [reply] = await results(bus, 1)
+    assert reply.error.code == "timeout" and "0.5 s" in reply.error.message
+    assert interrupted.is_set()
+    letter = dead_letter_decoder.decode((await bus.js.get_msg(subjects.DLQ_STREAM, 1)).data)
+    assert letter.task.task_id == "wf.schema.1" and letter.error.code == "timeout" and letter.agent == AGENT
+    await stop_worker(bus, stop, task)
+
