@@ -160,3 +160,64 @@ async def test_nkey_authentication(tmp_path):
         await bus.close()
         with pytest.raises(BusError):
             await Bus.connect(Settings(nats_url=server.url, nats_nkey_seed=tmp_path / "other.nk"), name="nkey-other", timeout=3)
+
+
+def _operator_mode(folder):
+    """An operator-mode server config and a user creds file, with JWTs signed by fresh NKeys."""
+    import base64
+    import hashlib
+    import json
+    import os as _os
+    import time as _time
+
+    import nkeys
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    def keypair(prefix: int):
+        seed = nkeys.encode_seed(_os.urandom(32), prefix)
+        pair = nkeys.from_seed(seed)
+        return seed, pair, pair.public_key.decode()
+
+    def jwt(claims: dict, signer) -> str:
+        claims = {**claims, "iat": int(_time.time())}
+        claims["jti"] = base64.b32encode(hashlib.sha256(json.dumps(claims, sort_keys=True).encode()).digest()).decode().rstrip("=")
+        header = b64(json.dumps({"typ": "JWT", "alg": "ed25519-nkey"}).encode())
+        payload = b64(json.dumps(claims).encode())
+        return f"{header}.{payload}.{b64(signer.sign(f'{header}.{payload}'.encode()))}"
+
+    unlimited = {"subs": -1, "data": -1, "payload": -1, "imports": -1, "exports": -1, "wildcards": True, "conn": -1, "leaf": -1}
+    _, operator, operator_key = keypair(nkeys.PREFIX_BYTE_OPERATOR)
+    _, account, account_key = keypair(nkeys.PREFIX_BYTE_ACCOUNT)
+    _, _, system_key = keypair(nkeys.PREFIX_BYTE_ACCOUNT)
+    user_seed, _, user_key = keypair(nkeys.PREFIX_BYTE_USER)
+    jetstream = {"mem_storage": -1, "disk_storage": -1, "streams": -1, "consumer": -1}
+    operator_jwt = jwt({"iss": operator_key, "sub": operator_key, "name": "gaai-test", "nats": {"type": "operator", "version": 2}}, operator)
+    account_jwt = jwt({"iss": operator_key, "sub": account_key, "name": "gaai", "nats": {"type": "account", "version": 2, "limits": {**unlimited, **jetstream}}}, operator)
+    system_jwt = jwt({"iss": operator_key, "sub": system_key, "name": "SYS", "nats": {"type": "account", "version": 2, "limits": unlimited}}, operator)
+    user_jwt = jwt({"iss": account_key, "sub": user_key, "name": "agent", "nats": {"type": "user", "version": 2, "pub": {}, "sub": {}, "subs": -1, "data": -1, "payload": -1}}, account)
+    config = folder / "operator.conf"
+    config.write_text(
+        f'operator: "{operator_jwt}"\nsystem_account: {system_key}\nresolver: MEMORY\n'
+        f'resolver_preload: {{\n  {account_key}: "{account_jwt}"\n  {system_key}: "{system_jwt}"\n}}\n'
+    )
+    creds = folder / "agent.creds"
+    creds.write_text(
+        f"-----BEGIN NATS USER JWT-----\n{user_jwt}\n------END NATS USER JWT------\n\n"
+        f"-----BEGIN USER NKEY SEED-----\n{user_seed.decode()}\n------END USER NKEY SEED------\n"
+    )
+    return config, creds
+
+
+async def test_creds_file_login_in_operator_mode(tmp_path):
+    """NATS_CREDS: a user JWT + seed file logs in (and sets up JetStream); no credentials, no login."""
+    from bus.server import LocalNatsServer
+
+    config, creds = _operator_mode(tmp_path)
+    with LocalNatsServer(tmp_path / "store", config_file=config) as server:
+        bus = await Bus.connect(Settings(nats_url=server.url, nats_creds=creds), name="creds")
+        assert (await bus.js.stream_info("GAAI_TASKS")).config.name == "GAAI_TASKS"
+        await bus.close()
+        with pytest.raises(BusError):
+            await Bus.connect(Settings(nats_url=server.url), name="anonymous", timeout=3)
