@@ -200,3 +200,39 @@ async def test_a_task_over_its_timeout_is_stopped_parked_and_reported(fresh_nats
     assert letter.task.task_id == "wf.schema.1" and letter.error.code == "timeout" and letter.agent == AGENT
     await stop_worker(bus, stop, task)
 
+
+
+async def test_a_task_running_longer_than_the_ack_wait_is_not_redelivered(fresh_nats):
+    """In-progress acks: a handler busy for 4× the ack wait is delivered once and answered once."""
+    deliveries: list[int] = []
+
+    async def handler(envelope, job):
+        deliveries.append(job.deliveries)
+        await asyncio.sleep(4.0)
+        return CatalogResult(recorded=1)
+
+    bus, stop, task = await run_worker(fresh_nats.url, handler, ack_wait_s=1.0)
+    await send(bus, 1)
+    [reply] = await results(bus, 1)
+    assert reply.result == CatalogResult(recorded=1) and deliveries == [1]
+    await stop_worker(bus, stop, task)
+
+
+async def test_a_handler_hit_by_a_transient_bus_timeout_is_retried_promptly(fresh_nats):
+    """A nats timeout inside a handler (e.g. fetching a document while NATS reconnects) is retried after
+    its short backoff, not mistaken for the task timeout nor left to the 30 s ack wait."""
+    import nats.errors
+
+    deliveries: list[int] = []
+
+    async def handler(envelope, job):
+        deliveries.append(job.deliveries)
+        if job.deliveries == 1:
+            raise nats.errors.TimeoutError
+        return CatalogResult(recorded=1)
+
+    bus, stop, task = await run_worker(fresh_nats.url, handler)
+    await send(bus, 1)
+    [reply] = await results(bus, 1, timeout=10)
+    assert reply.result == CatalogResult(recorded=1) and deliveries == [1, 2]
+    await stop_worker(bus, stop, task)
