@@ -11,8 +11,8 @@ collections depend on the algorithm's kind (see ``choose_collections``):
   selection. Satellite collections are shared reference data (a few categories, countries,
   tags): left in, each one would glue thousands of unrelated core vertices into one
   component or community.
-* A use case narrows this to the core collections it names (its ``Collections in focus:``
-  line, written by the use-case agent). When the named collections have no edge among
+* A use case narrows this to the core collections it names (its ``focus_collections``,
+  set by the use-case agent). When the named collections have no edge among
   themselves, the selection widens back to all core collections rather than running an
   algorithm on isolated vertices.
 * SCC keeps only edge collections that can close a directed cycle at the collection level
@@ -25,14 +25,11 @@ Invalid use cases are not raised: each becomes a sentence in the ``rejected`` li
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from agents.algorithms import ALGORITHMS, AlgorithmSpec, resolve_params
 from bus.contract import AnalysisTemplate, GraphSchema, Scalar, TemplatesResult, TemplatesTask, UseCase
-
-FOCUS_LABEL = "Collections in focus:"
 
 # Measured: networkit EstimateBetweenness visits ~1e7 vertices+edges per second on one core
 # (random 200k-vertex / 2M-edge graph, poor memory locality). One Brandes pass visits every
@@ -41,9 +38,6 @@ BETWEENNESS_VISIT_BUDGET = 500_000_000
 # Below this many sampled sources the top of a sampled betweenness ranking is mostly noise,
 # so very large graphs get this many sources and take longer than the budget instead.
 BETWEENNESS_MIN_SAMPLES = 32
-
-_FOCUS_RE = re.compile(re.escape(FOCUS_LABEL) + r"\s*([^.]*)")
-
 
 @dataclass(frozen=True)
 class CollectionChoice:
@@ -60,34 +54,6 @@ class CollectionChoice:
     edges: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     problem: str = ""
-
-
-def focus_line(collections: Iterable[str]) -> str:
-    """The sentence that tells the template agent which collections a use case is about.
-
-    Args:
-        collections: Vertex collection names.
-
-    Returns:
-        ``"Collections in focus: a, b."``, parsed back by ``focus_collections``.
-    """
-    return f"{FOCUS_LABEL} {', '.join(collections)}."
-
-
-def focus_collections(use_case: UseCase) -> list[str]:
-    """The collections a use case names on its ``Collections in focus:`` line.
-
-    Args:
-        use_case: Any use case; ones without the line have no focus.
-
-    Returns:
-        The names in the order written; empty when the description has no such line.
-    """
-    found = _FOCUS_RE.findall(use_case.description)
-    if not found:
-        return []
-    # The last line wins: the use-case agent writes it last, after any vertical prose.
-    return [name.strip() for name in found[-1].split(",") if name.strip()]
 
 
 def core_collections(schema: GraphSchema) -> list[str]:
@@ -253,7 +219,7 @@ def build_templates(
     by_key: dict[tuple[str, tuple[str, ...], tuple[str, ...]], _Draft] = {}
     rejected: list[str] = []
     for use_case in use_cases:
-        choice = choose_collections(use_case.algorithm, focus_collections(use_case), schema)
+        choice = choose_collections(use_case.algorithm, use_case.focus_collections, schema)
         if choice.problem:
             rejected.append(f"{use_case.id} ({use_case.title}): {choice.problem}")
             continue
@@ -307,7 +273,7 @@ class _Draft:
             params=params,
             result_field=spec.result_field,
             rationale=" ".join(rationale),
-            focus_collections=[c for c in focus_collections(self.use_case) if c in vertices],
+            focus_collections=[c for c in self.use_case.focus_collections if c in vertices],
         )
 
 

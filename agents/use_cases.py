@@ -33,8 +33,8 @@ requirement is about, not which question it asks. The vertical's pattern titles 
 also give the use cases their domain wording.
 
 Schema awareness: a use case is about the vertex collections its requirements mention (by
-name, singular or plural, ``_``/``-`` read as spaces), else the core collections; its
-description ends with a ``Collections in focus:`` line that the template agent reads.
+name, singular or plural, ``_``/``-`` read as spaces), else the core collections; they
+go into its ``focus_collections``, which the template agent reads.
 Matches for the same algorithm and the same collections merge into one use case. An
 algorithm the schema cannot support (no edges; connectivity or community without edges among
 core collections; SCC without an edge that can close a cycle) is omitted, since ``UseCase``
@@ -54,7 +54,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from agents.algorithms import ALGORITHMS
-from agents.templates import choose_collections, core_collections, focus_line
+from agents.templates import choose_collections, core_collections
 from agents.llm import offline_responder
 from bus.contract import GraphSchema, RequirementsDoc, UseCase, UseCasesResult, UseCasesTask, VerticalProfile
 
@@ -222,6 +222,7 @@ def derive_use_cases(
                 reason=f"{'; '.join(clauses)}; {why}.",
                 requirement_ids=list(dict.fromkeys(source.id for source in group.sources)),
                 priority=min(priorities, key=_PRIORITY_RANK.__getitem__) if priorities else "medium",
+                focus_collections=list(group.target),
             )
         )
     return use_cases
@@ -370,7 +371,6 @@ def _description(algorithm: str, target: tuple[str, ...], explicit: bool, vertic
         parts.append(f"For {vertical.display_name}: {_sentence(pattern.meaning)}")
     if not explicit:
         parts.append("No linked requirement names a collection, so it covers the core collections.")
-    parts.append(focus_line(target))
     return " ".join(parts)
 
 
@@ -412,6 +412,7 @@ def _fallback(
             ),
             requirement_ids=[],
             priority="medium",
+            focus_collections=list(target),
         )
         for number, algorithm in enumerate(runnable[: max(0, max_use_cases)], start=1)
     ]
@@ -460,8 +461,8 @@ def use_cases_prompt(task: UseCasesTask) -> str:
         f"Industry: {task.vertical.display_name}.\nGraph collections: {collections}.\nRequirements:\n{requirements}\n"
         f"Algorithms: {algorithms}\n"
         "Map the requirements to graph-analytics use cases. Answer with a JSON array of objects with fields "
-        "id (UC-001…), title, description (ending with 'Collections in focus: …'), algorithm (one of the names above), "
-        "reason (quote the requirement words), requirement_ids, priority (critical|high|medium|low)."
+        "id (UC-001…), title, description, algorithm (one of the names above), reason (quote the requirement words), "
+        "requirement_ids, priority (critical|high|medium|low), focus_collections (the vertex collections it is about)."
     )
 
 

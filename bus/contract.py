@@ -211,6 +211,8 @@ class RequirementsDoc(_Frozen):
 
 
 class UseCase(_Frozen):
+    """A graph question worth answering; ``focus_collections`` are the vertex collections it is about."""
+
     id: str
     title: str
     description: str
@@ -218,6 +220,7 @@ class UseCase(_Frozen):
     reason: str
     requirement_ids: list[str] = []
     priority: Literal["critical", "high", "medium", "low"] = "medium"
+    focus_collections: list[str] = []
 
 
 class AnalysisTemplate(_Frozen):

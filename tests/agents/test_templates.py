@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agents.algorithms import ALGORITHMS, resolve_params
-from agents.templates import BETWEENNESS_MIN_SAMPLES, BETWEENNESS_VISIT_BUDGET, build_templates, focus_line
+from agents.templates import BETWEENNESS_MIN_SAMPLES, BETWEENNESS_VISIT_BUDGET, build_templates
 from agents.use_cases import derive_use_cases
 from bus.contract import (
     CollectionInfo,
@@ -49,8 +49,9 @@ def shop_schema(customers: int = 3_000, products: int = 1_500, edge_scale: int =
 
 
 def use_case(ident: str, algorithm: str, focus: list[str] | None = None, title: str = "") -> UseCase:
-    description = f"{algorithm} analysis. {focus_line(focus)}" if focus else f"{algorithm} analysis."
-    return UseCase(id=ident, title=title or f"{algorithm} for {ident}", description=description, algorithm=algorithm, reason="asked")
+    return UseCase(
+        id=ident, title=title or f"{algorithm} for {ident}", description=f"{algorithm} analysis.", algorithm=algorithm, reason="asked", focus_collections=focus or []
+    )
 
 
 def only(use_cases: list[UseCase], schema: GraphSchema | None = None):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from agents.templates import focus_collections
 from agents.use_cases import derive_use_cases
 from bus.contract import (
     AlgorithmPattern,
@@ -99,7 +98,7 @@ def test_same_algorithm_on_different_collections_stays_separate() -> None:
 
     use_cases = derive_use_cases(requirements, shop_schema(), retail())
 
-    assert [(use_case.algorithm, focus_collections(use_case)) for use_case in use_cases] == [
+    assert [(use_case.algorithm, use_case.focus_collections) for use_case in use_cases] == [
         ("pagerank", ["customers"]),
         ("pagerank", ["products"]),
     ]
@@ -132,7 +131,7 @@ def test_use_case_speaks_the_vertical_and_names_its_collections() -> None:
 
     assert use_case.title == "Trend-setting shoppers"
     assert "Shoppers whose purchases others copy." in use_case.description
-    assert use_case.description.endswith("Collections in focus: customers.")
+    assert use_case.focus_collections == ["customers"] and "customers" in use_case.description
 
 
 def test_collections_are_recognised_in_singular_and_default_to_the_core() -> None:
@@ -140,8 +139,8 @@ def test_collections_are_recognised_in_singular_and_default_to_the_core() -> Non
 
     by_algorithm = {use_case.algorithm: use_case for use_case in derive_use_cases(requirements, shop_schema(), retail())}
 
-    assert focus_collections(by_algorithm["pagerank"]) == ["products", "categories"]
-    assert focus_collections(by_algorithm["wcc"]) == ["customers", "products"]
+    assert by_algorithm["pagerank"].focus_collections == ["products", "categories"]
+    assert by_algorithm["wcc"].focus_collections == ["customers", "products"]
     assert "No linked requirement names a collection" in by_algorithm["wcc"].description
 
 
@@ -201,7 +200,7 @@ def test_fallback_when_nothing_maps_says_it_is_a_default() -> None:
         assert use_case.requirement_ids == []
         assert use_case.reason.startswith("No requirement named a graph question: none of REQ-1, REQ-2")
         assert "Retail vertical's default analysis, not a requested one" in use_case.reason
-        assert focus_collections(use_case) == ["customers", "products"]
+        assert use_case.focus_collections == ["customers", "products"]
 
 
 def test_fallback_follows_the_verticals_patterns() -> None:
