@@ -93,11 +93,13 @@ class Bus:
     async def connect(cls, settings: Settings, *, name: str, timeout: float = 10.0) -> "Bus":
         """Connect (reconnecting for ever once connected); give up on the first connect after ``timeout``."""
         errors: list[str] = []
+        refusals: list[str] = []
         refused = asyncio.Event()
 
         async def on_error(error: Exception) -> None:
             errors.append(str(error) or type(error).__name__)
             if "authorization" in errors[-1].lower() or "authentication" in errors[-1].lower():
+                refusals.append(errors[-1])
                 refused.set()  # retrying with the same credentials cannot help
             await _log_async_error(error)
 
@@ -119,7 +121,8 @@ class Bus:
             )
         except (OSError, nats.errors.Error, asyncio.TimeoutError, ssl.SSLError) as exc:
             await nc.close()
-            reason = errors[-1] if errors else str(exc) or type(exc).__name__
+            # The server's refusal is the cause; a connection reset that follows it is only its echo.
+            reason = (refusals or errors or [str(exc) or type(exc).__name__])[-1]
             raise BusError("nats_unavailable", f"cannot connect to NATS at {settings.nats_url}: {reason}") from None
         js = nc.jetstream()
         try:
