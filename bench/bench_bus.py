@@ -23,6 +23,7 @@ from bench.emulated_agents import NO_OP
 from bus import subjects
 from bus.codec import encode, result_decoder
 from bus.connection import Bus
+from bus.feed import Feed
 from bus.contract import (
     AGENT_NAMES,
     AnalysisTemplate,
@@ -45,7 +46,10 @@ async def bench_hop(quick: bool) -> dict:
         bus = await Bus.connect(settings, name="gaai-bench-hop")
         try:
             await wait_pull_waiting(bus, "execution", 1)
-            results = await bus.ensure_orchestrator_consumer(settings)
+            await bus.ensure_orchestrator_consumer(settings)
+            arrived: asyncio.Queue = asyncio.Queue()
+            results = Feed(bus, subjects.RESULTS_STREAM, subjects.ORCHESTRATOR_CONSUMER, 1, arrived.put)
+            await results.start()
             template = AnalysisTemplate(
                 id="T001", use_case_id="UC-1", title="hop", algorithm="pagerank", vertex_collections=["vertices"], edge_collections=["edges"]
             )
@@ -61,7 +65,7 @@ async def bench_hop(quick: bool) -> dict:
                 }
                 sent_wall, sent = time.time(), time.perf_counter()
                 await bus.publish(subjects.task_subject("execution"), encode(envelope), headers)
-                [message] = await results.fetch(1, timeout=10)
+                message = await asyncio.wait_for(arrived.get(), 10)
                 received, received_wall = time.perf_counter(), time.time()
                 reply = result_decoder.decode(message.data)
                 await message.ack()
@@ -73,6 +77,7 @@ async def bench_hop(quick: bool) -> dict:
                     to_agent.append((reply.started_at - sent_wall) * 1000)
                     in_agent.append((reply.ended_at - reply.started_at) * 1000)
                     back.append((received_wall - reply.ended_at) * 1000)
+            await results.close()
         finally:
             await bus.close()
     return {

@@ -137,8 +137,8 @@ class Bus:
             raise BusError("jetstream_unavailable", f"JetStream setup failed at {settings.nats_url}: {exc or type(exc).__name__}") from None
         return cls(nc, js, workflows, cancellations, documents, reports)
 
-    async def ensure_agent_consumer(self, agent: str, settings: Settings) -> JetStreamContext.PullSubscription:
-        """The shared durable pull consumer of ``agent``; replicas bind to the same one."""
+    async def ensure_agent_consumer(self, agent: str, settings: Settings) -> None:
+        """The shared durable pull consumer of ``agent``; replicas pull from the same one."""
         config = ConsumerConfig(
             durable_name=subjects.agent_consumer(agent),
             filter_subject=subjects.task_subject(agent),
@@ -146,9 +146,9 @@ class Bus:
             max_deliver=settings.max_deliver,
             max_ack_pending=10_000,
         )
-        return await self._pull_subscribe(subjects.task_subject(agent), subjects.TASKS_STREAM, config)
+        await self._ensure_consumer(subjects.TASKS_STREAM, config)
 
-    async def ensure_orchestrator_consumer(self, settings: Settings) -> JetStreamContext.PullSubscription:
+    async def ensure_orchestrator_consumer(self, settings: Settings) -> None:
         config = ConsumerConfig(
             durable_name=subjects.ORCHESTRATOR_CONSUMER,
             filter_subject="gaai.result.*",
@@ -156,15 +156,13 @@ class Bus:
             max_deliver=-1,
             max_ack_pending=10_000,
         )
-        return await self._pull_subscribe("gaai.result.*", subjects.RESULTS_STREAM, config)
+        await self._ensure_consumer(subjects.RESULTS_STREAM, config)
 
-    async def _pull_subscribe(self, subject: str, stream: str, config: ConsumerConfig) -> JetStreamContext.PullSubscription:
+    async def _ensure_consumer(self, stream: str, config: ConsumerConfig) -> None:
         try:
-            try:
-                await self.js.add_consumer(stream, config=config)
-            except nats.js.errors.BadRequestError:
-                pass  # exists with another config (e.g. an older version); bind to it as it is
-            return await self.js.pull_subscribe_bind(durable=config.durable_name, stream=stream)
+            await self.js.add_consumer(stream, config=config)
+        except nats.js.errors.BadRequestError:
+            pass  # exists with another config (e.g. an older version); use it as it is
         except (nats.errors.Error, nats.js.errors.Error, asyncio.TimeoutError) as exc:
             raise BusError("jetstream_unavailable", f"cannot set up consumer {config.durable_name}: {exc or type(exc).__name__}") from None
 

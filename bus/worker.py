@@ -47,6 +47,7 @@ from bus.contract import (
     TaskResult,
 )
 from bus.errors import BusError, GaaiError, TaskError
+from bus.feed import Feed
 from bus.settings import Settings
 from telemetry.logging import bind_task, unbind_task
 from telemetry.tracing import consumer_span, current_ids, producer_span
@@ -86,34 +87,26 @@ Handler = Callable[[TaskEnvelope, Job], Awaitable[TaskResult]]
 async def serve(bus: Bus, settings: Settings, agent: str, handler: Handler, stop: asyncio.Event, instance: Instance | None = None) -> None:
     """Work on ``agent``'s tasks until ``stop`` is set, then let in-flight tasks finish."""
     instance = instance or this_instance(agent)
-    subscription = await bus.ensure_agent_consumer(agent, settings)
-    inflight: set[asyncio.Task[None]] = set()
+    await bus.ensure_agent_consumer(agent, settings)
     running: dict[str, set[asyncio.Task[None]]] = {}
     cancelled = await _follow_cancellations(bus, running)
-    log.info("agent ready", agent=agent, instance=instance.instance_id, concurrency=settings.concurrency)
-    while not stop.is_set():
-        free = settings.concurrency - len(inflight)
-        if free <= 0:
-            await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
-            continue
+
+    async def on_message(message: Msg) -> None:
+        workflow_id = (message.headers or {}).get(subjects.HEADER_WORKFLOW_ID, "")
+        this_task = asyncio.current_task()
+        running.setdefault(workflow_id, set()).add(this_task)
         try:
-            messages = await subscription.fetch(free, timeout=1.0)
-        except (nats.errors.TimeoutError, asyncio.TimeoutError):
-            continue
-        except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError, nats.js.errors.Error, nats.errors.Error) as exc:
-            log.warning("fetch failed, retrying", error=str(exc) or type(exc).__name__)
-            await asyncio.sleep(0.5)
-            continue
-        for message in messages:
-            workflow_id = (message.headers or {}).get(subjects.HEADER_WORKFLOW_ID, "")
-            task = asyncio.create_task(_process(bus, settings, agent, handler, instance, message, cancelled))
-            inflight.add(task)
-            running.setdefault(workflow_id, set()).add(task)
-            task.add_done_callback(inflight.discard)
-            task.add_done_callback(lambda done, wf=workflow_id: _forget(running, wf, done))
-    if inflight:
-        log.info("finishing in-flight tasks before exit", count=len(inflight))
-        await asyncio.gather(*inflight, return_exceptions=True)
+            await _process(bus, settings, agent, handler, instance, message, cancelled)
+        finally:
+            _forget(running, workflow_id, this_task)
+
+    feed = Feed(bus, subjects.TASKS_STREAM, subjects.agent_consumer(agent), settings.concurrency, on_message)
+    await feed.start()
+    log.info("agent ready", agent=agent, instance=instance.instance_id, concurrency=settings.concurrency)
+    await stop.wait()
+    if feed.handling:
+        log.info("finishing in-flight tasks before exit", count=len(feed.handling))
+    await feed.close()
 
 
 async def _follow_cancellations(bus: Bus, running: dict[str, set[asyncio.Task[None]]]) -> set[str]:

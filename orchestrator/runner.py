@@ -1,8 +1,9 @@
 """The orchestrator process: accepts workflows, feeds agents' results to the DAG, sends tasks.
 
 State lives in the ``gaai_workflows`` KV bucket; this process caches it but the bucket
-is the truth. Results are handled one at a time per workflow (a lock each) and
-concurrently across workflows. The order of effects makes crashes safe:
+is the truth. Results of one workflow are applied in arrival order, those that arrive
+together as one batch with one state write; different workflows go concurrently. The
+order of effects makes crashes safe:
 
     apply the DAG → save the state (compare-and-set on the revision) → publish the
     tasks (deduplicated by Nats-Msg-Id) → acknowledge the result.
@@ -35,6 +36,7 @@ from bus.codec import cancel_decoder, decode_request, encode, result_decoder, re
 from bus.connection import Bus
 from bus.contract import FINAL_STATUSES, DocumentInput, DocumentRef, SubmitReply, SubmitRequest, WorkflowProgress
 from bus.errors import BusError, RequestError
+from bus.feed import Feed
 from bus.service import add_endpoint
 from bus.settings import Settings
 from orchestrator.dag import PHASES, Cancelled, Command, Dispatch, Emit, Event, Finished, Retried, Submitted, advance, outstanding
@@ -46,6 +48,8 @@ from telemetry.tracing import consumer_span, current_ids, current_link, producer
 log = structlog.get_logger("orchestrator")
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+# Results handled at once, across workflows (one at a time within a workflow).
+RESULTS_IN_HAND = 256
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _EXTENSION_TYPES = {
     ".md": "text/markdown",
@@ -65,30 +69,20 @@ class Orchestrator:
         self.store = store
         self._cache: dict[str, tuple[WorkflowState, int]] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._queued: dict[str, list[tuple[Event, asyncio.Future[bool]]]] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         await add_endpoint(self.bus, subjects.SUBMIT, subjects.ORCHESTRATOR_QUEUE, self.submit)
         await add_endpoint(self.bus, subjects.STATUS, subjects.ORCHESTRATOR_QUEUE, self.status)
         await add_endpoint(self.bus, subjects.CANCEL, subjects.ORCHESTRATOR_QUEUE, self.cancel)
         await add_endpoint(self.bus, subjects.RETRY, subjects.ORCHESTRATOR_QUEUE, self.retry)
-        results = await self.bus.ensure_orchestrator_consumer(self.settings)
+        await self.bus.ensure_orchestrator_consumer(self.settings)
         await self.resume()
+        results = Feed(self.bus, subjects.RESULTS_STREAM, subjects.ORCHESTRATOR_CONSUMER, RESULTS_IN_HAND, self.on_result)
+        await results.start()
         log.info("orchestrator ready")
-        inflight: set[asyncio.Task[None]] = set()
-        while not stop.is_set():
-            try:
-                messages = await results.fetch(256, timeout=1.0)
-            except (nats.errors.TimeoutError, asyncio.TimeoutError):
-                continue
-            except (nats.errors.Error, nats.js.errors.Error) as exc:
-                log.warning("fetch failed, retrying", error=str(exc) or type(exc).__name__)
-                await asyncio.sleep(0.5)
-                continue
-            for message in messages:
-                task = asyncio.create_task(self.on_result(message))
-                inflight.add(task)
-                task.add_done_callback(inflight.discard)
-        await asyncio.gather(*inflight, return_exceptions=True)
+        await stop.wait()
+        await results.close()
 
     # ------------------------------------------------------------ requests
 
@@ -231,31 +225,70 @@ class Orchestrator:
         await message.ack()
 
     async def _apply(self, workflow_id: str, event: Event) -> bool:
-        async with self._locks[workflow_id]:
-            for _ in range(10):
-                loaded = await self._load(workflow_id, use_cache=True)
-                if loaded is None:
-                    return False
-                state, revision = loaded
-                new_state, commands = advance(state, event, time.time())
-                if new_state is state:
-                    return True
-                if isinstance(event, Finished):
-                    new_state = msgspec.structs.replace(new_state, messages_received=new_state.messages_received + 1)
-                try:
-                    revision = await self.bus.workflows.update(workflow_id, state_encoder.encode(new_state), last=revision)
-                except nats.js.errors.KeyWrongLastSequenceError:
-                    self._cache.pop(workflow_id, None)  # another orchestrator moved it on; reload and replay
-                    continue
-                self._cache[workflow_id] = (new_state, revision)
-                await self._execute(new_state, commands)
-                if new_state.status in FINAL_STATUSES:
-                    log.info("workflow finished", workflow_id=workflow_id, status=new_state.status, failures=len(new_state.failures))
-                    record_workflow_spans(new_state)
+        """Feed ``event`` to the workflow's DAG, save the state, publish what follows.
+
+        Returns once the event's consequences are stored and published (False: no such
+        workflow). Events that arrive while the workflow's previous batch is being saved
+        wait and go together: one state write for all of them (a group commit), which is
+        what keeps a wide fan-out from serialising on one write per result.
+        """
+        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        queue = self._queued.setdefault(workflow_id, [])
+        queue.append((event, waiter))
+        if len(queue) == 1:
+            await self._commit_queued(workflow_id)
+        return await waiter
+
+    async def _commit_queued(self, workflow_id: str) -> None:
+        batch: list[tuple[Event, asyncio.Future[bool]]] = []
+        try:
+            async with self._locks[workflow_id]:
+                batch = self._queued.pop(workflow_id, [])
+                saved = await self._advance_and_save(workflow_id, [event for event, _ in batch])
+            if saved is not None:
+                # Outside the lock: the next batch may be saved while these tasks are sent.
+                state, commands = saved
+                await self._execute(state, commands)
+                if commands and state.status in FINAL_STATUSES:  # commands: this batch changed it
+                    log.info("workflow finished", workflow_id=workflow_id, status=state.status, failures=len(state.failures))
+                    record_workflow_spans(state)
                     self._cache.pop(workflow_id, None)
                     self._locks.pop(workflow_id, None)
-                return True
-            raise BusError("state_conflict", f"workflow {workflow_id}: state kept changing under us")
+        except BaseException as exc:
+            for _, waiter in batch:
+                if not waiter.done():
+                    waiter.set_exception(exc if isinstance(exc, Exception) else BusError("stopped", "orchestrator stopping"))
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for _, waiter in batch:
+            waiter.set_result(saved is not None)
+
+    async def _advance_and_save(self, workflow_id: str, events: list[Event]) -> tuple[WorkflowState, list[Command]] | None:
+        """The state after ``events`` and the commands they cause, saved with compare-and-set."""
+        for _ in range(10):
+            loaded = await self._load(workflow_id, use_cache=True)
+            if loaded is None:
+                return None
+            state, revision = loaded
+            commands: list[Command] = []
+            new_state = state
+            for event in events:
+                before = new_state
+                new_state, caused = advance(new_state, event, time.time())
+                commands.extend(caused)
+                if new_state is not before and isinstance(event, Finished):
+                    new_state = msgspec.structs.replace(new_state, messages_received=new_state.messages_received + 1)
+            if new_state is state:
+                return state, []
+            try:
+                revision = await self.bus.workflows.update(workflow_id, state_encoder.encode(new_state), last=revision)
+            except nats.js.errors.KeyWrongLastSequenceError:
+                self._cache.pop(workflow_id, None)  # another orchestrator moved it on; reload and replay
+                continue
+            self._cache[workflow_id] = (new_state, revision)
+            return new_state, commands
+        raise BusError("state_conflict", f"workflow {workflow_id}: state kept changing under us")
 
     async def _execute(self, state: WorkflowState, commands: list[Command]) -> None:
         """Publish the tasks concurrently (each waits for its own JetStream ack) and the events."""
