@@ -143,10 +143,19 @@ def run_agent(agent: str, handle: Handle, *, cpu_workers: int = 0, default_timeo
     if settings.task_timeout_s is None and default_timeout_s is not None:
         settings = msgspec.structs.replace(settings, task_timeout_s=default_timeout_s)
     instance = this_instance(agent)
+
+    async def main(stop: asyncio.Event) -> None:
+        await _serve_agent(agent, handle, settings, cpu_workers, instance, stop)
+
+    run_process(agent, instance, main)
+
+
+def run_process(agent: str, instance: contract.Instance, main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """An agent process around ``main(stop)``: logging, tracing, SIGINT/SIGTERM set ``stop``, exit 2 on errors."""
     setup_logging(f"gaai-{agent}")
     setup_tracing(f"gaai-{agent}", instance.instance_id)
     try:
-        asyncio.run(_serve_agent(agent, handle, settings, cpu_workers, instance))
+        asyncio.run(_until_signalled(main))
     except GaaiError as exc:
         print(f"gaai-{agent}: {exc}", file=sys.stderr)
         sys.exit(2)
@@ -154,11 +163,15 @@ def run_agent(agent: str, handle: Handle, *, cpu_workers: int = 0, default_timeo
         shutdown_tracing()
 
 
-async def _serve_agent(agent: str, handle: Handle, settings: Settings, cpu_workers: int, instance: contract.Instance) -> None:
+async def _until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    await main(stop)
+
+
+async def _serve_agent(agent: str, handle: Handle, settings: Settings, cpu_workers: int, instance: contract.Instance, stop: asyncio.Event) -> None:
     home = settings.home or default_home()
     store = EmbeddedStore(home)
     provider = provider_from_name(os.environ.get("GAAI_LLM_PROVIDER", "offline"))

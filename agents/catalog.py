@@ -1,31 +1,51 @@
 """Analytics catalog agent: records each workflow's epoch, steps and lineage.
 
+The catalog takes no tasks: it follows the results stream (``bus.follower``) and records
+every agent's result as it passes, off the workflows' critical path. A workflow's
+lineage is therefore complete moments after the workflow, not at the same instant;
+``WorkflowClient.wait_for_catalog`` waits for it.
+
 The catalog is a SQLite file (``<GAAI_HOME>/catalog.sqlite``) any SQL tool can open:
 ``epochs`` (one row per workflow run), ``entities`` (requirements, use cases, templates,
 executions, reports…) and ``lineage`` (parent → child links). Every write is an upsert
-keyed on the workflow and entity ids, so a redelivered task records nothing twice.
+keyed on the workflow and entity ids, so a redelivered result records nothing twice.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import structlog
+
+from agents._runtime import run_process
+from bus.connection import Bus
 from bus.contract import (
-    CatalogEntry,
-    CatalogResult,
-    CatalogTask,
     ExecutionResult,
     ReportResult,
     RequirementsResult,
+    ResultEnvelope,
     SchemaResult,
+    TaskResult,
     TemplatesResult,
     UseCasesResult,
     VerticalResult,
+    WorkflowProgress,
 )
+from bus.errors import RequestError
+from bus.follower import follow_results
+from bus.settings import Settings
+from bus.worker import this_instance
+from graph_analytics_ai.client import WorkflowClient
+from store import default_home
 from telemetry.tracing import span
+
+log = structlog.get_logger("agents.catalog")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS epochs (
@@ -37,6 +57,16 @@ CREATE TABLE IF NOT EXISTS lineage (
     workflow_id TEXT NOT NULL, parent TEXT NOT NULL, child TEXT NOT NULL,
     PRIMARY KEY (workflow_id, parent, child));
 """
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One step's output as the catalog records it."""
+
+    workflow_id: str
+    epoch: float
+    graph_name: str
+    result: TaskResult
 
 
 @dataclass(frozen=True)
@@ -88,6 +118,7 @@ class Catalog:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self._writer: sqlite3.Connection | None = None
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
@@ -97,7 +128,9 @@ class Catalog:
 
     def record(self, entry: CatalogEntry) -> int:
         entities = entities_of(entry)
-        with self._connect() as db:
+        if self._writer is None:  # one connection for every write of this process
+            self._writer = self._connect()
+        with self._writer as db:
             db.execute(
                 "INSERT OR IGNORE INTO epochs VALUES (?, ?, ?)",
                 (entry.workflow_id, entry.epoch, entry.graph_name),
@@ -150,14 +183,63 @@ def catalog_path(home: Path) -> Path:
     return home / "catalog.sqlite"
 
 
-async def handle(task: CatalogTask, ctx) -> CatalogResult:
-    with span("record catalog entry", **{"gaai.catalog.step": task.entry.step}) as current:
-        recorded = Catalog(catalog_path(ctx.home)).record(task.entry)
-        current.set_attribute("gaai.catalog.entities", recorded)
-    return CatalogResult(recorded=recorded)
+class Recorder:
+    """Records each result in the catalog, with its workflow's epoch and graph.
+
+    The epoch and graph come from the workflow's status, asked once per workflow.
+    """
+
+    def __init__(self, catalog: Catalog, status: Callable[[str], Awaitable[WorkflowProgress]], remembered: int = 10_000) -> None:
+        self.catalog = catalog
+        self._status = status
+        self._origins: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._remembered = remembered
+
+    async def __call__(self, reply: ResultEnvelope) -> None:
+        if reply.result is None:
+            return  # a failed step produced nothing to record
+        origin = await self._origin(reply.workflow_id)
+        if origin is None:
+            log.warning("result of an unknown workflow not recorded", workflow_id=reply.workflow_id, task_id=reply.task_id)
+            return
+        epoch, graph_name = origin
+        with span("record catalog entry", **{"gaai.catalog.step": reply.result.__struct_config__.tag}) as current:
+            recorded = self.catalog.record(CatalogEntry(workflow_id=reply.workflow_id, epoch=epoch, graph_name=graph_name, result=reply.result))
+            current.set_attribute("gaai.catalog.entities", recorded)
+
+    async def _origin(self, workflow_id: str) -> tuple[float, str] | None:
+        if workflow_id not in self._origins:
+            try:
+                progress = await self._status(workflow_id)
+            except RequestError as exc:
+                if exc.code == "unknown_workflow":
+                    return None
+                raise
+            self._origins[workflow_id] = (progress.created_at, progress.graph_name)
+            if len(self._origins) > self._remembered:
+                self._origins.popitem(last=False)
+        return self._origins[workflow_id]
+
+
+async def follow(settings: Settings, stop: asyncio.Event) -> None:
+    """Record every result until ``stop`` is set."""
+    home = settings.home or default_home()
+    bus = await Bus.connect(settings, name="gaai-catalog")
+    try:
+        recorder = Recorder(Catalog(catalog_path(home)), WorkflowClient(bus).status)
+        await follow_results(bus, settings, recorder, stop)
+    finally:
+        await bus.close()
+
+
+def main() -> None:
+    settings = Settings.from_env()
+
+    async def until(stop: asyncio.Event) -> None:
+        await follow(settings, stop)
+
+    run_process("catalog", this_instance("catalog"), until)
 
 
 if __name__ == "__main__":
-    from agents._runtime import run_agent
-
-    run_agent("catalog", handle)
+    main()

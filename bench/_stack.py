@@ -74,6 +74,10 @@ class BenchStack:
     def orchestrator(self) -> subprocess.Popen[bytes]:
         return self.spawn("orchestrator", ["-m", "orchestrator"])
 
+    def catalog(self) -> subprocess.Popen[bytes]:
+        """The real catalog agent: it follows the results stream whatever the other agents are."""
+        return self.spawn("catalog", ["-m", "agents.catalog"])
+
     def emulated(self, agents: list[str], profile: Profile, *, concurrency: int | None = None, name: str = "") -> subprocess.Popen[bytes]:
         """One process serving ``agents`` with the given emulated latencies."""
         env = {PROFILE_ENV: msgspec.json.encode(profile).decode()}

@@ -5,8 +5,8 @@
   store's ack, as the orchestrator does), an emulated no-op agent in another process
   takes it through ``bus.worker.serve`` and publishes its result, and this process pulls
   the result from ``GAAI_RESULTS`` with a durable pull consumer. One task at a time.
-- Workflow: the real orchestrator process and one emulated no-op agent process per agent
-  kind; a client submits a workflow with one inline document and five templates and
+- Workflow: the real orchestrator and catalog processes and one emulated no-op agent
+  process per task agent kind; a client submits a workflow with one inline document and five templates and
   waits for its completion event (a core subscription on ``gaai.event.<id>``, made
   before submitting). One workflow at a time.
 - Throughput: the same stack, many such workflows submitted at once.
@@ -25,7 +25,7 @@ from bus.codec import encode, result_decoder
 from bus.connection import Bus
 from bus.feed import Feed
 from bus.contract import (
-    AGENT_NAMES,
+    TASK_AGENTS,
     AnalysisTemplate,
     DocumentInput,
     ExecutionTask,
@@ -113,7 +113,8 @@ async def bench_workflows(quick: bool) -> dict:
     concurrent, rounds = (20, 1) if quick else (100, 3)
     with BenchStack("workflow") as stack:
         stack.orchestrator()
-        for agent in AGENT_NAMES:
+        stack.catalog()
+        for agent in TASK_AGENTS:
             stack.emulated([agent], NO_OP)
         bus = await Bus.connect(stack.settings(), name="gaai-bench-client")
         completions = Completions()

@@ -6,7 +6,7 @@ execution and report delays drawn log-normally around the seed's means, so templ
 uneven). Per template count it measures, from submission to the completion event:
 
 - pipelined: the default schedule (a template's report starts when its execution ends);
-- sequential: ``enable_parallelism=False`` (one task at a time, catalog tasks included);
+- sequential: ``enable_parallelism=False`` (one task at a time);
 - phased: the seed's barriers (all executions, then all reports). The orchestrator has
   no barrier mode, so this one is **computed, not run**: the measured pipelined run with
   its report phase moved behind a barrier after the last execution, using the same
@@ -30,7 +30,7 @@ from bench._stack import DOCUMENT, GRAPH, BenchStack, Completions, submit_when_s
 from bench.emulated_agents import SEED_SCALED, Profile, template_delays
 from bus import subjects
 from bus.connection import Bus
-from bus.contract import AGENT_NAMES, DocumentInput, SubmitRequest, TaskState, WorkflowProgress
+from bus.contract import TASK_AGENTS, DocumentInput, SubmitRequest, TaskState, WorkflowProgress
 from graph_analytics_ai.client import WorkflowClient
 
 # Emulated agents sleep instead of computing, so one process holds every task at once;
@@ -75,7 +75,7 @@ def _phased_from(makespan_ms: float, progress: WorkflowProgress) -> float:
     taken as measured. Phased then waits for the last execution to end, dispatches the
     reports after the run's median measured gap between an execution's end and its
     report's dispatch, and ends with the longest measured report (dispatch to end).
-    What follows the last report (its catalog task, the completion event) is kept as
+    What follows the last report (the completion event) is kept as
     measured. Publishing all reports at once would add the fan-out skew on top, so the
     computed phased makespan is, if anything, optimistic.
     """
@@ -94,7 +94,8 @@ async def bench_schedules(quick: bool) -> dict:
     rows = []
     with BenchStack("schedules") as stack:
         stack.orchestrator()
-        for agent in AGENT_NAMES:
+        stack.catalog()
+        for agent in TASK_AGENTS:
             stack.emulated([agent], profile, concurrency=EMULATED_CONCURRENCY)
         bus = await Bus.connect(stack.settings(), name="gaai-bench-schedules")
         completions = Completions()
@@ -149,7 +150,8 @@ async def bench_replicas(quick: bool) -> dict:
     rows = []
     with BenchStack("replicas") as stack:
         stack.orchestrator()
-        for agent in AGENT_NAMES:
+        stack.catalog()
+        for agent in TASK_AGENTS:
             if agent != "execution":
                 stack.emulated([agent], profile)
         bus = await Bus.connect(stack.settings(), name="gaai-bench-replicas")

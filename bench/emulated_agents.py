@@ -40,7 +40,7 @@ class Profile(msgspec.Struct, frozen=True, kw_only=True):
 
     Attributes:
         fixed_ms: delay of each single-instance task by agent kind (vertical, schema,
-            requirements, use_cases, templates, catalog); missing kinds take zero.
+            requirements, use_cases, templates); missing kinds take zero.
         execution_mean_ms: mean delay of one template execution.
         report_mean_ms: mean delay of one report.
         spread: sigma of the log-normal the per-template delays are drawn from
@@ -150,8 +150,6 @@ def _results(profile: Profile):
                 for i, (execution_ms, report_ms) in enumerate(template_delays(profile, task.max_templates))
             ]
             return contract.TemplatesResult(templates=templates)
-        if isinstance(task, contract.CatalogTask):
-            return contract.CatalogResult(recorded=1)
         raise ValueError(f"no emulated result for {type(task).__name__}")
 
     return handle
@@ -186,7 +184,7 @@ async def _serve(agents: list[str], profile: Profile, settings: Settings, instan
 def main(argv: list[str] | None = None) -> None:
     """Serve the named agent kinds against ``NATS_URL`` until SIGINT/SIGTERM."""
     parser = argparse.ArgumentParser(prog="python -m bench.emulated_agents", description=__doc__.splitlines()[0])
-    parser.add_argument("agents", nargs="+", choices=contract.AGENT_NAMES)
+    parser.add_argument("agents", nargs="+", choices=contract.TASK_AGENTS)
     args = parser.parse_args(argv)
     raw = os.environ.get(PROFILE_ENV)
     profile = msgspec.json.decode(raw, type=Profile) if raw else NO_OP

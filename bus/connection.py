@@ -52,9 +52,10 @@ STREAMS = (
     ),
     StreamConfig(
         name=subjects.RESULTS_STREAM,
-        description="Agents' results and errors, consumed by the orchestrator.",
+        description="Agents' results and errors, consumed by the orchestrator and followed by the catalog.",
         subjects=["gaai.result.*"],
-        retention=RetentionPolicy.WORK_QUEUE,
+        # Kept until both the orchestrator's and the catalog's consumers have acknowledged.
+        retention=RetentionPolicy.INTEREST,
         storage=StorageType.FILE,
         duplicate_window=DEDUPE_WINDOW_S,
     ),
@@ -158,11 +159,35 @@ class Bus:
         )
         await self._ensure_consumer(subjects.RESULTS_STREAM, config)
 
+    async def ensure_catalog_consumer(self, settings: Settings) -> None:
+        """The catalog's durable consumer on the results stream.
+
+        The orchestrator creates it too, before it acknowledges any result: the stream
+        keeps a result only for the consumers that exist, so the catalog must exist
+        first to find every result later, even if it starts after the workflow.
+        """
+        config = ConsumerConfig(
+            durable_name=subjects.CATALOG_CONSUMER,
+            filter_subject="gaai.result.*",
+            ack_wait=settings.ack_wait_s,
+            max_deliver=settings.max_deliver,
+            max_ack_pending=10_000,
+        )
+        await self._ensure_consumer(subjects.RESULTS_STREAM, config)
+
     async def _ensure_consumer(self, stream: str, config: ConsumerConfig) -> None:
         try:
-            await self.js.add_consumer(stream, config=config)
-        except nats.js.errors.BadRequestError:
-            pass  # exists with another config (e.g. an older version); use it as it is
+            try:
+                await self.js.add_consumer(stream, config=config)
+            except nats.js.errors.BadRequestError as refused:
+                try:
+                    await self.js.consumer_info(stream, config.durable_name)  # exists with another config: use it as it is
+                except nats.js.errors.NotFoundError:
+                    raise BusError(
+                        "jetstream_unavailable",
+                        f"cannot create consumer {config.durable_name} on {stream}: {refused.description} "
+                        f"(a stream left by an older version? remove it and start again)",
+                    ) from None
         except (nats.errors.Error, nats.js.errors.Error, asyncio.TimeoutError) as exc:
             raise BusError("jetstream_unavailable", f"cannot set up consumer {config.durable_name}: {exc or type(exc).__name__}") from None
 

@@ -325,16 +325,6 @@ class Report(_Frozen):
     artifacts: list[ArtifactRef] = []
 
 
-class CatalogEntry(_Frozen):
-    """One step's output as the analytics catalog records it."""
-
-    workflow_id: str
-    epoch: float
-    graph_name: str
-    step: str
-    result: "TaskResult"
-
-
 # ---------------------------------------------------------------- tasks
 
 
@@ -382,12 +372,8 @@ class ReportTask(_Frozen, tag="reporting", tag_field="kind"):
     requirements: list[Requirement] = []
 
 
-class CatalogTask(_Frozen, tag="catalog", tag_field="kind"):
-    entry: CatalogEntry
-
-
 Task = Union[
-    VerticalTask, SchemaTask, RequirementsTask, UseCasesTask, TemplatesTask, ExecutionTask, ReportTask, CatalogTask
+    VerticalTask, SchemaTask, RequirementsTask, UseCasesTask, TemplatesTask, ExecutionTask, ReportTask
 ]
 
 # ---------------------------------------------------------------- results
@@ -422,10 +408,6 @@ class ReportResult(_Frozen, tag="reporting", tag_field="kind"):
     report: Report
 
 
-class CatalogResult(_Frozen, tag="catalog", tag_field="kind"):
-    recorded: int
-
-
 TaskResult = Union[
     VerticalResult,
     SchemaResult,
@@ -434,19 +416,13 @@ TaskResult = Union[
     TemplatesResult,
     ExecutionResult,
     ReportResult,
-    CatalogResult,
 ]
 
-AGENT_NAMES: tuple[str, ...] = (
-    "vertical",
-    "schema",
-    "requirements",
-    "use_cases",
-    "templates",
-    "execution",
-    "reporting",
-    "catalog",
-)
+TASK_AGENTS: tuple[str, ...] = ("vertical", "schema", "requirements", "use_cases", "templates", "execution", "reporting")
+"""The agents the orchestrator sends tasks to."""
+
+AGENT_NAMES: tuple[str, ...] = (*TASK_AGENTS, "catalog")
+"""Every agent process kind; the catalog takes no tasks, it follows the results stream."""
 
 
 # ---------------------------------------------------------------- envelopes

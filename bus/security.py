@@ -3,7 +3,8 @@
 ``python -m bus.security --password-env`` prints an ``authorization`` block in which
 every agent may only take its own tasks, publish its own results, events and dead
 letters, and read what its work needs (the cancellation bucket; documents for the
-vertical and requirements agents; the reports bucket for the reporting agent). The
+vertical and requirements agents; the reports bucket for the reporting agent); the
+catalog may only follow the results stream and ask for workflow status. The
 orchestrator administers the streams; a ``client`` user may submit and follow
 workflows. Passwords come from environment variables named in the file
 (``$GAAI_PASSWORD_<NAME>``), so the file itself holds no secret.
@@ -35,20 +36,30 @@ def _stream_reads(stream: str) -> list[str]:
     ]
 
 
+def _consuming(stream: str, consumer: str) -> list[str]:
+    """Creating, reading and pulling from one durable consumer, and acknowledging its messages."""
+    return [
+        f"$JS.API.CONSUMER.INFO.{stream}.{consumer}",
+        f"$JS.API.CONSUMER.CREATE.{stream}.{consumer}",
+        f"$JS.API.CONSUMER.CREATE.{stream}.{consumer}.>",
+        f"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.{consumer}",
+        f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}",
+        f"$JS.ACK.{stream}.{consumer}.>",
+    ]
+
+
 def agent_permissions(agent: str) -> dict[str, list[str]]:
-    consumer = subjects.agent_consumer(agent)
+    if agent == "catalog":
+        # Follows the results stream and asks each workflow's status once; sends nothing else.
+        publish = [subjects.STATUS, "$JS.API.INFO", "$JS.API.STREAM.INFO.*", *_consuming(subjects.RESULTS_STREAM, subjects.CATALOG_CONSUMER)]
+        return {"publish": publish, "subscribe": ["_INBOX.>"]}
     publish = [
         subjects.result_subject(agent),
         subjects.dlq_subject(agent),
         "gaai.event.*",
         "$JS.API.INFO",
         "$JS.API.STREAM.INFO.*",
-        f"$JS.API.CONSUMER.INFO.{subjects.TASKS_STREAM}.{consumer}",
-        f"$JS.API.CONSUMER.CREATE.{subjects.TASKS_STREAM}.{consumer}",
-        f"$JS.API.CONSUMER.CREATE.{subjects.TASKS_STREAM}.{consumer}.>",
-        f"$JS.API.CONSUMER.DURABLE.CREATE.{subjects.TASKS_STREAM}.{consumer}",
-        f"$JS.API.CONSUMER.MSG.NEXT.{subjects.TASKS_STREAM}.{consumer}",
-        f"$JS.ACK.{subjects.TASKS_STREAM}.{consumer}.>",
+        *_consuming(subjects.TASKS_STREAM, subjects.agent_consumer(agent)),
         *_stream_reads(f"KV_{subjects.CANCELLATIONS_BUCKET}"),
     ]
     if agent in _READS_DOCUMENTS:
@@ -70,6 +81,7 @@ CLIENT_PERMISSIONS = {
         *_stream_reads(subjects.EVENTS_STREAM),
         *_stream_reads(subjects.DLQ_STREAM),
         f"$JS.API.STREAM.MSG.DELETE.{subjects.DLQ_STREAM}",
+        f"$JS.API.CONSUMER.INFO.{subjects.RESULTS_STREAM}.{subjects.CATALOG_CONSUMER}",
     ],
     "subscribe": ["_INBOX.>", "gaai.event.*"],
 }

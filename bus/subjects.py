@@ -18,6 +18,7 @@ DOCUMENTS_BUCKET = "gaai_documents"
 REPORTS_BUCKET = "gaai_reports"
 
 ORCHESTRATOR_CONSUMER = "orchestrator"
+CATALOG_CONSUMER = "catalog"
 ORCHESTRATOR_QUEUE = "gaai-orchestrator"
 
 HEADER_MSG_ID = "Nats-Msg-Id"

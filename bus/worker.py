@@ -197,7 +197,7 @@ async def _work(bus, settings, agent, handler, instance, message, envelope, star
         retryable = isinstance(exc, TaskError) and exc.retryable
         if retryable and deliveries < settings.max_deliver:
             log.warning("task failed, will retry", code=exc.code, error=exc.message, deliveries=deliveries)
-            await _nak(message, deliveries)
+            await nak_with_backoff(message, deliveries)
             return
         log.warning("task failed", code=exc.code, error=exc.message, deliveries=deliveries)
         outcome = dict(error=exc.info())
@@ -206,7 +206,7 @@ async def _work(bus, settings, agent, handler, instance, message, envelope, star
         span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
         if deliveries < settings.max_deliver:
             log.exception("task crashed, will retry", deliveries=deliveries)
-            await _nak(message, deliveries)
+            await nak_with_backoff(message, deliveries)
             return
         log.exception("task crashed on its last delivery", deliveries=deliveries)
         outcome = dict(error=ErrorInfo(code="internal", message=f"{type(exc).__name__}: {exc}"))
@@ -235,7 +235,7 @@ async def _work(bus, settings, agent, handler, instance, message, envelope, star
     except BusError as exc:
         # Without a stored result the task must run again rather than be lost.
         log.error("could not publish result; handing the task back", error=exc.message)
-        await _nak(message, deliveries)
+        await nak_with_backoff(message, deliveries)
         return
     await message.ack()
 
@@ -271,7 +271,7 @@ async def _keep_alive(job: Job, interval: float) -> None:
         await job.progress()
 
 
-async def _nak(message: Msg, deliveries: int) -> None:
+async def nak_with_backoff(message: Msg, deliveries: int) -> None:
     delay = RETRY_BACKOFF_S[min(deliveries, len(RETRY_BACKOFF_S)) - 1]
     try:
         await message.nak(delay=delay)

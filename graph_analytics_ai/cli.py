@@ -53,7 +53,7 @@ class ProgressPrinter:
                 _out(f"[{elapsed:6.2f}s] workflow {event.workflow_id} {event.status}")
             return
         assert isinstance(event, TaskEvent)
-        if event.agent == "catalog" or (event.task_id, event.status) in self.seen:
+        if (event.task_id, event.status) in self.seen:
             return
         self.seen.add((event.task_id, event.status))
         if event.label:

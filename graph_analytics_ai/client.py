@@ -35,6 +35,7 @@ from bus.contract import (
     WorkflowProgress,
 )
 from bus.errors import BusError, RequestError
+from bus.follower import catalog_caught_up
 from bus.settings import Settings
 
 
@@ -171,6 +172,15 @@ class WorkflowClient:
         finally:
             if subscription is not None:
                 await subscription.unsubscribe()
+
+    async def wait_for_catalog(self, timeout: float = 10.0) -> bool:
+        """Wait until the catalog has recorded every result published so far.
+
+        The catalog follows the results stream, so a workflow's lineage is complete a
+        moment after the workflow. False when it did not catch up within ``timeout``
+        (no catalog agent running, or it is behind).
+        """
+        return await catalog_caught_up(self.bus.js, timeout)
 
     async def fetch_reports(self, progress: WorkflowProgress) -> list[ReportFiles]:
         reports = []

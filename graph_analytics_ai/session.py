@@ -90,6 +90,8 @@ async def run_workflow(
                 on_start(workflow_id)
             progress = await client.wait(workflow_id, on_event=on_event, timeout=timeout)
             reports = await client.fetch_reports(progress)
+            if not await client.wait_for_catalog() and announce:
+                announce("the catalog has not recorded every step yet; 'gaai catalog lineage' may be incomplete for a moment")
     finally:
         if stack:
             stack.stop()

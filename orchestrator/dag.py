@@ -7,7 +7,7 @@ to the same decisions, which is what lets a restarted orchestrator replay safely
     vertical ─┬─ schema ───────┬─ use_cases ─ templates ─┬─ execution/T1 ─ reporting/T1
               └─ requirements ─┘                         ├─ execution/T2 ─ reporting/T2
                                                           └─ …
-    and a catalog task after every domain task (lineage), off the critical path.
+    The analytics catalog is no task of the DAG: it follows the results stream itself.
 
 Pipelined: a template's report depends only on its own execution. Sequential mode
 (``enable_parallelism=False``) runs the same tasks one at a time in creation order.
@@ -21,8 +21,6 @@ from msgspec.structs import replace
 
 from bus.contract import (
     FINAL_STATUSES,
-    CatalogEntry,
-    CatalogTask,
     ErrorInfo,
     ExecutionResult,
     ExecutionTask,
@@ -55,7 +53,6 @@ PHASES = {
     "templates": "Phase 3: analysis templates",
     "execution": "Phase 4: executions",
     "reporting": "Phase 5: reports",
-    "catalog": "Catalog",
 }
 
 _LABELS = {
@@ -162,9 +159,6 @@ def advance(state: WorkflowState, event: Event, now: float) -> tuple[WorkflowSta
             finished = replace(finished, status="completed")
             outputs[reply.task_id] = reply.result
             _expand(state, tasks, reply)
-            if current.agent != "catalog":
-                source = reply.task_id.removeprefix(f"{state.workflow_id}.")
-                _add(tasks, task_id(state.workflow_id, "catalog", source), "catalog", [], label=f"Catalog: {current.label}")
         else:
             error = reply.error or ErrorInfo(code="internal", message="agent sent neither result nor error")
             finished = replace(finished, status="failed", error=error)
@@ -311,11 +305,6 @@ def _build_task(state: WorkflowState, task: TaskState) -> Task:
     agent = task.agent
     if agent == "vertical":
         return VerticalTask(graph_name=request.graph_name, documents=state.documents, industry=request.industry, custom_vertical=request.custom_vertical)
-    if agent == "catalog":
-        source = task.task_id.removeprefix(f"{wf}.catalog.")
-        step, _, key = source.partition(".")
-        result = _output(state, step, key)
-        return CatalogTask(entry=CatalogEntry(workflow_id=wf, epoch=state.created_at, graph_name=request.graph_name, step=step, result=result))
     if agent == "schema":
         return SchemaTask(graph_name=request.graph_name, core_collections=request.core_collections, satellite_collections=request.satellite_collections)
     vertical = _output(state, "vertical")

@@ -76,6 +76,7 @@ class Orchestrator:
         await add_endpoint(self.bus, subjects.STATUS, subjects.ORCHESTRATOR_QUEUE, self.status)
         await add_endpoint(self.bus, subjects.CANCEL, subjects.ORCHESTRATOR_QUEUE, self.cancel)
         await add_endpoint(self.bus, subjects.RETRY, subjects.ORCHESTRATOR_QUEUE, self.retry)
+        await self.bus.ensure_catalog_consumer(self.settings)  # before any result is acknowledged
         await self.bus.ensure_orchestrator_consumer(self.settings)
         await self.resume()
         results = Feed(self.bus, subjects.RESULTS_STREAM, subjects.ORCHESTRATOR_CONSUMER, RESULTS_IN_HAND, self.on_result)

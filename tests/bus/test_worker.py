@@ -9,7 +9,7 @@ import pytest
 from bus import subjects
 from bus.codec import encode, result_decoder
 from bus.connection import Bus
-from bus.contract import CatalogResult, SchemaTask, TaskEnvelope
+from bus.contract import SchemaTask, TaskEnvelope, VerticalProfile, VerticalResult
 from bus.errors import TaskError
 from bus.settings import Settings
 from bus.worker import serve
@@ -47,6 +47,11 @@ async def send(bus: Bus, n: int) -> None:
     await bus.publish(subjects.task_subject(AGENT), encode(envelope), {subjects.HEADER_MSG_ID: f"task:{n}"})
 
 
+def marked(n: int) -> VerticalResult:
+    """A small result that carries ``n``, to tell results apart."""
+    return VerticalResult(vertical=VerticalProfile(name=str(n), display_name="test", description="test", source="builtin"))
+
+
 async def stop_worker(bus, stop, task):
     stop.set()
     await asyncio.wait_for(task, 5)
@@ -57,13 +62,13 @@ async def test_result_carries_instance_timing_and_value(fresh_nats):
     """A handler's return value reaches the results stream with who did it and when."""
 
     async def handler(envelope, job):
-        return CatalogResult(recorded=len(envelope.task_id))
+        return marked(len(envelope.task_id))
 
     bus, stop, task = await run_worker(fresh_nats.url, handler)
     await send(bus, 1)
     [reply] = await results(bus, 1)
     assert reply.task_id == "wf.schema.1"
-    assert reply.result == CatalogResult(recorded=len("wf.schema.1"))
+    assert reply.result == marked(len("wf.schema.1"))
     assert reply.instance.agent == AGENT and reply.instance.pid > 0
     assert reply.ended_at >= reply.started_at > 0
     await stop_worker(bus, stop, task)
@@ -93,13 +98,13 @@ async def test_retryable_error_is_redelivered_then_succeeds(fresh_nats):
         calls.append(job.deliveries)
         if job.deliveries == 1:
             raise TaskError("llm_bad_output", "garbled", retryable=True)
-        return CatalogResult(recorded=1)
+        return marked(1)
 
     bus, stop, task = await run_worker(fresh_nats.url, handler)
     await send(bus, 1)
     [reply] = await results(bus, 1)
     assert calls == [1, 2]
-    assert reply.deliveries == 2 and reply.result == CatalogResult(recorded=1)
+    assert reply.deliveries == 2 and reply.result == marked(1)
     await stop_worker(bus, stop, task)
 
 
@@ -144,7 +149,7 @@ async def test_replicas_share_the_work(fresh_nats):
         async def handler(envelope, job):
             seen[name].append(envelope.task_id)
             await asyncio.sleep(0.05)
-            return CatalogResult(recorded=1)
+            return marked(1)
 
         return handler
 
@@ -165,7 +170,7 @@ async def test_duplicate_task_publishes_are_dropped(fresh_nats, duplicates):
     """The same Nats-Msg-Id published again within the window is stored once."""
 
     async def handler(envelope, job):
-        return CatalogResult(recorded=1)
+        return marked(1)
 
     bus, stop, task = await run_worker(fresh_nats.url, handler)
     for _ in range(duplicates):
@@ -189,7 +194,7 @@ async def test_a_task_over_its_timeout_is_stopped_parked_and_reported(fresh_nats
         except asyncio.CancelledError:
             interrupted.set()
             raise
-        return CatalogResult(recorded=1)
+        return marked(1)
 
     bus, stop, task = await run_worker(fresh_nats.url, handler, task_timeout_s=0.5)
     await send(bus, 1)
@@ -209,12 +214,12 @@ async def test_a_task_running_longer_than_the_ack_wait_is_not_redelivered(fresh_
     async def handler(envelope, job):
         deliveries.append(job.deliveries)
         await asyncio.sleep(4.0)
-        return CatalogResult(recorded=1)
+        return marked(1)
 
     bus, stop, task = await run_worker(fresh_nats.url, handler, ack_wait_s=1.0)
     await send(bus, 1)
     [reply] = await results(bus, 1)
-    assert reply.result == CatalogResult(recorded=1) and deliveries == [1]
+    assert reply.result == marked(1) and deliveries == [1]
     await stop_worker(bus, stop, task)
 
 
@@ -229,10 +234,10 @@ async def test_a_handler_hit_by_a_transient_bus_timeout_is_retried_promptly(fres
         deliveries.append(job.deliveries)
         if job.deliveries == 1:
             raise nats.errors.TimeoutError
-        return CatalogResult(recorded=1)
+        return marked(1)
 
     bus, stop, task = await run_worker(fresh_nats.url, handler)
     await send(bus, 1)
     [reply] = await results(bus, 1, timeout=10)
-    assert reply.result == CatalogResult(recorded=1) and deliveries == [1, 2]
+    assert reply.result == marked(1) and deliveries == [1, 2]
     await stop_worker(bus, stop, task)

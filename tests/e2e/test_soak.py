@@ -26,6 +26,7 @@ async def test_fifty_concurrent_workflows_on_three_execution_replicas(home):
             request = SubmitRequest(graph_name="ecommerce", documents=[{"content": text}], max_executions=TEMPLATES)
             ids = await asyncio.gather(*(client.submit(request) for _ in range(WORKFLOWS)))
             finals = await asyncio.gather(*(client.wait(i, timeout=400) for i in ids))
+            assert await client.wait_for_catalog(timeout=60)
             report_objects = [info.name for info in await client.bus.reports.list()]
     assert len(set(ids)) == WORKFLOWS
     assert Counter(f.status for f in finals) == {"completed": WORKFLOWS}

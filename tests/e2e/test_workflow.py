@@ -13,7 +13,7 @@ import nats
 import nats.errors
 import pytest
 
-from bus.contract import AGENT_NAMES
+from bus.contract import AGENT_NAMES, TASK_AGENTS
 from graph_analytics_ai.stack import LocalStack
 from store import EmbeddedStore
 from store.sample import ensure_sample_graph
@@ -48,9 +48,9 @@ def test_demo_runs_every_phase_in_separate_processes(cli_env, tmp_path):
     for task in state["tasks"]:
         assert task["status"] == "completed", task
         by_agent.setdefault(task["agent"], set()).add(task["instance"]["pid"])
-    assert set(by_agent) == set(AGENT_NAMES)
+    assert set(by_agent) == set(TASK_AGENTS)
     pids = [next(iter(p)) for p in by_agent.values()]
-    assert len(set(pids)) == len(AGENT_NAMES), "each agent kind runs in its own process"
+    assert len(set(pids)) == len(TASK_AGENTS), "each agent kind runs in its own process"
     assert "Workflow Trace Summary" in result.stdout and "Phase 4: executions" in result.stdout
     lineage = gaai("catalog", "lineage", state["workflow_id"], env=cli_env, cwd=tmp_path)
     assert lineage.returncode == 0, lineage.stderr

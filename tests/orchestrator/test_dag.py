@@ -6,7 +6,6 @@ import pytest
 
 from bus.contract import (
     AnalysisTemplate,
-    CatalogResult,
     ErrorInfo,
     ExecutionResult,
     ExecutionSummary,
@@ -68,7 +67,7 @@ def reply(task_id: str, result=None, error=None, attempt: int = 1) -> Finished:
 
 
 def dispatched(commands) -> list[str]:
-    return [c.envelope.task_id for c in commands if isinstance(c, Dispatch) and c.agent != "catalog"]
+    return [c.envelope.task_id for c in commands if isinstance(c, Dispatch)]
 
 
 def run_to_templates(state: WorkflowState, n_templates: int):
@@ -138,8 +137,6 @@ def test_failed_execution_skips_its_report_but_not_the_others():
     state, _ = advance(state, reply(f"{WF}.execution.TPL-002", ExecutionResult(summary=summary(2))), 4.0)
     report = Report(report_id="r2", template_id="TPL-002", execution_id="e2", title="T2", summary="s", algorithm="pagerank")
     state, commands = advance(state, reply(f"{WF}.reporting.TPL-002", ReportResult(report=report)), 5.0)
-    for catalog in [t for t in state.tasks.values() if t.agent == "catalog" and t.status == "dispatched"]:
-        state, commands = advance(state, reply(catalog.task_id, CatalogResult(recorded=1)), 6.0)
     assert state.status == "completed"
     assert [r.title for r in state.progress().reports] == ["T2"]
     assert any("too slow" in f and "TPL-001" in f for f in state.failures)
@@ -164,13 +161,12 @@ def test_duplicate_and_stale_replies_change_nothing():
     assert stale is state and commands == []
 
 
-def test_catalog_task_follows_every_domain_step():
-    """Each completed domain task gets a catalog task carrying its result."""
+def test_catalog_is_not_a_task():
+    """The catalog follows the results stream: the DAG neither sends it tasks nor waits for it."""
     state, _ = advance(make_state(), Submitted(), 1.0)
     state, commands = advance(state, reply(f"{WF}.vertical", RESULTS["vertical"]), 2.0)
-    catalog = [c.envelope.task for c in commands if isinstance(c, Dispatch) and c.agent == "catalog"]
-    assert len(catalog) == 1 and catalog[0].entry.step == "vertical"
-    assert catalog[0].entry.result == RESULTS["vertical"]
+    assert sorted(c.agent for c in commands if isinstance(c, Dispatch)) == ["requirements", "schema"]
+    assert "catalog" not in {t.agent for t in state.tasks.values()}
 
 
 def test_state_round_trips_through_json():
@@ -209,8 +205,6 @@ def test_retry_reopens_a_failed_workflow_and_runs_the_task_again():
 
     state, _ = run_to_templates(make_state(max_executions=1), 1)
     state, _ = advance(state, reply(f"{WF}.execution.TPL-001", error=ErrorInfo(code="internal", message="boom")), 4.0)
-    for catalog in [t for t in state.tasks.values() if t.agent == "catalog" and t.status == "dispatched"]:
-        state, _ = advance(state, reply(catalog.task_id, CatalogResult(recorded=1)), 4.5)
     assert state.status == "failed" and state.failures
     state, commands = advance(state, Retried(f"{WF}.execution.TPL-001"), 5.0)
     assert state.status == "running" and state.failures == []

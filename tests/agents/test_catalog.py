@@ -1,0 +1,74 @@
+"""The catalog's recorder: what a result stream entry becomes in the SQLite catalog."""
+
+from __future__ import annotations
+
+from agents.catalog import Catalog, Recorder
+from bus.contract import (
+    AnalysisTemplate,
+    ErrorInfo,
+    ExecutionResult,
+    ExecutionSummary,
+    Instance,
+    Report,
+    ReportResult,
+    ResultEnvelope,
+    TemplatesResult,
+    WorkflowProgress,
+)
+from bus.errors import RequestError
+
+INSTANCE = Instance(agent="x", host="h", pid=1, instance_id="i")
+
+
+class StatusBook:
+    """Answers status requests for known workflows, as the orchestrator would, and counts them."""
+
+    def __init__(self, **created_at: float) -> None:
+        self.created_at = created_at
+        self.asked: list[str] = []
+
+    async def __call__(self, workflow_id: str) -> WorkflowProgress:
+        self.asked.append(workflow_id)
+        if workflow_id not in self.created_at:
+            raise RequestError("unknown_workflow", f"no workflow with id {workflow_id!r}")
+        return WorkflowProgress(workflow_id=workflow_id, status="running", graph_name="shop", created_at=self.created_at[workflow_id], updated_at=0.0, tasks=[])
+
+
+def envelope(workflow_id: str, task_id: str, result=None, error=None) -> ResultEnvelope:
+    return ResultEnvelope(workflow_id=workflow_id, task_id=task_id, instance=INSTANCE, started_at=1.0, ended_at=2.0, result=result, error=error)
+
+
+TEMPLATES = TemplatesResult(
+    templates=[AnalysisTemplate(id="T1", use_case_id="UC-1", title="Influence", algorithm="pagerank", vertex_collections=["v"], edge_collections=["e"])]
+)
+EXECUTION = ExecutionResult(
+    summary=ExecutionSummary(execution_id="E1", template_id="T1", algorithm="pagerank", graph_name="shop", vertex_count=3, edge_count=2, result_ref="r", result_field="rank")
+)
+REPORT = ReportResult(report=Report(report_id="R1", template_id="T1", execution_id="E1", title="Influencers", summary="s", algorithm="pagerank"))
+
+
+async def test_results_become_entities_linked_down_to_the_report(tmp_path):
+    status = StatusBook(wf1=1234.5)
+    recorder = Recorder(Catalog(tmp_path / "catalog.sqlite"), status)
+    for task_id, result in (("wf1.templates", TEMPLATES), ("wf1.execution.T1", EXECUTION), ("wf1.reporting.T1", REPORT)):
+        await recorder(envelope("wf1", task_id, result))
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+    assert catalog.counts("wf1") == {"template": 1, "execution": 1, "report": 1}
+    assert [[node for node, _ in chain] for chain in catalog.lineage("wf1")] == []  # no requirement recorded: no chain starts
+    with catalog._connect() as db:
+        assert db.execute("SELECT epoch, graph_name FROM epochs WHERE workflow_id = 'wf1'").fetchall() == [(1234.5, "shop")]
+        links = db.execute("SELECT parent, child FROM lineage WHERE workflow_id = 'wf1' ORDER BY child").fetchall()
+    assert links == [("template:T1", "execution:E1"), ("execution:E1", "report:R1"), ("use_case:UC-1", "template:T1")]
+    assert status.asked == ["wf1"], "a workflow's origin is asked once"
+
+
+async def test_redelivered_failed_and_unknown_results_record_nothing_more(tmp_path):
+    status = StatusBook(wf1=1.0)
+    recorder = Recorder(Catalog(tmp_path / "catalog.sqlite"), status)
+    await recorder(envelope("wf1", "wf1.execution.T1", EXECUTION))
+    await recorder(envelope("wf1", "wf1.execution.T1", EXECUTION))
+    await recorder(envelope("wf1", "wf1.execution.T2", error=ErrorInfo(code="timeout", message="slow")))
+    await recorder(envelope("ghost", "ghost.execution.T1", EXECUTION))
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+    assert catalog.counts("wf1") == {"execution": 1}
+    assert not catalog.has_workflow("ghost")
