@@ -239,6 +239,10 @@ class EmbeddedStore(GraphStore):
                     out_src[:] = (from_base + table.column("_from_idx").to_numpy())[keep]
                     out_dst[:] = (to_base + table.column("_to_idx").to_numpy())[keep]
                 at += kept
+                # Arrow's allocator keeps the decoded columns' pages after the table is
+                # gone (~10 bytes per edge); hand them back before the caller allocates.
+                del table
+                pa.default_memory_pool().release_unused()
             return GraphArrays(
                 num_vertices=int(offsets[-1]),
                 src=src,
