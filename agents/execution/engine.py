@@ -73,6 +73,13 @@ __all__ = ["AlgorithmOutput", "run_algorithm"]
 # half breaks the symmetry, as asynchronous propagation does, while staying vectorised.
 _LP_MOVE_SHARE = 0.5
 
+# Entries (vertex, neighbour) handled at once where a step works per entry: the working
+# set stays a few MB however large the graph, instead of several arrays per edge.
+_BLOCK_ENTRIES = 1 << 18
+
+# Values counted per bincount call: few calls (each adds an n-long array), small copies.
+_COUNT_PIECE = 1 << 21
+
 
 @dataclass(frozen=True)
 class AlgorithmOutput:
@@ -118,8 +125,7 @@ def run_algorithm(algorithm: str, num_vertices: int, src: np.ndarray, dst: np.nd
     if spec.name == "pagerank":
         return _pagerank(n, src, dst, float(resolved["damping"]), int(resolved["max_iterations"]), float(resolved["tolerance"]))
     if spec.name in ("wcc", "scc"):
-        _, labels = connected_components(_adjacency(n, src, dst), directed=True, connection="weak" if spec.name == "wcc" else "strong")
-        return AlgorithmOutput(_renumber_by_size(labels), None, "scipy")
+        return _components(n, src, dst, strong=spec.name == "scc")
     if spec.name == "label_propagation":
         return _label_propagation(n, src, dst, int(resolved["max_iterations"]), int(resolved["seed"]))
     if spec.name == "louvain":
@@ -135,6 +141,7 @@ def run_algorithm(algorithm: str, num_vertices: int, src: np.ndarray, dst: np.nd
 
 
 def _checked_edges(num_vertices: int, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The endpoints as int32 (int64 only past 2**31 vertices); int32 input is not copied."""
     if num_vertices <= 0:
         raise TaskError("empty_graph", "the graph has no vertices in the selected collections; there is nothing to analyse")
     src = np.asarray(src)
@@ -143,25 +150,41 @@ def _checked_edges(num_vertices: int, src: np.ndarray, dst: np.ndarray) -> tuple
         raise TaskError("bad_graph", f"edge arrays must be one-dimensional and equally long, got shapes {src.shape} and {dst.shape}")
     if src.size and not (np.issubdtype(src.dtype, np.integer) and np.issubdtype(dst.dtype, np.integer)):
         raise TaskError("bad_graph", f"edge endpoints must be integer vertex indices, got {src.dtype} and {dst.dtype}")
-    src = src.astype(np.int64, copy=False)
-    dst = dst.astype(np.int64, copy=False)
     if src.size and (min(src.min(), dst.min()) < 0 or max(src.max(), dst.max()) >= num_vertices):
         raise TaskError("bad_graph", f"edge endpoints must lie in [0, {num_vertices}); the edge list refers to other vertices")
-    return src, dst
+    dtype = np.int32 if num_vertices <= np.iinfo(np.int32).max else np.int64
+    return src.astype(dtype, copy=False), dst.astype(dtype, copy=False)
 
 
-def _adjacency(n: int, src: np.ndarray, dst: np.ndarray) -> sp.csr_array:
-    """Directed adjacency with multiplicities: parallel edges add up."""
-    matrix = sp.csr_array((np.ones(src.size), (src, dst)), shape=(n, n))
-    matrix.sum_duplicates()
-    return matrix
+def _grouped(n: int, rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> sp.csr_array:
+    """CSR of the entries ``(rows, cols, values)``, grouped by row with one linear counting pass.
+
+    Rows keep their entries unsorted and duplicated. ``tocsr()`` would otherwise sort
+    every row to sum duplicates, which cost more than the rest of a PageRank at 10^7
+    edges; a mat-vec adds duplicates up anyway, and the graph views below either want
+    them counted or remove them themselves.
+    """
+    entries = sp.coo_array((values, (rows, cols)), shape=(n, n))
+    entries.has_canonical_format = True
+    return entries.tocsr()
+
+
+def _structure(matrix: sp.csr_array) -> sp.csr_array:
+    """The same sparsity pattern with a read-only, zero-stride float64 1.0 as every value.
+
+    ``scipy.sparse.csgraph`` converts a graph's values to float64 before it runs, which
+    costs 8 bytes per entry; the traversals read only the pattern, and an array that
+    already is float64 is passed through without a copy.
+    """
+    ones = np.broadcast_to(np.float64(1.0), (matrix.nnz,))
+    return sp.csr_array((ones, matrix.indices, matrix.indptr), shape=matrix.shape)
 
 
 def _simple_directed(n: int, src: np.ndarray, dst: np.ndarray) -> sp.csr_array:
-    """Directed adjacency without self-loops or parallel edges (they would skew path counts)."""
-    keep = src != dst
-    matrix = _adjacency(n, src[keep], dst[keep])
-    matrix.data[:] = 1.0
+    """Directed adjacency (bool) without self-loops or parallel edges (they would skew path counts)."""
+    matrix = _grouped(n, src, dst, src != dst)
+    matrix.sum_duplicates()
+    matrix.eliminate_zeros()
     return matrix
 
 
@@ -169,10 +192,46 @@ def _undirected_upper(n: int, src: np.ndarray, dst: np.ndarray) -> sp.csr_array:
     """Each undirected pair once (row < column), without self-loops: a ↔ b counts as one tie."""
     lo = np.minimum(src, dst)
     hi = np.maximum(src, dst)
-    keep = lo != hi
-    matrix = _adjacency(n, lo[keep], hi[keep])
-    matrix.data[:] = 1.0
+    matrix = _grouped(n, lo, hi, lo != hi)
+    del lo, hi
+    matrix.sum_duplicates()
+    matrix.eliminate_zeros()
     return matrix
+
+
+def _undirected_both_ways(n: int, src: np.ndarray, dst: np.ndarray) -> sp.csr_array:
+    """Each undirected pair in both its rows, once, without self-loops (bool values).
+
+    Self-loops enter as explicit ``False``; the sum of the matrix and its transpose adds
+    duplicates up (``or`` for bool) and drops the zero entries it produces.
+    """
+    directed = _grouped(n, src, dst, src != dst)
+    return directed + directed.T
+
+
+def _counts(values: np.ndarray, n: int) -> np.ndarray:
+    """``bincount(values, minlength=n)`` in pieces: bincount copies its input to int64 first."""
+    counts = np.zeros(n, dtype=np.int64)
+    for start in range(0, values.size, _COUNT_PIECE):
+        counts += np.bincount(values[start : start + _COUNT_PIECE], minlength=n)
+    return counts
+
+
+def _row_blocks(indptr: np.ndarray, rows: np.ndarray, entries: int) -> Iterator[slice]:
+    """Consecutive slices of ``rows`` whose rows hold about ``entries`` entries each (at least one row)."""
+    ends = np.cumsum(indptr[rows + 1] - indptr[rows])
+    cuts = np.searchsorted(ends, np.arange(entries, int(ends[-1]) if ends.size else 0, entries), side="right")
+    bounds = np.unique(np.concatenate(([0], cuts, [rows.size])))
+    for begin, end in zip(bounds[:-1], bounds[1:], strict=True):
+        yield slice(int(begin), int(end))
+
+
+def _row_entries(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For the given rows: the position of each of their entries, and which row (0..len-1) it belongs to."""
+    starts = indptr[rows]
+    lengths = indptr[rows + 1] - starts
+    owner = np.repeat(np.arange(rows.size), lengths)
+    return np.arange(owner.size) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths), owner
 
 
 def _nk_graph(matrix: sp.csr_array, directed: bool) -> nk.Graph:
@@ -205,43 +264,51 @@ def _renumber_by_size(labels: np.ndarray) -> np.ndarray:
     return rank[inverse].astype(np.int64)
 
 
-def _modularity(labels: np.ndarray, upper: sp.csr_array) -> float | None:
-    """Newman modularity (resolution 1) of a partition of the undirected simple graph ``upper``.
+def _modularity(labels: np.ndarray, ties: sp.csr_array, both_ways: bool) -> float | None:
+    """Newman modularity (resolution 1) of a partition of the undirected simple graph ``ties``.
 
+    ``ties`` holds each tie once (upper triangle) or, with ``both_ways``, in both its rows.
     ``None`` when the graph has no edges, where modularity is undefined.
     """
-    if upper.nnz == 0:
+    if ties.nnz == 0:
         return None
     n = labels.shape[0]
-    lo = np.repeat(np.arange(n, dtype=np.int64), np.diff(upper.indptr))
-    hi = upper.indices.astype(np.int64)
-    edges = float(upper.nnz)
-    groups = int(labels.max()) + 1
-    intra = labels[lo] == labels[hi]
-    degree = np.bincount(lo, minlength=n) + np.bincount(hi, minlength=n)
-    group_degree = np.bincount(labels, weights=degree, minlength=groups)
-    return float(intra.sum() / edges - np.square(group_degree / (2.0 * edges)).sum())
+    row_entries = np.diff(ties.indptr)
+    degree = row_entries if both_ways else row_entries + np.bincount(ties.indices, minlength=n)
+    intra = 0
+    for block in _row_blocks(ties.indptr, np.arange(n), _BLOCK_ENTRIES):
+        entries = slice(ties.indptr[block.start], ties.indptr[block.stop])
+        intra += np.count_nonzero(np.repeat(labels[block], row_entries[block]) == labels[ties.indices[entries]])
+    total_degree = float(ties.nnz) if both_ways else 2.0 * ties.nnz
+    group_degree = np.bincount(labels, weights=degree)
+    return float(intra / ties.nnz - np.square(group_degree / total_degree).sum())
 
 
 # ---------------------------------------------------------------- algorithms
 
 
 def _pagerank(n: int, src: np.ndarray, dst: np.ndarray, damping: float, max_iterations: int, tolerance: float) -> AlgorithmOutput:
-    out_degree = np.bincount(src, minlength=n).astype(np.float64)
-    # Column-stochastic transition, stored transposed so one step is a CSR mat-vec.
-    transition_t = sp.csr_array((1.0 / out_degree[src], (dst, src)), shape=(n, n))
-    transition_t.sum_duplicates()
-    dangling = out_degree == 0
+    out_degree = _counts(src, n)
+    # Transposed adjacency, so one step is a CSR mat-vec of the rank scaled by
+    # damping / out-degree (the column-stochastic transition, damped). Values of one
+    # avoid a random gather of a weight per edge when the matrix is built.
+    pattern = _grouped(n, dst, src, np.ones(src.size, dtype=bool))
+    adjacency_t = sp.csr_array((np.ones(pattern.nnz), pattern.indices, pattern.indptr), shape=(n, n))
+    del pattern
+    share = np.zeros(n)
+    np.divide(damping, out_degree, out=share, where=out_degree > 0)
+    dangling = np.flatnonzero(out_degree == 0)
     rank = np.full(n, 1.0 / n)
     teleport = (1.0 - damping) / n
     iterations = 0
     for iterations in range(1, max_iterations + 1):
         # Rank held by vertices without out-edges is spread evenly, so none leaks away.
         spread = damping * rank[dangling].sum() / n
-        new = transition_t @ rank
-        new *= damping
+        new = adjacency_t @ (rank * share)
         new += spread + teleport
-        change = np.abs(new - rank).sum()
+        # The old vector is not needed after this: it holds the difference.
+        np.subtract(new, rank, out=rank)
+        change = np.abs(rank, out=rank).sum()
         rank = new
         if change < tolerance:
             break
@@ -249,8 +316,21 @@ def _pagerank(n: int, src: np.ndarray, dst: np.ndarray, damping: float, max_iter
     return AlgorithmOutput(rank, iterations, "scipy")
 
 
+def _components(n: int, src: np.ndarray, dst: np.ndarray, strong: bool) -> AlgorithmOutput:
+    if strong:
+        graph = _grouped(n, src, dst, np.ones(src.size, dtype=bool))
+        # scipy 1.17's strong components never return on a row holding an entry twice.
+        graph.sum_duplicates()
+    else:
+        # Weak components are the strong components of the graph with every edge in both
+        # directions. scipy's own weak mode builds a float64 transpose (12 bytes per edge).
+        graph = _undirected_both_ways(n, src, dst)
+    _, labels = connected_components(_structure(graph), directed=True, connection="strong")
+    return AlgorithmOutput(_renumber_by_size(labels), None, "scipy")
+
+
 def _label_propagation(n: int, src: np.ndarray, dst: np.ndarray, max_iterations: int, seed: int) -> AlgorithmOutput:
-    """Label propagation with Raghavan's stopping rule, vectorised over all vertices.
+    """Label propagation with Raghavan's stopping rule, vectorised over blocks of vertices.
 
     A vertex is unstable while its label is not among the most frequent labels of its
     neighbours. Each round, every unstable vertex draws the most frequent neighbour label
@@ -258,49 +338,58 @@ def _label_propagation(n: int, src: np.ndarray, dst: np.ndarray, max_iterations:
     change, or left unstable, are looked at again. Stops when all vertices are stable or
     after ``max_iterations`` rounds.
     """
-    upper = _undirected_upper(n, src, dst)
-    both = (upper + upper.T).tocsr()
-    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(both.indptr))
-    cols = both.indices.astype(np.int64)
-    labels = np.arange(n, dtype=np.int64)
+    ties = _undirected_both_ways(n, src, dst)
+    labels = np.arange(n, dtype=ties.indices.dtype)
     rng = np.random.default_rng(seed)
-    pending = np.diff(both.indptr) > 0
+    pending = np.diff(ties.indptr) > 0
     rounds = 0
     while rounds < max_iterations:
-        edges = np.flatnonzero(pending[rows])
-        if edges.size == 0:
+        active = np.flatnonzero(pending)
+        if active.size == 0:
             break
         rounds += 1
-        # One sortable key per (vertex, neighbour label): runs of equal keys are counts.
-        keys = rows[edges] * n + labels[cols[edges]]
-        keys.sort()
-        run_start = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-        counts = np.diff(np.append(run_start, keys.size)).astype(np.float64)
-        pair_vertex = keys[run_start] // n
-        pair_label = keys[run_start] - pair_vertex * n
-        vertex_start = np.flatnonzero(np.concatenate(([True], pair_vertex[1:] != pair_vertex[:-1])))
-        vertex_pairs = np.diff(np.append(vertex_start, pair_vertex.size))
-        active = pair_vertex[vertex_start]
-        slot = np.repeat(np.arange(active.size), vertex_pairs)
-        best_count = np.maximum.reduceat(counts, vertex_start)
-        own_count = np.zeros(active.size)
-        mine = pair_label == labels[active][slot]
-        own_count[slot[mine]] = counts[mine]
-        unstable = own_count < best_count
+        best, unstable = _most_frequent_neighbour_labels(ties, labels, active, rng)
         if not unstable.any():
             break
-        # Jitter below 1 keeps integer counts ordered and breaks ties at random.
-        jittered = counts + rng.random(counts.size) * 0.5
-        winner = np.flatnonzero(jittered == np.repeat(np.maximum.reduceat(jittered, vertex_start), vertex_pairs))
-        best_label = np.empty(active.size, dtype=np.int64)
-        best_label[slot[winner]] = pair_label[winner]
         moves = unstable & (rng.random(active.size) < _LP_MOVE_SHARE)
-        labels[active[moves]] = best_label[moves]
-        changed = np.zeros(n)
-        changed[active[moves]] = 1.0
-        pending = (both @ changed) > 0
+        labels[active[moves]] = best[moves]
+        changed = np.zeros(n, dtype=bool)
+        changed[active[moves]] = True
+        pending = ties @ changed
         pending[active[unstable & ~moves]] = True
-    return AlgorithmOutput(_renumber_by_size(labels), rounds, "numpy-lp", _modularity(labels, upper))
+    return AlgorithmOutput(_renumber_by_size(labels), rounds, "numpy-lp", _modularity(labels, ties, both_ways=True))
+
+
+def _most_frequent_neighbour_labels(
+    ties: sp.csr_array, labels: np.ndarray, vertices: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each vertex (each with at least one neighbour): a most frequent neighbour label,
+    drawn at random among equally frequent ones, and whether its own label is less frequent.
+    """
+    n = labels.shape[0]
+    best = np.empty(vertices.size, dtype=labels.dtype)
+    unstable = np.empty(vertices.size, dtype=bool)
+    for block in _row_blocks(ties.indptr, vertices, _BLOCK_ENTRIES):
+        rows = vertices[block]
+        positions, owner = _row_entries(ties.indptr, rows)
+        # One sortable key per (vertex, neighbour label): runs of equal keys are counts.
+        keys = owner * n + labels[ties.indices[positions]]
+        keys.sort()
+        pair_start = np.flatnonzero(np.diff(keys, prepend=-1))
+        counts = np.diff(pair_start, append=keys.size)
+        pair_owner = keys[pair_start] // n
+        pair_label = keys[pair_start] - pair_owner * n
+        vertex_start = np.flatnonzero(np.diff(pair_owner, prepend=-1))
+        top = np.maximum.reduceat(counts, vertex_start)
+        candidates = np.flatnonzero(counts == top[pair_owner])
+        candidate_start = np.flatnonzero(np.diff(pair_owner[candidates], prepend=-1))
+        choice = candidate_start + rng.integers(np.diff(candidate_start, append=candidates.size))
+        best[block] = pair_label[candidates[choice]]
+        own_count = np.zeros(rows.size, dtype=counts.dtype)
+        mine = pair_label == labels[rows][pair_owner]
+        own_count[pair_owner[mine]] = counts[mine]
+        unstable[block] = own_count < top
+    return best, unstable
 
 
 def _louvain(n: int, src: np.ndarray, dst: np.ndarray, resolution: float, seed: int) -> AlgorithmOutput:
@@ -312,7 +401,7 @@ def _louvain(n: int, src: np.ndarray, dst: np.ndarray, resolution: float, seed: 
         detector.run()
         partition = detector.getPartition()
     labels = np.asarray(partition.getVector(), dtype=np.int64)
-    return AlgorithmOutput(_renumber_by_size(labels), None, "networkit-plm", _modularity(labels, upper))
+    return AlgorithmOutput(_renumber_by_size(labels), None, "networkit-plm", _modularity(labels, upper, both_ways=False))
 
 
 def _betweenness(n: int, src: np.ndarray, dst: np.ndarray, exact_limit: int, samples: int, seed: int, normalized: bool) -> AlgorithmOutput:

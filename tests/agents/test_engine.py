@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import itertools
 import multiprocessing
 import time
@@ -10,6 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pytest
 
+from agents.execution import engine
 from agents.execution.engine import AlgorithmOutput, run_algorithm
 from bus.errors import TaskError
 
@@ -48,6 +50,41 @@ def random_graph(n: int, m: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]
     return rng.integers(0, n, m), rng.integers(0, n, m)
 
 
+def messy(src: np.ndarray, dst: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The same ties with every edge repeated, some reversed, self-loops added, order shuffled."""
+    rng = np.random.default_rng(seed)
+    loops = rng.integers(0, max(int(src.max()), int(dst.max())) + 1, 10)
+    all_src = np.concatenate([src, dst, src, loops])
+    all_dst = np.concatenate([dst, src, dst, loops])
+    order = rng.permutation(all_src.size)
+    return all_src[order], all_dst[order]
+
+
+def neighbour_sets(n: int, src: np.ndarray, dst: np.ndarray) -> list[set[int]]:
+    """The undirected simple graph: each vertex's distinct neighbours, self excluded."""
+    neighbours: list[set[int]] = [set() for _ in range(n)]
+    for a, b in zip(src.tolist(), dst.tolist(), strict=True):
+        if a != b:
+            neighbours[a].add(b)
+            neighbours[b].add(a)
+    return neighbours
+
+
+def reference_modularity(labels: np.ndarray, neighbours: list[set[int]]) -> float:
+    """Newman modularity from its definition, one tie at a time."""
+    ties = [(a, b) for a, near in enumerate(neighbours) for b in near if a < b]
+    degree = np.array([len(near) for near in neighbours], dtype=float)
+    intra = sum(labels[a] == labels[b] for a, b in ties)
+    group_degree = np.bincount(labels, weights=degree)
+    return intra / len(ties) - float(np.square(group_degree / (2 * len(ties))).sum())
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Blocks of a few entries, so per-block work is split across many blocks and hubs exceed a block."""
+    monkeypatch.setattr(engine, "_BLOCK_ENTRIES", 7)
+
+
 class TestPageRank:
     def test_cycle_gives_every_vertex_one_third(self):
         """On a directed 3-cycle every vertex has rank exactly 1/3."""
@@ -72,6 +109,23 @@ class TestPageRank:
         assert (np.bincount(src, minlength=60) == 0).any()
         assert out.values.sum() == pytest.approx(1.0, abs=1e-12)
         np.testing.assert_allclose(out.values, dense_pagerank(60, src, dst, 0.85), atol=1e-12)
+
+    def test_parallel_edges_count_with_their_multiplicity(self):
+        """Two edges 0→1 and one 0→2 send 1 two thirds of 0's rank; dangling 1 and 2 spread theirs."""
+        src, dst = edges([(0, 1), (0, 1), (0, 2), (3, 0), (3, 3), (2, 3)])
+        out = run_algorithm("pagerank", 5, src, dst, {"tolerance": 1e-14, "max_iterations": 5000})
+        np.testing.assert_allclose(out.values, dense_pagerank(5, src, dst, 0.85), atol=1e-12)
+        assert out.values[1] > out.values[2] > out.values[4]
+
+    @pytest.mark.parametrize("damping", [0.5, 0.85, 0.99])
+    def test_multigraph_with_many_sinks_matches_the_linear_solution(self, damping):
+        """Random multigraph, a third of the vertices without out-edges: equal to the exact solve."""
+        src, dst = random_graph(300, 900, seed=11)
+        src = np.where(src % 3 == 0, (src + 1) % 300, src)
+        src, dst = np.concatenate([src, src[:200]]), np.concatenate([dst, dst[:200]])
+        out = run_algorithm("pagerank", 300, src, dst, {"damping": damping, "tolerance": 1e-15, "max_iterations": 10_000})
+        assert (np.bincount(src, minlength=300) == 0).sum() >= 100
+        np.testing.assert_allclose(out.values, dense_pagerank(300, src, dst, damping), atol=1e-13)
 
     def test_damping_controls_concentration(self):
         """Damping 0 is pure teleport (uniform); more damping gives the star's center more rank."""
@@ -107,6 +161,46 @@ class TestComponents:
         out = run_algorithm("scc", 8, *self.GRAPH, {})
         assert out.values.tolist() == [0, 0, 0, 1, 2, 3, 4, 5]
 
+    @pytest.mark.parametrize("algorithm", ["wcc", "scc"])
+    def test_parallel_edges_and_self_loops_change_nothing(self, algorithm):
+        """Repeated edges and self-loops give the same components as the plain edge list."""
+        src, dst = self.GRAPH
+        plain = run_algorithm(algorithm, 8, src, dst, {})
+        doubled = run_algorithm(algorithm, 8, np.concatenate([src, src, [5, 0]]), np.concatenate([dst, dst, [5, 0]]), {})
+        assert doubled.values.tolist() == plain.values.tolist()
+
+    def test_weak_components_match_a_union_find(self):
+        """A sparse random graph (many components) against a union-find over its edges."""
+        n = 3000
+        src, dst = random_graph(n, 1400, seed=5)
+        parent = list(range(n))
+
+        def root(v: int) -> int:
+            while parent[v] != v:
+                parent[v] = parent[parent[v]]
+                v = parent[v]
+            return v
+
+        for a, b in zip(src.tolist(), dst.tolist(), strict=True):
+            parent[root(a)] = root(b)
+        truth = np.array([root(v) for v in range(n)])
+        found = run_algorithm("wcc", n, src, dst, {}).values
+        # Same partition: the pairs (found, truth) are in one-to-one correspondence.
+        pairs = np.unique(np.stack([found, truth]), axis=1)
+        assert pairs.shape[1] == len(np.unique(found)) == len(np.unique(truth))
+
+    def test_strong_components_match_mutual_reachability(self):
+        """A random digraph against reachability computed by repeated squaring of the adjacency."""
+        n = 80
+        src, dst = random_graph(n, 120, seed=6)
+        reach = np.eye(n, dtype=bool)
+        reach[src, dst] = True
+        for _ in range(7):
+            reach = (reach.astype(np.int64) @ reach.astype(np.int64)) > 0
+        mutual = reach & reach.T
+        found = run_algorithm("scc", n, src, dst, {}).values
+        assert ((found[:, None] == found[None, :]) == mutual).all()
+
     def test_no_edges_gives_one_component_per_vertex(self):
         """Without edges every vertex is its own component."""
         out = run_algorithm("wcc", 4, np.array([], dtype=np.int64), np.array([], dtype=np.int64), {})
@@ -133,6 +227,66 @@ class TestCommunities:
         again = run_algorithm(algorithm, 2000, src, dst, {"seed": 7})
         np.testing.assert_array_equal(first.values, again.values)
         assert first.modularity == again.modularity
+
+    @pytest.mark.parametrize("algorithm", ["label_propagation", "louvain"])
+    def test_modularity_matches_its_definition(self, algorithm):
+        """The reported modularity equals the textbook formula on the simple graph, duplicates ignored."""
+        src, dst = messy(*random_graph(400, 1500, seed=12))
+        out = run_algorithm(algorithm, 400, src, dst, {})
+        assert out.modularity == pytest.approx(reference_modularity(out.values, neighbour_sets(400, src, dst)), abs=1e-12)
+
+    @pytest.mark.parametrize("algorithm", ["label_propagation", "louvain"])
+    def test_duplicates_direction_and_self_loops_do_not_matter(self, algorithm):
+        """The partition depends only on the simple undirected graph, not on how its edges were listed."""
+        src, dst = random_graph(1500, 5000, seed=13)
+        plain = run_algorithm(algorithm, 1500, src, dst, {"seed": 3})
+        repeated = run_algorithm(algorithm, 1500, *messy(src, dst), {"seed": 3})
+        np.testing.assert_array_equal(plain.values, repeated.values)
+        assert plain.modularity == pytest.approx(repeated.modularity, abs=1e-12)
+
+    @pytest.mark.usefixtures("small_blocks")
+    def test_label_propagation_step_matches_a_counting_reference(self):
+        """One step, split over many small blocks: each vertex draws one of its most frequent
+        neighbour labels (counted on the simple graph) and is unstable exactly when its own
+        label is counted fewer times."""
+        n = 300
+        src, dst = messy(*random_graph(n, 700, seed=14))
+        hub = np.arange(1, n)
+        src, dst = np.concatenate([src, np.zeros(n - 1, dtype=src.dtype)]), np.concatenate([dst, hub])
+        ties = engine._undirected_both_ways(n, *engine._checked_edges(n, src, dst))
+        labels = np.random.default_rng(15).integers(0, 12, n).astype(ties.indices.dtype)
+        vertices = np.flatnonzero(np.diff(ties.indptr) > 0)
+        best, unstable = engine._most_frequent_neighbour_labels(ties, labels, vertices, np.random.default_rng(0))
+        neighbours = neighbour_sets(n, src, dst)
+        assert len(neighbours[0]) > 7 * 10
+        for at, v in enumerate(vertices.tolist()):
+            counts = collections.Counter(int(labels[u]) for u in neighbours[v])
+            top = max(counts.values())
+            assert counts[int(best[at])] == top
+            assert bool(unstable[at]) == (counts[int(labels[v])] < top)
+
+    @pytest.mark.usefixtures("small_blocks")
+    def test_label_propagation_ends_with_every_vertex_on_a_most_frequent_label(self):
+        """Stopped before the round limit, every vertex holds a most frequent label of its neighbours."""
+        n = 500
+        src, dst = messy(*random_graph(n, 1200, seed=16))
+        out = run_algorithm("label_propagation", n, src, dst, {"max_iterations": 1000})
+        assert out.iterations < 1000
+        for v, near in enumerate(neighbour_sets(n, src, dst)):
+            if near:
+                counts = collections.Counter(int(out.values[u]) for u in near)
+                assert counts[int(out.values[v])] == max(counts.values())
+
+    def test_label_propagation_ties_are_drawn_among_all_candidates(self):
+        """A centre whose neighbours all differ: over seeds, the first round's draw reaches every label."""
+        src, dst = edges([(0, leaf) for leaf in range(1, 6)])
+        drawn = set()
+        for seed in range(60):
+            ties = engine._undirected_both_ways(6, *engine._checked_edges(6, src, dst))
+            labels = np.arange(6, dtype=ties.indices.dtype)
+            best, _ = engine._most_frequent_neighbour_labels(ties, labels, np.array([0]), np.random.default_rng(seed))
+            drawn.add(int(best[0]))
+        assert drawn == {1, 2, 3, 4, 5}
 
     def test_label_propagation_seed_changes_tie_breaks(self):
         """Different seeds break ties differently on a random graph."""
@@ -167,6 +321,19 @@ class TestCommunities:
         out = run_algorithm(algorithm, 3, np.array([], dtype=np.int64), np.array([], dtype=np.int64), {})
         assert sorted(out.values.tolist()) == [0, 1, 2]
         assert out.modularity is None
+
+
+@pytest.mark.parametrize("algorithm", ["pagerank", "wcc", "scc", "label_propagation", "louvain", "betweenness"])
+def test_int32_and_int64_endpoints_give_the_same_values(algorithm):
+    """The store hands over int32 endpoints, callers may pass int64: the answer is the same."""
+    src, dst = random_graph(2000, 8000, seed=17)
+    wide = run_algorithm(algorithm, 2000, src.astype(np.int64), dst.astype(np.int64), {"samples": 16} if algorithm == "betweenness" else {})
+    narrow = run_algorithm(algorithm, 2000, src.astype(np.int32), dst.astype(np.int32), {"samples": 16} if algorithm == "betweenness" else {})
+    if algorithm == "betweenness":
+        # Exact betweenness sums path counts on two threads, in an order that varies by run.
+        np.testing.assert_allclose(wide.values, narrow.values, rtol=1e-12, atol=1e-15)
+    else:
+        np.testing.assert_array_equal(wide.values, narrow.values)
 
 
 class TestBetweenness:
