@@ -43,7 +43,7 @@ class DocumentInput(_Frozen):
 
     A path is read by the orchestrator only under its configured documents root; over the
     bus no root is configured by default, so clients send content. ``object_name`` refers
-    to a document already put into the ``gaai_documents`` object store.
+    to a document already put into the ``gaai_documents`` object store under ``upload/``.
     """
 
     content: Annotated[str, Meta(max_length=4_000_000)] | None = None

@@ -16,6 +16,8 @@ WORKFLOWS_BUCKET = "gaai_workflows"
 CANCELLATIONS_BUCKET = "gaai_cancellations"
 DOCUMENTS_BUCKET = "gaai_documents"
 REPORTS_BUCKET = "gaai_reports"
+UPLOAD_PREFIX = "upload/"
+"""Where clients put documents in the documents bucket; a submission may name only these."""
 
 ORCHESTRATOR_CONSUMER = "orchestrator"
 CATALOG_CONSUMER = "catalog"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -120,7 +121,7 @@ class WorkflowClient:
     async def upload_document(self, path: Path, name: str | None = None) -> DocumentInput:
         """Put a local file into the documents object store; returns the reference to submit."""
         data = path.read_bytes()
-        object_name = f"upload/{time.time_ns()}-{path.name}"
+        object_name = f"{subjects.UPLOAD_PREFIX}{uuid.uuid4().hex}-{path.name}"
         await self.bus.documents.put(object_name, data)
         return DocumentInput(object_name=object_name, name=name or path.name)
 

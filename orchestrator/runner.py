@@ -157,6 +157,9 @@ class Orchestrator:
         if len(given) != 1:
             raise RequestError("bad_request", f"documents[{index}] needs exactly one of content, path or object_name")
         if document.object_name is not None:
+            if not document.object_name.startswith(subjects.UPLOAD_PREFIX):
+                # Other objects in the bucket are other workflows' documents.
+                raise RequestError("document_not_allowed", f"documents[{index}]: object_name must name an upload ({subjects.UPLOAD_PREFIX}...)")
             try:
                 info = await self.bus.documents.get_info(document.object_name)
             except nats.js.errors.ObjectNotFoundError:

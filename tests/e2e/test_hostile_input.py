@@ -281,8 +281,10 @@ def submit_cases(root: Path, outside: Path) -> list[Case]:
     add("exe-name", _doc(content="MZ", name="a.exe"), "unsupported_document")
     add("empty-content", _doc(content=""), "empty_document")
     add("blank-content", _doc(content="  \n\t "), "empty_document")
-    for i, name in enumerate(["does-not-exist", "../../x", "wf-x/../../secret", "$O.gaai_documents.>", "*", "x" * 512]):
+    for i, name in enumerate(["upload/does-not-exist", "upload/../../x", "upload/*", "upload/" + "x" * 505]):
         add(f"object-name-{i}", _doc(object_name=name), "unknown_document")
+    for i, name in enumerate(["wf-someone/00-brief.md", "../../x", "wf-x/../../secret", "$O.gaai_documents.>", "*", "x" * 512]):
+        add(f"object-name-outside-uploads-{i}", _doc(object_name=name), "document_not_allowed")
     return cases
 
 
