@@ -295,7 +295,7 @@ class Orchestrator:
         raise BusError("state_conflict", f"workflow {workflow_id}: state kept changing under us")
 
     async def _execute(self, state: WorkflowState, commands: list[Command]) -> None:
-        """Publish the tasks concurrently (each waits for its own JetStream ack) and the events."""
+        """Publish the events, then the tasks concurrently (each waits for its own JetStream ack)."""
         trigger = current_link()
 
         async def dispatch(command: Dispatch) -> None:
@@ -312,10 +312,11 @@ class Orchestrator:
             with producer_span(subject, message_id, len(body), headers, context=phase, links=trigger):
                 await self.bus.publish(subject, body, headers)
 
-        await asyncio.gather(*(dispatch(c) for c in commands if isinstance(c, Dispatch)))
+        # Events first: a task's "dispatched" must reach followers before the agent's "running".
         for command in commands:
             if isinstance(command, Emit):
                 await self.bus.emit(command.event)
+        await asyncio.gather(*(dispatch(c) for c in commands if isinstance(c, Dispatch)))
 
     async def _load(self, workflow_id: str, use_cache: bool = False) -> tuple[WorkflowState, int] | None:
         if use_cache and workflow_id in self._cache:

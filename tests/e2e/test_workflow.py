@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -52,6 +53,11 @@ def test_demo_runs_every_phase_in_separate_processes(cli_env, tmp_path):
     pids = [next(iter(p)) for p in by_agent.values()]
     assert len(set(pids)) == len(TASK_AGENTS), "each agent kind runs in its own process"
     assert "Workflow Trace Summary" in result.stdout and "Phase 4: executions" in result.stdout
+    shown = [re.match(r"\[\s*[\d.]+s\] (.+?)  +(.+?)  +(\w+)", line) for line in result.stdout.splitlines()]
+    order = [(m.group(2), m.group(3)) for m in shown if m and m.group(1).startswith("Phase")]
+    for label, status in order:
+        if status == "running":  # its label comes from the dispatch event, so that must come first
+            assert (label, "dispatched") in order and order.index((label, "dispatched")) < order.index((label, "running")), label
     lineage = gaai("catalog", "lineage", state["workflow_id"], env=cli_env, cwd=tmp_path)
     assert lineage.returncode == 0, lineage.stderr
     assert any(line.startswith("requirement:") and "report:" in line for line in lineage.stdout.splitlines())
