@@ -70,6 +70,7 @@ class Orchestrator:
         self._cache: dict[str, tuple[WorkflowState, int]] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._queued: dict[str, list[tuple[Event, asyncio.Future[bool]]]] = {}
+        self._starting: set[asyncio.Task[None]] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         await add_endpoint(self.bus, subjects.SUBMIT, subjects.ORCHESTRATOR_QUEUE, self.submit)
@@ -93,14 +94,15 @@ class Orchestrator:
             known = ", ".join(sorted(g.name for g in self.store.list_graphs())) or "none"
             raise RequestError("unknown_graph", f"graph {request.graph_name!r} does not exist; known graphs: {known}")
         workflow_id = request.workflow_id or f"wf-{uuid.uuid4().hex[:16]}"
-        existing = await self._load(workflow_id)
-        if existing is not None:
-            if existing[0].request.graph_name != request.graph_name:
-                raise RequestError("workflow_exists", f"workflow {workflow_id} already exists for another graph")
-            return SubmitReply(workflow_id=workflow_id, status=existing[0].status)
+        if request.workflow_id:  # a generated id is new; a client's may be a resubmission
+            existing = await self._load(workflow_id)
+            if existing is not None:
+                if existing[0].request.graph_name != request.graph_name:
+                    raise RequestError("workflow_exists", f"workflow {workflow_id} already exists for another graph")
+                return SubmitReply(workflow_id=workflow_id, status=existing[0].status)
         documents = [await self._store_document(workflow_id, i, d) for i, d in enumerate(request.documents)]
         now = time.time()
-        state = WorkflowState(
+        accepted = WorkflowState(
             workflow_id=workflow_id,
             request=msgspec.structs.replace(request, documents=[], workflow_id=workflow_id),
             documents=documents,
@@ -108,14 +110,25 @@ class Orchestrator:
             created_at=now,
             updated_at=now,
         )
+        # Stored already started (its first tasks marked sent): one state write instead of
+        # two. A crash before they are published is what ``resume`` is for.
+        state, commands = advance(accepted, Submitted(), now)
         try:
             revision = await self.bus.workflows.create(workflow_id, state_encoder.encode(state))
         except nats.js.errors.KeyWrongLastSequenceError:
             raise RequestError("workflow_exists", f"workflow {workflow_id} was submitted concurrently") from None
         self._cache[workflow_id] = (state, revision)
         log.info("workflow accepted", workflow_id=workflow_id, graph=request.graph_name, documents=len(documents))
-        asyncio.create_task(self._apply(workflow_id, Submitted()))
-        return SubmitReply(workflow_id=workflow_id, status="pending")
+        started = asyncio.create_task(self._start(state, commands))
+        self._starting.add(started)
+        started.add_done_callback(self._starting.discard)
+        return SubmitReply(workflow_id=workflow_id, status=state.status)
+
+    async def _start(self, state: WorkflowState, commands: list[Command]) -> None:
+        try:
+            await self._execute(state, commands)
+        except BusError as exc:
+            log.error("first tasks not published; an orchestrator restart publishes them", workflow_id=state.workflow_id, error=exc.message)
 
     async def status(self, data: bytes) -> WorkflowProgress:
         request = decode_request(status_decoder, data)

@@ -316,7 +316,7 @@ class WorkflowStuck(AssertionError):
 async def submit(nc: nats.NATS, workflow_id: str, graph: str, text: str, max_executions: int) -> None:
     request = {"graph_name": graph, "documents": [{"content": text, "name": "asks.md"}], "max_executions": max_executions, "workflow_id": workflow_id}
     reply = await ask(nc, subjects.SUBMIT, request)
-    assert reply == {"workflow_id": workflow_id, "status": "pending"}, reply
+    assert reply == {"workflow_id": workflow_id, "status": "running"}, reply
 
 
 class EventWatch:

@@ -383,7 +383,7 @@ async def _fire(target: Target) -> Barrage:
             "max_executions": 2,
         }
         accepted, raw, _ = await ask(nc, subjects.SUBMIT, _j(valid))
-        assert accepted and accepted.get("status") == "pending", raw
+        assert accepted and accepted.get("status") == "running", raw
         cases = all_cases(target.root, target.outside)
         for case in cases[:50]:  # requests nobody waits for must not hurt either
             await nc.publish(case.subject, case.body)
@@ -508,7 +508,7 @@ async def test_document_paths_over_the_bus_stay_inside_the_documents_root(target
         documents = await js.object_store(subjects.DOCUMENTS_BUCKET)
         for path, file in inside.items():
             reply, raw, _ = await ask(nc, subjects.SUBMIT, _submit(documents=[{"path": path}], max_executions=1))
-            assert reply.get("status") == "pending", (path, raw)
+            assert reply.get("status") == "running", (path, raw)
             names = [o.name for o in await documents.list() if o.name.startswith(f"{reply['workflow_id']}/")]
             assert len(names) == 1
             assert (await documents.get(names[0])).data == file.read_bytes()
