@@ -122,9 +122,9 @@ def _report(result: dict) -> str:
     out.append("\nSchedules, emulated latencies (phased is computed from the measured pipelined run, not run)")
     out.append(
         _table(
-            ["templates", "bound ms", "pipelined ms", "ratio", "phased ms", "phased/pipelined", "sequential ms", "speed-up"],
+            ["templates", "bound ms", "pipelined ms", "ratio", "phased ms", "phased/pipelined", "sequential ms", "speed-up", "best possible"],
             [
-                [r["templates"], r["bound_ms"], r["pipelined_ms"], r["critical_path_ratio"], r["phased_ms_computed"], r["phased_over_pipelined"], r["sequential_ms"], r["speedup_vs_sequential"]]
+                [r["templates"], r["bound_ms"], r["pipelined_ms"], r["critical_path_ratio"], r["phased_ms_computed"], r["phased_over_pipelined"], r["sequential_ms"], r["speedup_vs_sequential"], r["speedup_possible"]]
                 for r in schedules["rows"]
             ],
         )

@@ -88,12 +88,18 @@ class Feed:
 
     async def _deliver(self, message: Msg) -> None:
         self._heard_at = time.monotonic()
-        status = (message.headers or {}).get(_STATUS)
+        headers = message.headers or {}
+        status = headers.get(_STATUS)
         if status is not None:
             if status != _HEARTBEAT:
-                # 408 (request expired), 409 (consumer changed, limits): the rest of that request will not come.
-                self._requested = max(0, self._requested - int((message.headers or {}).get(_PENDING_MESSAGES, 0) or 0))
-                await self._top_up()
+                # 408 (request expired), 409 (consumer changed, limits): the rest of that
+                # request will not come, and the server says how much that was.
+                undelivered = headers.get(_PENDING_MESSAGES)
+                if undelivered is None:  # a refused request; the watchdog asks again
+                    log.warning("pull request refused", status=status, description=headers.get("Description", ""))
+                else:
+                    self._requested = max(0, self._requested - int(undelivered))
+                    await self._top_up()
             return
         self._requested = max(0, self._requested - 1)
         if self._closing:
