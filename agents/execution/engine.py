@@ -84,9 +84,6 @@ _LP_MOVE_SHARE = 0.5
 # set stays a few MB however large the graph, instead of several arrays per edge.
 _BLOCK_ENTRIES = 1 << 16
 
-# Values counted per bincount call: few calls (each adds an n-long array), small copies.
-_COUNT_PIECE = 1 << 21
-
 
 @dataclass(frozen=True)
 class AlgorithmOutput:
@@ -216,14 +213,6 @@ def _undirected_both_ways(n: int, src: np.ndarray, dst: np.ndarray) -> sp.csr_ar
     return directed + directed.T
 
 
-def _counts(values: np.ndarray, n: int) -> np.ndarray:
-    """``bincount(values, minlength=n)`` in pieces: bincount copies its input to int64 first."""
-    counts = np.zeros(n, dtype=np.int64)
-    for start in range(0, values.size, _COUNT_PIECE):
-        counts += np.bincount(values[start : start + _COUNT_PIECE], minlength=n)
-    return counts
-
-
 def _row_blocks(indptr: np.ndarray, rows: np.ndarray, entries: int) -> Iterator[slice]:
     """Consecutive slices of ``rows`` whose rows hold about ``entries`` entries each (at least one row)."""
     ends = np.cumsum(indptr[rows + 1] - indptr[rows])
@@ -295,23 +284,27 @@ def _modularity(labels: np.ndarray, ties: sp.csr_array, both_ways: bool) -> floa
 
 
 def _pagerank(n: int, src: np.ndarray, dst: np.ndarray, damping: float, max_iterations: int, tolerance: float) -> AlgorithmOutput:
-    out_degree = _counts(src, n)
-    # Transposed adjacency, so one step is a CSR mat-vec of the rank scaled by
-    # damping / out-degree (the column-stochastic transition, damped). Values of one
-    # avoid a random gather of a weight per edge when the matrix is built.
-    pattern = _grouped(n, dst, src, np.ones(src.size, dtype=bool))
-    adjacency_t = sp.csr_array((np.ones(pattern.nnz), pattern.indices, pattern.indptr), shape=(n, n))
+    # Adjacency by source: a vertex's out-degree is the length of its row, so no separate
+    # count over the edges is needed. One step is the transposed mat-vec of the rank scaled
+    # by damping / out-degree (the column-stochastic transition, damped): each vertex adds
+    # its share to its out-neighbours, which runs as fast as the gather of a transposed CSR.
+    # Values of one avoid a random gather of a weight per edge when the matrix is built.
+    pattern = _grouped(n, src, dst, np.ones(src.size, dtype=bool))
+    out_degree = np.diff(pattern.indptr)
+    transition_t = sp.csr_array((np.ones(pattern.nnz), pattern.indices, pattern.indptr), shape=(n, n)).T
     del pattern
     share = np.zeros(n)
     np.divide(damping, out_degree, out=share, where=out_degree > 0)
     dangling = np.flatnonzero(out_degree == 0)
+    del out_degree
     rank = np.full(n, 1.0 / n)
+    scaled = np.empty(n)
     teleport = (1.0 - damping) / n
     iterations = 0
     for iterations in range(1, max_iterations + 1):
         # Rank held by vertices without out-edges is spread evenly, so none leaks away.
         spread = damping * rank[dangling].sum() / n
-        new = adjacency_t @ (rank * share)
+        new = transition_t @ np.multiply(rank, share, out=scaled)
         new += spread + teleport
         # The old vector is not needed after this: it holds the difference.
         np.subtract(new, rank, out=rank)

@@ -1,11 +1,10 @@
-"""The algorithm engine: hand-checked answers on small graphs, errors, and speed at 10^5 edges."""
+"""The algorithm engine: hand-checked answers on small graphs, errors, and sane results at 10^5 edges."""
 
 from __future__ import annotations
 
 import collections
 import itertools
 import multiprocessing
-import time
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -419,14 +418,37 @@ class TestErrors:
 
 class TestScale:
     @pytest.mark.parametrize("algorithm", ["pagerank", "wcc", "scc", "label_propagation", "louvain", "betweenness"])
-    def test_hundred_thousand_edges_finish_quickly(self, algorithm):
-        """Each algorithm handles 10^4 vertices / 10^5 edges in a few seconds with one value per vertex."""
-        src, dst = random_graph(10_000, 100_000, seed=2)
-        started = time.perf_counter()
-        out = run_algorithm(algorithm, 10_000, src, dst, {})
-        assert time.perf_counter() - started < 10
-        assert out.values.shape == (10_000,)
+    def test_hundred_thousand_edges_give_sane_results(self, algorithm):
+        """Each algorithm handles 10^4 vertices / 10^5 edges with one sane value per vertex.
+
+        How fast is measured in bench/bench_graph.py, not here: a timed test fails on a
+        busy machine and passes on a slow implementation.
+        """
+        n = 10_000
+        src, dst = random_graph(n, 100_000, seed=2)
+        out = run_algorithm(algorithm, n, src, dst, {})
+        assert out.values.shape == (n,)
         assert np.isfinite(out.values).all()
+        if algorithm == "pagerank":
+            # A probability vector that one more damped step (dangling rank spread evenly)
+            # leaves in place: the power iteration converged, and well within its budget.
+            rank = out.values
+            assert (rank > 0).all() and rank.sum() == pytest.approx(1.0)
+            assert out.iterations is not None and out.iterations < 100
+            out_degree = np.bincount(src, minlength=n)
+            moved = np.bincount(dst, weights=rank[src] / out_degree[src], minlength=n)
+            step = 0.85 * (moved + rank[out_degree == 0].sum() / n) + 0.15 / n
+            assert np.abs(step - rank).sum() < 1e-5
+        elif algorithm == "betweenness":
+            assert (out.values >= 0).all() and out.values.max() > 0
+        else:
+            # Group ids 0..k-1, every id used, numbered by decreasing group size.
+            sizes = np.bincount(out.values)
+            assert out.values.min() == 0 and (sizes > 0).all()
+            assert (np.diff(sizes) <= 0).all()
+            if algorithm == "wcc":
+                # Ten edges per vertex at random: one giant component holds nearly all.
+                assert sizes[0] > 0.99 * n
 
     def test_output_crosses_a_process_boundary(self):
         """The function runs in a spawned worker process and its output pickles intact."""
