@@ -68,9 +68,6 @@ from dataclasses import dataclass
 import networkit as nk
 import numpy as np
 import scipy.sparse as sp
-# scipy's kernel behind ``csc_array @ vector``, which adds the product into a given vector:
-# PageRank reuses two rank vectors instead of a fresh zeroed one per step.
-from scipy.sparse._sparsetools import csc_matvec as _csc_matvec
 from scipy.sparse.csgraph import connected_components
 
 from agents.algorithms import algorithm_spec, resolve_params
@@ -302,20 +299,17 @@ def _pagerank(n: int, src: np.ndarray, dst: np.ndarray, damping: float, max_iter
     del out_degree
     rank = np.full(n, 1.0 / n)
     scaled = np.empty(n)
-    new = np.empty(n)
     teleport = (1.0 - damping) / n
     iterations = 0
     for iterations in range(1, max_iterations + 1):
         # Rank held by vertices without out-edges is spread evenly, so none leaks away.
         spread = damping * rank[dangling].sum() / n
-        np.multiply(rank, share, out=scaled)
-        # The step adds onto the constant part, in a vector already in memory.
-        new.fill(spread + teleport)
-        _csc_matvec(n, n, transition_t.indptr, transition_t.indices, transition_t.data, scaled, new)
-        # The old vector is not needed after this: it holds the difference, then the next step.
+        new = transition_t @ np.multiply(rank, share, out=scaled)
+        new += spread + teleport
+        # The old vector is not needed after this: it holds the difference.
         np.subtract(new, rank, out=rank)
         change = np.abs(rank, out=rank).sum()
-        rank, new = new, rank
+        rank = new
         if change < tolerance:
             break
     rank /= rank.sum()
