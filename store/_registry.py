@@ -9,6 +9,7 @@ registry is safe across threads and forked processes. A graph is registered or r
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
@@ -95,7 +96,7 @@ class Registry:
             if conn.execute("PRAGMA user_version").fetchone()[0] == _SCHEMA_VERSION:
                 return
             # WAL is a persistent property of the database file, so it is set once, with the schema.
-            conn.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(conn)
             with self._transaction(conn, immediate=True):
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
@@ -200,3 +201,21 @@ class Registry:
             endpoints[edge].append((source, target, count))
         info = GraphInfo(name, vertices, edges, created_at=row[1], version=row[0])
         return GraphRecord(info, endpoints)
+
+
+def _switch_to_wal(conn: sqlite3.Connection) -> None:
+    """Set WAL mode, waiting while another process holds the file.
+
+    Changing the journal mode needs the file to itself and fails at once with "database
+    is locked", without waiting for the busy timeout, when another process is creating
+    the same registry at that moment.
+    """
+    deadline = time.monotonic() + _BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)

@@ -69,10 +69,12 @@ def python(code: str, *args: object) -> subprocess.Popen[str]:
     )
 
 
-def finish(process: subprocess.Popen[str], timeout: float = 60) -> str:
-    out, err = process.communicate(timeout=timeout)
-    assert process.returncode == 0, err
-    return out
+def finish(*processes: subprocess.Popen[str], timeout: float = 60) -> list[str]:
+    """Each process's output, once every one has ended (none is left running if one failed)."""
+    outcomes = [process.communicate(timeout=timeout) for process in processes]
+    for process, (_, err) in zip(processes, outcomes):
+        assert process.returncode == 0, err
+    return [out for out, _ in outcomes]
 
 
 def make_graph(folder: Path, vertices: int, edges: int, seed: int) -> Path:
@@ -105,7 +107,8 @@ def test_readers_see_whole_versions_while_another_process_replaces(
         finish(writer)
     finally:
         stop.touch()
-    report = json.loads(finish(reader))
+    [output] = finish(reader)
+    report = json.loads(output)
     assert report["problems"] == []
     assert report["reads"] > 0
     store = EmbeddedStore(home)
@@ -120,8 +123,7 @@ def test_parallel_imports_of_different_graphs_on_a_new_home(
     small, large, expected = versions
     home = tmp_path / "home"
     writers = [python(IMPORT, home, small if i % 2 else large, small, 3, f"graph{i}") for i in range(3)]
-    for writer in writers:
-        finish(writer)
+    finish(*writers)
     store = EmbeddedStore(home)
     assert [g.name for g in store.list_graphs()] == ["graph0", "graph1", "graph2"]
     for i in range(3):
@@ -135,7 +137,7 @@ def test_ensure_sample_graph_from_two_processes_imports_once(tmp_path: Path) -> 
     """Two processes ensuring the sample graph end up with the same single graph."""
     home = tmp_path / "home"
     first, second = python(ENSURE, home), python(ENSURE, home)
-    versions = {finish(first).strip(), finish(second).strip()}
+    versions = {output.strip() for output in finish(first, second)}
     store = EmbeddedStore(home)
     assert [g.name for g in store.list_graphs()] == ["ecommerce"]
     assert versions == {store.graph("ecommerce").version}
