@@ -94,3 +94,20 @@ async def test_expired_requests_are_asked_again(fresh_nats, monkeypatch: pytest.
     await bus.close()
     assert sorted(handler.seen) == list(range(5))
     assert "went silent" not in capsys.readouterr().out, "the server's expiry notices were not counted"
+
+
+async def test_a_closed_feed_leaves_no_request_behind_to_swallow_messages(fresh_nats):
+    """After one replica stops, a task published next reaches the replica that is still there."""
+    bus = await connected(fresh_nats.url)
+    leaving, staying = Recorder(hold_s=0), Recorder(hold_s=0)
+    gone = Feed(bus, subjects.TASKS_STREAM, subjects.agent_consumer(AGENT), 8, leaving)
+    await gone.start()
+    await gone.close()
+    kept = Feed(bus, subjects.TASKS_STREAM, subjects.agent_consumer(AGENT), 8, staying)
+    await kept.start()
+    await publish(bus, 5)
+    # Well inside the consumer's 30 s ack wait: a message delivered to the closed feed's inbox would only come back after it.
+    await wait_for(lambda: len(staying.seen) == 5, timeout=5)
+    await kept.close()
+    await bus.close()
+    assert leaving.seen == [] and sorted(staying.seen) == list(range(5))
