@@ -301,7 +301,6 @@ def _output(state: WorkflowState, agent: str, key: str = ""):
 def _build_task(state: WorkflowState, task: TaskState) -> Task:
     """The message for ``task``, assembled from the outputs it depends on."""
     request = state.request
-    wf = state.workflow_id
     agent = task.agent
     if agent == "vertical":
         return VerticalTask(graph_name=request.graph_name, documents=state.documents, industry=request.industry, custom_vertical=request.custom_vertical)

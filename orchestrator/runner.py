@@ -48,7 +48,7 @@ from telemetry.tracing import consumer_span, current_ids, current_link, producer
 log = structlog.get_logger("orchestrator")
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
-# Results handled at once, across workflows (one at a time within a workflow).
+# Results in hand at once, across all workflows.
 RESULTS_IN_HAND = 256
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _EXTENSION_TYPES = {
