@@ -37,8 +37,9 @@ name, singular or plural, ``_``/``-`` read as spaces), else the core collections
 go into its ``focus_collections``, which the template agent reads.
 Matches for the same algorithm and the same collections merge into one use case. An
 algorithm the schema cannot support (no edges; connectivity or community without edges among
-core collections; SCC without an edge that can close a cycle) is omitted, since ``UseCase``
-has no field to carry the omission.
+core collections; SCC without an edge that can close a cycle) gets no use case; the result
+lists it under ``unanswered`` with the requirements that asked and the reason
+(``unanswered_questions``), and the workflow's status carries that list.
 
 When no requirement yields a supported use case, a fallback set is returned: PageRank,
 Louvain and WCC, limited to those the vertical has patterns for (all three when it has none
@@ -56,7 +57,7 @@ from dataclasses import dataclass, field
 from agents.algorithms import ALGORITHMS
 from agents.templates import choose_collections, core_collections
 from agents.llm import offline_responder
-from bus.contract import GraphSchema, RequirementsDoc, UseCase, UseCasesResult, UseCasesTask, VerticalProfile
+from bus.contract import GraphSchema, RequirementsDoc, UnansweredQuestion, UseCase, UseCasesResult, UseCasesTask, VerticalProfile
 
 _SIGNAL_WORDS: dict[str, tuple[str, ...]] = {
     "pagerank": (
@@ -181,28 +182,7 @@ def derive_use_cases(
         no analysis at all (no edges).
     """
     sources = _sources(requirements)
-    domain_signals = _domain_signals(vertical, schema)
-    groups: dict[tuple[str, tuple[str, ...]], _Group] = {}
-    unsupported: dict[str, list[str]] = {}
-    problems: dict[str, str] = {}
-    for source in sources:
-        matches = _scan(source.text, domain_signals)
-        if not matches:
-            continue
-        mentioned = _mentioned_collections(source.text, schema)
-        target = tuple(mentioned) or tuple(core_collections(schema))
-        for algorithm in ALGORITHM_ORDER:
-            found = [match for match in matches if match.algorithm == algorithm]
-            if not found:
-                continue
-            problem = problems.setdefault(algorithm, choose_collections(algorithm, [], schema).problem)
-            if problem:
-                unsupported.setdefault(algorithm, []).append(source.id)
-                continue
-            group = groups.setdefault((algorithm, target), _Group(algorithm, target, bool(mentioned)))
-            if source not in group.sources:
-                group.sources.append(source)
-            group.matches.setdefault(source.id, []).extend(found)
+    groups, unsupported, problems = _match(sources, schema, vertical)
     if not groups:
         return _fallback(sources, unsupported, problems, schema, vertical, max_use_cases)
     ordered = sorted(groups.values(), key=_group_order)
@@ -226,6 +206,44 @@ def derive_use_cases(
             )
         )
     return use_cases
+
+
+def unanswered_questions(requirements: RequirementsDoc, schema: GraphSchema, vertical: VerticalProfile) -> list[UnansweredQuestion]:
+    """The graph questions the requirements ask that this graph cannot answer, and why."""
+    _, unsupported, problems = _match(_sources(requirements), schema, vertical)
+    return [
+        UnansweredQuestion(algorithm=algorithm, requirement_ids=list(dict.fromkeys(ids)), reason=problems[algorithm])
+        for algorithm, ids in unsupported.items()
+    ]
+
+
+def _match(
+    sources: list[_Source], schema: GraphSchema, vertical: VerticalProfile
+) -> tuple[dict[tuple[str, tuple[str, ...]], _Group], dict[str, list[str]], dict[str, str]]:
+    """Requirements grouped by (algorithm, collections); the questions this schema cannot answer by algorithm, and why."""
+    domain_signals = _domain_signals(vertical, schema)
+    groups: dict[tuple[str, tuple[str, ...]], _Group] = {}
+    unsupported: dict[str, list[str]] = {}
+    problems: dict[str, str] = {}
+    for source in sources:
+        matches = _scan(source.text, domain_signals)
+        if not matches:
+            continue
+        mentioned = _mentioned_collections(source.text, schema)
+        target = tuple(mentioned) or tuple(core_collections(schema))
+        for algorithm in ALGORITHM_ORDER:
+            found = [match for match in matches if match.algorithm == algorithm]
+            if not found:
+                continue
+            problem = problems.setdefault(algorithm, choose_collections(algorithm, [], schema).problem)
+            if problem:
+                unsupported.setdefault(algorithm, []).append(source.id)
+                continue
+            group = groups.setdefault((algorithm, target), _Group(algorithm, target, bool(mentioned)))
+            if source not in group.sources:
+                group.sources.append(source)
+            group.matches.setdefault(source.id, []).extend(found)
+    return groups, unsupported, {algorithm: problems[algorithm] for algorithm in unsupported}
 
 
 def collection_forms(name: str) -> set[str]:
@@ -473,7 +491,8 @@ def _offline_use_cases(task: UseCasesTask) -> list[UseCase]:
 
 async def handle(task: UseCasesTask, ctx) -> UseCasesResult:
     use_cases = await ctx.llm.ask("use_cases", use_cases_prompt(task), list[UseCase], context=task)
-    return UseCasesResult(use_cases=use_cases)
+    # Whoever proposed the use cases, the schema decides what cannot be answered.
+    return UseCasesResult(use_cases=use_cases, unanswered=unanswered_questions(task.requirements, task.schema, task.vertical))
 
 
 if __name__ == "__main__":

@@ -391,8 +391,17 @@ class RequirementsResult(_Frozen, tag="requirements", tag_field="kind"):
     requirements: RequirementsDoc
 
 
+class UnansweredQuestion(_Frozen):
+    """A graph question the requirements ask that this graph cannot answer, so no use case has it."""
+
+    algorithm: str
+    requirement_ids: list[str]
+    reason: str
+
+
 class UseCasesResult(_Frozen, tag="use_cases", tag_field="kind"):
     use_cases: list[UseCase]
+    unanswered: list[UnansweredQuestion] = []
 
 
 class TemplatesResult(_Frozen, tag="templates", tag_field="kind"):
@@ -519,6 +528,7 @@ class WorkflowProgress(_Frozen):
     reports_bucket: str = "gaai_reports"
     trace_id: str = ""
     enable_parallelism: bool = True
+    unanswered: list[UnansweredQuestion] = []
 
 
 class TaskEvent(_Frozen, tag="task", tag_field="kind"):

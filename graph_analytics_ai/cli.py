@@ -72,9 +72,15 @@ def _print_outcome(result: RunResult, folder: Path) -> None:
         _out(f"  - {report.title} ({report.template_id})")
     for failure in progress.failures:
         _out(f"  ! {failure}")
+    _print_unanswered(progress)
     _out(f"Output: {folder}")
     _out()
     _out(format_summary(summarize(progress)))
+
+
+def _print_unanswered(progress: WorkflowProgress) -> None:
+    for question in progress.unanswered:
+        _out(f"  ? not answerable on this graph: {question.algorithm}, asked by {', '.join(question.requirement_ids)}: {question.reason}")
 
 
 def _run(args: argparse.Namespace, graph: str, documents: list) -> int:
@@ -200,6 +206,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         _out(f"  report: {report.title} -> {', '.join(a.object_name for a in report.artifacts)}")
     for failure in progress.failures:
         _out(f"  ! {failure}")
+    _print_unanswered(progress)
     return 0
 
 

@@ -12,6 +12,7 @@ from bus.contract import (
     SubmitRequest,
     TaskResult,
     TaskState,
+    UseCasesResult,
     WorkflowProgress,
     WorkflowStatus,
 )
@@ -43,6 +44,7 @@ class WorkflowState(msgspec.Struct, kw_only=True):
             for output in self.outputs.values()
             if isinstance(output, ReportResult)
         ]
+        unanswered = [question for output in self.outputs.values() if isinstance(output, UseCasesResult) for question in output.unanswered]
         return WorkflowProgress(
             workflow_id=self.workflow_id,
             status=self.status,
@@ -54,6 +56,7 @@ class WorkflowState(msgspec.Struct, kw_only=True):
             failures=list(self.failures),
             trace_id=self.trace_id,
             enable_parallelism=self.request.enable_parallelism,
+            unanswered=unanswered,
         )
 
     def failure(self, task: TaskState, error: ErrorInfo) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.use_cases import derive_use_cases
+from agents.use_cases import derive_use_cases, unanswered_questions
 from bus.contract import (
     AlgorithmPattern,
     CollectionInfo,
@@ -224,6 +224,20 @@ def test_questions_the_schema_cannot_answer_are_omitted() -> None:
     assert [use_case.algorithm for use_case in fallback] == ["pagerank", "louvain", "wcc"]
     assert "Strongly connected components for REQ-1 cannot run" in fallback[0].reason
     assert "can close a directed cycle" in fallback[0].reason
+
+
+def test_questions_the_schema_cannot_answer_are_listed_with_who_asked_and_why() -> None:
+    requirements = doc(
+        req("REQ-1", "Detect fraud rings among customers."),
+        req("REQ-2", "Find influential customers."),
+        req("REQ-3", "Flag reciprocal reviews."),
+    )
+
+    [question] = unanswered_questions(requirements, shop_schema(follows=False), retail())
+
+    assert question.algorithm == "scc" and question.requirement_ids == ["REQ-1", "REQ-3"]
+    assert "can close a directed cycle" in question.reason
+    assert unanswered_questions(requirements, shop_schema(follows=True), retail()) == []
 
 
 def test_a_graph_without_edges_gets_no_use_cases() -> None:

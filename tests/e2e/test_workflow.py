@@ -219,3 +219,25 @@ def test_a_graph_it_has_never_seen(cli_env, tmp_path):
     body = json.loads((folder / f"{louvain['template_id']}.json").read_text())
     assert body["execution"]["groups"]["count"] >= 4
     assert body["execution"]["groups"]["modularity"] > 0.5
+
+
+def test_questions_the_graph_cannot_answer_are_reported(cli_env, tmp_path):
+    """Loops are asked for where only customers → products edges exist: the run says so instead of dropping it."""
+    lines = {
+        "customers": [{"_key": f"c{i}"} for i in range(30)],
+        "products": [{"_key": f"p{i}"} for i in range(10)],
+        "purchased": [{"_from": f"customers/c{i}", "_to": f"products/p{(i * 7) % 10}"} for i in range(30)],
+    }
+    for name, rows in lines.items():
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    (tmp_path / "brief.md").write_text("# Shop review\n\n- REQ-1: We must detect circular purchase loops.\n- REQ-2: We must find the most popular products.\n")
+    files = [str(tmp_path / f"{name}.jsonl") for name in lines]
+    assert gaai("import", "shop", *files, env=cli_env, cwd=tmp_path).returncode == 0
+    run = gaai("run", "--graph", "shop", "--docs", "brief.md", "--output", str(tmp_path / "out"), env=cli_env, cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "not answerable on this graph: scc, asked by REQ-1" in run.stdout
+    [folder] = list((tmp_path / "out").iterdir())
+    state = json.loads((folder / "workflow.json").read_text())
+    assert [(q["algorithm"], q["requirement_ids"]) for q in state["unanswered"]] == [("scc", ["REQ-1"])]
+    assert "cycle" in state["unanswered"][0]["reason"]
+    assert {t["label"].split("(")[1].rstrip(")") for t in state["tasks"] if t["agent"] == "execution"} == {"pagerank"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from bus.contract import (
@@ -20,6 +21,7 @@ from bus.contract import (
     SubmitRequest,
     TemplatesResult,
     UseCase,
+    UnansweredQuestion,
     UseCasesResult,
     VerticalProfile,
     VerticalResult,
@@ -159,6 +161,18 @@ def test_duplicate_and_stale_replies_change_nothing():
     assert again is state and commands == []
     stale, commands = advance(state, reply(f"{WF}.schema", RESULTS["schema"], attempt=7), 3.0)
     assert stale is state and commands == []
+
+
+def test_status_lists_the_questions_the_graph_cannot_answer():
+    """What the use-case agent could not turn into a use case reaches the workflow's status."""
+    question = UnansweredQuestion(algorithm="scc", requirement_ids=["REQ-1"], reason="no edge collection can close a directed cycle")
+    state, _ = advance(make_state(), Submitted(), 1.0)
+    for step in ("vertical", "schema", "requirements"):
+        state, _ = advance(state, reply(f"{WF}.{step}", RESULTS[step]), 2.0)
+    assert state.progress().unanswered == []
+    with_question = msgspec.structs.replace(RESULTS["use_cases"], unanswered=[question])
+    state, _ = advance(state, reply(f"{WF}.use_cases", with_question), 2.0)
+    assert state.progress().unanswered == [question]
 
 
 def test_catalog_is_not_a_task():
