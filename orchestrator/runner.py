@@ -50,6 +50,7 @@ log = structlog.get_logger("orchestrator")
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 # Results in hand at once, across all workflows.
 RESULTS_IN_HAND = 256
+PUBLISH_RETRY_S = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _EXTENSION_TYPES = {
     ".md": "text/markdown",
@@ -126,7 +127,7 @@ class Orchestrator:
 
     async def _start(self, state: WorkflowState, commands: list[Command]) -> None:
         try:
-            await self._execute(state, commands)
+            await self._send(state, commands)
         except BusError as exc:
             log.error("first tasks not published; an orchestrator restart publishes them", workflow_id=state.workflow_id, error=exc.message)
 
@@ -265,7 +266,7 @@ class Orchestrator:
             if saved is not None:
                 # Outside the lock: the next batch may be saved while these tasks are sent.
                 state, commands = saved
-                await self._execute(state, commands)
+                await self._send(state, commands)
                 if commands and state.status in FINAL_STATUSES:  # commands: this batch changed it
                     log.info("workflow finished", workflow_id=workflow_id, status=state.status, failures=len(state.failures))
                     record_workflow_spans(state)
@@ -306,6 +307,23 @@ class Orchestrator:
             self._cache[workflow_id] = (new_state, revision)
             return new_state, commands
         raise BusError("state_conflict", f"workflow {workflow_id}: state kept changing under us")
+
+    async def _send(self, state: WorkflowState, commands: list[Command]) -> None:
+        """Publish what a saved state calls for, retrying while JetStream refuses.
+
+        The state already says these tasks were sent, so a result redelivered later is a
+        duplicate that sends nothing: giving up here would leave them unsent until an
+        orchestrator restart. Publishing again is safe (Nats-Msg-Id).
+        """
+        for delay in (*PUBLISH_RETRY_S, None):
+            try:
+                await self._execute(state, commands)
+                return
+            except BusError as exc:
+                if delay is None:
+                    raise
+                log.warning("publishing failed, trying again", workflow_id=state.workflow_id, error=exc.message, in_s=delay)
+                await asyncio.sleep(delay)
 
     async def _execute(self, state: WorkflowState, commands: list[Command]) -> None:
         """Publish the events, then the tasks concurrently (each waits for its own JetStream ack)."""
