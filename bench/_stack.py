@@ -16,6 +16,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import msgspec
@@ -26,7 +28,7 @@ from bench.emulated_agents import PROFILE_ENV, Profile
 from bus import subjects
 from bus.codec import event_decoder
 from bus.connection import Bus
-from bus.contract import WorkflowEvent
+from bus.contract import TASK_AGENTS, WorkflowEvent
 from bus.errors import BusError
 from bus.server import LocalNatsServer
 from bus.settings import Settings
@@ -77,6 +79,26 @@ class BenchStack:
     def catalog(self) -> subprocess.Popen[bytes]:
         """The real catalog agent: it follows the results stream whatever the other agents are."""
         return self.spawn("catalog", ["-m", "agents.catalog"])
+
+    def system(self, profile: Profile, *, concurrency: int | None = None, without: tuple[str, ...] = ()) -> None:
+        """The real orchestrator and catalog, and one emulated process per task agent kind but ``without``."""
+        self.orchestrator()
+        self.catalog()
+        for agent in TASK_AGENTS:
+            if agent not in without:
+                self.emulated([agent], profile, concurrency=concurrency)
+
+    @asynccontextmanager
+    async def client(self, name: str) -> AsyncIterator[tuple[WorkflowClient, Completions]]:
+        """A workflow client on this stack, and the completion events of every workflow (subscribed first)."""
+        bus = await Bus.connect(self.settings(), name=name)
+        completions = Completions()
+        subscription = await bus.nc.subscribe(subjects.event_subject("*"), cb=completions.on_message)
+        try:
+            yield WorkflowClient(bus), completions
+        finally:
+            await subscription.unsubscribe()
+            await bus.close()
 
     def emulated(self, agents: list[str], profile: Profile, *, concurrency: int | None = None, name: str = "") -> subprocess.Popen[bytes]:
         """One process serving ``agents`` with the given emulated latencies."""

@@ -25,7 +25,6 @@ from bus.codec import encode, result_decoder
 from bus.connection import Bus
 from bus.feed import Feed
 from bus.contract import (
-    TASK_AGENTS,
     AnalysisTemplate,
     DocumentInput,
     ExecutionTask,
@@ -112,15 +111,8 @@ async def bench_workflows(quick: bool) -> dict:
     sequential_runs = 10 if quick else 50
     concurrent, rounds = (20, 1) if quick else (100, 3)
     with BenchStack("workflow") as stack:
-        stack.orchestrator()
-        stack.catalog()
-        for agent in TASK_AGENTS:
-            stack.emulated([agent], NO_OP)
-        bus = await Bus.connect(stack.settings(), name="gaai-bench-client")
-        completions = Completions()
-        subscription = await bus.nc.subscribe(subjects.event_subject("*"), cb=completions.on_message)
-        client = WorkflowClient(bus)
-        try:
+        stack.system(NO_OP)
+        async with stack.client("gaai-bench-client") as (client, completions):
             # Warm-up: completes only once the orchestrator and every agent are serving.
             for _ in range(3):
                 await _one(client, completions)
@@ -136,9 +128,6 @@ async def bench_workflows(quick: bool) -> dict:
                 started = time.perf_counter()
                 await asyncio.gather(*(_one(client, completions, timeout=300.0) for _ in range(concurrent)))
                 per_second.append(concurrent / (time.perf_counter() - started))
-        finally:
-            await subscription.unsubscribe()
-            await bus.close()
     return {
         "templates": TEMPLATES,
         "tasks_per_workflow": tasks,

@@ -28,9 +28,7 @@ from statistics import median
 
 from bench._stack import DOCUMENT, GRAPH, BenchStack, Completions, submit_when_served, wait_pull_waiting
 from bench.emulated_agents import SEED_SCALED, Profile, template_delays
-from bus import subjects
-from bus.connection import Bus
-from bus.contract import TASK_AGENTS, DocumentInput, SubmitRequest, TaskState, WorkflowProgress
+from bus.contract import DocumentInput, SubmitRequest, TaskState, WorkflowProgress
 from graph_analytics_ai.client import WorkflowClient
 
 # Emulated agents sleep instead of computing, so one process holds every task at once;
@@ -93,15 +91,8 @@ async def bench_schedules(quick: bool) -> dict:
     profile = SEED_SCALED
     rows = []
     with BenchStack("schedules") as stack:
-        stack.orchestrator()
-        stack.catalog()
-        for agent in TASK_AGENTS:
-            stack.emulated([agent], profile, concurrency=EMULATED_CONCURRENCY)
-        bus = await Bus.connect(stack.settings(), name="gaai-bench-schedules")
-        completions = Completions()
-        subscription = await bus.nc.subscribe(subjects.event_subject("*"), cb=completions.on_message)
-        client = WorkflowClient(bus)
-        try:
+        stack.system(profile, concurrency=EMULATED_CONCURRENCY)
+        async with stack.client("gaai-bench-schedules") as (client, completions):
             await _run(client, completions, 1, True)  # warm-up: every process is serving
             for count in counts:
                 repeats = 1 if quick else 3
@@ -129,9 +120,6 @@ async def bench_schedules(quick: bool) -> dict:
                 row["speedup_possible"] = row["sum_of_delays_ms"] / bound
                 row["phased_over_pipelined"] = row["phased_ms_computed"] / row["pipelined_ms"]
                 rows.append(row)
-        finally:
-            await subscription.unsubscribe()
-            await bus.close()
     [five] = [r for r in rows if r["templates"] == 5]
     return {
         "profile": {"fixed_ms": profile.fixed_ms, "execution_mean_ms": profile.execution_mean_ms, "report_mean_ms": profile.report_mean_ms, "spread": profile.spread, "seed": profile.seed},
@@ -151,22 +139,14 @@ async def bench_replicas(quick: bool) -> dict:
     profile = Profile(execution_mean_ms=execution_ms)
     rows = []
     with BenchStack("replicas") as stack:
-        stack.orchestrator()
-        stack.catalog()
-        for agent in TASK_AGENTS:
-            if agent != "execution":
-                stack.emulated([agent], profile)
-        bus = await Bus.connect(stack.settings(), name="gaai-bench-replicas")
-        completions = Completions()
-        subscription = await bus.nc.subscribe(subjects.event_subject("*"), cb=completions.on_message)
-        client = WorkflowClient(bus)
-        try:
+        stack.system(profile, without=("execution",))
+        async with stack.client("gaai-bench-replicas") as (client, completions):
             running = 0
             for replicas in replica_counts:
                 while running < replicas:
                     running += 1
                     stack.emulated(["execution"], profile, concurrency=1, name=f"execution-{running}")
-                await wait_pull_waiting(bus, "execution", replicas)
+                await wait_pull_waiting(client.bus, "execution", replicas)
                 await _run(client, completions, templates, True)  # warm-up on this replica set
                 throughputs, makespans = [], []
                 for _ in range(repeats):
@@ -175,11 +155,8 @@ async def bench_replicas(quick: bool) -> dict:
                     span = max(e.ended_at for e in executions) - min(e.dispatched_at for e in executions)
                     throughputs.append(templates / span)
                     makespans.append(makespan)
-                    await wait_pull_waiting(bus, "execution", replicas)
+                    await wait_pull_waiting(client.bus, "execution", replicas)
                 rows.append({"replicas": replicas, "executions_per_s": median(throughputs), "makespan_ms": median(makespans)})
-        finally:
-            await subscription.unsubscribe()
-            await bus.close()
     base = rows[0]["executions_per_s"]
     for row in rows:
         row["gain"] = row["executions_per_s"] / base

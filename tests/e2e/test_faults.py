@@ -34,11 +34,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
 import socket
-import subprocess
-import tempfile
 import time
 import uuid
 from collections import defaultdict
@@ -58,7 +55,7 @@ from bus import subjects
 from bus.connection import Bus
 from bus.contract import TASK_AGENTS
 from bus.follower import catalog_caught_up
-from bus.server import nats_server_binary
+from bus.server import LocalNatsServer
 from bus.settings import Settings
 from graph_analytics_ai.stack import LocalStack, ManagedProcess
 from store import EmbeddedStore
@@ -82,47 +79,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-class RestartableNats:
-    """nats-server with JetStream on a fixed port and store folder, so it can be restarted in place.
-
-    ``bus.server.LocalNatsServer`` always asks for a random port (``-p -1`` on the command
-    line, which wins over a config file), so after a restart clients would have to learn
-    a new URL; a fixed port lets every process reconnect to the URL it already has.
-    """
-
-    def __init__(self, store_dir: Path) -> None:
-        self.store_dir = store_dir
-        self.port = free_port()
-        self.url = f"nats://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 15.0) -> None:
-        self.store_dir.mkdir(parents=True, exist_ok=True)
-        ports_dir = Path(tempfile.mkdtemp(prefix="gaai-test-ports-"))
-        command = [nats_server_binary(), "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.store_dir), "--ports_file_dir", str(ports_dir)]
-        with open(self.store_dir / "nats-server.log", "ab") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-        ports_file = ports_dir / f"nats-server_{self.process.pid}.ports"
-        deadline = time.monotonic() + timeout
-        try:
-            while not ports_file.exists():
-                assert self.process.poll() is None, f"nats-server exited with {self.process.returncode}; see {self.store_dir / 'nats-server.log'}"
-                assert time.monotonic() < deadline, "nats-server did not come up"
-                time.sleep(0.01)
-        finally:
-            shutil.rmtree(ports_dir, ignore_errors=True)
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
 
 
 def _parents() -> dict[int, int]:
@@ -178,12 +134,13 @@ class Rig:
         self.home = home
         self.tmp = tmp
         self.stacks: list[LocalStack] = []
-        self.servers: list[RestartableNats] = []
+        self.servers: list[LocalNatsServer] = []
         self.connections: list[nats.NATS] = []
         self.extra: list[Callable[[], object]] = []
 
-    def nats(self) -> RestartableNats:
-        server = RestartableNats(self.tmp / f"nats-{len(self.servers)}")
+    def nats(self) -> LocalNatsServer:
+        """A nats-server on a fixed port and store folder, so a restart keeps every client's URL."""
+        server = LocalNatsServer(self.tmp / f"nats-{len(self.servers)}", port=free_port())
         self.servers.append(server)
         server.start()
         return server
@@ -198,6 +155,15 @@ class Rig:
         nc = await nats.connect(url, max_reconnect_attempts=-1, reconnect_time_wait=0.2, connect_timeout=5)
         self.connections.append(nc)
         return nc
+
+    async def big_graph_system(self, **stack_options) -> tuple[LocalNatsServer, LocalStack, nats.NATS]:
+        """The big graph, a nats-server, a stack on it and a connection, once the orchestrator serves."""
+        build_big_graph(self.home)
+        server = self.nats()
+        stack = self.stack(server.url, **stack_options)
+        nc = await self.connect(server.url)
+        await wait_ready(nc)
+        return server, stack, nc
 
     async def close(self) -> None:
         for nc in self.connections:
@@ -513,12 +479,8 @@ def new_id(kind: str) -> str:
 @pytest.mark.timeout(60)
 async def test_agent_sigkilled_while_holding_a_task_is_redelivered_and_every_effect_happens_once(rig):
     """SIGKILL the execution replica running the slow template; another replica or its restart redoes it."""
-    build_big_graph(rig.home)
-    server = rig.nats()
-    stack = rig.stack(server.url, scale={"execution": 2})
-    nc = await rig.connect(server.url)
+    _, stack, nc = await rig.big_graph_system(scale={"execution": 2})
     js = nc.jetstream()
-    await wait_ready(nc)
     workflow_id = new_id("sigkill")
     watch = await EventWatch.start(nc, workflow_id)
     await submit(nc, workflow_id, BIG, SLOW_DOC, max_executions=2)
@@ -696,12 +658,8 @@ async def test_orchestrator_dying_around_saving_the_fan_out_still_completes(rig,
 @pytest.mark.timeout(60)
 async def test_nats_server_restarted_twice_mid_workflow_every_process_reconnects_and_it_completes(rig):
     """Restart nats-server (same port, same store folder) right after submission and while an execution runs."""
-    build_big_graph(rig.home)
-    server = rig.nats()
-    stack = rig.stack(server.url)
-    nc = await rig.connect(server.url)
+    server, stack, nc = await rig.big_graph_system()
     js = nc.jetstream()
-    await wait_ready(nc)
     await wait_all_bound(stack)  # restarts while a process is still starting are not this test's subject
     for agent in {p.name.split("-")[0] for p in stack.processes} & set(TASK_AGENTS):
         await set_ack_wait(js, subjects.TASKS_STREAM, subjects.agent_consumer(agent), EXECUTION_ACK_WAIT_S)
@@ -730,12 +688,8 @@ async def test_nats_server_restarted_twice_mid_workflow_every_process_reconnects
 @pytest.mark.timeout(60)
 async def test_sigterm_to_an_agent_mid_task_lets_it_finish_then_it_exits_and_nothing_is_lost(rig):
     """SIGTERM the only execution agent while it runs the slow template: it finishes, answers, exits 0."""
-    build_big_graph(rig.home)
-    server = rig.nats()
-    stack = rig.stack(server.url)
-    nc = await rig.connect(server.url)
+    _, stack, nc = await rig.big_graph_system()
     js = nc.jetstream()
-    await wait_ready(nc)
     workflow_id = new_id("sigterm")
     watch = await EventWatch.start(nc, workflow_id)
     await submit(nc, workflow_id, BIG, SLOW_DOC, max_executions=2)
