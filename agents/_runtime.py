@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import sys
 from collections.abc import Awaitable, Callable
 import multiprocessing
 from multiprocessing.connection import Connection
@@ -26,11 +24,10 @@ from agents.llm import LlmProvider, PriceTable, RecordingLlm, provider_from_name
 from bus import contract
 from bus.connection import Bus
 from bus.errors import BusError, GaaiError, TaskError
+from bus.process import run_process
 from bus.settings import Settings
 from bus.worker import Job, serve, this_instance
 from store import EmbeddedStore, GraphStore, default_home
-from telemetry.logging import setup_logging
-from telemetry.tracing import setup_tracing, shutdown_tracing
 
 T = TypeVar("T")
 log = structlog.get_logger("agents")
@@ -147,28 +144,7 @@ def run_agent(agent: str, handle: Handle, *, cpu_workers: int = 0, default_timeo
     async def main(stop: asyncio.Event) -> None:
         await _serve_agent(agent, handle, settings, cpu_workers, instance, stop)
 
-    run_process(agent, instance, main)
-
-
-def run_process(agent: str, instance: contract.Instance, main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
-    """An agent process around ``main(stop)``: logging, tracing, SIGINT/SIGTERM set ``stop``, exit 2 on errors."""
-    setup_logging(f"gaai-{agent}")
-    setup_tracing(f"gaai-{agent}", instance.instance_id)
-    try:
-        asyncio.run(_until_signalled(main))
-    except GaaiError as exc:
-        print(f"gaai-{agent}: {exc}", file=sys.stderr)
-        sys.exit(2)
-    finally:
-        shutdown_tracing()
-
-
-async def _until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await main(stop)
+    run_process(f"gaai-{agent}", instance.instance_id, main)
 
 
 async def _serve_agent(agent: str, handle: Handle, settings: Settings, cpu_workers: int, instance: contract.Instance, stop: asyncio.Event) -> None:

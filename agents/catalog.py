@@ -23,8 +23,8 @@ from pathlib import Path
 
 import structlog
 
-from agents._runtime import run_process
 from bus.connection import Bus
+from bus.process import run_process
 from bus.contract import (
     ExecutionResult,
     ReportResult,
@@ -190,13 +190,14 @@ def catalog_path(home: Path) -> Path:
 class Recorder:
     """Records each result in the catalog, with its workflow's epoch and graph.
 
-    The epoch and graph come from the workflow's status, asked once per workflow.
+    The epoch and graph come from the workflow's status, asked once per workflow: results
+    of one workflow handled at the same time share the one question in flight.
     """
 
     def __init__(self, catalog: Catalog, status: Callable[[str], Awaitable[WorkflowProgress]], remembered: int = 10_000) -> None:
         self.catalog = catalog
         self._status = status
-        self._origins: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._origins: OrderedDict[str, asyncio.Future[tuple[float, str] | None]] = OrderedDict()
         self._remembered = remembered
 
     async def __call__(self, reply: ResultEnvelope) -> None:
@@ -212,17 +213,28 @@ class Recorder:
             current.set_attribute("gaai.catalog.entities", recorded)
 
     async def _origin(self, workflow_id: str) -> tuple[float, str] | None:
-        if workflow_id not in self._origins:
-            try:
-                progress = await self._status(workflow_id)
-            except RequestError as exc:
-                if exc.code == "unknown_workflow":
-                    return None
-                raise
-            self._origins[workflow_id] = (progress.created_at, progress.graph_name)
+        asked = self._origins.get(workflow_id)
+        if asked is None:
+            asked = asyncio.ensure_future(self._ask(workflow_id))
+            self._origins[workflow_id] = asked
             if len(self._origins) > self._remembered:
                 self._origins.popitem(last=False)
-        return self._origins[workflow_id]
+        try:
+            return await asyncio.shield(asked)
+        except Exception:
+            # A failed question is not remembered: the redelivered result asks again.
+            if self._origins.get(workflow_id) is asked:
+                del self._origins[workflow_id]
+            raise
+
+    async def _ask(self, workflow_id: str) -> tuple[float, str] | None:
+        try:
+            progress = await self._status(workflow_id)
+        except RequestError as exc:
+            if exc.code == "unknown_workflow":
+                return None
+            raise
+        return progress.created_at, progress.graph_name
 
 
 async def follow(settings: Settings, stop: asyncio.Event) -> None:
@@ -242,7 +254,7 @@ def main() -> None:
     async def until(stop: asyncio.Event) -> None:
         await follow(settings, stop)
 
-    run_process("catalog", this_instance("catalog"), until)
+    run_process("gaai-catalog", this_instance("catalog").instance_id, until)
 
 
 if __name__ == "__main__":

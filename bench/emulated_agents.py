@@ -18,17 +18,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 
 import msgspec
 import numpy as np
 
 from bus import contract
 from bus.connection import Bus
+from bus.process import run_process
 from bus.settings import Settings
 from bus.worker import Job, serve, this_instance
-from telemetry.logging import setup_logging
-from telemetry.tracing import setup_tracing, shutdown_tracing
 
 PROFILE_ENV = "GAAI_BENCH_PROFILE"
 EXECUTION_PARAM = "emulated_execution_ms"
@@ -161,11 +159,7 @@ async def _sleep(seconds: float) -> None:
         await asyncio.sleep(seconds)
 
 
-async def _serve(agents: list[str], profile: Profile, settings: Settings, instances: dict[str, contract.Instance]) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+async def _serve(agents: list[str], profile: Profile, settings: Settings, instances: dict[str, contract.Instance], stop: asyncio.Event) -> None:
     handle = _results(profile)
     bus = await Bus.connect(settings, name=f"gaai-emulated-{'-'.join(agents)}")
 
@@ -188,15 +182,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     raw = os.environ.get(PROFILE_ENV)
     profile = msgspec.json.decode(raw, type=Profile) if raw else NO_OP
-    # Logging and tracing set up as agents._runtime.run_agent does, so spans cost the same.
-    name = f"gaai-emulated-{'-'.join(args.agents)}"
     instances = {agent: this_instance(agent) for agent in args.agents}
-    setup_logging(name)
-    setup_tracing(name, instances[args.agents[0]].instance_id)
-    try:
-        asyncio.run(_serve(args.agents, profile, Settings.from_env(), instances))
-    finally:
-        shutdown_tracing()
+    settings = Settings.from_env()
+
+    async def until(stop: asyncio.Event) -> None:
+        await _serve(args.agents, profile, settings, instances, stop)
+
+    # The process around the agents is the real agents' own, so logging, spans and the loop cost the same.
+    run_process(f"gaai-emulated-{'-'.join(args.agents)}", instances[args.agents[0]].instance_id, until)
 
 
 if __name__ == "__main__":

@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import socket
-import sys
 
 from bus.connection import Bus
-from bus.errors import GaaiError
+from bus.process import run_process
 from bus.settings import Settings
 from orchestrator.runner import Orchestrator
 from store import EmbeddedStore
-from telemetry.logging import setup_logging
-from telemetry.tracing import setup_tracing, shutdown_tracing
 
 
-async def serve(settings: Settings) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+async def serve(settings: Settings, stop: asyncio.Event) -> None:
     bus = await Bus.connect(settings, name="gaai-orchestrator")
     try:
         await Orchestrator(bus, settings, EmbeddedStore(settings.home)).run(stop)
@@ -30,15 +22,12 @@ async def serve(settings: Settings) -> None:
 
 
 def main() -> None:
-    setup_logging("gaai-orchestrator")
-    setup_tracing("gaai-orchestrator", f"{socket.gethostname()}:{os.getpid()}")
-    try:
-        asyncio.run(serve(Settings.from_env()))
-    except GaaiError as exc:
-        print(f"gaai-orchestrator: {exc}", file=sys.stderr)
-        sys.exit(2)
-    finally:
-        shutdown_tracing()
+    settings = Settings.from_env()
+
+    async def until(stop: asyncio.Event) -> None:
+        await serve(settings, stop)
+
+    run_process("gaai-orchestrator", f"{socket.gethostname()}:{os.getpid()}", until)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+
 from agents.catalog import Catalog, Recorder
 from bus.contract import (
     AnalysisTemplate,
@@ -15,7 +19,7 @@ from bus.contract import (
     TemplatesResult,
     WorkflowProgress,
 )
-from bus.errors import RequestError
+from bus.errors import BusError, RequestError
 
 INSTANCE = Instance(agent="x", host="h", pid=1, instance_id="i")
 
@@ -72,3 +76,34 @@ async def test_redelivered_failed_and_unknown_results_record_nothing_more(tmp_pa
     catalog = Catalog(tmp_path / "catalog.sqlite")
     assert catalog.counts("wf1") == {"execution": 1}
     assert not catalog.has_workflow("ghost")
+
+
+async def test_results_handled_together_ask_for_their_workflow_once(tmp_path):
+    class SlowStatusBook(StatusBook):
+        async def __call__(self, workflow_id: str) -> WorkflowProgress:
+            await asyncio.sleep(0.05)  # the orchestrator's answer is still on its way
+            return await super().__call__(workflow_id)
+
+    status = SlowStatusBook(wf1=1.0)
+    recorder = Recorder(Catalog(tmp_path / "catalog.sqlite"), status)
+    await asyncio.gather(*(recorder(envelope("wf1", f"wf1.execution.T{i}", EXECUTION)) for i in range(5)))
+    assert status.asked == ["wf1"]
+    with Catalog(tmp_path / "catalog.sqlite")._connect() as db:
+        assert db.execute("SELECT epoch, graph_name FROM epochs WHERE workflow_id = 'wf1'").fetchall() == [(1.0, "shop")]
+
+
+async def test_a_status_question_that_failed_is_asked_again(tmp_path):
+    class FlakyStatusBook(StatusBook):
+        async def __call__(self, workflow_id: str) -> WorkflowProgress:
+            if not self.asked:
+                self.asked.append(workflow_id)
+                raise BusError("timeout", "no answer from the orchestrator")
+            return await super().__call__(workflow_id)
+
+    status = FlakyStatusBook(wf1=1.0)
+    recorder = Recorder(Catalog(tmp_path / "catalog.sqlite"), status)
+    with pytest.raises(BusError):
+        await recorder(envelope("wf1", "wf1.execution.T1", EXECUTION))
+    await recorder(envelope("wf1", "wf1.execution.T1", EXECUTION))
+    assert status.asked == ["wf1", "wf1"]
+    assert Catalog(tmp_path / "catalog.sqlite").counts("wf1") == {"execution": 1}

@@ -1,0 +1,41 @@
+"""The life of one bus process (orchestrator, agent, catalog): logging, tracing, event loop, signals.
+
+Every process runs on uvloop: the bus is message-bound, and with the same code uvloop cut
+the CPU a no-op workflow costs over all processes by about 6 % (bench throughput run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+
+import uvloop
+
+from bus.errors import GaaiError
+from telemetry.logging import setup_logging
+from telemetry.tracing import setup_tracing, shutdown_tracing
+
+Main = Callable[[asyncio.Event], Awaitable[None]]
+
+
+def run_process(service: str, instance_id: str, main: Main) -> None:
+    """Run ``main(stop)`` until it returns; SIGINT/SIGTERM set ``stop``; a ``GaaiError`` exits 2 with its message."""
+    setup_logging(service)
+    setup_tracing(service, instance_id)
+    try:
+        uvloop.run(_until_signalled(main))
+    except GaaiError as exc:
+        print(f"{service}: {exc}", file=sys.stderr)
+        sys.exit(2)
+    finally:
+        shutdown_tracing()
+
+
+async def _until_signalled(main: Main) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await main(stop)
