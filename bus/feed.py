@@ -9,7 +9,10 @@ pull requests open on the server instead, the way the NATS "consume" clients do:
   at once, in its own asyncio task;
 - at most ``capacity`` messages are ever requested or in hand, so a replica never takes
   more work than it can run, and replicas share a consumer fairly;
-- whenever free capacity is not covered by open requests, one more request asks for it;
+- free capacity not covered by open requests is asked for in one more request once it
+  reaches a quarter of the capacity: a request per handled message would add a message
+  per task, and every open request costs the server a heartbeat. Under a backlog a
+  feed therefore holds between three quarters of its capacity and all of it;
 - requests expire after ``REQUEST_EXPIRES_S``; the server then says how many it did not
   deliver (status 408 with ``Nats-Pending-Messages``) and that capacity is asked again;
 - the server's idle heartbeats prove open requests are alive. When they stop (a
@@ -119,7 +122,7 @@ class Feed:
     async def _top_up(self) -> None:
         """Ask for the capacity that neither open requests nor running handlers cover."""
         wanted = self._capacity - len(self._handling) - self._requested
-        if wanted <= 0 or self._closing:
+        if wanted <= 0 or self._closing or wanted < self._capacity / 4:
             return
         self._requested += wanted
         request = {"batch": wanted, "expires": int(REQUEST_EXPIRES_S * 1e9), "idle_heartbeat": int(HEARTBEAT_S * 1e9)}

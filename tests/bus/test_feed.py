@@ -64,6 +64,33 @@ async def test_never_holds_more_than_its_capacity_and_handles_every_message_once
     assert handler.most_held == 3
 
 
+async def test_asks_for_freed_capacity_in_batches_not_per_message(fresh_nats):
+    bus = await connected(fresh_nats.url)
+    requests: list[bytes] = []
+
+    async def count(message) -> None:
+        requests.append(message.data)
+
+    tap = await bus.nc.subscribe(f"$JS.API.CONSUMER.MSG.NEXT.{subjects.TASKS_STREAM}.{subjects.agent_consumer(AGENT)}", cb=count)
+    one_at_a_time = asyncio.Lock()
+    handler = Recorder(hold_s=0.002)
+
+    async def in_turn(message) -> None:
+        async with one_at_a_time:  # handlers finish one by one, each freeing one slot
+            await handler(message)
+
+    await publish(bus, 80)
+    feed = Feed(bus, subjects.TASKS_STREAM, subjects.agent_consumer(AGENT), 8, in_turn)
+    await feed.start()
+    await wait_for(lambda: len(handler.seen) == 80)
+    await feed.close()
+    await tap.unsubscribe()
+    await bus.close()
+    assert sorted(handler.seen) == list(range(80))
+    # A request per freed slot would be about 80; a quarter of the capacity (2 slots) at a time, about 40.
+    assert len(requests) <= 45, len(requests)
+
+
 async def test_replicas_share_the_consumer(fresh_nats):
     bus = await connected(fresh_nats.url)
     first, second = Recorder(), Recorder()
