@@ -1,15 +1,20 @@
 """The SQLite registry: which graphs exist, their collections, counts and current version.
 
 WAL mode lets readers proceed while a writer commits; the busy timeout makes concurrent writers
-wait their turn instead of failing. Every operation opens its own short-lived connection, so the
-registry is safe across threads and forked processes. A graph is registered or removed in one
-``BEGIN IMMEDIATE`` transaction; readers read it in one transaction, so they never see half a graph.
+wait their turn instead of failing. Writes open a short-lived connection each. Reads use one
+connection per thread and process, kept open between reads: opening one costs about 0.4 ms
+(mapping the WAL index), a read about 5 µs, and the orchestrator reads once per submission.
+A graph is registered or removed in one ``BEGIN IMMEDIATE`` transaction; readers read it in
+one transaction, so they never see half a graph.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
@@ -92,6 +97,7 @@ class Registry:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._keep_readers()
         with closing(self._connect()) as conn:
             if conn.execute("PRAGMA user_version").fetchone()[0] == _SCHEMA_VERSION:
                 return
@@ -103,19 +109,32 @@ class Registry:
                         conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
 
+    def _keep_readers(self) -> None:
+        self._readers = threading.local()
+        self._opened: list[sqlite3.Connection] = []
+        weakref.finalize(self, _close_all, self._opened)
+
+    def __getstate__(self) -> dict:
+        # A store handed to a worker process travels as its path; connections stay here.
+        return {"path": self.path}
+
+    def __setstate__(self, state: dict) -> None:
+        self.path = state["path"]
+        self._keep_readers()
+
     def names(self) -> list[str]:
         """Every graph name, sorted."""
-        with closing(self._connect()) as conn:
+        with self._reading() as conn:
             return [name for (name,) in conn.execute("SELECT name FROM graphs ORDER BY name")]
 
     def get(self, name: str) -> GraphRecord | None:
         """The record of one graph, read consistently, or None."""
-        with closing(self._connect()) as conn, self._transaction(conn):
+        with self._reading() as conn:
             return self._read(conn, name)
 
     def all(self) -> list[GraphRecord]:
         """Records of every graph, sorted by name, from one consistent snapshot."""
-        with closing(self._connect()) as conn, self._transaction(conn):
+        with self._reading() as conn:
             names = [name for (name,) in conn.execute("SELECT name FROM graphs ORDER BY name")]
             return [record for name in names if (record := self._read(conn, name)) is not None]
 
@@ -161,9 +180,21 @@ class Registry:
             self._delete(conn, name)
             return row[0] if row else None
 
-    def _connect(self) -> sqlite3.Connection:
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction on this thread's kept connection (a forked child opens its own)."""
+        held: tuple[int, sqlite3.Connection] | None = getattr(self._readers, "held", None)
+        if held is None or held[0] != os.getpid():
+            # Closed by the finalizer, from whichever thread: the connection is this thread's alone.
+            held = (os.getpid(), self._connect(check_same_thread=False))
+            self._readers.held = held
+            self._opened.append(held[1])
+        with self._transaction(held[1]):
+            yield held[1]
+
+    def _connect(self, check_same_thread: bool = True) -> sqlite3.Connection:
         # isolation_level=None: transactions are begun explicitly, so their kind is ours to choose.
-        return sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+        return sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=check_same_thread)
 
     @staticmethod
     @contextmanager
@@ -201,6 +232,11 @@ class Registry:
             endpoints[edge].append((source, target, count))
         info = GraphInfo(name, vertices, edges, created_at=row[1], version=row[0])
         return GraphRecord(info, endpoints)
+
+
+def _close_all(connections: list[sqlite3.Connection]) -> None:
+    for conn in connections:
+        conn.close()
 
 
 def _switch_to_wal(conn: sqlite3.Connection) -> None:

@@ -428,3 +428,16 @@ class TestRegistry:
         monkeypatch.setenv("HOME", str(tmp_path / "h"))
         assert default_home() == tmp_path / "h" / ".local" / "share" / "gaai"
         assert EmbeddedStore().home == default_home()
+
+
+def test_a_store_sent_to_a_worker_process_reads_the_same_graphs(tmp_path):
+    # The execution agent hands its store to a worker process by pickling it.
+    edges = tmp_path / "edges.csv"
+    edges.write_text("source,target\na,b\nb,c\n")
+    store = EmbeddedStore(tmp_path / "home")
+    store.import_graph("g", [edges])
+    assert store.has_graph("g")  # the reading connection is open now
+    copy = pickle.loads(pickle.dumps(store))
+    assert copy.has_graph("g") and not copy.has_graph("h")
+    store.import_graph("h", [edges])
+    assert copy.has_graph("h"), "a change made elsewhere is seen by the next read"
