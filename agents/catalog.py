@@ -126,27 +126,32 @@ class Catalog:
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=30)
 
-    def record(self, entry: CatalogEntry) -> int:
-        entities = entities_of(entry)
+    def record(self, entries: list[CatalogEntry]) -> list[int]:
+        """Upsert the entities of ``entries`` in one transaction; returns how many each stood for."""
         if self._writer is None:  # one connection for every write of this process
             self._writer = self._connect()
             # WAL without an fsync per commit (synced at checkpoints): a commit per result
             # with fsync blocked the agent's event loop for most of its time. A power cut
             # may lose the last entries, like nats-server's own default sync interval.
             self._writer.execute("PRAGMA synchronous=NORMAL")
+        counts = []
         with self._writer as db:
-            db.execute(
-                "INSERT OR IGNORE INTO epochs VALUES (?, ?, ?)",
-                (entry.workflow_id, entry.epoch, entry.graph_name),
-            )
-            for entity in entities:
+            for entry in entries:
+                entities = entities_of(entry)
                 db.execute(
-                    "INSERT OR REPLACE INTO entities VALUES (?, ?, ?, ?, ?)",
-                    (entry.workflow_id, entity.entity_id, entity.kind, entity.title, json.dumps(entity.data, sort_keys=True, default=str)),
+                    "INSERT OR IGNORE INTO epochs VALUES (?, ?, ?)",
+                    (entry.workflow_id, entry.epoch, entry.graph_name),
                 )
-                for parent in entity.parents:
-                    db.execute("INSERT OR IGNORE INTO lineage VALUES (?, ?, ?)", (entry.workflow_id, parent, entity.entity_id))
-        return len(entities)
+                db.executemany(
+                    "INSERT OR REPLACE INTO entities VALUES (?, ?, ?, ?, ?)",
+                    [(entry.workflow_id, e.entity_id, e.kind, e.title, json.dumps(e.data, sort_keys=True, default=str)) for e in entities],
+                )
+                db.executemany(
+                    "INSERT OR IGNORE INTO lineage VALUES (?, ?, ?)",
+                    [(entry.workflow_id, parent, e.entity_id) for e in entities for parent in e.parents],
+                )
+                counts.append(len(entities))
+        return counts
 
     def lineage(self, workflow_id: str) -> list[list[tuple[str, str]]]:
         """Every chain from a requirement down to a report (or as far as it got).
@@ -191,7 +196,9 @@ class Recorder:
     """Records each result in the catalog, with its workflow's epoch and graph.
 
     The epoch and graph come from the workflow's status, asked once per workflow: results
-    of one workflow handled at the same time share the one question in flight.
+    of one workflow handled at the same time share the one question in flight. Results
+    handled at the same time are also written together, in one transaction (a group
+    commit): a commit per result was a third of the catalog's CPU at full load.
     """
 
     def __init__(self, catalog: Catalog, status: Callable[[str], Awaitable[WorkflowProgress]], remembered: int = 10_000) -> None:
@@ -199,6 +206,7 @@ class Recorder:
         self._status = status
         self._origins: OrderedDict[str, asyncio.Future[tuple[float, str] | None]] = OrderedDict()
         self._remembered = remembered
+        self._waiting: list[tuple[CatalogEntry, asyncio.Future[int]]] = []
 
     async def __call__(self, reply: ResultEnvelope) -> None:
         if reply.result is None:
@@ -209,8 +217,25 @@ class Recorder:
             return
         epoch, graph_name = origin
         with span("record catalog entry", **{"gaai.catalog.step": reply.result.__struct_config__.tag}) as current:
-            recorded = self.catalog.record(CatalogEntry(workflow_id=reply.workflow_id, epoch=epoch, graph_name=graph_name, result=reply.result))
-            current.set_attribute("gaai.catalog.entities", recorded)
+            recorded = asyncio.get_running_loop().create_future()
+            if not self._waiting:
+                # Written once the handlers that are ready in this turn of the loop have queued theirs.
+                asyncio.get_running_loop().call_soon(self._write_waiting)
+            self._waiting.append((CatalogEntry(workflow_id=reply.workflow_id, epoch=epoch, graph_name=graph_name, result=reply.result), recorded))
+            current.set_attribute("gaai.catalog.entities", await recorded)
+
+    def _write_waiting(self) -> None:
+        batch, self._waiting = self._waiting, []
+        try:
+            counts = self.catalog.record([entry for entry, _ in batch])
+        except Exception as exc:  # noqa: BLE001 - each waiting handler naks its own result
+            for _, recorded in batch:
+                if not recorded.done():  # a handler cancelled (shutdown) waits no more
+                    recorded.set_exception(exc)
+            return
+        for (_, recorded), count in zip(batch, counts):
+            if not recorded.done():
+                recorded.set_result(count)
 
     async def _origin(self, workflow_id: str) -> tuple[float, str] | None:
         asked = self._origins.get(workflow_id)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
+import msgspec
 import pytest
 
 from agents.catalog import Catalog, Recorder
@@ -107,3 +109,27 @@ async def test_a_status_question_that_failed_is_asked_again(tmp_path):
     await recorder(envelope("wf1", "wf1.execution.T1", EXECUTION))
     assert status.asked == ["wf1", "wf1"]
     assert Catalog(tmp_path / "catalog.sqlite").counts("wf1") == {"execution": 1}
+
+
+async def test_results_handled_together_are_written_in_one_transaction(tmp_path):
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+    recorder = Recorder(catalog, StatusBook(wf1=1.0))
+    await recorder(envelope("wf1", "wf1.templates", TEMPLATES))  # the origin is known from here on
+    commits = []
+    catalog._writer.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+    executions = [
+        ExecutionResult(summary=msgspec.structs.replace(EXECUTION.summary, execution_id=f"E{i}", template_id="T1")) for i in range(6)
+    ]
+    await asyncio.gather(*(recorder(envelope("wf1", f"wf1.execution.{i}", result)) for i, result in enumerate(executions)))
+    assert len(commits) == 1
+    assert Catalog(tmp_path / "catalog.sqlite").counts("wf1") == {"template": 1, "execution": 6}
+
+
+async def test_a_write_that_fails_fails_every_result_it_held(tmp_path):
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+    recorder = Recorder(catalog, StatusBook(wf1=1.0))
+    await recorder(envelope("wf1", "wf1.templates", TEMPLATES))
+    catalog._writer.execute("DROP TABLE lineage")  # the next write cannot complete
+    outcomes = await asyncio.gather(*(recorder(envelope("wf1", f"wf1.execution.T{i}", EXECUTION)) for i in range(3)), return_exceptions=True)
+    assert all(isinstance(outcome, sqlite3.OperationalError) for outcome in outcomes), outcomes
+    assert Catalog(tmp_path / "catalog.sqlite").counts("wf1") == {"template": 1}, "the failed transaction left nothing behind"
