@@ -44,6 +44,7 @@ class ProgressPrinter:
         self.started = time.monotonic()
         self.seen: set[tuple[str, str]] = set()
         self.labels: dict[str, str] = {}
+        self.placed: set[str] = set()
 
     def __call__(self, event: Event) -> None:
         elapsed = time.monotonic() - self.started
@@ -59,7 +60,13 @@ class ProgressPrinter:
         if event.label:
             self.labels[event.task_id] = event.label
         label = self.labels.get(event.task_id, event.task_id.split(".", 1)[1])
-        where = f" on {event.instance.host}:{event.instance.pid}" if event.instance and event.status == "running" else ""
+        # Where a task ran is shown once per attempt: on its "running" line, or on its end when it was quick.
+        where = ""
+        if event.status == "dispatched":
+            self.placed.discard(event.task_id)
+        elif event.instance and event.task_id not in self.placed:
+            self.placed.add(event.task_id)
+            where = f" on {event.instance.host}:{event.instance.pid}"
         error = f" — {event.error.message} [{event.error.code}]" if event.error else ""
         _out(f"[{elapsed:6.2f}s] {PHASES.get(event.agent, event.agent):34} {label:38} {event.status}{where}{error}")
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from bus import subjects
-from bus.codec import encode, result_decoder
+from bus.codec import encode, event_decoder, result_decoder
 from bus.connection import Bus
 from bus.contract import SchemaTask, TaskEnvelope, VerticalProfile, VerticalResult
 from bus.errors import TaskError
@@ -241,3 +241,26 @@ async def test_a_handler_hit_by_a_transient_bus_timeout_is_retried_promptly(fres
     [reply] = await results(bus, 1, timeout=10)
     assert reply.result == marked(1) and deliveries == [1, 2]
     await stop_worker(bus, stop, task)
+
+
+async def test_only_a_task_that_takes_a_while_is_announced_as_running(fresh_nats):
+    async def handler(envelope, job):
+        n = int(envelope.task_id.rsplit(".", 1)[1])
+        await asyncio.sleep(0.6 if n == 1 else 0)
+        return marked(n)
+
+    bus, stop, task = await run_worker(fresh_nats.url, handler)
+    events = []
+
+    async def collect(message) -> None:
+        events.append(event_decoder.decode(message.data))
+
+    await bus.nc.subscribe(subjects.event_subject("wf"), cb=collect)
+    await send(bus, 0)
+    await send(bus, 1)
+    got = {r.task_id: r for r in await results(bus, 2)}
+    await stop_worker(bus, stop, task)
+    assert [(e.task_id, e.status) for e in events] == [("wf.schema.1", "running")]
+    [running] = events
+    slow = got["wf.schema.1"]
+    assert running.at == slow.started_at and running.instance == slow.instance, "the event says when and where the task started"

@@ -136,7 +136,11 @@ async def test_any_language_can_submit_plain_json(stack):
         assert len(status["reports"]) == 2
         for report in status["reports"]:
             assert {a["format"] for a in report["artifacts"]} == {"md", "json", "html"}
-        assert {e["status"] for e in events if e["kind"] == "task"} >= {"running", "completed"}
+        # Subscribed after submitting, so the first events may be missed, never the reports'.
+        ran_on = {t["task_id"]: t["instance"] for t in status["tasks"]}
+        announced = [(e["task_id"], e["status"], e["instance"]) for e in events if e["kind"] == "task" and e["status"] in ("running", "completed")]
+        assert all(instance == ran_on[task_id] for task_id, _, instance in announced), "ends and starts name the instance that did the task"
+        assert {t for t, status, _ in announced if status == "completed"} >= {t for t in ran_on if ".reporting." in t}
     finally:
         await nc.close()
 
