@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from nats.js.api import ConsumerConfig
 
 from bus import subjects
 from bus.codec import encode, event_decoder, result_decoder
@@ -20,6 +21,8 @@ AGENT = "schema"
 async def run_worker(url: str, handler, **settings):
     config = Settings(nats_url=url, **settings)
     bus = await Bus.connect(config, name="test-worker")
+    # The results stream keeps a result only for consumers that exist when it is published.
+    await bus.js.add_consumer(subjects.RESULTS_STREAM, ConsumerConfig(durable_name="test-results", filter_subject=subjects.result_subject(AGENT)))
     stop = asyncio.Event()
     task = asyncio.create_task(serve(bus, config, AGENT, handler, stop))
     return bus, stop, task
