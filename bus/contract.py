@@ -545,13 +545,19 @@ class TaskEvent(_Frozen, tag="task", tag_field="kind"):
 
 
 class WorkflowEvent(_Frozen, tag="workflow", tag_field="kind"):
-    """A workflow changed state: published on ``gaai.event.<workflow_id>``."""
+    """A workflow's state was written: published on ``gaai.event.<workflow_id>``, once per write.
+
+    ``status`` and the counts are the workflow's after the write; ``tasks`` are the task
+    changes the write made (dispatched, completed, failed), oldest first. The only task
+    events published on their own are agents' ``running`` announcements.
+    """
 
     workflow_id: str
     status: WorkflowStatus
     at: Timestamp
     completed_tasks: int = 0
     total_tasks: int = 0
+    tasks: list[TaskEvent] = []
 
 
 Event = Union[TaskEvent, WorkflowEvent]

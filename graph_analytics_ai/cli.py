@@ -11,7 +11,7 @@ import time
 from importlib import resources
 from pathlib import Path
 
-from bus.contract import AGENT_NAMES, Event, TaskEvent, WorkflowEvent, WorkflowProgress
+from bus.contract import AGENT_NAMES, FINAL_STATUSES, Event, TaskEvent, WorkflowEvent, WorkflowProgress
 from bus.errors import GaaiError
 from bus.settings import Settings
 from graph_analytics_ai.session import RunResult, load_state, run_workflow, write_outputs
@@ -47,13 +47,24 @@ class ProgressPrinter:
         self.placed: set[str] = set()
 
     def __call__(self, event: Event) -> None:
-        elapsed = time.monotonic() - self.started
-        if isinstance(event, WorkflowEvent):
-            if ("workflow", event.status) not in self.seen:
-                self.seen.add(("workflow", event.status))
-                _out(f"[{elapsed:6.2f}s] workflow {event.workflow_id} {event.status}")
+        if isinstance(event, TaskEvent):
+            self._task(event)
             return
-        assert isinstance(event, TaskEvent)
+        # A workflow that starts is shown before its first tasks, one that ends after its last.
+        ends = event.status in FINAL_STATUSES
+        if not ends:
+            self._workflow(event)
+        for task_event in event.tasks:
+            self._task(task_event)
+        if ends:
+            self._workflow(event)
+
+    def _workflow(self, event: WorkflowEvent) -> None:
+        if ("workflow", event.status) not in self.seen:
+            self.seen.add(("workflow", event.status))
+            _out(f"[{self._elapsed():6.2f}s] workflow {event.workflow_id} {event.status}")
+
+    def _task(self, event: TaskEvent) -> None:
         if (event.task_id, event.status) in self.seen:
             return
         self.seen.add((event.task_id, event.status))
@@ -68,7 +79,10 @@ class ProgressPrinter:
             self.placed.add(event.task_id)
             where = f" on {event.instance.host}:{event.instance.pid}"
         error = f" — {event.error.message} [{event.error.code}]" if event.error else ""
-        _out(f"[{elapsed:6.2f}s] {PHASES.get(event.agent, event.agent):34} {label:38} {event.status}{where}{error}")
+        _out(f"[{self._elapsed():6.2f}s] {PHASES.get(event.agent, event.agent):34} {label:38} {event.status}{where}{error}")
+
+    def _elapsed(self) -> float:
+        return time.monotonic() - self.started
 
 
 def _print_outcome(result: RunResult, folder: Path) -> None:

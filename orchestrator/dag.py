@@ -101,7 +101,9 @@ class Dispatch:
 
 @dataclass(frozen=True)
 class Emit:
-    event: TaskEvent | WorkflowEvent
+    """A task change to announce; a state write announces its own in one ``announcement``."""
+
+    event: TaskEvent
 
 
 Command = Dispatch | Emit
@@ -122,7 +124,7 @@ def advance(state: WorkflowState, event: Event, now: float) -> tuple[WorkflowSta
         if state.status != "running":
             return state, commands
         state, dispatched = _schedule(state, now)
-        return state, [Emit(WorkflowEvent(workflow_id=state.workflow_id, status="running", at=now, total_tasks=len(state.tasks))), *dispatched]
+        return state, dispatched
     if state.status in FINAL_STATUSES or isinstance(event, Retried):
         return state, commands
     if isinstance(event, Cancelled):
@@ -141,7 +143,6 @@ def advance(state: WorkflowState, event: Event, now: float) -> tuple[WorkflowSta
         ):
             _add(tasks, task_id(wf, agent), agent, [task_id(wf, d) for d in depends_on])
         status = "running"
-        commands.append(Emit(WorkflowEvent(workflow_id=wf, status="running", at=now, total_tasks=len(tasks))))
     else:
         reply = event.reply
         current = tasks.get(reply.task_id)
@@ -171,8 +172,7 @@ def advance(state: WorkflowState, event: Event, now: float) -> tuple[WorkflowSta
     state = replace(state, tasks=tasks, outputs=outputs, failures=failures, status=status, updated_at=now)
     state, dispatched = _schedule(state, now)
     commands.extend(dispatched)
-    state = _conclude(state, now, commands)
-    return state, commands
+    return _conclude(state, now), commands
 
 
 def outstanding(state: WorkflowState) -> list[Command]:
@@ -211,9 +211,7 @@ def _cancel(state: WorkflowState, event: Cancelled, now: float) -> tuple[Workflo
     tasks = {
         tid: replace(task, status="cancelled") if task.status in ("waiting", "dispatched", "running") else task for tid, task in state.tasks.items()
     }
-    state = replace(state, tasks=tasks, status="cancelled", failures=[*state.failures, f"cancelled: {event.reason}"], updated_at=now)
-    completed = sum(1 for t in tasks.values() if t.status == "completed")
-    return state, [Emit(WorkflowEvent(workflow_id=state.workflow_id, status="cancelled", at=now, completed_tasks=completed, total_tasks=len(tasks)))]
+    return replace(state, tasks=tasks, status="cancelled", failures=[*state.failures, f"cancelled: {event.reason}"], updated_at=now), []
 
 
 def _add(tasks: dict[str, TaskState], tid: str, agent: str, depends_on: list[str], label: str = "") -> TaskState:
@@ -267,7 +265,7 @@ def _schedule(state: WorkflowState, now: float) -> tuple[WorkflowState, list[Com
     return replace(state, tasks=tasks, messages_sent=state.messages_sent + sent), commands
 
 
-def _conclude(state: WorkflowState, now: float, commands: list[Command]) -> WorkflowState:
+def _conclude(state: WorkflowState, now: float) -> WorkflowState:
     if any(t.status in ("waiting", "dispatched", "running") for t in state.tasks.values()):
         return state
     reports = [o for o in state.outputs.values() if isinstance(o, ReportResult)]
@@ -275,10 +273,14 @@ def _conclude(state: WorkflowState, now: float, commands: list[Command]) -> Work
     failures = list(state.failures)
     if not reports and not failures:
         failures.append("no analysis template could be built from the requirements and the graph")
-    state = replace(state, status=status, failures=failures, updated_at=now)
+    return replace(state, status=status, failures=failures, updated_at=now)
+
+
+def announcement(state: WorkflowState, commands: list[Command], now: float) -> WorkflowEvent:
+    """The event that tells followers about one state write: ``state`` after it, and the task events of its ``commands``."""
     completed = sum(1 for t in state.tasks.values() if t.status == "completed")
-    commands.append(Emit(WorkflowEvent(workflow_id=state.workflow_id, status=status, at=now, completed_tasks=completed, total_tasks=len(state.tasks))))
-    return state
+    tasks = [c.event for c in commands if isinstance(c, Emit)]
+    return WorkflowEvent(workflow_id=state.workflow_id, status=state.status, at=now, completed_tasks=completed, total_tasks=len(state.tasks), tasks=tasks)
 
 
 def _task_event(workflow_id: str, task: TaskState, now: float) -> TaskEvent:

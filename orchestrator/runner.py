@@ -34,12 +34,12 @@ from nats.aio.msg import Msg
 from bus import subjects
 from bus.codec import cancel_decoder, decode_request, encode, result_decoder, retry_decoder, status_decoder, submit_decoder
 from bus.connection import Bus
-from bus.contract import FINAL_STATUSES, DocumentInput, DocumentRef, SubmitReply, SubmitRequest, WorkflowProgress
+from bus.contract import FINAL_STATUSES, DocumentInput, DocumentRef, SubmitReply, SubmitRequest, WorkflowEvent, WorkflowProgress
 from bus.errors import BusError, RequestError
 from bus.feed import Feed
 from bus.service import add_endpoint
 from bus.settings import Settings
-from orchestrator.dag import PHASES, Cancelled, Command, Dispatch, Emit, Event, Finished, Retried, Submitted, advance, outstanding
+from orchestrator.dag import PHASES, Cancelled, Command, Dispatch, Event, Finished, Retried, Submitted, advance, announcement, outstanding
 from orchestrator.state import WorkflowState, state_decoder, state_encoder
 from store import GraphStore
 from telemetry.logging import bind_task, unbind_task
@@ -120,14 +120,14 @@ class Orchestrator:
             raise RequestError("workflow_exists", f"workflow {workflow_id} was submitted concurrently") from None
         self._cache[workflow_id] = (state, revision)
         log.info("workflow accepted", workflow_id=workflow_id, graph=request.graph_name, documents=len(documents))
-        started = asyncio.create_task(self._start(state, commands))
+        started = asyncio.create_task(self._start(state, commands, announcement(state, commands, now)))
         self._starting.add(started)
         started.add_done_callback(self._starting.discard)
         return SubmitReply(workflow_id=workflow_id, status=state.status)
 
-    async def _start(self, state: WorkflowState, commands: list[Command]) -> None:
+    async def _start(self, state: WorkflowState, commands: list[Command], event: WorkflowEvent) -> None:
         try:
-            await self._send(state, commands)
+            await self._send(state, commands, event)
         except BusError as exc:
             log.error("first tasks not published; an orchestrator restart publishes them", workflow_id=state.workflow_id, error=exc.message)
 
@@ -263,11 +263,11 @@ class Orchestrator:
             async with self._locks[workflow_id]:
                 batch = self._queued.pop(workflow_id, [])
                 saved = await self._advance_and_save(workflow_id, [event for event, _ in batch])
-            if saved is not None:
+            if saved is not None and saved[2] is not None:
                 # Outside the lock: the next batch may be saved while these tasks are sent.
-                state, commands = saved
-                await self._send(state, commands)
-                if commands and state.status in FINAL_STATUSES:  # commands: this batch changed it
+                state, commands, event = saved
+                await self._send(state, commands, event)
+                if state.status in FINAL_STATUSES:
                     log.info("workflow finished", workflow_id=workflow_id, status=state.status, failures=len(state.failures))
                     record_workflow_spans(state)
                     self._cache.pop(workflow_id, None)
@@ -282,8 +282,11 @@ class Orchestrator:
         for _, waiter in batch:
             waiter.set_result(saved is not None)
 
-    async def _advance_and_save(self, workflow_id: str, events: list[Event]) -> tuple[WorkflowState, list[Command]] | None:
-        """The state after ``events`` and the commands they cause, saved with compare-and-set."""
+    async def _advance_and_save(self, workflow_id: str, events: list[Event]) -> tuple[WorkflowState, list[Command], WorkflowEvent | None] | None:
+        """The state after ``events``, the commands they cause and the write's announcement, saved with compare-and-set.
+
+        None when there is no such workflow; no announcement when the events changed nothing.
+        """
         for _ in range(10):
             loaded = await self._load(workflow_id, use_cache=True)
             if loaded is None:
@@ -291,24 +294,25 @@ class Orchestrator:
             state, revision = loaded
             commands: list[Command] = []
             new_state = state
+            now = time.time()
             for event in events:
                 before = new_state
-                new_state, caused = advance(new_state, event, time.time())
+                new_state, caused = advance(new_state, event, now)
                 commands.extend(caused)
                 if new_state is not before and isinstance(event, Finished):
                     new_state = msgspec.structs.replace(new_state, messages_received=new_state.messages_received + 1)
             if new_state is state:
-                return state, []
+                return state, [], None
             try:
                 revision = await self.bus.workflows.update(workflow_id, state_encoder.encode(new_state), last=revision)
             except nats.js.errors.KeyWrongLastSequenceError:
                 self._cache.pop(workflow_id, None)  # another orchestrator moved it on; reload and replay
                 continue
             self._cache[workflow_id] = (new_state, revision)
-            return new_state, commands
+            return new_state, commands, announcement(new_state, commands, now)
         raise BusError("state_conflict", f"workflow {workflow_id}: state kept changing under us")
 
-    async def _send(self, state: WorkflowState, commands: list[Command]) -> None:
+    async def _send(self, state: WorkflowState, commands: list[Command], event: WorkflowEvent) -> None:
         """Publish what a saved state calls for, retrying while JetStream refuses.
 
         The state already says these tasks were sent, so a result redelivered later is a
@@ -317,7 +321,7 @@ class Orchestrator:
         """
         for delay in (*PUBLISH_RETRY_S, None):
             try:
-                await self._execute(state, commands)
+                await self._execute(state, commands, event)
                 return
             except BusError as exc:
                 if delay is None:
@@ -325,8 +329,8 @@ class Orchestrator:
                 log.warning("publishing failed, trying again", workflow_id=state.workflow_id, error=exc.message, in_s=delay)
                 await asyncio.sleep(delay)
 
-    async def _execute(self, state: WorkflowState, commands: list[Command]) -> None:
-        """Publish the events, then the tasks concurrently (each waits for its own JetStream ack)."""
+    async def _execute(self, state: WorkflowState, commands: list[Command], event: WorkflowEvent | None) -> None:
+        """Publish the write's announcement, then the tasks concurrently (each waits for its own JetStream ack)."""
         trigger = current_link()
 
         async def dispatch(command: Dispatch) -> None:
@@ -343,10 +347,9 @@ class Orchestrator:
             with producer_span(subject, message_id, len(body), headers, context=phase, links=trigger):
                 await self.bus.publish(subject, body, headers)
 
-        # Events first: a task's "dispatched" must reach followers before the agent's "running".
-        for command in commands:
-            if isinstance(command, Emit):
-                await self.bus.emit(command.event)
+        # The announcement first: a task's "dispatched" must reach followers before the agent's "running".
+        if event is not None:
+            await self.bus.emit(event)
         await asyncio.gather(*(dispatch(c) for c in commands if isinstance(c, Dispatch)))
 
     async def _load(self, workflow_id: str, use_cache: bool = False) -> tuple[WorkflowState, int] | None:
@@ -374,7 +377,7 @@ class Orchestrator:
             if state.status == "pending":
                 await self._apply(workflow_id, Submitted())
             else:
-                await self._execute(state, outstanding(state))
+                await self._execute(state, outstanding(state), None)
             log.info("resumed workflow", workflow_id=workflow_id, status=state.status)
 
 

@@ -318,11 +318,16 @@ class EventWatch:
                 pass
 
 
+def task_events(event: dict) -> list[dict]:
+    """The task events in one published event: an agent's own, or those of a state write."""
+    return [event] if event.get("kind") == "task" else event.get("tasks", [])
+
+
 def running_on(algorithm: str) -> Callable[[list[dict]], dict | None]:
     """The first ``running`` event an agent published for the execution of ``algorithm``."""
 
     def find(events: list[dict]) -> dict | None:
-        labels = {e["task_id"]: e["label"] for e in events if e.get("kind") == "task" and e.get("label")}
+        labels = {t["task_id"]: t["label"] for e in events for t in task_events(e) if t.get("label")}
         for event in events:
             if event.get("kind") == "task" and event["status"] == "running" and event.get("instance"):
                 if labels.get(event["task_id"], "").endswith(f"({algorithm})"):

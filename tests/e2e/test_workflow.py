@@ -138,7 +138,8 @@ async def test_any_language_can_submit_plain_json(stack):
             assert {a["format"] for a in report["artifacts"]} == {"md", "json", "html"}
         # Subscribed after submitting, so the first events may be missed, never the reports'.
         ran_on = {t["task_id"]: t["instance"] for t in status["tasks"]}
-        announced = [(e["task_id"], e["status"], e["instance"]) for e in events if e["kind"] == "task" and e["status"] in ("running", "completed")]
+        task_events = [t for e in events for t in ([e] if e["kind"] == "task" else e["tasks"])]
+        announced = [(t["task_id"], t["status"], t["instance"]) for t in task_events if t["status"] in ("running", "completed")]
         assert all(instance == ran_on[task_id] for task_id, _, instance in announced), "ends and starts name the instance that did the task"
         assert {t for t, status, _ in announced if status == "completed"} >= {t for t in ran_on if ".reporting." in t}
     finally:

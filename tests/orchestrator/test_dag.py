@@ -25,9 +25,8 @@ from bus.contract import (
     UseCasesResult,
     VerticalProfile,
     VerticalResult,
-    WorkflowEvent,
 )
-from orchestrator.dag import Dispatch, Emit, Finished, Submitted, advance
+from orchestrator.dag import Dispatch, Finished, Submitted, advance, announcement
 from orchestrator.state import WorkflowState
 
 WF = "wf-test"
@@ -149,7 +148,8 @@ def test_workflow_fails_when_nothing_can_be_produced():
     state, _ = advance(make_state(), Submitted(), 1.0)
     state, commands = advance(state, reply(f"{WF}.vertical", error=ErrorInfo(code="bad_vertical", message="broken")), 2.0)
     assert state.status == "failed"
-    assert any(isinstance(c, Emit) and isinstance(c.event, WorkflowEvent) and c.event.status == "failed" for c in commands)
+    event = announcement(state, commands, 2.0)
+    assert (event.status, [(t.task_id, t.status) for t in event.tasks]) == ("failed", [(f"{WF}.vertical", "failed")])
     assert state.failures == ["Industry vertical: broken [bad_vertical]"]
 
 
@@ -207,7 +207,8 @@ def test_cancel_stops_everything_and_ignores_late_answers():
     state, commands = advance(state, Cancelled("user changed their mind"), 4.0)
     assert state.status == "cancelled"
     assert {t.status for t in state.tasks.values() if t.agent in ("execution", "reporting")} == {"cancelled"}
-    assert [c.event.status for c in commands if isinstance(c, Emit)] == ["cancelled"]
+    event = announcement(state, commands, 4.0)
+    assert (event.status, event.tasks, event.total_tasks) == ("cancelled", [], len(state.tasks))
     late, commands = advance(state, reply(f"{WF}.execution.TPL-001", ExecutionResult(summary=summary(1))), 5.0)
     assert late is state and commands == []
     assert state.failures[-1] == "cancelled: user changed their mind"
@@ -229,3 +230,19 @@ def test_retry_reopens_a_failed_workflow_and_runs_the_task_again():
     assert stale is state
     state, commands = advance(state, reply(f"{WF}.execution.TPL-001", ExecutionResult(summary=summary(1)), attempt=2), 6.0)
     assert dispatched(commands) == [f"{WF}.reporting.TPL-001"]
+
+
+def test_one_announcement_per_write_carries_its_task_changes_in_order():
+    """A write's followers learn the workflow's status and counts after it, and what it changed."""
+    state, commands = advance(make_state(), Submitted(), 1.0)
+    start = announcement(state, commands, 1.0)
+    assert (start.status, start.completed_tasks, start.total_tasks) == ("running", 0, 5)
+    assert [(t.task_id, t.status) for t in start.tasks] == [(f"{WF}.vertical", "dispatched")]
+    state, commands = advance(state, reply(f"{WF}.vertical", RESULTS["vertical"]), 2.0)
+    after_vertical = announcement(state, commands, 2.0)
+    assert [(t.task_id, t.status) for t in after_vertical.tasks] == [
+        (f"{WF}.vertical", "completed"),
+        (f"{WF}.schema", "dispatched"),
+        (f"{WF}.requirements", "dispatched"),
+    ]
+    assert after_vertical.tasks[0].instance == INSTANCE and after_vertical.completed_tasks == 1
