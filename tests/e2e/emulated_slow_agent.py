@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import sys
 
 from bus.connection import Bus
 from bus.contract import TaskEnvelope
 from bus.errors import TaskError
+from bus.process import run_process
 from bus.settings import Settings
-from bus.worker import Job, serve
-from telemetry.logging import setup_logging
+from bus.worker import Job, serve, this_instance
 
 
 async def hold(envelope: TaskEnvelope, job: Job):
@@ -28,17 +27,20 @@ async def hold(envelope: TaskEnvelope, job: Job):
     raise TaskError("emulated", "the emulated agent held the task to the end")
 
 
-async def main(agent: str) -> None:
-    setup_logging(f"emulated-{agent}")
+def main(agent: str) -> None:
     settings = Settings.from_env()
-    stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    bus = await Bus.connect(settings, name=f"emulated-{agent}")
-    try:
-        await serve(bus, settings, agent, hold, stop)
-    finally:
-        await bus.close()
+    instance = this_instance(agent)
+
+    async def until(stop: asyncio.Event) -> None:
+        bus = await Bus.connect(settings, name=f"emulated-{agent}")
+        try:
+            await serve(bus, settings, agent, hold, stop, instance)
+        finally:
+            await bus.close()
+
+    # The process around it is the real agents' own: logging, tracing, loop and signals.
+    run_process(f"emulated-{agent}", instance.instance_id, until)
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1]))
+    main(sys.argv[1])

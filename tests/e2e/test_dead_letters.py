@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -29,7 +30,8 @@ async def test_poison_executions_are_parked_and_can_be_retried(home):
     agents = tuple(a for a in AGENT_NAMES if a != "execution")
     with LocalStack(home=home, agents=agents) as stack:
         env = dict(os.environ, NATS_URL=stack.nats_url, GAAI_HOME=str(home), PYTHONPATH=str(ROOT), GAAI_MAX_DELIVER="2")
-        poison = subprocess.Popen([sys.executable, str(EMULATED), "execution"], env=dict(env, GAAI_EMULATED_MODE="fail"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        poison_log = open(home / "poison.log", "wb")
+        poison = subprocess.Popen([sys.executable, str(EMULATED), "execution"], env=dict(env, GAAI_EMULATED_MODE="fail"), stdout=poison_log, stderr=poison_log)
         healthy = None
         try:
             async with connected_client(Settings(nats_url=stack.nats_url), name="test") as client:
@@ -38,6 +40,12 @@ async def test_poison_executions_are_parked_and_can_be_retried(home):
                 failed = await client.wait(workflow_id, timeout=60)
                 assert failed.status == "failed" and failed.reports == []
                 assert sum("emulated failure on delivery 2" in f for f in failed.failures) == 2
+                # No exporter is configured, so nothing is recorded; the failures are still logged with the workflow's trace id.
+                poison_log.flush()
+                logged = [json.loads(line) for line in (home / "poison.log").read_text().splitlines() if line.startswith("{")]
+                failures = [line for line in logged if line["event"].startswith("task failed")]
+                assert len(failures) == 4 and {line["workflow_id"] for line in failures} == {workflow_id}, failures
+                assert {line["trace_id"] for line in failures} == {failed.trace_id}
                 listing = await asyncio.to_thread(gaai, "dlq", "list", env=env)
                 assert listing.returncode == 0 and listing.stdout.count("emulated_failure") == 2, listing.stdout + listing.stderr
                 letter_ids = [int(line.split()[0]) for line in listing.stdout.splitlines() if line.strip() and line.split()[0].isdigit()]
@@ -60,3 +68,4 @@ async def test_poison_executions_are_parked_and_can_be_retried(home):
                 if process and process.poll() is None:
                     process.terminate()
                     process.wait(10)
+            poison_log.close()
