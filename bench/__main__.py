@@ -114,8 +114,17 @@ def _report(result: dict) -> str:
     out.append(f"\nNo-op workflows ({flow['templates']} templates, {flow['tasks_per_workflow']} tasks each)")
     out.append(
         _table(
-            ["overhead p50 ms", "p90 ms", "orchestrator-internal p50 ms", "concurrent", "workflows/s"],
-            [[flow["workflow_overhead_ms"], flow["workflow_p90_ms"], flow["orchestrator_internal_p50_ms"], flow["concurrent_workflows"], flow["workflows_per_s"]]],
+            ["overhead p50 ms", "p90 ms", "orchestrator-internal p50 ms", "in flight", "workflows/s sustained", "workflows/s burst"],
+            [
+                [
+                    flow["workflow_overhead_ms"],
+                    flow["workflow_p90_ms"],
+                    flow["orchestrator_internal_p50_ms"],
+                    flow["concurrent_workflows"],
+                    flow["workflows_per_s"],
+                    flow["burst_workflows_per_s"],
+                ]
+            ],
         )
     )
     schedules = sections["schedules"]

@@ -9,7 +9,11 @@
   process per task agent kind; a client submits a workflow with one inline document and five templates and
   waits for its completion event (a core subscription on ``gaai.event.<id>``, made
   before submitting). One workflow at a time.
-- Throughput: the same stack, many such workflows submitted at once.
+- Throughput: the same stack under load. Sustained: ``in_flight`` workflows kept running
+  (each completion submits the next), completions per second counted after the first
+  ``in_flight`` completions (ramp-up) and before the last ``in_flight`` (drain). Burst:
+  ``in_flight`` workflows submitted at once, divided by the time until the last completes
+  (ramp-up and drain included, so it reads lower).
 """
 
 from __future__ import annotations
@@ -106,10 +110,28 @@ async def _one(client: WorkflowClient, completions: Completions, timeout: float 
     return (ended - started) * 1000, workflow_id
 
 
+async def _sustained(client: WorkflowClient, completions: Completions, in_flight: int, total: int) -> float:
+    """Completions per second with ``in_flight`` workflows running at all times, ramp-up and drain left out."""
+    ended: list[float] = []
+    remaining = total
+
+    async def keep_one_running() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            await _one(client, completions, timeout=300.0)
+            ended.append(time.perf_counter())
+
+    await asyncio.gather(*(keep_one_running() for _ in range(in_flight)))
+    first, last = in_flight - 1, total - in_flight - 1
+    return (last - first) / (ended[last] - ended[first])
+
+
 async def bench_workflows(quick: bool) -> dict:
     """Workflow overhead (one at a time) and throughput (many at once) with no-op agents."""
     sequential_runs = 10 if quick else 50
     concurrent, rounds = (20, 1) if quick else (100, 3)
+    sustained_total = 4 * concurrent if quick else 6 * concurrent
     with BenchStack("workflow") as stack:
         stack.system(NO_OP)
         async with stack.client("gaai-bench-client") as (client, completions):
@@ -128,6 +150,7 @@ async def bench_workflows(quick: bool) -> dict:
                 started = time.perf_counter()
                 await asyncio.gather(*(_one(client, completions, timeout=300.0) for _ in range(concurrent)))
                 per_second.append(concurrent / (time.perf_counter() - started))
+            sustained = await _sustained(client, completions, concurrent, sustained_total)
     return {
         "templates": TEMPLATES,
         "tasks_per_workflow": tasks,
@@ -136,6 +159,8 @@ async def bench_workflows(quick: bool) -> dict:
         "workflow_p90_ms": percentile(latencies, 90),
         "orchestrator_internal_p50_ms": percentile(internal, 50),
         "concurrent_workflows": concurrent,
-        "rounds": rounds,
-        "workflows_per_s": percentile(per_second, 50),
+        "sustained_workflows": sustained_total,
+        "workflows_per_s": sustained,
+        "burst_rounds": rounds,
+        "burst_workflows_per_s": percentile(per_second, 50),
     }
