@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import os
 import platform
@@ -50,16 +51,12 @@ def _machine() -> dict:
         except (OSError, StopIteration):
             return "unknown"
 
-    import networkit
-    import numpy
-    import scipy
+    def version(module: str) -> str | None:
+        try:
+            return importlib.import_module(module).__version__
+        except ImportError:
+            return None  # an optional comparison library that is not installed
 
-    try:
-        import networkx
-
-        networkx_version = networkx.__version__
-    except ImportError:
-        networkx_version = None
     server = subprocess.run([nats_server_binary(), "--version"], capture_output=True, text=True).stdout.strip()
     return {
         "cpu": first("/proc/cpuinfo", "model name"),
@@ -68,10 +65,7 @@ def _machine() -> dict:
         "os": platform.platform(),
         "python": platform.python_version(),
         "nats_server": server,
-        "numpy": numpy.__version__,
-        "scipy": scipy.__version__,
-        "networkit": networkit.__version__,
-        "networkx": networkx_version,
+        **{module: version(module) for module in ("numpy", "scipy", "numba", "uvloop", "networkx", "networkit")},
     }
 
 
