@@ -3,11 +3,10 @@
 ``run_algorithm`` takes vertices numbered ``0..n-1`` and two edge arrays, and returns an
 ``AlgorithmOutput``: a float64 score per vertex for centralities, or an int64 group id per
 vertex for components and communities, with groups renumbered so that 0 is the largest
-(ties: the group holding the lowest vertex index comes first). It does no I/O; the only
-process state it touches is NetworKit's random seed and, for the duration of a call, the
-calling thread's OpenMP thread count. Its output pickles, so the execution agent can run
-it in a worker process. Start such workers with the "spawn" or "forkserver" method: a
-process forked after NetworKit has run OpenMP work hangs in its first parallel region.
+(ties: the group holding the lowest vertex index comes first). It does no I/O and keeps
+no process state; betweenness spreads its sources over one thread per usable core, all
+joined before it returns. Its output pickles, so the execution agent can run it in a
+worker process (no OpenMP runtime is involved, so a forked worker works too).
 
 Directedness comes from the algorithm, not from the caller: PageRank, SCC and betweenness
 follow edge direction; WCC, label propagation and Louvain read the undirected view.
@@ -17,17 +16,19 @@ Louvain use the simple graph (no self-loops, each tie once).
 Engine choices, measured on this 2-core machine with 200k vertices / 2M random edges
 (medians of noisy runs; "planted" = the same size with 2,000 planted communities).
 End to end, arrays in to values out: PageRank 0.4 s (11 iterations), WCC 0.35 s,
-SCC 0.25 s, label propagation 3.6–4.4 s (20 rounds), Louvain 5–7 s, betweenness with
-16 / 64 pivots 2.6–3.3 s / 10.7 s (so ~40 s with the default 256).
+SCC 0.25 s, label propagation 3.6–4.4 s (20 rounds), Louvain 1.7 s, betweenness with
+16 / 64 sources 0.7 s / 2.1 s (so ~8 s with the default 256).
 
-- Graph building. NetworKit ``Graph.addEdges((src, dst))`` 1.4 s and ``GraphFromCoo``
-  1.45 s; ``GraphFromCsr`` from a de-duplicated scipy CSR 0.15 s (CSR) + 0.33 s
-  (directed) or 0.35 s (undirected upper triangle). ``np.unique`` for de-duplication
-  took 1.7–2.2 s. CSR views are built by one counting pass (scipy's COO → CSR without
-  the per-row sort of ``sum_duplicates``: 0.2–0.3 s at 10^7 edges), with int32 indices
-  and bool values; only the views that must be duplicate-free (SCC, Louvain,
-  betweenness) sort their rows. A NetworKit graph is built only for the algorithms that
-  need it; ``GraphFromCsr`` copies the indices to int64 and the values to float64 first.
+- Graph building. The scipy views are built by one counting pass (scipy's COO → CSR
+  without the per-row sort of ``sum_duplicates``: 0.2–0.3 s at 10^7 edges), with int32
+  indices and bool values; SCC sorts its rows to drop repeats. Louvain and betweenness
+  take the simple graph from ``_simple_graph`` (compiled: count, fill, sort each row,
+  drop repeats in place): 0.17 s both ways / 0.06 s directed at 2M edges, 1.1 s / 0.37 s
+  at 10^7 (scipy's ``sum_duplicates`` route: 0.53 s directed at 10^7). Sorting the rows
+  by insertion up to 32 entries halved that sort.
+- Compiled code (Louvain, betweenness, ``_simple_graph``): numba, cached on disk in
+  ``__pycache__``. First call in a fresh process: 4.6–5.5 s with an empty cache, 0.3 s
+  with a warm one (loading numba's compiler takes about 70 MB of RSS besides).
 - PageRank: own power iteration, a scipy CSR mat-vec per step (the transposed adjacency
   with values 1, times the rank scaled by damping / out-degree), ~10 ms per iteration;
   it meets the exact linear-system solution to 1e-16. NetworKit's
@@ -42,38 +43,47 @@ SCC 0.25 s, label propagation 3.6–4.4 s (20 rounds), Louvain 5–7 s, betweenn
   no iteration bound. Ours merged them in 4 of 200 (4-cliques; 0 of 200 for 6- and
   8-cliques) and follows the seed. It counts neighbour labels per block of vertices, so
   its working set is a few MB plus the symmetric graph (10 bytes per edge).
-- Louvain: NetworKit PLM with ``par="none"`` (sequential moves) on one OpenMP thread,
-  graph built on one thread too: 5.0 s random / 1.2 s planted, the same partition for
-  the same seed. With two threads the partition changed from run to run (parallel
-  graph build and coarsening order neighbours by thread timing); the parallel
-  "balanced" mode took 4.5 s / 1.4 s and never gave the same answer twice;
-  ``turbo=False`` took 40 s. ParallelLeiden (2.3 s) is a different algorithm and is not
-  reproducible with two threads either.
-- Betweenness: NetworKit ``Betweenness`` (exact Brandes, parallel; ~2 ms per source on
-  5k vertices / 50k edges, single thread) up to ``exact_limit`` vertices, else
-  ``EstimateBetweenness`` with ``samples`` pivots, in parallel (~0.26 s per pivot on 2M
-  edges single-threaded; the same scores for the same seed with one or two threads).
-  ``ApproxBetweenness`` took 289 s and is not used.
-
-NetworKit pitfall: ``CommunityDetector.getPartition()`` must be called once; a second call
-hands back a moved-from partition and crashes the process.
+- Louvain: own sequential Louvain (below), compiled. Side by side with NetworKit PLM
+  (``par="none"``, ``refine=False``, one thread; the engine before this one), medians of
+  five seeds: 1.7 s vs 5.4 s random, modularity 0.1578 vs 0.1581; planted 1.2 s vs 1.5 s,
+  0.7352 both. At 10^7 edges (three seeds): random 10 s vs 56 s, 0.1403 vs 0.1406;
+  power-law 7.9 s vs 14.6 s, 0.1846 vs 0.1824; planted (10^6 vertices in blocks of 100)
+  8.7 s vs 13.1 s, 0.7361 both. PLM gave the same partition whatever the seed; ours
+  varies with the seed by up to ±0.002. Local moving stops after a pass gaining less
+  than 1e-4 modularity: at 10^7 random edges 1e-5 took 23 s instead of 12.6 s for
+  +0.0005, and Blondel et al.'s 1e-6 took 104 s. Peak RSS of the whole execution (load,
+  run, write) at 10^7 edges: 53 / 50 bytes per edge (random / power-law), PLM's 182 / 69.
+- Betweenness: own Brandes (below), compiled, sources split over the cores. Exact up to
+  ``exact_limit`` vertices: 2.1 s vs NetworKit ``Betweenness``'s 5.6 s on 5k vertices /
+  50k edges, the same scores to 1e-15. Else sampled sources with NetworKit
+  ``EstimateBetweenness``'s linear scaling: 16 / 64 sources 0.7 s / 2.1 s vs its 3.2 s /
+  8.9 s; 32 sources at 10^7 edges 11 s vs 37 s random, 8.5 s vs 35 s power-law, peak
+  RSS 46 bytes per edge (its 83). On 20k vertices / 200k edges with 256 sources, the
+  estimate's Pearson correlation with the exact scores was 0.70 random / 0.996 power-law
+  for both; without the linear scaling (plain Brandes sums from the sampled sources,
+  scaled by n / samples) 0.45 / 0.988, and 6 instead of 15 of the exact top 100 in the
+  estimate's top 100 on the random graph.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import networkit as nk
+import numba
 import numpy as np
 import scipy.sparse as sp
+import structlog
 from scipy.sparse.csgraph import connected_components
 
 from agents.algorithms import algorithm_spec, resolve_params
 from bus.errors import TaskError
 
 __all__ = ["AlgorithmOutput", "run_algorithm"]
+
+log = structlog.get_logger("agents.execution")
 
 # Share of unstable vertices that move in one label-propagation round. Moving all of them
 # at once (synchronous) makes labels oscillate on bipartite-like parts; moving a random
@@ -83,6 +93,27 @@ _LP_MOVE_SHARE = 0.5
 # Entries (vertex, neighbour) handled at once where a step works per entry: the working
 # set stays a few MB however large the graph, instead of several arrays per edge.
 _BLOCK_ENTRIES = 1 << 16
+
+# Louvain's local moving stops after a pass that raised modularity by less than this
+# (Blondel et al.'s rule; their code stops at 1e-6): later passes move a few vertices each
+# but cost as much as the first. 1e-5 took 1.8 times as long at 10^7 random edges for
+# +0.0005 modularity (see the module docstring).
+_LOUVAIN_MIN_PASS_GAIN = 1e-4
+
+
+def _compiled(function: Callable) -> Callable:
+    """``numba.njit``, cached on disk so a fresh worker process loads machine code instead
+    of compiling it, and without the GIL so threads can run it side by side.
+
+    numba refuses ``cache=True`` (``RuntimeError`` at decoration) when neither the
+    package's ``__pycache__`` nor the user's cache directory is writable, as in a
+    read-only install with a read-only home; every process then compiles for itself.
+    """
+    try:
+        return numba.njit(cache=True, nogil=True)(function)
+    except RuntimeError as exc:
+        log.warning("numba_cache_unavailable", function=function.__name__, error=str(exc), fix="set NUMBA_CACHE_DIR to a writable directory")
+        return numba.njit(nogil=True)(function)
 
 
 @dataclass(frozen=True)
@@ -94,7 +125,7 @@ class AlgorithmOutput:
             (components, communities; 0 is the largest group).
         iterations: rounds the algorithm ran, when it iterates (PageRank, label propagation).
         engine: which implementation produced the values, e.g. ``"scipy"`` or
-            ``"networkit-sampled(256)"``.
+            ``"numba-sampled(256)"``.
         modularity: the standard (resolution 1) modularity of a community partition on the
             undirected simple graph; ``None`` for other algorithms or a graph without edges.
     """
@@ -184,25 +215,6 @@ def _structure(matrix: sp.csr_array) -> sp.csr_array:
     return sp.csr_array((ones, matrix.indices, matrix.indptr), shape=matrix.shape)
 
 
-def _simple_directed(n: int, src: np.ndarray, dst: np.ndarray) -> sp.csr_array:
-    """Directed adjacency (bool) without self-loops or parallel edges (they would skew path counts)."""
-    matrix = _grouped(n, src, dst, src != dst)
-    matrix.sum_duplicates()
-    matrix.eliminate_zeros()
-    return matrix
-
-
-def _undirected_upper(n: int, src: np.ndarray, dst: np.ndarray) -> sp.csr_array:
-    """Each undirected pair once (row < column), without self-loops: a ↔ b counts as one tie."""
-    lo = np.minimum(src, dst)
-    hi = np.maximum(src, dst)
-    matrix = _grouped(n, lo, hi, lo != hi)
-    del lo, hi
-    matrix.sum_duplicates()
-    matrix.eliminate_zeros()
-    return matrix
-
-
 def _undirected_both_ways(n: int, src: np.ndarray, dst: np.ndarray) -> sp.csr_array:
     """Each undirected pair in both its rows, once, without self-loops (bool values).
 
@@ -211,6 +223,97 @@ def _undirected_both_ways(n: int, src: np.ndarray, dst: np.ndarray) -> sp.csr_ar
     """
     directed = _grouped(n, src, dst, src != dst)
     return directed + directed.T
+
+
+def _simple_graph(
+    n: int, src: np.ndarray, dst: np.ndarray, both_ways: bool, new_ids: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """CSR ``(indptr, indices)`` of the simple graph: rows sorted, no self-loops, each entry once.
+
+    ``both_ways`` lists each tie in the rows of both its ends (the undirected view);
+    otherwise only in its source's row. With ``new_ids``, vertex ``v`` becomes vertex
+    ``new_ids[v]``. ``indptr`` is int64, ``indices`` has the endpoints' dtype.
+    """
+    indptr = _row_ends(n, src, dst, both_ways, new_ids)
+    # Allocated here rather than in the compiled code, so that numpy owns the buffer and
+    # can shrink it in place (realloc, no copy) once the repeats are dropped: hub pairs
+    # repeat a lot in power-law graphs, and so does a tie listed in both directions.
+    indices = np.empty(indptr[-1], dtype=src.dtype)
+    _fill_unique_rows(src, dst, both_ways, new_ids, indptr, indices)
+    indices.resize(indptr[-1], refcheck=False)
+    return indptr, indices
+
+
+@_compiled
+def _row_ends(n, src, dst, both_ways, new_ids):
+    """``indptr`` of the rows ``_fill_unique_rows`` fills, before repeats are dropped.
+
+    (numba compiles the ``new_ids is None`` branches away.)
+    """
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    for e in range(src.size):
+        a, b = src[e], dst[e]
+        if a != b:
+            if new_ids is not None:
+                a, b = new_ids[a], new_ids[b]
+            indptr[a + 1] += 1
+            if both_ways:
+                indptr[b + 1] += 1
+    for v in range(n):
+        indptr[v + 1] += indptr[v]
+    return indptr
+
+
+@_compiled
+def _fill_unique_rows(src, dst, both_ways, new_ids, indptr, indices):
+    """Fill the rows ``indptr`` sized, then sort each row and drop its repeats.
+
+    Rows are compacted to the left in place and ``indptr`` rewritten to match; the entries
+    past ``indptr[-1]`` are left over and belong to no row.
+    """
+    n = indptr.size - 1
+    cursor = indptr[:-1].copy()
+    for e in range(src.size):
+        a, b = src[e], dst[e]
+        if a != b:
+            if new_ids is not None:
+                a, b = new_ids[a], new_ids[b]
+            indices[cursor[a]] = b
+            cursor[a] += 1
+            if both_ways:
+                indices[cursor[b]] = a
+                cursor[b] += 1
+    kept = 0
+    row_start = 0
+    for v in range(n):
+        row_end = indptr[v + 1]
+        _sort_row(indices, row_start, row_end)
+        indptr[v] = kept
+        previous = -1
+        for j in range(row_start, row_end):
+            neighbour = indices[j]
+            if neighbour != previous:
+                indices[kept] = neighbour
+                kept += 1
+                previous = neighbour
+        row_start = row_end
+    indptr[n] = kept
+
+
+@_compiled
+def _sort_row(indices, start, end):
+    """Sort ``indices[start:end]`` in place: up to 32 entries by insertion, which takes half
+    the time of numpy's sort there (most rows are that short at ten edges per vertex)."""
+    if end - start > 32:
+        indices[start:end].sort()
+        return
+    for i in range(start + 1, end):
+        value = indices[i]
+        j = i - 1
+        while j >= start and indices[j] > value:
+            indices[j + 1] = indices[j]
+            j -= 1
+        indices[j + 1] = value
 
 
 def _row_blocks(indptr: np.ndarray, rows: np.ndarray, entries: int) -> Iterator[slice]:
@@ -230,26 +333,6 @@ def _row_entries(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.n
     return np.arange(owner.size) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths), owner
 
 
-def _nk_graph(matrix: sp.csr_array, directed: bool) -> nk.Graph:
-    # GraphFromCsr copies the arrays in C++; an undirected graph takes each pair once.
-    # Built in parallel, the reverse adjacency lists come out in thread-timing order, and
-    # PLM's partition depends on neighbour order; one thread builds as fast (0.37 s vs
-    # 0.35 s for 2M edges) and always in the same order.
-    with _one_thread():
-        return nk.graph.GraphFromCsr(matrix, directed=directed)
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run NetworKit on one OpenMP thread (the calling thread's setting), then restore it."""
-    before = nk.engineering.getMaxNumberOfThreads()
-    nk.engineering.setNumberOfThreads(1)
-    try:
-        yield
-    finally:
-        nk.engineering.setNumberOfThreads(before)
-
-
 def _renumber_by_size(labels: np.ndarray) -> np.ndarray:
     """Group ids 0..k-1 by decreasing size; equal sizes ordered by their lowest vertex."""
     _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
@@ -260,24 +343,22 @@ def _renumber_by_size(labels: np.ndarray) -> np.ndarray:
     return rank[inverse].astype(np.int64)
 
 
-def _modularity(labels: np.ndarray, ties: sp.csr_array, both_ways: bool) -> float | None:
+def _modularity(labels: np.ndarray, ties: sp.csr_array) -> float | None:
     """Newman modularity (resolution 1) of a partition of the undirected simple graph ``ties``.
 
-    ``ties`` holds each tie once (upper triangle) or, with ``both_ways``, in both its rows.
-    ``None`` when the graph has no edges, where modularity is undefined.
+    ``ties`` holds each tie in both its rows. ``None`` when the graph has no edges, where
+    modularity is undefined.
     """
     if ties.nnz == 0:
         return None
     n = labels.shape[0]
-    row_entries = np.diff(ties.indptr)
-    degree = row_entries if both_ways else row_entries + np.bincount(ties.indices, minlength=n)
+    degree = np.diff(ties.indptr)
     intra = 0
     for block in _row_blocks(ties.indptr, np.arange(n), _BLOCK_ENTRIES):
         entries = slice(ties.indptr[block.start], ties.indptr[block.stop])
-        intra += np.count_nonzero(np.repeat(labels[block], row_entries[block]) == labels[ties.indices[entries]])
-    total_degree = float(ties.nnz) if both_ways else 2.0 * ties.nnz
+        intra += np.count_nonzero(np.repeat(labels[block], degree[block]) == labels[ties.indices[entries]])
     group_degree = np.bincount(labels, weights=degree)
-    return float(intra / ties.nnz - np.square(group_degree / total_degree).sum())
+    return float(intra / ties.nnz - np.square(group_degree / ties.nnz).sum())
 
 
 # ---------------------------------------------------------------- algorithms
@@ -359,7 +440,7 @@ def _label_propagation(n: int, src: np.ndarray, dst: np.ndarray, max_iterations:
             positions, _ = _row_entries(ties.indptr, moved[block])
             pending[ties.indices[positions]] = True
         pending[active[unstable & ~moves]] = True
-    return AlgorithmOutput(_renumber_by_size(labels), rounds, "numpy-lp", _modularity(labels, ties, both_ways=True))
+    return AlgorithmOutput(_renumber_by_size(labels), rounds, "numpy-lp", _modularity(labels, ties))
 
 
 def _most_frequent_neighbour_labels(
@@ -396,29 +477,249 @@ def _most_frequent_neighbour_labels(
 
 
 def _louvain(n: int, src: np.ndarray, dst: np.ndarray, resolution: float, seed: int) -> AlgorithmOutput:
-    upper = _undirected_upper(n, src, dst)
-    graph = _nk_graph(upper, directed=False)
-    with _one_thread():
-        nk.engineering.setSeed(seed, False)
-        detector = nk.community.PLM(graph, refine=False, gamma=resolution, par="none")
-        detector.run()
-        partition = detector.getPartition()
-    labels = np.asarray(partition.getVector(), dtype=np.int64)
-    return AlgorithmOutput(_renumber_by_size(labels), None, "networkit-plm", _modularity(labels, upper, both_ways=False))
+    labels, modularity = _louvain_communities(n, src, dst, resolution, np.random.default_rng(seed))
+    return AlgorithmOutput(_renumber_by_size(labels), None, "numba-louvain", modularity)
+
+
+def _louvain_communities(
+    n: int, src: np.ndarray, dst: np.ndarray, resolution: float, rng: np.random.Generator
+) -> tuple[np.ndarray, float | None]:
+    """Louvain (Blondel et al. 2008) on the undirected simple graph.
+
+    Returns the community of each vertex and the partition's modularity at resolution 1
+    (``None`` without edges). Each level moves vertices one at a time to the neighbouring
+    community that raises modularity (at ``resolution``) the most, then merges every
+    community into one vertex of the next level's graph. Stops at the first level where
+    no vertex moves. Vertices, and then communities, are numbered in orders drawn from
+    ``rng`` and visited in the order of their numbers, so each pass walks the rows front
+    to back (2.6 times faster per pass than visiting in a random order at 10^7 edges).
+
+    A coarse graph is a multigraph: a tie of weight w between two communities is w entries,
+    not one entry and a weight. On a random graph the first levels merge about two vertices
+    per community and hardly any ties coincide, so a weight array (4 bytes per entry) would
+    cost more than the repeats it saves. Every weight is thus a count: the sums are exact,
+    and a vertex's choice does not depend on the order of its row. The entries left at the
+    last level are the level-0 entries between communities, which gives the modularity
+    without keeping the level-0 graph.
+    """
+    new_ids = rng.permutation(n).astype(src.dtype)
+    indptr, indices = _simple_graph(n, src, dst, both_ways=True, new_ids=new_ids)
+    total = float(indptr[-1])
+    labels = np.arange(n, dtype=indices.dtype)
+    strength = np.diff(indptr).astype(np.float64)
+    while total:
+        community, moved = _move_vertices(indptr, indices, strength, total, resolution, _LOUVAIN_MIN_PASS_GAIN)
+        if not moved:
+            break
+        _, community = np.unique(community, return_inverse=True)
+        groups = int(community.max()) + 1
+        community = rng.permutation(groups).astype(indices.dtype)[community]
+        labels = community[labels]
+        # Rebinding frees the finer graph once the coarser one is built.
+        indptr, indices, strength = _aggregate(indptr, indices, strength, community, groups)
+    # ``labels`` is indexed by new id, and vertex v is new_ids[v].
+    labels = labels[new_ids]
+    if not total:
+        return labels, None
+    intra = total - float(indptr[-1])
+    return labels, float(intra / total - np.square(strength / total).sum())
+
+
+@_compiled
+def _move_vertices(indptr, indices, strength, total, resolution, min_pass_gain):
+    """Louvain's local moving on one level, from singletons: ``(community of each vertex, moved)``.
+
+    A vertex ``v`` of strength ``k`` taken out of its community gains, by joining community
+    ``c``, modularity ``2 / total * (link(v, c) - resolution * strength(c) * k / total)``,
+    where ``link(v, c)`` counts ``v``'s entries into ``c``. It joins the community with the
+    largest gain if that beats going back to its own, the lowest community id among equal
+    gains. Passes over the vertices, in id order, repeat until one moves no vertex or
+    gains less than ``min_pass_gain``. Every move raises the (bounded) modularity, so with
+    a symmetric graph the passes end.
+    """
+    n = strength.size
+    community = np.arange(n).astype(indices.dtype)
+    community_strength = strength.copy()
+    link = np.zeros(n)
+    candidates = np.empty(n, dtype=indices.dtype)
+    per_strength = resolution / total
+    moved = False
+    while True:
+        moves = 0
+        pass_gain = 0.0
+        for v in range(n):
+            own = community[v]
+            k = strength[v]
+            count = 0
+            for j in range(indptr[v], indptr[v + 1]):
+                c = community[indices[j]]
+                # Only a community not met yet in this row has no link.
+                if link[c] == 0.0:
+                    candidates[count] = c
+                    count += 1
+                link[c] += 1.0
+            community_strength[own] -= k
+            stay = link[own] - per_strength * community_strength[own] * k
+            best, best_gain = own, stay
+            for t in range(count):
+                c = candidates[t]
+                gain = link[c] - per_strength * community_strength[c] * k
+                if gain > best_gain or (gain == best_gain and best != own and c < best):
+                    best, best_gain = c, gain
+                link[c] = 0.0
+            community_strength[best] += k
+            if best != own:
+                community[v] = best
+                moves += 1
+                pass_gain += best_gain - stay
+        moved = moved or moves > 0
+        if moves == 0 or 2.0 * pass_gain / total < min_pass_gain:
+            return community, moved
+
+
+@_compiled
+def _aggregate(indptr, indices, strength, community, groups):
+    """The next level's multigraph: ``(indptr, indices, strength)`` with one vertex per community.
+
+    ``community`` holds ``0..groups-1``. Row ``g`` lists, for every entry of every member of
+    community ``g``, the community at its other end, unless that is ``g`` itself: a tie
+    inside a community only ever counts through the community's strength (the sum of its
+    members'). Rows are sized in a first pass and filled in a second, so the arrays are
+    allocated at their final size.
+    """
+    n = community.size
+    first = np.zeros(groups + 1, dtype=np.int64)
+    for v in range(n):
+        first[community[v] + 1] += 1
+    for g in range(groups):
+        first[g + 1] += first[g]
+    members = np.empty(n, dtype=indices.dtype)
+    cursor = first[:-1].copy()
+    coarse_strength = np.zeros(groups)
+    for v in range(n):
+        g = community[v]
+        members[cursor[g]] = v
+        cursor[g] += 1
+        coarse_strength[g] += strength[v]
+    coarse_indptr = np.zeros(groups + 1, dtype=np.int64)
+    for g in range(groups):
+        for t in range(first[g], first[g + 1]):
+            v = members[t]
+            for j in range(indptr[v], indptr[v + 1]):
+                if community[indices[j]] != g:
+                    coarse_indptr[g + 1] += 1
+    for g in range(groups):
+        coarse_indptr[g + 1] += coarse_indptr[g]
+    coarse_indices = np.empty(coarse_indptr[groups], dtype=indices.dtype)
+    for g in range(groups):
+        fill = coarse_indptr[g]
+        for t in range(first[g], first[g + 1]):
+            v = members[t]
+            for j in range(indptr[v], indptr[v + 1]):
+                h = community[indices[j]]
+                if h != g:
+                    coarse_indices[fill] = h
+                    fill += 1
+    return coarse_indptr, coarse_indices, coarse_strength
 
 
 def _betweenness(n: int, src: np.ndarray, dst: np.ndarray, exact_limit: int, samples: int, seed: int, normalized: bool) -> AlgorithmOutput:
     if n < 3:
-        # No vertex can lie between two others; NetworKit would divide by (n-1)(n-2) = 0.
+        # No vertex can lie between two others, and (n-1)(n-2) = 0 would divide the scores.
         return AlgorithmOutput(np.zeros(n), None, "exact")
-    graph = _nk_graph(_simple_directed(n, src, dst), directed=True)
-    # Sampling as many pivots as there are vertices costs as much as the exact answer.
+    indptr, indices = _simple_graph(n, src, dst, both_ways=False)
+    # Sampling as many sources as there are vertices costs as much as the exact answer.
     if n <= exact_limit or samples >= n:
-        algorithm = nk.centrality.Betweenness(graph, normalized=normalized)
-        engine = "networkit-exact"
+        scores = _dependency_sums(indptr, indices, np.arange(n, dtype=indices.dtype), by_distance=False)
+        engine = "numba-exact"
     else:
-        nk.engineering.setSeed(seed, False)
-        algorithm = nk.centrality.EstimateBetweenness(graph, samples, normalized, True)
-        engine = f"networkit-sampled({samples})"
-    algorithm.run()
-    return AlgorithmOutput(np.asarray(algorithm.scores(), dtype=np.float64), None, engine)
+        sources = np.random.default_rng(seed).choice(n, samples, replace=False).astype(indices.dtype)
+        scores = _dependency_sums(indptr, indices, sources, by_distance=True)
+        # Each vertex is a source with probability samples / n, and where ties go both ways
+        # the distance weights of the pairs (s, t) and (t, s) add up to one, hence the 2:
+        # NetworKit's EstimateBetweenness extrapolation, also on directed graphs, where it
+        # favours vertices near the targets. (NetworKit draws samples + 1 sources for it.)
+        scores *= 2 * n / samples
+        engine = f"numba-sampled({samples})"
+    if normalized:
+        scores /= (n - 1) * (n - 2)
+    return AlgorithmOutput(scores, None, engine)
+
+
+def _dependency_sums(indptr: np.ndarray, indices: np.ndarray, sources: np.ndarray, by_distance: bool) -> np.ndarray:
+    """Sum over ``sources`` of each vertex's Brandes dependency (see ``_brandes``), on all usable cores.
+
+    The sources are cut into one fixed slice per core, each summed by its own thread, and
+    the slices' sums added in slice order: the same scores on every run (with as many
+    cores; another core count rounds differently in the last bits).
+    """
+    slices = np.array_split(sources, max(1, min(_usable_cores(), sources.size)))
+    if len(slices) == 1:
+        return _brandes(indptr, indices, sources, by_distance)
+    with ThreadPoolExecutor(len(slices)) as pool:
+        sums = list(pool.map(lambda chunk: _brandes(indptr, indices, chunk, by_distance), slices))
+    total = sums[0]
+    for part in sums[1:]:
+        total += part
+    return total
+
+
+def _usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@_compiled
+def _brandes(indptr, indices, sources, by_distance):
+    """Brandes' dependencies, summed over ``sources``, on the unweighted directed graph.
+
+    A vertex ``v`` gets, from each source ``s`` and target ``t``, the share of shortest
+    ``s``-``t`` paths through it; ``by_distance`` weights that share by ``d(s, v) / d(s, t)``
+    (Geisberger, Sanders and Schultes' linear scaling, as NetworKit's EstimateBetweenness
+    does): a vertex next to a sampled source then no longer collects that source's whole
+    tree, which makes estimates from few sources much closer to the exact ranking.
+
+    A breadth-first search from each source counts shortest paths; the dependency of a
+    vertex is then gathered from its successors on the next level, in reverse visiting
+    order, so no predecessor lists are stored. Only the visited vertices are reset between
+    sources.
+    """
+    n = indptr.size - 1
+    scores = np.zeros(n)
+    distance = np.full(n, -1, dtype=np.int32)
+    paths = np.zeros(n)
+    dependency = np.zeros(n)
+    visited = np.empty(n, dtype=indices.dtype)
+    for s in sources:
+        distance[s] = 0
+        paths[s] = 1.0
+        visited[0] = s
+        head, tail = 0, 1
+        while head < tail:
+            v = visited[head]
+            head += 1
+            for j in range(indptr[v], indptr[v + 1]):
+                u = indices[j]
+                if distance[u] < 0:
+                    distance[u] = distance[v] + 1
+                    visited[tail] = u
+                    tail += 1
+                if distance[u] == distance[v] + 1:
+                    paths[u] += paths[v]
+        for t in range(tail - 1, 0, -1):
+            v = visited[t]
+            share = 0.0
+            for j in range(indptr[v], indptr[v + 1]):
+                u = indices[j]
+                if distance[u] == distance[v] + 1:
+                    share += (1.0 + dependency[u]) / paths[u]
+            dependency[v] = paths[v] * share
+            if by_distance:
+                # Every successor is one step further from the source than v.
+                dependency[v] *= distance[v] / (distance[v] + 1.0)
+            scores[v] += dependency[v]
+        for t in range(tail):
+            v = visited[t]
+            distance[v] = -1
+            paths[v] = 0.0
+            dependency[v] = 0.0
+    return scores

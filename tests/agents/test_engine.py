@@ -7,6 +7,7 @@ import itertools
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
+import networkx as nx
 import numpy as np
 import pytest
 
@@ -38,6 +39,42 @@ def two_cliques(size: int, seed: int) -> tuple[int, np.ndarray, np.ndarray, list
     src, dst = edges(pairs)
     truth = [{int(perm[v]) for v in range(size)}, {int(perm[v]) for v in range(size, 2 * size)}]
     return 2 * size, perm[src], perm[dst], truth
+
+
+def ring_of_cliques(count: int, size: int, seed: int) -> tuple[int, np.ndarray, np.ndarray, list[set[int]]]:
+    """``count`` ``size``-cliques, each joined to the next by one edge, vertex ids shuffled; with the true groups."""
+    pairs = []
+    for clique in range(count):
+        base = clique * size
+        pairs += [(base + a, base + b) for a, b in itertools.combinations(range(size), 2)]
+        pairs.append((base + size - 1, (clique + 1) % count * size))
+    perm = np.random.default_rng(seed).permutation(count * size)
+    src, dst = edges(pairs)
+    truth = [{int(perm[v]) for v in range(c * size, (c + 1) * size)} for c in range(count)]
+    return count * size, perm[src], perm[dst], truth
+
+
+def planted_blocks(blocks: int, size: int, inside: float, across: float, seed: int) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """Each pair tied with probability ``inside`` within a block, ``across`` between blocks; with each vertex's block."""
+    n = blocks * size
+    block = np.arange(n) // size
+    a, b = np.triu_indices(n, 1)
+    tied = np.random.default_rng(seed).random(a.size) < np.where(block[a] == block[b], inside, across)
+    return n, a[tied], b[tied], block
+
+
+def same_partition(one: np.ndarray, other: np.ndarray) -> bool:
+    """Whether two labelings group the vertices identically, whatever the ids."""
+    pairs = np.unique(np.stack([one, other]), axis=1)
+    return pairs.shape[1] == len(np.unique(one)) == len(np.unique(other))
+
+
+def simple_graph(n: int, src: np.ndarray, dst: np.ndarray, directed: bool) -> nx.Graph:
+    """The networkx graph of the edges without self-loops (parallel edges collapse)."""
+    graph = nx.DiGraph() if directed else nx.Graph()
+    graph.add_nodes_from(range(n))
+    graph.add_edges_from((a, b) for a, b in zip(src.tolist(), dst.tolist(), strict=True) if a != b)
+    return graph
 
 
 def groups_of(values: np.ndarray) -> list[set[int]]:
@@ -322,17 +359,77 @@ class TestCommunities:
         assert out.modularity is None
 
 
+class TestLouvain:
+    @pytest.mark.parametrize("seed", range(4))
+    def test_ring_of_cliques_gives_one_community_per_clique(self, seed):
+        """Eight 6-cliques in a ring, one edge between neighbours: each clique is a community."""
+        n, src, dst, truth = ring_of_cliques(8, 6, seed=seed)
+        out = run_algorithm("louvain", n, src, dst, {"seed": seed})
+        assert sorted(map(sorted, groups_of(out.values))) == sorted(map(sorted, truth))
+        assert out.modularity == pytest.approx(nx.community.modularity(simple_graph(n, src, dst, directed=False), truth), abs=1e-12)
+
+    @pytest.mark.parametrize("seed", range(3))
+    def test_planted_blocks_are_recovered(self, seed):
+        """Ten blocks of 40, dense inside and sparse across: the communities are exactly the blocks."""
+        n, src, dst, block = planted_blocks(10, 40, inside=0.3, across=0.005, seed=seed)
+        out = run_algorithm("louvain", n, src, dst, {"seed": seed})
+        assert same_partition(out.values, block)
+
+    @pytest.mark.parametrize("resolution", [0.9, 1.0, 2.0])
+    def test_modularity_equals_networkx_and_the_label_propagation_formula(self, resolution):
+        """Whatever the resolution, the reported modularity is the standard one (resolution 1) of
+        the partition found, as networkx and the engine's own formula for label propagation compute it."""
+        src, dst = messy(*random_graph(500, 2000, seed=21))
+        out = run_algorithm("louvain", 500, src, dst, {"resolution": resolution})
+        groups = groups_of(out.values)
+        assert len(groups) > 1
+        assert out.modularity == pytest.approx(nx.community.modularity(simple_graph(500, src, dst, directed=False), groups), abs=1e-12)
+        ties = engine._undirected_both_ways(500, *engine._checked_edges(500, src, dst))
+        assert out.modularity == pytest.approx(engine._modularity(out.values, ties), abs=1e-12)
+
+    def test_higher_resolution_gives_more_communities(self):
+        """Raising the resolution splits communities: their count grows with it, and a low one merges everything."""
+        src, dst = random_graph(2000, 8000, seed=9)
+        counts = [int(run_algorithm("louvain", 2000, src, dst, {"resolution": r}).values.max()) + 1 for r in (0.25, 1.0, 2.0, 4.0)]
+        assert counts[0] == 1
+        assert counts[0] < counts[1] < counts[2] < counts[3]
+
+    def test_low_resolution_merges_the_cliques_of_a_ring(self):
+        """At resolution 0.05 neighbouring cliques of a ring are worth merging, so there are fewer communities than cliques."""
+        n, src, dst, truth = ring_of_cliques(8, 6, seed=0)
+        out = run_algorithm("louvain", n, src, dst, {"resolution": 0.05})
+        found = groups_of(out.values)
+        assert len(found) < len(truth)
+        # Merging happens clique by clique: no clique is split.
+        assert all(any(clique <= group for group in found) for clique in truth)
+
+    def test_seed_changes_the_partition(self):
+        """The seed draws the visiting order: on a tie-rich random graph, other seeds find other partitions."""
+        src, dst = random_graph(2000, 6000, seed=9)
+        first = run_algorithm("louvain", 2000, src, dst, {"seed": 1}).values
+        assert any(not same_partition(first, run_algorithm("louvain", 2000, src, dst, {"seed": s}).values) for s in (2, 3))
+
+    @pytest.mark.parametrize("kind", ["random", "planted"])
+    def test_modularity_is_as_good_as_networkx_louvain(self, kind):
+        """The partitions are as good as networkx's Louvain finds (median of three seeds each, within 0.01)."""
+        if kind == "random":
+            n = 2000
+            src, dst = random_graph(n, 10_000, seed=22)
+        else:
+            n, src, dst, _ = planted_blocks(30, 60, inside=0.15, across=0.01, seed=22)
+        graph = simple_graph(n, src, dst, directed=False)
+        theirs = np.median([nx.community.modularity(graph, nx.community.louvain_communities(graph, seed=s)) for s in range(3)])
+        ours = np.median([run_algorithm("louvain", n, src, dst, {"seed": s}).modularity for s in range(3)])
+        assert ours >= theirs - 0.01
+
+
 @pytest.mark.parametrize("algorithm", ["pagerank", "wcc", "scc", "label_propagation", "louvain", "betweenness"])
 def test_int32_and_int64_endpoints_give_the_same_values(algorithm):
     """The store hands over int32 endpoints, callers may pass int64: the answer is the same."""
     src, dst = random_graph(2000, 8000, seed=17)
     wide = run_algorithm(algorithm, 2000, src.astype(np.int64), dst.astype(np.int64), {"samples": 16} if algorithm == "betweenness" else {})
     narrow = run_algorithm(algorithm, 2000, src.astype(np.int32), dst.astype(np.int32), {"samples": 16} if algorithm == "betweenness" else {})
-    if algorithm == "betweenness":
-        # Exact betweenness sums path counts on two threads, in an order that varies by run.
-        np.testing.assert_allclose(wide.values, narrow.values, rtol=1e-12, atol=1e-15)
-    else:
-        np.testing.assert_array_equal(wide.values, narrow.values)
+    np.testing.assert_array_equal(wide.values, narrow.values)
 
 
 class TestBetweenness:
@@ -342,7 +439,7 @@ class TestBetweenness:
         """On 0→1→2→3→4 the middle vertex lies on 4 of 12 ordered pairs of others, its neighbours on 3."""
         normalized = run_algorithm("betweenness", 5, *self.PATH, {})
         np.testing.assert_allclose(normalized.values, [0, 3 / 12, 4 / 12, 3 / 12, 0], atol=1e-12)
-        assert normalized.engine == "networkit-exact"
+        assert normalized.engine == "numba-exact"
         raw = run_algorithm("betweenness", 5, *self.PATH, {"normalized": False})
         np.testing.assert_allclose(raw.values, [0, 3, 4, 3, 0], atol=1e-12)
 
@@ -359,7 +456,7 @@ class TestBetweenness:
         params = {"exact_limit": 100, "samples": 64, "seed": 5}
         out = run_algorithm("betweenness", 300, src, dst, params)
         again = run_algorithm("betweenness", 300, src, dst, params)
-        assert out.engine == "networkit-sampled(64)"
+        assert out.engine == "numba-sampled(64)"
         np.testing.assert_array_equal(out.values, again.values)
         assert int(np.argmax(out.values)) == 0
         assert out.values[0] == pytest.approx(1.0, rel=0.2)
@@ -368,8 +465,85 @@ class TestBetweenness:
     def test_as_many_samples_as_vertices_is_exact(self):
         """Sampling every vertex costs as much as the exact answer, so the exact one is given."""
         out = run_algorithm("betweenness", 5, *self.PATH, {"exact_limit": 2, "samples": 5})
-        assert out.engine == "networkit-exact"
+        assert out.engine == "numba-exact"
         np.testing.assert_allclose(out.values, [0, 0.25, 1 / 3, 0.25, 0], atol=1e-12)
+
+    @pytest.mark.parametrize("normalized", [True, False])
+    @pytest.mark.parametrize("seed", range(6))
+    def test_exact_matches_networkx(self, seed, normalized):
+        """Random digraphs with repeated edges and self-loops: the same scores as networkx on the simple graph."""
+        rng = np.random.default_rng(seed)
+        n = int(rng.integers(3, 80))
+        src, dst = messy(*random_graph(n, int(rng.integers(n, 4 * n)), seed=seed), seed=seed)
+        out = run_algorithm("betweenness", n, src, dst, {"normalized": normalized})
+        expected = nx.betweenness_centrality(simple_graph(n, src, dst, directed=True), normalized=normalized)
+        np.testing.assert_allclose(out.values, [expected[v] for v in range(n)], rtol=1e-12, atol=1e-12)
+
+    def test_exact_matches_networkx_with_a_hub(self):
+        """A hub tied both ways to every vertex, its edges listed three times: rows far longer than
+        the short ones sorted by insertion, same scores as networkx."""
+        n = 120
+        src, dst = random_graph(n, 300, seed=25)
+        spokes = np.arange(1, n)
+        src, dst = np.concatenate([src, np.zeros_like(spokes), spokes]), np.concatenate([dst, spokes, np.zeros_like(spokes)])
+        src, dst = messy(src, dst, seed=25)
+        out = run_algorithm("betweenness", n, src, dst, {})
+        expected = nx.betweenness_centrality(simple_graph(n, src, dst, directed=True))
+        np.testing.assert_allclose(out.values, [expected[v] for v in range(n)], rtol=1e-12, atol=1e-12)
+
+    def test_exact_counts_many_equal_shortest_paths(self):
+        """Ten layers of three, every vertex tied to all of the next layer (3^9 shortest paths end to end): as networkx."""
+        layers = np.arange(30).reshape(10, 3)
+        src, dst = edges([(a, b) for upper, lower in zip(layers[:-1], layers[1:], strict=True) for a in upper for b in lower])
+        out = run_algorithm("betweenness", 30, src, dst, {"normalized": False})
+        expected = nx.betweenness_centrality(simple_graph(30, src, dst, directed=True), normalized=False)
+        np.testing.assert_allclose(out.values, [expected[v] for v in range(30)], rtol=1e-12)
+
+    def test_exact_is_identical_run_to_run(self):
+        """Sources split over threads, their sums added in a fixed order: bit-identical scores every time."""
+        src, dst = random_graph(2000, 8000, seed=23)
+        runs = [run_algorithm("betweenness", 2000, src, dst, {}).values for _ in range(3)]
+        for again in runs[1:]:
+            np.testing.assert_array_equal(again, runs[0])
+
+    def test_sampled_estimate_averages_to_the_exact_score_when_ties_go_both_ways(self):
+        """Every edge in both directions: the distance weights of the pairs (s, t) and (t, s) add up
+        to one, so over 200 seeds the estimates average to the exact scores (within 4.5 standard
+        errors). Each seed gives its own estimate, already correlated with the exact scores."""
+        n = 300
+        src, dst = random_graph(n, 600, seed=24)
+        src, dst = np.concatenate([src, dst]), np.concatenate([dst, src])
+        exact = run_algorithm("betweenness", n, src, dst, {}).values
+        params = {"exact_limit": 10, "samples": 60}
+        estimates = np.array([run_algorithm("betweenness", n, src, dst, {**params, "seed": s}).values for s in range(200)])
+        assert len({e.tobytes() for e in estimates}) == len(estimates)
+        standard_error = estimates.std(axis=0, ddof=1) / np.sqrt(len(estimates))
+        assert (np.abs(estimates.mean(axis=0) - exact) <= 4.5 * standard_error + 1e-12).all()
+        assert min(np.corrcoef(estimate, exact)[0, 1] for estimate in estimates[:20]) > 0.8
+
+    def test_one_sampled_source_weights_each_pair_by_distance(self):
+        """On the path 0→1→2→3→4 with one source s, vertex v gets d(s,v)/d(s,t) of each pair (s, t)
+        it lies on, extrapolated by 2n / samples and normalized by (n-1)(n-2), as NetworKit does."""
+        by_source = {
+            s: np.array([sum((v - s) / (t - s) for t in range(v + 1, 5)) if v > s else 0.0 for v in range(5)]) * (2 * 5 / 1) / 12
+            for s in range(5)
+        }
+        drawn = set()
+        for seed in range(30):
+            out = run_algorithm("betweenness", 5, *self.PATH, {"exact_limit": 2, "samples": 1, "seed": seed})
+            matching = [s for s, expected in by_source.items() if np.allclose(out.values, expected, rtol=0, atol=1e-12)]
+            assert matching, out.values
+            drawn.add(matching[0])
+        assert {0, 1, 2} <= drawn
+
+    @pytest.mark.parametrize("samples", [1, 2, 5, 11])
+    def test_sampled_scale_is_exact_where_every_source_counts_the_same(self, samples):
+        """On a directed 12-cycle every source puts the same total dependency on the others, so the
+        scaled estimate's total is the exact total, n / 2 normalized, however few sources are drawn."""
+        n = 12
+        out = run_algorithm("betweenness", n, np.arange(n), (np.arange(n) + 1) % n, {"exact_limit": 2, "samples": samples, "seed": 3})
+        assert out.engine == f"numba-sampled({samples})"
+        assert out.values.sum() == pytest.approx(n / 2, rel=1e-12)
 
     def test_tiny_graphs_have_zero_betweenness(self):
         """With fewer than three vertices nothing lies between two others."""
