@@ -19,6 +19,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     concurrency: int = 8
     request_timeout_s: float = 10.0
     task_timeout_s: float | None = None
+    running_event_after_s: float = 0.2
     nats_user: str | None = None
     nats_password: str | None = None
     nats_token: str | None = None
@@ -31,7 +32,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
         """``NATS_URL``, ``GAAI_HOME``, ``GAAI_DOCUMENTS_ROOT``, ``GAAI_CONCURRENCY``,
-        ``GAAI_MAX_DELIVER``, ``GAAI_ACK_WAIT_S``, ``GAAI_TASK_TIMEOUT_S``, and the NATS credentials: ``NATS_USER`` +
+        ``GAAI_MAX_DELIVER``, ``GAAI_ACK_WAIT_S``, ``GAAI_TASK_TIMEOUT_S``, ``GAAI_RUNNING_EVENT_AFTER_S``, and the NATS credentials: ``NATS_USER`` +
         ``NATS_PASSWORD``, ``NATS_TOKEN``, ``NATS_CREDS`` (a creds file), ``NATS_NKEY`` (a seed
         file), ``NATS_CA`` / ``NATS_CERT`` / ``NATS_KEY`` (TLS); keywords win."""
         env: dict[str, object] = {field: kind(os.environ[variable]) for field, variable, kind in _ENVIRONMENT if os.environ.get(variable)}
@@ -47,6 +48,7 @@ _ENVIRONMENT = (
     ("max_deliver", "GAAI_MAX_DELIVER", int),
     ("ack_wait_s", "GAAI_ACK_WAIT_S", float),
     ("task_timeout_s", "GAAI_TASK_TIMEOUT_S", float),
+    ("running_event_after_s", "GAAI_RUNNING_EVENT_AFTER_S", float),
     ("nats_user", "NATS_USER", str),
     ("nats_password", "NATS_PASSWORD", str),
     ("nats_token", "NATS_TOKEN", str),

@@ -15,10 +15,12 @@ acknowledgement: it returns a result or raises, and this module maps that to Jet
 While a handler runs, in-progress acks keep JetStream from redelivering a task that is
 still being worked on (a long algorithm run or LLM call outlives the ack wait).
 
-A task still running after ``RUNNING_EVENT_AFTER_S`` is announced with a ``running``
-event (its time is when the task started); one that ends sooner is reported only by its
-end, which the orchestrator announces with the instance that did it. Quick tasks make up
-most of a workflow, and for them the announcement was a third of all progress events.
+A task still running after ``Settings.running_event_after_s`` (0.2 s unless
+``GAAI_RUNNING_EVENT_AFTER_S`` says otherwise) is announced with a ``running`` event (its
+time is when the task started); one that ends sooner is reported only by its end, which
+the orchestrator announces with the instance that did it. Quick tasks make up most of a
+workflow, and for them the announcement was a third of all progress events. At 0 every
+delivery worked on is announced before its handler starts.
 """
 
 from __future__ import annotations
@@ -60,7 +62,6 @@ from telemetry.tracing import consumer_span, current_ids, producer_span
 log = structlog.get_logger("bus.worker")
 
 RETRY_BACKOFF_S = (0.5, 2.0, 5.0, 15.0, 30.0)
-RUNNING_EVENT_AFTER_S = 0.2
 
 
 def this_instance(agent: str) -> Instance:
@@ -181,7 +182,10 @@ async def _process(bus: Bus, settings: Settings, agent: str, handler: Handler, i
 
 async def _work(bus, settings, agent, handler, instance, message, envelope, started, deliveries, span) -> None:
     job = Job(envelope=envelope, deliveries=deliveries, bus=bus, instance=instance, _msg=message)
-    heartbeat = asyncio.create_task(_while_running(job, agent, started, settings.ack_wait_s / 3))
+    announce_after = settings.running_event_after_s
+    if announce_after <= 0:
+        await _announce_running(job, agent, started)
+    heartbeat = asyncio.create_task(_while_running(job, agent, started, announce_after, settings.ack_wait_s / 3))
     try:
         result = await _within(handler(envelope, job), settings.task_timeout_s)
         outcome = dict(result=result)
@@ -270,14 +274,19 @@ async def _park(bus: Bus, agent: str, envelope: TaskEnvelope, reply: ResultEnvel
         log.error("could not park the failed task in the dead-letter stream", error=exc.message)
 
 
-async def _while_running(job: Job, agent: str, started: float, progress_every_s: float) -> None:
+async def _while_running(job: Job, agent: str, started: float, announce_after_s: float, progress_every_s: float) -> None:
     """Announce a task that takes a while, then keep telling JetStream it is in progress."""
-    await asyncio.sleep(RUNNING_EVENT_AFTER_S)
-    envelope = job.envelope
-    await job.bus.emit(TaskEvent(workflow_id=envelope.workflow_id, task_id=envelope.task_id, agent=agent, label="", status="running", at=started, instance=job.instance))
+    if announce_after_s > 0:
+        await asyncio.sleep(announce_after_s)
+        await _announce_running(job, agent, started)
     while True:
         await asyncio.sleep(progress_every_s)
         await job.progress()
+
+
+async def _announce_running(job: Job, agent: str, started: float) -> None:
+    envelope = job.envelope
+    await job.bus.emit(TaskEvent(workflow_id=envelope.workflow_id, task_id=envelope.task_id, agent=agent, label="", status="running", at=started, instance=job.instance))
 
 
 async def nak_with_backoff(message: Msg, deliveries: int) -> None:

@@ -267,3 +267,21 @@ async def test_only_a_task_that_takes_a_while_is_announced_as_running(fresh_nats
     [running] = events
     slow = got["wf.schema.1"]
     assert running.at == slow.started_at and running.instance == slow.instance, "the event says when and where the task started"
+
+
+async def test_announcing_every_task_at_zero_delay(fresh_nats):
+    async def handler(envelope, job):
+        return marked(1)
+
+    bus, stop, task = await run_worker(fresh_nats.url, handler, running_event_after_s=0)
+    events = []
+
+    async def collect(message) -> None:
+        events.append(event_decoder.decode(message.data))
+
+    await bus.nc.subscribe(subjects.event_subject("wf"), cb=collect)
+    await send(bus, 0)
+    await send(bus, 1)
+    await results(bus, 2)
+    await stop_worker(bus, stop, task)
+    assert sorted((e.task_id, e.status) for e in events) == [("wf.schema.0", "running"), ("wf.schema.1", "running")]

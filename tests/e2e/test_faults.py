@@ -187,7 +187,9 @@ class Rig:
 
 
 @pytest.fixture
-async def rig(home: Path, tmp_path: Path):
+async def rig(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # Every delivery an agent works on is announced, so the tests can count who ran what.
+    monkeypatch.setenv("GAAI_RUNNING_EVENT_AFTER_S", "0")
     rig = Rig(home, tmp_path)
     try:
         yield rig
