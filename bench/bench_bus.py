@@ -131,7 +131,7 @@ async def bench_workflows(quick: bool) -> dict:
     """Workflow overhead (one at a time) and throughput (many at once) with no-op agents."""
     sequential_runs = 10 if quick else 50
     concurrent, rounds = (20, 1) if quick else (100, 3)
-    sustained_total = 4 * concurrent if quick else 6 * concurrent
+    sustained_total = 4 * concurrent if quick else 10 * concurrent
     with BenchStack("workflow") as stack:
         stack.system(NO_OP)
         async with stack.client("gaai-bench-client") as (client, completions):
