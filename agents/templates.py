@@ -31,9 +31,10 @@ from dataclasses import dataclass, field
 from agents.algorithms import ALGORITHMS, AlgorithmSpec, resolve_params
 from bus.contract import AnalysisTemplate, GraphSchema, Scalar, TemplatesResult, TemplatesTask, UseCase
 
-# Measured: networkit EstimateBetweenness visits ~1e7 vertices+edges per second on one core
-# (random 200k-vertex / 2M-edge graph, poor memory locality). One Brandes pass visits every
-# vertex and edge once, so this budget keeps a betweenness run near a minute on one core.
+# Measured: the engine's Brandes visits ~3e7 vertices+edges per second on this 2-core
+# machine (32 sources on a random 10^6-vertex / 10^7-edge graph in 11 s, poor memory
+# locality). One pass visits every vertex and edge once, so this budget keeps a
+# betweenness run near 20 s here.
 BETWEENNESS_VISIT_BUDGET = 500_000_000
 # Below this many sampled sources the top of a sampled betweenness ranking is mostly noise,
 # so very large graphs get this many sources and take longer than the budget instead.

@@ -65,7 +65,7 @@ def _machine() -> dict:
         "os": platform.platform(),
         "python": platform.python_version(),
         "nats_server": server,
-        **{module: version(module) for module in ("numpy", "scipy", "numba", "uvloop", "networkx", "networkit")},
+        **{module: version(module) for module in ("numpy", "scipy", "numba", "uvloop", "networkx")},
     }
 
 

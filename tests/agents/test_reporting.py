@@ -253,8 +253,8 @@ class TestConfidence:
 
     def test_sampling_lowers_confidence(self):
         """The same figures from a sampled run earn less confidence than from an exact one."""
-        exact = report_for(self._summary("networkit-exact", 20_000))
-        sampled = report_for(self._summary("networkit-sampled(64)", 20_000))
+        exact = report_for(self._summary("numba-exact", 20_000))
+        sampled = report_for(self._summary("numba-sampled(64)", 20_000))
         for a, b in zip(exact.insights, sampled.insights, strict=True):
             assert b.confidence < a.confidence
         assert "estimated from 64 sampled source vertices" in insight(sampled, "top1_value").text
@@ -262,8 +262,8 @@ class TestConfidence:
 
     def test_small_graphs_lower_confidence(self):
         """The same figures on 20 vertices earn less confidence than on 20,000."""
-        large = report_for(self._summary("networkit-exact", 20_000))
-        small = report_for(self._summary("networkit-exact", 20))
+        large = report_for(self._summary("numba-exact", 20_000))
+        small = report_for(self._summary("numba-exact", 20))
         for a, b in zip(large.insights, small.insights, strict=True):
             assert b.confidence < a.confidence
 
