@@ -246,6 +246,17 @@ async def test_a_handler_hit_by_a_transient_bus_timeout_is_retried_promptly(fres
     await stop_worker(bus, stop, task)
 
 
+async def progress_events(bus: Bus) -> list:
+    """The progress events of workflow "wf" from now on, decoded, in arrival order."""
+    events = []
+
+    async def collect(message) -> None:
+        events.append(event_decoder.decode(message.data))
+
+    await bus.nc.subscribe(subjects.event_subject("wf"), cb=collect)
+    return events
+
+
 async def test_only_a_task_that_takes_a_while_is_announced_as_running(fresh_nats):
     async def handler(envelope, job):
         n = int(envelope.task_id.rsplit(".", 1)[1])
@@ -253,12 +264,7 @@ async def test_only_a_task_that_takes_a_while_is_announced_as_running(fresh_nats
         return marked(n)
 
     bus, stop, task = await run_worker(fresh_nats.url, handler)
-    events = []
-
-    async def collect(message) -> None:
-        events.append(event_decoder.decode(message.data))
-
-    await bus.nc.subscribe(subjects.event_subject("wf"), cb=collect)
+    events = await progress_events(bus)
     await send(bus, 0)
     await send(bus, 1)
     got = {r.task_id: r for r in await results(bus, 2)}
@@ -274,12 +280,7 @@ async def test_announcing_every_task_at_zero_delay(fresh_nats):
         return marked(1)
 
     bus, stop, task = await run_worker(fresh_nats.url, handler, running_event_after_s=0)
-    events = []
-
-    async def collect(message) -> None:
-        events.append(event_decoder.decode(message.data))
-
-    await bus.nc.subscribe(subjects.event_subject("wf"), cb=collect)
+    events = await progress_events(bus)
     await send(bus, 0)
     await send(bus, 1)
     await results(bus, 2)
