@@ -39,7 +39,7 @@ EMULATED_CONCURRENCY = 256
 def critical_path_ms(profile: Profile, count: int) -> float:
     """Longest chain of the workflow DAG in ms, from the configured delays (zero overhead)."""
     fixed = profile.fixed_ms
-    head = fixed.get("vertical", 0) + max(fixed.get("schema", 0), fixed.get("requirements", 0))
+    head = max(fixed.get("schema", 0), fixed.get("vertical", 0) + fixed.get("requirements", 0))
     head += fixed.get("use_cases", 0) + fixed.get("templates", 0)
     return head + max(e + r for e, r in template_delays(profile, count))
 

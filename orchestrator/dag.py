@@ -4,12 +4,14 @@ No I/O and no clock: the runner feeds events (a submission, an agent's result) a
 carries out the commands (publish a task, publish an event). The same events always lead
 to the same decisions, which is what lets a restarted orchestrator replay safely.
 
-    vertical ─┬─ schema ───────┬─ use_cases ─ templates ─┬─ execution/T1 ─ reporting/T1
-              └─ requirements ─┘                         ├─ execution/T2 ─ reporting/T2
-                                                          └─ …
+    schema ──────────────────────┬─ use_cases ─ templates ─┬─ execution/T1 ─ reporting/T1
+    vertical ─── requirements ───┘                         ├─ execution/T2 ─ reporting/T2
+                                                            └─ …
     The analytics catalog is no task of the DAG: it follows the results stream itself.
 
-Pipelined: a template's report depends only on its own execution. Sequential mode
+Tasks wait only for the outputs they read: schema analysis does not read the vertical, so
+it starts at submission beside it. Pipelined: a template's report depends only on its own
+execution. Sequential mode
 (``enable_parallelism=False``) runs the same tasks one at a time in creation order.
 """
 
@@ -136,7 +138,7 @@ def advance(state: WorkflowState, event: Event, now: float) -> tuple[WorkflowSta
         wf = state.workflow_id
         for agent, depends_on in (
             ("vertical", []),
-            ("schema", ["vertical"]),
+            ("schema", []),
             ("requirements", ["vertical"]),
             ("use_cases", ["schema", "requirements"]),
             ("templates", ["use_cases"]),

@@ -73,18 +73,21 @@ def dispatched(commands) -> list[str]:
 
 def run_to_templates(state: WorkflowState, n_templates: int):
     state, commands = advance(state, Submitted(), 1.0)
-    assert dispatched(commands) == [f"{WF}.vertical"]
+    assert dispatched(commands) == [f"{WF}.vertical", f"{WF}.schema"]
     for step in ("vertical", "schema", "requirements", "use_cases"):
         state, commands = advance(state, reply(f"{WF}.{step}", RESULTS[step]), 2.0)
     state, commands = advance(state, reply(f"{WF}.templates", TemplatesResult(templates=[template(i) for i in range(1, n_templates + 1)])), 3.0)
     return state, commands
 
 
-def test_phase_one_runs_schema_and_requirements_together():
-    """After the vertical, schema analysis and requirements extraction are dispatched at once."""
-    state, _ = advance(make_state(), Submitted(), 1.0)
+def test_schema_analysis_starts_beside_the_vertical():
+    """Schema analysis reads no vertical, so it is sent at submission; requirements wait for the vertical."""
+    state, commands = advance(make_state(), Submitted(), 1.0)
+    assert dispatched(commands) == [f"{WF}.vertical", f"{WF}.schema"]
+    state, commands = advance(state, reply(f"{WF}.schema", RESULTS["schema"]), 2.0)
+    assert dispatched(commands) == []
     state, commands = advance(state, reply(f"{WF}.vertical", RESULTS["vertical"]), 2.0)
-    assert dispatched(commands) == [f"{WF}.schema", f"{WF}.requirements"]
+    assert dispatched(commands) == [f"{WF}.requirements"]
 
 
 def test_use_cases_wait_for_both_phase_one_tasks():
@@ -144,12 +147,14 @@ def test_failed_execution_skips_its_report_but_not_the_others():
 
 
 def test_workflow_fails_when_nothing_can_be_produced():
-    """A failed early phase leaves nothing to report: the workflow ends failed."""
+    """A failed early phase leaves nothing to report: the workflow ends failed once the schema analysis it did not stop is back."""
     state, _ = advance(make_state(), Submitted(), 1.0)
     state, commands = advance(state, reply(f"{WF}.vertical", error=ErrorInfo(code="bad_vertical", message="broken")), 2.0)
+    assert state.status == "running" and state.tasks[f"{WF}.requirements"].status == "skipped"
+    state, commands = advance(state, reply(f"{WF}.schema", RESULTS["schema"]), 3.0)
     assert state.status == "failed"
-    event = announcement(state, commands, 2.0)
-    assert (event.status, [(t.task_id, t.status) for t in event.tasks]) == ("failed", [(f"{WF}.vertical", "failed")])
+    event = announcement(state, commands, 3.0)
+    assert (event.status, [(t.task_id, t.status) for t in event.tasks]) == ("failed", [(f"{WF}.schema", "completed")])
     assert state.failures == ["Industry vertical: broken [bad_vertical]"]
 
 
@@ -177,9 +182,9 @@ def test_status_lists_the_questions_the_graph_cannot_answer():
 
 def test_catalog_is_not_a_task():
     """The catalog follows the results stream: the DAG neither sends it tasks nor waits for it."""
-    state, _ = advance(make_state(), Submitted(), 1.0)
-    state, commands = advance(state, reply(f"{WF}.vertical", RESULTS["vertical"]), 2.0)
-    assert sorted(c.agent for c in commands if isinstance(c, Dispatch)) == ["requirements", "schema"]
+    state, commands = advance(make_state(), Submitted(), 1.0)
+    state, more = advance(state, reply(f"{WF}.vertical", RESULTS["vertical"]), 2.0)
+    assert sorted(c.agent for c in [*commands, *more] if isinstance(c, Dispatch)) == ["requirements", "schema", "vertical"]
     assert "catalog" not in {t.agent for t in state.tasks.values()}
 
 
@@ -237,12 +242,11 @@ def test_one_announcement_per_write_carries_its_task_changes_in_order():
     state, commands = advance(make_state(), Submitted(), 1.0)
     start = announcement(state, commands, 1.0)
     assert (start.status, start.completed_tasks, start.total_tasks) == ("running", 0, 5)
-    assert [(t.task_id, t.status) for t in start.tasks] == [(f"{WF}.vertical", "dispatched")]
+    assert [(t.task_id, t.status) for t in start.tasks] == [(f"{WF}.vertical", "dispatched"), (f"{WF}.schema", "dispatched")]
     state, commands = advance(state, reply(f"{WF}.vertical", RESULTS["vertical"]), 2.0)
     after_vertical = announcement(state, commands, 2.0)
     assert [(t.task_id, t.status) for t in after_vertical.tasks] == [
         (f"{WF}.vertical", "completed"),
-        (f"{WF}.schema", "dispatched"),
         (f"{WF}.requirements", "dispatched"),
     ]
     assert after_vertical.tasks[0].instance == INSTANCE and after_vertical.completed_tasks == 1
