@@ -1,0 +1,34 @@
+# syntax=docker/dockerfile:1
+# One image for every gaai process: the orchestrator, each agent, the catalog and the
+# `gaai` CLI. compose.yaml picks the process with `command:`; see docs/DEPLOY.md.
+# The Python version is the one CI tests with (pyproject.toml allows >= 3.11).
+ARG PYTHON_VERSION=3.11
+
+# ---- build: install the project and its dependencies into a virtualenv
+FROM python:${PYTHON_VERSION}-slim AS build
+RUN python -m venv /opt/gaai
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY agents/ agents/
+COPY bus/ bus/
+COPY orchestrator/ orchestrator/
+COPY telemetry/ telemetry/
+COPY store/ store/
+COPY graph_analytics_ai/ graph_analytics_ai/
+COPY bench/ bench/
+RUN --mount=type=cache,target=/root/.cache/pip /opt/gaai/bin/pip install .
+
+# ---- runtime: the virtualenv alone (no sources, no build tools), run by a non-root user
+FROM python:${PYTHON_VERSION}-slim
+RUN groupadd --system --gid 10001 gaai \
+ && useradd --system --uid 10001 --gid gaai --create-home --home-dir /home/gaai gaai \
+ && mkdir -p /var/lib/gaai \
+ && chown gaai:gaai /var/lib/gaai
+COPY --from=build /opt/gaai /opt/gaai
+# GAAI_HOME holds the embedded graph store and the catalog; compose mounts one shared
+# volume there (a named volume starts with this folder's owner, so the user can write it).
+ENV PATH=/opt/gaai/bin:$PATH \
+    GAAI_HOME=/var/lib/gaai
+USER gaai
+WORKDIR /home/gaai
+CMD ["gaai", "--help"]
