@@ -1,0 +1,435 @@
+"""compose.yaml and the Dockerfile checked against the code, without a Docker engine.
+
+Nothing here builds an image or starts a container (neither this machine nor CI has a
+Docker engine). Instead each test reads the files and holds them against what the code
+really does: which modules can be run, which environment variables are read, which NATS
+users the shipped server configuration defines, which files the build context holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import io
+import json
+import os
+import re
+import subprocess
+import tomllib
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import jsonschema
+import pytest
+import yaml
+from packaging.specifiers import SpecifierSet
+
+from bus import settings as bus_settings
+from bus.contract import AGENT_NAMES, TASK_AGENTS
+from bus.server import nats_server_binary
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "compose.yaml"
+DOCKERFILE = ROOT / "Dockerfile"
+DOCKERIGNORE = ROOT / ".dockerignore"
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+# ---------------------------------------------------------------- reading the files
+
+
+@cache
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def services() -> dict[str, dict]:
+    return compose()["services"]
+
+
+def our_services() -> dict[str, dict]:
+    """The services that run the project's image (the ones built from this repository)."""
+    return {name: service for name, service in services().items() if "build" in service}
+
+
+def environment(service: dict) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):  # the KEY=VALUE list form
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {key: "" if value is None else str(value) for key, value in env.items()}
+
+
+_REFERENCE = re.compile(r"\$(?:\$|\{(?P<braced>[^}]*)\}|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))")
+_BRACED = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>.*))?$", re.S)
+
+
+def references(value: str) -> list[tuple[str, str]]:
+    """The ``(name, operator)`` of each variable a compose value interpolates."""
+    found = []
+    for match in _REFERENCE.finditer(value):
+        if match.group(0) == "$$":
+            continue
+        if match.group("bare"):
+            found.append((match.group("bare"), ""))
+            continue
+        braced = _BRACED.match(match.group("braced"))
+        assert braced, f"cannot read the interpolation {match.group(0)!r}"
+        found.append((braced.group("name"), braced.group("op") or ""))
+    return found
+
+
+def interpolate(value: str, env: dict[str, str]) -> str:
+    """Compose's interpolation (``$$``, ``$X``, ``${X}``, ``${X:-d}``, ``${X-d}``, ``${X:?e}``, ``${X?e}``, ``${X:+r}``)."""
+
+    def replace(match: re.Match) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        if match.group("bare"):
+            return env.get(match.group("bare"), "")
+        braced = _BRACED.match(match.group("braced"))
+        name, op, arg = braced.group("name"), braced.group("op") or "", braced.group("arg") or ""
+        present = name in env and (env[name] != "" or not op.startswith(":"))
+        if op.endswith("?") and not present:
+            raise KeyError(f"{name}: {arg}")
+        if op.endswith("-") and not present:
+            return interpolate(arg, env)
+        if op.endswith("+"):
+            return interpolate(arg, env) if present else ""
+        return env.get(name, "")
+
+    return _REFERENCE.sub(replace, value)
+
+
+def command(service: dict) -> list[str]:
+    value = service.get("command")
+    assert isinstance(value, list), f"command must be a list (exec form, so signals reach the process), got {value!r}"
+    return value
+
+
+def process_of(name: str, service: dict) -> tuple[str, str]:
+    """``("orchestrator", "orchestrator")``, ``("agent", NAME)`` or ``("cli", "client")`` for one of our services."""
+    argv = command(service)
+    if argv[:2] == ["python", "-m"]:
+        module = argv[2]
+        if module == "orchestrator":
+            return "orchestrator", "orchestrator"
+        if module.startswith("agents."):
+            return "agent", module.removeprefix("agents.")
+    if argv[:1] == ["gaai"]:
+        if argv[1:2] == ["orchestrator"]:
+            return "orchestrator", "orchestrator"
+        if argv[1:2] == ["agent"]:
+            return "agent", argv[2]
+        return "cli", "client"
+    raise AssertionError(f"service {name} runs {argv!r}, which is not a gaai process")
+
+
+def mounts(service: dict) -> list[tuple[str, str]]:
+    """``(source, target)`` of each volume of a service (short or long syntax)."""
+    result = []
+    for volume in service.get("volumes", []):
+        if isinstance(volume, str):
+            source, target = volume.split(":")[:2]
+        else:
+            source, target = volume.get("source", ""), volume["target"]
+        result.append((source, target))
+    return result
+
+
+@cache
+def nats_config() -> tuple[Path, str]:
+    """The server configuration file that compose mounts, and its text."""
+    nats = services()["nats"]
+    argv = command(nats)
+    target = argv[argv.index("--config") + 1] if "--config" in argv else argv[argv.index("-c") + 1]
+    sources = [source for source, mount in mounts(nats) if mount == target]
+    assert sources, f"the nats service's --config {target} is not mounted"
+    path = (COMPOSE.parent / sources[0]).resolve()
+    assert path.is_file(), f"{sources[0]} does not exist"
+    return path, path.read_text()
+
+
+def nats_users() -> dict[str, str]:
+    """User name -> the environment variable holding its password, from the mounted config."""
+    users = dict(re.findall(r'\{user:\s*"([^"]+)",\s*password:\s*\$([A-Za-z_][A-Za-z0-9_]*)', nats_config()[1]))
+    assert users, "no users with passwords in the nats configuration"
+    return users
+
+
+@cache
+def variables_read_by_the_code() -> frozenset[str]:
+    """Environment variables the project's packages read: ``Settings.from_env``'s and every ``os.environ`` lookup."""
+    names = {variable for _, variable, _ in bus_settings._ENVIRONMENT}
+    lookup = re.compile(r"""os\.environ(?:\.get\(|\[)\s*["']([A-Za-z_][A-Za-z0-9_]*)["']""")
+    for package in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]:
+        for path in ROOT.glob(f"{package.rstrip('*')}/**/*.py"):
+            names.update(lookup.findall(path.read_text()))
+    return frozenset(names)
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """``(INSTRUCTION, arguments)`` in order, continuation lines joined, comments dropped."""
+    instructions, pending = [], ""
+    for line in DOCKERFILE.read_text().splitlines():
+        if not pending and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        if line.lstrip().startswith("#"):
+            continue  # a comment inside a continued instruction
+        if line.rstrip().endswith("\\"):
+            pending += line.rstrip()[:-1] + " "
+            continue
+        keyword, _, rest = (pending + line).strip().partition(" ")
+        instructions.append((keyword.upper(), rest.strip()))
+        pending = ""
+    return instructions
+
+
+def dockerfile_stages() -> list[list[tuple[str, str]]]:
+    stages: list[list[tuple[str, str]]] = []
+    for keyword, rest in dockerfile_instructions():
+        if keyword == "FROM":
+            stages.append([])
+        if stages:
+            stages[-1].append((keyword, rest))
+    return stages
+
+
+def env_assignments(arguments: str) -> dict[str, str]:
+    return dict(item.split("=", 1) for item in arguments.split())
+
+
+def copies(stage: list[tuple[str, str]]) -> list[tuple[dict[str, str], list[str], str]]:
+    """``(flags, sources, destination)`` of each COPY in a stage."""
+    result = []
+    for keyword, rest in stage:
+        if keyword != "COPY":
+            continue
+        words = rest.split()
+        flags = dict(word[2:].split("=", 1) for word in words if word.startswith("--"))
+        paths = [word for word in words if not word.startswith("--")]
+        result.append((flags, paths[:-1], paths[-1]))
+    return result
+
+
+def dockerignore_excludes(relative: str) -> bool:
+    """Whether the build context leaves ``relative`` out (Docker's rules: last match wins, a pattern matching a parent folder matches its contents)."""
+    excluded = False
+    parts = relative.split("/")
+    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    for line in DOCKERIGNORE.read_text().splitlines():
+        pattern = line.strip()
+        if not pattern or pattern.startswith("#"):
+            continue
+        negated = pattern.startswith("!")
+        pattern = pattern.lstrip("!").strip("/")
+        regex = re.escape(pattern).replace(r"\*\*/", "(?:.*/)?").replace(r"\*\*", ".*").replace(r"\*", "[^/]*").replace(r"\?", "[^/]")
+        if any(re.fullmatch(regex, candidate) for candidate in candidates):
+            excluded = not negated
+    return excluded
+
+
+# ---------------------------------------------------------------- the compose file
+
+
+def test_compose_file_is_valid_against_the_compose_specification():
+    """The file parses and validates against the Compose Specification's JSON Schema (as shipped by check-jsonschema)."""
+    schema = json.loads((resources.files("check_jsonschema") / "builtin_schemas" / "vendor" / "compose-spec.json").read_text())
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    errors = sorted(validator.iter_errors(compose()), key=lambda error: list(error.path))
+    assert not errors, "\n".join(f"{'/'.join(map(str, error.path))}: {error.message}" for error in errors)
+
+
+def test_every_service_of_our_image_runs_an_entry_point_of_the_project():
+    """``python -m MODULE`` names a runnable module of the project; ``gaai ARGS`` resolves to the console script and parses."""
+    assert our_services(), "no service builds the project's image"
+    for name, service in our_services().items():
+        argv = command(service)
+        if argv[:2] == ["python", "-m"]:
+            module = argv[2]
+            spec = importlib.util.find_spec(module)
+            assert spec is not None and spec.origin, f"{name}: no module {module}"
+            if spec.submodule_search_locations is not None:
+                assert importlib.util.find_spec(f"{module}.__main__") is not None, f"{name}: package {module} has no __main__"
+            else:
+                assert 'if __name__ == "__main__":' in Path(spec.origin).read_text(), f"{name}: {module} does nothing when run"
+        elif argv[:1] == ["gaai"]:
+            module_name, _, function = PYPROJECT["project"]["scripts"]["gaai"].partition(":")
+            module = importlib.import_module(module_name)
+            assert callable(getattr(module, function)), f"{name}: the gaai script's {function} is not callable"
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                try:
+                    module.build_parser().parse_args(argv[1:])
+                except SystemExit as exit_:
+                    assert exit_.code == 0, f"{name}: gaai refuses {argv[1:]!r}"
+        else:
+            raise AssertionError(f"{name}: {argv!r} is neither python -m nor gaai")
+
+
+def test_every_agent_kind_and_the_orchestrator_have_exactly_one_service():
+    """Each agent the orchestrator sends tasks to, the catalog and the orchestrator run in a service of their own."""
+    assert set(TASK_AGENTS) <= set(AGENT_NAMES)
+    running: dict[str, list[str]] = {}
+    for name, service in our_services().items():
+        kind, process = process_of(name, service)
+        if kind != "cli":
+            running.setdefault(process, []).append(name)
+    for process in ("orchestrator", *AGENT_NAMES):
+        assert len(running.get(process, [])) == 1, f"{process} runs in services {running.get(process, [])}"
+    assert set(running) == {"orchestrator", *AGENT_NAMES}, f"services run unknown agents: {set(running) - set(AGENT_NAMES)}"
+
+
+def test_every_environment_variable_set_is_read_by_what_it_is_given_to():
+    """Our processes' variables are read by the code; nats-server's by its configuration; other images get none."""
+    read = variables_read_by_the_code()
+    config = nats_config()[1]
+    for name, service in services().items():
+        env = environment(service)
+        if name in our_services():
+            unread = sorted(set(env) - read)
+            assert not unread, f"{name} sets {unread}, which no code reads"
+        elif name == "nats":
+            unread = sorted(variable for variable in env if not re.search(rf"\${{?{variable}\b", config))
+            assert not unread, f"nats sets {unread}, which its configuration does not use"
+        else:
+            assert not env, f"{name} sets {sorted(env)}; check the image reads them, then teach this test"
+
+
+def test_each_process_logs_in_as_its_own_user_with_the_password_the_server_expects():
+    """NATS_USER is the process's own user in deploy/'s config; its password and the server's come from the same required variable."""
+    users = nats_users()
+    server_env = environment(services()["nats"])
+    for name, service in our_services().items():
+        _, user = process_of(name, service)
+        env = environment(service)
+        assert env.get("NATS_USER") == user, f"{name} must log in as {user!r}, not {env.get('NATS_USER')!r}"
+        assert user in users, f"the nats configuration has no user {user!r}"
+        variable = users[user]
+        assert references(env.get("NATS_PASSWORD", "")) == [(variable, ":?")], f"{name}: NATS_PASSWORD must be ${{{variable}:?...}}"
+        assert references(server_env.get(variable, "")) == [(variable, ":?")], f"nats: {variable} must be ${{{variable}:?...}}"
+        url = urlsplit(interpolate(env["NATS_URL"], {}))
+        assert url.scheme == "nats" and url.hostname == "nats" and (url.port or 4222) == 4222, f"{name}: NATS_URL {env['NATS_URL']} is not the nats service"
+    # No password has a default: without .env, compose refuses to start rather than run with a known one.
+    passwords = [value for service in services().values() for key, value in environment(service).items() if "PASSWORD" in key]
+    for value in passwords:
+        with pytest.raises(KeyError):
+            interpolate(value, {})
+
+
+def test_nats_server_accepts_the_mounted_configuration_with_the_environment_compose_gives_it():
+    """``nats-server -t`` with the mounted file and the nats service's variables (passwords filled in) finds the file valid."""
+    path, text = nats_config()
+    env = environment(services()["nats"])
+    dummy = {variable: f"pw-{variable.lower()}" for value in env.values() for variable, _ in references(value)}
+    server_env = {"PATH": os.environ.get("PATH", ""), **{key: interpolate(value, dummy) for key, value in env.items()}}
+    checked = subprocess.run([nats_server_binary(), "-t", "-c", str(path)], env=server_env, capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 0, checked.stderr + checked.stdout
+    store_dir = re.search(r"store_dir:\s*\"?([^\s\"]+)", text).group(1)
+    targets = [target for source, target in mounts(services()["nats"]) if not source.startswith((".", "/"))]
+    assert any(store_dir == target or store_dir.startswith(target.rstrip("/") + "/") for target in targets), f"the JetStream store {store_dir} is not on a volume"
+    assert set(nats_users()) == {"orchestrator", "client", *AGENT_NAMES}
+
+
+def test_the_graph_store_is_one_volume_shared_at_gaai_home():
+    """Every process has GAAI_HOME on the same named volume, the image's GAAI_HOME, which the image's user owns."""
+    declared = set(compose().get("volumes") or {})
+    homes = set()
+    for name, service in our_services().items():
+        home = environment(service).get("GAAI_HOME")
+        assert home, f"{name} does not set GAAI_HOME"
+        on_home = [source for source, target in mounts(service) if target == home]
+        assert on_home and on_home[0] in declared, f"{name}: GAAI_HOME {home} is not on a named volume"
+        homes.add((on_home[0], home))
+    assert len(homes) == 1, f"processes see different stores: {homes}"
+    (_, home), = homes
+    final = dockerfile_stages()[-1]
+    image_env = {key: value for keyword, rest in final if keyword == "ENV" for key, value in env_assignments(rest).items()}
+    assert image_env.get("GAAI_HOME") == home
+    assert any(keyword == "RUN" and "chown" in rest and home in rest for keyword, rest in final), f"the image does not give {home} to its user"
+
+
+def test_execution_is_replicated_and_every_dependency_waits_for_a_healthy_server():
+    """The execution agent runs replicas; services that wait for a healthy service wait for one that has a healthcheck."""
+    assert int(services()["execution"]["deploy"]["replicas"]) >= 2
+    assert "container_name" not in services()["execution"], "a fixed container name forbids replicas"
+    assert "healthcheck" in services()["nats"]
+    for name, service in services().items():
+        for dependency, condition in (service.get("depends_on") or {}).items():
+            assert dependency in services(), f"{name} depends on a missing service {dependency}"
+            if condition.get("condition") == "service_healthy":
+                assert "healthcheck" in services()[dependency], f"{name} waits for {dependency} to be healthy, but it has no healthcheck"
+        if name in our_services():
+            assert (service.get("depends_on") or {}).get("nats", {}).get("condition") == "service_healthy", f"{name} may start before nats-server"
+
+
+def test_every_process_exports_its_traces_to_the_jaeger_service():
+    """All processes have the same OTLP settings, and they point at a port the Jaeger service receives that protocol on."""
+    settings = {name: {key: value for key, value in environment(service).items() if key.startswith("OTEL_")} for name, service in our_services().items()}
+    assert len({json.dumps(value, sort_keys=True) for value in settings.values()}) == 1, f"processes differ: {settings}"
+    otel = next(iter(settings.values()))
+    endpoint = urlsplit(otel.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or otel["OTEL_EXPORTER_OTLP_ENDPOINT"])
+    protocol = otel.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+    assert endpoint.hostname in services() and "jaeger" in services()[endpoint.hostname]["image"]
+    assert (protocol, endpoint.port) in {("http/protobuf", 4318), ("grpc", 4317)}, f"{protocol} is not received on port {endpoint.port}"
+    assert endpoint.scheme == "http"
+
+
+# ---------------------------------------------------------------- the image
+
+
+def test_the_dockerfile_builds_from_files_that_exist_and_reach_the_build_context():
+    """Every COPY source exists and is not left out by .dockerignore; every package and the readme pyproject names are copied."""
+    stages = dockerfile_stages()
+    names = [stage[0][1].split()[-1] if " AS " in stage[0][1].upper() else None for stage in stages]
+    copied: set[str] = set()
+    for number, stage in enumerate(stages):
+        for flags, sources, _ in copies(stage):
+            if "from" in flags:
+                assert flags["from"] in names[:number] or flags["from"].isdigit(), f"COPY --from={flags['from']} names no earlier stage"
+                continue
+            for source in sources:
+                path = ROOT / source
+                assert path.exists(), f"COPY {source}: no such file"
+                files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+                assert files, f"COPY {source}: empty"
+                left_out = [str(p.relative_to(ROOT)) for p in files if dockerignore_excludes(str(p.relative_to(ROOT)))]
+                assert not left_out, f".dockerignore leaves out what COPY {source} needs: {left_out[:5]}"
+                copied.add(source.rstrip("/"))
+    packages = {package.rstrip("*").rstrip(".") for package in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]}
+    assert packages | {"pyproject.toml", PYPROJECT["project"]["readme"]} <= copied, f"not copied: {sorted(packages - copied)}"
+    assert dockerignore_excludes(".env") and dockerignore_excludes(".venv/bin/python") and dockerignore_excludes("tests/conftest.py")
+
+
+def test_the_image_runs_a_supported_python_as_a_user_who_is_not_root():
+    """The base image's Python satisfies requires-python, the last USER is not root, and PATH leads to the installed project."""
+    arguments = {}
+    for keyword, rest in dockerfile_instructions():
+        if keyword == "FROM":
+            break
+        if keyword == "ARG" and "=" in rest:
+            key, value = rest.split("=", 1)
+            arguments[key] = value
+    final = dockerfile_stages()[-1]
+    base = final[0][1].split()[0]
+    for key, value in arguments.items():
+        base = base.replace(f"${{{key}}}", value)
+    match = re.fullmatch(r"python:(\d+\.\d+)[-\w.]*", base)
+    assert match, f"the runtime image {base} is not an official python image"
+    assert match.group(1) in SpecifierSet(PYPROJECT["project"]["requires-python"]), f"Python {match.group(1)} is outside requires-python"
+    users = [rest for keyword, rest in final if keyword == "USER"]
+    assert users and users[-1].split(":")[0] not in {"root", "0"}, "the image runs as root"
+    venvs = {rest.split()[-1] for stage in dockerfile_stages() for keyword, rest in stage if keyword == "RUN" and "-m venv" in rest}
+    path = next(env_assignments(rest)["PATH"] for keyword, rest in final if keyword == "ENV" and "PATH=" in rest)
+    assert any(path.startswith(f"{venv}/bin:") for venv in venvs), f"PATH {path} does not start with the virtualenv's bin"
+    copied = {destination for flags, _, destination in copies(final) if "from" in flags}
+    assert {venv for venv in venvs} <= copied, "the virtualenv is not copied into the runtime image"
+
+
+def test_the_image_sets_only_variables_the_code_reads():
+    """ENV in the Dockerfile sets PATH and variables the code reads, nothing else."""
+    for keyword, rest in dockerfile_instructions():
+        if keyword == "ENV":
+            unread = sorted(set(env_assignments(rest)) - variables_read_by_the_code() - {"PATH"})
+            assert not unread, f"the Dockerfile sets {unread}, which no code reads"
