@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 import itertools
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import networkx as nx
 import numpy as np
@@ -127,7 +127,7 @@ class TestPageRank:
         out = run_algorithm("pagerank", 3, *edges([(0, 1), (1, 2), (2, 0)]), {})
         assert out.values.dtype == np.float64
         np.testing.assert_allclose(out.values, [1 / 3] * 3, atol=1e-12)
-        assert out.engine == "scipy"
+        assert out.engine == "numba-pull"
 
     def test_star_center_ranks_first_and_matches_the_linear_solution(self):
         """Leaves pointing at a dangling center: the center leads, leaves tie, values equal the exact solve."""
@@ -180,6 +180,46 @@ class TestPageRank:
         assert loose.iterations < tight.iterations
         assert capped.iterations == 3
         assert capped.values.sum() == pytest.approx(1.0)
+
+    def test_graph_without_edges_is_uniform_after_one_step(self):
+        """Every vertex is dangling: the spread and the teleport give 1/n at once, so one step converges."""
+        out = run_algorithm("pagerank", 5, np.array([], dtype=np.int64), np.array([], dtype=np.int64), {})
+        np.testing.assert_allclose(out.values, np.full(5, 0.2), atol=1e-15)
+        assert out.iterations == 1
+
+    @pytest.mark.parametrize("threads", [2, 3, 7])
+    def test_threads_split_edges_and_vertices_and_agree_with_the_exact_solve(self, monkeypatch, threads):
+        """Split over threads (hubs, vertices without in-edges, sinks, repeats, self-loops): the exact solve, as one thread gives it."""
+        n = 400
+        src, dst = random_graph(n, 1500, seed=23)
+        # Vertices 0..9 are hubs, 390..399 have no in-edges, multiples of 5 have no out-edges.
+        dst = np.where(dst % 3 == 0, dst % 10, dst)
+        dst = np.where(dst >= 390, dst - 100, dst)
+        src = np.where(src % 5 == 0, src + 1, src)
+        src, dst = np.concatenate([src, src[:300], [7, 7, 7]]), np.concatenate([dst, dst[:300], [7, 7, 7]])
+        params = {"tolerance": 1e-15, "max_iterations": 10_000}
+        alone = run_algorithm("pagerank", n, src, dst, params)
+        monkeypatch.setattr(engine, "_MIN_EDGES_PER_THREAD", 1)
+        monkeypatch.setattr(engine, "_usable_cores", lambda: threads)
+        split = run_algorithm("pagerank", n, src, dst, params)
+        assert (np.bincount(dst, minlength=n) == 0).sum() >= 10 and (np.bincount(src, minlength=n) == 0).sum() >= 10
+        np.testing.assert_allclose(split.values, dense_pagerank(n, src, dst, 0.85), atol=1e-13)
+        np.testing.assert_allclose(split.values, alone.values, rtol=1e-12)
+
+    @pytest.mark.parametrize("dtype", [np.int32, np.int64])
+    @pytest.mark.parametrize("threads", [1, 2, 5])
+    def test_incoming_edges_group_sources_by_target_in_edge_order(self, dtype, threads):
+        """The parallel counting sort equals a stable sort by target, with out-degrees counted, for either id width."""
+        n = 50
+        src, dst = random_graph(n, 700, seed=5)
+        src, dst = np.append(src, [3, 3, 4]).astype(dtype), np.append(dst, [3, 9, 9]).astype(dtype)
+        with ThreadPoolExecutor(threads) as pool:
+            indptr, sources, out_degree = engine._incoming_edges(n, src, dst, threads, pool if threads > 1 else None)
+        order = np.argsort(dst, kind="stable")
+        np.testing.assert_array_equal(indptr, np.concatenate([[0], np.cumsum(np.bincount(dst, minlength=n))]))
+        np.testing.assert_array_equal(sources, src[order])
+        assert sources.dtype == dtype
+        np.testing.assert_array_equal(out_degree, np.bincount(src, minlength=n))
 
 
 class TestComponents:
