@@ -4,7 +4,7 @@ The work (load the selected collections as arrays, run the algorithm, write the
 per-vertex values, summarise) runs in a worker process, so the agent's event loop keeps
 sending in-progress acks while a large graph is computed. Results are written under the
 task's own id: two runs never overwrite each other, and a redelivered task rewrites its
-own file instead of adding a second one.
+own file instead of adding a second one. The task handler is in ``agents.execution.agent``.
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ import numpy as np
 from agents.algorithms import algorithm_spec, resolve_params
 from agents.execution.engine import run_algorithm
 from agents.execution.summary import summarize
-from bus.contract import AnalysisTemplate, ExecutionResult, ExecutionSummary, ExecutionTask
+from bus.contract import AnalysisTemplate, ExecutionSummary
 from bus.errors import TaskError
 from store import GraphStore
-from telemetry.tracing import record_span
 
 def execute_template(store: GraphStore, graph_name: str, template: AnalysisTemplate, execution_id: str) -> ExecutionSummary:
     """Load → compute → write → summarise; every stage timed."""
@@ -68,20 +67,3 @@ def execute_template(store: GraphStore, graph_name: str, template: AnalysisTempl
         groups=parts.groups,
         by_collection=parts.by_collection,
     )
-
-
-async def handle(task: ExecutionTask, ctx) -> ExecutionResult:
-    summary = await ctx.run_cpu(execute_template, ctx.store, task.graph_name, task.template, ctx.task_id)
-    record_stage_spans(summary)
-    return ExecutionResult(summary=summary)
-
-
-def record_stage_spans(summary: ExecutionSummary) -> None:
-    """Spans for the stages timed inside the worker process, with their real times."""
-    load_end = summary.started_at + summary.load_ms / 1000
-    compute_end = load_end + summary.compute_ms / 1000
-    size = {"gaai.graph.vertices": summary.vertex_count, "gaai.graph.edges": summary.edge_count}
-    record_span("load graph", summary.started_at, load_end, **size, **{"gaai.graph.name": summary.graph_name})
-    record_span(f"run {summary.algorithm}", load_end, compute_end, **size, **{"gaai.algorithm": summary.algorithm, "gaai.engine": summary.engine, "gaai.iterations": summary.iterations})
-    record_span("write results", compute_end, compute_end + summary.write_ms / 1000, **{"gaai.result.ref": summary.result_ref, "gaai.result.rows": summary.vertex_count})
-

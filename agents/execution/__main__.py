@@ -3,7 +3,7 @@
 import os
 
 from agents._runtime import run_agent
-from agents.execution import handle
+from agents.execution.agent import handle
 
 # A bounded time per template: community detection or sampling on a huge graph can run
 # away, and a clear timeout error beats a task that never ends (GAAI_TASK_TIMEOUT_S overrides).

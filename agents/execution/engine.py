@@ -28,7 +28,9 @@ SCC 0.25 s, label propagation 3.6–4.4 s (20 rounds), Louvain 1.7 s, betweennes
   by insertion up to 32 entries halved that sort.
 - Compiled code (PageRank, Louvain, betweenness, ``_simple_graph``): numba, cached on disk
   in ``__pycache__``. First call in a fresh process: 4.6–5.5 s with an empty cache, 0.3 s
-  with a warm one (loading numba's compiler takes about 70 MB of RSS besides).
+  with a warm one (loading numba's compiler takes about 70 MB of RSS besides);
+  ``load_compiled_kernels`` pays that once for every kernel (7.6 s with an empty cache),
+  so that forked processes start with them loaded.
 - PageRank: own power iteration, pulling along in-edges on all usable cores: the edges'
   sources grouped by target by a parallel counting sort (each thread counts, then
   places, its own slice of the edges; 0.15 s at 10^7 edges on two cores), then each
@@ -87,10 +89,10 @@ import scipy.sparse as sp
 import structlog
 from scipy.sparse.csgraph import connected_components
 
-from agents.algorithms import algorithm_spec, resolve_params
+from agents.algorithms import ALGORITHMS, algorithm_spec, resolve_params
 from bus.errors import TaskError
 
-__all__ = ["AlgorithmOutput", "run_algorithm"]
+__all__ = ["AlgorithmOutput", "load_compiled_kernels", "run_algorithm"]
 
 log = structlog.get_logger("agents.execution")
 
@@ -183,6 +185,20 @@ def run_algorithm(algorithm: str, num_vertices: int, src: np.ndarray, dst: np.nd
             n, src, dst, int(resolved["exact_limit"]), int(resolved["samples"]), int(resolved["seed"]), bool(resolved["normalized"])
         )
     raise TaskError("unknown_algorithm", f"the engine has no implementation of {algorithm!r}")
+
+
+def load_compiled_kernels() -> None:
+    """Run every algorithm once on a tiny graph, so that this process holds each compiled
+    kernel for the argument types the engine passes at any size below 2**31 vertices.
+
+    A process calling a kernel for the first time pays about 0.3 s to set numba up and load
+    the machine code from the on-disk cache (seconds to compile it when the cache is
+    empty); processes forked afterwards inherit what was loaded.
+    """
+    src = np.array([0, 1, 2, 2], dtype=np.int32)
+    dst = np.array([1, 2, 0, 3], dtype=np.int32)
+    for algorithm in ALGORITHMS:
+        run_algorithm(algorithm, 4, src, dst, {})
 
 
 # ---------------------------------------------------------------- input and graph views
