@@ -15,7 +15,7 @@ Louvain use the simple graph (no self-loops, each tie once).
 
 Engine choices, measured on this 2-core machine with 200k vertices / 2M random edges
 (medians of noisy runs; "planted" = the same size with 2,000 planted communities).
-End to end, arrays in to values out: PageRank 0.1 s (11 iterations), WCC 0.35 s,
+End to end, arrays in to values out: PageRank 0.09 s (11 iterations), WCC 0.35 s,
 SCC 0.25 s, label propagation 3.6–4.4 s (20 rounds), Louvain 1.7 s, betweenness with
 16 / 64 sources 0.7 s / 2.1 s (so ~8 s with the default 256).
 
@@ -31,18 +31,20 @@ SCC 0.25 s, label propagation 3.6–4.4 s (20 rounds), Louvain 1.7 s, betweennes
   with a warm one (loading numba's compiler takes about 70 MB of RSS besides);
   ``load_compiled_kernels`` pays that once for every kernel (7.6 s with an empty cache),
   so that forked processes start with them loaded.
-- PageRank: own power iteration, pulling along in-edges on all usable cores: the edges'
-  sources grouped by target by a parallel counting sort (each thread counts, then
-  places, its own slice of the edges; 0.15 s at 10^7 edges on two cores), then each
-  step sums the scaled ranks of each vertex's sources, reading 4 bytes per edge (30 ms
-  per step on two cores at 10^7 edges; scipy's float64 mat-vec, which this replaces,
-  50 ms on one). At 10^7 edges, in fresh processes side by side (medians of five, the
-  machine shared with other work): 0.61 s random (11 steps) / 0.66 s power-law (12)
-  with the kernels already loaded, as in the agent's workers; 0.91 / 0.95 s in a
-  process that loads numba first; the scipy iteration 1.07 / 1.05 s, of which
-  0.3–0.5 s building its matrix. It meets the exact linear-system solution to 1e-16.
-  NetworKit's would need the 0.35 s graph build, stops on its own norm rather than the
-  catalog's L1 tolerance, and by default does not hand dangling vertices' rank back.
+- PageRank: own power iteration. Below 2^22 edges, a scipy CSR mat-vec per step (at 2M
+  edges 0.09 s, as fast as the pull below with its kernels loaded, and free of numba's
+  0.3 s load in a fresh process). From there it pulls along in-edges on all usable
+  cores: the edges' sources grouped by target by a parallel counting sort (each thread
+  counts, then places, its own slice of the edges; 0.15 s at 10^7 edges on two cores),
+  then each step sums the scaled ranks of each vertex's sources, reading 4 bytes per
+  edge (30 ms per step on two cores at 10^7 edges; scipy's float64 mat-vec 50 ms on
+  one). At 10^7 edges, in fresh processes side by side (medians of five, the machine
+  shared with other work): 0.61 s random (11 steps) / 0.66 s power-law (12) with the
+  kernels already loaded, as in the agent's workers; 0.91 / 0.95 s in a process that
+  loads numba first; scipy's iteration 1.07 / 1.05 s, of which 0.3–0.5 s building its
+  matrix. Both meet the exact linear-system solution to 1e-16. NetworKit's would need
+  the 0.35 s graph build, stops on its own norm rather than the catalog's L1 tolerance,
+  and by default does not hand dangling vertices' rank back.
 - WCC / SCC: ``scipy.sparse.csgraph.connected_components``, strong mode for both (WCC on
   the symmetric graph: the weak mode builds a float64 transpose).
 - Label propagation: own vectorised semi-synchronous propagation (below). NetworKit PLP
@@ -105,8 +107,14 @@ _LP_MOVE_SHARE = 0.5
 # set stays a few MB however large the graph, instead of several arrays per edge.
 _BLOCK_ENTRIES = 1 << 16
 
-# Fewest edges per thread in PageRank: on smaller graphs handing work to another thread
-# costs more than it saves.
+# Edges from which PageRank pulls with compiled kernels instead of iterating scipy
+# mat-vecs. A fresh process first pays numba's one-time load: at 10^6 edges the pull then
+# took 0.24-0.37 s against scipy's 0.045-0.07 s; at 10^7 it wins even so (see the module
+# docstring). A worker forked from the agent's forkserver has it loaded already.
+_PULL_FROM_EDGES = 1 << 22
+
+# Fewest edges per thread in PageRank's pull: on smaller graphs handing work to another
+# thread costs more than it saves.
 _MIN_EDGES_PER_THREAD = 1 << 16
 
 # Louvain's local moving stops after a pass that raised modularity by less than this
@@ -199,6 +207,8 @@ def load_compiled_kernels() -> None:
     dst = np.array([1, 2, 0, 3], dtype=np.int32)
     for algorithm in ALGORITHMS:
         run_algorithm(algorithm, 4, src, dst, {})
+    # PageRank pulls with its kernels only on large graphs.
+    _pagerank_pull(4, src, dst, 0.85, 1, 0.0)
 
 
 # ---------------------------------------------------------------- input and graph views
@@ -394,12 +404,47 @@ def _modularity(labels: np.ndarray, ties: sp.csr_array) -> float | None:
 
 
 def _pagerank(n: int, src: np.ndarray, dst: np.ndarray, damping: float, max_iterations: int, tolerance: float) -> AlgorithmOutput:
-    """Power iteration that pulls rank along in-edges, edges and vertices split over the usable cores.
+    """Power iteration: each step gives each vertex the rank of its in-neighbours scaled by
+    damping / their out-degree (parallel edges each counted), plus the teleport share and
+    an even share of the rank held by vertices without out-edges, so none leaks away. Stops
+    when a step changes the ranks by less than ``tolerance`` (L1) or after ``max_iterations``;
+    the ranks are then normalised to sum to 1.
+    """
+    if src.size >= _PULL_FROM_EDGES:
+        return _pagerank_pull(n, src, dst, damping, max_iterations, tolerance)
+    # Adjacency by source: a vertex's out-degree is the length of its row, so no separate
+    # count over the edges is needed. One step is the transposed mat-vec of the rank scaled
+    # by damping / out-degree (the column-stochastic transition, damped): each vertex adds
+    # its share to its out-neighbours, which runs as fast as the gather of a transposed CSR.
+    # Values of one avoid a random gather of a weight per edge when the matrix is built.
+    pattern = _grouped(n, src, dst, np.ones(src.size, dtype=bool))
+    out_degree = np.diff(pattern.indptr)
+    transition_t = sp.csr_array((np.ones(pattern.nnz), pattern.indices, pattern.indptr), shape=(n, n)).T
+    del pattern
+    share = np.zeros(n)
+    np.divide(damping, out_degree, out=share, where=out_degree > 0)
+    dangling = np.flatnonzero(out_degree == 0)
+    del out_degree
+    rank = np.full(n, 1.0 / n)
+    scaled = np.empty(n)
+    teleport = (1.0 - damping) / n
+    iterations = 0
+    for iterations in range(1, max_iterations + 1):
+        spread = damping * rank[dangling].sum() / n
+        new = transition_t @ np.multiply(rank, share, out=scaled)
+        new += spread + teleport
+        # The old vector is not needed after this: it holds the difference.
+        np.subtract(new, rank, out=rank)
+        change = np.abs(rank, out=rank).sum()
+        rank = new
+        if change < tolerance:
+            break
+    rank /= rank.sum()
+    return AlgorithmOutput(rank, iterations, "scipy")
 
-    A step gives each vertex the sum, over its in-edges (parallel edges each counted), of
-    the source's rank scaled by damping / out-degree, plus the teleport share and an even
-    share of the rank held by vertices without out-edges, so none leaks away. It stops when
-    a step changes the ranks by less than ``tolerance`` (L1) or after ``max_iterations``.
+
+def _pagerank_pull(n: int, src: np.ndarray, dst: np.ndarray, damping: float, max_iterations: int, tolerance: float) -> AlgorithmOutput:
+    """``_pagerank`` pulling rank along in-edges, edges and vertices split over the usable cores.
 
     Only the sources grouped by target are kept: a step reads 4 bytes per edge (int32 ids)
     where a weighted mat-vec reads 12. Each vertex's sum runs on one thread in edge order,

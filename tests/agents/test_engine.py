@@ -122,12 +122,19 @@ def small_blocks(monkeypatch):
 
 
 class TestPageRank:
-    def test_cycle_gives_every_vertex_one_third(self):
+    @pytest.fixture(autouse=True, params=["scipy", "numba-pull"])
+    def pagerank_engine(self, request, monkeypatch):
+        """Every test on both implementations: the compiled pull is otherwise kept for large graphs."""
+        if request.param == "numba-pull":
+            monkeypatch.setattr(engine, "_PULL_FROM_EDGES", 0)
+        return request.param
+
+    def test_cycle_gives_every_vertex_one_third(self, pagerank_engine):
         """On a directed 3-cycle every vertex has rank exactly 1/3."""
         out = run_algorithm("pagerank", 3, *edges([(0, 1), (1, 2), (2, 0)]), {})
         assert out.values.dtype == np.float64
         np.testing.assert_allclose(out.values, [1 / 3] * 3, atol=1e-12)
-        assert out.engine == "numba-pull"
+        assert out.engine == pagerank_engine
 
     def test_star_center_ranks_first_and_matches_the_linear_solution(self):
         """Leaves pointing at a dangling center: the center leads, leaves tie, values equal the exact solve."""
@@ -187,6 +194,23 @@ class TestPageRank:
         np.testing.assert_allclose(out.values, np.full(5, 0.2), atol=1e-15)
         assert out.iterations == 1
 
+
+class TestPageRankPull:
+    @pytest.fixture(autouse=True)
+    def pull_every_graph(self, monkeypatch):
+        """The compiled pull on graphs of any size, not only from ``_PULL_FROM_EDGES`` edges."""
+        monkeypatch.setattr(engine, "_PULL_FROM_EDGES", 0)
+
+    def test_pull_starts_at_its_edge_count(self, monkeypatch):
+        """Below ``_PULL_FROM_EDGES`` edges scipy iterates, from there on the pull, with the same ranks."""
+        monkeypatch.setattr(engine, "_PULL_FROM_EDGES", 300)
+        src, dst = random_graph(100, 300, seed=3)
+        below = run_algorithm("pagerank", 100, src[:299], dst[:299], {})
+        at = run_algorithm("pagerank", 100, src, dst, {})
+        assert (below.engine, at.engine) == ("scipy", "numba-pull")
+        monkeypatch.setattr(engine, "_PULL_FROM_EDGES", 301)
+        np.testing.assert_allclose(at.values, run_algorithm("pagerank", 100, src, dst, {}).values, rtol=1e-12)
+
     @pytest.mark.parametrize("threads", [2, 3, 7])
     def test_threads_split_edges_and_vertices_and_agree_with_the_exact_solve(self, monkeypatch, threads):
         """Split over threads (hubs, vertices without in-edges, sinks, repeats, self-loops): the exact solve, as one thread gives it."""
@@ -199,6 +223,7 @@ class TestPageRank:
         src, dst = np.concatenate([src, src[:300], [7, 7, 7]]), np.concatenate([dst, dst[:300], [7, 7, 7]])
         params = {"tolerance": 1e-15, "max_iterations": 10_000}
         alone = run_algorithm("pagerank", n, src, dst, params)
+        assert alone.engine == "numba-pull"
         monkeypatch.setattr(engine, "_MIN_EDGES_PER_THREAD", 1)
         monkeypatch.setattr(engine, "_usable_cores", lambda: threads)
         split = run_algorithm("pagerank", n, src, dst, params)

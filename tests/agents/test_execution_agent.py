@@ -16,12 +16,15 @@ def loaded_signatures() -> dict[str, int]:
     return {name: len(kernel.signatures) for name, kernel in vars(engine).items() if isinstance(kernel, CPUDispatcher)}
 
 
+def signatures_before_and_after_running_every_algorithm() -> tuple[dict[str, int], dict[str, int]]:
+    before = loaded_signatures()
+    engine.load_compiled_kernels()
+    return before, loaded_signatures()
+
+
 def test_a_worker_starts_with_every_kernel_loaded():
-    """The agent's forkserver preloads the handler's module: a worker forked from it holds every kernel before calling one."""
+    """The agent's forkserver preloads the handler's module: in a worker forked from it, running every algorithm loads no kernel."""
     pool = CpuPool(1, preload=[handle.__module__, "store"])
-    loaded = asyncio.run(pool.run(loaded_signatures))
-    # This process imported the handler's module too (and other tests may have compiled
-    # more signatures here); a kernel only other kernels call (``_sort_row``) has none.
-    used_here = [name for name, count in loaded_signatures().items() if count]
-    assert len(used_here) >= 9
-    assert all(loaded[name] >= 1 for name in used_here), loaded
+    before, after = asyncio.run(pool.run(signatures_before_and_after_running_every_algorithm))
+    assert before == after
+    assert sum(count > 0 for count in before.values()) >= 9
