@@ -452,8 +452,11 @@ def _pagerank_pull(n: int, src: np.ndarray, dst: np.ndarray, damping: float, max
     totals of dangling rank are added.
     """
     threads = max(1, min(_usable_cores(), src.size // _MIN_EDGES_PER_THREAD))
+    # Each slice of the counting sort counts into two arrays of n entries: no more slices
+    # than keep them within 4 bytes per edge, however many cores there are.
+    slices = max(1, min(threads, src.size // (2 * n)))
     with ThreadPoolExecutor(threads) if threads > 1 else contextlib.nullcontext() as pool:
-        indptr, sources, out_degree = _incoming_edges(n, src, dst, threads, pool)
+        indptr, sources, out_degree = _incoming_edges(n, src, dst, slices, pool)
         share = np.zeros(n)
         np.divide(damping, out_degree, out=share, where=out_degree > 0)
         del out_degree
@@ -485,19 +488,19 @@ def _pagerank_pull(n: int, src: np.ndarray, dst: np.ndarray, damping: float, max
 
 
 def _incoming_edges(
-    n: int, src: np.ndarray, dst: np.ndarray, threads: int, pool: ThreadPoolExecutor | None
+    n: int, src: np.ndarray, dst: np.ndarray, slices: int, pool: ThreadPoolExecutor | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(indptr, sources, out_degree)``: the edges' sources grouped by target, in edge order.
 
-    A counting sort in parallel: each thread counts the targets (and sources) of its own
-    slice of the edges, and then writes its slice's sources at the places the counts of
-    the slices before it leave free. The result does not depend on the thread count.
+    A counting sort in parallel: the pool's threads count the targets (and sources) of one
+    slice of the edges each, and then write each slice's sources at the places the counts
+    of the slices before it leave free. The result does not depend on the slice count.
     """
-    bounds = np.linspace(0, src.size, threads + 1).astype(np.int64)
+    bounds = np.linspace(0, src.size, slices + 1).astype(np.int64)
     # A slice's counts, and the positions they turn into, fit 4 bytes below 2**31 edges.
     count_type = np.int32 if src.size < np.iinfo(np.int32).max else np.int64
-    into = np.zeros((threads, n), dtype=count_type)
-    out_of = np.zeros((threads, n), dtype=count_type)
+    into = np.zeros((slices, n), dtype=count_type)
+    out_of = np.zeros((slices, n), dtype=count_type)
     _map(pool, functools.partial(_count_ends, src, dst), bounds[:-1], bounds[1:], into, out_of)
     out_degree = out_of.sum(axis=0)
     del out_of

@@ -232,14 +232,14 @@ class TestPageRankPull:
         np.testing.assert_allclose(split.values, alone.values, rtol=1e-12)
 
     @pytest.mark.parametrize("dtype", [np.int32, np.int64])
-    @pytest.mark.parametrize("threads", [1, 2, 5])
-    def test_incoming_edges_group_sources_by_target_in_edge_order(self, dtype, threads):
+    @pytest.mark.parametrize(("slices", "threads"), [(1, 1), (2, 2), (5, 2), (5, 5)])
+    def test_incoming_edges_group_sources_by_target_in_edge_order(self, dtype, slices, threads):
         """The parallel counting sort equals a stable sort by target, with out-degrees counted, for either id width."""
         n = 50
         src, dst = random_graph(n, 700, seed=5)
         src, dst = np.append(src, [3, 3, 4]).astype(dtype), np.append(dst, [3, 9, 9]).astype(dtype)
         with ThreadPoolExecutor(threads) as pool:
-            indptr, sources, out_degree = engine._incoming_edges(n, src, dst, threads, pool if threads > 1 else None)
+            indptr, sources, out_degree = engine._incoming_edges(n, src, dst, slices, pool if threads > 1 else None)
         order = np.argsort(dst, kind="stable")
         np.testing.assert_array_equal(indptr, np.concatenate([[0], np.cumsum(np.bincount(dst, minlength=n))]))
         np.testing.assert_array_equal(sources, src[order])
