@@ -108,7 +108,7 @@ def _report(result: dict) -> str:
     out.append(f"\nNo-op workflows ({flow['templates']} templates, {flow['tasks_per_workflow']} tasks each)")
     out.append(
         _table(
-            ["overhead p50 ms", "p90 ms", "orchestrator-internal p50 ms", "in flight", "workflows/s sustained", "workflows/s burst"],
+            ["overhead p50 ms", "p90 ms", "orchestrator-internal p50 ms", "in flight", "workflows/s sustained (median)", "workflows/s burst (median)"],
             [
                 [
                     flow["workflow_overhead_ms"],
