@@ -24,7 +24,7 @@ from agents.llm import LlmProvider, PriceTable, RecordingLlm, provider_from_name
 from bus import contract
 from bus.connection import Bus
 from bus.errors import BusError, GaaiError, TaskError
-from bus.process import run_process
+from bus.process import process_settings, run_process
 from bus.settings import Settings
 from bus.worker import Job, serve, this_instance
 from store import EmbeddedStore, GraphStore, default_home
@@ -134,11 +134,14 @@ Handle = Callable[[Any, AgentContext], Awaitable[contract.TaskResult]]
 def run_agent(agent: str, handle: Handle, *, cpu_workers: int = 0, default_timeout_s: float | None = None) -> None:
     """The ``__main__`` of an agent module: serve ``agent``'s tasks until SIGINT/SIGTERM.
 
-    ``default_timeout_s`` bounds each task unless ``GAAI_TASK_TIMEOUT_S`` says otherwise.
+    ``default_timeout_s`` bounds each task unless ``GAAI_TASK_TIMEOUT_S`` says otherwise;
+    an agent that runs ``cpu_workers`` worker processes runs ``GAAI_CPU_WORKERS`` when set.
     """
-    settings = Settings.from_env()
+    settings = process_settings(f"gaai-{agent}")
     if settings.task_timeout_s is None and default_timeout_s is not None:
         settings = msgspec.structs.replace(settings, task_timeout_s=default_timeout_s)
+    if cpu_workers and settings.cpu_workers:
+        cpu_workers = settings.cpu_workers
     instance = this_instance(agent)
 
     async def main(stop: asyncio.Event) -> None:
@@ -153,6 +156,8 @@ async def _serve_agent(agent: str, handle: Handle, settings: Settings, cpu_worke
     provider = provider_from_name(os.environ.get("GAAI_LLM_PROVIDER", "offline"))
     prices = PriceTable.from_env()
     pool = CpuPool(cpu_workers, preload=[handle.__module__, "store"]) if cpu_workers else None
+    if pool is not None:
+        log.info("cpu workers", agent=agent, workers=cpu_workers)
     bus = await Bus.connect(settings, name=f"gaai-{agent}")
     try:
         await serve(bus, settings, agent, make_handler(handle, store, home, provider, prices, pool), stop, instance)

@@ -24,7 +24,7 @@ from pathlib import Path
 import structlog
 
 from bus.connection import Bus
-from bus.process import run_process
+from bus.process import process_settings, run_process
 from bus.contract import (
     ExecutionResult,
     ReportResult,
@@ -274,7 +274,7 @@ async def follow(settings: Settings, stop: asyncio.Event) -> None:
 
 
 def main() -> None:
-    settings = Settings.from_env()
+    settings = process_settings("gaai-catalog")
 
     async def until(stop: asyncio.Event) -> None:
         await follow(settings, stop)

@@ -24,7 +24,7 @@ import numpy as np
 
 from bus import contract
 from bus.connection import Bus
-from bus.process import run_process
+from bus.process import process_settings, run_process
 from bus.settings import Settings
 from bus.worker import Job, serve, this_instance
 
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
     raw = os.environ.get(PROFILE_ENV)
     profile = msgspec.json.decode(raw, type=Profile) if raw else NO_OP
     instances = {agent: this_instance(agent) for agent in args.agents}
-    settings = Settings.from_env()
+    settings = process_settings(f"gaai-emulated-{'-'.join(args.agents)}")
 
     async def until(stop: asyncio.Event) -> None:
         await _serve(args.agents, profile, settings, instances, stop)

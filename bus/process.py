@@ -10,14 +10,24 @@ import asyncio
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from typing import NoReturn
 
 import uvloop
 
 from bus.errors import GaaiError
+from bus.settings import Settings
 from telemetry.logging import setup_logging
 from telemetry.tracing import setup_tracing, shutdown_tracing
 
 Main = Callable[[asyncio.Event], Awaitable[None]]
+
+
+def process_settings(service: str) -> Settings:
+    """``Settings.from_env()`` for a process's ``__main__``: a bad variable exits 2 with its message."""
+    try:
+        return Settings.from_env()
+    except GaaiError as exc:
+        _exit_with(service, exc)
 
 
 def run_process(service: str, instance_id: str, main: Main) -> None:
@@ -27,10 +37,14 @@ def run_process(service: str, instance_id: str, main: Main) -> None:
     try:
         uvloop.run(_until_signalled(main))
     except GaaiError as exc:
-        print(f"{service}: {exc}", file=sys.stderr)
-        sys.exit(2)
+        _exit_with(service, exc)
     finally:
         shutdown_tracing()
+
+
+def _exit_with(service: str, exc: GaaiError) -> NoReturn:
+    print(f"{service}: {exc}", file=sys.stderr)
+    sys.exit(2)
 
 
 async def _until_signalled(main: Main) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
 import msgspec
+
+from bus.errors import GaaiError
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -20,6 +23,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     request_timeout_s: float = 10.0
     task_timeout_s: float | None = None
     running_event_after_s: float = 0.2
+    cpu_workers: int | None = None
     nats_user: str | None = None
     nats_password: str | None = None
     nats_token: str | None = None
@@ -32,10 +36,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
         """``NATS_URL``, ``GAAI_HOME``, ``GAAI_DOCUMENTS_ROOT``, ``GAAI_CONCURRENCY``,
-        ``GAAI_MAX_DELIVER``, ``GAAI_ACK_WAIT_S``, ``GAAI_TASK_TIMEOUT_S``, ``GAAI_RUNNING_EVENT_AFTER_S``, and the NATS credentials: ``NATS_USER`` +
+        ``GAAI_MAX_DELIVER``, ``GAAI_ACK_WAIT_S``, ``GAAI_TASK_TIMEOUT_S``, ``GAAI_RUNNING_EVENT_AFTER_S``, ``GAAI_CPU_WORKERS``, and the NATS credentials: ``NATS_USER`` +
         ``NATS_PASSWORD``, ``NATS_TOKEN``, ``NATS_CREDS`` (a creds file), ``NATS_NKEY`` (a seed
-        file), ``NATS_CA`` / ``NATS_CERT`` / ``NATS_KEY`` (TLS); keywords win."""
-        env: dict[str, object] = {field: kind(os.environ[variable]) for field, variable, kind in _ENVIRONMENT if os.environ.get(variable)}
+        file), ``NATS_CA`` / ``NATS_CERT`` / ``NATS_KEY`` (TLS); keywords win.
+
+        Raises:
+            GaaiError: ``bad_setting`` when a variable does not hold what it must.
+        """
+        env: dict[str, object] = {field: _parsed(variable, kind, os.environ[variable]) for field, variable, kind in _ENVIRONMENT if os.environ.get(variable)}
         env.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**env)
 
@@ -49,6 +57,7 @@ _ENVIRONMENT = (
     ("ack_wait_s", "GAAI_ACK_WAIT_S", float),
     ("task_timeout_s", "GAAI_TASK_TIMEOUT_S", float),
     ("running_event_after_s", "GAAI_RUNNING_EVENT_AFTER_S", float),
+    ("cpu_workers", "GAAI_CPU_WORKERS", int),
     ("nats_user", "NATS_USER", str),
     ("nats_password", "NATS_PASSWORD", str),
     ("nats_token", "NATS_TOKEN", str),
@@ -58,3 +67,20 @@ _ENVIRONMENT = (
     ("tls_cert", "NATS_CERT", Path),
     ("tls_key", "NATS_KEY", Path),
 )
+
+# Counts and durations must be positive; only the running-event delay may be zero (announce at once).
+_ZERO_ALLOWED = {"GAAI_RUNNING_EVENT_AFTER_S"}
+
+
+def _parsed(variable: str, kind: type, text: str) -> object:
+    if kind not in (int, float):
+        return kind(text)
+    zero_allowed = variable in _ZERO_ALLOWED
+    problem = GaaiError("bad_setting", f"{variable}={text!r}: expected {'a whole number' if kind is int else 'a number'} {'>= 0' if zero_allowed else '> 0'}")
+    try:
+        value = kind(text)
+    except ValueError:
+        raise problem from None
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero_allowed):
+        raise problem
+    return value

@@ -7,7 +7,7 @@ import os
 import socket
 
 from bus.connection import Bus
-from bus.process import run_process
+from bus.process import process_settings, run_process
 from bus.settings import Settings
 from orchestrator.runner import Orchestrator
 from store import EmbeddedStore
@@ -22,7 +22,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
 
 
 def main() -> None:
-    settings = Settings.from_env()
+    settings = process_settings("gaai-orchestrator")
 
     async def until(stop: asyncio.Event) -> None:
         await serve(settings, stop)

@@ -1,10 +1,11 @@
 """``python -m agents.execution``: run the execution agent against ``NATS_URL``."""
 
-import os
-
 from agents._runtime import run_agent
 from agents.execution.agent import handle
+from agents.execution.engine import usable_cores
 
 # A bounded time per template: community detection or sampling on a huge graph can run
 # away, and a clear timeout error beats a task that never ends (GAAI_TASK_TIMEOUT_S overrides).
-run_agent("execution", handle, cpu_workers=os.cpu_count() or 1, default_timeout_s=900.0)
+# One worker per core this process may run on (GAAI_CPU_WORKERS overrides, e.g. in a
+# container limited by CPU quota rather than by cores).
+run_agent("execution", handle, cpu_workers=usable_cores(), default_timeout_s=900.0)

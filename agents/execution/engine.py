@@ -451,7 +451,7 @@ def _pagerank_pull(n: int, src: np.ndarray, dst: np.ndarray, damping: float, max
     so the thread count changes the ranks only through the order in which the threads'
     totals of dangling rank are added.
     """
-    threads = max(1, min(_usable_cores(), src.size // _MIN_EDGES_PER_THREAD))
+    threads = max(1, min(usable_cores(), src.size // _MIN_EDGES_PER_THREAD))
     # Each slice of the counting sort counts into two arrays of n entries: no more slices
     # than keep them within 4 bytes per edge, however many cores there are.
     slices = max(1, min(threads, src.size // (2 * n)))
@@ -827,7 +827,7 @@ def _dependency_sums(indptr: np.ndarray, indices: np.ndarray, sources: np.ndarra
     the slices' sums added in slice order: the same scores on every run (with as many
     cores; another core count rounds differently in the last bits).
     """
-    slices = np.array_split(sources, max(1, min(_usable_cores(), sources.size)))
+    slices = np.array_split(sources, max(1, min(usable_cores(), sources.size)))
     if len(slices) == 1:
         return _brandes(indptr, indices, sources, by_distance)
     with ThreadPoolExecutor(len(slices)) as pool:
@@ -838,7 +838,7 @@ def _dependency_sums(indptr: np.ndarray, indices: np.ndarray, sources: np.ndarra
     return total
 
 
-def _usable_cores() -> int:
+def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 

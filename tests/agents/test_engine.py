@@ -225,7 +225,7 @@ class TestPageRankPull:
         alone = run_algorithm("pagerank", n, src, dst, params)
         assert alone.engine == "numba-pull"
         monkeypatch.setattr(engine, "_MIN_EDGES_PER_THREAD", 1)
-        monkeypatch.setattr(engine, "_usable_cores", lambda: threads)
+        monkeypatch.setattr(engine, "usable_cores", lambda: threads)
         split = run_algorithm("pagerank", n, src, dst, params)
         assert (np.bincount(dst, minlength=n) == 0).sum() >= 10 and (np.bincount(src, minlength=n) == 0).sum() >= 10
         np.testing.assert_allclose(split.values, dense_pagerank(n, src, dst, 0.85), atol=1e-13)

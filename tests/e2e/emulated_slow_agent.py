@@ -15,8 +15,7 @@ import sys
 from bus.connection import Bus
 from bus.contract import TaskEnvelope
 from bus.errors import TaskError
-from bus.process import run_process
-from bus.settings import Settings
+from bus.process import process_settings, run_process
 from bus.worker import Job, serve, this_instance
 
 
@@ -28,7 +27,7 @@ async def hold(envelope: TaskEnvelope, job: Job):
 
 
 def main(agent: str) -> None:
-    settings = Settings.from_env()
+    settings = process_settings(f"emulated-{agent}")
     instance = this_instance(agent)
 
     async def until(stop: asyncio.Event) -> None:
