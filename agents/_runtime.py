@@ -11,6 +11,7 @@ import asyncio
 import os
 from collections.abc import Awaitable, Callable
 import multiprocessing
+import multiprocessing.forkserver
 from multiprocessing.connection import Connection
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,15 +93,22 @@ def _child(connection: Connection, function: Callable[..., Any], args: tuple) ->
 class CpuPool:
     """One child process per CPU-bound call, at most ``workers`` at once.
 
-    Children come from a forkserver: a plain fork of a process that has already run
-    NetworKit's parallel code hangs on its first NetworKit call. A fresh child per call
-    can be killed when it overruns its time limit without disturbing other tasks.
+    Children come from a forkserver: a plain fork of a process whose threads have run
+    (the engine's kernels run on threads) can inherit a lock held by a thread that the
+    child does not have. A fresh child per call can be killed when it overruns its time
+    limit without disturbing other tasks.
     """
 
     def __init__(self, workers: int, preload: list[str]) -> None:
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(preload)
         self._slots = asyncio.Semaphore(workers)
+
+    async def start(self) -> None:
+        """Start the forkserver off the event loop; otherwise the first call's ``Process.start``
+        blocks the loop while the forkserver imports the preloaded modules (1.0–1.35 s for
+        the execution agent), and heartbeats and other tasks wait that long."""
+        await asyncio.get_running_loop().run_in_executor(None, multiprocessing.forkserver.ensure_running)
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         async with self._slots:
@@ -157,6 +165,7 @@ async def _serve_agent(agent: str, handle: Handle, settings: Settings, cpu_worke
     prices = PriceTable.from_env()
     pool = CpuPool(cpu_workers, preload=[handle.__module__, "store"]) if cpu_workers else None
     if pool is not None:
+        await pool.start()
         log.info("cpu workers", agent=agent, workers=cpu_workers)
     bus = await Bus.connect(settings, name=f"gaai-{agent}")
     try:

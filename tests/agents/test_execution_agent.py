@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 
 from numba.core.registry import CPUDispatcher
 
@@ -28,3 +30,37 @@ def test_a_worker_starts_with_every_kernel_loaded():
     before, after = asyncio.run(pool.run(signatures_before_and_after_running_every_algorithm))
     assert before == after
     assert sum(count > 0 for count in before.values()) >= 9
+
+
+FORKSERVER_PROBE = """
+import asyncio, os
+from agents._runtime import CpuPool
+
+def children():
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+                command = open(f"/proc/{entry}/cmdline", "rb").read()
+            except OSError:
+                continue
+            if int(stat[1]) == os.getpid():
+                found.append(command)
+    return found
+
+async def main():
+    before = children()
+    await CpuPool(1, preload=["agents.execution.agent", "store"]).start()
+    after = children()
+    print(sum(b"forkserver" in c for c in before), sum(b"forkserver" in c for c in after))
+
+asyncio.run(main())
+"""
+
+
+def test_the_forkserver_runs_before_the_first_task():
+    """An agent starts its forkserver when it starts, off the loop: the first task does not wait for the preloaded imports."""
+    done = subprocess.run([sys.executable, "-c", FORKSERVER_PROBE], capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "1"]
