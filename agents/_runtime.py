@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
+import signal
+import threading
 from collections.abc import Awaitable, Callable
 import multiprocessing
 import multiprocessing.forkserver
@@ -79,7 +82,30 @@ class AgentContext:
         return await asyncio.get_running_loop().run_in_executor(None, function, *args)
 
 
-def _child(connection: Connection, function: Callable[..., Any], args: tuple) -> None:
+def _die_with(agent_pid: int) -> None:
+    """Kill this worker as soon as the agent that started it exits (Linux 5.3+: a pidfd).
+
+    Nothing else ends it: a worker is the forkserver's child, and the forkserver stays up
+    while any worker holds the liveness pipe it inherits from the agent. A worker that
+    outlived a SIGKILLed agent would finish its computation and rewrite the results that
+    the task's redelivery to another replica has written since.
+    """
+    try:
+        agent = os.pidfd_open(agent_pid)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):
+        return  # no pidfd on this system: a worker may outlive a killed agent here
+
+    def watch() -> None:
+        select.select([agent], [], [])
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="agent-watch", daemon=True).start()
+
+
+def _child(connection: Connection, function: Callable[..., Any], args: tuple, agent_pid: int) -> None:
+    _die_with(agent_pid)
     try:
         outcome: tuple[bool, Any] = (True, function(*args))
     except GaaiError as exc:
@@ -113,7 +139,7 @@ class CpuPool:
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         async with self._slots:
             receiver, sender = self._context.Pipe(duplex=False)
-            process = self._context.Process(target=_child, args=(sender, function, args), daemon=True)
+            process = self._context.Process(target=_child, args=(sender, function, args, os.getpid()), daemon=True)
             process.start()
             sender.close()
             loop = asyncio.get_running_loop()

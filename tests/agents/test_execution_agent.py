@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 from numba.core.registry import CPUDispatcher
 
@@ -64,3 +68,52 @@ def test_the_forkserver_runs_before_the_first_task():
     done = subprocess.run([sys.executable, "-c", FORKSERVER_PROBE], capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["0", "1"]
+
+
+ORPHAN_PROBE = """
+import asyncio, os, sys, time
+from agents._runtime import CpuPool
+
+def note_pid_then_work(marker):
+    with open(marker, "w") as file:
+        file.write(str(os.getpid()))
+    time.sleep(30)
+    with open(marker + ".finished", "w") as file:
+        file.write("the worker outlived its agent")
+
+if __name__ == "__main__":
+    asyncio.run(CpuPool(1, preload=[]).run(note_pid_then_work, sys.argv[1]))
+"""
+
+
+def test_a_worker_dies_with_its_sigkilled_agent(tmp_path):
+    """A worker does not outlive its SIGKILLed agent, so it cannot rewrite results after the task moved on to another replica."""
+    probe = tmp_path / "probe.py"
+    probe.write_text(ORPHAN_PROBE)
+    marker = tmp_path / "worker.pid"
+    agent = subprocess.Popen([sys.executable, str(probe), str(marker)], stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        worker = int(marker.read_text())
+    finally:
+        agent.kill()
+        agent.wait()
+    deadline = time.monotonic() + 10
+    while process_alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    alive = process_alive(worker)
+    if alive:
+        os.kill(worker, signal.SIGKILL)
+    assert not alive, "the worker kept running after its agent was killed"
+    assert not (tmp_path / "worker.pid.finished").exists()
+
+
+def process_alive(pid: int) -> bool:
+    """Running, not gone and not a zombie waiting for a reaper."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
