@@ -8,13 +8,13 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from numba.core.registry import CPUDispatcher
 
 from agents._runtime import CpuPool
 from agents.execution import engine
 from agents.execution.agent import handle
+from tests.processes import process_alive
 
 
 def loaded_signatures() -> dict[str, int]:
@@ -109,11 +109,3 @@ def test_a_worker_dies_with_its_sigkilled_agent(tmp_path):
     assert not alive, "the worker kept running after its agent was killed"
     assert not (tmp_path / "worker.pid.finished").exists()
 
-
-def process_alive(pid: int) -> bool:
-    """Running, not gone and not a zombie waiting for a reaper."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"

@@ -60,6 +60,7 @@ from bus.settings import Settings
 from graph_analytics_ai.stack import LocalStack, ManagedProcess
 from store import EmbeddedStore
 from store.sample import ensure_sample_graph
+from tests.processes import process_alive
 
 BIG = "big"
 BIG_VERTICES = 12_000
@@ -105,14 +106,6 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def processes_with_home(home: Path) -> list[int]:
     """Processes (other than this one) started with ``GAAI_HOME=home``: what a test left behind."""
     marker = f"GAAI_HOME={home}".encode()
@@ -120,7 +113,7 @@ def processes_with_home(home: Path) -> list[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and int(entry.name) != os.getpid():
             try:
-                if marker in (entry / "environ").read_bytes().split(b"\0") and alive(int(entry.name)):
+                if marker in (entry / "environ").read_bytes().split(b"\0") and process_alive(int(entry.name)):
                     found.append(int(entry.name))
             except OSError:
                 continue
@@ -420,9 +413,9 @@ async def computing(pid: int, timeout: float = 15.0) -> list[int]:
 
 async def wait_gone(pids: list[int], timeout: float) -> list[int]:
     deadline = time.monotonic() + timeout
-    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+    while any(process_alive(p) for p in pids) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
-    return [p for p in pids if alive(p)]
+    return [p for p in pids if process_alive(p)]
 
 
 # ---------------------------------------------------------------- exactly-once effects
@@ -499,7 +492,7 @@ async def test_agent_sigkilled_while_holding_a_task_is_redelivered_and_every_eff
     orphans = await computing(victim_pid)  # its CPU worker processes, which SIGKILL does not reach
     restarts, offset = victim.restarts, log_mark(victim)
     os.kill(victim_pid, signal.SIGKILL)
-    rig.extra.append(lambda: [os.kill(p, signal.SIGKILL) for p in orphans if alive(p)])
+    rig.extra.append(lambda: [os.kill(p, signal.SIGKILL) for p in orphans if process_alive(p)])
 
     await wait_restarted(victim, "agent ready", restarts, offset)
     await set_ack_wait(js, subjects.TASKS_STREAM, subjects.agent_consumer("execution"), EXECUTION_ACK_WAIT_S)
