@@ -30,6 +30,7 @@ from bench._stack import DOCUMENT, GRAPH, BenchStack, Completions, submit_when_s
 from bench.emulated_agents import SEED_SCALED, Profile, template_delays
 from bus.contract import DocumentInput, SubmitRequest, TaskState, WorkflowProgress
 from graph_analytics_ai.client import WorkflowClient
+from orchestrator.dag import HEAD_TASKS
 
 # Emulated agents sleep instead of computing, so one process holds every task at once;
 # the bound assumes unlimited parallelism and so must the schedule being compared to it.
@@ -38,10 +39,10 @@ EMULATED_CONCURRENCY = 256
 
 def critical_path_ms(profile: Profile, count: int) -> float:
     """Longest chain of the workflow DAG in ms, from the configured delays (zero overhead)."""
-    fixed = profile.fixed_ms
-    head = max(fixed.get("schema", 0), fixed.get("vertical", 0) + fixed.get("requirements", 0))
-    head += fixed.get("use_cases", 0) + fixed.get("templates", 0)
-    return head + max(e + r for e, r in template_delays(profile, count))
+    finished_at: dict[str, float] = {}
+    for agent, depends_on in HEAD_TASKS:
+        finished_at[agent] = max((finished_at[d] for d in depends_on), default=0.0) + profile.fixed_ms.get(agent, 0.0)
+    return finished_at[HEAD_TASKS[-1][0]] + max(e + r for e, r in template_delays(profile, count))
 
 
 async def _run(client: WorkflowClient, completions: Completions, count: int, parallel: bool) -> tuple[float, WorkflowProgress]:

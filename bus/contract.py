@@ -344,7 +344,6 @@ class SchemaTask(_Frozen, tag="schema", tag_field="kind"):
 
 class RequirementsTask(_Frozen, tag="requirements", tag_field="kind"):
     documents: list[DocumentRef]
-    vertical: VerticalProfile
 
 
 class UseCasesTask(_Frozen, tag="use_cases", tag_field="kind"):

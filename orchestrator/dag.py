@@ -4,15 +4,16 @@ No I/O and no clock: the runner feeds events (a submission, an agent's result) a
 carries out the commands (publish a task, publish an event). The same events always lead
 to the same decisions, which is what lets a restarted orchestrator replay safely.
 
-    schema ──────────────────────┬─ use_cases ─ templates ─┬─ execution/T1 ─ reporting/T1
-    vertical ─── requirements ───┘                         ├─ execution/T2 ─ reporting/T2
-                                                            └─ …
+    vertical ─────┐
+    schema ───────┼─ use_cases ─ templates ─┬─ execution/T1 ─ reporting/T1
+    requirements ─┘                         ├─ execution/T2 ─ reporting/T2
+                                             └─ …
     The analytics catalog is no task of the DAG: it follows the results stream itself.
 
-Tasks wait only for the outputs they read: schema analysis does not read the vertical, so
-it starts at submission beside it. Pipelined: a template's report depends only on its own
-execution. Sequential mode
-(``enable_parallelism=False``) runs the same tasks one at a time in creation order.
+Tasks wait only for the outputs they read: neither schema analysis nor requirements
+extraction reads the vertical, so all three start at submission. Pipelined: a template's
+report depends only on its own execution. Sequential mode (``enable_parallelism=False``)
+runs the same tasks one at a time in creation order.
 """
 
 from __future__ import annotations
@@ -48,14 +49,24 @@ from bus.contract import (
 from orchestrator.state import WorkflowState
 
 PHASES = {
-    "vertical": "Phase 0: industry vertical",
-    "schema": "Phase 1: schema ‖ requirements",
-    "requirements": "Phase 1: schema ‖ requirements",
+    "vertical": "Phase 1: vertical ‖ schema ‖ requirements",
+    "schema": "Phase 1: vertical ‖ schema ‖ requirements",
+    "requirements": "Phase 1: vertical ‖ schema ‖ requirements",
     "use_cases": "Phase 2: use cases",
     "templates": "Phase 3: analysis templates",
     "execution": "Phase 4: executions",
     "reporting": "Phase 5: reports",
 }
+
+# The tasks every workflow starts with, in creation order, each with the tasks whose outputs
+# it reads. The templates' result adds an execution and a report per template.
+HEAD_TASKS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("vertical", ()),
+    ("schema", ()),
+    ("requirements", ()),
+    ("use_cases", ("vertical", "schema", "requirements")),
+    ("templates", ("use_cases",)),
+)
 
 _LABELS = {
     "vertical": "Industry vertical",
@@ -136,13 +147,7 @@ def advance(state: WorkflowState, event: Event, now: float) -> tuple[WorkflowSta
         if tasks:
             return state, commands
         wf = state.workflow_id
-        for agent, depends_on in (
-            ("vertical", []),
-            ("schema", []),
-            ("requirements", ["vertical"]),
-            ("use_cases", ["schema", "requirements"]),
-            ("templates", ["use_cases"]),
-        ):
+        for agent, depends_on in HEAD_TASKS:
             _add(tasks, task_id(wf, agent), agent, [task_id(wf, d) for d in depends_on])
         status = "running"
     else:
@@ -310,10 +315,10 @@ def _build_task(state: WorkflowState, task: TaskState) -> Task:
         return VerticalTask(graph_name=request.graph_name, documents=state.documents, industry=request.industry, custom_vertical=request.custom_vertical)
     if agent == "schema":
         return SchemaTask(graph_name=request.graph_name, core_collections=request.core_collections, satellite_collections=request.satellite_collections)
+    if agent == "requirements":
+        return RequirementsTask(documents=state.documents)
     vertical = _output(state, "vertical")
     assert isinstance(vertical, VerticalResult)
-    if agent == "requirements":
-        return RequirementsTask(documents=state.documents, vertical=vertical.vertical)
     if agent == "use_cases":
         requirements, schema = _output(state, "requirements"), _output(state, "schema")
         assert isinstance(requirements, RequirementsResult) and isinstance(schema, SchemaResult)

@@ -16,6 +16,7 @@ from bus.contract import (
     ReportResult,
     RequirementsDoc,
     RequirementsResult,
+    RequirementsTask,
     ResultEnvelope,
     SchemaResult,
     SubmitRequest,
@@ -73,30 +74,29 @@ def dispatched(commands) -> list[str]:
 
 def run_to_templates(state: WorkflowState, n_templates: int):
     state, commands = advance(state, Submitted(), 1.0)
-    assert dispatched(commands) == [f"{WF}.vertical", f"{WF}.schema"]
+    assert dispatched(commands) == [f"{WF}.vertical", f"{WF}.schema", f"{WF}.requirements"]
     for step in ("vertical", "schema", "requirements", "use_cases"):
         state, commands = advance(state, reply(f"{WF}.{step}", RESULTS[step]), 2.0)
     state, commands = advance(state, reply(f"{WF}.templates", TemplatesResult(templates=[template(i) for i in range(1, n_templates + 1)])), 3.0)
     return state, commands
 
 
-def test_schema_analysis_starts_beside_the_vertical():
-    """Schema analysis reads no vertical, so it is sent at submission; requirements wait for the vertical."""
+def test_schema_and_requirements_start_beside_the_vertical():
+    """Neither reads the vertical, so all three are sent at submission, the requirements without a vertical."""
     state, commands = advance(make_state(), Submitted(), 1.0)
-    assert dispatched(commands) == [f"{WF}.vertical", f"{WF}.schema"]
-    state, commands = advance(state, reply(f"{WF}.schema", RESULTS["schema"]), 2.0)
-    assert dispatched(commands) == []
-    state, commands = advance(state, reply(f"{WF}.vertical", RESULTS["vertical"]), 2.0)
-    assert dispatched(commands) == [f"{WF}.requirements"]
+    assert dispatched(commands) == [f"{WF}.vertical", f"{WF}.schema", f"{WF}.requirements"]
+    requirements = next(c.envelope.task for c in commands if isinstance(c, Dispatch) and c.agent == "requirements")
+    assert requirements == RequirementsTask(documents=[])
 
 
-def test_use_cases_wait_for_both_phase_one_tasks():
-    """Use cases need the schema and the requirements: one alone dispatches nothing."""
+@pytest.mark.parametrize("last", ["vertical", "schema", "requirements"])
+def test_use_cases_wait_for_all_three_phase_one_tasks(last):
+    """Use cases read the vertical, the schema and the requirements: they go out with the last of the three."""
     state, _ = advance(make_state(), Submitted(), 1.0)
-    state, _ = advance(state, reply(f"{WF}.vertical", RESULTS["vertical"]), 2.0)
-    state, commands = advance(state, reply(f"{WF}.schema", RESULTS["schema"]), 2.0)
-    assert dispatched(commands) == []
-    state, commands = advance(state, reply(f"{WF}.requirements", RESULTS["requirements"]), 2.0)
+    for step in [s for s in ("vertical", "schema", "requirements") if s != last]:
+        state, commands = advance(state, reply(f"{WF}.{step}", RESULTS[step]), 2.0)
+        assert dispatched(commands) == []
+    state, commands = advance(state, reply(f"{WF}.{last}", RESULTS[last]), 2.0)
     assert dispatched(commands) == [f"{WF}.use_cases"]
 
 
@@ -147,14 +147,16 @@ def test_failed_execution_skips_its_report_but_not_the_others():
 
 
 def test_workflow_fails_when_nothing_can_be_produced():
-    """A failed early phase leaves nothing to report: the workflow ends failed once the schema analysis it did not stop is back."""
+    """A failed early phase leaves nothing to report: the workflow ends failed once the tasks it did not stop are back."""
     state, _ = advance(make_state(), Submitted(), 1.0)
     state, commands = advance(state, reply(f"{WF}.vertical", error=ErrorInfo(code="bad_vertical", message="broken")), 2.0)
-    assert state.status == "running" and state.tasks[f"{WF}.requirements"].status == "skipped"
+    assert state.status == "running" and state.tasks[f"{WF}.use_cases"].status == "skipped"
     state, commands = advance(state, reply(f"{WF}.schema", RESULTS["schema"]), 3.0)
+    assert state.status == "running"
+    state, commands = advance(state, reply(f"{WF}.requirements", RESULTS["requirements"]), 3.0)
     assert state.status == "failed"
     event = announcement(state, commands, 3.0)
-    assert (event.status, [(t.task_id, t.status) for t in event.tasks]) == ("failed", [(f"{WF}.schema", "completed")])
+    assert (event.status, [(t.task_id, t.status) for t in event.tasks]) == ("failed", [(f"{WF}.requirements", "completed")])
     assert state.failures == ["Industry vertical: broken [bad_vertical]"]
 
 
@@ -242,11 +244,12 @@ def test_one_announcement_per_write_carries_its_task_changes_in_order():
     state, commands = advance(make_state(), Submitted(), 1.0)
     start = announcement(state, commands, 1.0)
     assert (start.status, start.completed_tasks, start.total_tasks) == ("running", 0, 5)
-    assert [(t.task_id, t.status) for t in start.tasks] == [(f"{WF}.vertical", "dispatched"), (f"{WF}.schema", "dispatched")]
-    state, commands = advance(state, reply(f"{WF}.vertical", RESULTS["vertical"]), 2.0)
-    after_vertical = announcement(state, commands, 2.0)
-    assert [(t.task_id, t.status) for t in after_vertical.tasks] == [
-        (f"{WF}.vertical", "completed"),
+    assert [(t.task_id, t.status) for t in start.tasks] == [
+        (f"{WF}.vertical", "dispatched"),
+        (f"{WF}.schema", "dispatched"),
         (f"{WF}.requirements", "dispatched"),
     ]
+    state, commands = advance(state, reply(f"{WF}.vertical", RESULTS["vertical"]), 2.0)
+    after_vertical = announcement(state, commands, 2.0)
+    assert [(t.task_id, t.status) for t in after_vertical.tasks] == [(f"{WF}.vertical", "completed")]
     assert after_vertical.tasks[0].instance == INSTANCE and after_vertical.completed_tasks == 1
