@@ -27,10 +27,11 @@ SCC 0.25 s, label propagation 3.6–4.4 s (20 rounds), Louvain 1.7 s, betweennes
   at 10^7 (scipy's ``sum_duplicates`` route: 0.53 s directed at 10^7). Sorting the rows
   by insertion up to 32 entries halved that sort.
 - Compiled code (PageRank, Louvain, betweenness, ``_simple_graph``): numba, cached on disk
-  in ``__pycache__``. First call in a fresh process: 4.6–5.5 s with an empty cache, 0.3 s
-  with a warm one (loading numba's compiler takes about 70 MB of RSS besides);
-  ``load_compiled_kernels`` pays that once for every kernel (7.6 s with an empty cache),
-  so that forked processes start with them loaded.
+  in ``__pycache__``, or in ``NUMBA_CACHE_DIR`` when set (the container image fills it at
+  build time with ``python -m agents.execution.precompile``). First call in a fresh
+  process: 4.6–5.5 s with an empty cache, 0.3 s with a warm one (loading numba's compiler
+  takes about 70 MB of RSS besides); ``load_compiled_kernels`` pays that once for every
+  kernel (7.6 s with an empty cache), so that forked processes start with them loaded.
 - PageRank: own power iteration. Below 2^22 edges, a scipy CSR mat-vec per step (at 2M
   edges 0.09 s, as fast as the pull below with its kernels loaded, and free of numba's
   0.3 s load in a fresh process). From there it pulls along in-edges on all usable

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -34,6 +36,64 @@ def test_a_worker_starts_with_every_kernel_loaded():
     before, after = asyncio.run(pool.run(signatures_before_and_after_running_every_algorithm))
     assert before == after
     assert sum(count > 0 for count in before.values()) >= 9
+
+
+CACHE_PROBE = """
+import json
+from numba.core.registry import CPUDispatcher
+from agents.execution import engine
+
+engine.load_compiled_kernels()
+print(json.dumps({
+    name: {
+        "signatures": len(kernel.signatures),
+        "compiled": sum(kernel.stats.cache_misses.values()),
+        "loaded": sum(kernel.stats.cache_hits.values()),
+        "cache_path": kernel.stats.cache_path,
+    }
+    for name, kernel in vars(engine).items() if isinstance(kernel, CPUDispatcher)
+}))
+"""
+
+
+def test_precompile_fills_numba_cache_dir_so_a_fresh_process_loads_every_kernel_without_compiling(tmp_path):
+    """What the image's build step does: ``python -m agents.execution.precompile`` compiles every kernel into
+    NUMBA_CACHE_DIR; a later process with the same NUMBA_CACHE_DIR, as a container's agent, compiles none."""
+    cache = tmp_path / "numba"
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+    precompiled = subprocess.run(
+        [sys.executable, "-m", "agents.execution.precompile"], env=env, capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL
+    )
+    assert precompiled.returncode == 0, precompiled.stderr
+    kernels = set(loaded_signatures())
+    report = re.match(r"(\d+) kernels: (\d+) signatures compiled, (\d+) loaded from the cache", precompiled.stdout)
+    assert report, precompiled.stdout
+    assert int(report[1]) == len(kernels) and int(report[2]) > 0 and int(report[3]) == 0, precompiled.stdout
+    assert {index.name.split("-")[0] for index in cache.rglob("*.nbi")} == {f"engine.{name}" for name in kernels}
+
+    started = subprocess.run([sys.executable, "-c", CACHE_PROBE], env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert started.returncode == 0, started.stderr
+    probe = json.loads(started.stdout.splitlines()[-1])
+    assert set(probe) == kernels
+    compiled_again = {name: stats["compiled"] for name, stats in probe.items() if stats["compiled"]}
+    assert not compiled_again, f"a process with the filled cache compiled {compiled_again}"
+    assert all(stats["loaded"] == stats["signatures"] for stats in probe.values()), probe
+    assert sum(stats["loaded"] for stats in probe.values()) > 0
+    assert all(stats["cache_path"].startswith(f"{cache}/") for stats in probe.values()), probe
+
+
+def test_precompile_stops_before_compiling_when_numba_cannot_use_numba_cache_dir(tmp_path):
+    """A NUMBA_CACHE_DIR the user cannot create files in makes numba cache elsewhere: the build step fails and says so."""
+    (tmp_path / "a-file").write_text("")
+    unusable = tmp_path / "a-file" / "numba"
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(unusable)}
+    refused = subprocess.run(
+        [sys.executable, "-m", "agents.execution.precompile"], env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+    )
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert f"NUMBA_CACHE_DIR ({unusable})" in refused.stderr
+    assert all(f"{name}: numba caches it in" in refused.stderr for name in loaded_signatures()), refused.stderr
+    assert refused.stdout == ""
 
 
 FORKSERVER_PROBE = """
