@@ -170,6 +170,25 @@ def variables_read_by_the_code() -> frozenset[str]:
     return frozenset(names)
 
 
+@cache
+def variables_read_by_numba() -> frozenset[str]:
+    """The ``NUMBA_*`` variables numba's configuration reads (each ``_readenv("NUMBA_...")`` in ``numba/core/config.py``)."""
+    source = Path(importlib.util.find_spec("numba.core.config").origin).read_text()
+    names = frozenset(re.findall(r'_readenv\(\s*"(NUMBA_[A-Z0-9_]+)"', source))
+    assert names, "found no variables in numba's configuration: has it changed how it reads them?"
+    return names
+
+
+def assert_runnable_module(module: str, where: str) -> None:
+    """``python -m MODULE`` runs something: a package with a ``__main__``, or a module with a ``__main__`` guard."""
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin, f"{where}: no module {module}"
+    if spec.submodule_search_locations is not None:
+        assert importlib.util.find_spec(f"{module}.__main__") is not None, f"{where}: package {module} has no __main__"
+    else:
+        assert 'if __name__ == "__main__":' in Path(spec.origin).read_text(), f"{where}: {module} does nothing when run"
+
+
 def dockerfile_instructions() -> list[tuple[str, str]]:
     """``(INSTRUCTION, arguments)`` in order, continuation lines joined, comments dropped."""
     instructions, pending = [], ""
@@ -248,13 +267,7 @@ def test_every_service_of_our_image_runs_an_entry_point_of_the_project():
     for name, service in our_services().items():
         argv = command(service)
         if argv[:2] == ["python", "-m"]:
-            module = argv[2]
-            spec = importlib.util.find_spec(module)
-            assert spec is not None and spec.origin, f"{name}: no module {module}"
-            if spec.submodule_search_locations is not None:
-                assert importlib.util.find_spec(f"{module}.__main__") is not None, f"{name}: package {module} has no __main__"
-            else:
-                assert 'if __name__ == "__main__":' in Path(spec.origin).read_text(), f"{name}: {module} does nothing when run"
+            assert_runnable_module(argv[2], name)
         elif argv[:1] == ["gaai"]:
             module_name, _, function = PYPROJECT["project"]["scripts"]["gaai"].partition(":")
             module = importlib.import_module(module_name)
@@ -428,8 +441,57 @@ def test_the_image_runs_a_supported_python_as_a_user_who_is_not_root():
 
 
 def test_the_image_sets_only_variables_the_code_reads():
-    """ENV in the Dockerfile sets PATH and variables the code reads, nothing else."""
+    """ENV in the Dockerfile sets PATH, variables the code reads and numba's own, nothing else."""
     for keyword, rest in dockerfile_instructions():
         if keyword == "ENV":
-            unread = sorted(set(env_assignments(rest)) - variables_read_by_the_code() - {"PATH"})
+            unread = sorted(set(env_assignments(rest)) - variables_read_by_the_code() - variables_read_by_numba() - {"PATH"})
             assert not unread, f"the Dockerfile sets {unread}, which no code reads"
+
+
+PRECOMPILE = "agents.execution.precompile"
+
+
+def test_the_image_carries_the_execution_engine_compiled_for_its_user():
+    """The runtime stage gives its user a NUMBA_CACHE_DIR, then, as that user, with the project copied in and the
+    virtualenv's python, compiles the engine's kernels into it; no volume of compose hides that folder.
+
+    numba uses NUMBA_CACHE_DIR only if the process can create files in it, and files the cache under the
+    engine's installed path: compiled as root, or before the project is in place, the containers would not
+    find the kernels and would compile them at every start.
+    """
+    assert_runnable_module(PRECOMPILE, "Dockerfile")
+    final = dockerfile_stages()[-1]
+    runtime_user = [rest for keyword, rest in final if keyword == "USER"][-1].split(":")[0]
+    venvs = {rest.split()[-1] for stage in dockerfile_stages() for keyword, rest in stage if keyword == "RUN" and "-m venv" in rest}
+    env: dict[str, str] = {}
+    user, project_copied, chowned, compiled = "root", False, set(), None
+    for keyword, rest in final:
+        if keyword == "ENV":
+            env.update(env_assignments(rest))
+        elif keyword == "USER":
+            user = rest.split(":")[0]
+        elif keyword == "COPY":
+            project_copied |= any("from" in flags and destination in venvs for flags, _, destination in copies([(keyword, rest)]))
+        elif keyword == "RUN" and user in {"root", "0"}:
+            for shell_command in re.split(r"&&|;", rest):
+                program, *arguments = shell_command.split() or [""]
+                owner, *paths = [argument for argument in arguments if not argument.startswith("-")] or [""]
+                if program == "chown" and runtime_user in owner.split(":"):
+                    chowned |= set(paths)
+        elif keyword == "RUN" and f"-m {PRECOMPILE}" in rest:
+            compiled = (dict(env), user, project_copied, set(chowned), rest)
+    assert compiled, f"the runtime stage does not run python -m {PRECOMPILE}"
+    env_then, user_then, copied_then, chowned_then, run = compiled
+    assert copied_then, "the kernels are compiled before the virtualenv with the project is copied in"
+    cache_dir = env_then.get("NUMBA_CACHE_DIR")
+    assert cache_dir, "NUMBA_CACHE_DIR is not set when the kernels are compiled"
+    assert env.get("NUMBA_CACHE_DIR") == cache_dir, "the containers look for the kernels elsewhere than where they were compiled"
+    assert user_then == runtime_user and user_then not in {"root", "0"}, f"the kernels are compiled as {user_then}, the containers run as {runtime_user}"
+    assert cache_dir in chowned_then, f"{cache_dir} is not given to {runtime_user} before the kernels are compiled into it"
+    python = run.split()[0]
+    assert python in {f"{venv}/bin/python" for venv in venvs} or (
+        python == "python" and any(env_then.get("PATH", "").startswith(f"{venv}/bin:") for venv in venvs)
+    ), f"{run!r} does not run the virtualenv's python"
+    for name, service in our_services().items():
+        hidden = [target for _, target in mounts(service) if cache_dir == target or cache_dir.startswith(target.rstrip("/") + "/")]
+        assert not hidden, f"{name} mounts a volume at {hidden[0]}, over the image's compiled kernels in {cache_dir}"
