@@ -22,6 +22,8 @@ from store.sample import ensure_sample_graph
 from telemetry.export import export_trace
 from telemetry.summary import format_summary, summarize
 
+_PHASE_WIDTH = max(len(phase) for phase in PHASES.values())
+
 DEMO_GRAPH = "ecommerce"
 
 
@@ -79,7 +81,7 @@ class ProgressPrinter:
             self.placed.add(event.task_id)
             where = f" on {event.instance.host}:{event.instance.pid}"
         error = f" — {event.error.message} [{event.error.code}]" if event.error else ""
-        _out(f"[{self._elapsed():6.2f}s] {PHASES.get(event.agent, event.agent):34} {label:38} {event.status}{where}{error}")
+        _out(f"[{self._elapsed():6.2f}s] {PHASES.get(event.agent, event.agent):{_PHASE_WIDTH}}  {label:38} {event.status}{where}{error}")
 
     def _elapsed(self) -> float:
         return time.monotonic() - self.started
