@@ -24,6 +24,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     task_timeout_s: float | None = None
     running_event_after_s: float = 0.2
     cpu_workers: int | None = None
+    health_file: Path | None = None
+    health_interval_s: float = 5.0
     nats_user: str | None = None
     nats_password: str | None = None
     nats_token: str | None = None
@@ -36,14 +38,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
         """``NATS_URL``, ``GAAI_HOME``, ``GAAI_DOCUMENTS_ROOT``, ``GAAI_CONCURRENCY``,
-        ``GAAI_MAX_DELIVER``, ``GAAI_ACK_WAIT_S``, ``GAAI_TASK_TIMEOUT_S``, ``GAAI_RUNNING_EVENT_AFTER_S``, ``GAAI_CPU_WORKERS``, and the NATS credentials: ``NATS_USER`` +
+        ``GAAI_MAX_DELIVER``, ``GAAI_ACK_WAIT_S``, ``GAAI_TASK_TIMEOUT_S``, ``GAAI_RUNNING_EVENT_AFTER_S``, ``GAAI_CPU_WORKERS``,
+        ``GAAI_HEALTH_FILE``, ``GAAI_HEALTH_INTERVAL_S``, and the NATS credentials: ``NATS_USER`` +
         ``NATS_PASSWORD``, ``NATS_TOKEN``, ``NATS_CREDS`` (a creds file), ``NATS_NKEY`` (a seed
         file), ``NATS_CA`` / ``NATS_CERT`` / ``NATS_KEY`` (TLS); keywords win.
 
         Raises:
             GaaiError: ``bad_setting`` when a variable does not hold what it must.
         """
-        env: dict[str, object] = {field: _parsed(variable, kind, os.environ[variable]) for field, variable, kind in _ENVIRONMENT if os.environ.get(variable)}
+        env: dict[str, object] = {field: parse_setting(variable, kind, os.environ[variable]) for field, variable, kind in _ENVIRONMENT if os.environ.get(variable)}
         env.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**env)
 
@@ -58,6 +61,8 @@ _ENVIRONMENT = (
     ("task_timeout_s", "GAAI_TASK_TIMEOUT_S", float),
     ("running_event_after_s", "GAAI_RUNNING_EVENT_AFTER_S", float),
     ("cpu_workers", "GAAI_CPU_WORKERS", int),
+    ("health_file", "GAAI_HEALTH_FILE", Path),
+    ("health_interval_s", "GAAI_HEALTH_INTERVAL_S", float),
     ("nats_user", "NATS_USER", str),
     ("nats_password", "NATS_PASSWORD", str),
     ("nats_token", "NATS_TOKEN", str),
@@ -72,7 +77,12 @@ _ENVIRONMENT = (
 _ZERO_ALLOWED = {"GAAI_RUNNING_EVENT_AFTER_S"}
 
 
-def _parsed(variable: str, kind: type, text: str) -> object:
+def parse_setting(variable: str, kind: type, text: str) -> object:
+    """``text``, the value of ``variable``, as ``kind``; numbers must be finite and positive (or zero where allowed).
+
+    Raises:
+        GaaiError: ``bad_setting``, naming the variable and what it must hold.
+    """
     if kind not in (int, float):
         return kind(text)
     zero_allowed = variable in _ZERO_ALLOWED
