@@ -201,6 +201,7 @@ async def _serve_agent(agent: str, handle: Handle, settings: Settings, cpu_worke
         raise
     finally:
         await bus.close()
+        await provider.close()
 
 
 def make_handler(handle: Handle, store: GraphStore, home: Path, provider: LlmProvider, prices: PriceTable, pool: CpuPool | None):

@@ -1,20 +1,25 @@
 """Language-model access for agents: one provider interface, every call recorded.
 
 An agent asks for a typed answer: ``await llm.ask(purpose, prompt, response_type, context)``.
-The provider returns JSON text, which is decoded and validated into ``response_type``
-the same way whichever provider answered.
+The provider gets the response type's JSON Schema and returns JSON text, which is
+decoded and validated into ``response_type`` the same way whichever provider answered;
+an answer that does not fit is sent back to the model once with the validation error
+before the call fails.
 
 The default provider is ``OfflineProvider``: deterministic, no network, no key. It
 answers from the request's structured ``context`` with the rule-based function the agent
 registered for that purpose (``offline_responder``), so the offline path runs the same
 pipeline as an HTTP model would, and is recorded as a call of provider ``offline`` with
 estimated token counts and zero cost. HTTP providers implement ``LlmProvider.complete``
-with the prompt and ignore ``context``.
+with the prompt and the schema and ignore ``context``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,15 +35,19 @@ from telemetry.tracing import span
 T = TypeVar("T")
 
 _OFFLINE_RESPONDERS: dict[str, Callable[[Any], object]] = {}
+_CODE_FENCE = re.compile(r"\A```[A-Za-z]*[ \t]*\n(.*?)\n?```\Z", re.DOTALL)
 
 
 @dataclass(frozen=True)
 class LlmRequest:
+    """One question to a model; ``response_schema`` is the JSON Schema its answer must fit."""
+
     purpose: str
     prompt: str
     system: str = ""
     max_tokens: int = 2048
     context: Any = None
+    response_schema: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,10 @@ class LlmProvider(Protocol):
     model: str
 
     async def complete(self, request: LlmRequest) -> LlmResponse: ...
+
+    async def close(self) -> None:
+        """Release connections; the agent calls it once when it stops."""
+        ...
 
 
 class PriceTable:
@@ -121,6 +134,21 @@ class OfflineProvider:
             tokens_estimated=True,
         )
 
+    async def close(self) -> None:
+        """Nothing to release: the offline provider holds no connections."""
+
+
+def strip_code_fence(text: str) -> str:
+    """The JSON inside a Markdown code fence (```json … ```), which models often add; other text as is."""
+    fenced = _CODE_FENCE.match(text.strip())
+    return fenced.group(1) if fenced else text
+
+
+@functools.cache
+def response_schema(response_type: type) -> dict:
+    """The JSON Schema of ``response_type`` (shared: callers must not change it)."""
+    return msgspec.json.schema(response_type)
+
 
 class RecordingLlm:
     """The LLM handle an agent gets: calls the provider, validates, records every call."""
@@ -131,14 +159,38 @@ class RecordingLlm:
         self.prices = prices or PriceTable()
 
     async def ask(self, purpose: str, prompt: str, response_type: type[T], *, context: Any = None, system: str = "") -> T:
-        request = LlmRequest(purpose=purpose, prompt=prompt, system=system, context=context)
-        with span(f"chat {self.provider.model}", **{"gen_ai.operation.name": "chat", "gen_ai.system": self.provider.name, "gen_ai.request.model": self.provider.model, "gaai.llm.purpose": purpose}) as current:
+        """The model's answer to ``prompt`` as a validated ``response_type``.
+
+        An answer that does not decode into ``response_type`` is sent back once with the
+        validation error; both calls are recorded.
+
+        Raises:
+            TaskError: ``llm_bad_output`` (retryable) when the repaired answer is invalid
+                too; the provider's own errors as it raised them.
+        """
+        request = LlmRequest(purpose=purpose, prompt=prompt, system=system, context=context, response_schema=response_schema(response_type))
+        try:
+            return _decode(await self._complete(request), response_type)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            problem = str(exc)
+        repair = dataclasses.replace(request, prompt=f"{prompt}\n\nYour previous answer was invalid: {problem}. Answer again with JSON only.")
+        try:
+            return _decode(await self._complete(repair), response_type)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise TaskError(
+                "llm_bad_output",
+                f"{self.provider.name} answered {purpose!r} with invalid output twice: {problem}; after being told so: {exc}",
+                retryable=True,
+            ) from None
+
+    async def _complete(self, request: LlmRequest) -> str:
+        with span(f"chat {self.provider.model}", **{"gen_ai.operation.name": "chat", "gen_ai.system": self.provider.name, "gen_ai.request.model": self.provider.model, "gaai.llm.purpose": request.purpose}) as current:
             started = time.perf_counter()
             response = await self.provider.complete(request)
             latency_ms = (time.perf_counter() - started) * 1000
             cost = self.prices.cost(response.model, response.tokens_in, response.tokens_out)
             call = LlmCall(
-                purpose=purpose,
+                purpose=request.purpose,
                 provider=self.provider.name,
                 model=response.model,
                 tokens_in=response.tokens_in,
@@ -158,10 +210,11 @@ class RecordingLlm:
                 }
             )
         self.calls.append(call)
-        try:
-            return msgspec.json.decode(response.text, type=response_type)
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            raise TaskError("llm_bad_output", f"{self.provider.name} answered {purpose!r} with invalid output: {exc}", retryable=True) from None
+        return response.text
+
+
+def _decode(text: str, response_type: type[T]) -> T:
+    return msgspec.json.decode(strip_code_fence(text), type=response_type)
 
 
 def provider_from_name(name: str) -> LlmProvider:

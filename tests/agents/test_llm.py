@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
+import msgspec
 import pytest
 
-from agents.llm import LlmRequest, LlmResponse, OfflineProvider, PriceTable, RecordingLlm, estimate_tokens, offline_responder
+from agents.llm import LlmRequest, LlmResponse, OfflineProvider, PriceTable, RecordingLlm, estimate_tokens, offline_responder, strip_code_fence
 from bus.contract import LlmCall, Objective
 from bus.errors import TaskError
 
@@ -24,8 +25,10 @@ class ScriptedProvider:
 
     def __init__(self, text: str) -> None:
         self.text = text
+        self.requests: list[LlmRequest] = []
 
     async def complete(self, request: LlmRequest) -> LlmResponse:
+        self.requests.append(request)
         return LlmResponse(text=self.text, model=self.model, tokens_in=1200, tokens_out=300)
 
 
@@ -58,12 +61,29 @@ async def test_unpriced_model_says_so():
 
 
 async def test_invalid_model_output_is_a_retryable_error_and_still_recorded():
-    """Output that does not fit the schema raises llm_bad_output (retryable); the call still counts."""
+    """Output that still does not fit the schema when sent back raises llm_bad_output (retryable); both calls count."""
     calls: list[LlmCall] = []
     with pytest.raises(TaskError) as caught:
         await RecordingLlm(ScriptedProvider('{"id": 5}'), calls).ask("anything", "p", Objective)
     assert caught.value.code == "llm_bad_output" and caught.value.retryable
-    assert len(calls) == 1
+    assert "Expected `str`, got `int` - at `$.id`" in caught.value.message
+    assert len(calls) == 2
+
+
+async def test_the_provider_is_given_the_response_types_schema():
+    """Each request carries the JSON Schema of the type asked for, so an HTTP model can answer in shape."""
+    provider = ScriptedProvider('[{"id": "OBJ-2", "text": "x"}]')
+    answer = await RecordingLlm(provider, []).ask("anything", "p", list[Objective])
+    assert answer == [Objective(id="OBJ-2", text="x")]
+    [request] = provider.requests
+    assert request.response_schema == msgspec.json.schema(list[Objective])
+
+
+def test_a_markdown_code_fence_around_json_is_removed():
+    """Models often fence their JSON; the fence goes, anything else stays as it was."""
+    assert strip_code_fence('```json\n{"a": 1}\n```') == '{"a": 1}'
+    assert strip_code_fence('  ```\n[1]```\n') == "[1]"
+    assert strip_code_fence('{"a": "```"}') == '{"a": "```"}'
 
 
 def test_price_table_file(tmp_path, monkeypatch):
