@@ -10,8 +10,8 @@ The default provider is ``OfflineProvider``: deterministic, no network, no key. 
 answers from the request's structured ``context`` with the rule-based function the agent
 registered for that purpose (``offline_responder``), so the offline path runs the same
 pipeline as an HTTP model would, and is recorded as a call of provider ``offline`` with
-estimated token counts and zero cost. HTTP providers implement ``LlmProvider.complete``
-with the prompt and the schema and ignore ``context``.
+estimated token counts and zero cost. The HTTP providers (``agents.llm_http``) send the
+prompt and the schema and ignore ``context``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import functools
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -29,10 +29,12 @@ from typing import Any, Protocol, TypeVar
 import msgspec
 
 from bus.contract import LlmCall
-from bus.errors import TaskError
+from bus.errors import GaaiError, TaskError
 from telemetry.tracing import span
 
 T = TypeVar("T")
+
+LLM_PROVIDERS = ("offline", "openai", "anthropic")
 
 _OFFLINE_RESPONDERS: dict[str, Callable[[Any], object]] = {}
 _CODE_FENCE = re.compile(r"\A```[A-Za-z]*[ \t]*\n(.*?)\n?```\Z", re.DOTALL)
@@ -217,8 +219,17 @@ def _decode(text: str, response_type: type[T]) -> T:
     return msgspec.json.decode(strip_code_fence(text), type=response_type)
 
 
-def provider_from_name(name: str) -> LlmProvider:
-    """The provider called ``name``; only ``offline`` exists until HTTP providers land."""
+def provider_from_name(name: str | None, environ: Mapping[str, str] | None = None) -> LlmProvider:
+    """The provider called ``name``, configured from ``environ`` (default ``os.environ``).
+
+    Raises:
+        GaaiError: ``unknown_llm_provider`` for a name not in ``LLM_PROVIDERS``;
+            ``bad_setting`` when an HTTP provider's ``GAAI_LLM_*`` variables are missing or wrong.
+    """
     if name in ("offline", "", None):
         return OfflineProvider()
-    raise TaskError("unknown_llm_provider", f"unknown LLM provider {name!r}; available: offline")
+    if name in LLM_PROVIDERS:
+        from agents.llm_http import http_provider_from_env  # imported here: llm_http builds on this module
+
+        return http_provider_from_env(name, os.environ if environ is None else environ)
+    raise GaaiError("unknown_llm_provider", f"unknown LLM provider {name!r}; available: {', '.join(LLM_PROVIDERS)}")

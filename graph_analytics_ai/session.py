@@ -6,13 +6,15 @@ With ``nats_url`` it talks to a running system; without, it brings up the embedd
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
 
-from bus.contract import DocumentInput, Event, SubmitRequest, WorkflowProgress
+from agents.llm import provider_from_name
+from bus.contract import TASK_AGENTS, DocumentInput, Event, SubmitRequest, WorkflowProgress
 from bus.errors import RequestError
 from bus.settings import Settings
 from graph_analytics_ai.client import ReportFiles, connected_client
@@ -70,14 +72,19 @@ async def run_workflow(
     on_start: Callable[[str], None] | None = None,
     announce: Callable[[str], None] | None = None,
     timeout: float | None = None,
+    agent_env: dict[str, str] | None = None,
     **request_fields: object,
 ) -> RunResult:
+    """Submit one workflow and wait for its reports; ``agent_env`` adds variables to the agents it starts."""
     store = EmbeddedStore(home)
     store.graph(graph_name)  # a clear error before anything starts
     resolved = [resolve_document(spec, i, documents_root or Path.cwd()) for i, spec in enumerate(documents)]
     stack = None
     if not nats_url:
-        stack = LocalStack(home=home, announce=announce)
+        # Agents given a bad LLM setting would exit and be restarted forever: refuse it here.
+        agents_see = {**os.environ, **(agent_env or {})}
+        provider_from_name(agents_see.get("GAAI_LLM_PROVIDER", "offline"), agents_see)
+        stack = LocalStack(home=home, announce=announce, process_env={agent: dict(agent_env) for agent in TASK_AGENTS} if agent_env else {})
         nats_url = stack.start()
     try:
         async with connected_client(Settings.from_env(nats_url=nats_url, home=home)) as client:

@@ -8,6 +8,10 @@ With no ``NATS_URL`` (or ``nats_url=``) the runner brings up the embedded stack 
 nats-server, the orchestrator and every agent as separate processes — for the run and
 tears it down afterwards. ``run()`` is the synchronous form (sequential by default, as
 in the seed); in Jupyter ``await runner.run_async()`` works as is.
+
+``llm_provider`` (``offline``, ``openai`` or ``anthropic``) is the provider of the agents
+the runner starts, configured by the ``GAAI_LLM_*`` variables; agents already running
+behind a ``NATS_URL`` keep the provider they were started with.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 
 import msgspec
 
+from agents.llm import LLM_PROVIDERS
 from bus.contract import WorkflowProgress
 from bus.errors import GaaiError
 from graph_analytics_ai.session import DocumentSpec, RunResult, run_workflow, write_outputs
@@ -69,8 +74,8 @@ class AgenticWorkflowRunner:
         home: str | Path | None = None,
         documents_root: str | Path | None = None,
     ) -> None:
-        if llm_provider != "offline":
-            raise GaaiError("unknown_llm_provider", f"unknown LLM provider {llm_provider!r}; available: offline")
+        if llm_provider not in LLM_PROVIDERS:
+            raise GaaiError("unknown_llm_provider", f"unknown LLM provider {llm_provider!r}; available: {', '.join(LLM_PROVIDERS)}")
         self.graph_name = graph_name
         self.core_collections = list(core_collections or [])
         self.satellite_collections = list(satellite_collections or [])
@@ -108,6 +113,7 @@ class AgenticWorkflowRunner:
             core_collections=self.core_collections,
             satellite_collections=self.satellite_collections,
             industry=self.industry,
+            agent_env={"GAAI_LLM_PROVIDER": self.llm_provider},
         )
         self.last_result = result
         return _state_of(result)

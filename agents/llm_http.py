@@ -1,0 +1,354 @@
+"""HTTP language-model providers: OpenAI-compatible Chat Completions and Anthropic Messages.
+
+Both send the request's JSON Schema so the model answers in shape: the OpenAI protocol
+as a ``json_schema`` response format, Anthropic as the input schema of one tool the model
+is made to call. Both protocols want an object at the top of the schema, so an answer of
+another shape (``list[UseCase]``) is asked for inside ``{"items": …}`` and handed back
+without it (``ObjectSchema``).
+
+Transport failures are handled here, answers' content in ``RecordingLlm``:
+
+* 429, 408, 409, 5xx, connection errors and timeouts are retried with exponential backoff
+  and jitter, waiting what ``Retry-After`` asks when the server says; after
+  ``max_attempts`` the call fails with ``llm_unavailable`` (retryable: the task is
+  redelivered later).
+* 401/403 fail at once with ``llm_auth``; 400, 404 and other client errors with
+  ``llm_request_rejected``. Retrying cannot change the answer, so neither is retryable.
+
+Every message names the provider, the HTTP status and the provider's own error text,
+with the API key cut out should the provider echo it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import aiohttp
+import msgspec
+
+from agents.llm import LlmRequest, LlmResponse, estimate_tokens, strip_code_fence
+from bus.errors import GaaiError, TaskError
+from bus.settings import parse_setting
+
+__all__ = ["AnthropicProvider", "ObjectSchema", "OpenAICompatibleProvider", "http_provider_from_env"]
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+ANTHROPIC_BASE_URL = "https://api.anthropic.com"
+ANTHROPIC_VERSION = "2023-06-01"
+DEFAULT_TIMEOUT_S = 120.0
+DEFAULT_MAX_ATTEMPTS = 4
+DEFAULT_BACKOFF_S = 1.0
+# A wait longer than this is better spent with the task back in the queue than holding a slot.
+MAX_RETRY_AFTER_S = 60.0
+# The answer of a response type that is not a JSON object travels under this one property.
+WRAPPER_PROPERTY = "items"
+
+_BACKOFF_CAP_S = 30.0
+_RETRYABLE_STATUSES = frozenset({408, 409, 429})
+_SCHEMA_NAME = re.compile(r"[^A-Za-z0-9_-]")
+_ERROR_TEXT_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class ObjectSchema:
+    """A response schema with an object at its top, and how to take an answer back out of it.
+
+    A schema whose top is a ``$ref`` to an object (any msgspec Struct) is inlined; any
+    other shape is wrapped as the one required property ``items`` of an object.
+    """
+
+    schema: dict
+    wrapped: bool
+
+    @classmethod
+    def of(cls, schema: dict) -> "ObjectSchema":
+        definitions = schema.get("$defs", {})
+        top = {key: value for key, value in schema.items() if key != "$defs"}
+        if set(top) == {"$ref"}:
+            top = dict(definitions[top["$ref"].rsplit("/", 1)[-1]])
+        wrapped = top.get("type") != "object"
+        if wrapped:
+            top = {"type": "object", "properties": {WRAPPER_PROPERTY: top}, "required": [WRAPPER_PROPERTY]}
+        return cls(schema={**top, "$defs": definitions} if definitions else top, wrapped=wrapped)
+
+    def unwrap(self, answer: Any) -> Any:
+        """The answer without its wrapper; an answer not in the wrapper is left for validation to judge."""
+        if self.wrapped and isinstance(answer, dict) and set(answer) == {WRAPPER_PROPERTY}:
+            return answer[WRAPPER_PROPERTY]
+        return answer
+
+    def unwrap_text(self, text: str) -> str:
+        if not self.wrapped:
+            return text
+        try:
+            answer = msgspec.json.decode(strip_code_fence(text))
+        except msgspec.DecodeError:
+            return text
+        return msgspec.json.encode(self.unwrap(answer)).decode()
+
+
+def schema_name(purpose: str) -> str:
+    """``purpose`` as the protocols allow a schema or tool to be named (``[A-Za-z0-9_-]{1,64}``)."""
+    return _SCHEMA_NAME.sub("_", purpose)[:64] or "answer"
+
+
+class _HttpProvider:
+    """What both protocols share: one session, the retry loop, errors named after the provider.
+
+    Args:
+        model: The model to ask; the one that answered is taken from each response.
+        base_url: The API's base URL; the vendor's public one when not given.
+        api_key: Sent in the protocol's header; ``None`` sends none.
+        timeout_s: Longest wait for one answer, body included.
+        max_attempts: Requests per question, the first included.
+        backoff_s: The first retry's wait before jitter; it doubles per retry, up to 30 s.
+    """
+
+    name: ClassVar[str]
+    default_base_url: ClassVar[str]
+    api_key_variable: ClassVar[str]
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        backoff_s: float = DEFAULT_BACKOFF_S,
+    ) -> None:
+        self.model = model
+        self.base_url = (base_url or self.default_base_url).rstrip("/")
+        self.api_key = api_key
+        self.timeout_s = timeout_s
+        self.max_attempts = max_attempts
+        self.backoff_s = backoff_s
+        self._session: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        # Made on first use, so it belongs to the loop the agent runs its tasks on.
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
+        return self._session
+
+    def _headers(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    async def _post(self, path: str, body: dict) -> bytes:
+        """The body of a successful POST to ``base_url + path``, retrying what may pass."""
+        url = self.base_url + path
+        last_problem = ""
+        for attempt in range(1, self.max_attempts + 1):
+            asked: float | None = None
+            try:
+                async with self._http().post(url, json=body, headers=self._headers()) as response:
+                    payload = await response.read()
+                    if response.status < 300:
+                        return payload
+                    last_problem = f"HTTP {response.status}: {self._error_text(payload)}"
+                    if response.status in (401, 403):
+                        raise TaskError("llm_auth", f"{self.name} at {url} refused the credentials ({last_problem})")
+                    if response.status not in _RETRYABLE_STATUSES and response.status < 500:
+                        raise TaskError("llm_request_rejected", f"{self.name} at {url} rejected the request ({last_problem})")
+                    asked = _retry_after_s(response.headers.get("Retry-After"))
+                    if asked is not None and asked > MAX_RETRY_AFTER_S:
+                        raise TaskError("llm_unavailable", f"{self.name} at {url} asked to retry after {asked:g} s ({last_problem})", retryable=True)
+            except TimeoutError:
+                last_problem = f"no answer within {self.timeout_s:g} s"
+            except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
+                last_problem = f"{type(exc).__name__}: {exc}"
+            if attempt < self.max_attempts:
+                await asyncio.sleep(self._backoff(attempt) if asked is None else asked)
+        raise TaskError("llm_unavailable", f"{self.name} at {url} failed {self.max_attempts} attempts; last: {last_problem}", retryable=True)
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential, with half of it random so replicas that failed together spread out."""
+        ceiling = min(_BACKOFF_CAP_S, self.backoff_s * 2 ** (attempt - 1))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+    def _error_text(self, payload: bytes) -> str:
+        """The provider's own error message (``{"error": {"message": …}}`` or ``{"error": "…"}``), else the body."""
+        try:
+            error = msgspec.json.decode(payload).get("error")
+        except (msgspec.DecodeError, AttributeError):
+            error = None
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            text = error["message"]
+        elif isinstance(error, str):
+            text = error
+        else:
+            text = payload.decode(errors="replace").strip()[:_ERROR_TEXT_LIMIT] or "(empty body)"
+        return text.replace(self.api_key, "[API key]") if self.api_key else text
+
+    def _decoded(self, payload: bytes, shape: type[Any]) -> Any:
+        try:
+            return msgspec.json.decode(payload, type=shape)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise TaskError(
+                "llm_bad_response",
+                f"{self.name} at {self.base_url} answered in a shape its protocol does not have ({exc}); check GAAI_LLM_BASE_URL",
+            ) from None
+
+
+class _OpenAIMessage(msgspec.Struct):
+    content: str | None = None
+
+
+class _OpenAIChoice(msgspec.Struct):
+    message: _OpenAIMessage
+
+
+class _OpenAIUsage(msgspec.Struct):
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class _ChatCompletion(msgspec.Struct):
+    choices: list[_OpenAIChoice]
+    model: str = ""
+    usage: _OpenAIUsage | None = None
+
+
+class OpenAICompatibleProvider(_HttpProvider):
+    """The OpenAI Chat Completions protocol: OpenAI, and servers speaking it (vLLM, Ollama, LM Studio, gateways).
+
+    No API key means no ``Authorization`` header, for local servers that ask none.
+    """
+
+    name = "openai"
+    default_base_url = OPENAI_BASE_URL
+    api_key_variable = "OPENAI_API_KEY"
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+    async def complete(self, request: LlmRequest) -> LlmResponse:
+        shape = ObjectSchema.of(request.response_schema) if request.response_schema else None
+        messages = [{"role": "system", "content": request.system}] if request.system else []
+        messages.append({"role": "user", "content": request.prompt})
+        body: dict[str, Any] = {"model": self.model, "messages": messages, "max_tokens": request.max_tokens}
+        if shape is not None:
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": schema_name(request.purpose), "schema": shape.schema, "strict": False},
+            }
+        completion = self._decoded(await self._post("/chat/completions", body), _ChatCompletion)
+        text = (completion.choices[0].message.content or "") if completion.choices else ""
+        if completion.usage is None:  # some compatible servers leave usage out
+            tokens_in, tokens_out, estimated = estimate_tokens(request.system) + estimate_tokens(request.prompt), estimate_tokens(text), True
+        else:
+            tokens_in, tokens_out, estimated = completion.usage.prompt_tokens, completion.usage.completion_tokens, False
+        return LlmResponse(
+            text=shape.unwrap_text(text) if shape else text,
+            model=completion.model or self.model,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            tokens_estimated=estimated,
+        )
+
+
+class _AnthropicBlock(msgspec.Struct):
+    type: str
+    text: str = ""
+    input: Any = None
+
+
+class _AnthropicUsage(msgspec.Struct):
+    input_tokens: int
+    output_tokens: int
+
+
+class _AnthropicMessage(msgspec.Struct):
+    content: list[_AnthropicBlock]
+    usage: _AnthropicUsage
+    model: str = ""
+
+
+class AnthropicProvider(_HttpProvider):
+    """The Anthropic Messages API; the answer is the input of the one tool the model must call."""
+
+    name = "anthropic"
+    default_base_url = ANTHROPIC_BASE_URL
+    api_key_variable = "ANTHROPIC_API_KEY"
+
+    def _headers(self) -> dict[str, str]:
+        return {"x-api-key": self.api_key or "", "anthropic-version": ANTHROPIC_VERSION}
+
+    async def complete(self, request: LlmRequest) -> LlmResponse:
+        shape = ObjectSchema.of(request.response_schema) if request.response_schema else None
+        body: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": request.max_tokens,
+            "messages": [{"role": "user", "content": request.prompt}],
+        }
+        if request.system:
+            body["system"] = request.system
+        if shape is not None:
+            tool = schema_name(request.purpose)
+            body["tools"] = [{"name": tool, "description": f"Record the {request.purpose} answer.", "input_schema": shape.schema}]
+            body["tool_choice"] = {"type": "tool", "name": tool}
+        message = self._decoded(await self._post("/v1/messages", body), _AnthropicMessage)
+        tool_uses = [block.input for block in message.content if block.type == "tool_use"]
+        if shape is not None and tool_uses:
+            text = msgspec.json.encode(shape.unwrap(tool_uses[0])).decode()
+        else:
+            text = "".join(block.text for block in message.content if block.type == "text")
+        return LlmResponse(
+            text=text,
+            model=message.model or self.model,
+            tokens_in=message.usage.input_tokens,
+            tokens_out=message.usage.output_tokens,
+        )
+
+
+_HTTP_PROVIDERS: dict[str, type[_HttpProvider]] = {"openai": OpenAICompatibleProvider, "anthropic": AnthropicProvider}
+
+
+def http_provider_from_env(name: str, environ: Mapping[str, str]) -> OpenAICompatibleProvider | AnthropicProvider:
+    """The HTTP provider ``name`` configured by ``GAAI_LLM_MODEL``, ``GAAI_LLM_BASE_URL``,
+    ``GAAI_LLM_API_KEY`` (else ``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY``), ``GAAI_LLM_TIMEOUT_S``
+    and ``GAAI_LLM_MAX_ATTEMPTS``. An OpenAI-compatible server at its own base URL may need no key.
+
+    Raises:
+        GaaiError: ``bad_setting``, naming the variable that is missing or wrong.
+    """
+    provider = _HTTP_PROVIDERS[name]
+    model = environ.get("GAAI_LLM_MODEL")
+    if not model:
+        raise GaaiError("bad_setting", f"GAAI_LLM_MODEL is not set: the {name} provider needs the name of the model to ask")
+    base_url = environ.get("GAAI_LLM_BASE_URL") or None
+    if base_url is not None and not base_url.startswith(("http://", "https://")):
+        raise GaaiError("bad_setting", f"GAAI_LLM_BASE_URL={base_url!r}: expected an http:// or https:// URL")
+    api_key = environ.get("GAAI_LLM_API_KEY") or environ.get(provider.api_key_variable) or None
+    if api_key is None and not (provider is OpenAICompatibleProvider and base_url is not None):
+        raise GaaiError("bad_setting", f"no API key for the {name} provider: set GAAI_LLM_API_KEY or {provider.api_key_variable}")
+    timeout = environ.get("GAAI_LLM_TIMEOUT_S")
+    attempts = environ.get("GAAI_LLM_MAX_ATTEMPTS")
+    return provider(
+        model=model,
+        base_url=base_url,
+        api_key=api_key,
+        timeout_s=parse_setting("GAAI_LLM_TIMEOUT_S", float, timeout) if timeout else DEFAULT_TIMEOUT_S,
+        max_attempts=parse_setting("GAAI_LLM_MAX_ATTEMPTS", int, attempts) if attempts else DEFAULT_MAX_ATTEMPTS,
+    )
+
+
+def _retry_after_s(value: str | None) -> float | None:
+    """``Retry-After`` in seconds; an HTTP date or anything else unreadable means no advice."""
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and math.isfinite(seconds) and seconds >= 0 else None

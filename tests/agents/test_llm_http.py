@@ -1,0 +1,634 @@
+"""HTTP LLM providers against a local server speaking the OpenAI and Anthropic wire protocols.
+
+No real API is reachable here, so ``LlmApiServer`` plays one: it checks each request as
+the real API would (path, credentials, version header, model, max_tokens, the schema or
+tool it was given) and answers with bodies shaped like the real responses, ``usage``
+included. A request the real API would refuse gets that API's error, so a client that
+sends the wrong thing fails its test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+import msgspec
+import pytest
+from aiohttp import web
+
+from agents.llm import LlmRequest, PriceTable, RecordingLlm, provider_from_name
+from agents.llm_http import AnthropicProvider, ObjectSchema, OpenAICompatibleProvider
+from bus.contract import LlmCall, Objective
+from bus.errors import GaaiError, TaskError
+from graph_analytics_ai.ai.agents import AgenticWorkflowRunner
+
+API_KEY = "sk-test-5f0c2a9e7d1b"
+SERVED_MODEL = "served-model-2024-06"
+PRICES = PriceTable({SERVED_MODEL: (3.0, 15.0)})
+_SCHEMA_NAME = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z")
+
+
+@dataclass
+class Received:
+    at: float
+    path: str
+    headers: Mapping[str, str]
+    body: dict
+
+    @property
+    def prompt(self) -> str:
+        return self.body["messages"][-1]["content"]
+
+
+Reply = Callable[[Received], Awaitable[web.Response]]
+
+
+class LlmApiServer:
+    """A local HTTP server for ``/v1/chat/completions`` (OpenAI) and ``/v1/messages`` (Anthropic).
+
+    ``replies`` are used in order, the last one for every request after it.
+    """
+
+    def __init__(self, api_key: str | None = API_KEY) -> None:
+        self.api_key = api_key
+        self.received: list[Received] = []
+        self.replies: list[Reply] = []
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._openai)
+        app.router.add_post("/v1/messages", self._anthropic)
+        # A client that gave up on a slow answer cancels its handler, so stopping never waits for it.
+        self._runner = web.AppRunner(app, handler_cancellation=True)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.url = f"http://{host}:{port}"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _openai(self, request: web.Request) -> web.Response:
+        received = await self._receive(request)
+        if self.api_key and request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+            return openai_error(401, f"Incorrect API key provided: {given}. You can find your API key in your account settings.")
+        problem = _openai_request_problem(received.body)
+        if problem:
+            return openai_error(400, problem)
+        return await self._next_reply(received)
+
+    async def _anthropic(self, request: web.Request) -> web.Response:
+        received = await self._receive(request)
+        if self.api_key and request.headers.get("x-api-key") != self.api_key:
+            return anthropic_error(401, "invalid x-api-key")
+        if request.headers.get("anthropic-version") != "2023-06-01":
+            return anthropic_error(400, f"anthropic-version: unsupported value {request.headers.get('anthropic-version')!r}")
+        problem = _anthropic_request_problem(received.body)
+        if problem:
+            return anthropic_error(400, problem)
+        return await self._next_reply(received)
+
+    async def _receive(self, request: web.Request) -> Received:
+        received = Received(at=time.monotonic(), path=request.path, headers=request.headers, body=await request.json())
+        self.received.append(received)
+        return received
+
+    async def _next_reply(self, received: Received) -> web.Response:
+        reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+        return await reply(received)
+
+
+def _openai_request_problem(body: dict) -> str:
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        return "you must provide a model parameter"
+    if not isinstance(body.get("max_tokens"), int) or body["max_tokens"] < 1:
+        return "max_tokens: expected an integer >= 1"
+    messages = body.get("messages")
+    if not messages or any(set(m) != {"role", "content"} or m["role"] not in ("system", "user") for m in messages) or messages[-1]["role"] != "user":
+        return "messages: expected optional system and a user message"
+    response_format = body.get("response_format")
+    if response_format is not None:
+        spec = response_format.get("json_schema", {})
+        if response_format.get("type") != "json_schema" or not _SCHEMA_NAME.match(spec.get("name", "")):
+            return "response_format.json_schema.name: expected [A-Za-z0-9_-]{1,64}"
+        if spec.get("schema", {}).get("type") != "object" or spec.get("strict") is not False:
+            return "response_format.json_schema: schema must be an object at the top; strict false expected here"
+    return ""
+
+
+def _anthropic_request_problem(body: dict) -> str:
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        return "model: Field required"
+    if not isinstance(body.get("max_tokens"), int) or body["max_tokens"] < 1:
+        return "max_tokens: Field required"
+    if not isinstance(body.get("system", ""), str):
+        return "system: Input should be a valid string"
+    messages = body.get("messages")
+    if not messages or messages[-1].get("role") != "user" or not isinstance(messages[-1].get("content"), str):
+        return "messages: the last message must be the user's"
+    tools = body.get("tools", [])
+    for tool in tools:
+        if not _SCHEMA_NAME.match(tool.get("name", "")) or tool.get("input_schema", {}).get("type") != "object":
+            return "tools.0.input_schema.type: Input should be 'object'"
+    choice = body.get("tool_choice")
+    if choice is not None and (choice.get("type") != "tool" or choice.get("name") not in {t["name"] for t in tools}):
+        return "tool_choice: names a tool that is not in tools"
+    return ""
+
+
+def openai_error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    body = {"error": {"message": message, "type": "invalid_request_error" if status < 500 else "server_error", "param": None, "code": None}}
+    return web.json_response(body, status=status, headers=headers)
+
+
+def anthropic_error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    kinds = {400: "invalid_request_error", 401: "authentication_error", 429: "rate_limit_error", 529: "overloaded_error"}
+    return web.json_response({"type": "error", "error": {"type": kinds.get(status, "api_error"), "message": message}}, status=status, headers=headers)
+
+
+def openai_body(content: str, tokens: tuple[int, int], model: str = SERVED_MODEL) -> dict:
+    return {
+        "id": "chatcmpl-9Xy7",
+        "object": "chat.completion",
+        "created": 1718000000,
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": None}, "logprobs": None, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": tokens[0], "completion_tokens": tokens[1], "total_tokens": sum(tokens)},
+        "system_fingerprint": "fp_3b9c",
+    }
+
+
+def anthropic_body(answer: object, tool: str, tokens: tuple[int, int], model: str = SERVED_MODEL) -> dict:
+    return {
+        "id": "msg_01XFDUDYJgAACzvnptvVoYEL",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "tool_use", "id": "toolu_01A09q90qw90lq917835lq9", "name": tool, "input": answer}],
+        "stop_reason": "tool_use",
+        "stop_sequence": None,
+        "usage": {"input_tokens": tokens[0], "output_tokens": tokens[1]},
+    }
+
+
+def answers(answer: object, tokens: tuple[int, int] = (1200, 300), *, raw: bool = False) -> Reply:
+    """Answer ``answer`` in whichever protocol was asked: OpenAI as message content (JSON text
+    unless ``raw``), Anthropic as the forced tool's input."""
+
+    async def reply(received: Received) -> web.Response:
+        if received.path == "/v1/messages":
+            return web.json_response(anthropic_body(answer, received.body["tool_choice"]["name"], tokens))
+        return web.json_response(openai_body(answer if raw else json.dumps(answer), tokens))
+
+    return reply
+
+
+def fails(status: int, message: str, headers: dict[str, str] | None = None) -> Reply:
+    async def reply(received: Received) -> web.Response:
+        error = anthropic_error if received.path == "/v1/messages" else openai_error
+        return error(status, message, headers)
+
+    return reply
+
+
+def sleeps(seconds: float) -> Reply:
+    async def reply(received: Received) -> web.Response:
+        await asyncio.sleep(seconds)
+        return web.json_response(openai_body("{}", (1, 1)))
+
+    return reply
+
+
+@pytest.fixture
+async def server():
+    running = LlmApiServer()
+    await running.start()
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def connect(server):
+    """Providers pointed at ``server`` (quick backoff unless told), closed after the test."""
+    made: list[OpenAICompatibleProvider | AnthropicProvider] = []
+
+    def make(kind: str, **options) -> OpenAICompatibleProvider | AnthropicProvider:
+        base_url = f"{server.url}/v1" if kind == "openai" else server.url
+        options = {"model": "requested-model", "base_url": base_url, "api_key": server.api_key, "backoff_s": 0.01, **options}
+        provider = (OpenAICompatibleProvider if kind == "openai" else AnthropicProvider)(**options)
+        made.append(provider)
+        return provider
+
+    yield make
+    for provider in made:
+        await provider.close()
+
+
+# ---------------------------------------------------------------- answers
+
+
+async def test_openai_answer_is_validated_with_the_servers_tokens_model_and_a_price(server, connect):
+    """The OpenAI protocol: bearer key, system + user messages, max_tokens, the type's schema; tokens and model from the reply, priced."""
+    server.replies = [answers({"id": "OBJ-7", "text": "Grow repeat purchases"}, tokens=(1834, 97))]
+    calls: list[LlmCall] = []
+    answer = await RecordingLlm(connect("openai"), calls, PRICES).ask("objective", "What is the goal?", Objective, system="Be brief.")
+    assert answer == Objective(id="OBJ-7", text="Grow repeat purchases")
+    [request] = server.received
+    assert request.path == "/v1/chat/completions" and request.headers["Authorization"] == f"Bearer {API_KEY}"
+    assert request.body["model"] == "requested-model" and request.body["max_tokens"] == 2048
+    assert request.body["messages"] == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is the goal?"}]
+    sent = request.body["response_format"]["json_schema"]
+    assert sent["name"] == "objective" and sent["schema"]["properties"]["id"] == {"type": "string"} and sent["schema"]["required"] == ["id", "text"]
+    [call] = calls
+    assert (call.provider, call.model, call.tokens_in, call.tokens_out, call.tokens_estimated, call.priced) == ("openai", SERVED_MODEL, 1834, 97, False, True)
+    assert call.cost_usd == pytest.approx((1834 * 3.0 + 97 * 15.0) / 1e6)
+
+
+async def test_anthropic_answer_is_the_forced_tools_input(server, connect):
+    """The Messages API: x-api-key, anthropic-version, system, one tool with the type's schema, forced; tokens from usage."""
+    server.replies = [answers({"id": "OBJ-8", "text": "Cut churn"}, tokens=(2210, 64))]
+    calls: list[LlmCall] = []
+    answer = await RecordingLlm(connect("anthropic"), calls, PRICES).ask("test.objective", "What is the goal?", Objective, system="Be brief.")
+    assert answer == Objective(id="OBJ-8", text="Cut churn")
+    [request] = server.received
+    assert request.path == "/v1/messages" and request.headers["x-api-key"] == API_KEY and request.headers["anthropic-version"] == "2023-06-01"
+    assert (request.body["model"], request.body["max_tokens"], request.body["system"]) == ("requested-model", 2048, "Be brief.")
+    assert request.body["messages"] == [{"role": "user", "content": "What is the goal?"}]
+    [tool] = request.body["tools"]
+    assert tool["name"] == "test_objective" and request.body["tool_choice"] == {"type": "tool", "name": "test_objective"}
+    assert tool["input_schema"]["type"] == "object" and set(tool["input_schema"]["properties"]) == {"id", "text", "source"}
+    [call] = calls
+    assert (call.provider, call.model, call.tokens_in, call.tokens_out, call.tokens_estimated) == ("anthropic", SERVED_MODEL, 2210, 64, False)
+    assert call.cost_usd == pytest.approx((2210 * 3.0 + 64 * 15.0) / 1e6)
+
+
+async def test_a_model_missing_from_the_price_table_is_unpriced(server, connect):
+    """An HTTP model with no price is recorded at zero and flagged, not guessed."""
+    server.replies = [answers({"id": "OBJ-1", "text": "x"})]
+    calls: list[LlmCall] = []
+    await RecordingLlm(connect("openai"), calls, PriceTable({"another-model": (1.0, 1.0)})).ask("objective", "p", Objective)
+    assert calls[0].priced is False and calls[0].cost_usd == 0.0 and calls[0].tokens_in == 1200
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+async def test_a_list_answer_travels_inside_an_object(server, connect, kind):
+    """Both protocols want an object at the top: list[...] is asked for as {"items": [...]} and handed back as the list."""
+    objectives = [{"id": "OBJ-1", "text": "Find influencers"}, {"id": "OBJ-2", "text": "Find communities"}]
+    server.replies = [answers({"items": objectives})]
+    answer = await RecordingLlm(connect(kind), []).ask("objectives", "Goals?", list[Objective])
+    assert answer == [Objective(id="OBJ-1", text="Find influencers"), Objective(id="OBJ-2", text="Find communities")]
+    body = server.received[0].body
+    schema = body["tools"][0]["input_schema"] if kind == "anthropic" else body["response_format"]["json_schema"]["schema"]
+    assert schema["required"] == ["items"] and schema["properties"]["items"] == {"type": "array", "items": {"$ref": "#/$defs/Objective"}}
+    assert "Objective" in schema["$defs"]
+
+
+@pytest.mark.parametrize("response_type", [Objective, list[Objective]])
+async def test_json_in_a_markdown_fence_is_accepted(server, connect, response_type):
+    """A model that wraps its JSON in ```json fences is understood the first time, wrapped list or not."""
+    value = {"id": "OBJ-3", "text": "Rank products"}
+    answer = {"items": [value]} if response_type is not Objective else value
+    server.replies = [answers(f"```json\n{json.dumps(answer, indent=2)}\n```", raw=True)]
+    calls: list[LlmCall] = []
+    got = await RecordingLlm(connect("openai"), calls).ask("objective", "p", response_type)
+    assert got == (Objective(**value) if response_type is Objective else [Objective(**value)])
+    assert len(calls) == 1
+
+
+# ---------------------------------------------------------------- repair
+
+
+@pytest.mark.parametrize(
+    ("kind", "first", "error"),
+    [
+        ("openai", "Sure! Here is the JSON: {\"id\": \"OBJ-1\",", "JSON is malformed"),
+        ("anthropic", {"id": 17, "text": "Grow"}, "Expected `str`, got `int` - at `$.id`"),
+    ],
+)
+async def test_an_invalid_answer_is_sent_back_once_with_the_error(server, connect, kind, first, error):
+    """Malformed or schema-violating output is repaired: the second prompt quotes the error, both calls are recorded."""
+    server.replies = [answers(first, tokens=(100, 10), raw=True), answers({"id": "OBJ-1", "text": "Grow"}, tokens=(140, 12))]
+    calls: list[LlmCall] = []
+    answer = await RecordingLlm(connect(kind), calls).ask("objective", "What is the goal?", Objective)
+    assert answer == Objective(id="OBJ-1", text="Grow")
+    assert [(c.tokens_in, c.tokens_out) for c in calls] == [(100, 10), (140, 12)]
+    first_prompt, second_prompt = (r.prompt for r in server.received)
+    assert first_prompt == "What is the goal?"
+    assert second_prompt.startswith("What is the goal?\n\nYour previous answer was invalid: ") and error in second_prompt
+    assert second_prompt.endswith("Answer again with JSON only.")
+
+
+async def test_two_invalid_answers_fail_with_llm_bad_output(server, connect):
+    """When the repaired answer is invalid too, the call fails (retryable) naming both problems; both calls count."""
+    server.replies = [answers({"id": "OBJ-1"}), answers({"id": "OBJ-1", "text": 3})]
+    calls: list[LlmCall] = []
+    with pytest.raises(TaskError) as caught:
+        await RecordingLlm(connect("openai"), calls).ask("objective", "p", Objective)
+    assert caught.value.code == "llm_bad_output" and caught.value.retryable
+    assert "missing required field `text`" in caught.value.message and "Expected `str`, got `int` - at `$.text`" in caught.value.message
+    assert len(calls) == 2 and len(server.received) == 2
+
+
+# ---------------------------------------------------------------- transport failures
+
+
+async def test_a_429_is_retried_after_the_wait_the_server_asks_for(server, connect):
+    """Retry-After: 1 on a 429 is honoured (not the 10 ms backoff), then the answer comes through."""
+    server.replies = [fails(429, "Rate limit reached for requests", {"Retry-After": "1"}), answers({"id": "OBJ-1", "text": "x"})]
+    answer = await RecordingLlm(connect("openai"), []).ask("objective", "p", Objective)
+    assert answer.id == "OBJ-1"
+    first, second = server.received
+    assert 0.95 <= second.at - first.at < 3.0
+
+
+async def test_an_overloaded_anthropic_api_is_retried(server, connect):
+    """529 (overloaded) is a server error: retried with backoff until it answers."""
+    server.replies = [fails(529, "Overloaded"), fails(529, "Overloaded"), answers({"id": "OBJ-1", "text": "x"})]
+    assert (await RecordingLlm(connect("anthropic"), []).ask("objective", "p", Objective)).id == "OBJ-1"
+    assert len(server.received) == 3
+
+
+async def test_server_errors_until_the_attempts_run_out_are_llm_unavailable(server, connect):
+    """500 on every attempt: exactly max_attempts requests, then llm_unavailable (retryable) naming the status and the server's words."""
+    server.replies = [fails(500, "The server had an error while processing your request.")]
+    with pytest.raises(TaskError) as caught:
+        await RecordingLlm(connect("openai", max_attempts=3), []).ask("objective", "p", Objective)
+    assert caught.value.code == "llm_unavailable" and caught.value.retryable
+    assert "openai" in caught.value.message and "3 attempts" in caught.value.message
+    assert "HTTP 500: The server had an error while processing your request." in caught.value.message
+    assert len(server.received) == 3
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+async def test_a_refused_key_is_llm_auth_at_once_without_the_key(server, connect, kind):
+    """401: one request only, llm_auth (not retryable), the server's message quoted, the key never shown even when echoed."""
+    wrong_key = "sk-wrong-91b3c7d2e8"
+    with pytest.raises(TaskError) as caught:
+        await RecordingLlm(connect(kind, api_key=wrong_key), []).ask("objective", "p", Objective)
+    assert caught.value.code == "llm_auth" and not caught.value.retryable
+    assert len(server.received) == 1
+    assert "HTTP 401" in caught.value.message and kind in caught.value.message
+    assert ("Incorrect API key provided" if kind == "openai" else "invalid x-api-key") in caught.value.message
+    assert wrong_key not in caught.value.message and wrong_key not in str(caught.value)
+
+
+@pytest.mark.parametrize(("status", "code"), [(403, "llm_auth"), (400, "llm_request_rejected"), (404, "llm_request_rejected")])
+async def test_client_errors_are_not_retried(server, connect, status, code):
+    """403, 400 and 404 cannot pass on a second try: one request, a clear code and the server's reason."""
+    server.replies = [fails(status, f"the model `requested-model` does not exist or you have no access (status {status})")]
+    with pytest.raises(TaskError) as caught:
+        await RecordingLlm(connect("openai"), []).ask("objective", "p", Objective)
+    assert caught.value.code == code and not caught.value.retryable
+    assert f"HTTP {status}: the model `requested-model` does not exist" in caught.value.message
+    assert len(server.received) == 1
+
+
+async def test_a_request_the_api_would_refuse_is_reported_with_its_reason(server, connect):
+    """A bad request (here: max_tokens 0) gets the API's own 400 reason back in the error."""
+    provider = connect("openai")
+    with pytest.raises(TaskError) as caught:
+        await provider.complete(LlmRequest(purpose="objective", prompt="p", max_tokens=0))
+    assert caught.value.code == "llm_request_rejected" and "max_tokens: expected an integer >= 1" in caught.value.message
+
+
+async def test_a_server_that_does_not_speak_the_protocol_is_named_as_such(server, connect):
+    """A 200 that is not a chat completion (a base URL pointing at some other server) is a clear error, not a crash."""
+
+    async def web_page(received: Received) -> web.Response:
+        return web.Response(text="<html><body>Welcome</body></html>", content_type="text/html")
+
+    server.replies = [web_page]
+    with pytest.raises(TaskError) as caught:
+        await RecordingLlm(connect("openai"), []).ask("objective", "p", Objective)
+    assert caught.value.code == "llm_bad_response" and "GAAI_LLM_BASE_URL" in caught.value.message
+    assert len(server.received) == 1
+
+
+async def test_a_retry_after_too_long_to_wait_gives_the_task_back(server, connect):
+    """A Retry-After beyond a minute is not slept through: llm_unavailable (retryable) at once, so the task is redelivered later."""
+    server.replies = [fails(429, "Rate limit reached", {"Retry-After": "600"})]
+    with pytest.raises(TaskError) as caught:
+        await RecordingLlm(connect("openai"), []).ask("objective", "p", Objective)
+    assert caught.value.code == "llm_unavailable" and caught.value.retryable and "600 s" in caught.value.message
+    assert len(server.received) == 1
+
+
+async def test_a_slow_answer_times_out_and_is_retried(server, connect):
+    """An answer slower than the timeout is abandoned and asked again; when none comes in time: llm_unavailable."""
+    server.replies = [sleeps(5.0)]
+    started = time.monotonic()
+    with pytest.raises(TaskError) as caught:
+        await RecordingLlm(connect("openai", timeout_s=0.2, max_attempts=2), []).ask("objective", "p", Objective)
+    assert caught.value.code == "llm_unavailable" and "no answer within 0.2 s" in caught.value.message
+    assert len(server.received) == 2 and time.monotonic() - started < 2.0
+
+
+async def test_a_server_that_is_not_there_is_llm_unavailable():
+    """Connection refused on every attempt: llm_unavailable after the attempts, saying what went wrong."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    provider = OpenAICompatibleProvider(model="m", base_url=f"http://127.0.0.1:{port}/v1", max_attempts=2, backoff_s=0.01)
+    try:
+        with pytest.raises(TaskError) as caught:
+            await RecordingLlm(provider, []).ask("objective", "p", Objective)
+    finally:
+        await provider.close()
+    assert caught.value.code == "llm_unavailable" and "ClientConnectorError" in caught.value.message and "2 attempts" in caught.value.message
+
+
+# ---------------------------------------------------------------- the object wrapping
+
+
+def test_object_schemas_inline_a_struct_and_wrap_anything_else():
+    """A Struct's schema is inlined as the top object; a list is wrapped under items and unwrapped only from exactly that."""
+    struct = ObjectSchema.of(msgspec.json.schema(Objective))
+    assert not struct.wrapped and struct.schema["type"] == "object" and "$ref" not in struct.schema
+    listed = ObjectSchema.of(msgspec.json.schema(list[Objective]))
+    assert listed.wrapped and listed.unwrap({"items": [1]}) == [1]
+    assert listed.unwrap([1]) == [1] and listed.unwrap({"items": [1], "more": 2}) == {"items": [1], "more": 2}
+    assert listed.unwrap_text('{"items": [{"id": "a"}]}') == '[{"id":"a"}]' and listed.unwrap_text("not json") == "not json"
+
+
+# ---------------------------------------------------------------- configuration
+
+
+@pytest.mark.parametrize(
+    ("environ", "code", "message"),
+    [
+        ({"GAAI_LLM_PROVIDER": "nope"}, "unknown_llm_provider", "unknown LLM provider 'nope'; available: offline, openai, anthropic"),
+        ({"GAAI_LLM_PROVIDER": "openai", "OPENAI_API_KEY": "k"}, "bad_setting", "GAAI_LLM_MODEL is not set: the openai provider needs the name of the model to ask"),
+        ({"GAAI_LLM_PROVIDER": "anthropic", "GAAI_LLM_MODEL": "m"}, "bad_setting", "no API key for the anthropic provider: set GAAI_LLM_API_KEY or ANTHROPIC_API_KEY"),
+        ({"GAAI_LLM_PROVIDER": "openai", "GAAI_LLM_MODEL": "m"}, "bad_setting", "no API key for the openai provider: set GAAI_LLM_API_KEY or OPENAI_API_KEY"),
+        ({"GAAI_LLM_PROVIDER": "openai", "GAAI_LLM_MODEL": "m", "OPENAI_API_KEY": "k", "GAAI_LLM_TIMEOUT_S": "soon"}, "bad_setting", "GAAI_LLM_TIMEOUT_S='soon': expected a number > 0"),
+        ({"GAAI_LLM_PROVIDER": "anthropic", "GAAI_LLM_MODEL": "m", "ANTHROPIC_API_KEY": "k", "GAAI_LLM_MAX_ATTEMPTS": "0"}, "bad_setting", "GAAI_LLM_MAX_ATTEMPTS='0': expected a whole number > 0"),
+        ({"GAAI_LLM_PROVIDER": "openai", "GAAI_LLM_MODEL": "m", "GAAI_LLM_BASE_URL": "localhost:8000/v1"}, "bad_setting", "GAAI_LLM_BASE_URL='localhost:8000/v1': expected an http:// or https:// URL"),
+    ],
+)
+def test_a_bad_llm_setting_is_refused_naming_it(environ, code, message):
+    with pytest.raises(GaaiError) as caught:
+        provider_from_name(environ["GAAI_LLM_PROVIDER"], environ)
+    assert (caught.value.code, caught.value.message) == (code, message)
+
+
+def test_llm_settings_are_read():
+    """Model, base URL, timeout and attempts come from GAAI_LLM_*; GAAI_LLM_API_KEY wins over the vendor's variable."""
+    provider = provider_from_name(
+        "anthropic",
+        {"GAAI_LLM_MODEL": "m", "GAAI_LLM_BASE_URL": "http://gateway:8080/", "GAAI_LLM_API_KEY": "ours", "ANTHROPIC_API_KEY": "theirs", "GAAI_LLM_TIMEOUT_S": "30", "GAAI_LLM_MAX_ATTEMPTS": "6"},
+    )
+    assert isinstance(provider, AnthropicProvider)
+    assert (provider.model, provider.base_url, provider.api_key, provider.timeout_s, provider.max_attempts) == ("m", "http://gateway:8080", "ours", 30.0, 6)
+    fallback = provider_from_name("openai", {"GAAI_LLM_MODEL": "m", "OPENAI_API_KEY": "theirs"})
+    assert (fallback.base_url, fallback.api_key, fallback.timeout_s, fallback.max_attempts) == ("https://api.openai.com/v1", "theirs", 120.0, 4)
+    local = provider_from_name("openai", {"GAAI_LLM_MODEL": "llama3", "GAAI_LLM_BASE_URL": "http://localhost:11434/v1"})
+    assert local.api_key is None and local._headers() == {}
+
+
+async def test_a_local_openai_compatible_server_needs_no_key(connect):
+    """With no key there is no Authorization header, and a server that asks none answers."""
+    keyless = LlmApiServer(api_key=None)
+    await keyless.start()
+    try:
+        keyless.replies = [answers({"id": "OBJ-1", "text": "x"})]
+        provider = connect("openai", api_key=None, base_url=f"{keyless.url}/v1")
+        assert (await RecordingLlm(provider, []).ask("objective", "p", Objective)).id == "OBJ-1"
+        assert "Authorization" not in keyless.received[0].headers
+    finally:
+        await keyless.stop()
+
+
+@pytest.mark.parametrize(
+    ("environ", "line"),
+    [
+        ({"GAAI_LLM_PROVIDER": "nope"}, "gaai-vertical: unknown LLM provider 'nope'; available: offline, openai, anthropic [unknown_llm_provider]"),
+        ({"GAAI_LLM_PROVIDER": "openai", "GAAI_LLM_API_KEY": "k"}, "gaai-vertical: GAAI_LLM_MODEL is not set: the openai provider needs the name of the model to ask [bad_setting]"),
+    ],
+)
+def test_an_agent_given_a_bad_llm_setting_exits_2_with_one_line(tmp_path, environ, line):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GAAI_LLM_")}
+    env.update(environ, GAAI_HOME=str(tmp_path), NATS_URL="nats://127.0.0.1:1")
+    done = subprocess.run([sys.executable, "-m", "agents.vertical"], env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [line]
+
+
+def test_the_python_api_takes_the_http_providers_and_refuses_others(home, monkeypatch):
+    """llm_provider accepts openai/anthropic; an unknown name is refused at once, a missing model before anything starts."""
+    with pytest.raises(GaaiError) as unknown:
+        AgenticWorkflowRunner(llm_provider="gpt")
+    assert unknown.value.code == "unknown_llm_provider" and "available: offline, openai, anthropic" in unknown.value.message
+    monkeypatch.delenv("GAAI_LLM_MODEL", raising=False)
+    monkeypatch.setenv("GAAI_LLM_API_KEY", "k")
+    runner = AgenticWorkflowRunner(graph_name="ecommerce", llm_provider="anthropic")
+    with pytest.raises(GaaiError) as caught:
+        runner.run(input_documents=[{"content": "Find influential customers."}])
+    assert caught.value.code == "bad_setting" and "GAAI_LLM_MODEL" in caught.value.message
+    assert not (home / "logs").exists(), "no process was started"
+
+
+# ---------------------------------------------------------------- a whole workflow
+
+
+DEMO_VERTICAL = {
+    "name": "ecommerce",
+    "display_name": "E-commerce",
+    "description": "Online retail: customers, the products they buy and the people they follow.",
+    "source": "builtin",
+    "key_entities": ["customers", "products", "categories"],
+    "metrics": ["influence", "community size"],
+    "analysis_prompt": "Explain the findings to an e-commerce marketing team.",
+    "patterns": {
+        "pagerank": {"title": "Influential customers", "meaning": "customers whose follows and purchases reach furthest", "recommendation": "Invite them to the referral programme."},
+        "louvain": {"title": "Shopping communities", "meaning": "groups of customers who buy and follow together", "recommendation": "Target each community with its own category."},
+    },
+}
+DEMO_REQUIREMENTS = {
+    "objectives": [{"id": "OBJ-001", "text": "Grow sales through word of mouth", "source": "asks.md"}],
+    "requirements": [
+        {"id": "REQ-001", "text": "We must find the most influential customers.", "priority": "high", "source": "asks.md"},
+        {"id": "REQ-002", "text": "We should detect communities of customers who buy together.", "priority": "medium", "source": "asks.md"},
+    ],
+    "documents": ["asks.md"],
+    "domain_terms": ["customers", "communities"],
+}
+DEMO_USE_CASES = [
+    {"id": "UC-001", "title": "Most influential customers", "description": "Rank customers by influence.", "algorithm": "pagerank", "reason": "most influential customers", "requirement_ids": ["REQ-001"], "priority": "high", "focus_collections": ["customers"]},
+    {"id": "UC-002", "title": "Communities of customers", "description": "Group customers who buy together.", "algorithm": "louvain", "reason": "communities of customers", "requirement_ids": ["REQ-002"], "priority": "medium", "focus_collections": ["customers"]},
+]
+
+
+class DemoGraphModel:
+    """Answers each purpose of the demo workflow, told apart by the schema name it is sent; the
+    report is written from the figures in the prompt. Keeps the token counts it reported."""
+
+    def __init__(self) -> None:
+        self.served: list[tuple[str, int, int]] = []
+
+    async def __call__(self, received: Received) -> web.Response:
+        purpose = received.body["response_format"]["json_schema"]["name"]
+        answer = {
+            "vertical": lambda: DEMO_VERTICAL,
+            "requirements": lambda: DEMO_REQUIREMENTS,
+            "use_cases": lambda: {"items": DEMO_USE_CASES},
+            "reporting": lambda: self._report(received.prompt),
+        }[purpose]()
+        content = json.dumps(answer)
+        tokens = (len(received.prompt) // 4 + 11, len(content) // 4 + 3)
+        self.served.append((purpose, *tokens))
+        return web.json_response(openai_body(content, tokens))
+
+    @staticmethod
+    def _report(prompt: str) -> dict:
+        figures = json.loads(re.search(r"^Figures: (.*)$", prompt, re.MULTILINE).group(1))
+        return {
+            "report_id": f"RPT-{figures['template_id']}",
+            "template_id": figures["template_id"],
+            "execution_id": figures["execution_id"],
+            "title": f"Served report: {figures['algorithm']}",
+            "summary": f"{figures['algorithm']} ran over {figures['vertex_count']} vertices and {figures['edge_count']} edges.",
+            "algorithm": figures["algorithm"],
+            "insights": [{"title": "Coverage", "text": "Every vertex was scored.", "confidence": 0.9, "evidence": {"vertices": figures["vertex_count"]}}],
+            "recommendations": [{"text": "Act on the top of the ranking first.", "priority": "high"}],
+        }
+
+
+async def test_a_workflow_runs_on_an_openai_compatible_model(home, server, monkeypatch, tmp_path):
+    """The Python API with llm_provider="openai": every agent asks the served model, the reports are its
+    answers, and the recorded calls carry its token counts, model and price."""
+    model = DemoGraphModel()
+    server.replies = [model]
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({SERVED_MODEL: {"input_per_million": 3.0, "output_per_million": 15.0}}))
+    monkeypatch.setenv("GAAI_LLM_MODEL", "requested-model")
+    monkeypatch.setenv("GAAI_LLM_BASE_URL", f"{server.url}/v1")
+    monkeypatch.setenv("GAAI_LLM_API_KEY", API_KEY)
+    monkeypatch.setenv("GAAI_LLM_PRICES", str(prices))
+    monkeypatch.delenv("GAAI_LLM_PROVIDER", raising=False)
+    runner = AgenticWorkflowRunner(graph_name="ecommerce", llm_provider="openai", max_executions=2)
+    text = "We must find the most influential customers. We should detect communities of customers who buy together."
+    state = await runner.run_async(input_documents=[{"content": text, "name": "asks.md"}])
+    assert state.status == "completed", state.errors
+    assert sorted(report.title for report in state.reports) == ["Served report: louvain", "Served report: pagerank"]
+    assert all(re.fullmatch(r"\w+ ran over \d+ vertices and \d+ edges\.", report.summary) for report in state.reports)
+    calls = [call for task in state.progress.tasks for call in task.llm_calls]
+    assert {call.purpose for call in calls} == {"vertical", "requirements", "use_cases", "reporting"}
+    assert sorted((call.purpose, call.tokens_in, call.tokens_out) for call in calls) == sorted(model.served)
+    for call in calls:
+        assert (call.provider, call.model, call.tokens_estimated, call.priced) == ("openai", SERVED_MODEL, False, True)
+        assert call.cost_usd == pytest.approx((call.tokens_in * 3.0 + call.tokens_out * 15.0) / 1e6)
+    logs = "".join(path.read_text() for path in (home / "logs").glob("*.log"))
+    assert "Unclosed client session" not in logs and "Traceback" not in logs
