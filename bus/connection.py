@@ -3,6 +3,9 @@
 ``Bus.connect`` opens the connection, creates the streams, consumers' streams and
 buckets when they are missing (idempotently, so any process may start first) and hands
 out the handles the rest of the code uses. nats exceptions are translated here.
+
+Every long-running process connects here, so this is where its heartbeat (``bus.health``)
+starts, when ``GAAI_HEALTH_FILE`` asks for one, and where it stops.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from nats.js.object_store import ObjectStore
 from bus import subjects
 from bus.codec import encode
 from bus.contract import TaskEvent, WorkflowEvent
-from bus.errors import BusError
+from bus.errors import BusError, GaaiError
+from bus.health import Heartbeat
 from bus.settings import Settings
 
 log = structlog.get_logger("bus")
@@ -82,13 +86,23 @@ STREAMS = (
 class Bus:
     """An open NATS connection with the JetStream handles the system uses."""
 
-    def __init__(self, nc: Client, js: JetStreamContext, workflows: KeyValue, cancellations: KeyValue, documents: ObjectStore, reports: ObjectStore) -> None:
+    def __init__(
+        self,
+        nc: Client,
+        js: JetStreamContext,
+        workflows: KeyValue,
+        cancellations: KeyValue,
+        documents: ObjectStore,
+        reports: ObjectStore,
+        heartbeat: Heartbeat | None = None,
+    ) -> None:
         self.nc = nc
         self.js = js
         self.workflows = workflows
         self.cancellations = cancellations
         self.documents = documents
         self.reports = reports
+        self._heartbeat = heartbeat
 
     @classmethod
     async def connect(cls, settings: Settings, *, name: str, timeout: float = 10.0) -> "Bus":
@@ -136,7 +150,15 @@ class Bus:
         except (nats.js.errors.Error, nats.errors.Error, asyncio.TimeoutError) as exc:
             await nc.close()
             raise BusError("jetstream_unavailable", f"JetStream setup failed at {settings.nats_url}: {exc or type(exc).__name__}") from None
-        return cls(nc, js, workflows, cancellations, documents, reports)
+        heartbeat = None
+        if settings.health_file:
+            heartbeat = Heartbeat(settings.health_file, settings.health_interval_s, process=name, connected=lambda: nc.is_connected)
+            try:
+                heartbeat.start()
+            except GaaiError:
+                await nc.close()
+                raise
+        return cls(nc, js, workflows, cancellations, documents, reports, heartbeat)
 
     async def ensure_agent_consumer(self, agent: str, settings: Settings) -> None:
         """The shared durable pull consumer of ``agent``; replicas pull from the same one."""
@@ -210,10 +232,12 @@ class Bus:
             raise BusError("publish_failed", f"could not publish to {subject}: {exc or type(exc).__name__}") from None
 
     async def close(self) -> None:
-        """Flush what is buffered (acks are fire-and-forget), then close.
+        """Stop the heartbeat (removing its file), flush what is buffered (acks are fire-and-forget), then close.
 
         Not ``drain()``: with a pull subscription open it waits out its whole timeout.
         """
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
         if not self.nc.is_closed:
             try:
                 await self.nc.flush(timeout=2)
