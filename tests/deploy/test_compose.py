@@ -16,6 +16,8 @@ import json
 import os
 import re
 import subprocess
+import sys
+import time
 import tomllib
 from functools import cache
 from importlib import resources
@@ -28,6 +30,7 @@ import yaml
 from packaging.specifiers import SpecifierSet
 
 from bus import settings as bus_settings
+from bus.connection import TOPOLOGY_WAIT_S
 from bus.contract import AGENT_NAMES, TASK_AGENTS
 from bus.server import nats_server_binary
 
@@ -125,6 +128,14 @@ def process_of(name: str, service: dict) -> tuple[str, str]:
             return "agent", argv[2]
         return "cli", "client"
     raise AssertionError(f"service {name} runs {argv!r}, which is not a gaai process")
+
+
+def duration_s(value: str) -> float:
+    """A compose duration (``1m30s``, ``45s``, ``500ms``) in seconds."""
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(h|ms|us|m|s)", value)
+    assert parts and "".join(number + unit for number, unit in parts) == value, f"cannot read the duration {value!r}"
+    return sum(float(number) * units[unit] for number, unit in parts)
 
 
 def mounts(service: dict) -> list[tuple[str, str]]:
@@ -375,6 +386,48 @@ def test_execution_is_replicated_and_every_dependency_waits_for_a_healthy_server
                 assert "healthcheck" in services()[dependency], f"{name} waits for {dependency} to be healthy, but it has no healthcheck"
         if name in our_services():
             assert (service.get("depends_on") or {}).get("nats", {}).get("condition") == "service_healthy", f"{name} may start before nats-server"
+
+
+HEALTH_CHECK = "bus.health"
+
+
+def test_every_long_running_process_has_a_healthcheck_on_a_heartbeat_file_of_its_own(tmp_path):
+    """Every gaai service but the one-shot client checks its process with ``python -m bus.health`` in exec form (the
+    image needs no shell or network tool for it), reading GAAI_HEALTH_FILE. That file is on no volume: the replicas of a
+    service share its volumes and would overwrite each other's heartbeat. The start period outlasts the wait for the
+    orchestrator's streams, before which an agent has not connected and writes no heartbeat. The command as written
+    passes on a heartbeat one interval old and fails when there is none.
+    """
+    commands = set()
+    for name, service in our_services().items():
+        kind, _ = process_of(name, service)
+        env = environment(service)
+        if kind == "cli":
+            assert "healthcheck" not in service and "GAAI_HEALTH_FILE" not in env, f"{name} runs one command and exits: it needs no heartbeat"
+            continue
+        healthcheck = service.get("healthcheck") or {}
+        assert healthcheck.get("test") and not healthcheck.get("disable"), f"{name} has no healthcheck"
+        form, *argv = healthcheck["test"]
+        assert form == "CMD" and argv[:3] == ["python", "-m", HEALTH_CHECK], f"{name}: the healthcheck runs {healthcheck['test']!r}, not python -m {HEALTH_CHECK}"
+        assert_runnable_module(HEALTH_CHECK, f"{name}'s healthcheck")
+        health_file = env.get("GAAI_HEALTH_FILE", "")
+        assert health_file.startswith("/"), f"{name}: GAAI_HEALTH_FILE {health_file!r} is not an absolute path"
+        shared = [target for _, target in mounts(service) if health_file == target or health_file.startswith(target.rstrip("/") + "/")]
+        assert not shared, f"{name}: GAAI_HEALTH_FILE {health_file} is on the volume at {shared[0]}, which all replicas of the service share"
+        start_period = duration_s(healthcheck.get("start_period", "0s"))
+        assert start_period > TOPOLOGY_WAIT_S, f"{name}: a start period of {start_period:g} s ends before an agent stops waiting for the streams ({TOPOLOGY_WAIT_S:g} s)"
+        commands.add((tuple(argv[1:]), env.get("GAAI_HEALTH_INTERVAL_S")))
+    heartbeat_file = tmp_path / "gaai-health.json"
+    for arguments, interval in commands:
+        run_env = {key: value for key, value in os.environ.items() if not key.startswith("GAAI_HEALTH_")}
+        run_env.update(GAAI_HEALTH_FILE=str(heartbeat_file), **({"GAAI_HEALTH_INTERVAL_S": interval} if interval else {}))
+        interval_s = float(interval) if interval else bus_settings.Settings().health_interval_s
+        heartbeat_file.write_text(json.dumps({"pid": 1, "process": "gaai-test", "time": time.time() - interval_s}))
+        beating = subprocess.run([sys.executable, *arguments], env=run_env, capture_output=True, text=True, timeout=30)
+        assert beating.returncode == 0, f"the healthcheck fails on a heartbeat one interval old: {beating.stderr}"
+        heartbeat_file.unlink()
+        silent = subprocess.run([sys.executable, *arguments], env=run_env, capture_output=True, text=True, timeout=30)
+        assert silent.returncode == 1, f"the healthcheck passes without a heartbeat: {silent.stdout}{silent.stderr}"
 
 
 def test_every_process_exports_its_traces_to_the_jaeger_service():
