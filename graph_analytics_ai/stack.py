@@ -74,6 +74,9 @@ class LocalStack:
             self.server = LocalNatsServer()
             self.nats_url = self.server.start()
         env = dict(os.environ, NATS_URL=self.nats_url, GAAI_HOME=str(self.home))
+        # A health file is one process's heartbeat (a container's); children sharing the
+        # caller's would overwrite each other, and this stack supervises them itself.
+        env.pop("GAAI_HEALTH_FILE", None)
         self._env = env
         orchestrator_env = self.process_env.get("orchestrator", {})
         self.processes = [ManagedProcess("orchestrator", [sys.executable, "-m", "orchestrator"], log_dir / "orchestrator.log", orchestrator_env)]

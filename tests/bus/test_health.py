@@ -200,3 +200,21 @@ def test_without_a_file_or_with_a_bad_interval_the_check_exits_2_with_a_message(
     assert unnamed.stderr.strip().splitlines()[-1] == "python -m bus.health: error: no heartbeat file: pass --file or set GAAI_HEALTH_FILE"
     bad_interval = health("--file", str(heartbeat(tmp_path / "health.json", 0)), env={"GAAI_HEALTH_INTERVAL_S": "soon"})
     assert (bad_interval.returncode, bad_interval.stderr) == (2, "gaai-health: GAAI_HEALTH_INTERVAL_S='soon': expected a number > 0 [bad_setting]\n")
+
+
+def test_a_local_stack_does_not_hand_its_health_file_to_its_children(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A health file names one process: the orchestrator and agents of ``gaai up`` must not share the caller's."""
+    from graph_analytics_ai.stack import LocalStack
+
+    shared = tmp_path / "caller-health.json"
+    monkeypatch.setenv("GAAI_HEALTH_FILE", str(shared))
+    monkeypatch.setenv("GAAI_HEALTH_INTERVAL_S", str(INTERVAL_S))
+    home = tmp_path / "home"
+    with LocalStack(home=home, agents=("vertical",)) as stack:
+        deadline = time.monotonic() + 30
+        while "agent ready" not in (home / "logs" / "vertical.log").read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "agent ready" in (home / "logs" / "vertical.log").read_text()
+        time.sleep(3 * INTERVAL_S)
+        assert all(process_alive(m.process.pid) for m in stack.processes)
+        assert not shared.exists()
