@@ -47,7 +47,6 @@ class LlmRequest:
     purpose: str
     prompt: str
     system: str = ""
-    max_tokens: int = 2048
     context: Any = None
     response_schema: dict | None = None
 
@@ -59,6 +58,8 @@ class LlmResponse:
     tokens_in: int
     tokens_out: int
     tokens_estimated: bool = False
+    cut_off: bool = False
+    """The API stopped the answer at its token limit, so ``text`` is incomplete."""
 
 
 class LlmProvider(Protocol):
@@ -168,7 +169,8 @@ class RecordingLlm:
 
         Raises:
             TaskError: ``llm_bad_output`` (retryable) when the repaired answer is invalid
-                too; the provider's own errors as it raised them.
+                too; ``llm_answer_truncated`` (not retryable) when an answer was cut off at
+                the token limit; the provider's own errors as it raised them.
         """
         request = LlmRequest(purpose=purpose, prompt=prompt, system=system, context=context, response_schema=response_schema(response_type))
         try:
@@ -212,6 +214,13 @@ class RecordingLlm:
                 }
             )
         self.calls.append(call)
+        if response.cut_off:
+            # Asking again, for a repair or on redelivery, hits the same limit and pays for it again.
+            raise TaskError(
+                "llm_answer_truncated",
+                f"{self.provider.name} stopped its {request.purpose!r} answer at the token limit ({response.tokens_out} tokens) "
+                "before it was complete; raise GAAI_LLM_MAX_TOKENS",
+            )
         return response.text
 
 

@@ -14,6 +14,9 @@ Transport failures are handled here, answers' content in ``RecordingLlm``:
   redelivered later).
 * 401/403 fail at once with ``llm_auth``; 400, 404 and other client errors with
   ``llm_request_rejected``. Retrying cannot change the answer, so neither is retryable.
+* An answer the API stopped at the token limit (``max_tokens``, ``GAAI_LLM_MAX_TOKENS``)
+  is handed back marked ``cut_off``, and ``RecordingLlm`` fails the call with
+  ``llm_answer_truncated`` rather than judging half an answer.
 
 Every message names the provider, the HTTP status and the provider's own error text,
 with the API key cut out should the provider echo it.
@@ -43,6 +46,9 @@ ANTHROPIC_BASE_URL = "https://api.anthropic.com"
 ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_TIMEOUT_S = 120.0
 DEFAULT_MAX_ATTEMPTS = 4
+# Room for the longest answers asked (the requirements of a long document, a report), and
+# no more than older models (Claude 3, GPT-3.5) may write in one answer.
+DEFAULT_MAX_TOKENS = 4096
 DEFAULT_BACKOFF_S = 1.0
 # A wait longer than this is better spent with the task back in the queue than holding a slot.
 MAX_RETRY_AFTER_S = 60.0
@@ -107,6 +113,7 @@ class _HttpProvider:
         api_key: Sent in the protocol's header; ``None`` sends none.
         timeout_s: Longest wait for one answer, body included.
         max_attempts: Requests per question, the first included.
+        max_tokens: The longest answer the model may write, in tokens.
         backoff_s: The first retry's wait before jitter; it doubles per retry, up to 30 s.
     """
 
@@ -122,6 +129,7 @@ class _HttpProvider:
         api_key: str | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
         backoff_s: float = DEFAULT_BACKOFF_S,
     ) -> None:
         self.model = model
@@ -129,6 +137,7 @@ class _HttpProvider:
         self.api_key = api_key
         self.timeout_s = timeout_s
         self.max_attempts = max_attempts
+        self.max_tokens = max_tokens
         self.backoff_s = backoff_s
         self._session: aiohttp.ClientSession | None = None
 
@@ -208,6 +217,7 @@ class _OpenAIMessage(msgspec.Struct):
 
 class _OpenAIChoice(msgspec.Struct):
     message: _OpenAIMessage
+    finish_reason: str | None = None
 
 
 class _OpenAIUsage(msgspec.Struct):
@@ -238,14 +248,15 @@ class OpenAICompatibleProvider(_HttpProvider):
         shape = ObjectSchema.of(request.response_schema) if request.response_schema else None
         messages = [{"role": "system", "content": request.system}] if request.system else []
         messages.append({"role": "user", "content": request.prompt})
-        body: dict[str, Any] = {"model": self.model, "messages": messages, "max_tokens": request.max_tokens}
+        body: dict[str, Any] = {"model": self.model, "messages": messages, "max_tokens": self.max_tokens}
         if shape is not None:
             body["response_format"] = {
                 "type": "json_schema",
                 "json_schema": {"name": schema_name(request.purpose), "schema": shape.schema, "strict": False},
             }
         completion = self._decoded(await self._post("/chat/completions", body), _ChatCompletion)
-        text = (completion.choices[0].message.content or "") if completion.choices else ""
+        choice = completion.choices[0] if completion.choices else None
+        text = (choice.message.content or "") if choice else ""
         if completion.usage is None:  # some compatible servers leave usage out
             tokens_in, tokens_out, estimated = estimate_tokens(request.system) + estimate_tokens(request.prompt), estimate_tokens(text), True
         else:
@@ -256,6 +267,7 @@ class OpenAICompatibleProvider(_HttpProvider):
             tokens_in=tokens_in,
             tokens_out=tokens_out,
             tokens_estimated=estimated,
+            cut_off=choice is not None and choice.finish_reason == "length",
         )
 
 
@@ -274,6 +286,7 @@ class _AnthropicMessage(msgspec.Struct):
     content: list[_AnthropicBlock]
     usage: _AnthropicUsage
     model: str = ""
+    stop_reason: str | None = None
 
 
 class AnthropicProvider(_HttpProvider):
@@ -290,7 +303,7 @@ class AnthropicProvider(_HttpProvider):
         shape = ObjectSchema.of(request.response_schema) if request.response_schema else None
         body: dict[str, Any] = {
             "model": self.model,
-            "max_tokens": request.max_tokens,
+            "max_tokens": self.max_tokens,
             "messages": [{"role": "user", "content": request.prompt}],
         }
         if request.system:
@@ -310,6 +323,7 @@ class AnthropicProvider(_HttpProvider):
             model=message.model or self.model,
             tokens_in=message.usage.input_tokens,
             tokens_out=message.usage.output_tokens,
+            cut_off=message.stop_reason == "max_tokens",
         )
 
 
@@ -318,8 +332,8 @@ _HTTP_PROVIDERS: dict[str, type[_HttpProvider]] = {"openai": OpenAICompatiblePro
 
 def http_provider_from_env(name: str, environ: Mapping[str, str]) -> OpenAICompatibleProvider | AnthropicProvider:
     """The HTTP provider ``name`` configured by ``GAAI_LLM_MODEL``, ``GAAI_LLM_BASE_URL``,
-    ``GAAI_LLM_API_KEY`` (else ``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY``), ``GAAI_LLM_TIMEOUT_S``
-    and ``GAAI_LLM_MAX_ATTEMPTS``. An OpenAI-compatible server at its own base URL may need no key.
+    ``GAAI_LLM_API_KEY`` (else ``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY``), ``GAAI_LLM_TIMEOUT_S``,
+    ``GAAI_LLM_MAX_ATTEMPTS`` and ``GAAI_LLM_MAX_TOKENS``. An OpenAI-compatible server at its own base URL may need no key.
 
     Raises:
         GaaiError: ``bad_setting``, naming the variable that is missing or wrong.
@@ -336,12 +350,14 @@ def http_provider_from_env(name: str, environ: Mapping[str, str]) -> OpenAICompa
         raise GaaiError("bad_setting", f"no API key for the {name} provider: set GAAI_LLM_API_KEY or {provider.api_key_variable}")
     timeout = environ.get("GAAI_LLM_TIMEOUT_S")
     attempts = environ.get("GAAI_LLM_MAX_ATTEMPTS")
+    max_tokens = environ.get("GAAI_LLM_MAX_TOKENS")
     return provider(
         model=model,
         base_url=base_url,
         api_key=api_key,
         timeout_s=parse_setting("GAAI_LLM_TIMEOUT_S", float, timeout) if timeout else DEFAULT_TIMEOUT_S,
         max_attempts=parse_setting("GAAI_LLM_MAX_ATTEMPTS", int, attempts) if attempts else DEFAULT_MAX_ATTEMPTS,
+        max_tokens=parse_setting("GAAI_LLM_MAX_TOKENS", int, max_tokens) if max_tokens else DEFAULT_MAX_TOKENS,
     )
 
 

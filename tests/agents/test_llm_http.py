@@ -196,6 +196,23 @@ def answers(answer: object, tokens: tuple[int, int] = (1200, 300), *, raw: bool 
     return reply
 
 
+def cut_off(partial_text: str, partial_input: object) -> Reply:
+    """What the API sends when the answer reached ``max_tokens``: that many tokens out, marked as
+    stopped by the limit (OpenAI ``finish_reason: length``, Anthropic ``stop_reason: max_tokens``)."""
+
+    async def reply(received: Received) -> web.Response:
+        tokens = (900, received.body["max_tokens"])
+        if received.path == "/v1/messages":
+            body = anthropic_body(partial_input, received.body["tool_choice"]["name"], tokens)
+            body["stop_reason"] = "max_tokens"
+        else:
+            body = openai_body(partial_text, tokens)
+            body["choices"][0]["finish_reason"] = "length"
+        return web.json_response(body)
+
+    return reply
+
+
 def fails(status: int, message: str, headers: dict[str, str] | None = None) -> Reply:
     async def reply(received: Received) -> web.Response:
         error = anthropic_error if received.path == "/v1/messages" else openai_error
@@ -248,7 +265,7 @@ async def test_openai_answer_is_validated_with_the_servers_tokens_model_and_a_pr
     assert answer == Objective(id="OBJ-7", text="Grow repeat purchases")
     [request] = server.received
     assert request.path == "/v1/chat/completions" and request.headers["Authorization"] == f"Bearer {API_KEY}"
-    assert request.body["model"] == "requested-model" and request.body["max_tokens"] == 2048
+    assert request.body["model"] == "requested-model" and request.body["max_tokens"] == 4096
     assert request.body["messages"] == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is the goal?"}]
     sent = request.body["response_format"]["json_schema"]
     assert sent["name"] == "objective" and sent["schema"]["properties"]["id"] == {"type": "string"} and sent["schema"]["required"] == ["id", "text"]
@@ -265,7 +282,7 @@ async def test_anthropic_answer_is_the_forced_tools_input(server, connect):
     assert answer == Objective(id="OBJ-8", text="Cut churn")
     [request] = server.received
     assert request.path == "/v1/messages" and request.headers["x-api-key"] == API_KEY and request.headers["anthropic-version"] == "2023-06-01"
-    assert (request.body["model"], request.body["max_tokens"], request.body["system"]) == ("requested-model", 2048, "Be brief.")
+    assert (request.body["model"], request.body["max_tokens"], request.body["system"]) == ("requested-model", 4096, "Be brief.")
     assert request.body["messages"] == [{"role": "user", "content": "What is the goal?"}]
     [tool] = request.body["tools"]
     assert tool["name"] == "test_objective" and request.body["tool_choice"] == {"type": "tool", "name": "test_objective"}
@@ -342,6 +359,23 @@ async def test_two_invalid_answers_fail_with_llm_bad_output(server, connect):
     assert len(calls) == 2 and len(server.received) == 2
 
 
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+async def test_an_answer_cut_off_at_the_token_limit_fails_naming_the_setting(server, connect, kind):
+    """An answer stopped by max_tokens is llm_answer_truncated at once, naming GAAI_LLM_MAX_TOKENS: not
+    retryable and not sent back for repair (it would be cut off again); the tokens it cost are recorded."""
+    server.replies = [cut_off('{"id": "OBJ-1", "text": "Grow repeat purch', {"id": "OBJ-1"}), answers({"id": "OBJ-1", "text": "Grow"})]
+    calls: list[LlmCall] = []
+    with pytest.raises(TaskError) as caught:
+        await RecordingLlm(connect(kind, max_tokens=256), calls).ask("objective", "What is the goal?", Objective)
+    assert (caught.value.code, caught.value.retryable) == ("llm_answer_truncated", False)
+    assert caught.value.message == (
+        f"{kind} stopped its 'objective' answer at the token limit (256 tokens) before it was complete; raise GAAI_LLM_MAX_TOKENS"
+    )
+    [request] = server.received
+    assert request.body["max_tokens"] == 256
+    assert [(call.tokens_in, call.tokens_out) for call in calls] == [(900, 256)]
+
+
 # ---------------------------------------------------------------- transport failures
 
 
@@ -398,9 +432,9 @@ async def test_client_errors_are_not_retried(server, connect, status, code):
 
 async def test_a_request_the_api_would_refuse_is_reported_with_its_reason(server, connect):
     """A bad request (here: max_tokens 0) gets the API's own 400 reason back in the error."""
-    provider = connect("openai")
+    provider = connect("openai", max_tokens=0)
     with pytest.raises(TaskError) as caught:
-        await provider.complete(LlmRequest(purpose="objective", prompt="p", max_tokens=0))
+        await provider.complete(LlmRequest(purpose="objective", prompt="p"))
     assert caught.value.code == "llm_request_rejected" and "max_tokens: expected an integer >= 1" in caught.value.message
 
 
@@ -475,6 +509,8 @@ def test_object_schemas_inline_a_struct_and_wrap_anything_else():
         ({"GAAI_LLM_PROVIDER": "openai", "GAAI_LLM_MODEL": "m"}, "bad_setting", "no API key for the openai provider: set GAAI_LLM_API_KEY or OPENAI_API_KEY"),
         ({"GAAI_LLM_PROVIDER": "openai", "GAAI_LLM_MODEL": "m", "OPENAI_API_KEY": "k", "GAAI_LLM_TIMEOUT_S": "soon"}, "bad_setting", "GAAI_LLM_TIMEOUT_S='soon': expected a number > 0"),
         ({"GAAI_LLM_PROVIDER": "anthropic", "GAAI_LLM_MODEL": "m", "ANTHROPIC_API_KEY": "k", "GAAI_LLM_MAX_ATTEMPTS": "0"}, "bad_setting", "GAAI_LLM_MAX_ATTEMPTS='0': expected a whole number > 0"),
+        ({"GAAI_LLM_PROVIDER": "openai", "GAAI_LLM_MODEL": "m", "OPENAI_API_KEY": "k", "GAAI_LLM_MAX_TOKENS": "lots"}, "bad_setting", "GAAI_LLM_MAX_TOKENS='lots': expected a whole number > 0"),
+        ({"GAAI_LLM_PROVIDER": "anthropic", "GAAI_LLM_MODEL": "m", "ANTHROPIC_API_KEY": "k", "GAAI_LLM_MAX_TOKENS": "-1"}, "bad_setting", "GAAI_LLM_MAX_TOKENS='-1': expected a whole number > 0"),
         ({"GAAI_LLM_PROVIDER": "openai", "GAAI_LLM_MODEL": "m", "GAAI_LLM_BASE_URL": "localhost:8000/v1"}, "bad_setting", "GAAI_LLM_BASE_URL='localhost:8000/v1': expected an http:// or https:// URL"),
     ],
 )
@@ -485,15 +521,15 @@ def test_a_bad_llm_setting_is_refused_naming_it(environ, code, message):
 
 
 def test_llm_settings_are_read():
-    """Model, base URL, timeout and attempts come from GAAI_LLM_*; GAAI_LLM_API_KEY wins over the vendor's variable."""
+    """Model, base URL, timeout, attempts and answer length come from GAAI_LLM_*; GAAI_LLM_API_KEY wins over the vendor's variable."""
     provider = provider_from_name(
         "anthropic",
-        {"GAAI_LLM_MODEL": "m", "GAAI_LLM_BASE_URL": "http://gateway:8080/", "GAAI_LLM_API_KEY": "ours", "ANTHROPIC_API_KEY": "theirs", "GAAI_LLM_TIMEOUT_S": "30", "GAAI_LLM_MAX_ATTEMPTS": "6"},
+        {"GAAI_LLM_MODEL": "m", "GAAI_LLM_BASE_URL": "http://gateway:8080/", "GAAI_LLM_API_KEY": "ours", "ANTHROPIC_API_KEY": "theirs", "GAAI_LLM_TIMEOUT_S": "30", "GAAI_LLM_MAX_ATTEMPTS": "6", "GAAI_LLM_MAX_TOKENS": "16000"},
     )
     assert isinstance(provider, AnthropicProvider)
-    assert (provider.model, provider.base_url, provider.api_key, provider.timeout_s, provider.max_attempts) == ("m", "http://gateway:8080", "ours", 30.0, 6)
+    assert (provider.model, provider.base_url, provider.api_key, provider.timeout_s, provider.max_attempts, provider.max_tokens) == ("m", "http://gateway:8080", "ours", 30.0, 6, 16000)
     fallback = provider_from_name("openai", {"GAAI_LLM_MODEL": "m", "OPENAI_API_KEY": "theirs"})
-    assert (fallback.base_url, fallback.api_key, fallback.timeout_s, fallback.max_attempts) == ("https://api.openai.com/v1", "theirs", 120.0, 4)
+    assert (fallback.base_url, fallback.api_key, fallback.timeout_s, fallback.max_attempts, fallback.max_tokens) == ("https://api.openai.com/v1", "theirs", 120.0, 4, 4096)
     local = provider_from_name("openai", {"GAAI_LLM_MODEL": "llama3", "GAAI_LLM_BASE_URL": "http://localhost:11434/v1"})
     assert local.api_key is None and local._headers() == {}
 
@@ -516,6 +552,7 @@ async def test_a_local_openai_compatible_server_needs_no_key(connect):
     [
         ({"GAAI_LLM_PROVIDER": "nope"}, "gaai-vertical: unknown LLM provider 'nope'; available: offline, openai, anthropic [unknown_llm_provider]"),
         ({"GAAI_LLM_PROVIDER": "openai", "GAAI_LLM_API_KEY": "k"}, "gaai-vertical: GAAI_LLM_MODEL is not set: the openai provider needs the name of the model to ask [bad_setting]"),
+        ({"GAAI_LLM_PROVIDER": "openai", "GAAI_LLM_MODEL": "m", "GAAI_LLM_API_KEY": "k", "GAAI_LLM_MAX_TOKENS": "4k"}, "gaai-vertical: GAAI_LLM_MAX_TOKENS='4k': expected a whole number > 0 [bad_setting]"),
     ],
 )
 def test_an_agent_given_a_bad_llm_setting_exits_2_with_one_line(tmp_path, environ, line):
