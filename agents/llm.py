@@ -242,3 +242,17 @@ def provider_from_name(name: str | None, environ: Mapping[str, str] | None = Non
 
         return http_provider_from_env(name, os.environ if environ is None else environ)
     raise GaaiError("unknown_llm_provider", f"unknown LLM provider {name!r}; available: {', '.join(LLM_PROVIDERS)}")
+
+
+def provider_from_env(environ: Mapping[str, str] | None = None) -> LlmProvider:
+    """The provider ``GAAI_LLM_PROVIDER`` names (default offline), configured from ``environ`` (default ``os.environ``).
+
+    An agent builds its provider with it at start; whatever starts agents calls it first
+    with the agents' environment, since an agent refusing its settings exits, and a
+    supervisor would restart it forever.
+
+    Raises:
+        GaaiError: as :func:`provider_from_name`.
+    """
+    environ = os.environ if environ is None else environ
+    return provider_from_name(environ.get("GAAI_LLM_PROVIDER", "offline"), environ)

@@ -11,6 +11,7 @@ import time
 from importlib import resources
 from pathlib import Path
 
+from agents.llm import provider_from_env
 from bus.contract import AGENT_NAMES, FINAL_STATUSES, Event, TaskEvent, WorkflowEvent, WorkflowProgress
 from bus.errors import GaaiError
 from bus.settings import Settings
@@ -176,6 +177,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         if not count.isdigit() or int(count) < 1:
             raise GaaiError("bad_argument", f"--scale takes AGENT=N with N >= 1, got {item!r}")
         scale[name] = int(count)
+    # Agents given a bad LLM setting would exit and be restarted forever: refuse it here.
+    provider_from_env()
     stack = LocalStack(home=_home(), nats_url=os.environ.get("NATS_URL") or None, scale=scale, announce=_err)
     url = stack.start()
     _out(f"gaai is up on {url} (home {stack.home}); logs in {stack.home / 'logs'}")

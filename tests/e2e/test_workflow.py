@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from bus.contract import AGENT_NAMES, TASK_AGENTS
 from graph_analytics_ai.stack import LocalStack
 from store import EmbeddedStore
 from store.sample import ensure_sample_graph
+from tests.processes import processes_in_session
 
 GAAI = [sys.executable, "-m", "graph_analytics_ai.cli"]
 
@@ -82,6 +84,29 @@ def test_cli_errors_are_messages_not_tracebacks(cli_env, tmp_path):
     assert outside.returncode == 2 and "Traceback" not in outside.stderr
     bad_import = gaai("import", "g", str(tmp_path / "missing.jsonl"), env=cli_env, cwd=tmp_path)
     assert bad_import.returncode == 2 and "Traceback" not in bad_import.stderr
+
+
+def test_up_refuses_bad_llm_settings_before_starting_anything(cli_env, home, tmp_path):
+    """`gaai up` with the openai provider and no model: exit 2 with one line, and no nats-server,
+    orchestrator or agent was started (an agent would refuse the setting and be restarted forever)."""
+    env = {key: value for key, value in cli_env.items() if not key.startswith("GAAI_LLM_")}
+    env.update(GAAI_LLM_PROVIDER="openai", GAAI_LLM_API_KEY="k")
+    up = subprocess.Popen([*GAAI, "up"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = up.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        up.send_signal(signal.SIGTERM)  # it stops what it started
+        stdout, stderr = up.communicate(timeout=30)
+        pytest.fail(f"gaai up kept running with a bad LLM setting:\n{stdout}{stderr}")
+    finally:
+        left = processes_in_session(up.pid)
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+    assert up.returncode == 2
+    assert stderr.splitlines() == ["gaai: GAAI_LLM_MODEL is not set: the openai provider needs the name of the model to ask [bad_setting]"]
+    assert stdout == ""
+    assert left == [], "no process of gaai up is left"
+    assert not (home / "logs").exists(), "no process was started"
 
 
 @pytest.fixture
