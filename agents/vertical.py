@@ -17,6 +17,10 @@ Only ``metadata.name`` is required. ``patterns`` keys are algorithm names from
 :mod:`agents.algorithms`; an algorithm a file leaves out takes the generic vertical's
 pattern, so every profile can word the findings of every algorithm. Texts are used as
 written (no placeholders).
+
+In auto mode a model only chooses: it answers the name of one built-in vertical (the
+answer's schema allows no other) and why, and the agent loads that built-in. The offline
+answer is the rule-based choice of :func:`choose_vertical`.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pathlib import Path
 from typing import Literal
 
 import msgspec
+import structlog
 
 from agents.algorithms import ALGORITHMS
 from agents.documents import read_documents
@@ -37,6 +42,8 @@ from bus.contract import AlgorithmPattern, VerticalProfile, VerticalResult, Vert
 from bus.errors import TaskError
 
 GENERIC = "generic"
+
+log = structlog.get_logger("agents.vertical")
 
 MIN_SCORE = 3.0
 """The best vertical needs at least this score in auto mode, else the generic one is used.
@@ -140,8 +147,9 @@ def choose_vertical(
     verticals = _builtins()
     key = re.sub(r"[\s\-]+", "_", industry.strip().lower())
     if key not in ("", "auto"):
-        if key in ALIASES:
-            return verticals[ALIASES[key]]
+        name = ALIASES.get(key, key)
+        if name in verticals:
+            return verticals[name]
         known = ", ".join(sorted(verticals))
         raise TaskError("unknown_vertical", f"unknown industry {industry!r}; use 'auto' or one of: {known}")
     evidence = _Evidence(texts, collection_names, attribute_names)
@@ -149,7 +157,28 @@ def choose_vertical(
     best_score, matched, best = min(scored, key=lambda entry: (-entry[0], -len(entry[1]), entry[2].name))
     if best_score < MIN_SCORE:
         return verticals[GENERIC]
-    return msgspec.structs.replace(best, matched_terms=matched, score=round(best_score, 3))
+    return _with_evidence(best, best_score, matched)
+
+
+def chosen_builtin(name: str, texts: Sequence[str], collection_names: Sequence[str]) -> VerticalProfile:
+    """The built-in vertical ``name``, chosen in auto mode (by a model or the rules), as auto mode returns it.
+
+    It is loaded as a named industry is, and carries the ``score`` and ``matched_terms``
+    its vocabulary earns in ``texts`` and ``collection_names``; the generic vertical is
+    the choice for want of such evidence, so it carries none, as in :func:`choose_vertical`.
+
+    Raises:
+        TaskError: ``unknown_vertical`` when ``name`` is not a built-in vertical.
+    """
+    profile = choose_vertical([], collection_names, industry=name)
+    if profile.name == GENERIC:
+        return profile
+    score, matched, _ = _Evidence(texts, collection_names, ()).score(profile)
+    return _with_evidence(profile, score, matched)
+
+
+def _with_evidence(profile: VerticalProfile, score: float, matched: list[str]) -> VerticalProfile:
+    return msgspec.structs.replace(profile, matched_terms=matched, score=round(score, 3))
 
 
 # ---------------------------------------------------------------- scoring
@@ -313,20 +342,38 @@ def _patterns(raw: dict) -> dict[str, AlgorithmPattern]:
 # ---------------------------------------------------------------- the agent
 
 
+@functools.cache
+def vertical_choice_type() -> type[msgspec.Struct]:
+    """The answer asked for in auto mode: ``name``, one of the built-in verticals' names, and ``reason``.
+
+    Made from the ``verticals`` folder, so that a new built-in file is a choice at once.
+    """
+    names = tuple(sorted(_builtins()))
+    return msgspec.defstruct("VerticalChoice", [("name", Literal[names]), ("reason", str)], frozen=True, kw_only=True)
+
+
 def vertical_prompt(texts: Sequence[str], collection_names: Sequence[str]) -> str:
-    """What an HTTP model is asked when the industry is ``auto``."""
-    names = ", ".join(sorted(builtin_verticals()))
+    """What an HTTP model is asked when the industry is ``auto``: which built-in vertical fits, not what one says."""
+    menu = "\n".join(f"- {name} ({profile.display_name}): {profile.description}" for name, profile in sorted(builtin_verticals().items()))
     excerpt = "\n\n".join(texts)[:6000]
     return (
         f"Graph collections: {', '.join(collection_names)}.\nRequirement documents (excerpt):\n{excerpt}\n\n"
-        f"Which industry vertical fits best? Choose one of: {names}. Answer with the chosen vertical's JSON profile."
+        f"Which industry vertical fits these documents and this graph best? The built-in verticals:\n{menu}\n"
+        f"Choose one of them; {GENERIC} when no industry fits. Answer with a JSON object "
+        '{"name": "<the chosen vertical\'s name, as listed before the parenthesis>", '
+        '"reason": "<one sentence: what in the documents or the collections points to it>"}.'
     )
 
 
 @offline_responder("vertical")
-def _offline_vertical(inputs: tuple[list[str], list[str]]) -> VerticalProfile:
+def _offline_vertical(inputs: tuple[list[str], list[str]]) -> msgspec.Struct:
     texts, collection_names = inputs
-    return choose_vertical(texts, collection_names)
+    chosen = choose_vertical(texts, collection_names)
+    if chosen.name == GENERIC:
+        reason = f"no industry's vocabulary reaches a score of {MIN_SCORE:g} in the documents and collection names"
+    else:
+        reason = f"its vocabulary scores {chosen.score:g} in the documents and collection names: {', '.join(chosen.matched_terms)}"
+    return vertical_choice_type()(name=chosen.name, reason=reason)
 
 
 async def handle(task: VerticalTask, ctx) -> VerticalResult:
@@ -335,8 +382,9 @@ async def handle(task: VerticalTask, ctx) -> VerticalResult:
     if task.custom_vertical is not None or task.industry != "auto":
         return VerticalResult(vertical=choose_vertical([], collection_names, industry=task.industry, custom=task.custom_vertical))
     texts = [doc.text for doc in await read_documents(task.documents, ctx)]
-    vertical = await ctx.llm.ask("vertical", vertical_prompt(texts, collection_names), VerticalProfile, context=(texts, collection_names))
-    return VerticalResult(vertical=vertical)
+    choice = await ctx.llm.ask("vertical", vertical_prompt(texts, collection_names), vertical_choice_type(), context=(texts, collection_names))
+    log.info("vertical chosen", vertical=choice.name, reason=choice.reason)
+    return VerticalResult(vertical=chosen_builtin(choice.name, texts, collection_names))
 
 
 if __name__ == "__main__":

@@ -19,16 +19,21 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import msgspec
 import pytest
 from aiohttp import web
 
+from agents import vertical
 from agents.llm import LlmRequest, PriceTable, RecordingLlm, provider_from_name
 from agents.llm_http import AnthropicProvider, ObjectSchema, OpenAICompatibleProvider
-from bus.contract import LlmCall, Objective
+from bus.contract import LlmCall, Objective, VerticalTask
 from bus.errors import GaaiError, TaskError
 from graph_analytics_ai.ai.agents import AgenticWorkflowRunner
+from store import EmbeddedStore
+from store.sample import ensure_sample_graph
+from tests.agents.contexts import DocumentsAtHand
 
 API_KEY = "sk-test-5f0c2a9e7d1b"
 SERVED_MODEL = "served-model-2024-06"
@@ -577,22 +582,63 @@ def test_the_python_api_takes_the_http_providers_and_refuses_others(home, monkey
     assert not (home / "logs").exists(), "no process was started"
 
 
+# ---------------------------------------------------------------- the vertical agent's question
+
+
+LENDING_BRIEF = (
+    "Our lending desk must see how payments flow between customers before it extends a loan. "
+    "We want the customers whose payments reach the most others, and the groups that pay one another."
+)
+
+
+async def choose_vertical_with(llm: RecordingLlm, home: Path) -> vertical.VerticalResult:
+    """The vertical agent's result in auto mode for LENDING_BRIEF on the sample e-commerce graph."""
+    store = EmbeddedStore(home)
+    ensure_sample_graph(store, "ecommerce")
+    ctx = DocumentsAtHand(workflow_id="wf", task_id="wf.vertical", attempt=1, store=store, llm=llm, home=home)
+    return await vertical.handle(VerticalTask(graph_name="ecommerce", documents=[ctx.hand("brief.md", LENDING_BRIEF)]), ctx)
+
+
+async def test_a_model_chooses_a_builtin_vertical_and_gets_it_as_written(server, connect, tmp_path):
+    """In auto mode the model is shown every built-in vertical and asked for a name out of them: its
+    answer "fintech" yields the built-in fintech profile, with the evidence auto mode reports."""
+    server.replies = [answers({"name": "fintech", "reason": "The brief is about loans and payments between customers."})]
+    calls: list[LlmCall] = []
+    result = await choose_vertical_with(RecordingLlm(connect("openai"), calls), tmp_path)
+    builtin = vertical.builtin_verticals()["fintech"]
+    assert msgspec.structs.replace(result.vertical, matched_terms=[], score=0.0) == builtin
+    assert (result.vertical.matched_terms, result.vertical.score) == (["customer", "payment", "lending", "loan"], 9.0)
+    [request] = server.received
+    schema = request.body["response_format"]["json_schema"]["schema"]
+    assert schema["properties"]["name"] == {"enum": ["adtech", "ecommerce", "fintech", "fraud", "generic", "social"]}
+    assert sorted(schema["required"]) == ["name", "reason"]
+    for name, profile in vertical.builtin_verticals().items():
+        assert f"- {name} ({profile.display_name}): {profile.description}\n" in request.prompt
+    assert LENDING_BRIEF in request.prompt and "customers, products, categories" in request.prompt
+    assert [call.purpose for call in calls] == ["vertical"]
+
+
+async def test_a_vertical_that_is_not_built_in_is_bad_output(server, connect, tmp_path):
+    """A name outside the built-ins does not fit the schema: sent back once with the error, then llm_bad_output."""
+    server.replies = [answers({"name": "lending", "reason": "loans"}), answers({"name": "banking", "reason": "loans"})]
+    with pytest.raises(TaskError) as caught:
+        await choose_vertical_with(RecordingLlm(connect("anthropic"), []), tmp_path)
+    assert caught.value.code == "llm_bad_output" and caught.value.retryable
+    assert "Invalid enum value 'lending' - at `$.name`" in caught.value.message and "Invalid enum value 'banking'" in caught.value.message
+    assert "Invalid enum value 'lending' - at `$.name`" in server.received[1].prompt
+
+
+async def test_a_vertical_name_repaired_on_the_second_answer_is_used(server, connect, tmp_path):
+    """An invented name sent back with the error and answered with a built-in one: that built-in."""
+    server.replies = [answers({"name": "lending", "reason": "loans"}), answers({"name": "generic", "reason": "no industry fits"})]
+    result = await choose_vertical_with(RecordingLlm(connect("openai"), []), tmp_path)
+    assert result.vertical == vertical.builtin_verticals()["generic"]
+    assert len(server.received) == 2
+
+
 # ---------------------------------------------------------------- a whole workflow
 
 
-DEMO_VERTICAL = {
-    "name": "ecommerce",
-    "display_name": "E-commerce",
-    "description": "Online retail: customers, the products they buy and the people they follow.",
-    "source": "builtin",
-    "key_entities": ["customers", "products", "categories"],
-    "metrics": ["influence", "community size"],
-    "analysis_prompt": "Explain the findings to an e-commerce marketing team.",
-    "patterns": {
-        "pagerank": {"title": "Influential customers", "meaning": "customers whose follows and purchases reach furthest", "recommendation": "Invite them to the referral programme."},
-        "louvain": {"title": "Shopping communities", "meaning": "groups of customers who buy and follow together", "recommendation": "Target each community with its own category."},
-    },
-}
 DEMO_REQUIREMENTS = {
     "objectives": [{"id": "OBJ-001", "text": "Grow sales through word of mouth", "source": "asks.md"}],
     "requirements": [
@@ -618,7 +664,7 @@ class DemoGraphModel:
     async def __call__(self, received: Received) -> web.Response:
         purpose = received.body["response_format"]["json_schema"]["name"]
         answer = {
-            "vertical": lambda: DEMO_VERTICAL,
+            "vertical": lambda: {"name": "ecommerce", "reason": "Customers buying products and following one another."},
             "requirements": lambda: DEMO_REQUIREMENTS,
             "use_cases": lambda: {"items": DEMO_USE_CASES},
             "reporting": lambda: self._report(received.prompt),

@@ -7,9 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from agents import vertical
 from agents.algorithms import ALGORITHMS
+from agents.documents import MARKDOWN, parse_document
+from agents.llm import OfflineProvider, RecordingLlm
 from agents.vertical import builtin_verticals, choose_vertical, load_vertical_file
+from bus.contract import LlmCall, VerticalTask
 from bus.errors import TaskError
+from store import EmbeddedStore
+from store.sample import ensure_sample_graph
+from tests.agents.contexts import DocumentsAtHand
 
 BUNDLED = Path(__file__).resolve().parents[2] / "graph_analytics_ai" / "data" / "requirements_ecommerce.md"
 DEMO_COLLECTIONS = ["customers", "products", "categories", "purchased", "viewed", "follows", "reviewed", "belongs_to"]
@@ -196,3 +203,37 @@ class TestCustom:
             choose_vertical([], [], custom={"metadata": "ecommerce"})
         assert caught.value.code == "bad_vertical"
         assert "metadata must be an object" in caught.value.message
+
+
+FRAUD_BRIEF = (
+    "Investigators need alerts on mule accounts and suspicious transfers. We must uncover fraud rings, "
+    "money laundering chains and account takeover across shared devices."
+)
+WEATHER = "The weather tomorrow will be sunny with light winds."
+
+
+class TestAgentOffline:
+    @pytest.mark.parametrize(
+        ("graph", "text", "expected"),
+        [
+            ("ecommerce", BUNDLED.read_text(encoding="utf-8"), "ecommerce"),
+            ("plain", FRAUD_BRIEF, "fraud"),
+            ("plain", WEATHER, "generic"),
+        ],
+    )
+    async def test_auto_mode_answers_as_the_rules_choose(self, tmp_path: Path, graph: str, text: str, expected: str) -> None:
+        """Offline, the agent asks the same small question as of a model and the rule-based answer
+        leads to the profile choose_vertical returns, score and matched terms included."""
+        store = EmbeddedStore(tmp_path)
+        ensure_sample_graph(store, "ecommerce")
+        edges = tmp_path / "links.csv"
+        edges.write_text("_from,_to\nnodes/a,nodes/b\nnodes/b,nodes/c\n")
+        store.import_graph("plain", [edges])
+        info = store.graph(graph)
+        calls: list[LlmCall] = []
+        ctx = DocumentsAtHand(workflow_id="wf", task_id="wf.vertical", attempt=1, store=store, llm=RecordingLlm(OfflineProvider(), calls), home=tmp_path)
+        result = await vertical.handle(VerticalTask(graph_name=graph, documents=[ctx.hand("brief.md", text)]), ctx)
+        collections = [*info.vertex_collections, *info.edge_collections]
+        assert result.vertical.name == expected
+        assert result.vertical == choose_vertical([parse_document("brief.md", MARKDOWN, text.encode()).text], collections)
+        assert [(call.purpose, call.provider) for call in calls] == [("vertical", "offline")]
