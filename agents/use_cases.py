@@ -57,6 +57,7 @@ from dataclasses import dataclass, field
 from agents.algorithms import ALGORITHMS
 from agents.templates import choose_collections, core_collections
 from agents.llm import offline_responder
+from agents.llm_http import WRAPPER_PROPERTY
 from bus.contract import GraphSchema, RequirementsDoc, UnansweredQuestion, UseCase, UseCasesResult, UseCasesTask, VerticalProfile
 
 _SIGNAL_WORDS: dict[str, tuple[str, ...]] = {
@@ -471,15 +472,19 @@ def _plural(word: str) -> str:
 
 
 def use_cases_prompt(task: UseCasesTask) -> str:
-    """What an HTTP model is asked: the same mapping, from the same inputs, as JSON."""
+    """What an HTTP model is asked: the same mapping, from the same inputs, as JSON.
+
+    The answer, a list, is asked for inside the object the HTTP providers send as its schema
+    (both protocols want an object at the top); the offline rules answer the list itself.
+    """
     requirements = "\n".join(f"- {r.id} [{r.priority}] {r.text}" for r in task.requirements.requirements) or "- (none)"
     collections = ", ".join(f"{c.name} ({c.count})" for c in task.schema.vertex_collections + task.schema.edge_collections)
     algorithms = ", ".join(f"{a.name}: {a.summary}" for a in ALGORITHMS.values())
     return (
         f"Industry: {task.vertical.display_name}.\nGraph collections: {collections}.\nRequirements:\n{requirements}\n"
         f"Algorithms: {algorithms}\n"
-        "Map the requirements to graph-analytics use cases. Answer with a JSON array of objects with fields "
-        "id (UC-001…), title, description, algorithm (one of the names above), reason (quote the requirement words), "
+        f'Map the requirements to graph-analytics use cases. Answer with a JSON object {{"{WRAPPER_PROPERTY}": [...]}} '
+        "whose list holds the use cases, each an object with fields id (UC-001…), title, description, algorithm (one of the names above), reason (quote the requirement words), "
         "requirement_ids, priority (critical|high|medium|low), focus_collections (the vertex collections it is about)."
     )
 

@@ -25,10 +25,21 @@ import msgspec
 import pytest
 from aiohttp import web
 
-from agents import vertical
+from agents import use_cases, vertical
 from agents.llm import LlmRequest, PriceTable, RecordingLlm, provider_from_name
 from agents.llm_http import AnthropicProvider, ObjectSchema, OpenAICompatibleProvider
-from bus.contract import LlmCall, Objective, VerticalTask
+from bus.contract import (
+    CollectionInfo,
+    EdgeDefinition,
+    GraphSchema,
+    LlmCall,
+    Objective,
+    Requirement,
+    RequirementsDoc,
+    UseCase,
+    UseCasesTask,
+    VerticalTask,
+)
 from bus.errors import GaaiError, TaskError
 from graph_analytics_ai.ai.agents import AgenticWorkflowRunner
 from store import EmbeddedStore
@@ -634,6 +645,44 @@ async def test_a_vertical_name_repaired_on_the_second_answer_is_used(server, con
     result = await choose_vertical_with(RecordingLlm(connect("openai"), []), tmp_path)
     assert result.vertical == vertical.builtin_verticals()["generic"]
     assert len(server.received) == 2
+
+
+# ---------------------------------------------------------------- the use-case agent's question
+
+
+FOLLOWERS = GraphSchema(
+    graph_name="followers",
+    vertex_collections=[CollectionInfo(name="customers", kind="vertex", count=30)],
+    edge_collections=[CollectionInfo(name="follows", kind="edge", count=60, role="edge")],
+    edge_definitions=[EdgeDefinition(collection="follows", from_collections=["customers"], to_collections=["customers"], count=60)],
+    core_collections=["customers"],
+    satellite_collections=[],
+    total_vertices=30,
+    total_edges=60,
+)
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+async def test_the_use_cases_prompt_asks_for_the_object_its_schema_describes(server, connect, kind, tmp_path):
+    """The use cases, a list, travel inside {"items": ...} in the schema sent, and the prompt asks for
+    that object rather than a bare array; the answer comes back as the list."""
+    proposed = {
+        "id": "UC-001", "title": "Influential customers", "description": "PageRank over follows.", "algorithm": "pagerank",
+        "reason": "most influential customers", "requirement_ids": ["REQ-1"], "priority": "high", "focus_collections": ["customers"],
+    }
+    server.replies = [answers({"items": [proposed]})]
+    task = UseCasesTask(
+        requirements=RequirementsDoc(requirements=[Requirement(id="REQ-1", text="Find the most influential customers.", priority="high")]),
+        schema=FOLLOWERS,
+        vertical=vertical.builtin_verticals()["social"],
+    )
+    ctx = DocumentsAtHand(workflow_id="wf", task_id="wf.use_cases", attempt=1, store=EmbeddedStore(tmp_path), llm=RecordingLlm(connect(kind), []), home=tmp_path)
+    result = await use_cases.handle(task, ctx)
+    assert result.use_cases == [UseCase(**proposed)]
+    [request] = server.received
+    schema = request.body["tools"][0]["input_schema"] if kind == "anthropic" else request.body["response_format"]["json_schema"]["schema"]
+    [wrapper] = schema["required"]
+    assert f'Answer with a JSON object {{"{wrapper}": [...]}} whose list holds the use cases' in request.prompt
 
 
 # ---------------------------------------------------------------- a whole workflow
