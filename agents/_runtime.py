@@ -24,7 +24,7 @@ import msgspec
 import nats.js.errors
 import structlog
 
-from agents.llm import LlmProvider, PriceTable, RecordingLlm, provider_from_env
+from agents.llm import LlmProvider, PriceTable, RecordingLlm, llm_from_env
 from bus import contract
 from bus.connection import Bus
 from bus.errors import BusError, GaaiError, TaskError
@@ -187,8 +187,7 @@ def run_agent(agent: str, handle: Handle, *, cpu_workers: int = 0, default_timeo
 async def _serve_agent(agent: str, handle: Handle, settings: Settings, cpu_workers: int, instance: contract.Instance, stop: asyncio.Event) -> None:
     home = settings.home or default_home()
     store = EmbeddedStore(home)
-    provider = provider_from_env()
-    prices = PriceTable.from_env()
+    provider, prices = llm_from_env()
     pool = CpuPool(cpu_workers, preload=[handle.__module__, "store"]) if cpu_workers else None
     if pool is not None:
         await pool.start()

@@ -86,8 +86,8 @@ class PriceTable:
         self.prices = {OfflineProvider.model: (0.0, 0.0), **(prices or {})}
 
     @classmethod
-    def from_env(cls) -> "PriceTable":
-        path = os.environ.get("GAAI_LLM_PRICES")
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "PriceTable":
+        path = (os.environ if environ is None else environ).get("GAAI_LLM_PRICES")
         if not path:
             return cls()
         try:
@@ -244,15 +244,16 @@ def provider_from_name(name: str | None, environ: Mapping[str, str] | None = Non
     raise GaaiError("unknown_llm_provider", f"unknown LLM provider {name!r}; available: {', '.join(LLM_PROVIDERS)}")
 
 
-def provider_from_env(environ: Mapping[str, str] | None = None) -> LlmProvider:
-    """The provider ``GAAI_LLM_PROVIDER`` names (default offline), configured from ``environ`` (default ``os.environ``).
+def llm_from_env(environ: Mapping[str, str] | None = None) -> tuple[LlmProvider, PriceTable]:
+    """The provider ``GAAI_LLM_PROVIDER`` names (default offline) and the ``GAAI_LLM_PRICES``
+    table, configured from ``environ`` (default ``os.environ``).
 
-    An agent builds its provider with it at start; whatever starts agents calls it first
-    with the agents' environment, since an agent refusing its settings exits, and a
-    supervisor would restart it forever.
+    An agent builds both with it at start; whatever starts agents calls it first with the
+    agents' environment, since an agent refusing its settings exits, and a supervisor
+    would restart it forever.
 
     Raises:
-        GaaiError: as :func:`provider_from_name`.
+        GaaiError: as :func:`provider_from_name`, or ``bad_price_table``.
     """
     environ = os.environ if environ is None else environ
-    return provider_from_name(environ.get("GAAI_LLM_PROVIDER", "offline"), environ)
+    return provider_from_name(environ.get("GAAI_LLM_PROVIDER", "offline"), environ), PriceTable.from_env(environ)

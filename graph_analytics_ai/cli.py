@@ -11,7 +11,7 @@ import time
 from importlib import resources
 from pathlib import Path
 
-from agents.llm import provider_from_env
+from agents.llm import llm_from_env
 from bus.contract import AGENT_NAMES, FINAL_STATUSES, Event, TaskEvent, WorkflowEvent, WorkflowProgress
 from bus.errors import GaaiError
 from bus.settings import Settings
@@ -178,7 +178,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             raise GaaiError("bad_argument", f"--scale takes AGENT=N with N >= 1, got {item!r}")
         scale[name] = int(count)
     # Agents given a bad LLM setting would exit and be restarted forever: refuse it here.
-    provider_from_env()
+    llm_from_env()
     stack = LocalStack(home=_home(), nats_url=os.environ.get("NATS_URL") or None, scale=scale, announce=_err)
     url = stack.start()
     _out(f"gaai is up on {url} (home {stack.home}); logs in {stack.home / 'logs'}")

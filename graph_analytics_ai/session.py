@@ -13,7 +13,7 @@ from pathlib import Path
 
 import msgspec
 
-from agents.llm import provider_from_env
+from agents.llm import llm_from_env
 from bus.contract import TASK_AGENTS, DocumentInput, Event, SubmitRequest, WorkflowProgress
 from bus.errors import RequestError
 from bus.settings import Settings
@@ -82,7 +82,7 @@ async def run_workflow(
     stack = None
     if not nats_url:
         # Agents given a bad LLM setting would exit and be restarted forever: refuse it here.
-        provider_from_env({**os.environ, **(agent_env or {})})
+        llm_from_env({**os.environ, **(agent_env or {})})
         stack = LocalStack(home=home, announce=announce, process_env={agent: dict(agent_env) for agent in TASK_AGENTS} if agent_env else {})
         nats_url = stack.start()
     try:

@@ -86,11 +86,20 @@ def test_cli_errors_are_messages_not_tracebacks(cli_env, tmp_path):
     assert bad_import.returncode == 2 and "Traceback" not in bad_import.stderr
 
 
-def test_up_refuses_bad_llm_settings_before_starting_anything(cli_env, home, tmp_path):
-    """`gaai up` with the openai provider and no model: exit 2 with one line, and no nats-server,
-    orchestrator or agent was started (an agent would refuse the setting and be restarted forever)."""
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ({"GAAI_LLM_PROVIDER": "openai", "GAAI_LLM_API_KEY": "k"}, "gaai: GAAI_LLM_MODEL is not set: the openai provider needs the name of the model to ask [bad_setting]"),
+        ({"GAAI_LLM_PRICES": "prices.json"}, "gaai: GAAI_LLM_PRICES=prices.json: Expected `object`, got `array` [bad_price_table]"),
+    ],
+    ids=["no model", "bad price table"],
+)
+def test_up_refuses_bad_llm_settings_before_starting_anything(cli_env, home, tmp_path, setting, message):
+    """`gaai up` with a bad LLM setting: exit 2 with one line, and no nats-server, orchestrator
+    or agent was started (an agent would refuse the setting and be restarted forever)."""
+    (tmp_path / "prices.json").write_text("[]")
     env = {key: value for key, value in cli_env.items() if not key.startswith("GAAI_LLM_")}
-    env.update(GAAI_LLM_PROVIDER="openai", GAAI_LLM_API_KEY="k")
+    env.update(setting)
     up = subprocess.Popen([*GAAI, "up"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         stdout, stderr = up.communicate(timeout=30)
@@ -103,7 +112,7 @@ def test_up_refuses_bad_llm_settings_before_starting_anything(cli_env, home, tmp
         for pid in left:
             os.kill(pid, signal.SIGKILL)
     assert up.returncode == 2
-    assert stderr.splitlines() == ["gaai: GAAI_LLM_MODEL is not set: the openai provider needs the name of the model to ask [bad_setting]"]
+    assert stderr.splitlines() == [message]
     assert stdout == ""
     assert left == [], "no process of gaai up is left"
     assert not (home / "logs").exists(), "no process was started"
