@@ -14,6 +14,9 @@ Transport failures are handled here, answers' content in ``RecordingLlm``:
   redelivered later).
 * 401/403 fail at once with ``llm_auth``; 400, 404 and other client errors with
   ``llm_request_rejected``. Retrying cannot change the answer, so neither is retryable.
+  One exception: an OpenAI model that refuses ``max_tokens`` and asks for
+  ``max_completion_tokens`` (OpenAI's newer models do) is asked again at once with that
+  field, and the provider keeps using it.
 * An answer the API stopped at the token limit (``max_tokens``, ``GAAI_LLM_MAX_TOKENS``)
   is handed back marked ``cut_off``, and ``RecordingLlm`` fails the call with
   ``llm_answer_truncated`` rather than judging half an answer.
@@ -56,6 +59,7 @@ MAX_RETRY_AFTER_S = 60.0
 WRAPPER_PROPERTY = "items"
 
 _BACKOFF_CAP_S = 30.0
+_SUCCESSOR_FIELD = "max_completion_tokens"
 _RETRYABLE_STATUSES = frozenset({408, 409, 429})
 _SCHEMA_NAME = re.compile(r"[^A-Za-z0-9_-]")
 _ERROR_TEXT_LIMIT = 500
@@ -241,6 +245,12 @@ class OpenAICompatibleProvider(_HttpProvider):
     default_base_url = OPENAI_BASE_URL
     api_key_variable = "OPENAI_API_KEY"
 
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        # OpenAI's newer models refuse max_tokens and name its successor in the 400; servers
+        # that speak the older protocol (vLLM, Ollama…) may not know the successor.
+        self._token_limit_field = "max_tokens"
+
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
@@ -248,13 +258,21 @@ class OpenAICompatibleProvider(_HttpProvider):
         shape = ObjectSchema.of(request.response_schema) if request.response_schema else None
         messages = [{"role": "system", "content": request.system}] if request.system else []
         messages.append({"role": "user", "content": request.prompt})
-        body: dict[str, Any] = {"model": self.model, "messages": messages, "max_tokens": self.max_tokens}
+        body: dict[str, Any] = {"model": self.model, "messages": messages, self._token_limit_field: self.max_tokens}
         if shape is not None:
             body["response_format"] = {
                 "type": "json_schema",
                 "json_schema": {"name": schema_name(request.purpose), "schema": shape.schema, "strict": False},
             }
-        completion = self._decoded(await self._post("/chat/completions", body), _ChatCompletion)
+        try:
+            payload = await self._post("/chat/completions", body)
+        except TaskError as exc:
+            if exc.code != "llm_request_rejected" or self._token_limit_field != "max_tokens" or _SUCCESSOR_FIELD not in exc.message:
+                raise
+            self._token_limit_field = _SUCCESSOR_FIELD
+            body[_SUCCESSOR_FIELD] = body.pop("max_tokens")
+            payload = await self._post("/chat/completions", body)
+        completion = self._decoded(payload, _ChatCompletion)
         choice = completion.choices[0] if completion.choices else None
         text = (choice.message.content or "") if choice else ""
         if completion.usage is None:  # some compatible servers leave usage out

@@ -75,6 +75,7 @@ class LlmApiServer:
 
     def __init__(self, api_key: str | None = API_KEY) -> None:
         self.api_key = api_key
+        self.refuses_max_tokens = False
         self.received: list[Received] = []
         self.replies: list[Reply] = []
         self._runner: web.AppRunner | None = None
@@ -101,6 +102,8 @@ class LlmApiServer:
         if self.api_key and request.headers.get("Authorization") != f"Bearer {self.api_key}":
             given = request.headers.get("Authorization", "").removeprefix("Bearer ")
             return openai_error(401, f"Incorrect API key provided: {given}. You can find your API key in your account settings.")
+        if self.refuses_max_tokens and "max_tokens" in received.body:
+            return openai_error(400, "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.")
         problem = _openai_request_problem(received.body)
         if problem:
             return openai_error(400, problem)
@@ -130,7 +133,8 @@ class LlmApiServer:
 def _openai_request_problem(body: dict) -> str:
     if not isinstance(body.get("model"), str) or not body["model"]:
         return "you must provide a model parameter"
-    if not isinstance(body.get("max_tokens"), int) or body["max_tokens"] < 1:
+    limit = body.get("max_tokens", body.get("max_completion_tokens"))
+    if not isinstance(limit, int) or limit < 1 or {"max_tokens", "max_completion_tokens"} <= set(body):
         return "max_tokens: expected an integer >= 1"
     messages = body.get("messages")
     if not messages or any(set(m) != {"role", "content"} or m["role"] not in ("system", "user") for m in messages) or messages[-1]["role"] != "user":
@@ -444,6 +448,16 @@ async def test_client_errors_are_not_retried(server, connect, status, code):
     assert caught.value.code == code and not caught.value.retryable
     assert f"HTTP {status}: the model `requested-model` does not exist" in caught.value.message
     assert len(server.received) == 1
+
+
+async def test_a_model_that_refuses_max_tokens_is_asked_with_max_completion_tokens(server, connect):
+    """OpenAI's newer models refuse max_tokens and name max_completion_tokens: asked again at once, and from then on."""
+    server.refuses_max_tokens = True
+    server.replies = [answers({"id": "OBJ-1", "text": "t"})]
+    provider = connect("openai", max_tokens=900)
+    for _ in range(2):
+        assert await RecordingLlm(provider, []).ask("objective", "p", Objective) == Objective(id="OBJ-1", text="t")
+    assert [("max_tokens" in r.body, r.body.get("max_completion_tokens")) for r in server.received] == [(True, None), (False, 900), (False, 900)]
 
 
 async def test_a_request_the_api_would_refuse_is_reported_with_its_reason(server, connect):
