@@ -607,6 +607,15 @@ def test_the_python_api_takes_the_http_providers_and_refuses_others(home, monkey
     assert not (home / "logs").exists(), "no process was started"
 
 
+def test_the_python_api_takes_the_provider_from_the_environment_when_not_given(monkeypatch):
+    """Without llm_provider the runner uses GAAI_LLM_PROVIDER, as `gaai run` does; an argument wins over it."""
+    monkeypatch.setenv("GAAI_LLM_PROVIDER", "anthropic")
+    assert AgenticWorkflowRunner(graph_name="ecommerce").llm_provider == "anthropic"
+    assert AgenticWorkflowRunner(graph_name="ecommerce", llm_provider="offline").llm_provider == "offline"
+    monkeypatch.delenv("GAAI_LLM_PROVIDER")
+    assert AgenticWorkflowRunner(graph_name="ecommerce").llm_provider == "offline"
+
+
 # ---------------------------------------------------------------- the vertical agent's question
 
 

@@ -9,7 +9,8 @@ nats-server, the orchestrator and every agent as separate processes — for the 
 tears it down afterwards. ``run()`` is the synchronous form (sequential by default, as
 in the seed); in Jupyter ``await runner.run_async()`` works as is.
 
-``llm_provider`` (``offline``, ``openai`` or ``anthropic``) is the provider of the agents
+``llm_provider`` (``offline``, ``openai`` or ``anthropic``; when not given,
+``GAAI_LLM_PROVIDER``, else ``offline``, as for ``gaai run``) is the provider of the agents
 the runner starts, configured by the ``GAAI_LLM_*`` variables; agents already running
 behind a ``NATS_URL`` keep the provider they were started with.
 """
@@ -68,12 +69,13 @@ class AgenticWorkflowRunner:
         enable_tracing: bool = True,
         enable_debug_mode: bool = False,
         max_executions: int = 5,
-        llm_provider: str = "offline",
+        llm_provider: str | None = None,
         industry: str = "auto",
         nats_url: str | None = None,
         home: str | Path | None = None,
         documents_root: str | Path | None = None,
     ) -> None:
+        llm_provider = llm_provider or os.environ.get("GAAI_LLM_PROVIDER") or "offline"
         if llm_provider not in LLM_PROVIDERS:
             raise GaaiError("unknown_llm_provider", f"unknown LLM provider {llm_provider!r}; available: {', '.join(LLM_PROVIDERS)}")
         self.graph_name = graph_name
