@@ -8,7 +8,7 @@ ARG PYTHON_VERSION=3.11
 FROM python:${PYTHON_VERSION}-slim AS build
 RUN python -m venv /opt/gaai
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY agents/ agents/
 COPY bus/ bus/
 COPY orchestrator/ orchestrator/
@@ -16,7 +16,7 @@ COPY telemetry/ telemetry/
 COPY store/ store/
 COPY graph_analytics_ai/ graph_analytics_ai/
 COPY bench/ bench/
-RUN --mount=type=cache,target=/root/.cache/pip /opt/gaai/bin/pip install .
+RUN --mount=type=cache,target=/root/.cache/pip /opt/gaai/bin/pip install -c constraints.txt .
 
 # ---- runtime: the virtualenv alone (no sources, no build tools), run by a non-root user
 FROM python:${PYTHON_VERSION}-slim

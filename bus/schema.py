@@ -6,6 +6,7 @@ fails when they drift from ``bus/contract.py``.
 
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 
@@ -30,11 +31,27 @@ PUBLIC_MESSAGES = {
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
 
+def _clean_descriptions(node):
+    """Descriptions with docstring indentation removed, as ``inspect.cleandoc`` does.
+
+    msgspec versions differ in whether they dedent docstrings; cleaning them here keeps the
+    published schemas identical whichever version generated them.
+    """
+    if isinstance(node, dict):
+        return {
+            key: inspect.cleandoc(value) if key == "description" and isinstance(value, str) else _clean_descriptions(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_clean_descriptions(item) for item in node]
+    return node
+
+
 def render() -> dict[str, bytes]:
     """File name → JSON Schema document (2020-12), one per public message."""
     files = {}
     for name, message in PUBLIC_MESSAGES.items():
-        schema = msgspec.json.schema(message)
+        schema = _clean_descriptions(msgspec.json.schema(message))
         schema = {
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": f"gaai/v{contract.CONTRACT_VERSION}/{name}.json",

@@ -20,6 +20,30 @@ def test_committed_schemas_match_the_code():
     assert drifted == [], f"run `python -m bus.schema`: {drifted} drifted"
 
 
+def test_published_descriptions_carry_no_docstring_indentation():
+    """Descriptions read the same whether or not the installed msgspec dedents docstrings."""
+    indented = [
+        (name, line)
+        for name, body in render().items()
+        for node in _descriptions(msgspec.json.decode(body))
+        for line in node.splitlines()
+        if line.startswith(" ")
+    ]
+    assert indented == []
+
+
+def _descriptions(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "description" and isinstance(value, str):
+                yield value
+            else:
+                yield from _descriptions(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _descriptions(item)
+
+
 def test_submit_request_from_plain_json():
     """A client in any language sends plain JSON with only the fields it cares about."""
     request = decode_request(submit_decoder, b'{"graph_name": "shop", "documents": [{"content": "We must rank products."}]}')
