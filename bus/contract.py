@@ -53,6 +53,20 @@ class DocumentInput(_Frozen):
     media_type: Annotated[str, Meta(max_length=128)] | None = None
 
 
+class EdgeSemantics(_Frozen):
+    """How one edge collection is read.
+
+    ``directed``: an edge goes from ``_from`` to ``_to``; otherwise it is a tie both ways,
+    and a pair listed in both directions is one tie. ``weight_field``: the numeric field
+    holding each edge's weight (a strength for PageRank, Louvain and label propagation; a
+    length for betweenness's shortest paths); ``None`` = every edge counts 1.
+    """
+
+    collection: Name
+    directed: bool = True
+    weight_field: Annotated[str, Meta(min_length=1, max_length=128)] | None = None
+
+
 class SubmitRequest(_Frozen):
     """Start a workflow: sent as a request on ``gaai.workflow.submit``."""
 
@@ -66,6 +80,7 @@ class SubmitRequest(_Frozen):
     industry: Annotated[str, Meta(max_length=64)] = "auto"
     custom_vertical: dict | None = None
     workflow_id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_\-]{1,64}$")] | None = None
+    edge_semantics: Annotated[list[EdgeSemantics], Meta(max_length=256)] = []
 
 
 class SubmitReply(_Frozen):
@@ -154,11 +169,22 @@ class AttributeInfo(_Frozen):
 
 
 class CollectionInfo(_Frozen):
+    """A collection as schema analysis found it.
+
+    For edge collections: the semantics in force (``directed``, ``weight_field``), the
+    measured ``reciprocity`` (share of edges whose reverse edge exists) and the numeric
+    fields that look like weights (``weight_candidates``).
+    """
+
     name: str
     kind: Literal["vertex", "edge"]
     count: int
     attributes: list[AttributeInfo] = []
     role: Literal["core", "satellite", "edge"] = "core"
+    directed: bool = True
+    weight_field: str | None = None
+    reciprocity: float | None = None
+    weight_candidates: list[str] = []
 
 
 class EdgeDefinition(_Frozen):
@@ -179,6 +205,7 @@ class GraphSchema(_Frozen):
     satellite_collections: list[str]
     total_vertices: int
     total_edges: int
+    warnings: list[str] = []
 
 
 class Objective(_Frozen):
@@ -201,6 +228,22 @@ class Stakeholder(_Frozen):
     role: str = ""
 
 
+class OutputConstraint(_Frozen):
+    """A rule from the documents that binds what a report may show.
+
+    ``no_names``: no vertex is named (ids are pseudonymised); ``max_items``: lists show at
+    most ``value`` entries; ``language`` / ``format``: the required one in ``value``.
+    ``collections`` limits the rule to vertices of those collections (empty = all).
+    """
+
+    id: str
+    kind: Literal["no_names", "max_items", "language", "format"]
+    text: str
+    value: Scalar = None
+    collections: list[str] = []
+    source: str = ""
+
+
 class RequirementsDoc(_Frozen):
     objectives: list[Objective] = []
     requirements: list[Requirement] = []
@@ -208,6 +251,7 @@ class RequirementsDoc(_Frozen):
     constraints: list[str] = []
     documents: list[str] = []
     domain_terms: list[str] = []
+    output_constraints: list[OutputConstraint] = []
 
 
 class UseCase(_Frozen):
@@ -237,6 +281,8 @@ class AnalysisTemplate(_Frozen):
     result_field: str = "value"
     rationale: str = ""
     focus_collections: list[str] = []
+    edge_semantics: list[EdgeSemantics] = []
+    requirement_ids: list[str] = []
 
 
 class RankedVertex(_Frozen):
@@ -291,6 +337,7 @@ class ExecutionSummary(_Frozen):
     distribution: Distribution | None = None
     groups: GroupStats | None = None
     by_collection: dict[str, int] = {}
+    edge_semantics: list[EdgeSemantics] = []
 
 
 class Insight(_Frozen):
@@ -313,7 +360,21 @@ class ArtifactRef(_Frozen):
     size: int
 
 
+class RejectedClaim(_Frozen):
+    """A statement the report would have made, withheld because the stored results contradict it."""
+
+    text: str
+    reason: str
+
+
 class Report(_Frozen):
+    """One execution's report.
+
+    ``semantics`` is the sentence saying how the graph was read (direction, weights);
+    ``claims_verified`` counts the checked statements published, ``claims_rejected`` lists
+    those withheld; ``constraints_applied`` names the output constraints obeyed.
+    """
+
     report_id: str
     template_id: str
     execution_id: str
@@ -323,6 +384,10 @@ class Report(_Frozen):
     insights: list[Insight] = []
     recommendations: list[Recommendation] = []
     artifacts: list[ArtifactRef] = []
+    semantics: str = ""
+    claims_verified: int = 0
+    claims_rejected: list[RejectedClaim] = []
+    constraints_applied: list[str] = []
 
 
 # ---------------------------------------------------------------- tasks
@@ -340,6 +405,7 @@ class SchemaTask(_Frozen, tag="schema", tag_field="kind"):
     core_collections: list[str] = []
     satellite_collections: list[str] = []
     sample_size: int = 200
+    edge_semantics: list[EdgeSemantics] = []
 
 
 class RequirementsTask(_Frozen, tag="requirements", tag_field="kind"):
@@ -369,6 +435,7 @@ class ReportTask(_Frozen, tag="reporting", tag_field="kind"):
     execution: ExecutionSummary
     vertical: VerticalProfile
     requirements: list[Requirement] = []
+    constraints: list[OutputConstraint] = []
 
 
 Task = Union[
@@ -398,6 +465,24 @@ class UnansweredQuestion(_Frozen):
     reason: str
 
 
+class RequirementCoverage(_Frozen):
+    """What became of one requirement or objective: answered by templates, or why not.
+
+    ``status``: ``answered`` (``template_ids`` hold its analyses), ``no_slot`` (an analysis
+    answers it but ``max_executions`` ran out; ``executions_needed`` would cover it),
+    ``no_data`` (the graph lacks what it needs), ``not_analytic`` (no graph algorithm
+    answers it, e.g. a constraint or an output request), ``output_request`` (honoured by
+    the output itself, e.g. a CSV export).
+    """
+
+    requirement_id: str
+    text: str
+    status: Literal["answered", "no_slot", "no_data", "not_analytic", "output_request"]
+    template_ids: list[str] = []
+    reason: str = ""
+    executions_needed: int | None = None
+
+
 class UseCasesResult(_Frozen, tag="use_cases", tag_field="kind"):
     use_cases: list[UseCase]
     unanswered: list[UnansweredQuestion] = []
@@ -406,6 +491,7 @@ class UseCasesResult(_Frozen, tag="use_cases", tag_field="kind"):
 class TemplatesResult(_Frozen, tag="templates", tag_field="kind"):
     templates: list[AnalysisTemplate]
     rejected: list[str] = []
+    coverage: list[RequirementCoverage] = []
 
 
 class ExecutionResult(_Frozen, tag="execution", tag_field="kind"):
@@ -528,6 +614,7 @@ class WorkflowProgress(_Frozen):
     trace_id: str = ""
     enable_parallelism: bool = True
     unanswered: list[UnansweredQuestion] = []
+    coverage: list[RequirementCoverage] = []
 
 
 class TaskEvent(_Frozen, tag="task", tag_field="kind"):
