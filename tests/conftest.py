@@ -1,4 +1,9 @@
-"""Shared fixtures: a real nats-server per test session, isolated homes per test."""
+"""Shared fixtures (a real nats-server per test session, isolated homes per test) and test tiers.
+
+Every test gets one tier marker, so ``pytest -m unit`` runs the fast in-process tests alone:
+``e2e`` for whole stacks and fault tests (``tests/e2e``, ``tests/bench``, the Jaeger test),
+``integration`` for tests with a real nats-server or other real processes, ``unit`` for the rest.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,33 @@ from pathlib import Path
 import pytest
 
 from bus.server import LocalNatsServer
+
+TESTS = Path(__file__).resolve().parent
+E2E_PATHS = ("e2e", "bench", "telemetry/test_jaeger.py")
+# Tests that start real processes (servers, agents, CLIs) without the nats fixtures below.
+INTEGRATION_PATHS = (
+    "bus/test_health.py",
+    "bus/test_security.py",
+    "bus/test_settings.py",
+    "deploy/test_compose.py",
+    "store/test_concurrency.py",
+    "telemetry/test_tracing.py",
+    "agents/test_llm_http.py",
+    "agents/test_execution_agent.py",
+)
+NATS_FIXTURES = {"nats_server", "fresh_nats"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        where = Path(item.fspath).resolve().relative_to(TESTS).as_posix()
+        if where.startswith(E2E_PATHS):
+            tier = "e2e"
+        elif where.startswith(INTEGRATION_PATHS) or NATS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            tier = "integration"
+        else:
+            tier = "unit"
+        item.add_marker(tier)
 
 
 @pytest.fixture(scope="session")
