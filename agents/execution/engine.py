@@ -8,10 +8,20 @@ no process state; PageRank and betweenness spread their work over one thread per
 core, all joined before they return. Its output pickles, so the execution agent can run
 it in a worker process (no OpenMP runtime is involved, so a forked worker works too).
 
-Directedness comes from the algorithm, not from the caller: PageRank, SCC and betweenness
-follow edge direction; WCC, label propagation and Louvain read the undirected view.
-PageRank counts parallel edges with their multiplicity; betweenness, label propagation and
-Louvain use the simple graph (no self-loops, each tie once).
+Semantics, as networkx computes on a ``DiGraph`` (``Graph`` when every edge is undirected).
+An edge runs ``src -> dst`` unless ``undirected`` marks it as a tie both ways; an undirected
+pair listed more than once (e.g. exported in both directions) is one tie, weighted by the
+largest weight listed. PageRank, SCC and betweenness follow direction (undirected ties both
+ways); WCC, label propagation and Louvain read the undirected view. Without ``weights``
+every edge counts 1: PageRank counts parallel edges with their multiplicity; betweenness,
+label propagation and Louvain use the simple graph (no self-loops, each tie once). Weights
+are strengths for PageRank (a step follows an out-edge with probability proportional to
+its weight; parallel edges add up) and for Louvain, label propagation and modularity (a
+tie weighs its directed edges' weights both ways plus its undirected tie's weight). For
+betweenness they are lengths (shortest paths by total weight, Dijkstra-based Brandes; of
+parallel edges the shortest counts). A zero strength adds nothing; a zero length is a free
+hop; components ignore weights. Raw (unnormalized) betweenness counts each pair once when
+every edge is undirected.
 
 Engine choices, measured on this 2-core machine with 200k vertices / 2M random edges
 (medians of noisy runs; "planted" = the same size with 2,000 planted communities).
@@ -151,7 +161,8 @@ class AlgorithmOutput:
         engine: which implementation produced the values, e.g. ``"scipy"`` or
             ``"numba-sampled(256)"``.
         modularity: the standard (resolution 1) modularity of a community partition on the
-            undirected simple graph; ``None`` for other algorithms or a graph without edges.
+            undirected simple graph, weighted when weights were given; ``None`` for other
+            algorithms or a graph without edges (or without weight).
     """
 
     values: np.ndarray
@@ -160,7 +171,16 @@ class AlgorithmOutput:
     modularity: float | None = None
 
 
-def run_algorithm(algorithm: str, num_vertices: int, src: np.ndarray, dst: np.ndarray, params: dict) -> AlgorithmOutput:
+def run_algorithm(
+    algorithm: str,
+    num_vertices: int,
+    src: np.ndarray,
+    dst: np.ndarray,
+    params: dict,
+    *,
+    weights: np.ndarray | None = None,
+    undirected: np.ndarray | None = None,
+) -> AlgorithmOutput:
     """Run one catalog algorithm on the graph ``(num_vertices, src -> dst)``.
 
     Args:
@@ -169,29 +189,55 @@ def run_algorithm(algorithm: str, num_vertices: int, src: np.ndarray, dst: np.nd
         src: integer array of edge sources.
         dst: integer array of edge targets, same length as ``src``.
         params: the algorithm's parameters; missing ones take the catalog defaults.
+        weights: one finite weight >= 0 per edge, or None for all 1 (see the module docstring).
+        undirected: one bool per edge, True for a tie both ways, or None for all directed.
 
     Returns:
         The per-vertex values and how they were computed.
 
     Raises:
         TaskError: ``unknown_algorithm`` or ``bad_params`` (from the catalog),
-            ``empty_graph`` for a graph without vertices, ``bad_graph`` for malformed edges.
+            ``empty_graph`` for a graph without vertices, ``bad_graph`` for malformed edges,
+            weights or direction flags.
     """
     spec = algorithm_spec(algorithm)
     resolved = resolve_params(algorithm, params)
     src, dst = _checked_edges(num_vertices, src, dst)
+    weights = _checked_weights(weights, src.size)
+    undirected = _checked_undirected(undirected, src.size)
     n = int(num_vertices)
     if spec.name == "pagerank":
-        return _pagerank(n, src, dst, float(resolved["damping"]), int(resolved["max_iterations"]), float(resolved["tolerance"]))
-    if spec.name in ("wcc", "scc"):
-        return _components(n, src, dst, strong=spec.name == "scc")
+        src, dst, weights = _directed_view(n, src, dst, weights, undirected)
+        damping, tolerance = float(resolved["damping"]), float(resolved["tolerance"])
+        return _pagerank(n, src, dst, weights, damping, int(resolved["max_iterations"]), tolerance)
+    if spec.name == "wcc":
+        return _components(n, src, dst, strong=False)
+    if spec.name == "scc":
+        src, dst, _ = _directed_view(n, src, dst, None, undirected)
+        return _components(n, src, dst, strong=True)
     if spec.name == "label_propagation":
-        return _label_propagation(n, src, dst, int(resolved["max_iterations"]), int(resolved["seed"]))
+        if weights is None:
+            ties = _undirected_both_ways(n, src, dst)
+        else:
+            ties = _weighted_ties(n, *_tie_list(n, src, dst, weights, undirected))
+        return _label_propagation(ties, int(resolved["max_iterations"]), int(resolved["seed"]))
     if spec.name == "louvain":
-        return _louvain(n, src, dst, float(resolved["resolution"]), int(resolved["seed"]))
+        if weights is not None:
+            src, dst, weights = _tie_list(n, src, dst, weights, undirected)
+        return _louvain(n, src, dst, weights, float(resolved["resolution"]), int(resolved["seed"]))
     if spec.name == "betweenness":
+        pairs_once = undirected is not None and bool(undirected.all())
+        src, dst, weights = _directed_view(n, src, dst, weights, undirected)
         return _betweenness(
-            n, src, dst, int(resolved["exact_limit"]), int(resolved["samples"]), int(resolved["seed"]), bool(resolved["normalized"])
+            n,
+            src,
+            dst,
+            weights,
+            int(resolved["exact_limit"]),
+            int(resolved["samples"]),
+            int(resolved["seed"]),
+            bool(resolved["normalized"]),
+            pairs_once,
         )
     raise TaskError("unknown_algorithm", f"the engine has no implementation of {algorithm!r}")
 
@@ -206,8 +252,11 @@ def load_compiled_kernels() -> None:
     """
     src = np.array([0, 1, 2, 2], dtype=np.int32)
     dst = np.array([1, 2, 0, 3], dtype=np.int32)
+    weights = np.array([1.0, 2.0, 0.5, 1.0])
+    undirected = np.array([False, True, False, True])
     for algorithm in ALGORITHMS:
         run_algorithm(algorithm, 4, src, dst, {})
+        run_algorithm(algorithm, 4, src, dst, {}, weights=weights, undirected=undirected)
     # PageRank pulls with its kernels only on large graphs.
     _pagerank_pull(4, src, dst, 0.85, 1, 0.0)
 
@@ -229,6 +278,121 @@ def _checked_edges(num_vertices: int, src: np.ndarray, dst: np.ndarray) -> tuple
         raise TaskError("bad_graph", f"edge endpoints must lie in [0, {num_vertices}); the edge list refers to other vertices")
     dtype = np.int32 if num_vertices <= np.iinfo(np.int32).max else np.int64
     return src.astype(dtype, copy=False), dst.astype(dtype, copy=False)
+
+
+def _checked_weights(weights: np.ndarray | None, edges: int) -> np.ndarray | None:
+    """The weights as float64, one per edge, each finite and >= 0."""
+    if weights is None:
+        return None
+    try:
+        weights = np.asarray(weights, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TaskError("bad_graph", "edge weights must be numbers") from None
+    if weights.shape != (edges,):
+        raise TaskError("bad_graph", f"edge weights must be one per edge: got shape {weights.shape} for {edges} edges")
+    bad = np.flatnonzero(~(np.isfinite(weights) & (weights >= 0)))
+    if bad.size:
+        example = int(bad[0])
+        raise TaskError(
+            "bad_graph",
+            f"edge weights must be finite numbers >= 0; {bad.size} of {edges} edges have another "
+            f"(e.g. edge {example}: {weights[example]})",
+        )
+    return weights
+
+
+def _checked_undirected(undirected: np.ndarray | None, edges: int) -> np.ndarray | None:
+    """The direction flags as a bool array, or None when no edge is undirected."""
+    if undirected is None:
+        return None
+    undirected = np.asarray(undirected)
+    if undirected.dtype != np.bool_ or undirected.shape != (edges,):
+        raise TaskError(
+            "bad_graph",
+            f"undirected must be one bool per edge: got {undirected.dtype} of shape {undirected.shape} "
+            f"for {edges} edges",
+        )
+    return undirected if undirected.any() else None
+
+
+def _undirected_ties(
+    n: int, src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Each undirected pair once as ``(low end, high end, largest weight listed)``, self-loops included."""
+    low = np.minimum(src, dst).astype(np.int64)
+    keys = low * n + np.maximum(src, dst)
+    if weights is None:
+        # Sort and drop repeats: ``np.unique`` is far slower on large int64 arrays.
+        keys.sort()
+        keys = keys[np.diff(keys, prepend=-1) != 0]
+    else:
+        order = np.lexsort((-weights, keys))
+        keys = keys[order]
+        first = np.flatnonzero(np.diff(keys, prepend=-1))
+        keys, weights = keys[first], weights[order][first]
+    return (keys // n).astype(src.dtype), (keys % n).astype(src.dtype), weights
+
+
+def _directed_view(
+    n: int, src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None, undirected: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """All edges as directed ones: the directed edges as given, each undirected tie once in each
+    direction (a self-loop once). The input itself when no edge is undirected."""
+    if undirected is None:
+        return src, dst, weights
+    directed = ~undirected
+    undirected_weights = None if weights is None else weights[undirected]
+    low, high, tie_weights = _undirected_ties(n, src[undirected], dst[undirected], undirected_weights)
+    back = low != high
+    view_src = np.concatenate([src[directed], low, high[back]])
+    view_dst = np.concatenate([dst[directed], high, low[back]])
+    if weights is None:
+        return view_src, view_dst, None
+    return view_src, view_dst, np.concatenate([weights[directed], tie_weights, tie_weights[back]])
+
+
+def _tie_list(
+    n: int, src: np.ndarray, dst: np.ndarray, weights: np.ndarray, undirected: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The weighted undirected view, each tie once as ``(low end, high end, weight)``: a pair's
+    weight is the sum of its directed edges' weights (both ways) and of its undirected tie's.
+    Self-loops and ties of weight 0 are left out: they add nothing to a community's links."""
+    if undirected is not None:
+        directed = ~undirected
+        low, high, tie_weights = _undirected_ties(n, src[undirected], dst[undirected], weights[undirected])
+        src, dst = np.concatenate([src[directed], low]), np.concatenate([dst[directed], high])
+        weights = np.concatenate([weights[directed], tie_weights])
+    apart = src != dst
+    src, dst, weights = src[apart], dst[apart], weights[apart]
+    keys, position = np.unique(np.minimum(src, dst).astype(np.int64) * n + np.maximum(src, dst), return_inverse=True)
+    summed = np.bincount(position, weights=weights, minlength=keys.size)
+    keys, summed = keys[summed > 0], summed[summed > 0]
+    return (keys // n).astype(src.dtype), (keys % n).astype(src.dtype), summed
+
+
+def _weighted_ties(n: int, low: np.ndarray, high: np.ndarray, weights: np.ndarray) -> sp.csr_array:
+    """Each tie of a tie list in the rows of both its ends, with its weight; rows sorted."""
+    rows, cols = np.concatenate([low, high]), np.concatenate([high, low])
+    ties = sp.coo_array((np.concatenate([weights, weights]), (rows, cols)), shape=(n, n)).tocsr()
+    ties.sort_indices()
+    return ties
+
+
+def _shortest_edges(
+    n: int, src: np.ndarray, dst: np.ndarray, lengths: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSR ``(indptr, indices, lengths)`` without self-loops, each ordered pair once with the
+    shortest of its edges' lengths; rows sorted, ``indptr`` int64, ``indices`` of the endpoints' dtype."""
+    apart = src != dst
+    src, dst, lengths = src[apart], dst[apart], lengths[apart]
+    keys = src.astype(np.int64) * n + dst
+    order = np.lexsort((lengths, keys))
+    keys = keys[order]
+    first = np.flatnonzero(np.diff(keys, prepend=-1))
+    keys = keys[first]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(keys // n, minlength=n), out=indptr[1:])
+    return indptr, (keys % n).astype(src.dtype), lengths[order][first]
 
 
 def _grouped(n: int, rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> sp.csr_array:
@@ -386,42 +550,61 @@ def _renumber_by_size(labels: np.ndarray) -> np.ndarray:
 def _modularity(labels: np.ndarray, ties: sp.csr_array) -> float | None:
     """Newman modularity (resolution 1) of a partition of the undirected simple graph ``ties``.
 
-    ``ties`` holds each tie in both its rows. ``None`` when the graph has no edges, where
-    modularity is undefined.
+    ``ties`` holds each tie in both its rows: bool values count each tie 1, float values are
+    the ties' weights. ``None`` when the graph has no edges, where modularity is undefined.
     """
-    if ties.nnz == 0:
+    weighted = ties.dtype != np.bool_
+    total = float(ties.data.sum()) if weighted else ties.nnz
+    if total == 0:
         return None
     n = labels.shape[0]
-    degree = np.diff(ties.indptr)
+    row_lengths = np.diff(ties.indptr)
     intra = 0
     for block in _row_blocks(ties.indptr, np.arange(n), _BLOCK_ENTRIES):
         entries = slice(ties.indptr[block.start], ties.indptr[block.stop])
-        intra += np.count_nonzero(np.repeat(labels[block], degree[block]) == labels[ties.indices[entries]])
-    group_degree = np.bincount(labels, weights=degree)
-    return float(intra / ties.nnz - np.square(group_degree / ties.nnz).sum())
+        inside = np.repeat(labels[block], row_lengths[block]) == labels[ties.indices[entries]]
+        intra += ties.data[entries][inside].sum() if weighted else np.count_nonzero(inside)
+    group_degree = np.bincount(labels, weights=ties.sum(axis=1) if weighted else row_lengths)
+    return float(intra / total - np.square(group_degree / total).sum())
 
 
 # ---------------------------------------------------------------- algorithms
 
 
-def _pagerank(n: int, src: np.ndarray, dst: np.ndarray, damping: float, max_iterations: int, tolerance: float) -> AlgorithmOutput:
+def _pagerank(
+    n: int,
+    src: np.ndarray,
+    dst: np.ndarray,
+    weights: np.ndarray | None,
+    damping: float,
+    max_iterations: int,
+    tolerance: float,
+) -> AlgorithmOutput:
     """Power iteration: each step gives each vertex the rank of its in-neighbours scaled by
     damping / their out-degree (parallel edges each counted), plus the teleport share and
     an even share of the rank held by vertices without out-edges, so none leaks away. Stops
     when a step changes the ranks by less than ``tolerance`` (L1) or after ``max_iterations``;
-    the ranks are then normalised to sum to 1.
+    the ranks are then normalised to sum to 1. With ``weights``, an edge carries its weight's
+    share of its source's out-strength, and a vertex whose out-edges all weigh 0 is dangling.
     """
-    if src.size >= _PULL_FROM_EDGES:
+    if weights is None and src.size >= _PULL_FROM_EDGES:
         return _pagerank_pull(n, src, dst, damping, max_iterations, tolerance)
-    # Adjacency by source: a vertex's out-degree is the length of its row, so no separate
-    # count over the edges is needed. One step is the transposed mat-vec of the rank scaled
-    # by damping / out-degree (the column-stochastic transition, damped): each vertex adds
-    # its share to its out-neighbours, which runs as fast as the gather of a transposed CSR.
-    # Values of one avoid a random gather of a weight per edge when the matrix is built.
-    pattern = _grouped(n, src, dst, np.ones(src.size, dtype=bool))
-    out_degree = np.diff(pattern.indptr)
-    transition_t = sp.csr_array((np.ones(pattern.nnz), pattern.indices, pattern.indptr), shape=(n, n)).T
-    del pattern
+    if weights is None:
+        # Adjacency by source: a vertex's out-degree is the length of its row, so no separate
+        # count over the edges is needed. One step is the transposed mat-vec of the rank scaled
+        # by damping / out-degree (the column-stochastic transition, damped): each vertex adds
+        # its share to its out-neighbours, which runs as fast as the gather of a transposed CSR.
+        # Values of one avoid a random gather of a weight per edge when the matrix is built.
+        pattern = _grouped(n, src, dst, np.ones(src.size, dtype=bool))
+        out_degree = np.diff(pattern.indptr)
+        transition_t = sp.csr_array((np.ones(pattern.nnz), pattern.indices, pattern.indptr), shape=(n, n)).T
+        del pattern
+    else:
+        # Parallel edges stay separate entries: the mat-vec and the row sums add them up.
+        strengths = _grouped(n, src, dst, weights)
+        out_degree = strengths.sum(axis=1)
+        transition_t = strengths.T
+        del strengths
     share = np.zeros(n)
     np.divide(damping, out_degree, out=share, where=out_degree > 0)
     dangling = np.flatnonzero(out_degree == 0)
@@ -441,7 +624,7 @@ def _pagerank(n: int, src: np.ndarray, dst: np.ndarray, damping: float, max_iter
         if change < tolerance:
             break
     rank /= rank.sum()
-    return AlgorithmOutput(rank, iterations, "scipy")
+    return AlgorithmOutput(rank, iterations, "scipy" if weights is None else "scipy-weighted")
 
 
 def _pagerank_pull(n: int, src: np.ndarray, dst: np.ndarray, damping: float, max_iterations: int, tolerance: float) -> AlgorithmOutput:
@@ -585,16 +768,17 @@ def _components(n: int, src: np.ndarray, dst: np.ndarray, strong: bool) -> Algor
     return AlgorithmOutput(_renumber_by_size(labels), None, "scipy")
 
 
-def _label_propagation(n: int, src: np.ndarray, dst: np.ndarray, max_iterations: int, seed: int) -> AlgorithmOutput:
+def _label_propagation(ties: sp.csr_array, max_iterations: int, seed: int) -> AlgorithmOutput:
     """Label propagation with Raghavan's stopping rule, vectorised over blocks of vertices.
 
     A vertex is unstable while its label is not among the most frequent labels of its
-    neighbours. Each round, every unstable vertex draws the most frequent neighbour label
-    (ties broken at random) and a random half of them adopts it. Only vertices next to a
-    change, or left unstable, are looked at again. Stops when all vertices are stable or
-    after ``max_iterations`` rounds.
+    neighbours (a neighbour counting with its tie's weight when ``ties`` holds weights
+    rather than bools). Each round, every unstable vertex draws the most frequent neighbour
+    label (ties broken at random) and a random half of them adopts it. Only vertices next
+    to a change, or left unstable, are looked at again. Stops when all vertices are stable
+    or after ``max_iterations`` rounds.
     """
-    ties = _undirected_both_ways(n, src, dst)
+    n = ties.shape[0]
     labels = np.arange(n, dtype=ties.indices.dtype)
     rng = np.random.default_rng(seed)
     pending = np.diff(ties.indptr) > 0
@@ -615,7 +799,8 @@ def _label_propagation(n: int, src: np.ndarray, dst: np.ndarray, max_iterations:
             positions, _ = _row_entries(ties.indptr, moved[block])
             pending[ties.indices[positions]] = True
         pending[active[unstable & ~moves]] = True
-    return AlgorithmOutput(_renumber_by_size(labels), rounds, "numpy-lp", _modularity(labels, ties))
+    engine = "numpy-lp" if ties.dtype == np.bool_ else "numpy-lp-weighted"
+    return AlgorithmOutput(_renumber_by_size(labels), rounds, engine, _modularity(labels, ties))
 
 
 def _most_frequent_neighbour_labels(
@@ -623,8 +808,10 @@ def _most_frequent_neighbour_labels(
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each vertex (each with at least one neighbour): a most frequent neighbour label,
     drawn at random among equally frequent ones, and whether its own label is less frequent.
+    A neighbour counts 1 where ``ties`` holds bools, its tie's weight where it holds weights.
     """
     n = labels.shape[0]
+    weighted = ties.dtype != np.bool_
     best = np.empty(vertices.size, dtype=labels.dtype)
     unstable = np.empty(vertices.size, dtype=bool)
     for block in _row_blocks(ties.indptr, vertices, _BLOCK_ENTRIES):
@@ -632,9 +819,15 @@ def _most_frequent_neighbour_labels(
         positions, owner = _row_entries(ties.indptr, rows)
         # One sortable key per (vertex, neighbour label): runs of equal keys are counts.
         keys = owner * n + labels[ties.indices[positions]]
-        keys.sort()
-        pair_start = np.flatnonzero(np.diff(keys, prepend=-1))
-        counts = np.diff(pair_start, append=keys.size)
+        if weighted:
+            order = np.argsort(keys, kind="stable")
+            keys = keys[order]
+            pair_start = np.flatnonzero(np.diff(keys, prepend=-1))
+            counts = np.add.reduceat(ties.data[positions][order], pair_start)
+        else:
+            keys.sort()
+            pair_start = np.flatnonzero(np.diff(keys, prepend=-1))
+            counts = np.diff(pair_start, append=keys.size)
         # Sorting keeps the entries' owners in place: ``owner`` is already ascending.
         pair_owner = owner[pair_start]
         pair_label = keys[pair_start] - pair_owner * n
@@ -651,15 +844,19 @@ def _most_frequent_neighbour_labels(
     return best, unstable
 
 
-def _louvain(n: int, src: np.ndarray, dst: np.ndarray, resolution: float, seed: int) -> AlgorithmOutput:
-    labels, modularity = _louvain_communities(n, src, dst, resolution, np.random.default_rng(seed))
-    return AlgorithmOutput(_renumber_by_size(labels), None, "numba-louvain", modularity)
+def _louvain(
+    n: int, src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None, resolution: float, seed: int
+) -> AlgorithmOutput:
+    labels, modularity = _louvain_communities(n, src, dst, weights, resolution, np.random.default_rng(seed))
+    engine = "numba-louvain" if weights is None else "numba-louvain-weighted"
+    return AlgorithmOutput(_renumber_by_size(labels), None, engine, modularity)
 
 
 def _louvain_communities(
-    n: int, src: np.ndarray, dst: np.ndarray, resolution: float, rng: np.random.Generator
+    n: int, src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None, resolution: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, float | None]:
-    """Louvain (Blondel et al. 2008) on the undirected simple graph.
+    """Louvain (Blondel et al. 2008) on the undirected simple graph, or with ``weights`` on the
+    tie list ``src``-``dst`` (each tie once, weights > 0, from ``_tie_list``).
 
     Returns the community of each vertex and the partition's modularity at resolution 1
     (``None`` without edges). Each level moves vertices one at a time to the neighbouring
@@ -675,15 +872,23 @@ def _louvain_communities(
     cost more than the repeats it saves. Every weight is thus a count: the sums are exact,
     and a vertex's choice does not depend on the order of its row. The entries left at the
     last level are the level-0 entries between communities, which gives the modularity
-    without keeping the level-0 graph.
+    without keeping the level-0 graph. With weights, each entry carries its tie's weight
+    instead, through every level.
     """
     new_ids = rng.permutation(n).astype(src.dtype)
-    indptr, indices = _simple_graph(n, src, dst, both_ways=True, new_ids=new_ids)
-    total = float(indptr[-1])
+    if weights is None:
+        indptr, indices = _simple_graph(n, src, dst, both_ways=True, new_ids=new_ids)
+        total = float(indptr[-1])
+        strength = np.diff(indptr).astype(np.float64)
+    else:
+        ties = _weighted_ties(n, new_ids[src], new_ids[dst], weights)
+        indptr, indices, weights = ties.indptr.astype(np.int64), ties.indices.astype(src.dtype), ties.data
+        total = float(weights.sum())
+        strength = ties.sum(axis=1)
+        del ties
     labels = np.arange(n, dtype=indices.dtype)
-    strength = np.diff(indptr).astype(np.float64)
     while total:
-        community, moved = _move_vertices(indptr, indices, strength, total, resolution, _LOUVAIN_MIN_PASS_GAIN)
+        community, moved = _move_vertices(indptr, indices, weights, strength, total, resolution, _LOUVAIN_MIN_PASS_GAIN)
         if not moved:
             break
         _, community = np.unique(community, return_inverse=True)
@@ -691,22 +896,25 @@ def _louvain_communities(
         community = rng.permutation(groups).astype(indices.dtype)[community]
         labels = community[labels]
         # Rebinding frees the finer graph once the coarser one is built.
-        indptr, indices, strength = _aggregate(indptr, indices, strength, community, groups)
+        indptr, indices, strength, coarse_weights = _aggregate(indptr, indices, weights, strength, community, groups)
+        if weights is not None:
+            weights = coarse_weights
     # ``labels`` is indexed by new id, and vertex v is new_ids[v].
     labels = labels[new_ids]
     if not total:
         return labels, None
-    intra = total - float(indptr[-1])
+    intra = total - (float(indptr[-1]) if weights is None else float(weights.sum()))
     return labels, float(intra / total - np.square(strength / total).sum())
 
 
 @_compiled
-def _move_vertices(indptr, indices, strength, total, resolution, min_pass_gain):
+def _move_vertices(indptr, indices, weights, strength, total, resolution, min_pass_gain):
     """Louvain's local moving on one level, from singletons: ``(community of each vertex, moved)``.
 
     A vertex ``v`` of strength ``k`` taken out of its community gains, by joining community
     ``c``, modularity ``2 / total * (link(v, c) - resolution * strength(c) * k / total)``,
-    where ``link(v, c)`` counts ``v``'s entries into ``c``. It joins the community with the
+    where ``link(v, c)`` counts ``v``'s entries into ``c`` (adds up their ``weights``
+    unless that is None; numba compiles the other branch away). It joins the community with the
     largest gain if that beats going back to its own, the lowest community id among equal
     gains. Passes over the vertices, in id order, repeat until one moves no vertex or
     gains less than ``min_pass_gain``. Every move raises the (bounded) modularity, so with
@@ -732,7 +940,10 @@ def _move_vertices(indptr, indices, strength, total, resolution, min_pass_gain):
                 if link[c] == 0.0:
                     candidates[count] = c
                     count += 1
-                link[c] += 1.0
+                if weights is None:
+                    link[c] += 1.0
+                else:
+                    link[c] += weights[j]
             community_strength[own] -= k
             stay = link[own] - per_strength * community_strength[own] * k
             best, best_gain = own, stay
@@ -753,13 +964,14 @@ def _move_vertices(indptr, indices, strength, total, resolution, min_pass_gain):
 
 
 @_compiled
-def _aggregate(indptr, indices, strength, community, groups):
-    """The next level's multigraph: ``(indptr, indices, strength)`` with one vertex per community.
+def _aggregate(indptr, indices, weights, strength, community, groups):
+    """The next level's multigraph: ``(indptr, indices, strength, weights)`` with one vertex per community.
 
     ``community`` holds ``0..groups-1``. Row ``g`` lists, for every entry of every member of
     community ``g``, the community at its other end, unless that is ``g`` itself: a tie
     inside a community only ever counts through the community's strength (the sum of its
-    members'). Rows are sized in a first pass and filled in a second, so the arrays are
+    members'). Each entry keeps its weight; without ``weights`` the returned weights are
+    empty. Rows are sized in a first pass and filled in a second, so the arrays are
     allocated at their final size.
     """
     n = community.size
@@ -786,6 +998,7 @@ def _aggregate(indptr, indices, strength, community, groups):
     for g in range(groups):
         coarse_indptr[g + 1] += coarse_indptr[g]
     coarse_indices = np.empty(coarse_indptr[groups], dtype=indices.dtype)
+    coarse_weights = np.empty(0 if weights is None else coarse_indptr[groups])
     for g in range(groups):
         fill = coarse_indptr[g]
         for t in range(first[g], first[g + 1]):
@@ -794,45 +1007,75 @@ def _aggregate(indptr, indices, strength, community, groups):
                 h = community[indices[j]]
                 if h != g:
                     coarse_indices[fill] = h
+                    if weights is not None:
+                        coarse_weights[fill] = weights[j]
                     fill += 1
-    return coarse_indptr, coarse_indices, coarse_strength
+    return coarse_indptr, coarse_indices, coarse_strength, coarse_weights
 
 
-def _betweenness(n: int, src: np.ndarray, dst: np.ndarray, exact_limit: int, samples: int, seed: int, normalized: bool) -> AlgorithmOutput:
+def _betweenness(
+    n: int,
+    src: np.ndarray,
+    dst: np.ndarray,
+    lengths: np.ndarray | None,
+    exact_limit: int,
+    samples: int,
+    seed: int,
+    normalized: bool,
+    pairs_once: bool,
+) -> AlgorithmOutput:
+    """Brandes' betweenness on the directed graph, by hops or, with ``lengths``, by total
+    length; ``pairs_once`` halves the raw scores, as networkx does on an undirected graph."""
     if n < 3:
         # No vertex can lie between two others, and (n-1)(n-2) = 0 would divide the scores.
         return AlgorithmOutput(np.zeros(n), None, "exact")
-    indptr, indices = _simple_graph(n, src, dst, both_ways=False)
+    if lengths is None:
+        indptr, indices = _simple_graph(n, src, dst, both_ways=False)
+        method = "numba"
+    else:
+        indptr, indices, lengths = _shortest_edges(n, src, dst, lengths)
+        method = "numba-dijkstra"
     # Sampling as many sources as there are vertices costs as much as the exact answer.
     if n <= exact_limit or samples >= n:
-        scores = _dependency_sums(indptr, indices, np.arange(n, dtype=indices.dtype), by_distance=False)
-        engine = "numba-exact"
+        scores = _dependency_sums(indptr, indices, lengths, np.arange(n, dtype=indices.dtype), by_distance=False)
+        engine = f"{method}-exact"
     else:
         sources = np.random.default_rng(seed).choice(n, samples, replace=False).astype(indices.dtype)
-        scores = _dependency_sums(indptr, indices, sources, by_distance=True)
+        scores = _dependency_sums(indptr, indices, lengths, sources, by_distance=True)
         # Each vertex is a source with probability samples / n, and where ties go both ways
         # the distance weights of the pairs (s, t) and (t, s) add up to one, hence the 2:
         # NetworKit's EstimateBetweenness extrapolation, also on directed graphs, where it
         # favours vertices near the targets. (NetworKit draws samples + 1 sources for it.)
         scores *= 2 * n / samples
-        engine = f"numba-sampled({samples})"
+        engine = f"{method}-sampled({samples})"
     if normalized:
         scores /= (n - 1) * (n - 2)
+    elif pairs_once:
+        scores /= 2
     return AlgorithmOutput(scores, None, engine)
 
 
-def _dependency_sums(indptr: np.ndarray, indices: np.ndarray, sources: np.ndarray, by_distance: bool) -> np.ndarray:
-    """Sum over ``sources`` of each vertex's Brandes dependency (see ``_brandes``), on all usable cores.
+def _dependency_sums(
+    indptr: np.ndarray, indices: np.ndarray, lengths: np.ndarray | None, sources: np.ndarray, by_distance: bool
+) -> np.ndarray:
+    """Sum over ``sources`` of each vertex's Brandes dependency (see ``_brandes``; by total
+    length with ``_brandes_by_length`` where ``lengths`` are given), on all usable cores.
 
     The sources are cut into one fixed slice per core, each summed by its own thread, and
     the slices' sums added in slice order: the same scores on every run (with as many
     cores; another core count rounds differently in the last bits).
     """
+
+    def dependencies(chunk: np.ndarray) -> np.ndarray:
+        if lengths is None:
+            return _brandes(indptr, indices, chunk, by_distance)
+        return _brandes_by_length(indptr, indices, lengths, chunk, by_distance)
+
     slices = np.array_split(sources, max(1, min(usable_cores(), sources.size)))
     if len(slices) == 1:
-        return _brandes(indptr, indices, sources, by_distance)
+        return dependencies(sources)
     with ThreadPoolExecutor(len(slices)) as pool:
-        sums = list(pool.map(lambda chunk: _brandes(indptr, indices, chunk, by_distance), slices))
+        sums = list(pool.map(dependencies, slices))
     total = sums[0]
     for part in sums[1:]:
         total += part
@@ -898,3 +1141,111 @@ def _brandes(indptr, indices, sources, by_distance):
             paths[v] = 0.0
             dependency[v] = 0.0
     return scores
+
+
+@_compiled
+def _brandes_by_length(indptr, indices, lengths, sources, by_distance):
+    """``_brandes`` with shortest paths by total length (Dijkstra), entry ``j`` of the CSR
+    being ``lengths[j]`` long, as networkx's weighted betweenness.
+
+    A vertex's predecessors are the vertices settled before it whose distance plus the edge
+    length equals its own (compared exactly, as networkx does, so ties count the same). On
+    zero-length edges that keeps the paths simple: a zero-length cycle adds no path (where
+    networkx's counts differ: it can count a path once more through such a cycle).
+    With ``by_distance``, the share of a pair (s, t) is weighted by ``d(s, v) / d(s, t)``:
+    the recurrence carries ``D(v) = sum_t share_st(v) / d(s, t)``, whose successor terms no
+    longer share one distance; a pair with ``d(s, t) = 0`` (zero-length edges only)
+    adds nothing, as every vertex on its paths is at distance 0.
+    """
+    n = indptr.size - 1
+    scores = np.zeros(n)
+    distance = np.full(n, np.inf)
+    paths = np.zeros(n)
+    dependency = np.zeros(n)
+    settled_at = np.full(n, -1, dtype=np.int64)
+    visited = np.empty(n, dtype=indices.dtype)
+    heap_keys = np.empty(indices.size + 1)
+    heap_items = np.empty(indices.size + 1, dtype=indices.dtype)
+    for s in sources:
+        distance[s] = 0.0
+        paths[s] = 1.0
+        size = _heap_push(heap_keys, heap_items, 0, 0.0, s)
+        settled = 0
+        while size > 0:
+            d, v, size = _heap_pop(heap_keys, heap_items, size)
+            if settled_at[v] >= 0:
+                continue
+            settled_at[v] = settled
+            visited[settled] = v
+            settled += 1
+            for j in range(indptr[v], indptr[v + 1]):
+                u = indices[j]
+                if settled_at[u] >= 0:
+                    continue
+                reach = d + lengths[j]
+                if reach < distance[u]:
+                    distance[u] = reach
+                    paths[u] = paths[v]
+                    size = _heap_push(heap_keys, heap_items, size, reach, u)
+                elif reach == distance[u]:
+                    paths[u] += paths[v]
+        for t in range(settled - 1, 0, -1):
+            v = visited[t]
+            share = 0.0
+            for j in range(indptr[v], indptr[v + 1]):
+                u = indices[j]
+                if settled_at[u] > settled_at[v] and distance[u] == distance[v] + lengths[j]:
+                    if not by_distance:
+                        share += (1.0 + dependency[u]) / paths[u]
+                    elif distance[u] > 0.0:
+                        share += (1.0 / distance[u] + dependency[u]) / paths[u]
+                    else:
+                        share += dependency[u] / paths[u]
+            dependency[v] = paths[v] * share
+            scores[v] += distance[v] * dependency[v] if by_distance else dependency[v]
+        for t in range(settled):
+            v = visited[t]
+            distance[v] = np.inf
+            paths[v] = 0.0
+            dependency[v] = 0.0
+            settled_at[v] = -1
+    return scores
+
+
+@_compiled
+def _heap_push(keys, items, size, key, item):
+    """Add ``(key, item)`` to the binary min-heap held in ``keys[:size]``, ``items[:size]``; returns the new size."""
+    at = size
+    while at > 0:
+        parent = (at - 1) // 2
+        if keys[parent] <= key:
+            break
+        keys[at] = keys[parent]
+        items[at] = items[parent]
+        at = parent
+    keys[at] = key
+    items[at] = item
+    return size + 1
+
+
+@_compiled
+def _heap_pop(keys, items, size):
+    """Remove the smallest key from the heap: ``(key, item, new size)``."""
+    key, item = keys[0], items[0]
+    size -= 1
+    last_key, last_item = keys[size], items[size]
+    at = 0
+    while True:
+        child = 2 * at + 1
+        if child >= size:
+            break
+        if child + 1 < size and keys[child + 1] < keys[child]:
+            child += 1
+        if keys[child] >= last_key:
+            break
+        keys[at] = keys[child]
+        items[at] = items[child]
+        at = child
+    keys[at] = last_key
+    items[at] = last_item
+    return key, item, size
