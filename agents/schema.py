@@ -1,22 +1,57 @@
-"""Schema analysis agent: what a graph holds and how its collections connect."""
+"""Schema analysis agent: what a graph holds, how its collections connect and how its edges are read.
+
+Per edge collection it reports the semantics in force (as declared at import, or overridden for
+the workflow), the measured reciprocity and the numeric fields that could be weights, and warns
+in plain sentences when the declared semantics look wrong.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+import numpy as np
 
-from bus.contract import AttributeInfo, CollectionInfo, EdgeDefinition, GraphSchema, SchemaResult, SchemaTask
+from bus.contract import (
+    AttributeInfo,
+    CollectionInfo,
+    EdgeDefinition,
+    EdgeSemantics,
+    GraphSchema,
+    SchemaResult,
+    SchemaTask,
+)
 from bus.errors import TaskError
-from store import GraphStore, StoreError
+from store import FieldStats, GraphStore, StoreError
 from telemetry.tracing import span
 
 SATELLITE_MAX_SHARE = 0.1
 """A vertex collection can only be a satellite if it has at most this share of the largest one's vertices."""
 
+WEIGHT_PRESENCE = 0.99
+"""A numeric edge field is a weight candidate when at least this share of the edges hold it."""
+MUTUAL_BELOW = 0.5
+"""A directed collection whose name says its ties are mutual is suspect below this reciprocity."""
+BOTH_WAYS_FROM = 0.95
+"""An undirected collection with at least this reciprocity lists its ties in both directions."""
+
 _SYSTEM_ATTRIBUTES = frozenset({"_key", "_id", "_from", "_to", "_rev"})
+# Words in an edge collection's name that say its ties go both ways.
+_MUTUAL_WORDS = (
+    "similar", "knows", "friend", "married", "spouse", "coauthor", "co_author", "related", "interact",
+    "linked", "cooccur", "co_occur", "sibling", "partner", "collaborat",
+)  # fmt: skip
+# Words in a numeric field's name that say it measures a tie's strength.
+_WEIGHT_WORDS = frozenset({
+    "weight", "weights", "strength", "count", "counts", "frequency", "freq", "similarity", "affinity",
+    "cooccurrence", "cooccurrences", "occurrence", "occurrences", "times", "interactions", "score", "w",
+})  # fmt: skip
+# Words in a numeric field's name that say it identifies or dates something rather than weighs it.
+_NOT_WEIGHT_WORDS = frozenset({"id", "key", "ts", "time", "timestamp", "date", "year", "epoch", "created", "updated"})
 _MAX_EXAMPLES = 3
 _EXAMPLE_LENGTH = 40
 _encode_json = msgspec.json.Encoder().encode
@@ -28,6 +63,7 @@ def analyze_schema(
     core_hints: Sequence[str] = (),
     satellite_hints: Sequence[str] = (),
     sample_size: int = 200,
+    edge_semantics: Sequence[EdgeSemantics] = (),
 ) -> GraphSchema:
     """Describe a graph: its collections, their attributes, how edges connect them, and their roles.
 
@@ -39,18 +75,26 @@ def analyze_schema(
     vertices of the largest vertex collection (categories, countries, tags). Everything else is
     core. Hints override the heuristic for the collections they name.
 
+    Each edge collection is read as declared at import unless ``edge_semantics`` names it. Its
+    reciprocity (share of edges whose reverse edge is in the same collection, self-loops never)
+    is measured over all edges; its weight candidates are the numeric fields that at least
+    ``WEIGHT_PRESENCE`` of its edges hold, not constant, never negative, named unlike an id or date.
+
     Args:
         store: Where the graph lives.
         graph_name: The graph to describe.
         core_hints: Vertex collections to classify as core whatever the heuristic says.
         satellite_hints: Vertex collections to classify as satellite whatever the heuristic says.
         sample_size: Documents sampled per collection for attribute statistics.
+        edge_semantics: How some edge collections are read for this workflow.
 
     Returns:
-        The schema, collections sorted by name.
+        The schema, collections sorted by name, with warnings about semantics that look wrong.
 
     Raises:
-        TaskError: Code ``unknown_collection`` for a hint naming no vertex collection,
+        TaskError: Code ``unknown_collection`` for a hint naming no vertex collection or a
+            semantics entry naming no edge collection, ``bad_weight`` for an overriding weight
+            field that is not a number >= 0 on every edge,
             ``conflicting_hints`` for a collection hinted both ways, or the store's code
             (e.g. ``unknown_graph``) when the graph cannot be read.
     """
@@ -59,6 +103,10 @@ def analyze_schema(
         vertex_names = sorted(info.vertex_collections)
         edge_names = sorted(info.edge_collections)
         _check_hints(graph_name, vertex_names, core_hints, satellite_hints)
+        store.check_semantics(graph_name, edge_semantics)
+        in_force = {name: info.semantics(name) for name in edge_names}
+        in_force.update({entry.collection: entry for entry in edge_semantics})
+        numeric = {name: store.numeric_field_stats(graph_name, name) for name in edge_names}
         definitions = [
             _edge_definition(name, store.edge_endpoint_counts(graph_name, name), info.edge_collections[name])
             for name in edge_names
@@ -76,13 +124,17 @@ def analyze_schema(
         ]
         edges = [
             CollectionInfo(
-                name=name,
+                name=definition.collection,
                 kind="edge",
-                count=info.edge_collections[name],
-                attributes=_attributes(store.sample_documents(graph_name, name, sample_size)),
+                count=definition.count,
+                attributes=_attributes(store.sample_documents(graph_name, definition.collection, sample_size)),
                 role="edge",
+                directed=in_force[definition.collection].directed,
+                weight_field=in_force[definition.collection].weight_field,
+                reciprocity=_reciprocity(store, graph_name, definition),
+                weight_candidates=_weight_candidates(numeric[definition.collection]),
             )
-            for name in edge_names
+            for definition in definitions
         ]
     except StoreError as exc:
         raise TaskError(exc.code, exc.message, retryable=exc.code == "graph_changed") from exc
@@ -95,7 +147,111 @@ def analyze_schema(
         satellite_collections=[name for name in vertex_names if roles[name] == "satellite"],
         total_vertices=info.total_vertices,
         total_edges=info.total_edges,
+        warnings=[
+            text
+            for edge in edges
+            for text in semantics_warnings(edge, {s.name for s in numeric[edge.name] if s.present == s.total})
+        ],
     )
+
+
+def edge_semantics_of(schema: GraphSchema, edge_collections: Sequence[str]) -> list[EdgeSemantics]:
+    """The semantics in force for the given edge collections of an analysed graph, in the given order."""
+    by_name = {info.name: info for info in schema.edge_collections}
+    return [
+        EdgeSemantics(collection=name, directed=by_name[name].directed, weight_field=by_name[name].weight_field)
+        for name in edge_collections
+        if name in by_name
+    ]
+
+
+def reciprocity(src: np.ndarray, dst: np.ndarray, num_vertices: int) -> float | None:
+    """Share of edges ``u -> v`` (``u != v``) for which an edge ``v -> u`` exists; None without edges.
+
+    Over all edges at once: each edge becomes one integer code, and the reverse codes, sorted
+    too so the lookup walks memory in order, are searched in the sorted codes. A self-loop is its
+    own reverse and never counts as returned.
+    """
+    if len(src) == 0:
+        return None
+    source, target = src.astype(np.int64), dst.astype(np.int64)
+    codes = np.sort(source * num_vertices + target)
+    loops = source == target
+    reverse = np.sort(target[~loops] * num_vertices + source[~loops])
+    at = np.minimum(np.searchsorted(codes, reverse), len(codes) - 1)
+    return float(np.count_nonzero(codes[at] == reverse)) / len(src)
+
+
+def semantics_warnings(edge: CollectionInfo, on_every_edge: Collection[str] = ()) -> list[str]:
+    """Plain sentences saying where the semantics in force for an edge collection look wrong.
+
+    Args:
+        edge: The analysed edge collection (semantics, reciprocity, weight candidates).
+        on_every_edge: Its numeric fields that every edge holds (a weight must be on every edge).
+    """
+    warnings = []
+    share = edge.reciprocity
+    if edge.directed and share is not None and share < MUTUAL_BELOW and _sounds_mutual(edge.name):
+        warnings.append(
+            f"Edge collection '{edge.name}' is read as directed, but its name suggests ties that go both ways "
+            f"and {_percent(share)} of its edges have a reverse edge: if its ties are mutual, declare it with "
+            f"`--undirected {edge.name}`."
+        )
+    if not edge.directed and share is not None and share >= BOTH_WAYS_FROM:
+        warnings.append(
+            f"Edge collection '{edge.name}' is read as undirected and lists its ties in both directions "
+            f"({_percent(share)} of its edges have a reverse edge): each pair counts as one tie."
+        )
+    if edge.weight_field is None:
+        for name in edge.weight_candidates:
+            if name in on_every_edge and _words(name) & _WEIGHT_WORDS:
+                warnings.append(
+                    f"Edge collection '{edge.name}' has a numeric field '{name}' on every edge that looks like a "
+                    f"weight, but no weight is declared, so every edge counts 1: if it measures how strong a tie "
+                    f"is, declare it with `--weight {edge.name}={name}`."
+                )
+    return warnings
+
+
+def _reciprocity(store: GraphStore, graph_name: str, definition: EdgeDefinition) -> float | None:
+    ends = sorted({*definition.from_collections, *definition.to_collections})
+    if not ends:
+        return None
+    arrays = store.load_arrays(graph_name, ends, [definition.collection])
+    share = reciprocity(arrays.src, arrays.dst, arrays.num_vertices)
+    return None if share is None else round(share, 4)
+
+
+def _weight_candidates(stats: list[FieldStats]) -> list[str]:
+    return [
+        s.name
+        for s in stats
+        if s.total
+        and s.present >= WEIGHT_PRESENCE * s.total
+        and math.isfinite(s.minimum)
+        and math.isfinite(s.maximum)
+        and 0 <= s.minimum < s.maximum
+        and not _words(s.name) & _NOT_WEIGHT_WORDS
+    ]
+
+
+def _sounds_mutual(name: str) -> bool:
+    lowered = name.lower().replace("-", "_")
+    return lowered.startswith("co_") or "_co_" in lowered or any(word in lowered for word in _MUTUAL_WORDS)
+
+
+def _words(name: str) -> set[str]:
+    """The lower-case words of a field name: split at non-letters and at camelCase humps."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    return {word for word in re.split(r"[^A-Za-z]+", spaced.lower()) if word}
+
+
+def _percent(share: float) -> str:
+    if 0 < share < 0.01:
+        return "under 1%"
+    if 0.99 < share < 1:
+        return "over 99%"
+    return f"{share:.0%}"
 
 
 def _check_hints(
@@ -196,7 +352,15 @@ def _example(value: Any) -> str:
 
 async def handle(task: SchemaTask, ctx) -> SchemaResult:
     with span("analyze schema", **{"gaai.graph.name": task.graph_name, "gaai.sample_size": task.sample_size}) as current:
-        schema = await ctx.run_cpu(analyze_schema, ctx.store, task.graph_name, task.core_collections, task.satellite_collections, task.sample_size)
+        schema = await ctx.run_cpu(
+            analyze_schema,
+            ctx.store,
+            task.graph_name,
+            task.core_collections,
+            task.satellite_collections,
+            task.sample_size,
+            task.edge_semantics,
+        )
         current.set_attributes({"gaai.graph.vertices": schema.total_vertices, "gaai.graph.edges": schema.total_edges})
     return SchemaResult(schema=schema)
 

@@ -9,10 +9,12 @@ from store._embedded import EmbeddedStore
 from store._errors import GraphExistsError, GraphImportError, GraphNotFoundError, StoreError
 from store._protocol import GraphStore, default_home
 from store._registry import GraphInfo
+from store._semantics import FieldStats
 
 __all__ = [
     "LABEL_ATTRIBUTES",
     "EmbeddedStore",
+    "FieldStats",
     "GraphArrays",
     "GraphExistsError",
     "GraphImportError",

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from bus.contract import EdgeSemantics
 from store._columns import is_json_field
 from store._errors import StoreError
 
@@ -36,6 +37,10 @@ class GraphArrays:
         graph: The graph the subgraph was loaded from.
         version: The graph version it was loaded from.
         vertex_files: Each collection's Parquet file, read for keys and labels.
+        weights: Each edge's weight (float64), or None when no selected edge collection is
+            weighted; edges of an unweighted collection weigh 1.0.
+        undirected: Whether each edge is a tie both ways, or None when every edge is directed.
+        edge_semantics: How each selected edge collection was read, in selection order.
     """
 
     num_vertices: int
@@ -46,6 +51,9 @@ class GraphArrays:
     graph: str = ""
     version: str = ""
     vertex_files: list[Path] = field(default_factory=list, repr=False)
+    weights: np.ndarray | None = field(default=None, repr=False)
+    undirected: np.ndarray | None = field(default=None, repr=False)
+    edge_semantics: list[EdgeSemantics] = field(default_factory=list)
     _cache: dict[tuple[str, int], pa.Array] = field(default_factory=dict, init=False, repr=False)
 
     @property

@@ -2,7 +2,7 @@
 
 Layout of a home folder (all of it readable with standard tools: sqlite3, DuckDB, pandas)::
 
-    store.sqlite                               graphs, collections, counts, versions (WAL)
+    store.sqlite                               graphs, collections, counts, edge semantics, versions (WAL)
     graphs/<graph>/<version>/<collection>.parquet
     results/<graph>/<execution_id>.parquet     per-vertex algorithm results
 
@@ -29,12 +29,21 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bus.contract import EdgeSemantics
 from store._arrays import GraphArrays
 from store._columns import documents_from_table
-from store._errors import GraphExistsError, GraphNotFoundError, StoreError, check_name, is_valid_name
+from store._errors import (
+    GraphExistsError,
+    GraphImportError,
+    GraphNotFoundError,
+    StoreError,
+    check_name,
+    is_valid_name,
+)
 from store._importer import INTERNAL_EDGE_COLUMNS, build_graph, write_parquet
 from store._protocol import GraphStore, default_home
 from store._registry import GraphInfo, GraphRecord, Registry
+from store._semantics import FieldStats, field_stats, read_weights, semantics_problem
 
 __all__ = ["EmbeddedStore"]
 
@@ -82,7 +91,13 @@ class EmbeddedStore(GraphStore):
         """Whether a graph of that name exists."""
         return is_valid_name(name) and self._registry.get(name) is not None
 
-    def import_graph(self, name: str, paths: Sequence[Path | str], replace: bool = False) -> GraphInfo:
+    def import_graph(
+        self,
+        name: str,
+        paths: Sequence[Path | str],
+        replace: bool = False,
+        semantics: Sequence[EdgeSemantics] = (),
+    ) -> GraphInfo:
         """Create a graph from ArangoDB JSON exports and CSV edge lists.
 
         Each file fills the collection named after its stem. JSON files (``.jsonl``, or ``.json``
@@ -93,10 +108,14 @@ class EmbeddedStore(GraphStore):
         collection no file provides is created from the keys the CSV edges use. A directory stands
         for its files.
 
+        Every edge collection is directed and unweighted unless ``semantics`` says otherwise.
+
         Args:
             name: The graph's name.
             paths: Files or directories to import.
             replace: Overwrite an existing graph of that name.
+            semantics: How edge collections are read: at most one entry per edge collection, a
+                weight field a number >= 0 on every edge.
 
         Returns:
             The new graph's info.
@@ -104,9 +123,11 @@ class EmbeddedStore(GraphStore):
         Raises:
             StoreError: Code ``bad_name`` for an invalid graph name.
             GraphExistsError: The graph exists and ``replace`` is false.
-            GraphImportError: The files do not make a valid graph (the message says which and why).
+            GraphImportError: The files do not make a valid graph, or ``semantics`` does not fit them
+                (the message says which and why).
         """
         check_name(name)
+        semantics = list(semantics)
         if not replace and self._registry.get(name) is not None:
             raise GraphExistsError(name)
         version = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{secrets.token_hex(4)}"
@@ -117,8 +138,20 @@ class EmbeddedStore(GraphStore):
         final = root / version
         try:
             built = build_graph(paths, staging)
+            files = {edge: staging / f"{edge}.parquet" for edge in built.edge_collections}
+            problem = semantics_problem(name, built.vertex_collections, files, semantics)
+            if problem:
+                raise GraphImportError(problem.message)
             os.replace(staging, final)
-            info = GraphInfo(name, built.vertex_collections, built.edge_collections, time.time(), version)
+            declared = {entry.collection: entry for entry in semantics}
+            info = GraphInfo(
+                name,
+                built.vertex_collections,
+                built.edge_collections,
+                time.time(),
+                version,
+                {edge: declared.get(edge) or EdgeSemantics(collection=edge) for edge in built.edge_collections},
+            )
             try:
                 replaced = self._registry.register(GraphRecord(info, built.endpoints), replace)
             except BaseException:
@@ -129,6 +162,39 @@ class EmbeddedStore(GraphStore):
         if replaced:
             shutil.rmtree(root / replaced, ignore_errors=True)
         return info
+
+    def set_semantics(self, graph: str, semantics: Sequence[EdgeSemantics]) -> GraphInfo:
+        """Declare how some edge collections of an imported graph are read; the others keep theirs.
+
+        Returns:
+            The graph's info with the new semantics.
+
+        Raises:
+            GraphNotFoundError: No such graph.
+            StoreError: Code ``unknown_collection``, ``duplicate_collection`` or ``bad_weight`` when
+                the declaration does not fit the graph (see ``check_semantics``).
+        """
+        semantics = list(semantics)
+
+        def declare(record: GraphRecord, directory: Path) -> None:
+            self._raise_semantics_problem(record, directory, semantics)
+            self._registry.set_semantics(graph, record.info.version, semantics)
+
+        self._with_files(graph, declare)
+        return self.graph(graph)
+
+    def check_semantics(self, graph: str, semantics: Sequence[EdgeSemantics]) -> None:
+        """Check a declaration against a graph without keeping it (a per-workflow override).
+
+        Raises:
+            GraphNotFoundError: No such graph.
+            StoreError: Code ``unknown_collection`` for an entry naming no edge collection,
+                ``duplicate_collection`` for one declared twice, ``bad_weight`` for a weight field
+                that is not a number >= 0 on every edge; the message names collection, field,
+                how many edges are affected and one example.
+        """
+        semantics = list(semantics)
+        self._with_files(graph, lambda record, directory: self._raise_semantics_problem(record, directory, semantics))
 
     def delete_graph(self, name: str) -> None:
         """Remove a graph and its files; stored results of past executions stay.
@@ -185,25 +251,55 @@ class EmbeddedStore(GraphStore):
             raise _unknown_collection(record.info, edge_collection, "edge")
         return sorted(record.endpoints[edge_collection], key=lambda p: (-p[2], p[0], p[1]))
 
+    def numeric_field_stats(self, graph: str, collection: str) -> list[FieldStats]:
+        """Presence, minimum and maximum of each numeric attribute of a collection, over all its documents.
+
+        Raises:
+            GraphNotFoundError: No such graph.
+            StoreError: Code ``unknown_collection`` when the graph has no such collection.
+        """
+
+        def read(record: GraphRecord, directory: Path) -> list[FieldStats]:
+            self._collection_kind(record, collection)
+            return field_stats(directory / f"{collection}.parquet")
+
+        return self._with_files(graph, read)
+
     def load_arrays(
-        self, graph: str, vertex_collections: Sequence[str], edge_collections: Sequence[str]
+        self,
+        graph: str,
+        vertex_collections: Sequence[str],
+        edge_collections: Sequence[str],
+        semantics: Sequence[EdgeSemantics] | None = None,
     ) -> GraphArrays:
         """The subgraph made of exactly the given collections, as integer arrays.
 
         Vertices are numbered densely: the given vertex collections concatenated in the given
         order. Edges of the given edge collections with an endpoint outside those vertex
-        collections are dropped. Reads only the precomputed integer endpoint columns.
+        collections are dropped. Reads only the precomputed integer endpoint columns, plus the
+        weight column of each weighted collection.
+
+        Each edge collection is read as the registry declares it unless ``semantics`` has an
+        entry for it. ``weights`` is None when no selected collection is weighted (else edges of
+        unweighted collections weigh 1.0); ``undirected`` is None when every selected collection
+        is directed.
 
         Raises:
             GraphNotFoundError: No such graph.
-            StoreError: Code ``unknown_collection`` or ``duplicate_collection`` for a bad selection.
+            StoreError: Code ``unknown_collection`` or ``duplicate_collection`` for a bad selection,
+                ``bad_weight`` for an overriding weight field that is not a number >= 0 on every edge.
         """
         vertex_collections, edge_collections = list(vertex_collections), list(edge_collections)
+        overrides = list(semantics or [])
 
         def read(record: GraphRecord, directory: Path) -> GraphArrays:
             info = record.info
             _check_selection(info, vertex_collections, "vertex")
             _check_selection(info, edge_collections, "edge")
+            chosen = [entry for entry in overrides if entry.collection in edge_collections]
+            self._raise_semantics_problem(record, directory, chosen)
+            in_force = {edge: info.semantics(edge) for edge in edge_collections}
+            in_force.update({entry.collection: entry for entry in chosen})
             counts = np.array([info.vertex_collections[c] for c in vertex_collections], dtype=np.int64)
             offsets = np.concatenate([np.zeros(1, np.int64), np.cumsum(counts)])
             dtype = np.int32 if offsets[-1] < np.iinfo(np.int32).max else np.int64
@@ -222,10 +318,15 @@ class EmbeddedStore(GraphStore):
                     plans.append((edge, pairs, kept))
             total = sum(kept for _, _, kept in plans)
             src, dst = np.empty(total, dtype=dtype), np.empty(total, dtype=dtype)
+            weighted = any(in_force[edge].weight_field for edge in edge_collections)
+            weights = np.ones(total, dtype=np.float64) if weighted else None
+            mixed = any(not in_force[edge].directed for edge in edge_collections)
+            undirected = np.zeros(total, dtype=bool) if mixed else None
             at = 0
             for edge, pairs, kept in plans:
                 path = directory / f"{edge}.parquet"
                 out_src, out_dst = src[at : at + kept], dst[at : at + kept]
+                keep = None
                 if len(pairs) == 1:
                     # One (from, to) pair: every edge shifts by the same two constants.
                     table = pq.read_table(path, columns=["_from_idx", "_to_idx"], memory_map=True)
@@ -238,6 +339,12 @@ class EmbeddedStore(GraphStore):
                     keep = (from_base >= 0) & (to_base >= 0)
                     out_src[:] = (from_base + table.column("_from_idx").to_numpy())[keep]
                     out_dst[:] = (to_base + table.column("_to_idx").to_numpy())[keep]
+                weight_field = in_force[edge].weight_field
+                if weights is not None and weight_field:
+                    values = read_weights(path, weight_field)
+                    weights[at : at + kept] = values if keep is None else values[keep]
+                if undirected is not None:
+                    undirected[at : at + kept] = not in_force[edge].directed
                 at += kept
                 # Arrow's allocator keeps the decoded columns' pages after the table is
                 # gone (~10 bytes per edge); hand them back before the caller allocates.
@@ -252,6 +359,9 @@ class EmbeddedStore(GraphStore):
                 graph=graph,
                 version=info.version,
                 vertex_files=[directory / f"{name}.parquet" for name in vertex_collections],
+                weights=weights,
+                undirected=undirected,
+                edge_semantics=[in_force[edge] for edge in edge_collections],
             )
 
         return self._with_files(graph, read)
@@ -362,6 +472,13 @@ class EmbeddedStore(GraphStore):
                 # Replaced between reading the registry and opening its files: resolve again.
                 continue
         raise StoreError("graph_changed", f"Graph '{name}' kept changing while being read; try again.")
+
+    @staticmethod
+    def _raise_semantics_problem(record: GraphRecord, directory: Path, semantics: list[EdgeSemantics]) -> None:
+        files = {edge: directory / f"{edge}.parquet" for edge in record.info.edge_collections}
+        problem = semantics_problem(record.info.name, record.info.vertex_collections, files, semantics)
+        if problem:
+            raise StoreError(problem.code, problem.message)
 
     @staticmethod
     def _collection_kind(record: GraphRecord, collection: str) -> str:

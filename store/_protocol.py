@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pyarrow as pa
 
+from bus.contract import EdgeSemantics
 from store._arrays import GraphArrays
 from store._registry import GraphInfo
+from store._semantics import FieldStats
 
 __all__ = ["GraphStore", "default_home"]
 
@@ -40,8 +43,18 @@ class GraphStore(Protocol):
         """Whether a graph of that name exists."""
         ...
 
-    def import_graph(self, name: str, paths: list[Path], replace: bool = False) -> GraphInfo:
-        """Create (or with ``replace``, overwrite) a graph from import files."""
+    def import_graph(
+        self, name: str, paths: list[Path], replace: bool = False, semantics: Sequence[EdgeSemantics] = ()
+    ) -> GraphInfo:
+        """Create (or with ``replace``, overwrite) a graph from import files, with its edge semantics."""
+        ...
+
+    def set_semantics(self, graph: str, semantics: Sequence[EdgeSemantics]) -> GraphInfo:
+        """Declare how some edge collections of an imported graph are read."""
+        ...
+
+    def check_semantics(self, graph: str, semantics: Sequence[EdgeSemantics]) -> None:
+        """Raise ``StoreError`` when a semantics declaration does not fit the graph."""
         ...
 
     def delete_graph(self, name: str) -> None:
@@ -56,8 +69,18 @@ class GraphStore(Protocol):
         """(from collection, to collection, edge count) over all edges of one edge collection."""
         ...
 
-    def load_arrays(self, graph: str, vertex_collections: list[str], edge_collections: list[str]) -> GraphArrays:
-        """The subgraph made of exactly the given collections, as integer arrays."""
+    def numeric_field_stats(self, graph: str, collection: str) -> list[FieldStats]:
+        """Presence, minimum and maximum of each numeric attribute of a collection, over all documents."""
+        ...
+
+    def load_arrays(
+        self,
+        graph: str,
+        vertex_collections: list[str],
+        edge_collections: list[str],
+        semantics: Sequence[EdgeSemantics] | None = None,
+    ) -> GraphArrays:
+        """The subgraph made of exactly the given collections, as arrays, read with the semantics in force."""
         ...
 
     def write_vertex_results(

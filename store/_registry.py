@@ -5,7 +5,9 @@ wait their turn instead of failing. Writes open a short-lived connection each. R
 connection per thread and process, kept open between reads: opening one costs about 0.4 ms
 (mapping the WAL index), a read about 5 µs, and the orchestrator reads once per submission.
 A graph is registered or removed in one ``BEGIN IMMEDIATE`` transaction; readers read it in
-one transaction, so they never see half a graph.
+one transaction, so they never see half a graph. Each edge collection row also keeps how the
+collection is read (``directed``, ``weight_field``); a registry written before those columns
+existed gets them on open, every edge collection directed and unweighted.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from store._errors import GraphExistsError
+from bus.contract import EdgeSemantics
+from store._errors import GraphExistsError, StoreError
 
 __all__ = ["GraphInfo", "GraphRecord", "Registry"]
 
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
 _BUSY_TIMEOUT_S = 60.0
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS graphs (
@@ -38,6 +41,8 @@ CREATE TABLE IF NOT EXISTS collections (
     kind TEXT NOT NULL CHECK (kind IN ('vertex', 'edge')),
     position INTEGER NOT NULL,
     count INTEGER NOT NULL,
+    directed INTEGER NOT NULL DEFAULT 1,
+    weight_field TEXT,
     PRIMARY KEY (graph, name)
 );
 CREATE TABLE IF NOT EXISTS endpoints (
@@ -61,6 +66,8 @@ class GraphInfo:
         edge_collections: Edge collection name → edge count, in import order.
         created_at: Unix time the current version was imported.
         version: Identifies this import; a replace gives a new version.
+        edge_semantics: Edge collection name → how it is read; a collection not listed is
+            directed and unweighted.
     """
 
     name: str
@@ -68,6 +75,11 @@ class GraphInfo:
     edge_collections: dict[str, int]
     created_at: float
     version: str
+    edge_semantics: dict[str, EdgeSemantics] = field(default_factory=dict)
+
+    def semantics(self, edge_collection: str) -> EdgeSemantics:
+        """How one edge collection is read: as declared, else directed and unweighted."""
+        return self.edge_semantics.get(edge_collection) or EdgeSemantics(collection=edge_collection)
 
     @property
     def total_vertices(self) -> int:
@@ -107,6 +119,7 @@ class Registry:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)
+                _add_semantics_columns(conn)
                 conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
 
     def _keep_readers(self) -> None:
@@ -162,9 +175,13 @@ class Registry:
                 (info.name, info.version, info.created_at),
             )
             conn.executemany(
-                "INSERT INTO collections (graph, name, kind, position, count) VALUES (?, ?, ?, ?, ?)",
-                [(info.name, n, "vertex", i, c) for i, (n, c) in enumerate(info.vertex_collections.items())]
-                + [(info.name, n, "edge", i, c) for i, (n, c) in enumerate(info.edge_collections.items())],
+                "INSERT INTO collections (graph, name, kind, position, count, directed, weight_field) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(info.name, n, "vertex", i, c, 1, None) for i, (n, c) in enumerate(info.vertex_collections.items())]
+                + [
+                    (info.name, n, "edge", i, c, int(info.semantics(n).directed), info.semantics(n).weight_field)
+                    for i, (n, c) in enumerate(info.edge_collections.items())
+                ],
             )
             conn.executemany(
                 "INSERT INTO endpoints (graph, edge_collection, from_collection, to_collection, count) "
@@ -172,6 +189,21 @@ class Registry:
                 [(info.name, e, f, t, c) for e, pairs in record.endpoints.items() for f, t, c in pairs],
             )
             return row[0] if row else None
+
+    def set_semantics(self, name: str, version: str, semantics: list[EdgeSemantics]) -> None:
+        """Change how some edge collections of one graph version are read.
+
+        Raises:
+            StoreError: Code ``graph_changed`` when the graph is no longer at ``version``.
+        """
+        with closing(self._connect()) as conn, self._transaction(conn, immediate=True):
+            row = conn.execute("SELECT version FROM graphs WHERE name = ?", (name,)).fetchone()
+            if row is None or row[0] != version:
+                raise StoreError("graph_changed", f"Graph '{name}' was replaced or deleted meanwhile; try again.")
+            conn.executemany(
+                "UPDATE collections SET directed = ?, weight_field = ? WHERE graph = ? AND name = ? AND kind = 'edge'",
+                [(int(s.directed), s.weight_field, name, s.collection) for s in semantics],
+            )
 
     def unregister(self, name: str) -> str | None:
         """Remove a graph; returns its version, or None when it did not exist."""
@@ -219,10 +251,15 @@ class Registry:
             return None
         vertices: dict[str, int] = {}
         edges: dict[str, int] = {}
-        for coll, kind, count in conn.execute(
-            "SELECT name, kind, count FROM collections WHERE graph = ? ORDER BY kind DESC, position", (name,)
+        semantics: dict[str, EdgeSemantics] = {}
+        for coll, kind, count, directed, weight_field in conn.execute(
+            "SELECT name, kind, count, directed, weight_field FROM collections WHERE graph = ? "
+            "ORDER BY kind DESC, position",
+            (name,),
         ):
             (vertices if kind == "vertex" else edges)[coll] = count
+            if kind == "edge":
+                semantics[coll] = EdgeSemantics(collection=coll, directed=bool(directed), weight_field=weight_field)
         endpoints: dict[str, list[tuple[str, str, int]]] = {edge: [] for edge in edges}
         for edge, source, target, count in conn.execute(
             "SELECT edge_collection, from_collection, to_collection, count FROM endpoints WHERE graph = ? "
@@ -230,8 +267,17 @@ class Registry:
             (name,),
         ):
             endpoints[edge].append((source, target, count))
-        info = GraphInfo(name, vertices, edges, created_at=row[1], version=row[0])
+        info = GraphInfo(name, vertices, edges, created_at=row[1], version=row[0], edge_semantics=semantics)
         return GraphRecord(info, endpoints)
+
+
+def _add_semantics_columns(conn: sqlite3.Connection) -> None:
+    """Give a registry written before edge semantics were kept its two columns (all directed, unweighted)."""
+    present = {row[1] for row in conn.execute("PRAGMA table_info(collections)")}
+    if "directed" not in present:
+        conn.execute("ALTER TABLE collections ADD COLUMN directed INTEGER NOT NULL DEFAULT 1")
+    if "weight_field" not in present:
+        conn.execute("ALTER TABLE collections ADD COLUMN weight_field TEXT")
 
 
 def _close_all(connections: list[sqlite3.Connection]) -> None:

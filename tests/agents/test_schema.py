@@ -1,4 +1,4 @@
-"""Schema analysis: collections, attributes, edge definitions and the core/satellite split."""
+"""Schema analysis: collections, attributes, edge definitions, the core/satellite split and edge semantics."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 
 import msgspec
+import networkx as nx
+import numpy as np
 import pytest
 
-from agents.schema import analyze_schema
-from bus.contract import EdgeDefinition, GraphSchema
+from agents.schema import analyze_schema, reciprocity
+from bus.contract import EdgeDefinition, EdgeSemantics, GraphSchema
 from bus.errors import TaskError
 from store import EmbeddedStore
 from store.sample import ensure_sample_graph
@@ -128,3 +130,115 @@ def test_bad_hints_and_unknown_graph(store: EmbeddedStore) -> None:
 def test_output_is_deterministic(store: EmbeddedStore, schema: GraphSchema) -> None:
     """Analysing the same graph twice gives byte-identical JSON."""
     assert msgspec.json.encode(analyze_schema(store, "ecommerce")) == msgspec.json.encode(schema)
+
+
+# ---------------------------------------------------------------- edge semantics
+
+
+def test_reciprocity_matches_networkx_over_all_edges() -> None:
+    """The share of edges whose reverse exists, self-loops never returned, as networkx counts it."""
+    rng = np.random.default_rng(3)
+    graph = nx.gnp_random_graph(300, 0.02, seed=3, directed=True)
+    graph.add_edges_from((v, u) for u, v in list(graph.edges) if rng.random() < 0.3)
+    graph.add_edges_from((v, v) for v in range(0, 300, 25))
+    src, dst = (np.array(side, dtype=np.int32) for side in zip(*graph.edges, strict=True))
+    assert reciprocity(src, dst, 300) == pytest.approx(nx.overall_reciprocity(graph), abs=1e-12)
+    assert 0.2 < reciprocity(src, dst, 300) < 0.6
+    assert reciprocity(np.array([], np.int32), np.array([], np.int32), 5) is None
+
+
+@pytest.fixture
+def ties(tmp_path: Path) -> EmbeddedStore:
+    """Forty people and three edge collections with known semantics problems.
+
+    ``co_purchase``: one row per tie, one way, with a ``count``; ``knows``: every tie listed both
+    ways, declared undirected; ``follows``: truly directed, with a time, a constant, a partial
+    field and a ``rating``.
+    """
+    store = EmbeddedStore(tmp_path / "home")
+    people = write_jsonl(tmp_path / "people.jsonl", [{"_key": f"p{i}"} for i in range(40)])
+    co_purchase = write_jsonl(
+        tmp_path / "co_purchase.jsonl",
+        [
+            {"_from": f"people/p{i}", "_to": f"people/p{j}", "count": 1 + (i * j) % 7}
+            for i in range(40)
+            for j in range(i + 1, min(i + 4, 40))
+        ],
+    )
+    pairs = [(i, (i + 1) % 40) for i in range(40)]
+    knows = write_jsonl(
+        tmp_path / "knows.jsonl",
+        [{"_from": f"people/p{a}", "_to": f"people/p{b}"} for i, j in pairs for a, b in ((i, j), (j, i))],
+    )
+    follows = write_jsonl(
+        tmp_path / "follows.jsonl",
+        [
+            {"_from": f"people/p{i}", "_to": f"people/p{(i * 7 + 3) % 40}", "ts": 1700000000 + i, "one": 1,
+             "rating": i % 5, **({"partial": i} if i % 2 else {})}
+            for i in range(40)
+        ],
+    )  # fmt: skip
+    undirected = [EdgeSemantics(collection="knows", directed=False)]
+    store.import_graph("ties", [people, co_purchase, knows, follows], semantics=undirected)
+    return store
+
+
+def test_edge_semantics_reciprocity_and_weight_candidates(ties: EmbeddedStore) -> None:
+    """Each edge collection carries the semantics in force, its reciprocity and its weight-like fields."""
+    schema = analyze_schema(ties, "ties")
+    by_name = {c.name: c for c in schema.edge_collections}
+    assert {name: (c.directed, c.weight_field) for name, c in by_name.items()} == {
+        "co_purchase": (True, None),
+        "follows": (True, None),
+        "knows": (False, None),
+    }
+    assert by_name["co_purchase"].reciprocity == 0.0 and by_name["knows"].reciprocity == 1.0
+    follows = nx.DiGraph((i, (i * 7 + 3) % 40) for i in range(40))
+    assert by_name["follows"].reciprocity == round(nx.overall_reciprocity(follows), 4)
+    assert by_name["co_purchase"].weight_candidates == ["count"]
+    assert by_name["follows"].weight_candidates == ["rating"]  # not the time, the constant or the partial field
+    assert by_name["knows"].weight_candidates == []
+
+
+def test_warnings_when_the_declared_semantics_look_wrong(ties: EmbeddedStore) -> None:
+    schema = analyze_schema(ties, "ties")
+    assert schema.warnings == [
+        "Edge collection 'co_purchase' is read as directed, but its name suggests ties that go both ways and 0% of "
+        "its edges have a reverse edge: if its ties are mutual, declare it with `--undirected co_purchase`.",
+        "Edge collection 'co_purchase' has a numeric field 'count' on every edge that looks like a weight, but no "
+        "weight is declared, so every edge counts 1: if it measures how strong a tie is, declare it with "
+        "`--weight co_purchase=count`.",
+        "Edge collection 'knows' is read as undirected and lists its ties in both directions (100% of its edges "
+        "have a reverse edge): each pair counts as one tie.",
+    ]
+
+
+def test_a_workflow_override_replaces_the_registry_semantics(ties: EmbeddedStore) -> None:
+    """Semantics given for the workflow are the ones analysed; the warnings they answer go away."""
+    override = [EdgeSemantics(collection="co_purchase", directed=False, weight_field="count")]
+    schema = analyze_schema(ties, "ties", edge_semantics=override)
+    co_purchase = next(c for c in schema.edge_collections if c.name == "co_purchase")
+    assert (co_purchase.directed, co_purchase.weight_field) == (False, "count")
+    assert [w for w in schema.warnings if "co_purchase" in w] == []
+    assert ties.graph("ties").semantics("co_purchase") == EdgeSemantics(collection="co_purchase")
+
+
+def test_bad_overrides_fail_the_analysis(ties: EmbeddedStore) -> None:
+    with pytest.raises(TaskError) as caught:
+        analyze_schema(ties, "ties", edge_semantics=[EdgeSemantics(collection="people", directed=False)])
+    assert caught.value.code == "unknown_collection" and "'people' is a vertex collection" in caught.value.message
+    with pytest.raises(TaskError) as caught:
+        analyze_schema(ties, "ties", edge_semantics=[EdgeSemantics(collection="follows", weight_field="partial")])
+    assert caught.value.code == "bad_weight"
+    assert "weight field 'partial' is missing on 20 of 40 edges" in caught.value.message
+
+
+def test_the_demo_graph_is_read_as_directed_without_warnings(store: EmbeddedStore, schema: GraphSchema) -> None:
+    """Purchases, views, follows, reviews and categories are one-way ties; nothing there looks mis-declared."""
+    assert schema.warnings == []
+    assert all(c.directed and c.weight_field is None for c in schema.edge_collections)
+    arrays = store.load_arrays("ecommerce", ["customers"], ["follows"])
+    follows = nx.DiGraph(zip(arrays.src.tolist(), arrays.dst.tolist(), strict=True))
+    by_name = {c.name: c for c in schema.edge_collections}
+    assert by_name["follows"].reciprocity == round(nx.overall_reciprocity(follows), 4) > 0
+    assert by_name["purchased"].weight_candidates == ["amount"] and by_name["reviewed"].weight_candidates == ["rating"]
