@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 import structlog
 
 from bus.connection import Bus
@@ -28,6 +29,7 @@ from bus.process import process_settings, run_process
 from bus.contract import (
     ExecutionResult,
     ReportResult,
+    RequirementCoverage,
     RequirementsResult,
     ResultEnvelope,
     SchemaResult,
@@ -83,7 +85,8 @@ def entities_of(entry: CatalogEntry) -> list[Entity]:
     result = entry.result
     if isinstance(result, VerticalResult):
         v = result.vertical
-        return [Entity(f"vertical:{v.name}", "vertical", v.display_name, {"source": v.source, "score": v.score})]
+        data = {"source": v.source, "score": v.score, "matched_terms": v.matched_terms, "reason": v.reason}
+        return [Entity(f"vertical:{v.name}", "vertical", v.display_name, data)]
     if isinstance(result, SchemaResult):
         s = result.schema
         return [Entity(f"schema:{s.graph_name}", "schema", f"Schema of {s.graph_name}", {"vertices": s.total_vertices, "edges": s.total_edges})]
@@ -97,9 +100,19 @@ def entities_of(entry: CatalogEntry) -> list[Entity]:
             for u in result.use_cases
         ]
     if isinstance(result, TemplatesResult):
-        return [
-            Entity(f"template:{t.id}", "template", t.title, {"algorithm": t.algorithm, "params": t.params}, (f"use_case:{t.use_case_id}",))
+        templates = [
+            Entity(
+                f"template:{t.id}",
+                "template",
+                t.title,
+                {"algorithm": t.algorithm, "params": t.params},
+                tuple(f"use_case:{u}" for u in t.use_case_ids or [t.use_case_id]),
+            )
             for t in result.templates
+        ]
+        return templates + [
+            Entity(f"coverage:{c.requirement_id}", "coverage", c.text, {"position": position, **msgspec.to_builtins(c)})
+            for position, c in enumerate(result.coverage)
         ]
     if isinstance(result, ExecutionResult):
         s = result.summary
@@ -156,13 +169,17 @@ class Catalog:
     def lineage(self, workflow_id: str) -> list[list[tuple[str, str]]]:
         """Every chain from a requirement down to a report (or as far as it got).
 
-        Each chain is a list of ``(entity_id, title)``; requirements without use cases
-        form one-element chains, so gaps in coverage show.
+        Each chain is a list of ``(entity_id, title)``; requirements and objectives
+        without use cases form one-element chains, so gaps in coverage show. A use case
+        records every id it serves as ``requirement:<id>``; an objective's is read as its own.
         """
         with self._connect() as db:
             titles = dict(db.execute("SELECT entity_id, title FROM entities WHERE workflow_id = ?", (workflow_id,)).fetchall())
             links: dict[str, list[str]] = {}
             for parent, child in db.execute("SELECT parent, child FROM lineage WHERE workflow_id = ? ORDER BY child", (workflow_id,)):
+                objective = f"objective:{parent.partition(':')[2]}"
+                if parent.startswith("requirement:") and parent not in titles and objective in titles:
+                    parent = objective
                 links.setdefault(parent, []).append(child)
         chains: list[list[tuple[str, str]]] = []
 
@@ -176,7 +193,18 @@ class Catalog:
 
         for root in sorted(e for e in titles if e.startswith("requirement:")):
             walk(root, [])
+        for root in sorted(e for e in titles if e.startswith("objective:")):
+            walk(root, [])
         return chains
+
+    def coverage(self, workflow_id: str) -> list[RequirementCoverage]:
+        """What became of each requirement and objective, as the templates agent accounted for it, in its order."""
+        with self._connect() as db:
+            query = "SELECT data FROM entities WHERE workflow_id = ? AND kind = 'coverage'"
+            rows = db.execute(query, (workflow_id,)).fetchall()
+        recorded = [json.loads(data) for (data,) in rows]
+        recorded.sort(key=lambda item: item.pop("position"))
+        return [msgspec.convert(item, RequirementCoverage) for item in recorded]
 
     def has_workflow(self, workflow_id: str) -> bool:
         with self._connect() as db:

@@ -15,6 +15,13 @@ same documents always give the same :class:`~bus.contract.RequirementsDoc`:
 * Priority: an explicit marker first (``P0``–``P3``, ``[critical]``, ``priority: low``,
   MoSCoW "must have"…), else the first modal verb (must/shall → high, should → medium,
   could/may/nice to have → low), else medium.
+* Output constraints (:func:`output_constraints`): requirements and constraint sentences
+  that bind what a report may show. Privacy ("must not contain customer names",
+  "pseudonymise", "no personal data") → ``no_names`` with the entity words as written
+  (``["customer"]``; the orchestrator maps them to the graph's collections when it builds
+  each report task); "at most 10 rows" → ``max_items``; "reports in German" → ``language``;
+  "export … as CSV" → ``format`` ``csv``. Each names its requirement's id as ``source``
+  (the document's name for a constraint sentence without one).
 """
 
 from __future__ import annotations
@@ -28,7 +35,15 @@ import msgspec
 
 from agents.documents import ParsedDocument, list_item, read_documents
 from agents.llm import offline_responder
-from bus.contract import Objective, Requirement, RequirementsDoc, RequirementsResult, RequirementsTask, Stakeholder
+from bus.contract import (
+    Objective,
+    OutputConstraint,
+    Requirement,
+    RequirementsDoc,
+    RequirementsResult,
+    RequirementsTask,
+    Stakeholder,
+)
 
 Priority = Literal["critical", "high", "medium", "low"]
 Category = Literal["ignore", "constraints", "non_functional", "stakeholders", "objectives", "requirements"]
@@ -197,6 +212,7 @@ class _Collector:
     objectives: list[_Found]
     stakeholders: list[Stakeholder]
     constraints: list[str]
+    constraint_sources: dict[str, str]
 
 
 def extract_requirements(docs: list[ParsedDocument]) -> RequirementsDoc:
@@ -210,10 +226,10 @@ def extract_requirements(docs: list[ParsedDocument]) -> RequirementsDoc:
         first occurrence wins, taking an explicit id from a later copy if it had none);
         generated ids are stable for the same input.
     """
-    found = _Collector([], [], [], [])
+    found = _Collector([], [], [], [], {})
     for doc in docs:
         _read_document(doc, found)
-    return RequirementsDoc(
+    extracted = RequirementsDoc(
         objectives=[
             Objective(id=identifier, text=item.text, source=item.source)
             for identifier, item in _assign_ids(_dedupe(found.objectives), "OBJ")
@@ -234,6 +250,8 @@ def extract_requirements(docs: list[ParsedDocument]) -> RequirementsDoc:
         documents=[doc.name for doc in docs],
         domain_terms=domain_terms(docs),
     )
+    constraints = output_constraints(extracted, found.constraint_sources)
+    return msgspec.structs.replace(extracted, output_constraints=constraints)
 
 
 def requirements_prompt(docs: list[ParsedDocument]) -> str:
@@ -270,6 +288,10 @@ def requirements_prompt(docs: list[ParsedDocument]) -> str:
             "- stakeholders: people, teams and roles named in the documents, including 'As a <role>' user stories.",
             "- constraints: limits such as deadlines, budgets, run times, regulations (GDPR) and 'must not' rules.",
             "- domain_terms: up to 25 lowercase business terms the documents use most.",
+            "- output_constraints: rules that bind what reports may show, ids OC-1…: kind no_names (privacy: no "
+            "names, pseudonymise; collections = the entity words named, singular), max_items (value = the limit), "
+            "language (value = the language) or format (value = csv); text = the sentence; source = its requirement "
+            "id.",
             "- An item that appears in several documents is listed once.",
             f"- documents: {msgspec.json.encode([doc.name for doc in docs]).decode()}",
             "",
@@ -313,6 +335,140 @@ def domain_terms(docs: list[ParsedDocument], limit: int = DOMAIN_TERM_COUNT) -> 
     return ranked[:limit]
 
 
+# ---------------------------------------------------------------- output constraints
+
+_PRIVACY = re.compile(
+    r"\b(?:must|shall|should|may|will|can|do|does) not (?:\w+ ){0,2}?(?:contain|include|show|display|reveal|list|expose"
+    r"|mention|print|disclose|publish|name)\b[^.;]*?\b(?:names?|personal data|personally identifiable|pii|identit\w*)\b"
+    r"|\b(?:must|shall|should|may) not name\b"
+    r"|\bnames?\b[^.;]*\b(?:must|shall|should|may) not be "
+    r"(?:shown|displayed|included|revealed|listed|published|disclosed)"
+    r"|\b(?:anonymi[sz]\w*|pseudonymi[sz]\w*|pseudonymous|de-?identif\w*)"
+    r"|\bno (?:personal data|pii|personally identifiable information|(?:[a-z\-]+ )?names)\b"
+    r"|\bwithout (?:[a-z\-]+ )?names\b",
+    re.IGNORECASE,
+)
+_ENTITY_WORD = r"([a-z][a-z\-]+)"
+_PRIVATE_ENTITIES = (
+    re.compile(rf"\b{_ENTITY_WORD}(?:'s|s')? (?:full |real |display |first |last )?names?\b", re.IGNORECASE),
+    re.compile(rf"\bnames? of (?:the |any |our |individual )?{_ENTITY_WORD}", re.IGNORECASE),
+    re.compile(
+        rf"\b(?:anonymi[sz]e|pseudonymi[sz]e|mask|hide|not name) (?:the |all |any |our |individual )?{_ENTITY_WORD}",
+        re.IGNORECASE,
+    ),
+    re.compile(rf"\b{_ENTITY_WORD} (?:are|is) (?:only )?(?:referred to|identified|shown|listed)\b[^.;]*\bpseudonym",
+               re.IGNORECASE),
+)
+# Words that stand before "names" or after "anonymise" without naming an entity.
+_NOT_ENTITIES = frozenset(
+    "contain contains show shows display include includes reveal list expose mention print disclose publish "
+    "personal full real first last their its his her any all no the other individual people person "
+    "data results reports report output outputs".split()
+)
+_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "fifty": 50, "hundred": 100,
+}
+_MAX_ITEMS = re.compile(
+    r"\b(?:at most|no more than|not more than|a maximum of|maximum of|max\.?|limited to"
+    r"|limit(?:ed)? (?:\w+ ){0,3}?to)"
+    rf"\s+(\d{{1,4}}|{'|'.join(_NUMBER_WORDS)})\s+([a-z\-]+)(?:\s+([a-z]+))?\b",
+    re.IGNORECASE,
+)
+_LIST_NOUNS = frozenset(
+    "items rows entries results records lines names vertices nodes members elements entities".split()
+)
+# Counted things that are not entries of a report's lists.
+_UNITS = frozenset(
+    "minutes minute hours hour seconds second days day weeks week months month years year ms times retries attempts "
+    "percent gb mb tb kb euros eur dollars usd executions analyses runs jobs cores workers threads requests calls "
+    "pages characters words".split()
+)
+_OUTPUT_WORDS = re.compile(
+    r"\b(?:reports?|tables?|lists?|rankings?|show\w*|display\w*|charts?|summar\w*|outputs?|insights?)\b", re.IGNORECASE
+)
+_LANGUAGE_NAMES = (
+    "English", "German", "French", "Spanish", "Italian", "Portuguese", "Dutch", "Polish", "Swedish", "Danish",
+    "Norwegian", "Finnish", "Czech", "Greek", "Turkish", "Russian", "Ukrainian", "Japanese", "Chinese", "Korean",
+    "Arabic", "Hebrew", "Hindi",
+)
+_LANGUAGE = re.compile(
+    rf"\b(?:in|into) (?:plain |simple |british |american )?({'|'.join(_LANGUAGE_NAMES)})\b"
+    r"(?=\s*(?:[.,;:)!?]|$|\s+(?:and|or|for|only|language|as|so|to|with|because|since|when|by)\b))"
+    rf"|\blanguage\s*(?::|is|must be|should be|shall be)\s*({'|'.join(_LANGUAGE_NAMES)})\b",
+    re.IGNORECASE,
+)
+_LANGUAGE_CONTEXT = re.compile(r"\b(?:reports?|written|language|outputs?|summar\w*|texts?|insights?)\b", re.IGNORECASE)
+_CSV = re.compile(
+    r"\b(?:as|in|to|into) (?:a |an )?csv\b|\bcsv (?:format|exports?|files?|downloads?)\b|\bexport\w*\b[^.;]*\bcsv\b",
+    re.IGNORECASE,
+)
+
+
+def output_constraints(
+    doc: RequirementsDoc, constraint_sources: dict[str, str] | None = None
+) -> list[OutputConstraint]:
+    """The rules in ``doc`` that bind what a report may show, in reading order.
+
+    Every requirement (functional or not) and every constraint sentence is read; the same
+    rule found twice is kept once, with the first source.
+
+    Args:
+        doc: Extracted requirements.
+        constraint_sources: The document each constraint sentence came from, for ``source``.
+
+    Returns:
+        Constraints with ids ``OC-1``, ``OC-2``…; ``no_names`` carries the entity words the
+        sentence names, singular and lowercase (empty when it names none: then no vertex
+        may be named).
+    """
+    sources = constraint_sources or {}
+    units = [(requirement.text, requirement.id) for requirement in doc.requirements]
+    units += [(sentence, sources.get(sentence, "")) for sentence in doc.constraints]
+    found: dict[tuple, OutputConstraint] = {}
+    for text, source in units:
+        for kind, value, collections in _rules_in(text):
+            key = (kind, value, tuple(collections))
+            if key not in found:
+                found[key] = OutputConstraint(
+                    id=f"OC-{len(found) + 1}", kind=kind, text=text, value=value, collections=collections, source=source
+                )
+    return list(found.values())
+
+
+def _rules_in(text: str) -> list[tuple[str, str | int | None, list[str]]]:
+    """(kind, value, entity words) of each output rule one requirement or constraint states."""
+    rules: list[tuple[str, str | int | None, list[str]]] = []
+    if _PRIVACY.search(text):
+        words = [
+            _singular_word(found.group(1).lower())
+            for pattern in _PRIVATE_ENTITIES
+            for found in pattern.finditer(text)
+            if found.group(1).lower() not in _NOT_ENTITIES and found.group(1).lower() not in _STOPWORDS
+        ]
+        rules.append(("no_names", None, list(dict.fromkeys(words))))
+    for limit in _MAX_ITEMS.finditer(text):
+        nouns = {word.lower() for word in limit.group(2, 3) if word}
+        if not nouns & _UNITS and (nouns & _LIST_NOUNS or _OUTPUT_WORDS.search(text)):
+            count = limit.group(1).lower()
+            rules.append(("max_items", int(count) if count.isdigit() else _NUMBER_WORDS[count], []))
+            break
+    language = _LANGUAGE.search(text)
+    if language and _LANGUAGE_CONTEXT.search(text):
+        rules.append(("language", (language.group(1) or language.group(2)).capitalize(), []))
+    if _CSV.search(text):
+        rules.append(("format", "csv", []))
+    return rules
+
+
+def _singular_word(word: str) -> str:
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
+        return word[:-1]
+    return word
+
+
 # ---------------------------------------------------------------- reading
 
 
@@ -340,7 +496,7 @@ def _read_titled_item(
     body = " ".join(list_item(line) or line for line in lines).strip()
     text = body or title
     for sentence in _sentences(body):
-        _note_constraint(sentence, found)
+        _note_constraint(sentence, found, source)
         _note_user_story(sentence, found)
     context = f"{title}. {body}"
     if identifier.startswith(_OBJECTIVE_PREFIXES):
@@ -387,7 +543,7 @@ def _read_unit(
     if lead_in:
         text = _join_lead_in(lead_in, text)
     if category not in ("stakeholders", "objectives"):
-        _note_constraint(text, found)
+        _note_constraint(text, found, source)
     _note_user_story(text, found)
     prefix = identifier.split("-", 1)[0] if identifier else ""
     if prefix in _OBJECTIVE_PREFIXES:
@@ -408,6 +564,7 @@ def _read_unit(
             found.stakeholders.append(stakeholder)
     elif category == "constraints":
         found.constraints.append(text)
+        found.constraint_sources.setdefault(text, source)
     elif _OBJECTIVE_PHRASE.search(text):
         found.objectives.append(_Found(None, text, source, heading))
     elif _PROSE_MODAL.search(text) or _USER_STORY.search(text):
@@ -451,9 +608,11 @@ def _add_requirement(
     )
 
 
-def _note_constraint(text: str, found: _Collector) -> None:
+def _note_constraint(text: str, found: _Collector, source: str = "") -> None:
     if _CONSTRAINT.search(text):
-        found.constraints.append(_split_id(text)[1])
+        sentence = _split_id(text)[1]
+        found.constraints.append(sentence)
+        found.constraint_sources.setdefault(sentence, source)
 
 
 def _note_user_story(text: str, found: _Collector) -> None:
@@ -684,6 +843,15 @@ _PROMPT_EXAMPLE = msgspec.json.encode(
         ],
         stakeholders=[Stakeholder(name="Maria Lopez", role="VP Marketing")],
         constraints=["Each analysis must finish within 30 minutes."],
+        output_constraints=[
+            OutputConstraint(
+                id="OC-1",
+                kind="no_names",
+                text="Reports must not contain customer names.",
+                collections=["customer"],
+                source="NFR-2",
+            )
+        ],
         documents=["brd.md"],
         domain_terms=["customer", "repeat purchase"],
     )
@@ -701,6 +869,9 @@ def _offline_requirements(docs: list[ParsedDocument]) -> RequirementsDoc:
 async def handle(task: RequirementsTask, ctx) -> RequirementsResult:
     docs = await read_documents(task.documents, ctx)
     requirements = await ctx.llm.ask("requirements", requirements_prompt(docs), RequirementsDoc, context=docs)
+    if not requirements.output_constraints:
+        # A model may leave them out; the rules read them from the requirements it found.
+        requirements = msgspec.structs.replace(requirements, output_constraints=output_constraints(requirements))
     return RequirementsResult(requirements=requirements)
 
 

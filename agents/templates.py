@@ -20,16 +20,31 @@ collections depend on the algorithm's kind (see ``choose_collections``):
   customers→products can never be part of a cycle when nothing leads back from products,
   so it would only add single-vertex components.
 
-Invalid use cases are not raised: each becomes a sentence in the ``rejected`` list.
+Which analyses run within ``max_executions`` is greedy weighted set cover over the
+requirements (:func:`build_templates`), and every requirement and objective gets a
+:class:`~bus.contract.RequirementCoverage`: answered, or why not. Invalid use cases are not
+raised: each becomes a sentence in the ``rejected`` list.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from agents.algorithms import ALGORITHMS, AlgorithmSpec, resolve_params
-from bus.contract import AnalysisTemplate, GraphSchema, Scalar, TemplatesResult, TemplatesTask, UseCase
+from agents.schema import edge_semantics_of
+from bus.contract import (
+    AnalysisTemplate,
+    GraphSchema,
+    OutputConstraint,
+    RequirementCoverage,
+    RequirementsDoc,
+    Scalar,
+    TemplatesResult,
+    TemplatesTask,
+    UnansweredQuestion,
+    UseCase,
+)
 
 # Measured: the engine's Brandes visits ~3e7 vertices+edges per second on this 2-core
 # machine (32 sources on a random 10^6-vertex / 10^7-edge graph in 11 s, poor memory
@@ -198,75 +213,113 @@ def choose_collections(algorithm: str, focus: list[str], schema: GraphSchema) ->
 
 
 def build_templates(
-    use_cases: list[UseCase], schema: GraphSchema, max_templates: int
-) -> tuple[list[AnalysisTemplate], list[str]]:
-    """Turn use cases into validated analysis templates.
+    use_cases: list[UseCase],
+    schema: GraphSchema,
+    max_templates: int,
+    requirements: RequirementsDoc | None = None,
+    unanswered: Sequence[UnansweredQuestion] = (),
+) -> TemplatesResult:
+    """Turn use cases into validated analysis templates that answer as many requirements as fit.
 
-    Use cases are taken in the given order (the use-case agent sorts them by priority), so
-    when ``max_templates`` is reached the least important ones are the ones left out. A use
-    case that asks for the same algorithm on the same collections as an earlier one does not
-    get a template of its own: the earlier template's rationale notes that it serves both.
+    Use cases that ask for the same algorithm on the same collections, or on a subset of
+    another's collections (a near-duplicate), become one candidate serving all of them.
+    Candidates are then chosen greedily, one slot at a time, by what they add (see
+    :func:`_gain`): the weight of the must/should requirements and objectives they answer
+    first, then that of the "could" ones, then new questions of requirements already
+    answered by another algorithm; ties go to a question no chosen template asks yet, then
+    to the use cases' order. A candidate that adds nothing is not run. Use cases that name
+    no requirement (the vertical's defaults) fill the slots left, in order.
 
     Args:
         use_cases: The use cases, most important first.
         schema: The analysed graph.
         max_templates: At most this many templates (the workflow's ``max_executions``).
+        requirements: The requirements and objectives; with them every one gets a
+            :class:`RequirementCoverage`, in document order (requirements, then objectives).
+        unanswered: The questions the use-case agent found this graph cannot answer.
 
     Returns:
-        The templates, ids ``TPL-001``… in order, and one sentence per use case that got
-        no template (unknown algorithm or collection, nothing to read, or over the limit).
+        The templates, ids ``TPL-001``… in the order chosen; one sentence per use case that
+        got no template; the coverage.
     """
-    drafts: list[_Draft] = []
-    by_key: dict[tuple[str, tuple[str, ...], tuple[str, ...]], _Draft] = {}
-    rejected: list[str] = []
-    for use_case in use_cases:
-        choice = choose_collections(use_case.algorithm, use_case.focus_collections, schema)
-        if choice.problem:
-            rejected.append(f"{use_case.id} ({use_case.title}): {choice.problem}")
+    candidates, rejected, problems = _candidates(use_cases, schema)
+    weights = _weights(use_cases, requirements)
+    order = _greedy(candidates, weights)
+    # Greedy choices never depend on the limit, so the first N steps are what N executions run.
+    chosen = order[:max_templates]
+    defaults = [candidate for candidate in candidates if not candidate.requirement_ids]
+    chosen += defaults[: max(0, max_templates - len(chosen))]
+    step = {id(candidate): number for number, candidate in enumerate(order, start=1)}
+    for candidate in candidates:
+        if candidate in chosen:
             continue
-        key = (use_case.algorithm, tuple(choice.vertices), tuple(choice.edges))
-        if key in by_key:
-            by_key[key].also.append(use_case)
-            continue
-        if len(drafts) >= max_templates:
-            rejected.append(
-                f"{use_case.id} ({use_case.title}): over max_executions ({max_templates} templates already "
-                "chosen for earlier use cases); raise max_executions to run it"
-            )
-            continue
-        draft = _Draft(use_case, choice)
-        by_key[key] = draft
-        drafts.append(draft)
-    templates = [draft.template(f"TPL-{index:03d}", schema) for index, draft in enumerate(drafts, start=1)]
-    return templates, rejected
+        for case in candidate.use_cases:
+            if id(candidate) in step or not candidate.requirement_ids:
+                needed = step.get(id(candidate))
+                extra = f"; {needed} executions would run it" if needed else ""
+                rejected.append(
+                    f"{case.id} ({case.title}): over max_executions ({max_templates} templates chosen for what they "
+                    f"answer first){extra}"
+                )
+            else:
+                rejected.append(f"{case.id} ({case.title}): answers nothing the chosen templates do not already answer")
+    templates = [candidate.template(f"TPL-{index:03d}", schema) for index, candidate in enumerate(chosen, start=1)]
+    coverage = (
+        _coverage(requirements, templates, order, step, max_templates, problems, unanswered) if requirements else []
+    )
+    return TemplatesResult(templates=templates, rejected=rejected, coverage=coverage)
+
+
+QUESTIONS = {
+    "pagerank": "importance",
+    "betweenness": "brokers and bridges",
+    "louvain": "communities",
+    "label_propagation": "communities",
+    "wcc": "connected and isolated groups",
+    "scc": "cycles",
+}
+"""The question each algorithm answers; two algorithms with the same question are near-duplicates for a requirement."""
+
+PRIORITY_WEIGHTS = {"critical": 4, "high": 3, "medium": 2, "low": 1}
+"""How much answering one requirement of each priority is worth; an objective counts as ``medium``."""
 
 
 @dataclass
-class _Draft:
-    """A template under construction: later duplicates add to ``also`` before it is frozen."""
+class _Candidate:
+    """A template under construction: the use cases it serves (the first names it) and their requirements."""
 
-    use_case: UseCase
+    use_cases: list[UseCase]
     choice: CollectionChoice
-    also: list[UseCase] = field(default_factory=list)
+    requirement_ids: list[str] = field(default_factory=list)
+
+    @property
+    def algorithm(self) -> str:
+        return self.use_cases[0].algorithm
+
+    def serve(self, use_case: UseCase) -> None:
+        self.use_cases.append(use_case)
+        self.requirement_ids = list(dict.fromkeys([*self.requirement_ids, *use_case.requirement_ids]))
 
     def template(self, template_id: str, schema: GraphSchema) -> AnalysisTemplate:
-        spec = ALGORITHMS[self.use_case.algorithm]
+        primary = self.use_cases[0]
+        spec = ALGORITHMS[primary.algorithm]
         vertices, edges = self.choice.vertices, self.choice.edges
         n, m = _vertex_count(schema, vertices), sum(edge_count(schema, name) for name in edges)
         params, param_notes = _parameters(spec, n, m)
         rationale = [
-            f"{spec.title} ({spec.kind}) for {self.use_case.id}, over {n:,} vertices in {_join(vertices)} "
+            f"{spec.title} ({spec.kind}) for {primary.id}, over {n:,} vertices in {_join(vertices)} "
             f"and {m:,} edges in {_join(edges)}.",
             *self.choice.notes,
             *param_notes,
         ]
-        if self.also:
-            served = ", ".join(f"{other.id} ({other.title})" for other in self.also)
-            rationale.append(f"Also serves {served}, which asks for the same analysis on the same collections.")
+        if len(self.use_cases) > 1:
+            served = ", ".join(f"{other.id} ({other.title})" for other in self.use_cases[1:])
+            rationale.append(f"Also serves {served}, which asks for the same analysis on these collections or fewer.")
+        focus = {name for case in self.use_cases for name in case.focus_collections}
         return AnalysisTemplate(
             id=template_id,
-            use_case_id=self.use_case.id,
-            title=self.use_case.title,
+            use_case_id=primary.id,
+            title=primary.title,
             algorithm=spec.name,
             vertex_collections=list(vertices),
             edge_collections=list(edges),
@@ -274,8 +327,200 @@ class _Draft:
             params=params,
             result_field=spec.result_field,
             rationale=" ".join(rationale),
-            focus_collections=[c for c in self.use_case.focus_collections if c in vertices],
+            focus_collections=[c for c in vertices if c in focus],
+            requirement_ids=list(self.requirement_ids),
+            use_case_ids=[case.id for case in self.use_cases],
+            edge_semantics=edge_semantics_of(schema, edges),
         )
+
+
+def _candidates(
+    use_cases: list[UseCase], schema: GraphSchema
+) -> tuple[list[_Candidate], list[str], dict[str, list[str]]]:
+    """One candidate per distinct analysis; the use cases that cannot run; their problems by requirement id."""
+    candidates: list[_Candidate] = []
+    rejected: list[str] = []
+    problems: dict[str, list[str]] = {}
+    for use_case in use_cases:
+        choice = choose_collections(use_case.algorithm, use_case.focus_collections, schema)
+        if choice.problem:
+            rejected.append(f"{use_case.id} ({use_case.title}): {choice.problem}")
+            for requirement_id in use_case.requirement_ids:
+                title = ALGORITHMS[use_case.algorithm].title if use_case.algorithm in ALGORITHMS else use_case.algorithm
+                problems.setdefault(requirement_id, []).append(f"{title}: {choice.problem}")
+            continue
+        same = next((c for c in candidates if c.algorithm == use_case.algorithm and _covers(c.choice, choice)), None)
+        if same is not None:
+            same.serve(use_case)
+            continue
+        wider = [c for c in candidates if c.algorithm == use_case.algorithm and _covers(choice, c.choice)]
+        if wider:
+            # A later use case reads more: the earlier, narrower ones join it, the most important first.
+            merged = _Candidate([], choice)
+            for narrower in wider:
+                for case in narrower.use_cases:
+                    merged.serve(case)
+                candidates.remove(narrower)
+            merged.serve(use_case)
+            candidates.append(merged)
+            continue
+        candidate = _Candidate([], choice)
+        candidate.serve(use_case)
+        candidates.append(candidate)
+    order = {case.id: index for index, case in enumerate(use_cases)}
+    for candidate in candidates:
+        served = sorted(candidate.use_cases, key=lambda case: order[case.id])
+        candidate.use_cases, candidate.requirement_ids = [], []
+        for case in served:
+            candidate.serve(case)
+    candidates.sort(key=lambda c: order[c.use_cases[0].id])
+    return candidates, rejected, problems
+
+
+def _covers(wide: CollectionChoice, narrow: CollectionChoice) -> bool:
+    return set(narrow.vertices) <= set(wide.vertices) and set(narrow.edges) <= set(wide.edges)
+
+
+_Weight = tuple[int, int]
+"""(weight among must/should requirements and objectives, weight among "could" requirements)."""
+
+
+def _weights(use_cases: list[UseCase], requirements: RequirementsDoc | None) -> dict[str, _Weight]:
+    weights: dict[str, _Weight] = {}
+    for case in use_cases:  # ids the documents do not list take their use case's priority
+        for requirement_id in case.requirement_ids:
+            weights.setdefault(requirement_id, _weight(case.priority))
+    if requirements is not None:
+        weights.update({requirement.id: _weight(requirement.priority) for requirement in requirements.requirements})
+        weights.update({objective.id: _weight("medium") for objective in requirements.objectives})
+    return weights
+
+
+def _weight(priority: str) -> _Weight:
+    return (0, PRIORITY_WEIGHTS["low"]) if priority == "low" else (PRIORITY_WEIGHTS[priority], 0)
+
+
+def _greedy(candidates: list[_Candidate], weights: dict[str, _Weight]) -> list[_Candidate]:
+    """The candidates that add something, in the order greedy weighted set cover takes them."""
+    answered: set[str] = set()
+    asked: set[tuple[str, str]] = set()
+    questions: set[str] = set()
+    pool = [candidate for candidate in candidates if candidate.requirement_ids]
+    order: list[_Candidate] = []
+    while pool:
+        best = max(pool, key=lambda c: (_gain(c, weights, answered, asked, questions), -candidates.index(c)))
+        if not any(_gain(best, weights, answered, asked, questions)[:3]):
+            break
+        pool.remove(best)
+        order.append(best)
+        question = QUESTIONS.get(best.algorithm, best.algorithm)
+        answered.update(best.requirement_ids)
+        asked.update((requirement_id, question) for requirement_id in best.requirement_ids)
+        questions.add(question)
+    return order
+
+
+def _gain(
+    candidate: _Candidate,
+    weights: dict[str, _Weight],
+    answered: set[str],
+    asked: set[tuple[str, str]],
+    questions: set[str],
+) -> tuple[int, int, int, int]:
+    """What choosing ``candidate`` adds: must/should weight, "could" weight, new questions' weight, a new question."""
+    question = QUESTIONS.get(candidate.algorithm, candidate.algorithm)
+    new = [requirement_id for requirement_id in candidate.requirement_ids if requirement_id not in answered]
+    again = [
+        requirement_id
+        for requirement_id in candidate.requirement_ids
+        if requirement_id in answered and (requirement_id, question) not in asked
+    ]
+    return (
+        sum(weights[requirement_id][0] for requirement_id in new),
+        sum(weights[requirement_id][1] for requirement_id in new),
+        sum(sum(weights[requirement_id]) for requirement_id in again),
+        int(question not in questions),
+    )
+
+
+def _coverage(
+    requirements: RequirementsDoc,
+    templates: list[AnalysisTemplate],
+    order: list[_Candidate],
+    step: dict[int, int],
+    max_templates: int,
+    problems: dict[str, list[str]],
+    unanswered: Sequence[UnansweredQuestion],
+) -> list[RequirementCoverage]:
+    """What became of each requirement and objective, in document order."""
+    missing = {requirement_id: list(reasons) for requirement_id, reasons in problems.items()}
+    for question in unanswered:
+        title = ALGORITHMS[question.algorithm].title if question.algorithm in ALGORITHMS else question.algorithm
+        for requirement_id in question.requirement_ids:
+            missing.setdefault(requirement_id, []).append(f"{title}: {question.reason}")
+    outputs = {constraint.source: constraint for constraint in requirements.output_constraints}
+    items = [(r.id, r.text, r.kind) for r in requirements.requirements]
+    items += [(o.id, o.text, "objective") for o in requirements.objectives]
+    coverage = []
+    for requirement_id, text, kind in items:
+        answering = [template for template in templates if requirement_id in template.requirement_ids]
+        waiting = [candidate for candidate in order[max_templates:] if requirement_id in candidate.requirement_ids]
+        needed = min((step[id(candidate)] for candidate in waiting), default=None)
+        output = outputs.get(requirement_id)
+        honoured = f"honoured by the reports as {describe_constraint(output)} ({output.id})" if output else ""
+        status, reason = "not_analytic", _NOT_ANALYTIC[kind == "non_functional"]
+        if answering:
+            status = "answered"
+            answered_by = ", ".join(f"{t.id} ({ALGORITHMS[t.algorithm].title})" for t in answering)
+            unrun = [
+                f"its {QUESTIONS[c.algorithm]} question ({ALGORITHMS[c.algorithm].title}) got no slot: "
+                f"{step[id(c)]} executions would run it"
+                for c in waiting
+            ]
+            reason = "; ".join([f"answered by {answered_by}", *unrun, *([f"also {honoured}"] if output else [])])
+            needed = None
+        elif waiting:
+            status = "no_slot"
+            first = min(waiting, key=lambda candidate: step[id(candidate)])
+            reason = (
+                f"{ALGORITHMS[first.algorithm].title} on {_join(first.choice.vertices)} would answer it, but the "
+                f"{max_templates} executions allowed went to requirements that weigh more; max_executions {needed} "
+                "would cover it"
+            )
+        elif requirement_id in missing:
+            status, reason = "no_data", "the graph cannot answer it: " + "; ".join(missing[requirement_id])
+        elif output:
+            status, reason = "output_request", f"an output request, {honoured}"
+        coverage.append(
+            RequirementCoverage(
+                requirement_id=requirement_id,
+                text=text,
+                status=status,
+                template_ids=[template.id for template in answering],
+                reason=reason,
+                executions_needed=needed,
+            )
+        )
+    return coverage
+
+
+_NOT_ANALYTIC = {
+    True: "a non-functional requirement: it says how the analyses must run, not which question to ask of the graph",
+    False: "no graph algorithm answers it: it asks no question of influence, communities, connected or isolated "
+    "groups, cycles or brokers",
+}
+"""Why a requirement no analysis answers is not analytic, by whether it is non-functional."""
+
+
+def describe_constraint(constraint: OutputConstraint) -> str:
+    """A constraint in a few words: ``no names of customer``, ``a CSV file of the results``."""
+    if constraint.kind == "no_names":
+        return f"no {_join(constraint.collections)} names" if constraint.collections else "no names of any vertex"
+    if constraint.kind == "max_items":
+        return f"at most {constraint.value} items per list"
+    if constraint.kind == "language":
+        return f"reports in {constraint.value}"
+    return f"a {str(constraint.value).upper()} file of the results"
 
 
 def _core_selection(spec: AlgorithmSpec, focus: list[str], schema: GraphSchema) -> tuple[list[str], list[str], list[str]]:
@@ -388,8 +633,7 @@ def _join(names: Iterable[str]) -> str:
 
 
 async def handle(task: TemplatesTask, ctx) -> TemplatesResult:
-    templates, rejected = build_templates(task.use_cases, task.schema, task.max_templates)
-    return TemplatesResult(templates=templates, rejected=rejected)
+    return build_templates(task.use_cases, task.schema, task.max_templates, task.requirements, task.unanswered)
 
 
 if __name__ == "__main__":

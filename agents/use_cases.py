@@ -21,9 +21,22 @@ betweenness        bridg-, broker-, bottleneck, gatekeep-, intermediar-, "flow(s
 =================  ==========================================================================
 
 Where matches overlap the longest wins, so "strongly connected" means SCC and not WCC, and
-"bridges between communities" means betweenness and not Louvain. Non-functional requirements are
-not scanned: they say how well the system must work, not which question to ask of the graph,
-and words like "key" or "top" there would produce false use cases.
+"bridges between communities" means betweenness and not Louvain. Three rules keep a requirement
+to the questions it asks:
+
+* A requirement that names an algorithm ("PageRank", "label propagation", "betweenness",
+  "strongly/weakly connected", "Louvain") asks its question with that one and no other:
+  "community detection (label propagation)" is no Louvain run.
+* Weak words ("group", "similar" for Louvain; "key", "top", "reach" for PageRank) count only
+  when no other algorithm has a strong word in the same requirement: "isolated customer
+  groups" asks for components, "groups … in closed loops" for cycles, not communities.
+* An output request (export, download, CSV, Excel…) that speaks of the results of other
+  analyses ("every ranking and segment") asks for no analysis of its own: those result
+  nouns are not signals there. It is honoured as an output constraint instead.
+
+Non-functional requirements are not scanned: they say how well the system must work, not
+which question to ask of the graph, and words like "key" or "top" there would produce false
+use cases.
 
 The vertical adds signals of its own: a vertical keyword or terminology term that appears in
 exactly one of the vertical's algorithm patterns (title or meaning) points at that algorithm,
@@ -55,7 +68,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from agents.algorithms import ALGORITHMS
-from agents.templates import choose_collections, core_collections
+from agents.templates import QUESTIONS, choose_collections, core_collections
 from agents.llm import offline_responder
 from agents.llm_http import WRAPPER_PROPERTY
 from bus.contract import GraphSchema, RequirementsDoc, UnansweredQuestion, UseCase, UseCasesResult, UseCasesTask, VerticalProfile
@@ -91,6 +104,14 @@ _SIGNALS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     for word in words
 )
 _SPEED_CUE = re.compile(r"\b(?:fast\w*|large[- ]scale|at scale|scalab\w*|real[- ]?time|label\w*)\b", re.IGNORECASE)
+_BY_NAME = re.compile(
+    r"^(?:page ?rank\w*|louvain|label propagation|betweenness|strongly connected|weakly connected)$", re.IGNORECASE
+)
+_WEAK_WORDS = re.compile(r"^(?:group\w*|similar\w*|keys?|tops?|reach(?:es|ing)?)$", re.IGNORECASE)
+_OUTPUT_REQUEST = re.compile(
+    r"\b(?:export\w*|download\w*|csv|excel|xlsx|spreadsheets?|json files?|as (?:a |an )?(?:file|pdf))\b", re.IGNORECASE
+)
+_RESULT_NOUNS = re.compile(r"^(?:rank(?:ing|ings|ed)?|segment(?:s|ation|ations)?|scores?|results?)$", re.IGNORECASE)
 
 ALGORITHM_ORDER: tuple[str, ...] = tuple(_SIGNAL_WORDS)
 FALLBACK_ALGORITHMS: tuple[str, ...] = ("pagerank", "louvain", "wcc")
@@ -311,6 +332,7 @@ def _scan(text: str, domain_signals: list[_DomainSignal]) -> list[_Match]:
         if all(match.end <= kept.start or match.start >= kept.end for kept in accepted):
             accepted.append(match)
     accepted.sort(key=lambda m: m.start)
+    accepted = _asked(accepted, text)
     community = [match for match in accepted if match.algorithm == "louvain"]
     cue = _SPEED_CUE.search(text)
     if community and cue and not any(match.algorithm == "label_propagation" for match in accepted):
@@ -318,6 +340,21 @@ def _scan(text: str, domain_signals: list[_DomainSignal]) -> list[_Match]:
         accepted.append(_Match("label_propagation", first.start, first.end, first.words))
         accepted.append(_Match("label_propagation", cue.start(), cue.end(), cue.group(0)))
     return accepted
+
+
+def _asked(matches: list[_Match], text: str) -> list[_Match]:
+    """The matches that say which question ``text`` asks (see the module docstring)."""
+    if _OUTPUT_REQUEST.search(text):
+        matches = [match for match in matches if match.domain or not _RESULT_NOUNS.match(match.words)]
+    named = {match.algorithm for match in matches if _BY_NAME.match(match.words)}
+    answered = {QUESTIONS[algorithm] for algorithm in named}
+    matches = [match for match in matches if match.algorithm in named or QUESTIONS[match.algorithm] not in answered]
+    strong = {match.algorithm for match in matches if match.domain or not _WEAK_WORDS.match(match.words)}
+    return [
+        match
+        for match in matches
+        if match.domain or not _WEAK_WORDS.match(match.words) or not strong - {match.algorithm}
+    ]
 
 
 def _mentioned_collections(text: str, schema: GraphSchema) -> list[str]:

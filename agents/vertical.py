@@ -29,6 +29,7 @@ import functools
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -50,6 +51,16 @@ MIN_SCORE = 3.0
 
 One matched collection name or three vocabulary hits in the texts reach it.
 """
+
+MIN_TERMS = 3
+"""Without a matched collection name, the best vertical needs this many distinct terms, else the generic one is used.
+
+Three hits of one or two words in the prose are weak evidence: "friendship" and "follow" in
+a text about a novel's characters do not make it a social network.
+"""
+
+GRAPH_WORDS = frozenset({"community", "communities", "group", "cluster", "member", "connection", "segment"})
+"""Words any graph analysis uses, counted for no industry (nor are the generic vertical's own terms)."""
 
 TEXT_WEIGHT = 1.0
 """Score per occurrence of a vocabulary term in the texts, counted at most :data:`TEXT_HITS_CAP` times."""
@@ -134,9 +145,11 @@ def choose_vertical(
         custom: A vertical in the custom format; when given it wins over everything else.
 
     Returns:
-        The chosen profile. In auto mode it carries ``score`` and the ``matched_terms``
-        that earned it; the generic vertical is returned when no built-in reaches
-        :data:`MIN_SCORE`.
+        The chosen profile. In auto mode it carries ``score``, the ``matched_terms`` that
+        earned it and a ``reason`` sentence; the generic vertical is returned when the
+        evidence is weak: no built-in reaches :data:`MIN_SCORE`, or the best reaches it
+        with fewer than :data:`MIN_TERMS` distinct terms and no collection name. Its
+        ``reason`` then names the best industry's terms and why they were not enough.
 
     Raises:
         TaskError: ``bad_vertical`` for a malformed custom vertical, ``unknown_vertical``
@@ -145,40 +158,84 @@ def choose_vertical(
     if custom is not None:
         return load_vertical_file(custom, "custom")
     verticals = _builtins()
-    key = re.sub(r"[\s\-]+", "_", industry.strip().lower())
-    if key not in ("", "auto"):
-        name = ALIASES.get(key, key)
-        if name in verticals:
-            return verticals[name]
-        known = ", ".join(sorted(verticals))
-        raise TaskError("unknown_vertical", f"unknown industry {industry!r}; use 'auto' or one of: {known}")
+    name = industry_name(industry)
+    if name != "auto":
+        return verticals[name]
     evidence = _Evidence(texts, collection_names, attribute_names)
     scored = [evidence.score(profile) for name, profile in sorted(verticals.items()) if name != GENERIC]
-    best_score, matched, best = min(scored, key=lambda entry: (-entry[0], -len(entry[1]), entry[2].name))
-    if best_score < MIN_SCORE:
-        return verticals[GENERIC]
-    return _with_evidence(best, best_score, matched)
+    best = min(scored, key=lambda entry: (-entry.score, -len(entry.matched), entry.profile.name))
+    if _weak(best):
+        return _generic_for_want_of(best, "the evidence for any industry is weak: the best fit")
+    return _with_evidence(best.profile, best.score, best.matched, best.collections)
 
 
-def chosen_builtin(name: str, texts: Sequence[str], collection_names: Sequence[str]) -> VerticalProfile:
-    """The built-in vertical ``name``, chosen in auto mode (by a model or the rules), as auto mode returns it.
+def _weak(evidence: _Score) -> bool:
+    return evidence.score < MIN_SCORE or (len(evidence.matched) < MIN_TERMS and not evidence.collections)
+
+
+def _generic_for_want_of(evidence: _Score, lead: str) -> VerticalProfile:
+    """The generic vertical, with a reason naming the weak evidence for ``evidence.profile``."""
+    found = ", ".join(f"'{term}'" for term in evidence.matched) or "no term"
+    reason = (
+        f"{lead}, {evidence.profile.display_name}, matched {found} (score {evidence.score:g}); an industry needs a "
+        f"score of {MIN_SCORE:g} from at least {MIN_TERMS} distinct terms or a collection name, and words every "
+        f"graph uses ({', '.join(sorted(GRAPH_WORDS))}) count for none"
+    )
+    return msgspec.structs.replace(_builtins()[GENERIC], reason=reason)
+
+
+def industry_name(industry: str) -> str:
+    """The built-in vertical an ``--industry`` value names (aliases resolved), or ``"auto"``.
+
+    Raises:
+        TaskError: ``unknown_vertical`` listing the accepted values.
+    """
+    key = re.sub(r"[\s\-]+", "_", industry.strip().lower())
+    if key in ("", "auto"):
+        return "auto"
+    name = ALIASES.get(key, key)
+    if name not in _builtins():
+        raise TaskError("unknown_vertical", f"unknown industry {industry!r}; use {industry_choices()}")
+    return name
+
+
+def industry_choices() -> str:
+    """The accepted ``--industry`` values in a few words, for help texts and errors."""
+    aliases = sorted(alias for alias, name in ALIASES.items() if alias != name)
+    return f"auto or one of: {', '.join(sorted(_builtins()))} (aliases: {', '.join(aliases)})"
+
+
+def chosen_builtin(name: str, texts: Sequence[str], collection_names: Sequence[str], reason: str) -> VerticalProfile:
+    """The built-in vertical ``name``, chosen in auto mode (by a model or the rules) for ``reason``.
 
     It is loaded as a named industry is, and carries the ``score`` and ``matched_terms``
     its vocabulary earns in ``texts`` and ``collection_names``; the generic vertical is
     the choice for want of such evidence, so it carries none, as in :func:`choose_vertical`.
+    A choice whose evidence is weak (as :func:`choose_vertical` defines it) gives the
+    generic vertical, whose reason says so.
 
     Raises:
         TaskError: ``unknown_vertical`` when ``name`` is not a built-in vertical.
     """
     profile = choose_vertical([], collection_names, industry=name)
     if profile.name == GENERIC:
-        return profile
-    score, matched, _ = _Evidence(texts, collection_names, ()).score(profile)
-    return _with_evidence(profile, score, matched)
+        return msgspec.structs.replace(profile, reason=reason)
+    found = _Evidence(texts, collection_names, ()).score(profile)
+    if _weak(found):
+        return _generic_for_want_of(found, "the choice's evidence is weak")
+    backed = _with_evidence(profile, found.score, found.matched, found.collections)
+    return msgspec.structs.replace(backed, reason=reason)
 
 
-def _with_evidence(profile: VerticalProfile, score: float, matched: list[str]) -> VerticalProfile:
-    return msgspec.structs.replace(profile, matched_terms=matched, score=round(score, 3))
+def _with_evidence(
+    profile: VerticalProfile, score: float, matched: list[str], collections: list[str]
+) -> VerticalProfile:
+    named = f", and the collection names {', '.join(collections)}" if collections else ""
+    reason = (
+        f"its vocabulary scores {score:g} in the documents and collection names, from "
+        f"{', '.join(repr(term) for term in matched) or 'no term'}{named}"
+    )
+    return msgspec.structs.replace(profile, matched_terms=matched, score=round(score, 3), reason=reason)
 
 
 # ---------------------------------------------------------------- scoring
@@ -210,31 +267,51 @@ def _occurrences(term: tuple[str, ...], words: tuple[str, ...]) -> int:
     return sum(1 for start in range(len(words) - size + 1) if words[start : start + size] == term)
 
 
+@dataclass(frozen=True)
+class _Score:
+    """A vertical's evidence: its score, the terms that earned it (strongest first), the collections they named."""
+
+    score: float
+    matched: list[str]
+    collections: list[str]
+    profile: VerticalProfile
+
+
 class _Evidence:
     """The texts and names of one request, stemmed once and scored against each vertical."""
 
     def __init__(self, texts: Sequence[str], collections: Sequence[str], attributes: Sequence[str]) -> None:
         self._texts = [_stems(text) for text in texts]
+        self._names = list(collections)
         self._collections = [_stems(name) for name in collections]
         self._attributes = [_stems(name) for name in attributes]
 
-    def score(self, profile: VerticalProfile) -> tuple[float, list[str], VerticalProfile]:
-        """The profile's score, the terms that earned it (strongest first) and the profile."""
+    def score(self, profile: VerticalProfile) -> _Score:
+        """The profile's evidence; graph words (:func:`_graph_stems`) earn nothing."""
         weights: dict[str, float] = {}
-        seen: set[tuple[str, ...]] = set()
+        seen = set(_graph_stems()) if profile.name != GENERIC else set()
+        named: list[str] = []
         for term in _vocabulary(profile):
             stems = _stems(term)
             if not stems or stems in seen:
                 continue
             seen.add(stems)
             hits = sum(_occurrences(stems, words) for words in self._texts)
+            in_names = [name for name, words in zip(self._names, self._collections) if _occurrences(stems, words)]
             weight = TEXT_WEIGHT * min(hits, TEXT_HITS_CAP)
-            weight += COLLECTION_WEIGHT * sum(1 for words in self._collections if _occurrences(stems, words))
+            weight += COLLECTION_WEIGHT * len(in_names)
             weight += ATTRIBUTE_WEIGHT * sum(1 for words in self._attributes if _occurrences(stems, words))
             if weight:
                 weights[term] = weight
+                named += in_names
         matched = sorted(weights, key=lambda term: (-weights[term], term))
-        return sum(weights.values()), matched, profile
+        return _Score(sum(weights.values()), matched, list(dict.fromkeys(named)), profile)
+
+
+@functools.cache
+def _graph_stems() -> frozenset[tuple[str, ...]]:
+    """Stems of :data:`GRAPH_WORDS` and of the generic vertical's vocabulary."""
+    return frozenset(_stems(term) for term in [*GRAPH_WORDS, *_vocabulary(_builtins()[GENERIC])])
 
 
 def _vocabulary(profile: VerticalProfile) -> list[str]:
@@ -369,11 +446,7 @@ def vertical_prompt(texts: Sequence[str], collection_names: Sequence[str]) -> st
 def _offline_vertical(inputs: tuple[list[str], list[str]]) -> msgspec.Struct:
     texts, collection_names = inputs
     chosen = choose_vertical(texts, collection_names)
-    if chosen.name == GENERIC:
-        reason = f"no industry's vocabulary reaches a score of {MIN_SCORE:g} in the documents and collection names"
-    else:
-        reason = f"its vocabulary scores {chosen.score:g} in the documents and collection names: {', '.join(chosen.matched_terms)}"
-    return vertical_choice_type()(name=chosen.name, reason=reason)
+    return vertical_choice_type()(name=chosen.name, reason=chosen.reason)
 
 
 async def handle(task: VerticalTask, ctx) -> VerticalResult:
@@ -383,8 +456,11 @@ async def handle(task: VerticalTask, ctx) -> VerticalResult:
         return VerticalResult(vertical=choose_vertical([], collection_names, industry=task.industry, custom=task.custom_vertical))
     texts = [doc.text for doc in await read_documents(task.documents, ctx)]
     choice = await ctx.llm.ask("vertical", vertical_prompt(texts, collection_names), vertical_choice_type(), context=(texts, collection_names))
-    log.info("vertical chosen", vertical=choice.name, reason=choice.reason)
-    return VerticalResult(vertical=chosen_builtin(choice.name, texts, collection_names))
+    chosen = chosen_builtin(choice.name, texts, collection_names, choice.reason)
+    log.info(
+        "vertical chosen", vertical=chosen.name, asked_for=choice.name, reason=chosen.reason, terms=chosen.matched_terms
+    )
+    return VerticalResult(vertical=chosen)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import subprocess
+import sys
 
 import msgspec
 import pytest
@@ -15,10 +18,16 @@ from bus.contract import (
     ExecutionResult,
     ExecutionSummary,
     Instance,
+    Objective,
     Report,
     ReportResult,
+    RequirementCoverage,
+    RequirementsDoc,
+    RequirementsResult,
     ResultEnvelope,
     TemplatesResult,
+    UseCase,
+    UseCasesResult,
     WorkflowProgress,
 )
 from bus.errors import BusError, RequestError
@@ -133,3 +142,76 @@ async def test_a_write_that_fails_fails_every_result_it_held(tmp_path):
     outcomes = await asyncio.gather(*(recorder(envelope("wf1", f"wf1.execution.T{i}", EXECUTION)) for i in range(3)), return_exceptions=True)
     assert all(isinstance(outcome, sqlite3.OperationalError) for outcome in outcomes), outcomes
     assert Catalog(tmp_path / "catalog.sqlite").counts("wf1") == {"template": 1}, "the failed transaction left nothing behind"
+
+
+def gaai(*args: str, home) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items() if key != "NATS_URL"} | {"GAAI_HOME": str(home)}
+    command = [sys.executable, "-m", "graph_analytics_ai.cli", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+
+OBJECTIVES_ONLY = [
+    RequirementsResult(
+        requirements=RequirementsDoc(
+            objectives=[Objective(id="OBJ-1", text="Find the hubs."), Objective(id="OBJ-2", text="Grow sales.")]
+        )
+    ),
+    UseCasesResult(
+        use_cases=[
+            UseCase(id="UC-1", title="Hubs", description="", algorithm="pagerank", reason="", requirement_ids=["OBJ-1"])
+        ]
+    ),
+    TemplatesResult(
+        templates=[msgspec.structs.replace(TEMPLATES.templates[0], requirement_ids=["OBJ-1"], use_case_ids=["UC-1"])],
+        coverage=[
+            RequirementCoverage(
+                requirement_id="OBJ-1",
+                text="Find the hubs.",
+                status="answered",
+                template_ids=["T1"],
+                reason="answered by T1 (PageRank)",
+            ),
+            RequirementCoverage(
+                requirement_id="OBJ-2", text="Grow sales.", status="not_analytic", reason="no graph algorithm answers it"
+            ),
+        ],
+    ),
+    EXECUTION,
+    REPORT,
+]
+
+
+async def test_lineage_of_a_workflow_whose_goals_are_objectives(tmp_path):
+    """Goals parsed as objectives start chains down to the report; the coverage lists the one nothing answers."""
+    recorder = Recorder(Catalog(tmp_path / "catalog.sqlite"), StatusBook(wf1=1.0))
+    for result in OBJECTIVES_ONLY:
+        await recorder(envelope("wf1", f"wf1.{result.__struct_config__.tag}", result))
+
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+    assert [[node for node, _ in chain] for chain in catalog.lineage("wf1")] == [
+        ["objective:OBJ-1", "use_case:UC-1", "template:T1", "execution:E1", "report:R1"],
+        ["objective:OBJ-2"],
+    ]
+    assert catalog.coverage("wf1") == OBJECTIVES_ONLY[2].coverage
+
+    shown = gaai("catalog", "lineage", "wf1", home=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0].startswith("objective:OBJ-1 (Find the hubs.) -> use_case:UC-1 (Hubs) -> template:T1")
+    assert lines[0].endswith("report:R1 (Influencers)")
+    assert lines[-2:] == [
+        "  OBJ-1  answered        answered by T1 (PageRank)",
+        "  OBJ-2  not_analytic    no graph algorithm answers it",
+    ]
+
+
+async def test_lineage_says_why_it_is_empty_and_fails_for_an_unknown_workflow(tmp_path):
+    recorder = Recorder(Catalog(tmp_path / "catalog.sqlite"), StatusBook(wf1=1.0))
+    await recorder(envelope("wf1", "wf1.requirements", RequirementsResult(requirements=RequirementsDoc())))
+
+    empty = gaai("catalog", "lineage", "wf1", home=tmp_path)
+    assert empty.returncode == 0
+    assert empty.stdout.startswith("No lineage for workflow wf1: the catalog holds no requirement or objective of it")
+    unknown = gaai("catalog", "lineage", "wf-none", home=tmp_path)
+    assert (unknown.returncode, unknown.stdout) == (2, "")
+    assert unknown.stderr == "gaai: the catalog has no workflow 'wf-none' [unknown_workflow]\n"

@@ -640,8 +640,9 @@ async def test_a_model_chooses_a_builtin_vertical_and_gets_it_as_written(server,
     calls: list[LlmCall] = []
     result = await choose_vertical_with(RecordingLlm(connect("openai"), calls), tmp_path)
     builtin = vertical.builtin_verticals()["fintech"]
-    assert msgspec.structs.replace(result.vertical, matched_terms=[], score=0.0) == builtin
+    assert msgspec.structs.replace(result.vertical, matched_terms=[], score=0.0, reason="") == builtin
     assert (result.vertical.matched_terms, result.vertical.score) == (["customer", "payment", "lending", "loan"], 9.0)
+    assert result.vertical.reason == "The brief is about loans and payments between customers."
     [request] = server.received
     schema = request.body["response_format"]["json_schema"]["schema"]
     assert schema["properties"]["name"] == {"enum": ["adtech", "ecommerce", "fintech", "fraud", "generic", "social"]}
@@ -666,7 +667,8 @@ async def test_a_vertical_name_repaired_on_the_second_answer_is_used(server, con
     """An invented name sent back with the error and answered with a built-in one: that built-in."""
     server.replies = [answers({"name": "lending", "reason": "loans"}), answers({"name": "generic", "reason": "no industry fits"})]
     result = await choose_vertical_with(RecordingLlm(connect("openai"), []), tmp_path)
-    assert result.vertical == vertical.builtin_verticals()["generic"]
+    assert msgspec.structs.replace(result.vertical, reason="") == vertical.builtin_verticals()["generic"]
+    assert result.vertical.reason == "no industry fits"
     assert len(server.received) == 2
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from agents.documents import MARKDOWN, PLAIN, ParsedDocument, parse_document
 from agents.requirements import PROMPT_DOCUMENT_CHARS, extract_requirements, requirements_prompt
-from bus.contract import RequirementsDoc, Stakeholder
+from bus.contract import Requirement, RequirementsDoc, RequirementsTask, Stakeholder
 
 BUNDLED = Path(__file__).resolve().parents[2] / "graph_analytics_ai" / "data" / "requirements_ecommerce.md"
 
@@ -285,3 +285,70 @@ class TestPrompt:
         prompt = requirements_prompt([doc])
         assert len(prompt) < PROMPT_DOCUMENT_CHARS + 5000
         assert "[… document truncated …]" in prompt
+
+
+class TestOutputConstraints:
+    def test_bundled_document_yields_its_csv_export_and_its_privacy_rule(self, bundled: RequirementsDoc) -> None:
+        """REQ-9's CSV export and NFR-2's ban on customer names become constraints naming their requirement."""
+        assert [(c.id, c.kind, c.value, c.collections, c.source) for c in bundled.output_constraints] == [
+            ("OC-1", "format", "csv", [], "REQ-9"),
+            ("OC-2", "no_names", None, ["customer"], "NFR-2"),
+        ]
+        assert bundled.output_constraints[1].text.startswith("Reports must not contain customer names")
+
+    @pytest.mark.parametrize(
+        ("sentence", "rules"),
+        [
+            ("Reports must not contain customer names.", [("no_names", None, ["customer"])]),
+            ("The system must not name customers in any report.", [("no_names", None, ["customer"])]),
+            ("Names of suppliers must not be shown.", [("no_names", None, ["supplier"])]),
+            ("Pseudonymise users and their e-mail addresses.", [("no_names", None, ["user"])]),
+            ("No personal data may appear in the output.", [("no_names", None, [])]),
+            ("Rankings in reports must list at most 20 customers.", [("max_items", 20, [])]),
+            ("Tables must show no more than ten rows.", [("max_items", 10, [])]),
+            ("Limit each list to 5 items.", [("max_items", 5, [])]),
+            ("Reports must be written in German.", [("language", "German", [])]),
+            ("Deliver the results in CSV format.", [("format", "csv", [])]),
+            ("Export every ranking as CSV.", [("format", "csv", [])]),
+            # Limits on money, time and retries, and a language that names a place, bind no report.
+            ("The compute budget is no more than EUR 2,000 per month.", []),
+            ("Each analysis must complete within 30 minutes.", []),
+            ("Retry at most 3 times.", []),
+            ("Find the customers in German cities.", []),
+        ],
+    )
+    def test_sentences(self, sentence: str, rules: list) -> None:
+        extracted = extract_requirements([markdown(f"## Non-functional requirements\n\n- {sentence}\n")])
+        assert [(c.kind, c.value, c.collections) for c in extracted.output_constraints] == rules
+        assert all(c.source == "REQ-001" and c.text == sentence for c in extracted.output_constraints)
+
+    def test_constraint_sentences_count_and_the_same_rule_is_kept_once(self) -> None:
+        """A constraints section is read too; a rule stated twice keeps its first source."""
+        text = (
+            "## Requirements\n\n- NFR-4: Each table in a report shows at most 15 rows.\n\n"
+            "## Constraints\n\n- Reports must not show personal data.\n- Tables hold at most 15 rows.\n"
+        )
+        extracted = extract_requirements([markdown(text, "brd.md")])
+        assert [(c.id, c.kind, c.value, c.source) for c in extracted.output_constraints] == [
+            ("OC-1", "max_items", 15, "NFR-4"),
+            ("OC-2", "no_names", None, "brd.md"),
+        ]
+
+    async def test_a_model_that_leaves_them_out_gets_them_from_its_requirements(self) -> None:
+        """The agent reads the constraints from whatever requirements the model found, when it named none."""
+        from agents import requirements as agent
+        from tests.agents.contexts import DocumentsAtHand
+
+        class Model:
+            async def ask(self, purpose, prompt, answer_type, context=None):
+                return RequirementsDoc(
+                    requirements=[Requirement(id="NFR-1", text="Reports must not contain customer names.")]
+                )
+
+        ctx = DocumentsAtHand(
+            workflow_id="wf", task_id="wf.requirements", attempt=1, store=None, llm=Model(), home=None
+        )
+        result = await agent.handle(RequirementsTask(documents=[ctx.hand("brd.md", "# Brief\n\nSome text.")]), ctx)
+        assert [(c.kind, c.collections, c.source) for c in result.requirements.output_constraints] == [
+            ("no_names", ["customer"], "NFR-1")
+        ]

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import msgspec
 import pytest
 
 from agents.algorithms import ALGORITHMS, resolve_params
+from agents.documents import MARKDOWN, parse_document
+from agents.requirements import extract_requirements
+from agents.schema import analyze_schema
 from agents.templates import BETWEENNESS_MIN_SAMPLES, BETWEENNESS_VISIT_BUDGET, build_templates
-from agents.use_cases import derive_use_cases
+from agents.use_cases import derive_use_cases, unanswered_questions
+from agents.vertical import builtin_verticals
 from bus.contract import (
     CollectionInfo,
     EdgeDefinition,
     GraphSchema,
     Requirement,
     RequirementsDoc,
+    UnansweredQuestion,
     UseCase,
     VerticalProfile,
 )
+from store import EmbeddedStore
+from store.sample import ensure_sample_graph
 
 ALL_VERTICES = ["customers", "products", "categories"]
 ALL_EDGES = ["purchased", "viewed", "follows", "reviewed", "belongs_to"]
@@ -55,7 +65,8 @@ def use_case(ident: str, algorithm: str, focus: list[str] | None = None, title: 
 
 
 def only(use_cases: list[UseCase], schema: GraphSchema | None = None):
-    templates, rejected = build_templates(use_cases, schema or shop_schema(), max_templates=10)
+    result = build_templates(use_cases, schema or shop_schema(), max_templates=10)
+    templates, rejected = result.templates, result.rejected
     assert rejected == []
     return templates
 
@@ -85,7 +96,8 @@ def test_scc_reads_only_edges_that_can_close_a_cycle() -> None:
 
 
 def test_scc_is_rejected_when_no_cycle_is_possible() -> None:
-    templates, rejected = build_templates([use_case("UC-001", "scc")], shop_schema(follows=False), max_templates=5)
+    result = build_templates([use_case("UC-001", "scc")], shop_schema(follows=False), max_templates=5)
+    templates, rejected = result.templates, result.rejected
 
     assert templates == []
     assert rejected == [
@@ -113,7 +125,8 @@ def test_named_collection_without_edges_among_itself_widens_to_the_core() -> Non
 def test_unknown_collection_and_unknown_algorithm_are_rejected_not_raised() -> None:
     use_cases = [use_case("UC-001", "pagerank", ["suppliers"]), use_case("UC-002", "triangle_count"), use_case("UC-003", "wcc")]
 
-    templates, rejected = build_templates(use_cases, shop_schema(), max_templates=5)
+    result = build_templates(use_cases, shop_schema(), max_templates=5)
+    templates, rejected = result.templates, result.rejected
 
     assert [template.use_case_id for template in templates] == ["UC-003"]
     assert rejected[0].startswith("UC-001 (pagerank for UC-001): collection(s) suppliers not in graph 'shop'")
@@ -121,7 +134,8 @@ def test_unknown_collection_and_unknown_algorithm_are_rejected_not_raised() -> N
 
 
 def test_collections_without_vertices_are_rejected() -> None:
-    templates, rejected = build_templates([use_case("UC-001", "louvain")], shop_schema(customers=0, products=0), max_templates=5)
+    result = build_templates([use_case("UC-001", "louvain")], shop_schema(customers=0, products=0), max_templates=5)
+    templates, rejected = result.templates, result.rejected
 
     assert templates == []
     assert rejected == ["UC-001 (louvain for UC-001): vertex collection(s) customers, products hold no vertices"]
@@ -135,7 +149,8 @@ def test_duplicates_merge_and_do_not_use_up_the_limit() -> None:
         use_case("UC-003", "wcc"),
     ]
 
-    templates, rejected = build_templates(use_cases, shop_schema(), max_templates=2)
+    result = build_templates(use_cases, shop_schema(), max_templates=2)
+    templates, rejected = result.templates, result.rejected
 
     assert rejected == []
     assert [(template.id, template.use_case_id) for template in templates] == [("TPL-001", "UC-001"), ("TPL-002", "UC-003")]
@@ -145,7 +160,8 @@ def test_duplicates_merge_and_do_not_use_up_the_limit() -> None:
 def test_use_cases_over_the_limit_are_rejected_in_order() -> None:
     use_cases = [use_case("UC-001", "pagerank"), use_case("UC-002", "louvain"), use_case("UC-003", "scc"), use_case("UC-004", "wcc")]
 
-    templates, rejected = build_templates(use_cases, shop_schema(), max_templates=2)
+    result = build_templates(use_cases, shop_schema(), max_templates=2)
+    templates, rejected = result.templates, result.rejected
 
     assert [template.use_case_id for template in templates] == ["UC-001", "UC-002"]
     assert [line.split(" ")[0] for line in rejected] == ["UC-003", "UC-004"]
@@ -155,7 +171,8 @@ def test_use_cases_over_the_limit_are_rejected_in_order() -> None:
 def test_template_fields_follow_the_use_case_and_the_catalog() -> None:
     use_cases = [use_case("UC-001", algorithm) for algorithm in ALGORITHMS]
 
-    templates, rejected = build_templates(use_cases, shop_schema(), max_templates=10)
+    result = build_templates(use_cases, shop_schema(), max_templates=10)
+    templates, rejected = result.templates, result.rejected
 
     assert rejected == []
     assert [template.id for template in templates] == [f"TPL-{n:03d}" for n in range(1, len(ALGORITHMS) + 1)]
@@ -165,7 +182,7 @@ def test_template_fields_follow_the_use_case_and_the_catalog() -> None:
         assert (template.directed, template.result_field) == (spec.directed, spec.result_field)
         # The execution agent validates with the same function; a template must pass it unchanged.
         assert resolve_params(template.algorithm, dict(template.params)) == template.params
-    assert build_templates(use_cases, shop_schema(), max_templates=10) == (templates, rejected)
+    assert build_templates(use_cases, shop_schema(), max_templates=10) == result
 
 
 def test_pagerank_keeps_its_defaults() -> None:
@@ -213,7 +230,8 @@ def test_use_cases_from_the_use_case_agent_become_templates() -> None:
     vertical = VerticalProfile(name="retail", display_name="Retail", description="Online retail.", source="builtin")
 
     use_cases = derive_use_cases(requirements, shop_schema(), vertical)
-    templates, rejected = build_templates(use_cases, shop_schema(), max_templates=5)
+    result = build_templates(use_cases, shop_schema(), max_templates=5)
+    templates, rejected = result.templates, result.rejected
 
     assert rejected == []
     assert [(template.algorithm, template.vertex_collections, template.edge_collections) for template in templates] == [
@@ -221,4 +239,155 @@ def test_use_cases_from_the_use_case_agent_become_templates() -> None:
         ("pagerank", ALL_VERTICES, ALL_EDGES),
         # Nothing joins products to products, so the clusters widen to the core collections.
         ("louvain", ["customers", "products"], CORE_EDGES),
+    ]
+
+
+# ---------------------------------------------------------------- coverage of the requirements
+
+BUNDLED = Path(__file__).resolve().parents[2] / "graph_analytics_ai" / "data" / "requirements_ecommerce.md"
+
+
+@pytest.fixture(scope="module", name="demo")
+def _demo(tmp_path_factory) -> tuple[RequirementsDoc, GraphSchema, list[UseCase], list]:
+    """The bundled demo: its document, its graph's schema and the use cases the agents derive from them."""
+    store = EmbeddedStore(tmp_path_factory.mktemp("home"))
+    ensure_sample_graph(store, "ecommerce")
+    schema = analyze_schema(store, "ecommerce")
+    requirements = extract_requirements([parse_document(BUNDLED.name, MARKDOWN, BUNDLED.read_bytes())])
+    vertical = builtin_verticals()["ecommerce"]
+    use_cases = derive_use_cases(requirements, schema, vertical)
+    return requirements, schema, use_cases, unanswered_questions(requirements, schema, vertical)
+
+
+def test_demo_with_five_executions_answers_or_explains_every_requirement(demo) -> None:
+    """REQ-2, 5, 7 and 8 get a report; REQ-9 is an output request; the rest are explained, none dropped."""
+    requirements, schema, use_cases, unanswered = demo
+
+    result = build_templates(use_cases, schema, 5, requirements, unanswered)
+
+    status = {item.requirement_id: item.status for item in result.coverage}
+    assert list(status) == [r.id for r in requirements.requirements] + [o.id for o in requirements.objectives]
+    answered = {item.requirement_id: item.template_ids for item in result.coverage if item.status == "answered"}
+    assert set(answered) == {f"REQ-{n}" for n in (1, 2, 3, 5, 6, 7, 8)} | {f"OBJ-{n}" for n in (1, 2, 3, 4)}
+    by_id = {template.id: template for template in result.templates}
+    assert [by_id[t].algorithm for t in answered["REQ-2"]] == ["pagerank"]
+    assert [by_id[t].algorithm for t in answered["REQ-5"]] == ["wcc"]
+    assert [by_id[t].algorithm for t in answered["REQ-7"]] == ["betweenness"]
+    assert [by_id[t].algorithm for t in answered["REQ-8"]] == ["louvain"]
+    assert status["REQ-9"] == "output_request"
+    assert status["NFR-2"] == "output_request"
+    assert (status["NFR-1"], status["NFR-3"], status["REQ-001"]) == ("not_analytic",) * 3
+    [req4] = [item for item in result.coverage if item.requirement_id == "REQ-4"]
+    assert (req4.status, req4.executions_needed) == ("no_slot", 6)
+    assert all(item.reason for item in result.coverage)
+    # Six executions run exactly what the sixth step adds: REQ-4's label propagation.
+    wider = build_templates(use_cases, schema, 6, requirements, unanswered)
+    assert [t.algorithm for t in wider.templates] == [t.algorithm for t in result.templates] + ["label_propagation"]
+    assert {item.status for item in wider.coverage if item.requirement_id == "REQ-4"} == {"answered"}
+
+
+def test_no_algorithm_runs_twice_on_the_same_collections_and_near_duplicates_merge(demo) -> None:
+    """The two Louvain use cases (customers; products, which widens to customers and products) become one template
+    serving both requirements; REQ-9's export is mapped to no algorithm."""
+    requirements, schema, use_cases, unanswered = demo
+
+    result = build_templates(use_cases, schema, 5, requirements, unanswered)
+
+    keys = [(t.algorithm, tuple(t.vertex_collections), tuple(t.edge_collections)) for t in result.templates]
+    assert len(keys) == len(set(keys))
+    assert len({t.algorithm for t in result.templates}) == len(result.templates)
+    [louvain] = [t for t in result.templates if t.algorithm == "louvain"]
+    assert {"REQ-3", "REQ-8"} <= set(louvain.requirement_ids)
+    assert len(louvain.use_case_ids) == 2
+    assert all("REQ-9" not in t.requirement_ids for t in result.templates)
+
+
+def ask(ident: str, algorithm: str, requirements: list[str], focus: list[str] | None = None) -> UseCase:
+    return msgspec.structs.replace(use_case(ident, algorithm, focus), requirement_ids=requirements)
+
+
+def test_executions_needed_counts_the_greedy_steps_up_to_the_requirement() -> None:
+    """Greedy weighted cover: the Louvain run answering two high requirements goes first, then the critical SCC,
+    then PageRank; the betweenness run for a medium requirement is the fourth step."""
+    requirements = RequirementsDoc(
+        requirements=[
+            Requirement(id="REQ-1", text="a", priority="high"),
+            Requirement(id="REQ-2", text="b", priority="high"),
+            Requirement(id="REQ-3", text="c", priority="critical"),
+            Requirement(id="REQ-4", text="d", priority="high"),
+            Requirement(id="REQ-5", text="e", priority="medium"),
+            Requirement(id="REQ-6", text="f", priority="low"),
+        ]
+    )
+    use_cases = [
+        ask("UC-001", "scc", ["REQ-3"]),
+        ask("UC-002", "pagerank", ["REQ-4"]),
+        ask("UC-003", "louvain", ["REQ-1", "REQ-2"]),
+        ask("UC-004", "betweenness", ["REQ-5"]),
+        ask("UC-005", "wcc", ["REQ-6"]),
+        ask("UC-006", "label_propagation", ["REQ-1"]),  # the question Louvain answers for REQ-1 already
+    ]
+
+    result = build_templates(use_cases, shop_schema(), 2, requirements)
+
+    assert [t.algorithm for t in result.templates] == ["louvain", "scc"]
+    coverage = {c.requirement_id: (c.status, c.template_ids, c.executions_needed) for c in result.coverage}
+    assert coverage == {
+        "REQ-1": ("answered", ["TPL-001"], None),
+        "REQ-2": ("answered", ["TPL-001"], None),
+        "REQ-3": ("answered", ["TPL-002"], None),
+        "REQ-4": ("no_slot", [], 3),
+        "REQ-5": ("no_slot", [], 4),
+        "REQ-6": ("no_slot", [], 5),
+    }
+    assert [line.split(" ")[0] for line in result.rejected] == ["UC-002", "UC-004", "UC-005", "UC-006"]
+    assert "answers nothing the chosen templates do not already answer" in result.rejected[-1]
+    # However many slots, label propagation never runs: it adds no requirement and no new question.
+    assert [t.algorithm for t in build_templates(use_cases, shop_schema(), 10, requirements).templates] == [
+        "louvain", "scc", "pagerank", "betweenness", "wcc"
+    ]
+
+
+def test_a_second_question_of_an_answered_requirement_runs_once_every_requirement_is_answered() -> None:
+    """A requirement asking two questions gets its second algorithm, but only after the unanswered ones."""
+    requirements = RequirementsDoc(
+        requirements=[
+            Requirement(id="REQ-1", text="a", priority="high"),
+            Requirement(id="REQ-2", text="b", priority="low"),
+        ]
+    )
+    use_cases = [
+        ask("UC-001", "pagerank", ["REQ-1"]),
+        ask("UC-002", "louvain", ["REQ-1"]),
+        ask("UC-003", "wcc", ["REQ-2"]),
+    ]
+
+    result = build_templates(use_cases, shop_schema(), 3, requirements)
+
+    assert [t.algorithm for t in result.templates] == ["pagerank", "wcc", "louvain"]
+    short = build_templates(use_cases, shop_schema(), 2, requirements)
+    [req1] = [item for item in short.coverage if item.requirement_id == "REQ-1"]
+    assert req1.status == "answered"
+    assert "its communities question (Louvain communities) got no slot: 3 executions would run it" in req1.reason
+
+
+def test_requirements_the_graph_cannot_answer_are_no_data_with_the_reason() -> None:
+    """An SCC the schema cannot support (no edge closes a cycle) and an unknown collection are no_data."""
+    requirements = RequirementsDoc(
+        requirements=[Requirement(id="REQ-1", text="Detect loops."), Requirement(id="REQ-2", text="Rank stores.")]
+    )
+    question = UnansweredQuestion(
+        algorithm="scc", requirement_ids=["REQ-1"], reason="no edge collection can close a cycle"
+    )
+    use_cases = [ask("UC-001", "pagerank", ["REQ-2"], ["stores"])]
+
+    result = build_templates(use_cases, shop_schema(follows=False), 5, requirements, [question])
+
+    assert [(item.status, item.reason) for item in result.coverage] == [
+        ("no_data", "the graph cannot answer it: Strongly connected components: no edge collection can close a cycle"),
+        (
+            "no_data",
+            "the graph cannot answer it: PageRank: collection(s) stores not in graph 'shop', which has vertex "
+            "collections: customers, products, categories",
+        ),
     ]

@@ -276,3 +276,27 @@ def test_order_is_priority_then_requirement_order_and_the_cap_keeps_the_first() 
     ]
     assert capped == full[:2]
     assert derive_use_cases(requirements, shop_schema(), retail()) == full
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A weak word gives way to another algorithm's strong one in the same requirement.
+        ("Find fragmented or isolated customer groups not connected to the main network.", {"wcc"}),
+        ("Detect groups of accounts that follow each other in closed loops.", {"scc"}),
+        ("Find the top communities of customers.", {"louvain"}),
+        # Alone, a weak word still asks its question.
+        ("Group customers by what they buy.", {"louvain"}),
+        # An algorithm named asks its question with itself only; other questions stay.
+        ("Offer a fast community detection run (label propagation) refreshed weekly.", {"label_propagation"}),
+        ("Rank customers with PageRank and show their communities.", {"pagerank", "louvain"}),
+        # An export of other analyses' results asks for no analysis; one that names a question still does.
+        ("The system could export every ranking and segment as CSV for the campaign tools.", set()),
+        ("Export the most influential customers as CSV.", {"pagerank"}),
+    ],
+)
+def test_a_requirement_asks_only_the_questions_it_means(text: str, expected: set[str]) -> None:
+    requirements = doc(req("REQ-1", text), req("REQ-2", "Find brokers among customers."))
+    use_cases = derive_use_cases(requirements, shop_schema(), retail())
+
+    assert {u.algorithm for u in use_cases if "REQ-1" in u.requirement_ids} == expected

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import copy
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,8 +16,8 @@ from agents.algorithms import ALGORITHMS
 from agents.documents import MARKDOWN, parse_document
 from agents.llm import OfflineProvider, RecordingLlm
 from agents.vertical import builtin_verticals, choose_vertical, load_vertical_file
-from bus.contract import LlmCall, VerticalTask
-from bus.errors import TaskError
+from bus.contract import LlmCall, SubmitRequest, VerticalTask
+from bus.errors import RequestError, TaskError
 from store import EmbeddedStore
 from store.sample import ensure_sample_graph
 from tests.agents.contexts import DocumentsAtHand
@@ -237,3 +241,112 @@ class TestAgentOffline:
         assert result.vertical.name == expected
         assert result.vertical == choose_vertical([parse_document("brief.md", MARKDOWN, text.encode()).text], collections)
         assert [(call.purpose, call.provider) for call in calls] == [("vertical", "offline")]
+
+
+LITERARY = (
+    "# Character network of the novels\n\n"
+    "We want to understand the novels through their characters. Which characters are central to the story? "
+    "Find the communities of characters who appear together in the same chapters, and the characters who connect "
+    "different groups of the cast. Which books share the most characters? The analysis should follow each "
+    "character's relationships across books and highlight friendships and rivalries."
+)
+LITERARY_COLLECTIONS = ["characters", "books", "appears_with", "appears_in"]
+
+
+class TestWeakEvidence:
+    def test_a_literary_graph_is_generic_and_the_reason_names_the_weak_terms(self) -> None:
+        """'follow' and 'friendship' in a text about novels do not make a social network; 'community' and 'group'
+        are words of every graph analysis and count for no industry."""
+        chosen = choose_vertical([LITERARY], LITERARY_COLLECTIONS)
+        assert (chosen.name, chosen.matched_terms) == ("generic", [])
+        assert chosen.reason.startswith(
+            "the evidence for any industry is weak: the best fit, Social Networks, matched 'follow', 'friendship' "
+            "(score 2); an industry needs a score of 3 from at least 3 distinct terms or a collection name"
+        )
+
+    def test_strong_evidence_says_which_terms_and_collections_decided(self) -> None:
+        chosen = choose_vertical(["Please look at the graph."], ["products"])
+        assert (chosen.name, chosen.matched_terms) == ("ecommerce", ["product"])
+        assert chosen.reason == (
+            "its vocabulary scores 3 in the documents and collection names, from 'product', "
+            "and the collection names products"
+        )
+
+    def test_a_model_choice_without_evidence_falls_back_to_generic(self) -> None:
+        """A model that answers 'social' for the literary graph is overruled by the same rule."""
+        chosen = vertical.chosen_builtin("social", [LITERARY], LITERARY_COLLECTIONS, "characters form a social network")
+        assert chosen.name == "generic"
+        assert chosen.reason.startswith(
+            "the choice's evidence is weak, Social Networks, matched 'follow', 'friendship'"
+        )
+        backed = vertical.chosen_builtin("ecommerce", [BUNDLED.read_text(encoding="utf-8")], DEMO_COLLECTIONS, "a shop")
+        assert (backed.name, backed.reason) == ("ecommerce", "a shop")
+
+    async def test_the_agent_gives_generic_for_the_literary_graph(self, tmp_path: Path) -> None:
+        store = EmbeddedStore(tmp_path)
+        (tmp_path / "appears_with.csv").write_text("_from,_to\ncharacters/anna,characters/vronsky\n")
+        store.import_graph("novels", [tmp_path / "appears_with.csv"])
+        llm = RecordingLlm(OfflineProvider(), [])
+        ctx = DocumentsAtHand(workflow_id="wf", task_id="wf.vertical", attempt=1, store=store, llm=llm, home=tmp_path)
+        task = VerticalTask(graph_name="novels", documents=[ctx.hand("brief.md", LITERARY)])
+        result = await vertical.handle(task, ctx)
+        assert result.vertical.name == "generic"
+        assert "Social Networks, matched 'follow', 'friendship'" in result.vertical.reason
+
+
+def gaai(*args: str, home: Path, cwd: Path) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items() if key != "NATS_URL"} | {"GAAI_HOME": str(home)}
+    command = [sys.executable, "-m", "graph_analytics_ai.cli", *args]
+    return subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
+class TestCommandLine:
+    def test_help_lists_the_industries(self, tmp_path: Path) -> None:
+        shown = gaai("run", "--help", home=tmp_path / "home", cwd=tmp_path)
+        listed = " ".join(shown.stdout.split())
+        assert "auto or one of: adtech, ecommerce, fintech, fraud, generic, social (aliases:" in listed
+        assert "--industry-file PATH" in listed
+
+    @pytest.mark.parametrize("command", [["demo"], ["run", "--graph", "ecommerce"]])
+    def test_an_unknown_industry_stops_before_anything_starts(self, tmp_path: Path, command: list[str]) -> None:
+        """One line listing the values, exit 2; the home folder is never made (no import, no server)."""
+        home = tmp_path / "home"
+        refused = gaai(*command, "--industry", "literature", home=home, cwd=tmp_path)
+        assert (refused.returncode, refused.stdout) == (2, "")
+        assert refused.stderr.startswith("gaai: unknown industry 'literature'; use auto or one of: adtech, ecommerce,")
+        assert refused.stderr.count("\n") == 1
+        assert not home.exists()
+
+    def test_a_bad_industry_file_names_the_field(self, tmp_path: Path) -> None:
+        home = tmp_path / "home"
+        broken = copy.deepcopy(CUSTOM)
+        del broken["patterns"]["betweenness"]["meaning"]
+        (tmp_path / "broken.json").write_text(json.dumps(broken))
+        (tmp_path / "garbled.json").write_text("{not json")
+        refused = gaai("demo", "--industry-file", "broken.json", home=home, cwd=tmp_path)
+        assert (refused.returncode, refused.stdout) == (2, "")
+        assert refused.stderr == (
+            "gaai: broken.json: invalid vertical: patterns.betweenness.meaning is missing [bad_vertical]\n"
+        )
+        garbled = gaai("demo", "--industry-file", "garbled.json", home=home, cwd=tmp_path)
+        assert garbled.returncode == 2
+        assert garbled.stderr.startswith("gaai: garbled.json is not valid JSON: ")
+        assert not home.exists()
+
+
+class TestSubmission:
+    """The orchestrator refuses a bad vertical when the workflow is submitted (a bad_request reply)."""
+
+    def test_unknown_industry_and_bad_custom_vertical_are_bad_requests(self) -> None:
+        from orchestrator.runner import _check_vertical
+
+        for fields, message in [
+            ({"industry": "literature"}, "industry: unknown industry 'literature'; use auto or one of:"),
+            ({"custom_vertical": {"metadata": {}}}, "custom_vertical: invalid vertical: metadata.name is missing"),
+        ]:
+            with pytest.raises(RequestError) as caught:
+                _check_vertical(SubmitRequest(graph_name="g", **fields))
+            assert caught.value.code == "bad_request"
+            assert caught.value.message.startswith(message)
+        _check_vertical(SubmitRequest(graph_name="g", industry="Retail", custom_vertical=None))
+        _check_vertical(SubmitRequest(graph_name="g", custom_vertical=CUSTOM))
