@@ -2,7 +2,9 @@
 
 Every task's timing, agent instance and LLM calls travel back in its result envelope
 and are kept in the workflow state, so these figures are the run's own, whatever
-process did the work.
+process did the work. Tasks of one agent may run at the same time, so an agent's task
+time (the sum over its tasks) can exceed the run's wall-clock time; its busy time (the
+union of its tasks' intervals) cannot, and both are shown.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ class AgentTotals:
     agent: str
     calls: int = 0
     time_ms: float = 0.0
+    busy_ms: float = 0.0
     llm_calls: int = 0
     tokens: int = 0
     cost_usd: float = 0.0
@@ -45,7 +48,7 @@ class TraceSummary:
 
     @property
     def slowest(self) -> list[AgentTotals]:
-        return sorted(self.agents, key=lambda a: -a.time_ms)
+        return sorted(self.agents, key=lambda a: (-a.busy_ms, -a.time_ms))
 
     @property
     def top_llm(self) -> list[AgentTotals]:
@@ -54,6 +57,7 @@ class TraceSummary:
 
 def summarize(progress: WorkflowProgress) -> TraceSummary:
     per_agent: dict[str, dict] = defaultdict(lambda: defaultdict(float))
+    intervals: dict[str, list[tuple[float, float]]] = defaultdict(list)
     steps = [t for t in progress.tasks if t.status == "completed"]
     durations = []
     llm_calls = tokens = 0
@@ -66,6 +70,7 @@ def summarize(progress: WorkflowProgress) -> TraceSummary:
             duration = (task.ended_at - task.started_at) * 1000
             totals["calls"] += 1
             totals["time_ms"] += duration
+            intervals[task.agent].append((task.started_at, task.ended_at))
             if task.status == "completed":
                 durations.append(duration)
         if task.status == "failed":
@@ -103,6 +108,7 @@ def summarize(progress: WorkflowProgress) -> TraceSummary:
                 agent=agent,
                 calls=int(v["calls"]),
                 time_ms=v["time_ms"],
+                busy_ms=_union_ms(intervals[agent]),
                 llm_calls=int(v["llm_calls"]),
                 tokens=int(v["tokens"]),
                 cost_usd=v["cost_usd"],
@@ -111,6 +117,20 @@ def summarize(progress: WorkflowProgress) -> TraceSummary:
             for agent, v in sorted(per_agent.items())
         ],
     )
+
+
+def _union_ms(spans: list[tuple[float, float]]) -> float:
+    """How long at least one of the spans (Unix seconds) was running, in milliseconds."""
+    total, end = 0.0, float("-inf")
+    for start, stop in sorted(spans):
+        if stop > end:
+            total += stop - max(start, end)
+            end = stop
+    return total * 1000
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
 
 
 def format_summary(summary: TraceSummary) -> str:
@@ -134,16 +154,23 @@ def format_summary(summary: TraceSummary) -> str:
         f" Total Calls: {summary.llm_calls}",
         f" Total Time: {summary.llm_time_s:.2f}s",
         f" Total Tokens: {summary.total_tokens:,}{tokens_note}",
-        f" Estimated Cost: ${summary.cost_usd:.4f} USD" + (f" ({summary.unpriced_calls} calls of models with no price)" if summary.unpriced_calls else ""),
+        f" Estimated Cost: ${summary.cost_usd:.4f} USD"
+        + (f" ({_plural(summary.unpriced_calls, 'call')} of models with no price)" if summary.unpriced_calls else ""),
         "",
         "Communication:",
         f" Messages Exchanged: {summary.messages}",
         f" Errors: {summary.errors}",
         "",
-        "Slowest Agents:",
+        "Slowest Agents (busy = wall-clock time with a task running; task time adds up tasks run in parallel):",
     ]
-    lines += [f" {i}. {a.agent}: {a.time_ms:.0f}ms" for i, a in enumerate(summary.slowest[:5], 1)]
+    lines += [
+        f" {i}. {a.agent}: {a.busy_ms:.0f}ms busy, {a.time_ms:.0f}ms task time over {_plural(a.calls, 'task')}"
+        for i, a in enumerate(summary.slowest[:5], 1)
+    ]
     if summary.top_llm:
         lines += ["", "Top LLM Consumers:"]
-        lines += [f" {i}. {a.agent}: {a.llm_calls} calls, {a.tokens:,} tokens, ${a.cost_usd:.4f}" for i, a in enumerate(summary.top_llm[:5], 1)]
+        lines += [
+            f" {i}. {a.agent}: {_plural(a.llm_calls, 'call')}, {_plural(a.tokens, 'token')}, ${a.cost_usd:.4f}"
+            for i, a in enumerate(summary.top_llm[:5], 1)
+        ]
     return "\n".join(lines)

@@ -15,6 +15,7 @@ import numpy as np
 
 from agents.algorithms import algorithm_spec, resolve_params
 from agents.execution.engine import run_algorithm
+from agents.execution.groups import describe_result
 from agents.execution.summary import summarize
 from bus.contract import AnalysisTemplate, ExecutionSummary
 from bus.errors import TaskError
@@ -26,16 +27,27 @@ def execute_template(store: GraphStore, graph_name: str, template: AnalysisTempl
     params = resolve_params(template.algorithm, dict(template.params))
     started_at = time.time()
     started = time.perf_counter()
-    arrays = store.load_arrays(graph_name, template.vertex_collections, template.edge_collections)
+    arrays = store.load_arrays(
+        graph_name, template.vertex_collections, template.edge_collections, template.edge_semantics
+    )
     loaded = time.perf_counter()
     if arrays.num_vertices == 0:
         raise TaskError("empty_graph", f"template {template.id}: the selected collections of {graph_name!r} hold no vertices")
-    output = run_algorithm(template.algorithm, arrays.num_vertices, arrays.src, arrays.dst, params)
+    output = run_algorithm(
+        template.algorithm,
+        arrays.num_vertices,
+        arrays.src,
+        arrays.dst,
+        params,
+        weights=arrays.weights,
+        undirected=arrays.undirected,
+    )
     computed = time.perf_counter()
     result_ref = store.write_vertex_results(graph_name, execution_id, arrays, spec.result_field, output.values)
     written = time.perf_counter()
     collection_index = arrays.collection_index(np.arange(arrays.num_vertices))
     focus_positions = [arrays.collections.index(c) for c in template.focus_collections if c in arrays.collections]
+    groups = describe_result(arrays, template.algorithm, output.values)
     parts = summarize(
         template.algorithm,
         output.values,
@@ -45,6 +57,7 @@ def execute_template(store: GraphStore, graph_name: str, template: AnalysisTempl
         arrays.collections,
         modularity=output.modularity,
         focus=np.flatnonzero(np.isin(collection_index, focus_positions)) if focus_positions else None,
+        member_scores=groups.member_ties if groups else None,
     )
     return ExecutionSummary(
         execution_id=execution_id,
@@ -66,4 +79,7 @@ def execute_template(store: GraphStore, graph_name: str, template: AnalysisTempl
         distribution=parts.distribution,
         groups=parts.groups,
         by_collection=parts.by_collection,
+        focus_distribution=parts.focus_distribution,
+        edge_semantics=arrays.edge_semantics,
+        **(groups.summary_fields() if groups else {}),
     )

@@ -1,7 +1,8 @@
 """Result summaries: the few numbers a report needs, computed from per-vertex values.
 
 Centralities (PageRank, betweenness) become a top-k list and a ``Distribution``;
-components and communities become ``GroupStats`` and a list of the largest groups. All
+components and communities become ``GroupStats`` and a list of the largest groups, each
+named after its member with the highest ``member_scores`` (e.g. ties inside the group). All
 work is vectorised over the value array (bincount, partition, one sort for the Gini
 coefficient), so a million vertices take well under a second; only the top-k vertices'
 ids and labels are looked up.
@@ -29,18 +30,21 @@ class SummaryParts:
 
     Attributes:
         top: the top-k vertices (centralities) or the largest groups (components and
-            communities, as ``"component/<id>"`` / ``"community/<id>"`` with the size as value).
+            communities, as ``"component/<id>"`` / ``"community/<id>"`` with the size as value,
+            labelled with their most central member's label).
         distribution: how a centrality's values spread; ``None`` for groups.
         groups: group sizes; ``None`` for centralities.
         by_collection: for centralities, how many of the top-k come from each collection;
             for groups, how many vertices of the largest group each collection holds.
             Collections with zero are left out.
+        focus_distribution: for a centrality with a focus, the distribution over the focus alone.
     """
 
     top: list[RankedVertex]
     distribution: Distribution | None
     groups: GroupStats | None
     by_collection: dict[str, int]
+    focus_distribution: Distribution | None = None
 
 
 def summarize(
@@ -54,6 +58,7 @@ def summarize(
     *,
     modularity: float | None = None,
     focus: np.ndarray | None = None,
+    member_scores: np.ndarray | None = None,
 ) -> SummaryParts:
     """Summarise one algorithm's per-vertex values.
 
@@ -68,6 +73,9 @@ def summarize(
         modularity: the partition's modularity, passed through into ``GroupStats``.
         focus: for centralities, the vertex indices the top list is drawn from (the
             collections a use case is about); the distribution still covers every vertex.
+        member_scores: for groups, per-vertex centrality inside its group; a group is
+            labelled with its highest-scoring member (equal scores: lower index). Without
+            it groups are listed unlabelled.
 
     Returns:
         The top list, distribution or group statistics, and the per-collection counts.
@@ -78,7 +86,8 @@ def summarize(
     if algorithm_spec(algorithm).kind == "centrality":
         return _centrality(values.astype(np.float64, copy=False), labels_for, ids_for, collection_index, collections, top_k, focus)
     prefix = "component" if algorithm_spec(algorithm).kind == "connectivity" else "community"
-    return _groups(values.astype(np.int64, copy=False), prefix, labels_for, collection_index, collections, top_k, modularity)
+    groups = values.astype(np.int64, copy=False)
+    return _groups(groups, prefix, labels_for, collection_index, collections, top_k, modularity, member_scores)
 
 
 def top_indices(values: np.ndarray, k: int) -> np.ndarray:
@@ -123,7 +132,10 @@ def _centrality(
         RankedVertex(id=vertex_id, value=float(value), label=label)
         for vertex_id, value, label in zip(ids_for(top), values[top], labels_for(top), strict=True)
     ]
-    return SummaryParts(ranked, _distribution(values), None, _count_by_collection(collection_index[top], collections))
+    focused = _distribution(values[focus]) if focus is not None and focus.size else None
+    return SummaryParts(
+        ranked, _distribution(values), None, _count_by_collection(collection_index[top], collections), focused
+    )
 
 
 def _distribution(values: np.ndarray) -> Distribution:
@@ -155,6 +167,7 @@ def _groups(
     collections: list[str],
     top_k: int,
     modularity: float | None,
+    member_scores: np.ndarray | None,
 ) -> SummaryParts:
     n = groups.size
     sizes = np.bincount(groups)
@@ -162,10 +175,14 @@ def _groups(
     # summary never depends on that convention.
     order = np.lexsort((np.arange(sizes.size), -sizes))
     order = order[sizes[order] > 0]
-    first_member = np.full(sizes.size, n, dtype=np.int64)
-    np.minimum.at(first_member, groups, np.arange(n, dtype=np.int64))
     shown = order[:top_k]
-    samples = labels_for(first_member[shown])
+    if member_scores is None:
+        samples = [""] * shown.size
+    else:
+        scores = np.asarray(member_scores, dtype=np.float64)
+        members = (np.flatnonzero(groups == g) for g in shown.tolist())
+        leaders = [int(rows[top_indices(scores[rows], 1)][0]) for rows in members]
+        samples = labels_for(np.array(leaders, dtype=np.int64))
     top = [RankedVertex(id=f"{prefix}/{gid}", value=float(sizes[gid]), label=label) for gid, label in zip(shown.tolist(), samples, strict=True)]
     largest = int(order[0])
     stats = GroupStats(

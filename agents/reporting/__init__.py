@@ -1,48 +1,177 @@
-"""Reporting agent: turns an execution's numbers into a report in the vertical's words.
+"""Reporting agent: turns an execution's numbers into a report whose every claim the stored results confirm.
 
-The report (title, summary, insights with confidence and evidence, recommendations) is
-built from the execution summary; Markdown, JSON and self-contained HTML renderings go to
-the ``gaai_reports`` object store under ``<workflow_id>/<template_id>.<format>``.
+The report is drafted from the execution summary as sentences carrying claims
+(``build.draft_report``); the claims are re-derived from the per-vertex results the
+execution stored and only those that hold are published (``build.publish``). A model
+behind an HTTP provider may reword the verified report; what it states beyond it is
+dropped (``supported.keep_supported``). Output constraints from the documents are obeyed:
+names pseudonymised, lists capped, a CSV export written, and no stored name of a
+constrained vertex may appear in any file. Markdown, JSON, self-contained HTML (and CSV)
+go to the ``gaai_reports`` object store under ``<workflow_id>/<template_id>.<format>``.
 """
 
 from __future__ import annotations
 
+import io
+from dataclasses import dataclass
+
 import msgspec
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from agents.llm import offline_responder
-from agents.reporting.build import build_report
+from agents.reporting.build import Draft, draft_report, publish
+from agents.reporting.claims import Evidence
+from agents.reporting.privacy import Namer, find_names, mask_names, pseudonym, visible_text, wants_csv
 from agents.reporting.render import render_html, render_json, render_markdown
-from bus.contract import ArtifactRef, Report, ReportResult, ReportTask
+from agents.reporting.supported import keep_supported
+from bus.contract import ArtifactRef, ExecutionSummary, Report, ReportResult, ReportTask
+from bus.errors import TaskError
+from store import GraphStore, StoreError
 from telemetry.tracing import span
 
 
-def report_prompt(task: ReportTask) -> str:
-    """What an HTTP model is asked: a report on these exact figures, as JSON."""
-    figures = msgspec.json.encode(task.execution).decode()
+def report_prompt(task: ReportTask, verified: Report, shown: ExecutionSummary) -> str:
+    """What an HTTP model is asked: to word the verified report better, stating nothing beyond it."""
     pattern = task.vertical.patterns.get(task.template.algorithm)
     meaning = f" In {task.vertical.display_name} terms: {pattern.meaning}" if pattern else ""
     return (
         f"{task.vertical.analysis_prompt}\nAnalysis: {task.template.title} ({task.template.algorithm}).{meaning}\n"
-        f"Figures: {figures}\n"
-        "Write a report as JSON with fields report_id, template_id, execution_id, title, summary, algorithm, "
-        "insights (title, text, confidence 0-1, evidence: figures used), recommendations (text, priority). "
-        "Quote only figures given above."
+        f"Verified report: {msgspec.json.encode(verified).decode()}\n"
+        f"Figures: {msgspec.json.encode(shown).decode()}\n"
+        "Rewrite the verified report as JSON with the same fields, for an analyst in this industry. Every number, "
+        "rank, share and vertex name must be one the verified report states, with the same scope (e.g. 'among "
+        "customers'); a sentence stating anything else is removed."
     )
 
 
 @offline_responder("reporting")
-def _offline_report(task: ReportTask) -> Report:
-    return build_report(task.template, task.use_case, task.execution, task.vertical, task.requirements)
+def _offline_report(verified: Report) -> Report:
+    return verified
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What the verifier reads from the store: the results table and labels."""
+
+    table: pa.Table
+    labels: dict[str, str]
+    hidden_labels: list[str]
+    all_labels: pa.Array | None
+
+
+def load_stored(
+    store: GraphStore, execution: ExecutionSummary, ids: list[str], hidden: list[str], every_label: bool
+) -> Stored:
+    """The stored results, the labels of ``ids``, every label of the ``hidden`` collections, all labels on request.
+
+    Labels come from the graph the results were computed on; when it has been replaced
+    since, no label is returned and claims that name vertices cannot be confirmed.
+    """
+    try:
+        table = store.read_vertex_results(execution.result_ref)
+    except StoreError as exc:
+        raise TaskError(exc.code, f"cannot check the report's claims: {exc.message}") from None
+    column = table.column("collection").combine_chunks()
+    if isinstance(column, pa.DictionaryArray):
+        collections = column.dictionary.to_pylist()
+    else:
+        collections = list(dict.fromkeys(column.to_pylist()))
+    arrays = store.load_arrays(execution.graph_name, collections, [])
+    version = (table.schema.metadata or {}).get(b"gaai.graph_version", b"").decode()
+    if version and version != arrays.version:
+        return Stored(table, {}, [], None)
+    positions = pc.index_in(pa.array(ids, pa.string()), value_set=table.column("_id")).to_pylist()
+    found = [(vertex_id, p) for vertex_id, p in zip(ids, positions, strict=True) if p is not None]
+    looked_up = arrays.labels(np.array([p for _, p in found], dtype=np.int64)) if found else []
+    labels = {vertex_id: label for (vertex_id, _), label in zip(found, looked_up, strict=True)}
+    hidden_labels: list[str] = []
+    for position, name in enumerate(arrays.collections):
+        if name in hidden:
+            hidden_labels += arrays.collection_column(position, "labels").to_pylist()
+    all_labels = (
+        pa.concat_arrays([arrays.collection_column(i, "labels") for i in range(len(arrays.collections))])
+        if every_label
+        else None
+    )
+    return Stored(table, labels, hidden_labels, all_labels)
+
+
+def _named_ids(draft: Draft) -> list[str]:
+    """Every vertex id a claim of the draft names."""
+    ids = {claim.vertex_id for s in draft.sentences() for claim in s.claims if getattr(claim, "vertex_id", None)}
+    return sorted(ids)
+
+
+def _names_seen(execution: ExecutionSummary, namer: Namer) -> set[str]:
+    """Every vertex name the summary carries, as stored and as shown."""
+    vertices = list(execution.top)
+    for detail in [*execution.group_details, *execution.small_groups]:
+        vertices += detail.central
+        for bridge in detail.bridges:
+            vertices += bridge.carriers
+    names = {v.label for v in vertices if v.label}
+    vertex_ids = [v for v in vertices if "/" in v.id and not v.id.startswith(("community/", "component/"))]
+    names |= {namer.name(v.id, v.label) for v in vertex_ids}
+    return names
+
+
+def csv_export(stored: Stored, field: str, namer: Namer) -> bytes:
+    """Every analysed vertex as ``id,name,collection,value``; hidden vertices as their pseudonym in id and name.
+
+    Raises:
+        TaskError: ``constraint_violated`` should a hidden vertex's stored label reach the file.
+    """
+    ids = stored.table.column("_id").to_pylist()
+    collections = stored.table.column("collection").cast(pa.string()).to_pylist()
+    labels = stored.all_labels.to_pylist() if stored.all_labels is not None else ids
+    shown_ids = [pseudonym(i) if namer.hides(i) else i for i in ids]
+    names = [pseudonym(i) if namer.hides(i) else (label or i) for i, label in zip(ids, labels, strict=True)]
+    table = pa.table({"id": shown_ids, "name": names, "collection": collections, "value": stored.table.column(field)})
+    hidden_labels = pa.array(stored.hidden_labels, pa.string())
+    if len(hidden_labels) and pc.any(pc.is_in(table.column("name"), value_set=hidden_labels)).as_py():
+        leaked = [n for n, i in zip(names, ids, strict=True) if namer.hides(i) and n in set(stored.hidden_labels)]
+        if leaked:
+            raise TaskError("constraint_violated", f"the CSV export would name hidden vertices, e.g. {leaked[0]!r}")
+    out = io.BytesIO()
+    pacsv.write_csv(table, out)
+    return out.getvalue()
 
 
 async def handle(task: ReportTask, ctx) -> ReportResult:
-    report = await ctx.llm.ask("reporting", report_prompt(task), Report, context=task)
+    namer = Namer.of(task.constraints, task.template.vertex_collections)
+    draft = draft_report(
+        task.template, task.use_case, task.execution, task.vertical, task.requirements, task.constraints
+    )
+    with span("load stored results"):
+        stored = await ctx.run_cpu(
+            load_stored, ctx.store, task.execution, _named_ids(draft), sorted(namer.hidden), wants_csv(task.constraints)
+        )
+    evidence = Evidence.from_table(
+        task.execution, stored.table, lambda vertex_id: _shown_name(stored.labels, namer, vertex_id)
+    )
+    with span("verify claims"):
+        verified = publish(draft, evidence)
+    shown = namer.redact(draft.execution)
+    answer = await ctx.llm.ask("reporting", report_prompt(task, verified, shown), Report, context=verified)
+    hidden = set(stored.hidden_labels)
+    report = _masked_rejections(keep_supported(answer, verified, _names_seen(task.execution, namer)), hidden)
     with span("render report", **{"gaai.report.insights": len(report.insights)}):
         renderings = {
-            "md": render_markdown(report, task.execution, task.template).encode(),
-            "json": render_json(report, task.execution, task.template),
-            "html": render_html(report, task.execution, task.template).encode(),
+            "md": render_markdown(report, shown, task.template).encode(),
+            "json": render_json(report, shown, task.template),
+            "html": render_html(report, shown, task.template).encode(),
         }
+        if wants_csv(task.constraints):
+            renderings["csv"] = csv_export(stored, _value_field(stored.table, task.execution), namer)
+    # The CSV is checked column-wise as it is written; the documents are read as a person would.
+    read = [visible_text(ext, data) for ext, data in renderings.items() if ext != "csv"]
+    leaks = sorted({name for text in read for name in find_names(text, hidden)})
+    if leaks:
+        named = f"report {report.report_id} would name {len(leaks)} hidden vertices, e.g. {leaks[0]!r}"
+        raise TaskError("constraint_violated", named)
     artifacts = []
     with span("store report files", **{"gaai.report.bytes": sum(len(d) for d in renderings.values())}):
         for extension, data in renderings.items():
@@ -50,3 +179,22 @@ async def handle(task: ReportTask, ctx) -> ReportResult:
             artifacts.append(ArtifactRef(format=extension, object_name=object_name, size=len(data)))
     return ReportResult(report=msgspec.structs.replace(report, artifacts=artifacts))
 
+
+def _masked_rejections(report: Report, hidden: set[str]) -> Report:
+    """A withheld sentence is listed without the hidden names it would have printed."""
+    if not hidden or not report.claims_rejected:
+        return report
+    masked = [
+        msgspec.structs.replace(c, text=mask_names(c.text, hidden), reason=mask_names(c.reason, hidden))
+        for c in report.claims_rejected
+    ]
+    return msgspec.structs.replace(report, claims_rejected=masked)
+
+
+def _shown_name(labels: dict[str, str], namer: Namer, vertex_id: str) -> str | None:
+    label = labels.get(vertex_id)
+    return None if label is None else namer.name(vertex_id, label)
+
+
+def _value_field(table: pa.Table, execution: ExecutionSummary) -> str:
+    return execution.result_field if execution.result_field in table.column_names else table.column_names[-1]

@@ -17,7 +17,7 @@ import re
 import msgspec
 
 from agents.reporting.build import format_count, format_ratio, format_share, format_value
-from bus.contract import AnalysisTemplate, Distribution, ExecutionSummary, GroupStats, RankedVertex, Report, Scalar
+from bus.contract import AnalysisTemplate, Distribution, ExecutionSummary, GroupStats, Report, Scalar
 
 __all__ = ["render_html", "render_json", "render_markdown"]
 
@@ -58,7 +58,12 @@ def render_markdown(report: Report, execution: ExecutionSummary, template: Analy
     Returns:
         Markdown text; all report text is escaped, so it renders as written.
     """
-    lines = [f"# {_md(report.title)}", "", _md(report.summary), ""]
+    lines = [f"# {_md(report.title)}", ""]
+    if template.title and template.title != report.title:
+        lines += [f"Question: {_md(template.title)}", ""]
+    lines += [_md(report.summary), ""]
+    if report.semantics:
+        lines += ["## How the graph was read", "", _md(report.semantics), ""]
     lines += _md_table(
         ["Algorithm", "Graph", "Vertices", "Edges", "Engine"],
         [[report.algorithm, execution.graph_name, format_count(execution.vertex_count), format_count(execution.edge_count), execution.engine]],
@@ -74,19 +79,29 @@ def render_markdown(report: Report, execution: ExecutionSummary, template: Analy
         lines += [f"- **{rec.priority.upper()}**: {_md(rec.text)}" for rec in report.recommendations]
         lines.append("")
     if execution.top:
-        heading, column = _top_heading(execution)
-        lines += [f"## {heading}", ""]
-        lines += _md_table(["#", column, "Label", "Value"], [[str(i), v.id, v.label, format_value(v.value)] for i, v in enumerate(execution.top, 1)])
-        lines.append("")
+        heading, _ = _top_heading(execution)
+        header, rows = _top_rows(execution)
+        lines += [f"## {heading}", ""] + _md_table(header, rows) + [""]
+    if execution.group_details:
+        lines += [f"## {_details_heading(execution)}", "", _md(_DETAILS_CAPTION), ""]
+        lines += _md_table(_DETAIL_HEADER, _detail_rows(execution, execution.group_details)) + [""]
+    if execution.small_groups:
+        lines += ["## Smallest groups", ""]
+        lines += _md_table(_DETAIL_HEADER, _detail_rows(execution, execution.small_groups)) + [""]
     if execution.distribution is not None:
         lines += ["## Distribution", ""] + _md_table(["Figure", "Value"], _distribution_rows(execution.distribution)) + [""]
     if execution.groups is not None:
         lines += ["## Groups", ""] + _md_table(["Figure", "Value"], _group_rows(execution.groups)) + [""]
     if execution.by_collection:
-        lines += ["## By collection", ""]
+        lines += ["## By collection", "", _md(_by_collection_caption(execution)), ""]
         lines += _md_table(["Collection", "Vertices"], [[name, format_count(count)] for name, count in execution.by_collection.items()])
         lines.append("")
-    lines += ["## Parameters", ""] + _md_table(["Parameter", "Value"], _parameter_rows(execution, template)) + [""]
+    lines += ["## Verification", "", _md(_verification_line(report)), ""]
+    lines += [f"- {_md(claim.text)} — withheld: {_md(claim.reason)}" for claim in report.claims_rejected]
+    if report.claims_rejected:
+        lines.append("")
+    lines += ["## Parameters", ""]
+    lines += _md_table(["Parameter", "Value"], _parameter_rows(execution, template, report)) + [""]
     lines += ["## Timings", ""] + _md_table(["Step", "Value"], _timing_rows(execution)) + [""]
     return "\n".join(lines)
 
@@ -117,15 +132,19 @@ def render_html(report: Report, execution: ExecutionSummary, template: AnalysisT
         f"<style>{_CSS}</style>",
         "</head><body>",
         f"<header><h1>{_e(report.title)}</h1>",
-        f"<p>{_e(template.title)} · {_e(report.algorithm)} on {_e(execution.graph_name)} · "
-        f"{_e(format_count(execution.vertex_count))} vertices, {_e(format_count(execution.edge_count))} edges</p></header>",
+        f"<p>{_question(report, template)}{_e(report.algorithm)} on {_e(execution.graph_name)} · "
+        f"{_e(format_count(execution.vertex_count))} vertices, {_e(format_count(execution.edge_count))} edges · "
+        f"template {_e(template.id)}</p></header>",
         "<main>",
         f'<section><h2>Summary</h2><p>{_e(report.summary)}</p></section>',
+        f"<section><h2>How the graph was read</h2><p>{_e(report.semantics)}</p></section>" if report.semantics else "",
         _html_insights(report),
         _html_recommendations(report),
         _html_top(execution),
+        _html_details(execution),
         _html_figures(execution),
-        _html_parameters(execution, template),
+        _html_verification(report),
+        _html_parameters(execution, template, report),
         "</main>",
         f"<footer>Report {_e(report.report_id)} · execution {_e(report.execution_id)} · template {_e(report.template_id)}</footer>",
         "</body></html>",
@@ -134,6 +153,13 @@ def render_html(report: Report, execution: ExecutionSummary, template: AnalysisT
 
 
 # ---------------------------------------------------------------- shared rows
+
+
+def _question(report: Report, template: AnalysisTemplate) -> str:
+    """The question the analysis was run for, as the header's first words, unless the title already says it."""
+    if not template.title or template.title == report.title:
+        return ""
+    return f"Question: {_e(template.title)} · "
 
 
 def _top_heading(execution: ExecutionSummary) -> tuple[str, str]:
@@ -170,12 +196,79 @@ def _group_rows(groups: GroupStats) -> list[list[str]]:
     return rows
 
 
-def _parameter_rows(execution: ExecutionSummary, template: AnalysisTemplate) -> list[list[str]]:
+def _parameter_rows(execution: ExecutionSummary, template: AnalysisTemplate, report: Report) -> list[list[str]]:
     params: dict[str, Scalar] = {**template.params, **execution.params}
     rows = [[name, _scalar(value)] for name, value in sorted(params.items())]
     rows.append(["vertex collections", ", ".join(template.vertex_collections)])
     rows.append(["edge collections", ", ".join(template.edge_collections)])
+    if template.focus_collections:
+        rows.append(["top list drawn from", ", ".join(template.focus_collections)])
+    rows.append(["use case", template.use_case_id])
+    rows += [["output constraint", applied] for applied in report.constraints_applied]
     return rows
+
+
+def _top_rows(execution: ExecutionSummary) -> tuple[list[str], list[list[str]]]:
+    """The top list's header and rows; the label column only when labels say more than the ids."""
+    _, column = _top_heading(execution)
+    if execution.groups is not None:
+        return ["#", column, "Named after", "Vertices"], [
+            [str(i), v.id, v.label or "—", format_count(int(v.value))] for i, v in enumerate(execution.top, 1)
+        ]
+    if all(not v.label or v.label in (v.id, v.id.rpartition("/")[2]) for v in execution.top):
+        return ["#", column, "Value"], [[str(i), v.id, format_value(v.value)] for i, v in enumerate(execution.top, 1)]
+    rows = [[str(i), v.id, v.label, format_value(v.value)] for i, v in enumerate(execution.top, 1)]
+    return ["#", column, "Label", "Value"], rows
+
+
+_DETAIL_HEADER = [
+    "Group", "Named after", "Vertices", "Share", "Density", "Most connected members (ties inside)", "Ties out",
+    "Strongest bridges",
+]  # fmt: skip
+_DETAILS_CAPTION = (
+    "Each group is named after its member with the most ties inside it; a tie is a pair of vertices joined by an edge "
+    "in either direction. Density is the group's ties over the pairs it could hold."
+)
+
+
+def _details_heading(execution: ExecutionSummary) -> str:
+    if execution.graph_density is None:
+        return "Largest groups in detail"
+    density = f" (whole graph: density {format_value(execution.graph_density)})"
+    return f"Largest groups in detail{density}"
+
+
+def _detail_rows(execution: ExecutionSummary, details: list) -> list[list[str]]:
+    names = {d.group_id: d.name for d in execution.group_details}
+    rows = []
+    for d in details:
+        members = ", ".join(f"{v.label or v.id} ({format_count(int(v.value))})" for v in d.central)
+        bridges = "; ".join(
+            f"{format_count(b.ties)} to {names.get(b.group_id) or b.group_id}"
+            + (f" via {', '.join(v.label or v.id for v in b.carriers)}" if b.carriers else "")
+            for b in d.bridges[:3]
+        )
+        rows.append(
+            [
+                d.group_id, d.name or "—", format_count(d.size), format_share(d.share), format_value(d.density),
+                members, format_count(d.external_ties), bridges or "—",
+            ]  # fmt: skip
+        )
+    return rows
+
+
+def _by_collection_caption(execution: ExecutionSummary) -> str:
+    if execution.groups is not None:
+        return "Members of the largest group, by vertex collection."
+    return f"Where the {len(execution.top)} listed vertices come from, by vertex collection."
+
+
+def _verification_line(report: Report) -> str:
+    withheld = len(report.claims_rejected)
+    return (
+        f"{report.claims_verified} {'claim' if report.claims_verified == 1 else 'claims'} checked against the stored "
+        f"per-vertex results and published; {withheld} {'statement' if withheld == 1 else 'statements'} withheld."
+    )
 
 
 def _timing_rows(execution: ExecutionSummary) -> list[list[str]]:
@@ -262,16 +355,36 @@ def _html_recommendations(report: Report) -> str:
 def _html_top(execution: ExecutionSummary) -> str:
     if not execution.top:
         return ""
-    heading, column = _top_heading(execution)
+    heading, _ = _top_heading(execution)
+    header, rows = _top_rows(execution)
     peak = max((v.value for v in execution.top), default=0.0)
-    rows = [_top_row(i, vertex, peak) for i, vertex in enumerate(execution.top, 1)]
-    table = _html_table(["#", _e(column), "Label", "Value", ""], rows, numeric={0, 3})
+    cells = [
+        [_e(cell) for cell in row] + [_bar(vertex.value / peak if peak > 0 else 0.0, "value")]
+        for row, vertex in zip(rows, execution.top, strict=True)
+    ]
+    table = _html_table([_e(cell) for cell in header] + [""], cells, numeric={0, len(header) - 1})
     return f"<section><h2>{_e(heading)}</h2>{table}</section>"
 
 
-def _top_row(rank: int, vertex: RankedVertex, peak: float) -> list[str]:
-    share = vertex.value / peak if peak > 0 else 0.0
-    return [str(rank), _e(vertex.id), _e(vertex.label), _e(format_value(vertex.value)), _bar(share, "value")]
+def _html_details(execution: ExecutionSummary) -> str:
+    blocks = []
+    if execution.group_details:
+        rows = [[_e(cell) for cell in row] for row in _detail_rows(execution, execution.group_details)]
+        blocks.append(
+            f"<section><h2>{_e(_details_heading(execution))}</h2><p>{_e(_DETAILS_CAPTION)}</p>"
+            f"{_html_table([_e(h) for h in _DETAIL_HEADER], rows, numeric={2, 3, 4, 6})}</section>"
+        )
+    if execution.small_groups:
+        rows = [[_e(cell) for cell in row] for row in _detail_rows(execution, execution.small_groups)]
+        table = _html_table([_e(h) for h in _DETAIL_HEADER], rows, numeric={2, 3, 4, 6})
+        blocks.append(f"<section><h2>Smallest groups</h2>{table}</section>")
+    return "".join(blocks)
+
+
+def _html_verification(report: Report) -> str:
+    items = "".join(f"<li>{_e(c.text)} — withheld: {_e(c.reason)}</li>" for c in report.claims_rejected)
+    listing = f"<ul>{items}</ul>" if items else ""
+    return f"<section><h2>Verification</h2><p>{_e(_verification_line(report))}</p>{listing}</section>"
 
 
 def _html_figures(execution: ExecutionSummary) -> str:
@@ -284,7 +397,9 @@ def _html_figures(execution: ExecutionSummary) -> str:
         blocks.append(f"<div><h2>Groups</h2>{_html_table(['Figure', 'Value'], rows, numeric={1})}{_size_chart(execution.groups)}</div>")
     if execution.by_collection:
         rows = [[_e(name), _e(format_count(count))] for name, count in execution.by_collection.items()]
-        blocks.append(f"<div><h2>By collection</h2>{_html_table(['Collection', 'Vertices'], rows, numeric={1})}</div>")
+        caption = f"<p>{_e(_by_collection_caption(execution))}</p>"
+        table = _html_table(["Collection", "Vertices"], rows, numeric={1})
+        blocks.append(f"<div><h2>By collection</h2>{caption}{table}</div>")
     if not blocks:
         return ""
     return f'<section class="grid">{"".join(blocks)}</section>'
@@ -312,8 +427,8 @@ def _size_chart(groups: GroupStats) -> str:
     )
 
 
-def _html_parameters(execution: ExecutionSummary, template: AnalysisTemplate) -> str:
-    params = [[_e(name), _e(value)] for name, value in _parameter_rows(execution, template)]
+def _html_parameters(execution: ExecutionSummary, template: AnalysisTemplate, report: Report) -> str:
+    params = [[_e(name), _e(value)] for name, value in _parameter_rows(execution, template, report)]
     timings = [[_e(name), _e(value)] for name, value in _timing_rows(execution)]
     rationale = f"<p>{_e(template.rationale)}</p>" if template.rationale else ""
     return (

@@ -85,8 +85,9 @@ class TestCentrality:
 
 class TestGroups:
     def test_group_statistics_are_exact(self):
-        """Groups of sizes 3, 2, 1, 1 out of 7 vertices."""
-        parts = run("wcc", [0, 0, 0, 1, 1, 2, 3], collection_index=[0, 1, 1, 0, 0, 1, 0])
+        """Groups of sizes 3, 2, 1, 1 out of 7 vertices, each named after its highest-scoring member."""
+        scores = np.array([1, 1, 1, 0, 0, 0, 0])
+        parts = run("wcc", [0, 0, 0, 1, 1, 2, 3], collection_index=[0, 1, 1, 0, 0, 1, 0], member_scores=scores)
         groups = parts.groups
         assert (groups.count, groups.largest, groups.singletons) == (4, 3, 2)
         assert groups.largest_share == pytest.approx(3 / 7)
@@ -100,14 +101,20 @@ class TestGroups:
         assert parts.by_collection == {"people": 1, "companies": 2}
 
     def test_communities_pass_modularity_through(self):
-        """Community summaries name communities and keep the modularity they are given."""
-        parts = run("louvain", [1, 1, 0, 0, 0], modularity=0.42)
+        """Community summaries name communities by their most central member and keep the modularity they are given."""
+        parts = run("louvain", [1, 1, 0, 0, 0], modularity=0.42, member_scores=np.array([0, 0, 1, 2, 1]))
         assert parts.groups.modularity == 0.42
-        assert parts.top[0] == RankedVertex(id="community/0", value=3.0, label="Vertex 2")
+        assert parts.top[0] == RankedVertex(id="community/0", value=3.0, label="Vertex 3")
+        assert parts.top[1].label == "Vertex 0"
+
+    def test_without_member_scores_groups_are_unnamed(self):
+        """No centrality inside the groups, no name: never the lowest-indexed member by default."""
+        parts = run("louvain", [1, 1, 0, 0, 0])
+        assert [v.label for v in parts.top] == ["", ""]
 
     def test_group_ids_need_not_be_ordered_by_size(self):
         """With arbitrary ids the largest group still comes first, named by its own id."""
-        parts = run("scc", [5, 5, 2, 2, 2, 9], top_k=2)
+        parts = run("scc", [5, 5, 2, 2, 2, 9], top_k=2, member_scores=np.zeros(6))
         assert [(v.id, v.value, v.label) for v in parts.top] == [("component/2", 3.0, "Vertex 2"), ("component/5", 2.0, "Vertex 0")]
         assert parts.groups.count == 3
         assert parts.groups.top_sizes == [3, 2, 1]
@@ -139,7 +146,8 @@ def test_a_million_vertices_summarise_in_well_under_a_second(algorithm, make):
         return labels_for(indices)
 
     started = time.perf_counter()
-    parts = summarize(algorithm, values, counting_labels, ids_for, rng.integers(0, 2, n), COLLECTIONS)
+    scores = rng.random(n) if make == "groups" else None
+    parts = summarize(algorithm, values, counting_labels, ids_for, rng.integers(0, 2, n), COLLECTIONS, member_scores=scores)
     assert time.perf_counter() - started < 1.5
     assert len(parts.top) == 10
     assert sum(looked_up) == 10

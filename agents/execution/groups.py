@@ -1,0 +1,266 @@
+"""Group details: what makes the largest components or communities what they are.
+
+For the few groups a report shows: size and share, the members with the most ties inside
+the group, internal density against the whole graph's, the collections and attribute values
+over-represented in it, and the bridges (ties and the vertices carrying them) to the other
+shown groups. A tie is a pair of vertices joined by at least one edge in either direction,
+so direction, duplicates and weights do not change these figures. Everything is vectorised
+over the edge arrays (one sort to merge duplicate pairs); per-group work is one pass over the
+vertex array for each group shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from agents.algorithms import algorithm_spec
+from agents.execution.summary import top_indices
+from bus.contract import AttributeShare, GroupBridge, GroupDetail, RankedVertex
+from store import LABEL_ATTRIBUTES, GraphArrays
+
+__all__ = ["DETAILED_GROUPS", "GroupDescription", "Ties", "describe_groups", "describe_result", "ties_of"]
+
+# How many of the largest groups are described, and how many of the smallest are listed.
+DETAILED_GROUPS = 5
+SMALL_GROUPS = 10
+# Members listed per group as its most central, and vertices per bridge.
+CENTRAL_MEMBERS = 5
+BRIDGE_CARRIERS = 3
+# An attribute is categorical when it has at most this many distinct values, and at most
+# one per two vertices (more would be identifiers or free text) ...
+_MAX_CATEGORIES = 50
+# ... and a value dominates a group when at least this share of the group's members of that
+# collection hold it, and at least this many times the collection-wide share.
+_DOMINANT_SHARE = 0.4
+_DOMINANT_LIFT = 1.25
+
+
+@dataclass(frozen=True)
+class Ties:
+    """The distinct vertex pairs joined by an edge (``lo < hi``), and each vertex's ties inside its group."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    internal: np.ndarray
+    member_ties: np.ndarray
+
+
+def ties_of(num_vertices: int, src: np.ndarray, dst: np.ndarray, groups: np.ndarray) -> Ties:
+    """Merge the edges into distinct undirected ties (no self-loops) and count each vertex's ties inside its group."""
+    src = np.asarray(src, dtype=np.int64)
+    dst = np.asarray(dst, dtype=np.int64)
+    distinct = src != dst
+    lo = np.minimum(src[distinct], dst[distinct])
+    hi = np.maximum(src[distinct], dst[distinct])
+    keys, _ = _distinct(lo * num_vertices + hi)
+    lo, hi = keys // num_vertices, keys % num_vertices
+    internal = groups[lo] == groups[hi]
+    member_ties = np.bincount(lo[internal], minlength=num_vertices) + np.bincount(hi[internal], minlength=num_vertices)
+    return Ties(lo=lo, hi=hi, internal=internal, member_ties=member_ties)
+
+
+@dataclass(frozen=True)
+class GroupDescription:
+    """What ``describe_groups`` found, and each vertex's ties inside its group (to name groups by)."""
+
+    details: list[GroupDetail]
+    small: list[GroupDetail]
+    graph_ties: int
+    graph_density: float
+    member_ties: np.ndarray
+
+    def summary_fields(self) -> dict:
+        """The ``ExecutionSummary`` fields this description fills."""
+        return {
+            "group_details": self.details,
+            "small_groups": self.small,
+            "graph_ties": self.graph_ties,
+            "graph_density": self.graph_density,
+        }
+
+
+def describe_result(arrays: GraphArrays, algorithm: str, values: np.ndarray) -> GroupDescription | None:
+    """The group description of a components or communities result; ``None`` for centralities."""
+    kind = algorithm_spec(algorithm).kind
+    if kind == "centrality" or arrays.num_vertices == 0:
+        return None
+    groups = np.asarray(values, dtype=np.int64)
+    ties = ties_of(arrays.num_vertices, arrays.src, arrays.dst, groups)
+    return describe_groups(arrays, groups, ties, "component" if kind == "connectivity" else "community")
+
+
+def describe_groups(arrays: GraphArrays, groups: np.ndarray, ties: Ties, prefix: str) -> GroupDescription:
+    """Describe the largest groups in full and list the smallest.
+
+    Args:
+        arrays: the analysed subgraph (labels, ids, collections and attribute files).
+        groups: per-vertex group ids.
+        ties: ``ties_of`` the same graph and groups.
+        prefix: ``"component"`` or ``"community"``, for the group ids ``<prefix>/<id>``.
+    """
+    n = arrays.num_vertices
+    groups = np.asarray(groups, dtype=np.int64)
+    sizes = np.bincount(groups)
+    order = np.lexsort((np.arange(sizes.size), -sizes))
+    order = order[sizes[order] > 0]
+    shown = order[:DETAILED_GROUPS]
+    # Every group but the largest may be listed among the smallest, also when it is described in full.
+    smallest = order[1:][::-1][:SMALL_GROUPS]
+    members = {int(g): np.flatnonzero(groups == g) for g in np.concatenate((shown, smallest)).tolist()}
+    internal_ties = np.bincount(groups[ties.lo[ties.internal]], minlength=sizes.size)
+    crossing = ~ties.internal
+    external_ties = np.bincount(groups[ties.lo[crossing]], minlength=sizes.size) + np.bincount(
+        groups[ties.hi[crossing]], minlength=sizes.size
+    )
+    collection_index = arrays.collection_index(np.arange(n))
+    names = {g: _central(arrays, rows, ties.member_ties, 1)[0].label for g, rows in members.items()}
+    bridges = _bridges(arrays, groups, ties, shown, names, prefix)
+    attributes = _Attributes(arrays)
+
+    def detail(gid: int, with_make_up: bool) -> GroupDetail:
+        rows = members[gid]
+        size = int(sizes[gid])
+        counts = np.bincount(collection_index[rows], minlength=len(arrays.collections))
+        return GroupDetail(
+            group_id=f"{prefix}/{gid}",
+            name=names[gid],
+            size=size,
+            share=size / n,
+            central=_central(arrays, rows, ties.member_ties, CENTRAL_MEMBERS),
+            internal_ties=int(internal_ties[gid]),
+            density=_density(int(internal_ties[gid]), size),
+            external_ties=int(external_ties[gid]),
+            by_collection={name: int(c) for name, c in zip(arrays.collections, counts.tolist(), strict=True) if c},
+            attributes=attributes.dominant(rows, collection_index[rows]) if with_make_up else [],
+            bridges=bridges.get(gid, []),
+        )
+
+    return GroupDescription(
+        details=[detail(g, True) for g in shown.tolist()],
+        small=[detail(g, False) for g in smallest.tolist()],
+        graph_ties=int(ties.lo.size),
+        graph_density=_density(int(ties.lo.size), n),
+        member_ties=ties.member_ties,
+    )
+
+
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values, sorted, and how often each occurs (an in-place sort: faster than ``np.unique``)."""
+    values = np.sort(values)
+    if values.size == 0:
+        return values, np.empty(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+    return values[starts], np.diff(np.append(starts, values.size))
+
+
+def _density(ties: int, size: int) -> float:
+    pairs = size * (size - 1) / 2
+    return ties / pairs if pairs else 0.0
+
+
+def _central(arrays: GraphArrays, rows: np.ndarray, member_ties: np.ndarray, k: int) -> list[RankedVertex]:
+    """The ``k`` members with the most ties inside the group, equal counts by lower index."""
+    chosen = rows[top_indices(member_ties[rows], k)]
+    return [
+        RankedVertex(id=vertex_id, value=float(member_ties[i]), label=label)
+        for i, vertex_id, label in zip(chosen.tolist(), arrays.vertex_ids(chosen), arrays.labels(chosen), strict=True)
+    ]
+
+
+def _bridges(
+    arrays: GraphArrays, groups: np.ndarray, ties: Ties, shown: np.ndarray, names: dict[int, str], prefix: str
+) -> dict[int, list[GroupBridge]]:
+    """Per shown group, the ties to each other shown group and the members carrying most of them."""
+    k = shown.size
+    if k < 2:
+        return {}
+    slot = np.full(int(groups.max()) + 1, -1, dtype=np.int64)
+    slot[shown] = np.arange(k)
+    slot_lo, slot_hi = slot[groups[ties.lo]], slot[groups[ties.hi]]
+    between = (~ties.internal) & (slot_lo >= 0) & (slot_hi >= 0)
+    lo, hi, slot_lo, slot_hi = ties.lo[between], ties.hi[between], slot_lo[between], slot_hi[between]
+    pair_ties = np.bincount(np.minimum(slot_lo, slot_hi) * k + np.maximum(slot_lo, slot_hi), minlength=k * k)
+    # Each end of a bridging tie carries one tie towards the other end's group.
+    ends = np.concatenate((lo, hi))
+    towards = np.concatenate((slot_hi, slot_lo))
+    keys, counts = _distinct(ends * k + towards)
+    carrier, carrier_towards = keys // k, keys % k
+    carrier_slot = slot[groups[carrier]]
+    out: dict[int, list[GroupBridge]] = {}
+    for a, gid in enumerate(shown.tolist()):
+        items = []
+        for b, other in enumerate(shown.tolist()):
+            count = int(pair_ties[min(a, b) * k + max(a, b)])
+            if a == b or count == 0:
+                continue
+            mine = np.flatnonzero((carrier_slot == a) & (carrier_towards == b))
+            top = mine[top_indices(counts[mine].astype(np.float64), BRIDGE_CARRIERS)]
+            vertices = carrier[top]
+            carriers = [
+                RankedVertex(id=vertex_id, value=float(c), label=label)
+                for vertex_id, label, c in zip(
+                    arrays.vertex_ids(vertices), arrays.labels(vertices), counts[top].tolist(), strict=True
+                )
+            ]
+            items.append(GroupBridge(group_id=f"{prefix}/{other}", name=names[other], ties=count, carriers=carriers))
+        out[gid] = sorted(items, key=lambda bridge: -bridge.ties)
+    return out
+
+
+class _Attributes:
+    """Categorical attributes of the analysed collections, read once per collection as integer codes."""
+
+    def __init__(self, arrays: GraphArrays) -> None:
+        self._arrays = arrays
+        self._codes: dict[int, list[tuple[str, np.ndarray, list[str]]]] = {}
+
+    def dominant(self, rows: np.ndarray, collection_of_rows: np.ndarray) -> list[AttributeShare]:
+        """The attribute values over-represented among these vertices, most over-represented first."""
+        found: list[tuple[float, AttributeShare]] = []
+        for position in np.unique(collection_of_rows).tolist():
+            local = rows[collection_of_rows == position] - self._arrays.offsets[position]
+            for attribute, codes, values in self._columns(position):
+                present = codes[local]
+                present = present[present >= 0]
+                if present.size == 0:
+                    continue
+                counts = np.bincount(present, minlength=len(values))
+                best = int(np.argmax(counts))
+                share = counts[best] / local.size
+                overall = float(np.count_nonzero(codes == best) / codes.size)
+                if share >= _DOMINANT_SHARE and share >= _DOMINANT_LIFT * overall:
+                    item = AttributeShare(
+                        collection=self._arrays.collections[position],
+                        attribute=attribute,
+                        value=values[best],
+                        count=int(counts[best]),
+                        share=float(share),
+                        overall_share=overall,
+                    )
+                    found.append((share / overall if overall else float("inf"), item))
+        found.sort(key=lambda pair: -pair[0])
+        return [item for _, item in found[:3]]
+
+    def _columns(self, position: int) -> list[tuple[str, np.ndarray, list[str]]]:
+        cached = self._codes.get(position)
+        if cached is not None:
+            return cached
+        columns = []
+        path = self._arrays.vertex_files[position] if position < len(self._arrays.vertex_files) else None
+        schema = pq.read_schema(path) if path is not None and path.exists() else None
+        for field in schema or []:
+            if field.name.startswith("_") or field.name in LABEL_ATTRIBUTES or not pa.types.is_string(field.type):
+                continue
+            column = pq.read_table(path, columns=[field.name]).column(field.name)
+            encoded = pc.dictionary_encode(column).combine_chunks()
+            if len(encoded.dictionary) > _MAX_CATEGORIES or len(encoded.dictionary) * 2 > len(column):
+                continue
+            codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+            columns.append((field.name, codes, encoded.dictionary.to_pylist()))
+        self._codes[position] = columns
+        return columns
