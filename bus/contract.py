@@ -159,6 +159,7 @@ class VerticalProfile(_Frozen):
     keywords: list[str] = []
     matched_terms: list[str] = []
     score: float = 0.0
+    reason: str = ""
 
 
 class AttributeInfo(_Frozen):
@@ -268,7 +269,11 @@ class UseCase(_Frozen):
 
 
 class AnalysisTemplate(_Frozen):
-    """One executable analysis: an algorithm, its parameters and the collections it reads."""
+    """One executable analysis: an algorithm, its parameters and the collections it reads.
+
+    ``use_case_ids``: every use case it serves (``use_case_id`` first, near-duplicates merged
+    into it after); ``requirement_ids``: the requirements and objectives of all of them.
+    """
 
     id: str
     use_case_id: str
@@ -283,6 +288,7 @@ class AnalysisTemplate(_Frozen):
     focus_collections: list[str] = []
     edge_semantics: list[EdgeSemantics] = []
     requirement_ids: list[str] = []
+    use_case_ids: list[str] = []
 
 
 class RankedVertex(_Frozen):
@@ -315,8 +321,57 @@ class GroupStats(_Frozen):
     modularity: float | None = None
 
 
+class GroupBridge(_Frozen):
+    """The ties between one group and another: how many, and this group's members carrying most of them."""
+
+    group_id: str
+    name: str = ""
+    ties: int = 0
+    carriers: list[RankedVertex] = []
+
+
+class AttributeShare(_Frozen):
+    """An attribute value over-represented in a group: its share there and in the whole collection."""
+
+    collection: str
+    attribute: str
+    value: str
+    count: int = 0
+    share: float = 0.0
+    overall_share: float = 0.0
+
+
+class GroupDetail(_Frozen):
+    """One component or community described: size, its most central members, density, make-up and bridges.
+
+    A tie is a pair of vertices joined by at least one edge, in either direction. ``central``
+    lists members by their ties inside the group (``value``); ``name`` is the first one's label.
+    ``density`` is the group's ties over the pairs it could hold; ``external_ties`` the ties
+    leaving it, ``bridges`` those to each other described group.
+    """
+
+    group_id: str
+    name: str = ""
+    size: int = 0
+    share: float = 0.0
+    central: list[RankedVertex] = []
+    internal_ties: int = 0
+    density: float = 0.0
+    external_ties: int = 0
+    by_collection: dict[str, int] = {}
+    attributes: list[AttributeShare] = []
+    bridges: list[GroupBridge] = []
+
+
 class ExecutionSummary(_Frozen):
-    """What an algorithm run found; per-vertex values stay in the store at ``result_ref``."""
+    """What an algorithm run found; per-vertex values stay in the store at ``result_ref``.
+
+    When the top list is drawn from the template's focus collections, ``focus_distribution``
+    is the distribution over those collections alone (``distribution`` covers every vertex).
+    For components and communities, ``group_details`` describes the largest groups and
+    ``small_groups`` the smallest (isolated vertices first); ``graph_ties`` and
+    ``graph_density`` are the whole analysed graph's, to compare group densities with.
+    """
 
     execution_id: str
     template_id: str
@@ -338,6 +393,11 @@ class ExecutionSummary(_Frozen):
     groups: GroupStats | None = None
     by_collection: dict[str, int] = {}
     edge_semantics: list[EdgeSemantics] = []
+    focus_distribution: Distribution | None = None
+    group_details: list[GroupDetail] = []
+    small_groups: list[GroupDetail] = []
+    graph_ties: int | None = None
+    graph_density: float | None = None
 
 
 class Insight(_Frozen):
@@ -419,9 +479,13 @@ class UseCasesTask(_Frozen, tag="use_cases", tag_field="kind"):
 
 
 class TemplatesTask(_Frozen, tag="templates", tag_field="kind"):
+    """``requirements`` and ``unanswered`` let the templates agent account for every requirement."""
+
     use_cases: list[UseCase]
     schema: GraphSchema
     max_templates: int
+    requirements: RequirementsDoc | None = None
+    unanswered: list[UnansweredQuestion] = []
 
 
 class ExecutionTask(_Frozen, tag="execution", tag_field="kind"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -12,13 +13,24 @@ from importlib import resources
 from pathlib import Path
 
 from agents.llm import llm_from_env
-from bus.contract import AGENT_NAMES, FINAL_STATUSES, Event, TaskEvent, WorkflowEvent, WorkflowProgress
+from agents.vertical import industry_choices, industry_name, load_vertical_file
+from bus.contract import (
+    AGENT_NAMES,
+    FINAL_STATUSES,
+    EdgeSemantics,
+    Event,
+    RequirementCoverage,
+    TaskEvent,
+    WorkflowEvent,
+    WorkflowProgress,
+)
 from bus.errors import GaaiError
 from bus.settings import Settings
 from graph_analytics_ai.session import RunResult, load_state, run_workflow, write_outputs
 from graph_analytics_ai.stack import LocalStack
 from orchestrator.dag import PHASES
-from store import EmbeddedStore, default_home
+from store import EmbeddedStore, GraphExistsError, default_home
+from store._errors import is_valid_name
 from store.sample import ensure_sample_graph
 from telemetry.export import export_trace
 from telemetry.summary import format_summary, summarize
@@ -103,8 +115,20 @@ def _print_outcome(result: RunResult, folder: Path) -> None:
 
 
 def _print_unanswered(progress: WorkflowProgress) -> None:
+    """The graph questions this graph cannot answer, then each requirement's coverage."""
     for question in progress.unanswered:
         _out(f"  ? not answerable on this graph: {question.algorithm}, asked by {', '.join(question.requirement_ids)}: {question.reason}")
+    if progress.coverage:
+        answered = sum(1 for item in progress.coverage if item.status == "answered")
+        _out(f"  Requirements: {answered} of {len(progress.coverage)} answered by a report, the others explained")
+        for line in coverage_lines(progress.coverage):
+            _out(f"    {line}")
+
+
+def coverage_lines(coverage: list[RequirementCoverage]) -> list[str]:
+    """One line per requirement or objective: id, status, then its templates or the reason it has none."""
+    width = max((len(item.requirement_id) for item in coverage), default=0)
+    return [f"{item.requirement_id:{width}}  {item.status:14}  {item.reason}" for item in coverage]
 
 
 def _run(args: argparse.Namespace, graph: str, documents: list) -> int:
@@ -123,6 +147,8 @@ def _run(args: argparse.Namespace, graph: str, documents: list) -> int:
             enable_parallelism=not args.sequential,
             max_concurrency=args.max_concurrency,
             industry=getattr(args, "industry", "auto"),
+            custom_vertical=getattr(args, "custom_vertical", None),
+            edge_semantics=getattr(args, "edge_semantics", []),
         )
     )
     folder = write_outputs(result, Path(args.output))
@@ -142,21 +168,107 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     documents: list = [{"path": p} for p in args.docs] + [{"content": t} for t in args.text]
+    flags = _semantics_flags(args.undirected, args.weight)
+    if flags:
+        # For this run, the named collections are read as the flags say, the rest as declared.
+        info = EmbeddedStore(_home()).graph(args.graph)
+        declared = {name: info.semantics(name) for name in flags.collections}
+        args.edge_semantics = [
+            EdgeSemantics(
+                collection=name,
+                directed=declared[name].directed and name not in flags.undirected,
+                weight_field=flags.weights.get(name, declared[name].weight_field),
+            )
+            for name in flags.collections
+        ]
     return _run(args, args.graph, documents)
 
 
+class _SemanticsFlags:
+    """The ``--undirected`` and ``--weight`` flags of one command, checked."""
+
+    def __init__(self, undirected: list[str], weights: dict[str, str]) -> None:
+        self.undirected = undirected
+        self.weights = weights
+        self.collections = list(dict.fromkeys([*undirected, *weights]))
+
+    def __bool__(self) -> bool:
+        return bool(self.collections)
+
+    def declaration(self) -> list[EdgeSemantics]:
+        """One entry per named collection, as an import with these flags declares it."""
+        return [
+            EdgeSemantics(collection=name, directed=name not in self.undirected, weight_field=self.weights.get(name))
+            for name in self.collections
+        ]
+
+
+def _semantics_flags(undirected: list[str], weights: list[str]) -> _SemanticsFlags:
+    for name in undirected:
+        if not is_valid_name(name):
+            raise GaaiError("bad_argument", f"--undirected takes an edge collection name, got {name!r}")
+    fields: dict[str, str] = {}
+    for item in weights:
+        name, _, weight_field = item.partition("=")
+        if not is_valid_name(name) or not weight_field or len(weight_field) > 128:
+            raise GaaiError("bad_argument", f"--weight takes EDGE_COLLECTION=FIELD, got {item!r}")
+        if name in fields and fields[name] != weight_field:
+            raise GaaiError(
+                "bad_argument", f"--weight names two fields for {name!r}: {fields[name]!r} and {weight_field!r}"
+            )
+        fields[name] = weight_field
+    return _SemanticsFlags(list(dict.fromkeys(undirected)), fields)
+
+
 def cmd_import(args: argparse.Namespace) -> int:
-    info = EmbeddedStore(_home()).import_graph(args.graph, [Path(p) for p in args.paths], replace=args.replace)
+    store = EmbeddedStore(_home())
+    flags = _semantics_flags(args.undirected, args.weight)
+    if not args.paths:
+        if not flags or args.replace:
+            raise GaaiError(
+                "bad_argument",
+                "give the files to import, or only --undirected/--weight to re-declare how an imported graph's "
+                "edges are read",
+            )
+        # Re-declared as a fresh import with these flags would be: edge collections not named are directed, unweighted.
+        current = store.graph(args.graph)
+        named = {entry.collection for entry in flags.declaration()}
+        defaults = [EdgeSemantics(collection=name) for name in current.edge_collections if name not in named]
+        info = store.set_semantics(args.graph, [*defaults, *flags.declaration()])
+        _out(f"Graph {info.name!r} now reads its edge collections as:")
+        _print_collections(info)
+        _print_semantics_warnings(store, info.name)
+        return 0
+    try:
+        paths = [Path(p) for p in args.paths]
+        info = store.import_graph(args.graph, paths, replace=args.replace, semantics=flags.declaration())
+    except GraphExistsError as exc:
+        raise GaaiError(
+            exc.code,
+            f"Graph {args.graph!r} already exists; pass --replace to overwrite it "
+            "(or give only --undirected/--weight to re-declare how its edges are read).",
+        ) from None
     _out(f"Imported graph {info.name!r}:")
     _print_collections(info)
+    _print_semantics_warnings(store, info.name)
     return 0
+
+
+def _print_semantics_warnings(store: EmbeddedStore, graph: str) -> None:
+    """What schema analysis finds doubtful in how the edge collections are read, right when they are declared."""
+    from agents.schema import analyze_schema
+
+    for warning in analyze_schema(store, graph).warnings:
+        _out(f"  warning: {warning}")
 
 
 def _print_collections(info) -> None:
     for name, count in info.vertex_collections.items():
         _out(f"  vertex {name:24} {count:>10,}")
     for name, count in info.edge_collections.items():
-        _out(f"  edge   {name:24} {count:>10,}")
+        semantics = info.semantics(name)
+        weight = f", weight: {semantics.weight_field}" if semantics.weight_field else ""
+        _out(f"  edge   {name:24} {count:>10,}  {'directed' if semantics.directed else 'undirected'}{weight}")
 
 
 def cmd_graphs(args: argparse.Namespace) -> int:
@@ -284,15 +396,59 @@ def cmd_trace_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from eval.suite import run_cli
+
+    cases = [name.strip() for name in args.cases.split(",") if name.strip()] if args.cases else None
+    return run_cli(cases, Path(args.json) if args.json else None)
+
+
 def cmd_catalog_lineage(args: argparse.Namespace) -> int:
     from agents.catalog import Catalog, catalog_path
 
     catalog = Catalog(catalog_path(_home()))
     if not catalog.has_workflow(args.workflow_id):
         raise GaaiError("unknown_workflow", f"the catalog has no workflow {args.workflow_id!r}")
-    for chain in catalog.lineage(args.workflow_id):
+    chains = catalog.lineage(args.workflow_id)
+    coverage = catalog.coverage(args.workflow_id)
+    for chain in chains:
         _out(" -> ".join(f"{entity} ({title[:60]})" if title else entity for entity, title in chain))
+    if coverage:
+        _out("Coverage (requirement, status, templates or the reason for none):")
+        for line in coverage_lines(coverage):
+            _out(f"  {line}")
+    if not chains and not coverage:
+        recorded = ", ".join(f"{count} {kind}" for kind, count in sorted(catalog.counts(args.workflow_id).items()))
+        _out(
+            f"No lineage for workflow {args.workflow_id}: the catalog holds no requirement or objective of it "
+            f"(recorded: {recorded or 'nothing yet'}); its documents stated none that could be extracted, or the "
+            "requirements step has not finished."
+        )
     return 0
+
+
+def _check_vertical_options(args: argparse.Namespace) -> None:
+    """``--industry`` and ``--industry-file`` checked before anything starts; the file's vertical kept in ``args``."""
+    if not hasattr(args, "industry"):
+        return
+    industry_name(args.industry)
+    args.custom_vertical = None
+    if args.industry_file is None:
+        return
+    if industry_name(args.industry) != "auto":
+        raise GaaiError("bad_argument", "give --industry or --industry-file, not both")
+    path = Path(args.industry_file)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise GaaiError("bad_vertical", f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    except UnicodeDecodeError:
+        raise GaaiError("bad_vertical", f"{path} is not UTF-8 text") from None
+    try:
+        load_vertical_file(data)
+    except GaaiError as exc:
+        raise GaaiError(exc.code, f"{path}: {exc.message}") from None
+    args.custom_vertical = data
 
 
 def _workflow_options(parser: argparse.ArgumentParser) -> None:
@@ -300,7 +456,30 @@ def _workflow_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-executions", type=int, default=5, help="how many analysis templates to execute (default 5)")
     parser.add_argument("--max-concurrency", type=int, default=None, help="how many executions may run at once (default: all)")
     parser.add_argument("--sequential", action="store_true", help="run one task at a time (debugging, baseline)")
-    parser.add_argument("--industry", default="auto", help="industry vertical name, or auto (default)")
+    parser.add_argument(
+        "--industry",
+        default="auto",
+        metavar="NAME",
+        help=f"industry vertical: {industry_choices()}; default auto (chosen from the documents and the graph, "
+        "generic when the evidence is weak)",
+    )
+    parser.add_argument(
+        "--industry-file",
+        default=None,
+        metavar="PATH",
+        help="a custom vertical as JSON (the format of agents/verticals/*.json), checked before the run starts",
+    )
+
+
+def _semantics_options(parser: argparse.ArgumentParser, scope: str) -> None:
+    parser.add_argument(
+        "--undirected", action="append", default=[], metavar="EDGE_COLLECTION",
+        help=f"read this edge collection's edges as ties both ways (repeatable; {scope})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--weight", action="append", default=[], metavar="EDGE_COLLECTION=FIELD",
+        help="weigh this edge collection's edges by a numeric field (repeatable)",
+    )  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -316,13 +495,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--docs", nargs="*", default=[], metavar="FILE", help=".md .txt .pdf .docx .html requirement documents")
     run.add_argument("--text", action="append", default=[], help="inline requirement text (repeatable)")
     run.add_argument("--docs-root", default=None, help="documents must lie under this folder (default: the current folder)")
+    _semantics_options(run, "for this run only; other edge collections are read as declared at import")
     _workflow_options(run)
     run.set_defaults(func=cmd_run)
 
     imp = sub.add_parser("import", help="import a graph from ArangoDB-export JSONL files or CSV edge lists")
     imp.add_argument("graph")
-    imp.add_argument("paths", nargs="+")
+    imp.add_argument("paths", nargs="*", help="files or folders; none = only re-declare --undirected/--weight")
     imp.add_argument("--replace", action="store_true", help="replace a graph of the same name")
+    _semantics_options(imp, "edge collections not named are directed and unweighted")
     imp.set_defaults(func=cmd_import)
 
     sub.add_parser("graphs", help="list imported graphs").set_defaults(func=cmd_graphs)
@@ -365,6 +546,11 @@ def build_parser() -> argparse.ArgumentParser:
     # Listed for --help; its own options are parsed by the bench package (see main).
     sub.add_parser("bench", help="the benchmark suite: gaai bench [--quick] [--json PATH] (see docs/BENCHMARKS.md)", add_help=False)
 
+    evaluation = sub.add_parser("eval", help="the evaluation suite: known answers, scored (see docs/EVALUATION.md)")
+    evaluation.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    evaluation.add_argument("--cases", metavar="A,B", help="run only these cases, comma-separated (default: all)")
+    evaluation.set_defaults(func=cmd_eval)
+
     catalog = sub.add_parser("catalog", help="the analytics catalog").add_subparsers(dest="catalog_command", required=True)
     lineage = catalog.add_parser("lineage", help="print each requirement's chain down to its reports")
     lineage.add_argument("workflow_id")
@@ -380,6 +566,7 @@ def main(argv: list[str] | None = None) -> int:
         return bench_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
+        _check_vertical_options(args)
         return args.func(args)
     except GaaiError as exc:
         _err(f"gaai: {exc.message} [{exc.code}]")

@@ -14,7 +14,7 @@ from pathlib import Path
 import msgspec
 
 from agents.llm import llm_from_env
-from bus.contract import TASK_AGENTS, DocumentInput, Event, SubmitRequest, WorkflowProgress
+from bus.contract import TASK_AGENTS, DocumentInput, EdgeSemantics, Event, SubmitRequest, WorkflowProgress
 from bus.errors import RequestError
 from bus.settings import Settings
 from graph_analytics_ai.client import ReportFiles, connected_client
@@ -22,6 +22,8 @@ from graph_analytics_ai.stack import LocalStack
 from store import EmbeddedStore
 
 DocumentSpec = dict | str | Path
+SemanticsSpec = EdgeSemantics | dict
+_SEMANTICS_KEYS = frozenset({"collection", "directed", "weight_field"})
 
 
 @dataclass
@@ -61,6 +63,31 @@ def resolve_document(spec: DocumentSpec, index: int, documents_root: Path) -> tu
     return resolved, DocumentInput(path=str(resolved), name=name or resolved.name)
 
 
+def edge_semantics_of(specs: Sequence[SemanticsSpec]) -> list[EdgeSemantics]:
+    """Per-workflow edge semantics as given by a user: ``EdgeSemantics`` or dicts with its three keys.
+
+    Raises:
+        RequestError: Code ``bad_request`` for an entry that is neither, naming it and the problem.
+    """
+    semantics = []
+    for index, spec in enumerate(specs):
+        if isinstance(spec, EdgeSemantics):
+            semantics.append(spec)
+            continue
+        if not isinstance(spec, dict) or not set(spec) <= _SEMANTICS_KEYS:
+            unknown = sorted(set(spec) - _SEMANTICS_KEYS) if isinstance(spec, dict) else type(spec).__name__
+            raise RequestError(
+                "bad_request",
+                f"edge_semantics[{index}]: expected an EdgeSemantics or a dict of "
+                f"{', '.join(sorted(_SEMANTICS_KEYS))}, got {unknown}",
+            )
+        try:
+            semantics.append(msgspec.convert(spec, EdgeSemantics))
+        except msgspec.ValidationError as exc:
+            raise RequestError("bad_request", f"edge_semantics[{index}]: {exc}") from None
+    return semantics
+
+
 async def run_workflow(
     *,
     graph_name: str,
@@ -78,6 +105,10 @@ async def run_workflow(
     """Submit one workflow and wait for its reports; ``agent_env`` adds variables to the agents it starts."""
     store = EmbeddedStore(home)
     store.graph(graph_name)  # a clear error before anything starts
+    if "edge_semantics" in request_fields:
+        semantics = edge_semantics_of(request_fields["edge_semantics"])  # type: ignore[arg-type]
+        store.check_semantics(graph_name, semantics)
+        request_fields["edge_semantics"] = [msgspec.to_builtins(entry) for entry in semantics]
     resolved = [resolve_document(spec, i, documents_root or Path.cwd()) for i, spec in enumerate(documents)]
     stack = None
     if not nats_url:
@@ -122,11 +153,33 @@ def load_state(home: Path, workflow_id: str) -> WorkflowProgress:
 
 
 def write_outputs(result: RunResult, output_dir: Path) -> Path:
-    """Reports (Markdown, JSON, HTML) and the workflow state as JSON into ``output_dir/<workflow_id>``."""
+    """Reports (Markdown, JSON, HTML), the workflow state as JSON and ``index.md`` into ``output_dir/<workflow_id>``."""
     folder = output_dir / result.workflow_id
     folder.mkdir(parents=True, exist_ok=True)
     for report in result.reports:
         for extension, data in report.files.items():
             (folder / f"{report.template_id}.{extension}").write_bytes(data)
     (folder / "workflow.json").write_bytes(msgspec.json.format(msgspec.json.encode(result.progress)))
+    (folder / "index.md").write_text(report_index(result), encoding="utf-8")
     return folder
+
+
+def report_index(result: RunResult) -> str:
+    """The output folder's ``index.md``: each report with its files, then what became of each requirement."""
+    progress = result.progress
+    lines = [f"# Workflow {progress.workflow_id} on graph {progress.graph_name!r}: {progress.status}", ""]
+    lines += ["## Reports", ""]
+    for report in result.reports:
+        files = ", ".join(f"[{extension}]({report.template_id}.{extension})" for extension in report.files)
+        lines.append(f"- {report.template_id}: {report.title} ({files})")
+    if not result.reports:
+        lines.append("No report was produced.")
+    lines += ["", "## Requirements", ""]
+    if progress.coverage:
+        lines += ["| requirement | status | templates | reason |", "|---|---|---|---|"]
+        for item in progress.coverage:
+            cells = [item.requirement_id, item.status, ", ".join(item.template_ids), item.reason]
+            lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    else:
+        lines.append("No requirement was accounted for: the workflow did not reach template selection.")
+    return "\n".join(lines) + "\n"

@@ -18,6 +18,7 @@ runs the same tasks one at a time in creation order.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from msgspec.structs import replace
@@ -25,6 +26,8 @@ from msgspec.structs import replace
 from bus.contract import (
     FINAL_STATUSES,
     ErrorInfo,
+    GraphSchema,
+    OutputConstraint,
     ExecutionResult,
     ExecutionTask,
     RequirementsResult,
@@ -314,7 +317,12 @@ def _build_task(state: WorkflowState, task: TaskState) -> Task:
     if agent == "vertical":
         return VerticalTask(graph_name=request.graph_name, documents=state.documents, industry=request.industry, custom_vertical=request.custom_vertical)
     if agent == "schema":
-        return SchemaTask(graph_name=request.graph_name, core_collections=request.core_collections, satellite_collections=request.satellite_collections)
+        return SchemaTask(
+            graph_name=request.graph_name,
+            core_collections=request.core_collections,
+            satellite_collections=request.satellite_collections,
+            edge_semantics=request.edge_semantics,
+        )
     if agent == "requirements":
         return RequirementsTask(documents=state.documents)
     vertical = _output(state, "vertical")
@@ -326,7 +334,15 @@ def _build_task(state: WorkflowState, task: TaskState) -> Task:
     if agent == "templates":
         use_cases, schema = _output(state, "use_cases"), _output(state, "schema")
         assert isinstance(use_cases, UseCasesResult) and isinstance(schema, SchemaResult)
-        return TemplatesTask(use_cases=use_cases.use_cases, schema=schema.schema, max_templates=request.max_executions)
+        requirements = _output(state, "requirements")
+        assert isinstance(requirements, RequirementsResult)
+        return TemplatesTask(
+            use_cases=use_cases.use_cases,
+            schema=schema.schema,
+            max_templates=request.max_executions,
+            requirements=requirements.requirements,
+            unanswered=use_cases.unanswered,
+        )
     templates = _output(state, "templates")
     assert isinstance(templates, TemplatesResult)
     template_id = task.task_id.rsplit(".", 1)[1]
@@ -339,12 +355,37 @@ def _build_task(state: WorkflowState, task: TaskState) -> Task:
         requirements = _output(state, "requirements")
         assert isinstance(execution, ExecutionResult) and isinstance(use_cases, UseCasesResult) and isinstance(requirements, RequirementsResult)
         use_case = next((u for u in use_cases.use_cases if u.id == template.use_case_id), None)
-        linked = set(use_case.requirement_ids) if use_case else set()
+        linked = set(template.requirement_ids) | set(use_case.requirement_ids if use_case else ())
+        schema = _output(state, "schema")
+        assert isinstance(schema, SchemaResult)
         return ReportTask(
             template=template,
             use_case=use_case,
             execution=execution.summary,
             vertical=vertical.vertical,
             requirements=[r for r in requirements.requirements.requirements if r.id in linked],
+            constraints=constraints_on(requirements.requirements.output_constraints, schema.schema),
         )
     raise ValueError(f"no task builder for agent {agent!r}")
+
+
+def constraints_on(constraints: list[OutputConstraint], schema: GraphSchema) -> list[OutputConstraint]:
+    """The output constraints with the entity words the documents used turned into vertex collections.
+
+    "customer" names ``customers`` (singular or plural, ``_``/``-`` read as spaces). A
+    constraint none of whose words names a collection applies to every collection: a
+    privacy rule is better applied too widely than not at all.
+    """
+    names = [info.name for info in schema.vertex_collections]
+    resolved = []
+    for constraint in constraints:
+        words = {_singular(word) for word in constraint.collections}
+        resolved.append(replace(constraint, collections=[name for name in names if _singular(name) in words]))
+    return resolved
+
+
+def _singular(word: str) -> str:
+    word = re.sub(r"[\s_\-]+", " ", word.strip().lower())
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    return word[:-1] if word.endswith("s") and not word.endswith(("ss", "us", "is")) else word

@@ -35,13 +35,13 @@ from bus import subjects
 from bus.codec import cancel_decoder, decode_request, encode, result_decoder, retry_decoder, status_decoder, submit_decoder
 from bus.connection import Bus
 from bus.contract import FINAL_STATUSES, DocumentInput, DocumentRef, SubmitReply, SubmitRequest, WorkflowEvent, WorkflowProgress
-from bus.errors import BusError, RequestError
+from bus.errors import BusError, RequestError, TaskError
 from bus.feed import Feed
 from bus.service import add_endpoint
 from bus.settings import Settings
 from orchestrator.dag import PHASES, Cancelled, Command, Dispatch, Event, Finished, Retried, Submitted, advance, announcement, outstanding
 from orchestrator.state import WorkflowState, state_decoder, state_encoder
-from store import GraphStore
+from store import GraphStore, StoreError
 from telemetry.logging import bind_task, unbind_task
 from telemetry.tracing import consumer_span, current_ids, current_link, producer_span, record_workflow_span, workflow_context
 
@@ -94,6 +94,13 @@ class Orchestrator:
         if not self.store.has_graph(request.graph_name):
             known = ", ".join(sorted(g.name for g in self.store.list_graphs())) or "none"
             raise RequestError("unknown_graph", f"graph {request.graph_name!r} does not exist; known graphs: {known}")
+        _check_vertical(request)
+        if request.edge_semantics:
+            try:
+                # Reads the weight columns it names, so off the event loop.
+                await asyncio.to_thread(self.store.check_semantics, request.graph_name, request.edge_semantics)
+            except StoreError as exc:
+                raise RequestError(exc.code, f"edge_semantics: {exc.message}") from None
         workflow_id = request.workflow_id or f"wf-{uuid.uuid4().hex[:16]}"
         if request.workflow_id:  # a generated id is new; a client's may be a resubmission
             existing = await self._load(workflow_id)
@@ -379,6 +386,22 @@ class Orchestrator:
             else:
                 await self._execute(state, outstanding(state), None)
             log.info("resumed workflow", workflow_id=workflow_id, status=state.status)
+
+
+def _check_vertical(request: SubmitRequest) -> None:
+    """An unknown ``industry`` or a malformed ``custom_vertical`` is a bad request, not a failed task later."""
+    if request.custom_vertical is None and request.industry.strip().lower() in ("", "auto"):
+        return
+    # Imported only when a vertical is named: the agent's module brings the document parsers along.
+    from agents.vertical import industry_name, load_vertical_file
+
+    try:
+        industry_name(request.industry)
+        if request.custom_vertical is not None:
+            load_vertical_file(request.custom_vertical)
+    except TaskError as exc:
+        field = "custom_vertical" if request.custom_vertical is not None and exc.code == "bad_vertical" else "industry"
+        raise RequestError("bad_request", f"{field}: {exc.message}") from None
 
 
 def _media_type(name: str, declared: str | None) -> str:

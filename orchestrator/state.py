@@ -12,6 +12,7 @@ from bus.contract import (
     SubmitRequest,
     TaskResult,
     TaskState,
+    TemplatesResult,
     UseCasesResult,
     WorkflowProgress,
     WorkflowStatus,
@@ -45,6 +46,7 @@ class WorkflowState(msgspec.Struct, kw_only=True):
             if isinstance(output, ReportResult)
         ]
         unanswered = [question for output in self.outputs.values() if isinstance(output, UseCasesResult) for question in output.unanswered]
+        coverage = [item for output in self.outputs.values() if isinstance(output, TemplatesResult) for item in output.coverage]
         return WorkflowProgress(
             workflow_id=self.workflow_id,
             status=self.status,
@@ -57,6 +59,7 @@ class WorkflowState(msgspec.Struct, kw_only=True):
             trace_id=self.trace_id,
             enable_parallelism=self.request.enable_parallelism,
             unanswered=unanswered,
+            coverage=coverage,
         )
 
     def failure(self, task: TaskState, error: ErrorInfo) -> str:

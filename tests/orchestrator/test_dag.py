@@ -7,13 +7,17 @@ import pytest
 
 from bus.contract import (
     AnalysisTemplate,
+    CollectionInfo,
     ErrorInfo,
     ExecutionResult,
     ExecutionSummary,
     GraphSchema,
     Instance,
+    OutputConstraint,
     Report,
     ReportResult,
+    Requirement,
+    RequirementCoverage,
     RequirementsDoc,
     RequirementsResult,
     RequirementsTask,
@@ -21,6 +25,7 @@ from bus.contract import (
     SchemaResult,
     SubmitRequest,
     TemplatesResult,
+    TemplatesTask,
     UseCase,
     UnansweredQuestion,
     UseCasesResult,
@@ -253,3 +258,62 @@ def test_one_announcement_per_write_carries_its_task_changes_in_order():
     after_vertical = announcement(state, commands, 2.0)
     assert [(t.task_id, t.status) for t in after_vertical.tasks] == [(f"{WF}.vertical", "completed")]
     assert after_vertical.tasks[0].instance == INSTANCE and after_vertical.completed_tasks == 1
+
+
+def shop_schema() -> GraphSchema:
+    names = ("customers", "products", "user_accounts")
+    vertices = [CollectionInfo(name=name, kind="vertex", count=10) for name in names]
+    return GraphSchema(
+        graph_name="g", vertex_collections=vertices, edge_collections=[], edge_definitions=[],
+        core_collections=["customers"], satellite_collections=[], total_vertices=30, total_edges=0,
+    )
+
+
+def test_templates_task_carries_the_requirements_and_the_unanswered_questions():
+    """The templates agent accounts for every requirement, so it gets them and what the use cases could not answer."""
+    question = UnansweredQuestion(algorithm="scc", requirement_ids=["REQ-2"], reason="no cycle possible")
+    requirements = RequirementsDoc(requirements=[Requirement(id="REQ-1", text="Rank customers.")])
+    state, _ = advance(make_state(), Submitted(), 1.0)
+    state, _ = advance(state, reply(f"{WF}.vertical", RESULTS["vertical"]), 2.0)
+    state, _ = advance(state, reply(f"{WF}.schema", RESULTS["schema"]), 2.0)
+    state, _ = advance(state, reply(f"{WF}.requirements", RequirementsResult(requirements=requirements)), 2.0)
+    use_cases = msgspec.structs.replace(RESULTS["use_cases"], unanswered=[question])
+    state, commands = advance(state, reply(f"{WF}.use_cases", use_cases), 2.0)
+    [task] = [c.envelope.task for c in commands if isinstance(c, Dispatch)]
+    assert isinstance(task, TemplatesTask)
+    assert (task.requirements, task.unanswered) == (requirements, [question])
+
+
+def test_coverage_reaches_the_status_and_constraints_reach_every_report_task():
+    """The templates' coverage is the workflow's; the documents' output constraints, their words turned into the
+    graph's collection names, go with every report task, as do all the requirements a merged template serves."""
+    constraints = [
+        OutputConstraint(id="OC-1", kind="no_names", text="No customer names.", collections=["customer"]),
+        OutputConstraint(id="OC-2", kind="no_names", text="Anonymise user accounts.", collections=["user account"]),
+        OutputConstraint(id="OC-3", kind="no_names", text="No supplier names.", collections=["supplier"]),
+        OutputConstraint(id="OC-4", kind="format", text="Export as CSV.", value="csv"),
+    ]
+    requirements = RequirementsDoc(
+        requirements=[Requirement(id=f"REQ-{n}", text=f"r{n}") for n in (1, 2, 3)], output_constraints=constraints
+    )
+    merged = msgspec.structs.replace(template(1), requirement_ids=["REQ-1", "REQ-3"], use_case_ids=["UC-001", "UC-002"])
+    coverage = [
+        RequirementCoverage(requirement_id="REQ-1", text="r1", status="answered", template_ids=["TPL-001"]),
+        RequirementCoverage(requirement_id="REQ-2", text="r2", status="no_slot", executions_needed=2),
+    ]
+    state, _ = advance(make_state(), Submitted(), 1.0)
+    state, _ = advance(state, reply(f"{WF}.vertical", RESULTS["vertical"]), 2.0)
+    state, _ = advance(state, reply(f"{WF}.schema", SchemaResult(schema=shop_schema())), 2.0)
+    state, _ = advance(state, reply(f"{WF}.requirements", RequirementsResult(requirements=requirements)), 2.0)
+    state, _ = advance(state, reply(f"{WF}.use_cases", RESULTS["use_cases"]), 2.0)
+    state, _ = advance(state, reply(f"{WF}.templates", TemplatesResult(templates=[merged], coverage=coverage)), 3.0)
+    assert state.progress().coverage == coverage
+    state, commands = advance(state, reply(f"{WF}.execution.TPL-001", ExecutionResult(summary=summary(1))), 4.0)
+    [task] = [c.envelope.task for c in commands if isinstance(c, Dispatch)]
+    assert [(c.id, c.collections) for c in task.constraints] == [
+        ("OC-1", ["customers"]),
+        ("OC-2", ["user_accounts"]),
+        ("OC-3", []),  # names no collection of this graph: applies to all of them
+        ("OC-4", []),
+    ]
+    assert [r.id for r in task.requirements] == ["REQ-1", "REQ-3"]

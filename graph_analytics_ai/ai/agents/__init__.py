@@ -13,6 +13,10 @@ in the seed); in Jupyter ``await runner.run_async()`` works as is.
 ``GAAI_LLM_PROVIDER``, else ``offline``, as for ``gaai run``) is the provider of the agents
 the runner starts, configured by the ``GAAI_LLM_*`` variables; agents already running
 behind a ``NATS_URL`` keep the provider they were started with.
+
+``edge_semantics`` (``EdgeSemantics`` or dicts ``{"collection", "directed", "weight_field"}``)
+says, for this run only, how the named edge collections are read; the others are read as
+declared at import.
 """
 
 from __future__ import annotations
@@ -29,7 +33,14 @@ import msgspec
 from agents.llm import LLM_PROVIDERS
 from bus.contract import WorkflowProgress
 from bus.errors import GaaiError
-from graph_analytics_ai.session import DocumentSpec, RunResult, run_workflow, write_outputs
+from graph_analytics_ai.session import (
+    DocumentSpec,
+    RunResult,
+    SemanticsSpec,
+    edge_semantics_of,
+    run_workflow,
+    write_outputs,
+)
 from store import default_home
 from telemetry.export import export_trace
 from telemetry.summary import TraceSummary, format_summary, summarize
@@ -74,6 +85,7 @@ class AgenticWorkflowRunner:
         nats_url: str | None = None,
         home: str | Path | None = None,
         documents_root: str | Path | None = None,
+        edge_semantics: Sequence[SemanticsSpec] | None = None,
     ) -> None:
         llm_provider = llm_provider or os.environ.get("GAAI_LLM_PROVIDER") or "offline"
         if llm_provider not in LLM_PROVIDERS:
@@ -89,6 +101,7 @@ class AgenticWorkflowRunner:
         self.nats_url = nats_url or os.environ.get("NATS_URL") or None
         self.home = Path(home) if home else default_home()
         self.documents_root = Path(documents_root) if documents_root else None
+        self.edge_semantics = edge_semantics_of(edge_semantics or [])
         self.last_result: RunResult | None = None
 
     async def run_async(
@@ -115,6 +128,7 @@ class AgenticWorkflowRunner:
             core_collections=self.core_collections,
             satellite_collections=self.satellite_collections,
             industry=self.industry,
+            edge_semantics=self.edge_semantics,
             agent_env={"GAAI_LLM_PROVIDER": self.llm_provider},
         )
         self.last_result = result
