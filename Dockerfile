@@ -16,6 +16,7 @@ COPY telemetry/ telemetry/
 COPY store/ store/
 COPY graph_analytics_ai/ graph_analytics_ai/
 COPY bench/ bench/
+COPY eval/ eval/
 RUN --mount=type=cache,target=/root/.cache/pip /opt/gaai/bin/pip install -c constraints.txt .
 
 # ---- runtime: the virtualenv alone (no sources, no build tools), run by a non-root user

@@ -1,7 +1,7 @@
 """Shared fixtures (a real nats-server per test session, isolated homes per test) and test tiers.
 
 Every test gets one tier marker, so ``pytest -m unit`` runs the fast in-process tests alone:
-``e2e`` for whole stacks and fault tests (``tests/e2e``, ``tests/bench``, the Jaeger test),
+``e2e`` for whole stacks and fault tests (``tests/e2e``, ``tests/bench``, the evaluation suite, the Jaeger test),
 ``integration`` for tests with a real nats-server or other real processes, ``unit`` for the rest.
 """
 
@@ -17,7 +17,7 @@ import pytest
 from bus.server import LocalNatsServer
 
 TESTS = Path(__file__).resolve().parent
-E2E_PATHS = ("e2e", "bench", "telemetry/test_jaeger.py")
+E2E_PATHS = ("e2e", "bench", "eval/test_suite_cli.py", "telemetry/test_jaeger.py")
 # Tests that start real processes (servers, agents, CLIs) without the nats fixtures below.
 INTEGRATION_PATHS = (
     "bus/test_health.py",

@@ -1,0 +1,131 @@
+"""Reference answers from networkx on a case's declared semantics.
+
+A ``Selection`` holds exactly the collections a run read, and builds the networkx graph each
+algorithm is defined on, as the engine documents its semantics (``agents/execution/engine.py``):
+
+* PageRank: a ``DiGraph`` whose edge weights add up parallel edges (each edge counts 1, or
+  its declared weight), undirected ties both ways; networkx on a multigraph does the same.
+* betweenness: the simple graph, a ``Graph`` when every selected collection is undirected,
+  else a ``DiGraph``; a declared weight is a length and of parallel edges the shortest counts.
+* partitions (Louvain, label propagation, modularity, ties inside a group): the undirected
+  simple graph without self-loops; a tie weighs its directed edges' weights both ways plus
+  its undirected tie's weight (1 each without a weight field).
+
+An undirected pair listed more than once (e.g. exported in both directions) is one tie with
+the largest weight listed. networkx is an optional dependency (``pip install -e '.[eval]'``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bus.errors import GaaiError
+from eval.cases import Case
+
+try:
+    import networkx as nx
+except ImportError as exc:  # the suite cannot score without its reference
+    raise GaaiError(
+        "missing_dependency", "gaai eval needs networkx as its reference: pip install -e '.[eval]'"
+    ) from exc
+
+__all__ = ["Selection", "reference_betweenness", "reference_louvain_modularity", "reference_pagerank"]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The vertices and edges of some collections of a case, read with its declared semantics.
+
+    Attributes:
+        nodes: Vertex ids of the selected vertex collections.
+        directed: One (source, target, weight) per edge of a directed collection.
+        ties: Each undirected tie as a sorted pair, with its largest listed weight.
+        weighted: Whether any selected edge collection declares a weight field.
+    """
+
+    nodes: list[str]
+    directed: list[tuple[str, str, float]]
+    ties: dict[tuple[str, str], float]
+    weighted: bool
+
+    @classmethod
+    def of(cls, case: Case, vertex_collections: Sequence[str], edge_collections: Sequence[str]) -> Selection:
+        nodes = [v for collection in vertex_collections for v in case.graph.vertex_ids(collection)]
+        selected = set(vertex_collections)
+        directed: list[tuple[str, str, float]] = []
+        ties: dict[tuple[str, str], float] = {}
+        for edge in case.graph.edges:
+            if edge.collection not in edge_collections:
+                continue
+            semantics = case.semantics_of(edge.collection)
+            for source, target, attributes in edge.rows:
+                if source.split("/", 1)[0] not in selected or target.split("/", 1)[0] not in selected:
+                    continue
+                weight = float(attributes[semantics.weight_field]) if semantics.weight_field else 1.0
+                if semantics.directed:
+                    directed.append((source, target, weight))
+                else:
+                    pair = (min(source, target), max(source, target))
+                    ties[pair] = max(weight, ties.get(pair, weight))
+        weighted = any(case.semantics_of(name).weight_field for name in edge_collections)
+        return cls(nodes, directed, ties, weighted)
+
+    def _all_undirected(self) -> bool:
+        return not self.directed
+
+    def pagerank_graph(self) -> nx.DiGraph:
+        """Directed, parallel edges summed into one weight."""
+        graph = nx.DiGraph()
+        graph.add_nodes_from(self.nodes)
+        forward = [(u, v, w) for (u, v), w in self.ties.items()]
+        backward = [(v, u, w) for (u, v), w in self.ties.items() if u != v]
+        for source, target, weight in self.directed + forward + backward:
+            if graph.has_edge(source, target):
+                graph[source][target]["weight"] += weight
+            else:
+                graph.add_edge(source, target, weight=weight)
+        return graph
+
+    def simple_graph(self) -> nx.Graph:
+        """``Graph`` when every edge is undirected, else ``DiGraph``; parallel edges keep the shortest length."""
+        graph = nx.Graph() if self._all_undirected() else nx.DiGraph()
+        graph.add_nodes_from(self.nodes)
+        both_ways = [(u, v, w) for (u, v), w in self.ties.items()]
+        if graph.is_directed():
+            both_ways += [(v, u, w) for (u, v), w in self.ties.items()]
+        for source, target, weight in self.directed + both_ways:
+            if not graph.has_edge(source, target) or weight < graph[source][target]["weight"]:
+                graph.add_edge(source, target, weight=weight)
+        return graph
+
+    def tie_graph(self) -> nx.Graph:
+        """Undirected, no self-loops; a tie's weight sums its directed edges and its undirected tie."""
+        graph = nx.Graph()
+        graph.add_nodes_from(self.nodes)
+        for source, target, weight in self.directed + [(u, v, w) for (u, v), w in self.ties.items()]:
+            if source == target:
+                continue
+            if graph.has_edge(source, target):
+                graph[source][target]["weight"] += weight
+            else:
+                graph.add_edge(source, target, weight=weight)
+        return graph
+
+
+def reference_pagerank(selection: Selection, damping: float) -> dict[str, float]:
+    return nx.pagerank(selection.pagerank_graph(), alpha=damping, weight="weight", tol=1e-12, max_iter=10_000)
+
+
+def reference_betweenness(selection: Selection, normalized: bool) -> dict[str, float]:
+    """Brandes' betweenness; a declared weight is a length along shortest paths."""
+    weight = "weight" if selection.weighted else None
+    return nx.betweenness_centrality(selection.simple_graph(), normalized=normalized, weight=weight)
+
+
+def reference_louvain_modularity(selection: Selection, resolution: float, seed: int) -> float:
+    """The modularity of networkx's Louvain communities of the tie graph."""
+    graph = selection.tie_graph()
+    weight = "weight" if selection.weighted else None
+    communities = nx.community.louvain_communities(graph, weight=weight, resolution=resolution, seed=seed)
+    return nx.community.modularity(graph, communities, weight=weight, resolution=resolution)
