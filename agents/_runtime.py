@@ -24,7 +24,8 @@ import msgspec
 import nats.js.errors
 import structlog
 
-from agents.llm import LlmProvider, PriceTable, RecordingLlm, llm_from_env
+from agents.llm import LlmProvider, PriceTable, RecordingLlm
+from agents.llm_config import llm_from_env
 from bus import contract
 from bus.connection import Bus
 from bus.errors import BusError, GaaiError, TaskError

@@ -19,6 +19,7 @@ import sqlite3
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import msgspec
@@ -41,9 +42,9 @@ from bus.contract import (
 )
 from bus.errors import RequestError
 from bus.follower import follow_results
+from bus.requests import workflow_status
 from bus.settings import Settings
 from bus.worker import this_instance
-from graph_analytics_ai.client import WorkflowClient
 from store import default_home
 from telemetry.tracing import span
 
@@ -295,7 +296,8 @@ async def follow(settings: Settings, stop: asyncio.Event) -> None:
     home = settings.home or default_home()
     bus = await Bus.connect(settings, name="gaai-catalog")
     try:
-        recorder = Recorder(Catalog(catalog_path(home)), WorkflowClient(bus).status)
+        status = partial(workflow_status, bus, timeout=settings.request_timeout_s)
+        recorder = Recorder(Catalog(catalog_path(home)), status)
         await follow_results(bus, settings, recorder, stop)
     finally:
         await bus.close()

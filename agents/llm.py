@@ -29,7 +29,7 @@ from typing import Any, Protocol, TypeVar
 import msgspec
 
 from bus.contract import LlmCall
-from bus.errors import GaaiError, TaskError
+from bus.errors import TaskError
 from telemetry.tracing import span
 
 T = TypeVar("T")
@@ -226,34 +226,3 @@ class RecordingLlm:
 
 def _decode(text: str, response_type: type[T]) -> T:
     return msgspec.json.decode(strip_code_fence(text), type=response_type)
-
-
-def provider_from_name(name: str | None, environ: Mapping[str, str] | None = None) -> LlmProvider:
-    """The provider called ``name``, configured from ``environ`` (default ``os.environ``).
-
-    Raises:
-        GaaiError: ``unknown_llm_provider`` for a name not in ``LLM_PROVIDERS``;
-            ``bad_setting`` when an HTTP provider's ``GAAI_LLM_*`` variables are missing or wrong.
-    """
-    if name in ("offline", "", None):
-        return OfflineProvider()
-    if name in LLM_PROVIDERS:
-        from agents.llm_http import http_provider_from_env  # imported here: llm_http builds on this module
-
-        return http_provider_from_env(name, os.environ if environ is None else environ)
-    raise GaaiError("unknown_llm_provider", f"unknown LLM provider {name!r}; available: {', '.join(LLM_PROVIDERS)}")
-
-
-def llm_from_env(environ: Mapping[str, str] | None = None) -> tuple[LlmProvider, PriceTable]:
-    """The provider ``GAAI_LLM_PROVIDER`` names (default offline) and the ``GAAI_LLM_PRICES``
-    table, configured from ``environ`` (default ``os.environ``).
-
-    An agent builds both with it at start; whatever starts agents calls it first with the
-    agents' environment, since an agent refusing its settings exits, and a supervisor
-    would restart it forever.
-
-    Raises:
-        GaaiError: as :func:`provider_from_name`, or ``bad_price_table``.
-    """
-    environ = os.environ if environ is None else environ
-    return provider_from_name(environ.get("GAAI_LLM_PROVIDER", "offline"), environ), PriceTable.from_env(environ)

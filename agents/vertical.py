@@ -1,7 +1,7 @@
 """Industry vertical agent: picks the vertical whose vocabulary fits the requirements and the graph.
 
-A vertical is a JSON file in the custom-vertical format (the built-in ones live in
-``agents/verticals/``)::
+A vertical is a JSON file in the custom-vertical format, ``bus.contract.CustomVertical`` (the
+built-in ones live in ``agents/verticals/``)::
 
     {
       "metadata": {"name": "...", "display_name": "...", "description": "...", "version": "1.0"},
@@ -39,7 +39,8 @@ import structlog
 from agents.algorithms import ALGORITHMS
 from agents.documents import read_documents
 from agents.llm import offline_responder
-from bus.contract import AlgorithmPattern, VerticalProfile, VerticalResult, VerticalTask
+from bus.codec import decode_custom_vertical, industry_name
+from bus.contract import AlgorithmPattern, CustomVertical, VerticalProfile, VerticalResult, VerticalTask
 from bus.errors import TaskError
 
 GENERIC = "generic"
@@ -74,38 +75,6 @@ COLLECTION_WEIGHT = 3.0
 ATTRIBUTE_WEIGHT = 1.0
 """Score per attribute name that contains a term."""
 
-ALIASES: dict[str, str] = {
-    "ecommerce": "ecommerce",
-    "e_commerce": "ecommerce",
-    "retail": "ecommerce",
-    "online_retail": "ecommerce",
-    "shop": "ecommerce",
-    "marketplace": "ecommerce",
-    "fraud": "fraud",
-    "fraud_intelligence": "fraud",
-    "fraud_detection": "fraud",
-    "aml": "fraud",
-    "anti_money_laundering": "fraud",
-    "social": "social",
-    "social_network": "social",
-    "social_media": "social",
-    "fintech": "fintech",
-    "finance": "fintech",
-    "financial": "fintech",
-    "financial_services": "fintech",
-    "banking": "fintech",
-    "payments": "fintech",
-    "adtech": "adtech",
-    "ad_tech": "adtech",
-    "advertising": "adtech",
-    "ads": "adtech",
-    "generic": "generic",
-    "general": "generic",
-    "default": "generic",
-}
-"""Industry names accepted in requests, after lowercasing and turning spaces and dashes into ``_``."""
-
-
 def load_vertical_file(data: dict, source: Literal["builtin", "custom"] = "custom") -> VerticalProfile:
     """Validate a vertical in the custom-vertical format and turn it into a profile.
 
@@ -120,7 +89,7 @@ def load_vertical_file(data: dict, source: Literal["builtin", "custom"] = "custo
         TaskError: ``bad_vertical`` naming the path of the first missing or malformed
             field, e.g. ``patterns.pagerank.title``.
     """
-    return _profile(data, source, _builtins()[GENERIC].patterns)
+    return _profile(decode_custom_vertical(data), source, _builtins()[GENERIC].patterns)
 
 
 def builtin_verticals() -> dict[str, VerticalProfile]:
@@ -141,7 +110,7 @@ def choose_vertical(
         texts: Requirement document texts.
         collection_names: The graph's vertex and edge collection names.
         attribute_names: Attribute names seen in the graph's documents.
-        industry: ``"auto"``, a built-in name or an alias from :data:`ALIASES`.
+        industry: ``"auto"``, a built-in name or an alias from :data:`bus.contract.INDUSTRY_ALIASES`.
         custom: A vertical in the custom format; when given it wins over everything else.
 
     Returns:
@@ -182,27 +151,6 @@ def _generic_for_want_of(evidence: _Score, lead: str) -> VerticalProfile:
         f"graph uses ({', '.join(sorted(GRAPH_WORDS))}) count for none"
     )
     return msgspec.structs.replace(_builtins()[GENERIC], reason=reason)
-
-
-def industry_name(industry: str) -> str:
-    """The built-in vertical an ``--industry`` value names (aliases resolved), or ``"auto"``.
-
-    Raises:
-        TaskError: ``unknown_vertical`` listing the accepted values.
-    """
-    key = re.sub(r"[\s\-]+", "_", industry.strip().lower())
-    if key in ("", "auto"):
-        return "auto"
-    name = ALIASES.get(key, key)
-    if name not in _builtins():
-        raise TaskError("unknown_vertical", f"unknown industry {industry!r}; use {industry_choices()}")
-    return name
-
-
-def industry_choices() -> str:
-    """The accepted ``--industry`` values in a few words, for help texts and errors."""
-    aliases = sorted(alias for alias, name in ALIASES.items() if alias != name)
-    return f"auto or one of: {', '.join(sorted(_builtins()))} (aliases: {', '.join(aliases)})"
 
 
 def chosen_builtin(name: str, texts: Sequence[str], collection_names: Sequence[str], reason: str) -> VerticalProfile:
@@ -327,93 +275,40 @@ def _builtins() -> dict[str, VerticalProfile]:
     # ``agents`` as a namespace package, which importlib.resources cannot open on 3.11.
     folder = Path(__file__).with_name("verticals")
     raw = {entry.name: json.loads(entry.read_text(encoding="utf-8")) for entry in sorted(folder.glob("*.json"))}
-    generic = _profile(raw.pop(f"{GENERIC}.json"), "builtin", None)
+    generic = _profile(decode_custom_vertical(raw.pop(f"{GENERIC}.json")), "builtin", None)
     profiles = {GENERIC: generic}
     for file_name in sorted(raw):
-        profile = _profile(raw[file_name], "builtin", generic.patterns)
+        profile = _profile(decode_custom_vertical(raw[file_name]), "builtin", generic.patterns)
         profiles[profile.name] = profile
     return profiles
 
 
-def _fail(path: str, problem: str) -> TaskError:
-    return TaskError("bad_vertical", f"invalid vertical: {path} {problem}")
-
-
-def _object(value: object, path: str) -> dict:
-    if not isinstance(value, dict):
-        raise _fail(path, f"must be an object, got {type(value).__name__}")
-    return value
-
-
-def _string(container: dict, key: str, path: str, *, required: bool = False, default: str = "") -> str:
-    if key not in container:
-        if required:
-            raise _fail(f"{path}{key}", "is missing")
-        return default
-    value = container[key]
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise _fail(f"{path}{key}", "must be a non-empty string" if required else "must be a string")
-    return value
-
-
-def _strings(container: dict, key: str, path: str) -> list[str]:
-    value = container.get(key, [])
-    if not isinstance(value, list):
-        raise _fail(f"{path}{key}", f"must be a list of strings, got {type(value).__name__}")
-    for index, item in enumerate(value):
-        if not isinstance(item, str):
-            raise _fail(f"{path}{key}[{index}]", f"must be a string, got {type(item).__name__}")
-    return list(value)
-
-
 def _profile(
-    data: object, source: Literal["builtin", "custom"], fallback: dict[str, AlgorithmPattern] | None
+    vertical: CustomVertical, source: Literal["builtin", "custom"], fallback: dict[str, AlgorithmPattern] | None
 ) -> VerticalProfile:
-    """Validate ``data``; with ``fallback`` None every algorithm must have a pattern."""
-    data = _object(data, "vertical")
-    if "metadata" not in data:
-        raise _fail("metadata", "is missing")
-    metadata = _object(data["metadata"], "metadata")
-    name = _string(metadata, "name", "metadata.", required=True)
-    version = metadata.get("version", "")
-    if not isinstance(version, (str, int, float)) or isinstance(version, bool):
-        raise _fail("metadata.version", "must be a string or a number")
-    context = _object(data.get("domain_context", {}), "domain_context")
-    terminology = _object(context.get("terminology", {}), "domain_context.terminology")
-    for term, meaning in terminology.items():
-        if not isinstance(meaning, str):
-            raise _fail(f"domain_context.terminology.{term}", "must be a string")
-    patterns = _patterns(_object(data.get("patterns", {}), "patterns"))
-    missing = [algorithm for algorithm in ALGORITHMS if algorithm not in patterns]
+    """The profile of ``vertical``; an algorithm without a pattern takes ``fallback``'s (None: all need one)."""
+    given = {name: getattr(vertical.patterns, name) for name in ALGORITHMS}
+    patterns = {
+        name: AlgorithmPattern(title=pattern.title, meaning=pattern.meaning, recommendation=pattern.recommendation)
+        for name, pattern in given.items()
+        if pattern is not None
+    }
+    missing = [name for name in ALGORITHMS if name not in patterns]
     if missing and fallback is None:
-        raise _fail(f"patterns.{missing[0]}", "is missing")
+        raise TaskError("bad_vertical", f"invalid vertical: patterns.{missing[0]} is missing")
+    metadata, context = vertical.metadata, vertical.domain_context
     return VerticalProfile(
-        name=name,
-        display_name=_string(metadata, "display_name", "metadata.", default=name) or name,
-        description=_string(metadata, "description", "metadata."),
+        name=metadata.name,
+        display_name=metadata.display_name or metadata.name,
+        description=metadata.description,
         source=source,
-        key_entities=_strings(context, "key_entities", "domain_context."),
-        metrics=_strings(context, "metrics", "domain_context."),
-        terminology=dict(terminology),
-        analysis_prompt=_string(data, "analysis_prompt", ""),
-        patterns={algorithm: {**(fallback or {}), **patterns}[algorithm] for algorithm in ALGORITHMS},
-        keywords=_strings(context, "keywords", "domain_context."),
+        key_entities=list(context.key_entities),
+        metrics=list(context.metrics),
+        terminology=dict(context.terminology),
+        analysis_prompt=vertical.analysis_prompt,
+        patterns={name: {**(fallback or {}), **patterns}[name] for name in ALGORITHMS},
+        keywords=list(context.keywords),
     )
-
-
-def _patterns(raw: dict) -> dict[str, AlgorithmPattern]:
-    patterns: dict[str, AlgorithmPattern] = {}
-    for algorithm, value in raw.items():
-        path = f"patterns.{algorithm}"
-        if algorithm not in ALGORITHMS:
-            raise _fail(path, f"is not an algorithm; known algorithms: {', '.join(ALGORITHMS)}")
-        pattern = _object(value, path)
-        patterns[algorithm] = AlgorithmPattern(
-            title=_string(pattern, "title", f"{path}.", required=True),
-            meaning=_string(pattern, "meaning", f"{path}.", required=True),
-            recommendation=_string(pattern, "recommendation", f"{path}.", required=True),
-        )
-    return patterns
 
 
 # ---------------------------------------------------------------- the agent

@@ -33,6 +33,7 @@ from bus.errors import BusError
 from bus.server import LocalNatsServer
 from bus.settings import Settings
 from graph_analytics_ai.client import WorkflowClient
+from graph_analytics_ai.stack import process_argv
 from store import EmbeddedStore
 
 GRAPH = "bench"
@@ -65,20 +66,20 @@ class BenchStack:
         return Settings(nats_url=self.url, home=self.home / "store", **overrides)
 
     def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-        """Start ``python argv...`` against this stack; its output goes to ``logs/<name>.log``."""
+        """Start the command line ``argv`` against this stack; its output goes to ``logs/<name>.log``."""
         full_env = dict(os.environ, NATS_URL=self.url, GAAI_HOME=str(self.home / "store"), **(env or {}))
         full_env.pop("GAAI_DOCUMENTS_ROOT", None)
         with open(self.home / "logs" / f"{name}.log", "ab") as log:
-            child = subprocess.Popen([sys.executable, *argv], stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=full_env)
+            child = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=full_env)
         self.children.append(child)
         return child
 
     def orchestrator(self) -> subprocess.Popen[bytes]:
-        return self.spawn("orchestrator", ["-m", "orchestrator"])
+        return self.spawn("orchestrator", process_argv("orchestrator"))
 
     def catalog(self) -> subprocess.Popen[bytes]:
         """The real catalog agent: it follows the results stream whatever the other agents are."""
-        return self.spawn("catalog", ["-m", "agents.catalog"])
+        return self.spawn("catalog", process_argv("catalog"))
 
     def system(self, profile: Profile, *, concurrency: int | None = None, without: tuple[str, ...] = ()) -> None:
         """The real orchestrator and catalog, and one emulated process per task agent kind but ``without``."""
@@ -105,7 +106,7 @@ class BenchStack:
         env = {PROFILE_ENV: msgspec.json.encode(profile).decode()}
         if concurrency is not None:
             env["GAAI_CONCURRENCY"] = str(concurrency)
-        return self.spawn(name or "-".join(agents), ["-m", "bench.emulated_agents", *agents], env)
+        return self.spawn(name or "-".join(agents), [sys.executable, "-m", "bench.emulated_agents", *agents], env)
 
     def stop(self) -> None:
         for child in self.children:

@@ -1,13 +1,18 @@
-"""One JSON encoder and one typed decoder per message type, built once at import."""
+"""One JSON encoder and one typed decoder per message type, built once at import.
+
+Also the decoding of what a request carries beyond its own type: an ``industry`` name (aliases resolved) and a
+custom vertical, with errors that name the offending field.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import TypeVar
 
 import msgspec
 
 from bus import contract
-from bus.errors import RequestError
+from bus.errors import RequestError, TaskError
 
 T = TypeVar("T")
 
@@ -21,7 +26,8 @@ status_decoder = msgspec.json.Decoder(contract.StatusRequest)
 cancel_decoder = msgspec.json.Decoder(contract.CancelRequest)
 retry_decoder = msgspec.json.Decoder(contract.RetryRequest)
 dead_letter_decoder = msgspec.json.Decoder(contract.DeadLetter)
-progress_decoder = msgspec.json.Decoder(contract.WorkflowProgress)
+
+
 class ReplyDecoder:
     """Decodes an answer that is either ``reply_type`` or an ``ErrorReply``."""
 
@@ -71,3 +77,89 @@ def _reject_trailing_newlines(request: object) -> None:
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, str) and "\n" in item:
                 raise RequestError("bad_request", f"invalid request: {field} must not contain a newline - at `$.{field}`")
+
+
+def industry_name(industry: str) -> str:
+    """The built-in vertical an ``industry`` value names (aliases resolved), or ``"auto"``.
+
+    Raises:
+        TaskError: ``unknown_vertical`` listing the accepted values.
+    """
+    key = re.sub(r"[\s\-]+", "_", industry.strip().lower())
+    if key in ("", "auto"):
+        return "auto"
+    name = contract.INDUSTRY_ALIASES.get(key, key)
+    if name not in contract.VERTICAL_NAMES:
+        raise TaskError("unknown_vertical", f"unknown industry {industry!r}; use {industry_choices()}")
+    return name
+
+
+def industry_choices() -> str:
+    """The accepted ``industry`` values in a few words, for help texts and errors."""
+    aliases = ", ".join(sorted(contract.INDUSTRY_ALIASES))
+    return f"auto or one of: {', '.join(contract.VERTICAL_NAMES)} (aliases: {aliases})"
+
+
+def decode_custom_vertical(data: object) -> contract.CustomVertical:
+    """``data``, a decoded JSON object, as a custom vertical.
+
+    Raises:
+        TaskError: ``bad_vertical`` naming the first missing or malformed field, e.g.
+            ``invalid vertical: patterns.pagerank.title is missing``.
+    """
+    try:
+        return msgspec.convert(data, contract.CustomVertical)
+    except msgspec.ValidationError as exc:
+        raise TaskError("bad_vertical", f"invalid vertical: {_field_problem(str(exc), data)}") from None
+
+
+_LOCATED = re.compile(r"^(?P<problem>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+_WANTED = {
+    "str": "a string",
+    "object": "an object",
+    "object | null": "an object",
+    "array": "a list",
+    "int | float | str": "a string or a number",
+}
+_JSON_TYPES = {bool: "bool", int: "int", float: "float", str: "str", type(None): "null", list: "array", dict: "object"}
+
+
+def _field_problem(message: str, data: object) -> str:
+    """msgspec's validation message said as ``<field path> <problem>``, the path written ``a.b[2].c``."""
+    located = _LOCATED.match(message)
+    problem, path = located["problem"], (located["path"] or "").lstrip(".")
+    if missing := re.fullmatch(r"Object missing required field `(.+)`", problem):
+        return f"{_join(path, missing[1])} is missing"
+    if unknown := re.fullmatch(r"Object contains unknown field `(.+)`", problem):
+        return f"{_join(path, unknown[1])} is not an algorithm; known algorithms: {', '.join(contract.ALGORITHM_NAMES)}"
+    if wrong := re.fullmatch(r"Expected `(.+)`, got `(.+)`", problem):
+        wanted, got = wrong.groups()
+        return f"{_named_keys(path, data, got) or 'vertical'} must be {_WANTED.get(wanted, wanted)}, got {got}"
+    if problem.startswith("Expected `str` matching regex"):
+        return f"{path} must be a non-empty string"
+    return f"{path or 'vertical'}: {problem}"
+
+
+def _join(path: str, field: str) -> str:
+    return f"{path}.{field}" if path else field
+
+
+def _named_keys(path: str, data: object, got: str) -> str:
+    """``path`` with each ``[...]`` (a value in a mapping) named by the key of the first value of JSON type ``got``."""
+    steps, node = [], data
+    for name, index, in_mapping in re.findall(r"([^.\[\]]+)|\[(\d+)\]|\[(\.\.\.)\]", path):
+        if in_mapping:
+            entries = node.items() if isinstance(node, dict) else ()
+            wrong = [key for key, value in entries if _JSON_TYPES.get(type(value)) == got]
+            name = wrong[0] if wrong else "..."
+        steps.append(f"[{index}]" if index else f".{name}")
+        node = _child(node, int(index) if index else name)
+    return "".join(steps).lstrip(".")
+
+
+def _child(node: object, key: str | int) -> object:
+    if isinstance(node, dict):
+        return node.get(key)
+    if isinstance(node, list) and isinstance(key, int) and key < len(node):
+        return node[key]
+    return None

@@ -16,6 +16,7 @@ from bus import contract
 
 PUBLIC_MESSAGES = {
     "submit_request": contract.SubmitRequest,
+    "custom_vertical": contract.CustomVertical,
     "submit_reply": contract.SubmitReply,
     "status_request": contract.StatusRequest,
     "status_reply": contract.WorkflowProgress,

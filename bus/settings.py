@@ -11,6 +11,9 @@ import msgspec
 from bus.errors import GaaiError
 
 
+DEFAULT_REQUEST_TIMEOUT_S = 10.0
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """What every gaai process needs to know. Built once and passed down explicitly."""
 
@@ -20,7 +23,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ack_wait_s: float = 30.0
     max_deliver: int = 5
     concurrency: int = 8
-    request_timeout_s: float = 10.0
+    request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S
     task_timeout_s: float | None = None
     running_event_after_s: float = 0.2
     cpu_workers: int | None = None
@@ -38,7 +41,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
         """``NATS_URL``, ``GAAI_HOME``, ``GAAI_DOCUMENTS_ROOT``, ``GAAI_CONCURRENCY``,
-        ``GAAI_MAX_DELIVER``, ``GAAI_ACK_WAIT_S``, ``GAAI_TASK_TIMEOUT_S``, ``GAAI_RUNNING_EVENT_AFTER_S``, ``GAAI_CPU_WORKERS``,
+        ``GAAI_MAX_DELIVER``, ``GAAI_ACK_WAIT_S``, ``GAAI_TASK_TIMEOUT_S``, ``GAAI_REQUEST_TIMEOUT_S``,
+        ``GAAI_RUNNING_EVENT_AFTER_S``, ``GAAI_CPU_WORKERS``,
         ``GAAI_HEALTH_FILE``, ``GAAI_HEALTH_INTERVAL_S``, and the NATS credentials: ``NATS_USER`` +
         ``NATS_PASSWORD``, ``NATS_TOKEN``, ``NATS_CREDS`` (a creds file), ``NATS_NKEY`` (a seed
         file), ``NATS_CA`` / ``NATS_CERT`` / ``NATS_KEY`` (TLS); keywords win.
@@ -59,6 +63,7 @@ _ENVIRONMENT = (
     ("max_deliver", "GAAI_MAX_DELIVER", int),
     ("ack_wait_s", "GAAI_ACK_WAIT_S", float),
     ("task_timeout_s", "GAAI_TASK_TIMEOUT_S", float),
+    ("request_timeout_s", "GAAI_REQUEST_TIMEOUT_S", float),
     ("running_event_after_s", "GAAI_RUNNING_EVENT_AFTER_S", float),
     ("cpu_workers", "GAAI_CPU_WORKERS", int),
     ("health_file", "GAAI_HEALTH_FILE", Path),

@@ -20,24 +20,23 @@ import nats.js.errors
 from nats.js.api import DeliverPolicy
 
 from bus import subjects
-from bus.codec import dead_letter_decoder, encode, event_decoder, status_reply_decoder, submit_reply_decoder
+from bus.codec import dead_letter_decoder, event_decoder, status_reply_decoder, submit_reply_decoder
 from bus.connection import Bus
 from bus.contract import (
-    DocumentInput,
     FINAL_STATUSES,
     CancelRequest,
     DeadLetter,
-    ErrorReply,
+    DocumentInput,
     Event,
     RetryRequest,
-    StatusRequest,
     SubmitRequest,
     WorkflowEvent,
     WorkflowProgress,
 )
 from bus.errors import BusError, RequestError
 from bus.follower import catalog_caught_up
-from bus.settings import Settings
+from bus.requests import ask, workflow_status
+from bus.settings import DEFAULT_REQUEST_TIMEOUT_S, Settings
 
 
 
@@ -51,23 +50,9 @@ class ReportFiles:
 
 
 class WorkflowClient:
-    def __init__(self, bus: Bus, *, timeout: float = 10.0) -> None:
+    def __init__(self, bus: Bus, *, timeout: float = DEFAULT_REQUEST_TIMEOUT_S) -> None:
         self.bus = bus
         self.timeout = timeout
-
-    async def _request(self, subject: str, body: bytes, decoder: msgspec.json.Decoder):
-        try:
-            message = await self.bus.nc.request(subject, body, timeout=self.timeout)
-        except nats.errors.NoRespondersError:
-            raise BusError("no_orchestrator", f"no orchestrator is serving {subject}; start one with 'gaai up' or 'gaai orchestrator'") from None
-        except (nats.errors.TimeoutError, asyncio.TimeoutError):
-            raise BusError("timeout", f"no answer on {subject} within {self.timeout:.0f} s") from None
-        except nats.errors.MaxPayloadError as exc:
-            raise RequestError("too_large", f"request too large for the server: {exc}") from None
-        reply = decoder.decode(message.data)
-        if isinstance(reply, ErrorReply):
-            raise RequestError(reply.error.code, reply.error.message)
-        return reply
 
     async def wait_until_served(self, timeout: float = 30.0) -> None:
         """Return once an orchestrator answers requests (it may still be starting)."""
@@ -83,17 +68,19 @@ class WorkflowClient:
                 await asyncio.sleep(0.05)
 
     async def submit(self, request: SubmitRequest) -> str:
-        reply = await self._request(subjects.SUBMIT, encode(request), submit_reply_decoder)
+        reply = await ask(self.bus, subjects.SUBMIT, request, submit_reply_decoder, self.timeout)
         return reply.workflow_id
 
     async def status(self, workflow_id: str) -> WorkflowProgress:
-        return await self._request(subjects.STATUS, encode(StatusRequest(workflow_id=workflow_id)), status_reply_decoder)
+        return await workflow_status(self.bus, workflow_id, self.timeout)
 
     async def cancel(self, workflow_id: str, reason: str = "cancelled by request") -> WorkflowProgress:
-        return await self._request(subjects.CANCEL, encode(CancelRequest(workflow_id=workflow_id, reason=reason)), status_reply_decoder)
+        request = CancelRequest(workflow_id=workflow_id, reason=reason)
+        return await ask(self.bus, subjects.CANCEL, request, status_reply_decoder, self.timeout)
 
     async def retry(self, workflow_id: str, task_id: str) -> WorkflowProgress:
-        return await self._request(subjects.RETRY, encode(RetryRequest(workflow_id=workflow_id, task_id=task_id)), status_reply_decoder)
+        request = RetryRequest(workflow_id=workflow_id, task_id=task_id)
+        return await ask(self.bus, subjects.RETRY, request, status_reply_decoder, self.timeout)
 
     async def dead_letters(self) -> list[tuple[int, DeadLetter]]:
         """Every parked task with its id (the dead-letter stream's sequence number), oldest first."""
@@ -199,7 +186,7 @@ async def connected_client(settings: Settings, *, name: str = "gaai-client", rea
     """A client on its own connection, handed out once an orchestrator serves requests."""
     bus = await Bus.connect(settings, name=name)
     try:
-        client = WorkflowClient(bus)
+        client = WorkflowClient(bus, timeout=settings.request_timeout_s)
         await client.wait_until_served(ready_timeout)
         yield client
     finally:

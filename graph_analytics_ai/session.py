@@ -13,7 +13,7 @@ from pathlib import Path
 
 import msgspec
 
-from agents.llm import llm_from_env
+from agents.llm_config import llm_from_env
 from bus.contract import TASK_AGENTS, DocumentInput, EdgeSemantics, Event, SubmitRequest, WorkflowProgress
 from bus.errors import RequestError
 from bus.settings import Settings

@@ -22,6 +22,24 @@ from bus.server import LocalNatsServer
 
 RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
+ENTRY_MODULES: dict[str, str] = {
+    "orchestrator": "orchestrator",
+    "vertical": "agents.vertical",
+    "schema": "agents.schema",
+    "requirements": "agents.requirements",
+    "use_cases": "agents.use_cases",
+    "templates": "agents.templates",
+    "execution": "agents.execution",
+    "reporting": "agents.reporting",
+    "catalog": "agents.catalog",
+}
+"""The module each process kind runs with ``python -m``: the orchestrator, then every agent of ``AGENT_NAMES``."""
+
+
+def process_argv(kind: str) -> list[str]:
+    """The command line that starts one process of ``kind`` (a key of ``ENTRY_MODULES``) with this interpreter."""
+    return [sys.executable, "-m", ENTRY_MODULES[kind]]
+
 
 @dataclass
 class ManagedProcess:
@@ -79,12 +97,13 @@ class LocalStack:
         env.pop("GAAI_HEALTH_FILE", None)
         self._env = env
         orchestrator_env = self.process_env.get("orchestrator", {})
-        self.processes = [ManagedProcess("orchestrator", [sys.executable, "-m", "orchestrator"], log_dir / "orchestrator.log", orchestrator_env)]
+        argv = process_argv("orchestrator")
+        self.processes = [ManagedProcess("orchestrator", argv, log_dir / "orchestrator.log", orchestrator_env)]
         for agent in self.agents:
             for replica in range(self.scale.get(agent, 1)):
                 name = agent if replica == 0 else f"{agent}-{replica + 1}"
-                argv = [sys.executable, "-m", f"agents.{agent}"]
-                self.processes.append(ManagedProcess(name, argv, log_dir / f"{name}.log", self.process_env.get(agent, {})))
+                agent_env = self.process_env.get(agent, {})
+                self.processes.append(ManagedProcess(name, process_argv(agent), log_dir / f"{name}.log", agent_env))
         for managed in self.processes:
             managed.start(env)
         self._monitor = threading.Thread(target=self._supervise, name="gaai-supervisor", daemon=True)

@@ -32,7 +32,17 @@ import structlog
 from nats.aio.msg import Msg
 
 from bus import subjects
-from bus.codec import cancel_decoder, decode_request, encode, result_decoder, retry_decoder, status_decoder, submit_decoder
+from bus.codec import (
+    cancel_decoder,
+    decode_custom_vertical,
+    decode_request,
+    encode,
+    industry_name,
+    result_decoder,
+    retry_decoder,
+    status_decoder,
+    submit_decoder,
+)
 from bus.connection import Bus
 from bus.contract import FINAL_STATUSES, DocumentInput, DocumentRef, SubmitReply, SubmitRequest, WorkflowEvent, WorkflowProgress
 from bus.errors import BusError, RequestError, TaskError
@@ -390,15 +400,10 @@ class Orchestrator:
 
 def _check_vertical(request: SubmitRequest) -> None:
     """An unknown ``industry`` or a malformed ``custom_vertical`` is a bad request, not a failed task later."""
-    if request.custom_vertical is None and request.industry.strip().lower() in ("", "auto"):
-        return
-    # Imported only when a vertical is named: the agent's module brings the document parsers along.
-    from agents.vertical import industry_name, load_vertical_file
-
     try:
         industry_name(request.industry)
         if request.custom_vertical is not None:
-            load_vertical_file(request.custom_vertical)
+            decode_custom_vertical(request.custom_vertical)
     except TaskError as exc:
         field = "custom_vertical" if request.custom_vertical is not None and exc.code == "bad_vertical" else "industry"
         raise RequestError("bad_request", f"{field}: {exc.message}") from None

@@ -26,7 +26,8 @@ import pytest
 from aiohttp import web
 
 from agents import use_cases, vertical
-from agents.llm import LlmRequest, PriceTable, RecordingLlm, provider_from_name
+from agents.llm import LlmRequest, PriceTable, RecordingLlm
+from agents.llm_config import provider_from_name
 from agents.llm_http import AnthropicProvider, ObjectSchema, OpenAICompatibleProvider
 from bus.contract import (
     CollectionInfo,

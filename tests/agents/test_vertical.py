@@ -16,7 +16,7 @@ from agents.algorithms import ALGORITHMS
 from agents.documents import MARKDOWN, parse_document
 from agents.llm import OfflineProvider, RecordingLlm
 from agents.vertical import builtin_verticals, choose_vertical, load_vertical_file
-from bus.contract import LlmCall, SubmitRequest, VerticalTask
+from bus.contract import ALGORITHM_NAMES, VERTICAL_NAMES, CustomPatterns, LlmCall, SubmitRequest, VerticalTask
 from bus.errors import RequestError, TaskError
 from store import EmbeddedStore
 from store.sample import ensure_sample_graph
@@ -48,6 +48,19 @@ def bad_vertical(data: dict) -> TaskError:
     with pytest.raises(TaskError) as caught:
         load_vertical_file(data)
     return caught.value
+
+
+class TestContract:
+    """The names the wire contract accepts are the agent's: its JSON profiles and its algorithm catalog."""
+
+    def test_the_contract_names_the_json_profiles_of_the_agent(self) -> None:
+        files = sorted(path.stem for path in (Path(vertical.__file__).parent / "verticals").glob("*.json"))
+        assert list(VERTICAL_NAMES) == files
+        assert sorted(builtin_verticals()) == files
+
+    def test_the_contract_names_the_algorithms_of_the_catalog(self) -> None:
+        assert ALGORITHM_NAMES == tuple(ALGORITHMS)
+        assert CustomPatterns.__struct_fields__ == ALGORITHM_NAMES
 
 
 class TestBuiltins:

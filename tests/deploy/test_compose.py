@@ -33,6 +33,7 @@ from bus import settings as bus_settings
 from bus.connection import TOPOLOGY_WAIT_S
 from bus.contract import AGENT_NAMES, TASK_AGENTS
 from bus.server import nats_server_binary
+from graph_analytics_ai.stack import ENTRY_MODULES
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose.yaml"
@@ -303,6 +304,13 @@ def test_every_agent_kind_and_the_orchestrator_have_exactly_one_service():
     for process in ("orchestrator", *AGENT_NAMES):
         assert len(running.get(process, [])) == 1, f"{process} runs in services {running.get(process, [])}"
     assert set(running) == {"orchestrator", *AGENT_NAMES}, f"services run unknown agents: {set(running) - set(AGENT_NAMES)}"
+
+
+def test_each_service_runs_the_entry_module_the_code_lists_for_its_process():
+    """compose.yaml spells out ``python -m MODULE``; each MODULE is the one ``gaai up`` starts for that process."""
+    assert tuple(ENTRY_MODULES) == ("orchestrator", *AGENT_NAMES)
+    commands = {name: command(service) for name, service in our_services().items() if name in ENTRY_MODULES}
+    assert commands == {process: ["python", "-m", module] for process, module in ENTRY_MODULES.items()}
 
 
 def test_every_environment_variable_set_is_read_by_what_it_is_given_to():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bus.contract import Instance, LlmCall, TaskState, WorkflowProgress
-from telemetry.summary import format_summary, summarize
+from graph_analytics_ai.trace import format_summary, summarize, trace_html, trace_markdown
 
 INSTANCE = Instance(agent="execution", host="h", pid=1, instance_id="i")
 
@@ -46,3 +46,18 @@ def test_the_text_says_which_time_is_which_and_counts_in_english():
     assert "task time adds up tasks run in parallel" in text
     assert " 1. reporting: 1 call, 1 token, $0.0000" in text
     assert "1 calls" not in text
+
+
+def test_total_time_is_wall_clock_and_the_per_task_figure_says_it_is_a_mean_of_overlapping_tasks():
+    """5.5 s from start to end; the four tasks last 2, 2, 2 and 0.5 s: a mean of 1,625 ms, not 5.5 s / 4."""
+    text = format_summary(summarize(progress()))
+    assert " Total Time: 5.50s (wall clock)" in text
+    assert " Mean Task Duration: 1625ms (tasks run in parallel, so durations overlap)" in text
+    assert "Avg Time/Step" not in text
+
+
+def test_trace_exports_count_llm_calls_in_english():
+    """One LLM call is "1 LLM call" in the Markdown and HTML exports, four steps are "4 steps"."""
+    markdown, page = trace_markdown(progress()), trace_html(progress())
+    assert "1 LLM call ·" in markdown and "1 LLM calls" not in markdown
+    assert "4 steps" in page and "1 LLM call ·" in page and "1 LLM calls" not in page

@@ -11,9 +11,9 @@ from bus.contract import AGENT_NAMES, SubmitRequest
 from bus.settings import Settings
 from graph_analytics_ai.client import connected_client
 from graph_analytics_ai.stack import LocalStack
+from graph_analytics_ai.trace import summarize
 from store import EmbeddedStore
 from store.sample import ensure_sample_graph
-from telemetry.summary import summarize
 from telemetry.testing import OtlpReceiver
 
 PRODUCER, CONSUMER = 4, 5  # OTLP SpanKind values

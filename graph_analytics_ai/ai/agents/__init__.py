@@ -33,6 +33,8 @@ import msgspec
 from agents.llm import LLM_PROVIDERS
 from bus.contract import WorkflowProgress
 from bus.errors import GaaiError
+from graph_analytics_ai.client import ReportFiles
+from graph_analytics_ai.progress import ProgressPrinter
 from graph_analytics_ai.session import (
     DocumentSpec,
     RunResult,
@@ -41,9 +43,8 @@ from graph_analytics_ai.session import (
     run_workflow,
     write_outputs,
 )
+from graph_analytics_ai.trace import TraceSummary, export_trace, format_summary, summarize
 from store import default_home
-from telemetry.export import export_trace
-from telemetry.summary import TraceSummary, format_summary, summarize
 
 __all__ = ["AgenticWorkflowRunner", "Report", "WorkflowState", "run_agentic_workflow_async"]
 
@@ -115,7 +116,7 @@ class AgenticWorkflowRunner:
             from store.sample import ensure_sample_graph
 
             ensure_sample_graph(EmbeddedStore(self.home), "ecommerce")
-        on_event = _debug_printer() if self.enable_debug_mode else None
+        on_event = ProgressPrinter() if self.enable_debug_mode else None
         result = await run_workflow(
             graph_name=self.graph_name,
             documents=list(input_documents or []),
@@ -219,13 +220,6 @@ def _state_of(result: RunResult) -> WorkflowState:
     )
 
 
-def _files_of(report: Report):
-    from graph_analytics_ai.client import ReportFiles
-
+def _files_of(report: Report) -> ReportFiles:
     return ReportFiles(template_id=report.template_id, title=report.title, files=report.files)
 
-
-def _debug_printer():
-    from graph_analytics_ai.cli import ProgressPrinter
-
-    return ProgressPrinter()

@@ -1,0 +1,44 @@
+"""Asking the orchestrator's request endpoints: one request, its typed reply, or a clear error.
+
+Shared by the Python client and by the agents that need a workflow's status (the catalog).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import nats.errors
+
+from bus import subjects
+from bus.codec import ReplyDecoder, encode, status_reply_decoder
+from bus.connection import Bus
+from bus.contract import ErrorReply, StatusRequest, WorkflowProgress
+from bus.errors import BusError, RequestError
+
+
+async def ask(bus: Bus, subject: str, request: object, decoder: ReplyDecoder, timeout: float):
+    """The reply to ``request`` on ``subject``, decoded by ``decoder``.
+
+    Raises:
+        BusError: ``no_orchestrator`` when nothing serves the subject, ``timeout`` without an answer in time.
+        RequestError: the error the orchestrator answered, or ``too_large`` for a request over the server's limit.
+    """
+    try:
+        message = await bus.nc.request(subject, encode(request), timeout=timeout)
+    except nats.errors.NoRespondersError:
+        raise BusError(
+            "no_orchestrator", f"no orchestrator is serving {subject}; start one with 'gaai up' or 'gaai orchestrator'"
+        ) from None
+    except (nats.errors.TimeoutError, asyncio.TimeoutError):
+        raise BusError("timeout", f"no answer on {subject} within {timeout:g} s") from None
+    except nats.errors.MaxPayloadError as exc:
+        raise RequestError("too_large", f"request too large for the server: {exc}") from None
+    reply = decoder.decode(message.data)
+    if isinstance(reply, ErrorReply):
+        raise RequestError(reply.error.code, reply.error.message)
+    return reply
+
+
+async def workflow_status(bus: Bus, workflow_id: str, timeout: float) -> WorkflowProgress:
+    """The orchestrator's view of one workflow (``RequestError`` ``unknown_workflow`` when it has none)."""
+    return await ask(bus, subjects.STATUS, StatusRequest(workflow_id=workflow_id), status_reply_decoder, timeout)

@@ -1,0 +1,218 @@
+"""The import layers hold and no module of ours imports itself back through others (docs/ARCHITECTURE.md).
+
+Lowest first: telemetry < bus < store < orchestrator, agents (never each other) < the app (graph_analytics_ai);
+bench and eval sit beside the app and only its CLI imports them. Every import counts, including imports made
+inside functions, since a deferred import ties the modules as firmly as one at the top.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+MAY_IMPORT: dict[str, frozenset[str]] = {
+    "telemetry": frozenset(),
+    "bus": frozenset({"telemetry"}),
+    "store": frozenset({"bus", "telemetry"}),
+    "orchestrator": frozenset({"bus", "store", "telemetry"}),
+    "agents": frozenset({"bus", "store", "telemetry"}),
+    "graph_analytics_ai": frozenset({"agents", "bus", "orchestrator", "store", "telemetry", "bench", "eval"}),
+    "bench": frozenset({"agents", "bus", "orchestrator", "store", "telemetry", "graph_analytics_ai"}),
+    "eval": frozenset({"agents", "bus", "orchestrator", "store", "telemetry", "graph_analytics_ai"}),
+}
+"""Which other packages of ours each package may import."""
+
+ONLY_IMPORTED_BY: dict[str, str] = {"bench": "graph_analytics_ai.cli", "eval": "graph_analytics_ai.cli"}
+"""Packages that, outside themselves, only this module may import."""
+
+PACKAGES = tuple(MAY_IMPORT)
+
+
+@dataclass(frozen=True)
+class Import:
+    importer: str
+    imported: str
+    where: str
+    """``file:line`` of the import statement, the file relative to the repository."""
+
+
+def module_files(root: Path = ROOT) -> dict[str, Path]:
+    """Every module of ours by dotted name (a package by its own name, for its ``__init__.py``)."""
+    modules = {}
+    for package in PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            parts = path.relative_to(root).with_suffix("").parts
+            modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return modules
+
+
+def imports_of(name: str, path: Path, modules: dict[str, Path], root: Path = ROOT) -> list[Import]:
+    """The imports of modules of ours in one file, each resolved to the most precise module it names."""
+    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join([*package[: len(package) - node.level + 1], *([base] if base else [])])
+            targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names]
+        else:
+            continue
+        where = f"{path.relative_to(root).as_posix()}:{node.lineno}"
+        for target in dict.fromkeys(_known_module(target, modules) for target in targets):
+            if target.split(".")[0] in PACKAGES:
+                found.append(Import(name, target, where))
+    return found
+
+
+def _known_module(target: str, modules: dict[str, Path]) -> str:
+    """``target`` or its nearest enclosing module we have (``import a.b.c`` where ``c`` is a name in ``a.b``)."""
+    while target not in modules and "." in target:
+        target = target.rsplit(".", 1)[0]
+    return target
+
+
+def all_imports(root: Path = ROOT) -> list[Import]:
+    modules = module_files(root)
+    return [found for name, path in modules.items() for found in imports_of(name, path, modules, root)]
+
+
+def layer_violations(imports: list[Import]) -> list[str]:
+    broken = []
+    for found in imports:
+        source, target = found.importer.split(".")[0], found.imported.split(".")[0]
+        if source == target:
+            continue
+        if target not in MAY_IMPORT[source]:
+            allowed = ", ".join(sorted(MAY_IMPORT[source])) or "nothing of ours"
+            broken.append(f"{found.where}: {found.importer} imports {found.imported}; {source} may import {allowed}")
+        elif target in ONLY_IMPORTED_BY and found.importer != ONLY_IMPORTED_BY[target]:
+            only = ONLY_IMPORTED_BY[target]
+            broken.append(f"{found.where}: {found.importer} imports {found.imported}; only {only} may import {target}")
+    return broken
+
+
+def import_cycles(imports: list[Import]) -> list[list[Import]]:
+    """One cycle per strongly connected group of modules that import one another, as the imports that close it."""
+    edges: dict[str, dict[str, Import]] = {}
+    for found in imports:
+        edges.setdefault(found.importer, {}).setdefault(found.imported, found)
+    cycles = []
+    for group in _strongly_connected(edges):
+        if len(group) > 1 or group[0] in edges.get(group[0], {}):
+            cycles.append(_cycle_through(group, edges))
+    return cycles
+
+
+def _strongly_connected(edges: dict[str, dict[str, Import]]) -> list[list[str]]:
+    """Tarjan's algorithm, iterative: the strongly connected components of the import graph."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups = []
+    for root in sorted(edges):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(edges.get(root, {}))))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, successors = work[-1]
+            following = next(successors, None)
+            if following is None:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    group = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        group.append(member)
+                        if member == node:
+                            break
+                    groups.append(sorted(group))
+            elif following not in index:
+                index[following] = low[following] = len(index)
+                stack.append(following)
+                on_stack.add(following)
+                work.append((following, iter(sorted(edges.get(following, {})))))
+            elif following in on_stack:
+                low[node] = min(low[node], index[following])
+    return groups
+
+
+def _cycle_through(group: list[str], edges: dict[str, dict[str, Import]]) -> list[Import]:
+    """A path from the group's first module back to itself, staying inside the group (breadth first: the shortest)."""
+    members, start = set(group), group[0]
+    came_from: dict[str, Import] = {}
+    frontier = [start]
+    while frontier:
+        following = []
+        for node in frontier:
+            for target, found in sorted(edges.get(node, {}).items()):
+                if target not in members or target in came_from:
+                    continue
+                came_from[target] = found
+                following.append(target)
+        if start in came_from:
+            break
+        frontier = following
+    path, node = [], start
+    while True:
+        path.append(came_from[node])
+        node = came_from[node].importer
+        if node == start:
+            return path[::-1]
+
+
+def test_every_import_follows_the_layers():
+    broken = layer_violations(all_imports())
+    assert not broken, "imports against the layers:\n" + "\n".join(broken)
+
+
+def test_no_module_of_ours_imports_itself_back():
+    cycles = import_cycles(all_imports())
+    described = [
+        " -> ".join([cycle[0].importer, *(found.imported for found in cycle)])
+        + "\n    "
+        + "\n    ".join(f"{found.where}: {found.importer} imports {found.imported}" for found in cycle)
+        for cycle in cycles
+    ]
+    assert not described, "import cycles:\n" + "\n".join(described)
+
+
+def test_the_checks_see_deferred_imports_and_name_file_line_and_rule(tmp_path):
+    """The checks themselves, on a made-up tree: back-imports (deferred too) and a cycle are caught and located."""
+    files = {
+        "bus/__init__.py": "",
+        "bus/a.py": "from bus import b\n",
+        "bus/b.py": "def late():\n    from bus.a import x\n    from telemetry import spans\n",
+        "telemetry/__init__.py": "",
+        "telemetry/spans.py": "def late():\n    import bus.a\n",
+        "eval/__init__.py": "",
+        "eval/suite.py": "",
+        "graph_analytics_ai/__init__.py": "",
+        "graph_analytics_ai/cli.py": "from eval.suite import run\n",
+        "graph_analytics_ai/stack.py": "from eval import suite\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(text)
+    found = all_imports(tmp_path)
+    assert sorted(layer_violations(found)) == [
+        "graph_analytics_ai/stack.py:1: graph_analytics_ai.stack imports eval.suite; "
+        "only graph_analytics_ai.cli may import eval",
+        "telemetry/spans.py:2: telemetry.spans imports bus.a; telemetry may import nothing of ours",
+    ]
+    cycles = import_cycles(found)
+    assert [[(i.where, i.importer, i.imported) for i in cycle] for cycle in cycles] == [
+        [("bus/a.py:1", "bus.a", "bus.b"), ("bus/b.py:2", "bus.b", "bus.a")],
+    ]
