@@ -315,11 +315,12 @@ class _Candidate:
         if len(self.use_cases) > 1:
             served = ", ".join(f"{other.id} ({other.title})" for other in self.use_cases[1:])
             rationale.append(f"Also serves {served}, which asks for the same analysis on these collections or fewer.")
-        focus = {name for case in self.use_cases for name in case.focus_collections}
+        named = {name for case in self.use_cases for name in case.focus_collections}
+        focus = [c for c in vertices if c in named]
         return AnalysisTemplate(
             id=template_id,
             use_case_id=primary.id,
-            title=primary.title,
+            title=_merged_title(primary, focus),
             algorithm=spec.name,
             vertex_collections=list(vertices),
             edge_collections=list(edges),
@@ -327,7 +328,7 @@ class _Candidate:
             params=params,
             result_field=spec.result_field,
             rationale=" ".join(rationale),
-            focus_collections=[c for c in vertices if c in focus],
+            focus_collections=focus,
             requirement_ids=list(self.requirement_ids),
             use_case_ids=[case.id for case in self.use_cases],
             edge_semantics=edge_semantics_of(schema, edges),
@@ -627,6 +628,21 @@ def _vertex_count(schema: GraphSchema, names: Iterable[str]) -> int:
 
 def _join(names: Iterable[str]) -> str:
     return ", ".join(names)
+
+
+def scoped_title(title: str, collections: Iterable[str]) -> str:
+    """``Customer segments among customers and products``: a title narrowed to the collections it asks about."""
+    items = list(collections)
+    joined = f"{', '.join(items[:-1])} and {items[-1]}" if len(items) > 1 else "".join(items)
+    return f"{title} among {joined}"
+
+
+def _merged_title(primary: UseCase, focus: list[str]) -> str:
+    """The primary use case's title, its ``among …`` narrowed or widened to the template's focus."""
+    narrowed = scoped_title("", primary.focus_collections)
+    if not focus or not primary.title.endswith(narrowed):
+        return primary.title
+    return scoped_title(primary.title.removesuffix(narrowed), focus)
 
 
 # ---------------------------------------------------------------- the agent

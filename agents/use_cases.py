@@ -45,9 +45,12 @@ vertical's key entities or the graph's collections are not signals: they say wha
 requirement is about, not which question it asks. The vertical's pattern titles and meanings
 also give the use cases their domain wording.
 
-Schema awareness: a use case is about the vertex collections its requirements mention (by
+Schema awareness: a use case is about the vertex collections its requirements ask about (by
 name, singular or plural, ``_``/``-`` read as spaces), else the core collections; they
-go into its ``focus_collections``, which the template agent reads.
+go into its ``focus_collections``, which the template agent reads. A collection named only
+in a relative clause is context, not the subject: "hub products that connect many customers
+and categories" asks about products. When nothing is named before the clause, every
+collection named counts.
 Matches for the same algorithm and the same collections merge into one use case. An
 algorithm the schema cannot support (no edges; connectivity or community without edges among
 core collections; SCC without an edge that can close a cycle) gets no use case; the result
@@ -68,7 +71,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from agents.algorithms import ALGORITHMS
-from agents.templates import QUESTIONS, choose_collections, core_collections
+from agents.templates import QUESTIONS, choose_collections, core_collections, scoped_title
 from agents.llm import offline_responder
 from agents.llm_http import WRAPPER_PROPERTY
 from bus.contract import GraphSchema, RequirementsDoc, UnansweredQuestion, UseCase, UseCasesResult, UseCasesTask, VerticalProfile
@@ -146,6 +149,8 @@ _WHY = {
     ),
 }
 _QUOTE_LIMIT = 160
+# Where a relative clause opens: what it names describes the subject before it.
+_RELATIVE_CLAUSE = re.compile(r"\b(?:that|which|who|whose|where)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -358,6 +363,16 @@ def _asked(matches: list[_Match], text: str) -> list[_Match]:
 
 
 def _mentioned_collections(text: str, schema: GraphSchema) -> list[str]:
+    """The vertex collections ``text`` asks about, in schema order (see the module docstring)."""
+    clause = _RELATIVE_CLAUSE.search(text)
+    if clause is not None:
+        subject = _named_collections(text[: clause.start()], schema)
+        if subject:
+            return subject
+    return _named_collections(text, schema)
+
+
+def _named_collections(text: str, schema: GraphSchema) -> list[str]:
     """Vertex collections named in ``text``, in schema order."""
     mentioned = []
     for info in schema.vertex_collections:
@@ -412,10 +427,10 @@ def _quote(text: str, match: _Match) -> str:
 
 
 def _title(algorithm: str, target: tuple[str, ...], vertical: VerticalProfile, shared: bool) -> str:
-    """The vertical's pattern title (with the collections when the algorithm appears twice), else a generic one."""
+    """The vertical's pattern title (``… among customers`` when the algorithm appears twice), else a generic one."""
     pattern = vertical.patterns.get(algorithm)
     if pattern and pattern.title:
-        return f"{pattern.title} ({_label(target)})" if shared else pattern.title
+        return scoped_title(pattern.title, target) if shared else pattern.title
     return _GENERIC_TITLES[algorithm].format(t=_label(target))
 
 

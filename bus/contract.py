@@ -27,6 +27,7 @@ Name = Annotated[
         description="A graph or collection name: letters, digits, '_' and '-', starting with a letter or '_'.",
     ),
 ]
+WorkflowId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_\-]{1,64}$")]
 Timestamp = Annotated[float, Meta(ge=0, description="Unix time in seconds.")]
 Scalar = Union[str, int, float, bool, None]
 
@@ -67,6 +68,85 @@ class EdgeSemantics(_Frozen):
     weight_field: Annotated[str, Meta(min_length=1, max_length=128)] | None = None
 
 
+VERTICAL_NAMES: tuple[str, ...] = ("adtech", "ecommerce", "fintech", "fraud", "generic", "social")
+"""The built-in industry verticals a request may name in ``industry`` (their profiles: ``agents/verticals/``)."""
+
+INDUSTRY_ALIASES: dict[str, str] = {
+    "e_commerce": "ecommerce",
+    "retail": "ecommerce",
+    "online_retail": "ecommerce",
+    "shop": "ecommerce",
+    "marketplace": "ecommerce",
+    "fraud_intelligence": "fraud",
+    "fraud_detection": "fraud",
+    "aml": "fraud",
+    "anti_money_laundering": "fraud",
+    "social_network": "social",
+    "social_media": "social",
+    "finance": "fintech",
+    "financial": "fintech",
+    "financial_services": "fintech",
+    "banking": "fintech",
+    "payments": "fintech",
+    "ad_tech": "adtech",
+    "advertising": "adtech",
+    "ads": "adtech",
+    "general": "generic",
+    "default": "generic",
+}
+"""Other accepted ``industry`` values (lowercased, spaces and dashes turned into ``_``) and the vertical each names."""
+
+ALGORITHM_NAMES: tuple[str, ...] = ("pagerank", "wcc", "scc", "label_propagation", "louvain", "betweenness")
+"""The algorithms templates may run, in the order the algorithm catalog lists them."""
+
+NonBlank = Annotated[str, Meta(pattern=r"\S", description="A string with at least one non-space character.")]
+
+
+class CustomPattern(_Frozen):
+    """How a custom vertical words the findings of one algorithm."""
+
+    title: NonBlank
+    meaning: NonBlank
+    recommendation: NonBlank
+
+
+class CustomPatterns(_Frozen, forbid_unknown_fields=True):
+    """A custom vertical's wording per algorithm (one of ``ALGORITHM_NAMES`` each); a missing one is the generic's."""
+
+    pagerank: CustomPattern | None = None
+    wcc: CustomPattern | None = None
+    scc: CustomPattern | None = None
+    label_propagation: CustomPattern | None = None
+    louvain: CustomPattern | None = None
+    betweenness: CustomPattern | None = None
+
+
+class VerticalMetadata(_Frozen):
+    name: NonBlank
+    display_name: str = ""
+    description: str = ""
+    version: str | int | float = ""
+
+
+class DomainContext(_Frozen):
+    key_entities: list[str] = []
+    metrics: list[str] = []
+    terminology: dict[str, str] = {}
+    keywords: list[str] = []
+
+
+class CustomVertical(_Frozen):
+    """An industry vertical given by a client (``SubmitRequest.custom_vertical``), in the format of the built-in ones.
+
+    Only ``metadata.name`` is required; ``display_name`` defaults to it.
+    """
+
+    metadata: VerticalMetadata
+    domain_context: DomainContext = DomainContext()
+    analysis_prompt: str = ""
+    patterns: CustomPatterns = CustomPatterns()
+
+
 class SubmitRequest(_Frozen):
     """Start a workflow: sent as a request on ``gaai.workflow.submit``."""
 
@@ -78,8 +158,9 @@ class SubmitRequest(_Frozen):
     core_collections: Annotated[list[Name], Meta(max_length=256)] = []
     satellite_collections: Annotated[list[Name], Meta(max_length=256)] = []
     industry: Annotated[str, Meta(max_length=64)] = "auto"
+    # A CustomVertical, checked at submission (bus.codec.decode_custom_vertical); it wins over ``industry``.
     custom_vertical: dict | None = None
-    workflow_id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_\-]{1,64}$")] | None = None
+    workflow_id: WorkflowId | None = None
     edge_semantics: Annotated[list[EdgeSemantics], Meta(max_length=256)] = []
 
 
@@ -93,20 +174,20 @@ class SubmitReply(_Frozen):
 class StatusRequest(_Frozen):
     """Ask for a workflow's state: sent as a request on ``gaai.workflow.status``."""
 
-    workflow_id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_\-]{1,64}$")]
+    workflow_id: WorkflowId
 
 
 class CancelRequest(_Frozen):
     """Stop a workflow: sent as a request on ``gaai.workflow.cancel``; answered with its status."""
 
-    workflow_id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_\-]{1,64}$")]
+    workflow_id: WorkflowId
     reason: Annotated[str, Meta(max_length=500)] = "cancelled by request"
 
 
 class RetryRequest(_Frozen):
     """Run a failed task again (e.g. from the dead-letter stream): a request on ``gaai.workflow.retry``."""
 
-    workflow_id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_\-]{1,64}$")]
+    workflow_id: WorkflowId
     task_id: Annotated[str, Meta(max_length=200)]
 
 
@@ -368,8 +449,9 @@ class ExecutionSummary(_Frozen):
 
     When the top list is drawn from the template's focus collections, ``focus_distribution``
     is the distribution over those collections alone (``distribution`` covers every vertex).
-    For components and communities, ``group_details`` describes the largest groups and
-    ``small_groups`` the smallest (isolated vertices first); ``graph_ties`` and
+    For centralities, ``top_by_collection`` ranks each analysed vertex collection on its own
+    (its top 10 by value). For components and communities, ``group_details`` describes the
+    largest groups and ``small_groups`` the smallest (isolated vertices first); ``graph_ties`` and
     ``graph_density`` are the whole analysed graph's, to compare group densities with.
     """
 
@@ -398,6 +480,7 @@ class ExecutionSummary(_Frozen):
     small_groups: list[GroupDetail] = []
     graph_ties: int | None = None
     graph_density: float | None = None
+    top_by_collection: dict[str, list[RankedVertex]] = {}
 
 
 class Insight(_Frozen):
@@ -432,7 +515,8 @@ class Report(_Frozen):
 
     ``semantics`` is the sentence saying how the graph was read (direction, weights);
     ``claims_verified`` counts the checked statements published, ``claims_rejected`` lists
-    those withheld; ``constraints_applied`` names the output constraints obeyed.
+    those withheld; ``constraints_applied`` names the output constraints obeyed; ``warnings``
+    are the schema analysis' doubts about how the analysed edge collections were read.
     """
 
     report_id: str
@@ -448,6 +532,7 @@ class Report(_Frozen):
     claims_verified: int = 0
     claims_rejected: list[RejectedClaim] = []
     constraints_applied: list[str] = []
+    warnings: list[str] = []
 
 
 # ---------------------------------------------------------------- tasks
@@ -500,6 +585,7 @@ class ReportTask(_Frozen, tag="reporting", tag_field="kind"):
     vertical: VerticalProfile
     requirements: list[Requirement] = []
     constraints: list[OutputConstraint] = []
+    schema_warnings: list[str] = []
 
 
 Task = Union[

@@ -4,8 +4,9 @@ Checked, for every report:
 
 * its top list: each listed value is the stored one, the list is in order, no vertex of the
   list's scope (the run's focus collections, else every collection) that is left out ranks
-  above it, and each label is the vertex's own; for groups, each listed size is the group's
-  and the vertex it is named after belongs to it;
+  above it, and each label is the vertex's own; the same for each per-collection list, whose
+  scope is its collection; for groups, each listed size is the group's and the vertex it is
+  named after belongs to it;
 * its figures: the distribution (count, maximum, mean, share of the top 1 %), the group
   statistics (count, largest, singletons), the per-collection counts and the modularity,
   recomputed on the declared semantics;
@@ -159,6 +160,8 @@ def check_report(
         _check_groups(check, execution, view, subgraph)
     else:
         _check_ranking(check, execution, view, focus)
+        for collection, listed in (execution.get("top_by_collection") or {}).items():
+            _check_list(check, listed, view, [collection], f"among {collection}")
     for text in _texts(report):
         _check_sentences(check, text, view, partition, subgraph if partition else None)
     return check
@@ -178,15 +181,45 @@ def _close(a: float, b: float, relative: float = 1e-9) -> bool:
 
 def _check_ranking(check: ClaimCheck, execution: dict, view: ResultView, focus: list[str]) -> None:
     top = execution.get("top", [])
-    scope = view.in_scope(focus)
-    where = f"among {', '.join(focus)}" if focus else "overall"
-    listed = []
+    listed = _check_list(check, top, view, focus, f"among {', '.join(focus)}" if focus else "overall")
+    if top:
+        _check_by_collection(check, execution, [view.collections[view.position[v]] for v in listed])
+    distribution = execution.get("distribution")
+    if distribution:
+        values = view.values
+        n = values.size
+        top_count = max(1, math.ceil(n * 0.01))
+        share = float(np.sort(values)[n - top_count :].sum() / values.sum()) if values.sum() > 0 else 0.0
+        check.expect(distribution["count"] == n, f"{distribution['count']} vertices scored", f"{n} stored")
+        maximum, mean = float(values.max()), float(values.mean())
+        check.expect(_close(distribution["max"], maximum), f"maximum {distribution['max']}", f"stored {maximum}")
+        check.expect(_close(distribution["mean"], mean, 1e-6), f"mean {distribution['mean']}", f"stored {mean}")
+        check.expect(
+            _close(distribution["top_1pct_share"], share, 1e-6),
+            f"the top 1% hold {distribution['top_1pct_share']:.4f}",
+            f"stored values give {share:.4f}",
+        )
+
+
+def _check_list(
+    check: ClaimCheck, top: list[dict], view: ResultView, scope_collections: list[str], where: str
+) -> list[str]:
+    """A ranked list: stored values and labels, all in its scope, descending, no vertex of its scope left out above it.
+
+    Returns the stored ids of the listed vertices.
+    """
+    scope = view.in_scope(scope_collections)
+    listed: list[str] = []
     for rank, entry in enumerate(top, 1):
         vertex = view.vertex(entry["id"])
         if vertex is None:
             check.expect(False, f"top #{rank} is {entry['id']}", "no such vertex in the stored results")
             continue
         listed.append(vertex)
+        collection = view.collections[view.position[vertex]]
+        if scope_collections:
+            statement = f"top #{rank} {entry['id']} is {where}"
+            check.expect(collection in scope_collections, statement, f"it is in {collection}")
         stored = view.value(vertex)
         statement = f"top #{rank} {entry['id']} = {entry['value']}"
         check.expect(_close(stored, entry["value"]), statement, f"stored {stored}")
@@ -208,22 +241,7 @@ def _check_ranking(check: ClaimCheck, execution: dict, view: ResultView, focus: 
                 f"the top {len(top)} are the highest {where}",
                 f"{view.ids[best]} ({view.values[best]:.6g}) is left out but ranks above {min(values):.6g}",
             )
-        _check_by_collection(check, execution, [view.collections[view.position[v]] for v in listed])
-    distribution = execution.get("distribution")
-    if distribution:
-        values = view.values
-        n = values.size
-        top_count = max(1, math.ceil(n * 0.01))
-        share = float(np.sort(values)[n - top_count :].sum() / values.sum()) if values.sum() > 0 else 0.0
-        check.expect(distribution["count"] == n, f"{distribution['count']} vertices scored", f"{n} stored")
-        maximum, mean = float(values.max()), float(values.mean())
-        check.expect(_close(distribution["max"], maximum), f"maximum {distribution['max']}", f"stored {maximum}")
-        check.expect(_close(distribution["mean"], mean, 1e-6), f"mean {distribution['mean']}", f"stored {mean}")
-        check.expect(
-            _close(distribution["top_1pct_share"], share, 1e-6),
-            f"the top 1% hold {distribution['top_1pct_share']:.4f}",
-            f"stored values give {share:.4f}",
-        )
+    return listed
 
 
 def _check_by_collection(check: ClaimCheck, execution: dict, collections: list[str]) -> None:

@@ -12,30 +12,23 @@ import time
 from importlib import resources
 from pathlib import Path
 
-from agents.llm import llm_from_env
-from agents.vertical import industry_choices, industry_name, load_vertical_file
+from agents.llm_config import llm_from_env
+from bus.codec import decode_custom_vertical, industry_choices, industry_name
 from bus.contract import (
     AGENT_NAMES,
-    FINAL_STATUSES,
     EdgeSemantics,
-    Event,
     RequirementCoverage,
-    TaskEvent,
-    WorkflowEvent,
     WorkflowProgress,
 )
 from bus.errors import GaaiError
 from bus.settings import Settings
+from graph_analytics_ai.progress import ProgressPrinter
 from graph_analytics_ai.session import RunResult, load_state, run_workflow, write_outputs
-from graph_analytics_ai.stack import LocalStack
-from orchestrator.dag import PHASES
+from graph_analytics_ai.stack import LocalStack, process_argv
+from graph_analytics_ai.trace import export_trace, format_summary, summarize
 from store import EmbeddedStore, GraphExistsError, default_home
 from store._errors import is_valid_name
 from store.sample import ensure_sample_graph
-from telemetry.export import export_trace
-from telemetry.summary import format_summary, summarize
-
-_PHASE_WIDTH = max(len(phase) for phase in PHASES.values())
 
 DEMO_GRAPH = "ecommerce"
 
@@ -52,66 +45,34 @@ def _err(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-class ProgressPrinter:
-    """Prints one line per task state change, prefixed with its phase and elapsed time."""
-
-    def __init__(self) -> None:
-        self.started = time.monotonic()
-        self.seen: set[tuple[str, str]] = set()
-        self.labels: dict[str, str] = {}
-        self.placed: set[str] = set()
-
-    def __call__(self, event: Event) -> None:
-        if isinstance(event, TaskEvent):
-            self._task(event)
-            return
-        # A workflow that starts is shown before its first tasks, one that ends after its last.
-        ends = event.status in FINAL_STATUSES
-        if not ends:
-            self._workflow(event)
-        for task_event in event.tasks:
-            self._task(task_event)
-        if ends:
-            self._workflow(event)
-
-    def _workflow(self, event: WorkflowEvent) -> None:
-        if ("workflow", event.status) not in self.seen:
-            self.seen.add(("workflow", event.status))
-            _out(f"[{self._elapsed():6.2f}s] workflow {event.workflow_id} {event.status}")
-
-    def _task(self, event: TaskEvent) -> None:
-        if (event.task_id, event.status) in self.seen:
-            return
-        self.seen.add((event.task_id, event.status))
-        if event.label:
-            self.labels[event.task_id] = event.label
-        label = self.labels.get(event.task_id, event.task_id.split(".", 1)[1])
-        # Where a task ran is shown once per attempt: on its "running" line, or on its end when it was quick.
-        where = ""
-        if event.status == "dispatched":
-            self.placed.discard(event.task_id)
-        elif event.instance and event.task_id not in self.placed:
-            self.placed.add(event.task_id)
-            where = f" on {event.instance.host}:{event.instance.pid}"
-        error = f" — {event.error.message} [{event.error.code}]" if event.error else ""
-        _out(f"[{self._elapsed():6.2f}s] {PHASES.get(event.agent, event.agent):{_PHASE_WIDTH}}  {label:38} {event.status}{where}{error}")
-
-    def _elapsed(self) -> float:
-        return time.monotonic() - self.started
-
-
 def _print_outcome(result: RunResult, folder: Path) -> None:
     progress = result.progress
     _out()
-    _out(f"Workflow {progress.workflow_id}: {progress.status}, {len(progress.reports)} report(s)")
+    _out(f"Workflow {progress.workflow_id}: {progress.status}, {_plural(len(progress.reports), 'report')}")
     for report in progress.reports:
         _out(f"  - {report.title} ({report.template_id})")
     for failure in progress.failures:
         _out(f"  ! {failure}")
+    for warning in schema_warnings(result):
+        _out(f"  ! {warning}")
     _print_unanswered(progress)
     _out(f"Output: {folder}")
     _out()
     _out(format_summary(summarize(progress)))
+
+
+def _plural(count: int, word: str, plural_form: str | None = None) -> str:
+    return f"{count:,} {word if count == 1 else plural_form or word + 's'}"
+
+
+def schema_warnings(result: RunResult) -> list[str]:
+    """The schema analysis' doubts about how the analysed edge collections were read, once each, from the reports."""
+    warnings: dict[str, None] = {}
+    for report in result.reports:
+        data = report.files.get("json")
+        body = json.loads(data) if data else {}
+        warnings.update(dict.fromkeys(body.get("report", {}).get("warnings", [])))
+    return list(warnings)
 
 
 def _print_unanswered(progress: WorkflowProgress) -> None:
@@ -317,12 +278,12 @@ def cmd_up(args: argparse.Namespace) -> int:
 def cmd_agent(args: argparse.Namespace) -> int:
     if args.name not in AGENT_NAMES:
         raise GaaiError("unknown_agent", f"unknown agent {args.name!r}; agents: {', '.join(AGENT_NAMES)}")
-    os.execv(sys.executable, [sys.executable, "-m", f"agents.{args.name}"])
+    os.execv(sys.executable, process_argv(args.name))
     return 0
 
 
 def cmd_orchestrator(args: argparse.Namespace) -> int:
-    os.execv(sys.executable, [sys.executable, "-m", "orchestrator"])
+    os.execv(sys.executable, process_argv("orchestrator"))
     return 0
 
 
@@ -356,8 +317,9 @@ def _with_client(what: str, action):
     from graph_analytics_ai.client import WorkflowClient
 
     async def run():
-        async with connected(Settings.from_env(), name="gaai-cli") as bus:
-            return await action(WorkflowClient(bus))
+        settings = Settings.from_env()
+        async with connected(settings, name="gaai-cli") as bus:
+            return await action(WorkflowClient(bus, timeout=settings.request_timeout_s))
 
     return asyncio.run(run())
 
@@ -374,7 +336,9 @@ def cmd_dlq_list(args: argparse.Namespace) -> int:
         _out("The dead-letter stream is empty.")
     for letter_id, letter in letters:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(letter.at))
-        _out(f"{letter_id:>6}  {when}  {letter.agent:12} {letter.task.task_id}  attempt {letter.task.attempt}, {letter.deliveries} deliveries")
+        deliveries = _plural(letter.deliveries, "delivery", "deliveries")
+        attempt = f"attempt {letter.task.attempt}, {deliveries}"
+        _out(f"{letter_id:>6}  {when}  {letter.agent:12} {letter.task.task_id}  {attempt}")
         _out(f"        {letter.error.message} [{letter.error.code}]")
     return 0
 
@@ -445,7 +409,7 @@ def _check_vertical_options(args: argparse.Namespace) -> None:
     except UnicodeDecodeError:
         raise GaaiError("bad_vertical", f"{path} is not UTF-8 text") from None
     try:
-        load_vertical_file(data)
+        decode_custom_vertical(data)
     except GaaiError as exc:
         raise GaaiError(exc.code, f"{path}: {exc.message}") from None
     args.custom_vertical = data

@@ -365,8 +365,15 @@ def _build_task(state: WorkflowState, task: TaskState) -> Task:
             vertical=vertical.vertical,
             requirements=[r for r in requirements.requirements.requirements if r.id in linked],
             constraints=constraints_on(requirements.requirements.output_constraints, schema.schema),
+            schema_warnings=warnings_on(schema.schema, template.edge_collections),
         )
     raise ValueError(f"no task builder for agent {agent!r}")
+
+
+def warnings_on(schema: GraphSchema, edge_collections: list[str]) -> list[str]:
+    """The schema's warnings about the given edge collections (each warning opens with the collection it is about)."""
+    openings = tuple(f"Edge collection '{name}' " for name in edge_collections)
+    return [warning for warning in schema.warnings if warning.startswith(openings)] if openings else []
 
 
 def constraints_on(constraints: list[OutputConstraint], schema: GraphSchema) -> list[OutputConstraint]:

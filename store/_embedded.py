@@ -430,11 +430,20 @@ class EmbeddedStore(GraphStore):
             "gaai.execution_id": execution_id,
             "gaai.field": field,
         }
+        final = directory / f"{execution_id}.parquet"
         try:
             write_parquet(table, temporary, metadata)
-            os.replace(temporary, directory / f"{execution_id}.parquet")
+            os.replace(temporary, final)
+        except FileNotFoundError:
+            # Another writer of this execution finished first and removed this one's temp file.
+            if not final.exists():
+                raise
         finally:
             temporary.unlink(missing_ok=True)
+        # A writer killed mid-write (an agent SIGKILLed with its worker) leaves its temp file;
+        # the execution's result is now complete, so any temp file of it is a leftover.
+        for leftover in directory.glob(f".{execution_id}.*.tmp"):
+            leftover.unlink(missing_ok=True)
         return f"results/{graph}/{execution_id}.parquet"
 
     def read_vertex_results(self, result_ref: str) -> pa.Table:

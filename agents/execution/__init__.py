@@ -80,6 +80,7 @@ def execute_template(store: GraphStore, graph_name: str, template: AnalysisTempl
         groups=parts.groups,
         by_collection=parts.by_collection,
         focus_distribution=parts.focus_distribution,
+        top_by_collection=parts.top_by_collection,
         edge_semantics=arrays.edge_semantics,
         **(groups.summary_fields() if groups else {}),
     )

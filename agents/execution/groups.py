@@ -31,13 +31,20 @@ SMALL_GROUPS = 10
 # Members listed per group as its most central, and vertices per bridge.
 CENTRAL_MEMBERS = 5
 BRIDGE_CARRIERS = 3
-# An attribute is categorical when it has at most this many distinct values, and at most
-# one per two vertices (more would be identifiers or free text) ...
-_MAX_CATEGORIES = 50
+# An attribute is categorical when it has at most this many distinct values, and at most one
+# per this many vertices: a brand shared by a few dozen products qualifies, while names, ids
+# and free text (nearly one value per vertex) do not, nor do codes too many to read as a
+# group's make-up ...
+_MAX_CATEGORIES = 500
+_VERTICES_PER_CATEGORY = 5
 # ... and a value dominates a group when at least this share of the group's members of that
-# collection hold it, and at least this many times the collection-wide share.
-_DOMINANT_SHARE = 0.4
-_DOMINANT_LIFT = 1.25
+# collection hold it, and at least this many times the collection-wide share: a brand held by
+# a third of a community's products and 3% of all products marks it, a segment held by 57% of
+# its customers and 59% of all customers does not.
+_DOMINANT_SHARE = 0.25
+_DOMINANT_LIFT = 1.5
+# Fewer holders than this say nothing about a group (a lone vertex holds its own value 100%).
+_MIN_HOLDERS = 3
 
 
 @dataclass(frozen=True)
@@ -233,7 +240,7 @@ class _Attributes:
                 best = int(np.argmax(counts))
                 share = counts[best] / local.size
                 overall = float(np.count_nonzero(codes == best) / codes.size)
-                if share >= _DOMINANT_SHARE and share >= _DOMINANT_LIFT * overall:
+                if counts[best] >= _MIN_HOLDERS and share >= _DOMINANT_SHARE and share >= _DOMINANT_LIFT * overall:
                     item = AttributeShare(
                         collection=self._arrays.collections[position],
                         attribute=attribute,
@@ -258,7 +265,8 @@ class _Attributes:
                 continue
             column = pq.read_table(path, columns=[field.name]).column(field.name)
             encoded = pc.dictionary_encode(column).combine_chunks()
-            if len(encoded.dictionary) > _MAX_CATEGORIES or len(encoded.dictionary) * 2 > len(column):
+            distinct = len(encoded.dictionary)
+            if distinct > _MAX_CATEGORIES or distinct * _VERTICES_PER_CATEGORY > len(column):
                 continue
             codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
             columns.append((field.name, codes, encoded.dictionary.to_pylist()))

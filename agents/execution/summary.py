@@ -1,6 +1,7 @@
 """Result summaries: the few numbers a report needs, computed from per-vertex values.
 
-Centralities (PageRank, betweenness) become a top-k list and a ``Distribution``;
+Centralities (PageRank, betweenness) become a top-k list, each collection's own top-k and a
+``Distribution``;
 components and communities become ``GroupStats`` and a list of the largest groups, each
 named after its member with the highest ``member_scores`` (e.g. ties inside the group). All
 work is vectorised over the value array (bincount, partition, one sort for the Gini
@@ -11,7 +12,7 @@ ids and labels are looked up.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,6 +39,7 @@ class SummaryParts:
             for groups, how many vertices of the largest group each collection holds.
             Collections with zero are left out.
         focus_distribution: for a centrality with a focus, the distribution over the focus alone.
+        top_by_collection: for centralities, each collection's own top-k, largest first.
     """
 
     top: list[RankedVertex]
@@ -45,6 +47,7 @@ class SummaryParts:
     groups: GroupStats | None
     by_collection: dict[str, int]
     focus_distribution: Distribution | None = None
+    top_by_collection: dict[str, list[RankedVertex]] = field(default_factory=dict)
 
 
 def summarize(
@@ -128,14 +131,50 @@ def _centrality(
     focus: np.ndarray | None,
 ) -> SummaryParts:
     top = top_indices(values, top_k) if focus is None else focus[top_indices(values[focus], top_k)]
-    ranked = [
-        RankedVertex(id=vertex_id, value=float(value), label=label)
-        for vertex_id, value, label in zip(ids_for(top), values[top], labels_for(top), strict=True)
-    ]
     focused = _distribution(values[focus]) if focus is not None and focus.size else None
     return SummaryParts(
-        ranked, _distribution(values), None, _count_by_collection(collection_index[top], collections), focused
+        _ranked(top, values, labels_for, ids_for),
+        _distribution(values),
+        None,
+        _count_by_collection(collection_index[top], collections),
+        focused,
+        _top_by_collection(values, labels_for, ids_for, collection_index, collections, top_k),
     )
+
+
+def _ranked(
+    rows: np.ndarray,
+    values: np.ndarray,
+    labels_for: Callable[[np.ndarray], list[str]],
+    ids_for: Callable[[np.ndarray], list[str]],
+) -> list[RankedVertex]:
+    return [
+        RankedVertex(id=vertex_id, value=float(value), label=label)
+        for vertex_id, value, label in zip(ids_for(rows), values[rows], labels_for(rows), strict=True)
+    ]
+
+
+def _top_by_collection(
+    values: np.ndarray,
+    labels_for: Callable[[np.ndarray], list[str]],
+    ids_for: Callable[[np.ndarray], list[str]],
+    collection_index: np.ndarray,
+    collections: list[str],
+    top_k: int,
+) -> dict[str, list[RankedVertex]]:
+    """Each collection's top-k by value; equal values by lower index, as in ``top_indices``.
+
+    One stable sort by (collection, descending value) puts every collection's leaders at
+    the start of its run, so the work is one sort whatever the number of collections.
+    """
+    order = np.lexsort((np.arange(values.size), -values, collection_index))
+    starts = np.searchsorted(collection_index[order], np.arange(len(collections)), side="left")
+    ends = np.searchsorted(collection_index[order], np.arange(len(collections)), side="right")
+    return {
+        name: _ranked(order[start : min(end, start + top_k)], values, labels_for, ids_for)
+        for name, start, end in zip(collections, starts.tolist(), ends.tolist(), strict=True)
+        if end > start
+    }
 
 
 def _distribution(values: np.ndarray) -> Distribution:

@@ -108,6 +108,8 @@ def _named_ids(draft: Draft) -> list[str]:
 def _names_seen(execution: ExecutionSummary, namer: Namer) -> set[str]:
     """Every vertex name the summary carries, as stored and as shown."""
     vertices = list(execution.top)
+    for listed in execution.top_by_collection.values():
+        vertices += listed
     for detail in [*execution.group_details, *execution.small_groups]:
         vertices += detail.central
         for bridge in detail.bridges:
@@ -143,7 +145,13 @@ def csv_export(stored: Stored, field: str, namer: Namer) -> bytes:
 async def handle(task: ReportTask, ctx) -> ReportResult:
     namer = Namer.of(task.constraints, task.template.vertex_collections)
     draft = draft_report(
-        task.template, task.use_case, task.execution, task.vertical, task.requirements, task.constraints
+        task.template,
+        task.use_case,
+        task.execution,
+        task.vertical,
+        task.requirements,
+        task.constraints,
+        task.schema_warnings,
     )
     with span("load stored results"):
         stored = await ctx.run_cpu(

@@ -7,11 +7,12 @@ within a scope, value, share of the top 1 %, group sizes, figures re-read from t
 keeps only the sentences whose claims hold (an insight whole or not at all, since its title
 reads its figures); the rest are listed in ``claims_rejected``. ``build_report`` does both.
 
-Scopes are explicit: when the top list was drawn from the use case's focus collections,
-ranks read "first among customers", and whole-graph figures say "across all analysed
-vertices". Titles say what the report shows (the ranked scope, the groups found), never
-what a use case hoped for. Vertices are named through a ``Namer``, so a ``no_names``
-constraint holds in every sentence.
+Scopes are explicit: a centrality report ranks each focus collection (the collections the
+use cases ask about, else every analysed one) in its own list, so ranks read "first among
+customers" and a recommendation names vertices from the list it speaks of; whole-graph
+figures say "across all analysed vertices". Titles say what the report shows (the ranked
+collections, the groups found), never what a use case hoped for. Vertices are named through
+a ``Namer``, so a ``no_names`` constraint holds in every sentence.
 
 Numbers are written with one set of formats (``format_count``, ``format_share``,
 ``format_value``, ``format_ratio``, ``format_times``), shared with the renderers.
@@ -48,9 +49,11 @@ from agents.reporting.claims import (
     verify,
 )
 from agents.reporting.privacy import Namer, max_items
+from agents.use_cases import collection_forms
 from bus.contract import (
     AlgorithmPattern,
     AnalysisTemplate,
+    AttributeShare,
     Distribution,
     ExecutionSummary,
     GroupDetail,
@@ -70,6 +73,7 @@ __all__ = [
     "PRIORITIES",
     "Draft",
     "build_report",
+    "dominant_value",
     "draft_report",
     "format_count",
     "format_ratio",
@@ -151,6 +155,7 @@ class Draft:
     semantics: str
     constraints_applied: list[str]
     execution: ExecutionSummary
+    warnings: tuple[str, ...] = ()
 
     def sentences(self) -> list[Sentence]:
         out = [self.title, *self.summary]
@@ -169,6 +174,7 @@ def build_report(
     requirements: list[Requirement],
     evidence: Evidence,
     constraints: list[OutputConstraint] | None = None,
+    warnings: list[str] | None = None,
 ) -> Report:
     """The report of one execution, with only the claims the stored results confirm.
 
@@ -182,8 +188,10 @@ def build_report(
             gets the small groups listed.
         evidence: the stored per-vertex results every claim is checked against.
         constraints: output constraints to obey (``no_names``, ``max_items``, ...).
+        warnings: the schema analysis' doubts about how the analysed edge collections were read.
     """
-    return publish(draft_report(template, use_case, execution, vertical, requirements, constraints or []), evidence)
+    draft = draft_report(template, use_case, execution, vertical, requirements, constraints or [], warnings or [])
+    return publish(draft, evidence)
 
 
 def draft_report(
@@ -193,6 +201,7 @@ def draft_report(
     vertical: VerticalProfile,
     requirements: list[Requirement],
     constraints: list[OutputConstraint],
+    warnings: list[str] | None = None,
 ) -> Draft:
     """Every statement of the report with its claims, not yet checked; see ``build_report``."""
     spec = algorithm_spec(execution.algorithm)
@@ -224,6 +233,7 @@ def draft_report(
         semantics=semantics_sentence(spec.name, template.edge_collections, execution),
         constraints_applied=_constraints_applied(constraints, facts.namer),
         execution=facts.execution if asks_isolated else msgspec.structs.replace(facts.execution, small_groups=[]),
+        warnings=tuple(warnings or ()),
     )
 
 
@@ -275,6 +285,7 @@ def publish(draft: Draft, evidence: Evidence) -> Report:
         claims_verified=verified,
         claims_rejected=rejected,
         constraints_applied=draft.constraints_applied,
+        warnings=list(draft.warnings),
     )
 
 
@@ -300,6 +311,7 @@ class _Facts:
     namer: Namer
     limit: int | None
     scope: tuple[str, ...]
+    lists: dict[str, list[RankedVertex]]
     vertices: int
     edges: int
     sampled: bool
@@ -324,6 +336,7 @@ class _Facts:
         limit = max_items(constraints)
         if limit is not None:
             execution = _capped(execution, limit)
+        execution = msgspec.structs.replace(execution, top_by_collection=_focus_lists(spec, template, execution))
         return cls(
             spec=spec,
             template=template,
@@ -331,6 +344,7 @@ class _Facts:
             namer=namer,
             limit=limit,
             scope=_top_scope(template, execution),
+            lists=execution.top_by_collection,
             vertices=execution.vertex_count,
             edges=execution.edge_count,
             sampled="sampled" in execution.engine,
@@ -388,6 +402,7 @@ def _capped(execution: ExecutionSummary, limit: int) -> ExecutionSummary:
         execution,
         groups=msgspec.structs.replace(groups, top_sizes=groups.top_sizes[:limit]) if groups is not None else None,
         top=execution.top[:limit],
+        top_by_collection={name: listed[:limit] for name, listed in execution.top_by_collection.items()},
         group_details=[detail(d) for d in execution.group_details[:limit]],
         small_groups=[detail(d) for d in execution.small_groups[:limit]],
     )
@@ -399,6 +414,17 @@ def _top_scope(template: AnalysisTemplate, execution: ExecutionSummary) -> tuple
     if not focus or set(focus) == set(template.vertex_collections) or execution.groups is not None:
         return ()
     return tuple(focus)
+
+
+def _focus_lists(
+    spec: AlgorithmSpec, template: AnalysisTemplate, execution: ExecutionSummary
+) -> dict[str, list[RankedVertex]]:
+    """For a centrality, the ranked list of each focus collection (every analysed one when none is named)."""
+    if spec.kind != "centrality":
+        return {}
+    focus = [c for c in template.focus_collections if c in template.vertex_collections]
+    wanted = focus or list(template.vertex_collections) or list(execution.top_by_collection)
+    return {c: execution.top_by_collection[c] for c in wanted if execution.top_by_collection.get(c)}
 
 
 def _linked(use_case: UseCase | None, template: AnalysisTemplate, requirements: list[Requirement]) -> list[Requirement]:
@@ -413,6 +439,11 @@ def _title(facts: _Facts) -> tuple[Sentence, str]:
     """A title naming what the report shows, and the plain one used should its claim fail."""
     execution = facts.execution
     fallback = f"{facts.spec.title} on {execution.graph_name}"
+    if facts.lists and facts.edges:
+        names = list(facts.lists)
+        shown = f"{format_count(len(facts.lists[names[0]]))} {names[0]}" if len(names) == 1 else _join(names)
+        leaders = tuple(Rank(listed[0].id, facts.name(listed[0]), 1, (c,)) for c, listed in facts.lists.items())
+        return Sentence(f"Top {shown} by {facts.metric}", leaders), fallback
     if facts.spec.kind == "centrality" and execution.top and facts.edges:
         noun = _join(list(facts.scope)) if facts.scope else "vertices"
         text = f"Top {format_count(len(execution.top))} {noun} by {facts.metric}"
@@ -436,17 +467,19 @@ def _summary(facts: _Facts) -> list[Sentence]:
     dist, groups = execution.distribution, execution.groups
     if facts.edges == 0:
         sentences.append(Sentence("The graph has no edges, so there is no structure to report."))
-    elif dist is not None and execution.top:
-        leader = execution.top[0]
-        name = facts.name(leader)
-        sentences.append(
-            Sentence(
-                f"{name} ranks first {scope_phrase(facts.scope)} with {format_value(leader.value)}.",
-                (Rank(leader.id, name, 1, facts.scope), VertexValue(leader.id, leader.value)),
+    elif dist is not None and (facts.lists or execution.top):
+        firsts = [(listed[0], (c,)) for c, listed in facts.lists.items()] or [(execution.top[0], facts.scope)]
+        for leader, scope in firsts:
+            name = facts.name(leader)
+            sentences.append(
+                Sentence(
+                    f"{name} ranks first {scope_phrase(scope)} with {format_value(leader.value)}.",
+                    (Rank(leader.id, name, 1, scope), VertexValue(leader.id, leader.value)),
+                )
             )
-        )
-        if facts.scope and dist.max > leader.value:
-            sentences.append(_outranked(facts, leader, dist))
+        best = max((leader for leader, _ in firsts), key=lambda v: v.value)
+        if facts.scope and dist.max > best.value:
+            sentences.append(_outranked(facts, best, dist))
         top_count = max(1, math.ceil(dist.count * 0.01))
         sentences.append(
             Sentence(
@@ -478,8 +511,9 @@ def _summary(facts: _Facts) -> list[Sentence]:
 
 def _outranked(facts: _Facts, leader: RankedVertex, dist: Distribution) -> Sentence:
     others = [c for c in facts.template.vertex_collections if c not in facts.scope]
+    lists = "lists are" if len(facts.lists) > 1 else "list is"
     return Sentence(
-        f"The list is limited to {_join(list(facts.scope))}: vertices of {_join(others)} rank higher, up to "
+        f"The {lists} limited to {_join(list(facts.scope))}: vertices of {_join(others)} rank higher, up to "
         f"{format_value(dist.max)} across all analysed vertices.",
         (Outranked(leader.id, facts.scope, True), Statistic("max", dist.max)),
     )
@@ -593,8 +627,10 @@ def _centrality_insights(facts: _Facts, pattern: AlgorithmPattern) -> list[Draft
         insights.append(_concentration(facts, dist, ()))
         if facts.scope and execution.focus_distribution is not None:
             insights.append(_concentration(facts, execution.focus_distribution, facts.scope))
-    if top and dist is not None:
-        insights.append(_leaders(facts, dist, pattern))
+    if dist is not None:
+        ranked = [(listed, (c,)) for c, listed in facts.lists.items()] or ([(top, facts.scope)] if top else [])
+        for position, (listed, scope) in enumerate(ranked):
+            insights.append(_leaders(facts, dist, pattern if position == 0 else None, listed, scope))
     if facts.spec.name == "betweenness" and dist is not None:
         insights.append(_brokers(facts, dist))
     if facts.unconverged:
@@ -672,11 +708,16 @@ def _concentration(facts: _Facts, dist: Distribution, scope: tuple[str, ...]) ->
     )
 
 
-def _leaders(facts: _Facts, dist: Distribution, pattern: AlgorithmPattern) -> DraftInsight:
-    top = facts.execution.top
+def _leaders(
+    facts: _Facts,
+    dist: Distribution,
+    pattern: AlgorithmPattern | None,
+    top: list[RankedVertex],
+    scope: tuple[str, ...],
+) -> DraftInsight:
+    """The first three of one ranked list; the method notes and the pattern's meaning only with ``pattern``."""
     leader = top[0]
     name = facts.name(leader)
-    scope = facts.scope
     to_mean = leader.value / dist.mean if dist.mean > 0 else 0.0
     first = f"{name} has the highest {facts.metric} {scope_phrase(scope)}, {format_value(leader.value)}"
     claims = [Rank(leader.id, name, 1, scope), VertexValue(leader.id, leader.value)]
@@ -706,9 +747,9 @@ def _leaders(facts: _Facts, dist: Distribution, pattern: AlgorithmPattern) -> Dr
                 (VertexValue(leader.id, leader.value),),
             )
         )
-    if facts.sampled:
+    if facts.sampled and pattern is not None:
         body.append(_sampled_sentence(facts, "Scores are estimated from {} sampled source vertices."))
-    if pattern.meaning:
+    if pattern is not None and pattern.meaning:
         body.append(Sentence(pattern.meaning))
     # A leader at 100x the mean is unmistakable; at the mean it is noise.
     prominence = min(1.0, math.log10(max(to_mean, 1.0)) / 2.0)
@@ -971,55 +1012,56 @@ def _largest_community(facts: _Facts, groups: GroupStats) -> DraftInsight:
 
 
 def _described_groups(facts: _Facts) -> DraftInsight | None:
-    """Each described group: its leaders, density against the graph's, make-up and bridges."""
+    """The largest group: its leader, density against the graph's, dominant values and strongest bridge.
+
+    The other described groups are in the report's table; one sentence points there.
+    """
     execution = facts.execution
     details = execution.group_details[: facts.limit or _DESCRIBED_GROUPS]
-    if not details or execution.graph_density is None:
+    if not details or not details[0].central or execution.graph_density is None:
         return None
     singular, plural_form = facts.group_nouns
-    graph_density = execution.graph_density
-    body: list[Sentence] = [
-        Sentence(
-            f"A tie is a pair of vertices joined by an edge in either direction; the whole graph has "
-            f"{plural(execution.graph_ties or 0, 'tie')}, a density of {format_value(graph_density)}.",
-            (Recorded(("graph_ties",), execution.graph_ties or 0), Recorded(("graph_density",), graph_density)),
+    largest = details[0]
+    body = _describe_group(facts, largest, execution.graph_density)
+    if len(details) > 1:
+        body.append(
+            Sentence(
+                f"The table \"Largest groups in detail\" describes the {format_count(len(details))} largest "
+                f"{plural_form} the same way, with their members and bridges."
+            )
         )
-    ]
-    for detail in details:
-        body += _describe_group(facts, detail, graph_density)
+    gid = largest.group_id.rpartition("/")[2]
     return _insight(
-        f"What holds the largest {plural_form} together",
+        f"What holds the largest {singular} together",
         body,
         0.6 + 0.3 * facts.size_factor,
-        {f"density_{d.group_id.rpartition('/')[2]}": d.density for d in details} | {"graph_density": graph_density},
+        {f"density_{gid}": largest.density, "graph_density": execution.graph_density},
     )
 
 
 def _describe_group(facts: _Facts, detail: GroupDetail, graph_density: float) -> list[Sentence]:
-    singular, _ = facts.group_nouns
+    singular, plural_form = facts.group_nouns
     gid = detail.group_id
-    if not detail.central:
-        return []
     leader = detail.central[0]
-    title = f"{facts.name(leader)}'s {singular}"
-    members = detail.central[:3]
-    named = [f"{facts.name(v)} ({plural(int(v.value), 'tie')})" for v in members]
-    claims: list = [GroupSize(gid, detail.size), VertexCount(facts.vertices)]
-    for i, v in enumerate(members):
-        claims.append(GroupMember(gid, v.id, facts.name(v)))
-        claims.append(Recorded(("group_details", gid, "central", str(i), "value"), v.value))
+    leader_name = facts.name(leader)
     out = [
         Sentence(
-            f"{title} ({plural(detail.size, 'vertex', 'vertices')}, {format_share(detail.share)}): its most "
-            f"connected members inside it are {_join(named)}.",
-            tuple(claims),
+            f"{leader_name}'s {singular} ({plural(detail.size, 'vertex', 'vertices')}, {format_share(detail.share)}) "
+            f"centres on {leader_name} ({plural(int(leader.value), 'tie')}).",
+            (
+                GroupSize(gid, detail.size),
+                VertexCount(facts.vertices),
+                GroupMember(gid, leader.id, leader_name),
+                Recorded(("group_details", gid, "central", "0", "value"), leader.value),
+            ),
         )
     ]
     if detail.size > 1 and graph_density > 0:
         out.append(
             Sentence(
-                f"Its {plural(detail.internal_ties, 'internal tie')} give a density of {format_value(detail.density)}, "
-                f"{format_times(detail.density / graph_density)} the whole graph's.",
+                f"Its {plural(detail.internal_ties, 'internal tie')} (pairs joined by an edge in either direction) "
+                f"give a density of {format_value(detail.density)}, {format_times(detail.density / graph_density)} "
+                f"the whole graph's {format_value(graph_density)}.",
                 (
                     Recorded(("group_details", gid, "internal_ties"), detail.internal_ties),
                     Recorded(("group_details", gid, "density"), detail.density),
@@ -1027,39 +1069,33 @@ def _describe_group(facts: _Facts, detail: GroupDetail, graph_density: float) ->
                 ),
             )
         )
-    if detail.by_collection and len(facts.template.vertex_collections) > 1:
-        out.append(Sentence(f"It holds {_mix_phrase(detail.by_collection)}.", (GroupMix(gid, detail.by_collection),)))
-    for i, attribute in enumerate(detail.attributes):
-        source = ("group_details", gid, "attributes", str(i))
-        out.append(
-            Sentence(
-                f"{attribute.attribute} is {attribute.value} for {format_share(attribute.share)} of its "
-                f"{attribute.collection} (against {format_share(attribute.overall_share)} of all "
-                f"{attribute.collection}).",
-                (
-                    Recorded((*source, "share"), attribute.share),
-                    Recorded((*source, "overall_share"), attribute.overall_share),
-                ),
-            )
-        )
+    if detail.attributes:
+        claims = []
+        for i, attribute in enumerate(detail.attributes):
+            source = ("group_details", gid, "attributes", str(i))
+            claims += [
+                Recorded((*source, "share"), attribute.share),
+                Recorded((*source, "overall_share"), attribute.overall_share),
+            ]
+        values = _join([dominant_value(a) for a in detail.attributes])
+        out.append(Sentence(f"Over-represented in it: {values}.", tuple(claims)))
     if detail.bridges:
-        parts = []
-        claims = [Recorded(("group_details", gid, "external_ties"), detail.external_ties)]
-        for bridge in detail.bridges[:3]:
-            other = next((d for d in facts.execution.group_details if d.group_id == bridge.group_id), None)
-            other_name = f"{facts.name(other.central[0])}'s {singular}" if other and other.central else bridge.group_id
-            carriers = [facts.name(v) for v in bridge.carriers[:2]]
-            part = f"{plural(bridge.ties, 'tie')} to {other_name}"
-            if carriers:
-                part += f", mostly through {_join(carriers)}"
-            parts.append(part)
-            claims.append(Recorded(("group_details", gid, "bridges", bridge.group_id, "ties"), bridge.ties))
-            claims += [GroupMember(gid, v.id, facts.name(v)) for v in bridge.carriers[:2]]
-            if other and other.central:
-                claims.append(GroupMember(bridge.group_id, other.central[0].id, facts.name(other.central[0])))
+        bridge = detail.bridges[0]
+        other = next((d for d in facts.execution.group_details if d.group_id == bridge.group_id), None)
+        other_name = f"{facts.name(other.central[0])}'s {singular}" if other and other.central else bridge.group_id
+        carriers = [facts.name(v) for v in bridge.carriers[:2]]
+        through = f", mostly through {_join(carriers)}" if carriers else ""
+        claims = [
+            Recorded(("group_details", gid, "external_ties"), detail.external_ties),
+            Recorded(("group_details", gid, "bridges", bridge.group_id, "ties"), bridge.ties),
+            *(GroupMember(gid, v.id, facts.name(v)) for v in bridge.carriers[:2]),
+        ]
+        if other and other.central:
+            claims.append(GroupMember(bridge.group_id, other.central[0].id, facts.name(other.central[0])))
         out.append(
             Sentence(
-                f"Of its {plural(detail.external_ties, 'tie')} to other {facts.group_nouns[1]}, {'; '.join(parts)}.",
+                f"Of its {plural(detail.external_ties, 'tie')} to other {plural_form}, the most "
+                f"({format_count(bridge.ties)}) go to {other_name}{through}.",
                 tuple(claims),
             )
         )
@@ -1071,6 +1107,14 @@ def _describe_group(facts: _Facts, detail: GroupDetail, graph_density: float) ->
             )
         )
     return out
+
+
+def dominant_value(attribute: AttributeShare) -> str:
+    """``brand Tailor (31.4% of its products vs 3.2% of all products)``."""
+    return (
+        f"{attribute.attribute} {attribute.value} ({format_share(attribute.share)} of its {attribute.collection} vs "
+        f"{format_share(attribute.overall_share)} of all {attribute.collection})"
+    )
 
 
 def _small_groups(facts: _Facts, groups: GroupStats) -> DraftInsight:
@@ -1218,7 +1262,7 @@ def _recommendations(facts: _Facts, pattern: AlgorithmPattern, priority: str) ->
         )
         return items
     first = [Sentence(pattern.recommendation)] if pattern.recommendation else []
-    focus = _focus(facts)
+    focus = _focus(facts, pattern.recommendation)
     if focus is not None:
         first.append(focus)
     if first:
@@ -1336,16 +1380,20 @@ def _tracking(facts: _Facts) -> Sentence | None:
         return None
     top_count = max(1, math.ceil(dist.count * 0.01))
     noun = _join(list(facts.scope)) if facts.scope else "vertices"
+    listed = f"listed {_join(list(facts.lists))}" if facts.lists else f"top {format_count(len(execution.top))} {noun}"
     return Sentence(
-        f"Track the top {format_count(len(execution.top))} {noun} by {facts.metric} over time: the top 1% of {noun} "
+        f"Track the {listed} by {facts.metric} over time: the top 1% of {noun} "
         f"({format_count(top_count)}) hold {format_share(dist.top_1pct_share)} of the {facts.metric} "
         f"{scope_phrase(facts.scope)}, so a change at one of them moves the whole picture.",
         (TopShare(dist.top_1pct_share, top_count, facts.scope), VertexCount(dist.count, facts.scope)),
     )
 
 
-def _focus(facts: _Facts) -> Sentence | None:
+def _focus(facts: _Facts, wording: str) -> Sentence | None:
+    """Where to start: the leaders of the lists the recommendation speaks of, or the largest group."""
     execution = facts.execution
+    if facts.lists:
+        return _start_with(facts, wording)
     if not execution.top:
         return None
     if facts.spec.kind == "centrality":
@@ -1365,6 +1413,25 @@ def _focus(facts: _Facts) -> Sentence | None:
         f"Start with the largest {singular} ({plural(int(largest.value), 'vertex', 'vertices')}){led}.",
         (GroupSize(largest.id, int(largest.value)), *claims),
     )
+
+
+def _start_with(facts: _Facts, wording: str) -> Sentence:
+    """The first three of each list the wording names (of every list when it names none), with their scope."""
+    spoken = [c for c in facts.lists if _names_collection(wording, c)] or list(facts.lists)
+    parts, claims = [], []
+    for collection in spoken:
+        leaders = facts.lists[collection][:3]
+        names = [facts.name(v) for v in leaders]
+        claims += [Rank(v.id, name, rank, (collection,)) for rank, (v, name) in enumerate(zip(leaders, names), 1)]
+        first = "the first" if len(leaders) > 1 else "first"
+        count = f" {format_count(len(leaders))}" if len(leaders) > 1 else ""
+        parts.append(f"{_join(names)} ({first}{count} {scope_phrase((collection,))})")
+    return Sentence(f"Start with {_join(parts)}.", tuple(claims))
+
+
+def _names_collection(text: str, collection: str) -> bool:
+    forms = sorted(collection_forms(collection), key=len, reverse=True)
+    return re.search(rf"\b(?:{'|'.join(re.escape(form) for form in forms)})\b", text, re.IGNORECASE) is not None
 
 
 # ---------------------------------------------------------------- priorities

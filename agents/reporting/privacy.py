@@ -105,6 +105,9 @@ class Namer:
         return msgspec.structs.replace(
             execution,
             top=top,
+            top_by_collection={
+                name: [self.vertex(v) for v in listed] for name, listed in execution.top_by_collection.items()
+            },
             group_details=[self._detail(d) for d in execution.group_details],
             small_groups=[self._detail(d) for d in execution.small_groups],
         )

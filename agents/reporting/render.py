@@ -16,8 +16,8 @@ import re
 
 import msgspec
 
-from agents.reporting.build import format_count, format_ratio, format_share, format_value
-from bus.contract import AnalysisTemplate, Distribution, ExecutionSummary, GroupStats, Report, Scalar
+from agents.reporting.build import dominant_value, format_count, format_ratio, format_share, format_value
+from bus.contract import AnalysisTemplate, Distribution, ExecutionSummary, GroupStats, RankedVertex, Report, Scalar
 
 __all__ = ["render_html", "render_json", "render_markdown"]
 
@@ -62,8 +62,11 @@ def render_markdown(report: Report, execution: ExecutionSummary, template: Analy
     if template.title and template.title != report.title:
         lines += [f"Question: {_md(template.title)}", ""]
     lines += [_md(report.summary), ""]
-    if report.semantics:
-        lines += ["## How the graph was read", "", _md(report.semantics), ""]
+    if report.semantics or report.warnings:
+        lines += ["## How the graph was read", ""]
+        lines += [_md(report.semantics), ""] if report.semantics else []
+        lines += [f"- Warning: {_md(warning)}" for warning in report.warnings]
+        lines += [""] if report.warnings else []
     lines += _md_table(
         ["Algorithm", "Graph", "Vertices", "Edges", "Engine"],
         [[report.algorithm, execution.graph_name, format_count(execution.vertex_count), format_count(execution.edge_count), execution.engine]],
@@ -78,10 +81,9 @@ def render_markdown(report: Report, execution: ExecutionSummary, template: Analy
         lines += ["## Recommendations", ""]
         lines += [f"- **{rec.priority.upper()}**: {_md(rec.text)}" for rec in report.recommendations]
         lines.append("")
-    if execution.top:
-        heading, _ = _top_heading(execution)
-        header, rows = _top_rows(execution)
-        lines += [f"## {heading}", ""] + _md_table(header, rows) + [""]
+    for heading, listed in _top_lists(execution):
+        header, rows = _top_rows(execution, listed)
+        lines += [f"## {_md(heading)}", ""] + _md_table(header, rows) + [""]
     if execution.group_details:
         lines += [f"## {_details_heading(execution)}", "", _md(_DETAILS_CAPTION), ""]
         lines += _md_table(_DETAIL_HEADER, _detail_rows(execution, execution.group_details)) + [""]
@@ -92,7 +94,7 @@ def render_markdown(report: Report, execution: ExecutionSummary, template: Analy
         lines += ["## Distribution", ""] + _md_table(["Figure", "Value"], _distribution_rows(execution.distribution)) + [""]
     if execution.groups is not None:
         lines += ["## Groups", ""] + _md_table(["Figure", "Value"], _group_rows(execution.groups)) + [""]
-    if execution.by_collection:
+    if _shows_by_collection(execution):
         lines += ["## By collection", "", _md(_by_collection_caption(execution)), ""]
         lines += _md_table(["Collection", "Vertices"], [[name, format_count(count)] for name, count in execution.by_collection.items()])
         lines.append("")
@@ -137,7 +139,7 @@ def render_html(report: Report, execution: ExecutionSummary, template: AnalysisT
         f"template {_e(template.id)}</p></header>",
         "<main>",
         f'<section><h2>Summary</h2><p>{_e(report.summary)}</p></section>',
-        f"<section><h2>How the graph was read</h2><p>{_e(report.semantics)}</p></section>" if report.semantics else "",
+        _html_semantics(report),
         _html_insights(report),
         _html_recommendations(report),
         _html_top(execution),
@@ -166,6 +168,18 @@ def _top_heading(execution: ExecutionSummary) -> tuple[str, str]:
     if execution.groups is not None:
         return "Largest groups", "Group"
     return "Top vertices", "Vertex"
+
+
+def _top_lists(execution: ExecutionSummary) -> list[tuple[str, list[RankedVertex]]]:
+    """The ranked lists to show, with their headings: one per focus collection when the run ranked each."""
+    if execution.groups is None and execution.top_by_collection:
+        return [(f"Top {name}", listed) for name, listed in execution.top_by_collection.items()]
+    return [(_top_heading(execution)[0], execution.top)] if execution.top else []
+
+
+def _shows_by_collection(execution: ExecutionSummary) -> bool:
+    """The mix of the one top list; per-collection lists make it moot."""
+    return bool(execution.by_collection) and (execution.groups is not None or not execution.top_by_collection)
 
 
 def _distribution_rows(dist: Distribution) -> list[list[str]]:
@@ -208,22 +222,22 @@ def _parameter_rows(execution: ExecutionSummary, template: AnalysisTemplate, rep
     return rows
 
 
-def _top_rows(execution: ExecutionSummary) -> tuple[list[str], list[list[str]]]:
-    """The top list's header and rows; the label column only when labels say more than the ids."""
+def _top_rows(execution: ExecutionSummary, listed: list[RankedVertex]) -> tuple[list[str], list[list[str]]]:
+    """A ranked list's header and rows; the label column only when labels say more than the ids."""
     _, column = _top_heading(execution)
     if execution.groups is not None:
         return ["#", column, "Named after", "Vertices"], [
-            [str(i), v.id, v.label or "—", format_count(int(v.value))] for i, v in enumerate(execution.top, 1)
+            [str(i), v.id, v.label or "—", format_count(int(v.value))] for i, v in enumerate(listed, 1)
         ]
-    if all(not v.label or v.label in (v.id, v.id.rpartition("/")[2]) for v in execution.top):
-        return ["#", column, "Value"], [[str(i), v.id, format_value(v.value)] for i, v in enumerate(execution.top, 1)]
-    rows = [[str(i), v.id, v.label, format_value(v.value)] for i, v in enumerate(execution.top, 1)]
+    if all(not v.label or v.label in (v.id, v.id.rpartition("/")[2]) for v in listed):
+        return ["#", column, "Value"], [[str(i), v.id, format_value(v.value)] for i, v in enumerate(listed, 1)]
+    rows = [[str(i), v.id, v.label, format_value(v.value)] for i, v in enumerate(listed, 1)]
     return ["#", column, "Label", "Value"], rows
 
 
 _DETAIL_HEADER = [
-    "Group", "Named after", "Vertices", "Share", "Density", "Most connected members (ties inside)", "Ties out",
-    "Strongest bridges",
+    "Group", "Named after", "Vertices", "Share", "Density", "Most connected members (ties inside)",
+    "Over-represented values", "Ties out", "Strongest bridges",
 ]  # fmt: skip
 _DETAILS_CAPTION = (
     "Each group is named after its member with the most ties inside it; a tie is a pair of vertices joined by an edge "
@@ -251,7 +265,8 @@ def _detail_rows(execution: ExecutionSummary, details: list) -> list[list[str]]:
         rows.append(
             [
                 d.group_id, d.name or "—", format_count(d.size), format_share(d.share), format_value(d.density),
-                members, format_count(d.external_ties), bridges or "—",
+                members, "; ".join(dominant_value(a) for a in d.attributes) or "—", format_count(d.external_ties),
+                bridges or "—",
             ]  # fmt: skip
         )
     return rows
@@ -352,18 +367,27 @@ def _html_recommendations(report: Report) -> str:
     return f'<section><h2>Recommendations</h2><ul class="recs">{items}</ul></section>'
 
 
-def _html_top(execution: ExecutionSummary) -> str:
-    if not execution.top:
+def _html_semantics(report: Report) -> str:
+    if not report.semantics and not report.warnings:
         return ""
-    heading, _ = _top_heading(execution)
-    header, rows = _top_rows(execution)
-    peak = max((v.value for v in execution.top), default=0.0)
-    cells = [
-        [_e(cell) for cell in row] + [_bar(vertex.value / peak if peak > 0 else 0.0, "value")]
-        for row, vertex in zip(rows, execution.top, strict=True)
-    ]
-    table = _html_table([_e(cell) for cell in header] + [""], cells, numeric={0, len(header) - 1})
-    return f"<section><h2>{_e(heading)}</h2>{table}</section>"
+    warnings = "".join(f"<li>Warning: {_e(warning)}</li>" for warning in report.warnings)
+    listing = f"<ul>{warnings}</ul>" if warnings else ""
+    semantics = f"<p>{_e(report.semantics)}</p>" if report.semantics else ""
+    return f"<section><h2>How the graph was read</h2>{semantics}{listing}</section>"
+
+
+def _html_top(execution: ExecutionSummary) -> str:
+    sections = []
+    for heading, listed in _top_lists(execution):
+        header, rows = _top_rows(execution, listed)
+        peak = max((v.value for v in listed), default=0.0)
+        cells = [
+            [_e(cell) for cell in row] + [_bar(vertex.value / peak if peak > 0 else 0.0, "value")]
+            for row, vertex in zip(rows, listed, strict=True)
+        ]
+        table = _html_table([_e(cell) for cell in header] + [""], cells, numeric={0, len(header) - 1})
+        sections.append(f"<section><h2>{_e(heading)}</h2>{table}</section>")
+    return "".join(sections)
 
 
 def _html_details(execution: ExecutionSummary) -> str:
@@ -372,11 +396,11 @@ def _html_details(execution: ExecutionSummary) -> str:
         rows = [[_e(cell) for cell in row] for row in _detail_rows(execution, execution.group_details)]
         blocks.append(
             f"<section><h2>{_e(_details_heading(execution))}</h2><p>{_e(_DETAILS_CAPTION)}</p>"
-            f"{_html_table([_e(h) for h in _DETAIL_HEADER], rows, numeric={2, 3, 4, 6})}</section>"
+            f"{_html_table([_e(h) for h in _DETAIL_HEADER], rows, numeric={2, 3, 4, 7})}</section>"
         )
     if execution.small_groups:
         rows = [[_e(cell) for cell in row] for row in _detail_rows(execution, execution.small_groups)]
-        table = _html_table([_e(h) for h in _DETAIL_HEADER], rows, numeric={2, 3, 4, 6})
+        table = _html_table([_e(h) for h in _DETAIL_HEADER], rows, numeric={2, 3, 4, 7})
         blocks.append(f"<section><h2>Smallest groups</h2>{table}</section>")
     return "".join(blocks)
 
@@ -395,7 +419,7 @@ def _html_figures(execution: ExecutionSummary) -> str:
     if execution.groups is not None:
         rows = [[_e(name), _e(value)] for name, value in _group_rows(execution.groups)]
         blocks.append(f"<div><h2>Groups</h2>{_html_table(['Figure', 'Value'], rows, numeric={1})}{_size_chart(execution.groups)}</div>")
-    if execution.by_collection:
+    if _shows_by_collection(execution):
         rows = [[_e(name), _e(format_count(count))] for name, count in execution.by_collection.items()]
         caption = f"<p>{_e(_by_collection_caption(execution))}</p>"
         table = _html_table(["Collection", "Vertices"], rows, numeric={1})

@@ -158,28 +158,73 @@ class TestScopedRanks:
         assert report.claims_rejected == []
         assert report.claims_verified >= 20
 
-    def test_unscoped_leader_is_first_among_all_vertices(self, store, tmp_path):
-        """Without a focus the ranking covers every collection, and the leader is networkx's overall leader."""
+    def test_unscoped_run_ranks_every_collection_in_its_own_list(self, store, tmp_path):
+        """Without a focus every analysed collection gets its list, each led by networkx's best of that collection."""
         template = pagerank_template(focus=[])
         execution = execute_template(store, "shop", template, "x-all")
-        report, _ = run_report(store, tmp_path, report_task(template, execution))
+        report, files = run_report(store, tmp_path, report_task(template, execution))
         ranks = reference_pagerank()
-        overall = max(ranks, key=ranks.get)
-        assert execution.top[0].id == overall
-        assert "Kitchen ranks first among all analysed vertices" in report.summary
+        assert execution.top[0].id == max(ranks, key=ranks.get)
+        names = {f"customers/{k}": v for k, v in CUSTOMERS.items()} | {f"products/{k}": v for k, v in PRODUCTS.items()}
+        names |= {f"categories/{k}": v for k, v in CATEGORIES.items()}
+        for collection in ("categories", "customers", "products"):
+            members = sorted((v for v in ranks if v.startswith(f"{collection}/")), key=ranks.get, reverse=True)
+            assert [v.id for v in execution.top_by_collection[collection]] == members
+            assert f"{names[members[0]]} ranks first among {collection} with" in report.summary
+        assert report.title == "Top categories, customers and products by PageRank"
+        assert "ranks first among all analysed vertices" not in report.summary
         mix = next(i for i in report.insights if i.title == "Where the top vertices come from")
         assert "5 from customers, 3 from products and 1 from categories" in mix.text
+        markdown = files["TPL-1.md"].decode()
+        assert ["## Top categories", "## Top customers", "## Top products"] == [
+            line for line in markdown.splitlines() if line.startswith("## Top ")
+        ]
+        assert report.claims_rejected == []
+
+    def test_customers_and_products_each_get_a_verified_list_and_a_recommendation_from_it(self, store, tmp_path):
+        """Focus on customers and products: two lists, each first checked within its collection against networkx; the
+        recommendation about customers and products names the leaders of each list, never a category."""
+        template = pagerank_template(focus=["customers", "products"])
+        execution = execute_template(store, "shop", template, "x-two")
+        report, files = run_report(store, tmp_path, report_task(template, execution))
+        ranks = reference_pagerank()
+        best = {
+            c: max((v for v in ranks if v.startswith(f"{c}/")), key=ranks.get) for c in ("customers", "products")
+        }
+        customer, product = CUSTOMERS[best["customers"][10:]], PRODUCTS[best["products"][9:]]
+        assert report.title == "Top customers and products by PageRank"
+        assert f"{customer} ranks first among customers" in report.summary
+        assert f"{product} ranks first among products" in report.summary
+        assert [i.title for i in report.insights if "ranks first" in i.title] == [
+            f"{customer} ranks first among customers",
+            f"{product} ranks first among products",
+        ]
+        first = report.recommendations[0].text
+        assert "Enrol the top-ranked customers" in first
+        ordered = {
+            c: [v for v in sorted(ranks, key=ranks.get, reverse=True) if v.startswith(f"{c}/")][:3]
+            for c in ("customers", "products")
+        }
+        a, b, c = (CUSTOMERS[v[10:]] for v in ordered["customers"])
+        assert f"Start with {a}, {b} and {c} (the first 3 among customers)" in first
+        assert "(the first 3 among products)" in first and "Kitchen" not in first
+        assert set(execution.top_by_collection) == {"categories", "customers", "products"}
+        shown = json.loads(files["TPL-1.json"])["execution"]["top_by_collection"]
+        assert set(shown) == {"customers", "products"}
+        assert "## Top categories" not in files["TPL-1.md"].decode()
         assert report.claims_rejected == []
 
 
 class TestPlantedFalseClaims:
     def test_a_leader_not_first_in_the_stored_results_is_withheld(self, store, tmp_path):
-        """Swap the first two of the top list: the claim that the runner-up ranks first is withheld and counted."""
+        """Swap the first two of the customers' list: the runner-up's claim to rank first is withheld and counted."""
         template = pagerank_template()
         honest = execute_template(store, "shop", template, "x-planted")
-        planted = msgspec.structs.replace(honest, top=[honest.top[1], honest.top[0], *honest.top[2:]])
+        listed = honest.top_by_collection["customers"]
+        lists = honest.top_by_collection | {"customers": [listed[1], listed[0], *listed[2:]]}
+        planted = msgspec.structs.replace(honest, top_by_collection=lists)
         report, _ = run_report(store, tmp_path, report_task(template, planted))
-        impostor = planted.top[0].label
+        impostor = listed[1].label
         assert f"{impostor} ranks first" not in every_sentence(report)
         reasons = [c.reason for c in report.claims_rejected if f"{impostor} ranks first" in c.text]
         assert reasons and any("ranks 2 among customers in the stored results, not 1" in r for r in reasons)
@@ -371,3 +416,20 @@ def test_isolated_groups_are_listed_when_a_requirement_asks(store, tmp_path):
     plain, plain_files = run_report(store, tmp_path, report_task(template, execution, requirements=other))
     assert all(not i.title.startswith("Small and isolated") for i in plain.insights)
     assert "Smallest groups" not in plain_files["TPL-2.md"].decode()
+
+
+def test_schema_warnings_on_the_analysed_edges_are_shown_under_how_the_graph_was_read(store, tmp_path):
+    """A warning the orchestrator passes with the task is in the report and under its semantics in every format."""
+    template = pagerank_template()
+    execution = execute_template(store, "shop", template, "x-warned")
+    warning = "Edge collection 'follows' is read as directed, but its name suggests ties that go both ways."
+    task = msgspec.structs.replace(report_task(template, execution), schema_warnings=[warning])
+    report, files = run_report(store, tmp_path, task)
+    assert report.warnings == [warning]
+    markdown = files["TPL-1.md"].decode()
+    section = markdown.split("## How the graph was read", 1)[1].split("\n## ", 1)[0]
+    assert report.semantics.replace("_", "\\_") in section
+    assert "- Warning: Edge collection 'follows' is read as directed" in section
+    assert "<li>Warning: Edge collection &#x27;follows&#x27; is read as directed" in files["TPL-1.html"].decode()
+    unwarned, _ = run_report(store, tmp_path, report_task(template, execution))
+    assert unwarned.warnings == []

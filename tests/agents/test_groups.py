@@ -117,13 +117,19 @@ def test_the_report_names_groups_and_states_their_density_and_bridges(store, tmp
     asking = [Requirement(id="REQ-5", text="List isolated people", priority="high")]
     report, files = run_report(store, tmp_path, report_task(template, execution, requirements=asking))
     assert execution.top[0].label == "Amira"
-    title = "What holds the largest weakly connected components together"
+    title = "What holds the largest weakly connected component together"
     details = next(i for i in report.insights if i.title == title)
-    assert "Amira's weakly connected component (5 vertices, 50.0%)" in details.text
-    assert "Its 5 internal ties give a density of 0.5, 2.5× the whole graph's." in details.text
-    assert "the whole graph has 9 ties, a density of 0.2" in details.text
-    assert "Team is red for 100.0% of its people (against 60.0% of all people)" in details.text
-    assert "Dara's" not in details.text
+    assert details.text.startswith("Amira's weakly connected component (5 vertices, 50.0%) centres on Amira (3 ties).")
+    assert "give a density of 0.5, 2.5× the whole graph's 0.2." in details.text
+    assert "Over-represented in it: team red (100.0% of its people vs 60.0% of all people)." in details.text
+    # Only the largest group is told in prose; the others are in the table it points at.
+    assert "Farah" not in details.text and "Dara's" not in details.text
+    assert 'The table "Largest groups in detail" describes the 3 largest' in details.text
+    markdown = files["TPL-G.md"].decode()
+    farah = "| component/1 | Farah | 4 | 40.0% | 0.6667 | Farah (3), Goran (2), Hana (2), Ines (1) | team blue (100.0% "
+    assert farah in markdown
+    # A lone vertex holds its own value 100%: that says nothing, so Zoe's row shows no value.
+    assert "| component/2 | Zoe | 1 | 10.0% | 0 | Zoe (0) | — |" in markdown
     assert "Zoe alone" in next(i.text for i in report.insights if i.title.startswith("Small and isolated"))
     assert report.claims_rejected == []
     assert "| community/" not in files["TPL-G.md"].decode() and "Named after" in files["TPL-G.md"].decode()
@@ -146,3 +152,31 @@ def test_group_details_stay_fast_on_a_large_graph(tmp_path):
     assert time.perf_counter() - started < 8
     assert len(description.details) == 5 and len(description.small) == 10
     assert sum(d.size for d in description.details) <= n
+
+
+def test_an_attribute_with_many_values_counts_as_categorical_up_to_one_value_per_five_vertices(tmp_path):
+    """600 products: ``brand`` has 60 values (10 products each) and dominates the tight group of 30; ``code`` has 130
+    values (more than one per 5 products), so it is no category even where one code covers the whole group."""
+    n = 600
+    group = np.arange(n) < 30
+    brand = np.array([f"brand{i // 10:02d}" for i in range(n)], dtype=object)
+    # The group: all 10 products of brand07 and one product from each of 20 other brands.
+    members = np.concatenate((np.arange(70, 80), np.arange(100, 300, 10)))
+    order = np.concatenate((members, np.setdiff1d(np.arange(n), members)))
+    brand = brand[order]
+    code = np.where(group, "X", np.array([f"c{i % 129}" for i in range(n)], dtype=object))
+    path = tmp_path / "products.parquet"
+    pq.write_table(pa.table({"_key": [str(i) for i in range(n)], "brand": brand.tolist(), "code": code.tolist()}), path)
+    chain = np.arange(29)
+    src = np.concatenate((chain, np.arange(30, n - 1)))
+    dst = np.concatenate((chain + 1, np.arange(31, n)))
+    arrays = GraphArrays(
+        num_vertices=n, src=src, dst=dst, collections=["products"], offsets=np.array([0, n]), vertex_files=[path]
+    )
+    groups = np.where(group, 0, 1)
+    [rest, tight] = describe_groups(arrays, groups, ties_of(n, src, dst, groups), "community").details[:2]
+    assert tight.size == 30
+    found = [(a.attribute, a.value, a.count, a.share, a.overall_share) for a in tight.attributes]
+    assert found == [("brand", "brand07", 10, pytest.approx(10 / 30), pytest.approx(10 / 600))]
+    assert len(set(brand)) == 60 and len(set(code)) == 130
+    assert rest.attributes == []

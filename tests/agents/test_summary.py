@@ -54,6 +54,29 @@ class TestCentrality:
         values[[17, 150]] = 49.5
         assert run("pagerank", values).distribution.top_1pct_share == pytest.approx(1 / 3)
 
+    def test_each_collection_gets_its_own_top_list(self):
+        """Companies hold the 12 highest scores, so the people's list is what a whole-graph top 10 hides."""
+        rng = np.random.default_rng(3)
+        values = rng.random(60)
+        collection = np.arange(60) % 2
+        values[collection == 1] += 10.0
+        values[[8, 4]] = 0.999  # two people tied at the top: the lower index ranks first
+        by_collection = run("pagerank", values, collection).top_by_collection
+        assert set(by_collection) == {"people", "companies"}
+        for position, name in enumerate(COLLECTIONS):
+            members = np.flatnonzero(collection == position)
+            expected = members[np.lexsort((members, -values[members]))][:10]
+            listed = by_collection[name]
+            assert [v.id for v in listed] == ids_for(expected)
+            assert [v.value for v in listed] == values[expected].tolist()
+            assert [v.label for v in listed] == labels_for(expected)
+        assert [v.id for v in by_collection["people"][:2]] == ["v/4", "v/8"]
+
+    def test_a_collection_without_vertices_gets_no_list(self):
+        """Only collections holding vertices are listed; groups get no per-collection lists."""
+        assert set(run("betweenness", [0.3, 0.1, 0.2]).top_by_collection) == {"people"}
+        assert run("wcc", [0, 0, 1]).top_by_collection == {}
+
     def test_top_1pct_is_at_least_one_vertex(self):
         """On 10 vertices the top 1 % is the leader alone."""
         assert run("pagerank", [1.0] * 9 + [11.0]).distribution.top_1pct_share == pytest.approx(0.55)
@@ -150,4 +173,5 @@ def test_a_million_vertices_summarise_in_well_under_a_second(algorithm, make):
     parts = summarize(algorithm, values, counting_labels, ids_for, rng.integers(0, 2, n), COLLECTIONS, member_scores=scores)
     assert time.perf_counter() - started < 1.5
     assert len(parts.top) == 10
-    assert sum(looked_up) == 10
+    # A centrality also lists each of the two collections' own top 10.
+    assert sum(looked_up) == (30 if make == "scores" else 10)

@@ -391,3 +391,33 @@ def test_requirements_the_graph_cannot_answer_are_no_data_with_the_reason() -> N
             "collections: customers, products, categories",
         ),
     ]
+
+
+def test_the_demo_pagerank_focus_is_what_its_requirements_ask_about(demo) -> None:
+    """REQ-1 asks about customers, REQ-2 about hub products ("that connect many customers and categories" is
+    context), OBJ-1 about both: the merged PageRank template reads every collection but ranks customers and
+    products, and its title says so in words."""
+    requirements, schema, use_cases, unanswered = demo
+
+    result = build_templates(use_cases, schema, 5, requirements, unanswered)
+
+    [pagerank] = [t for t in result.templates if t.algorithm == "pagerank"]
+    assert {"REQ-1", "REQ-2", "OBJ-1"} <= set(pagerank.requirement_ids)
+    assert pagerank.vertex_collections == ["categories", "customers", "products"]
+    assert pagerank.focus_collections == ["customers", "products"]
+    assert pagerank.title == "Influential customers and hub products among customers and products"
+
+
+def test_a_merged_template_widens_the_among_of_its_title_to_its_focus() -> None:
+    """Two PageRank use cases, on customers and on products, merge: the title names both; a title the use-case
+    agent did not narrow is kept as it is."""
+    narrowed = [
+        use_case("UC-1", "pagerank", ["customers"], title="Key shoppers among customers"),
+        use_case("UC-2", "pagerank", ["products"], title="Key shoppers among products"),
+    ]
+    [template] = build_templates(narrowed, shop_schema(), 5).templates
+    assert template.title == "Key shoppers among customers and products"
+    assert template.focus_collections == ["customers", "products"]
+    plain = [use_case("UC-1", "pagerank", ["customers"], title="Key shoppers"), narrowed[1]]
+    [template] = build_templates(plain, shop_schema(), 5).templates
+    assert template.title == "Key shoppers"

@@ -300,3 +300,33 @@ def test_a_requirement_asks_only_the_questions_it_means(text: str, expected: set
     use_cases = derive_use_cases(requirements, shop_schema(), retail())
 
     assert {u.algorithm for u in use_cases if "REQ-1" in u.requirement_ids} == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "focus"),
+    [
+        # What a relative clause names is context: the requirement asks about its subject.
+        ("Identify hub products that connect many customers and categories.", ["products"]),
+        ("Rank the customers who buy the most popular products.", ["customers"]),
+        ("Find the key customers and products, which drive most sales in each category.", ["customers", "products"]),
+        # Nothing named before the clause: every collection named counts.
+        ("Flag suspicious clusters of accounts that buy the same products.", ["products"]),
+        ("Find influential customers and their products.", ["customers", "products"]),
+    ],
+)
+def test_a_use_case_is_about_the_collections_its_requirement_asks_about(text, focus) -> None:
+    [use_case] = derive_use_cases(doc(req("REQ-1", text)), shop_schema(), retail())
+    assert use_case.focus_collections == focus
+
+
+def test_two_use_cases_of_one_algorithm_are_told_apart_by_their_collections_in_words() -> None:
+    """The pattern's title, then "among" and the collections: no bracketed suffix."""
+    pattern = AlgorithmPattern(title="Influential customers and hub products", meaning="m", recommendation="r")
+    vertical = retail({"pagerank": pattern})
+    requirements = doc(req("REQ-1", "Rank customers by influence."), req("REQ-2", "Identify hub products."))
+    titles = [u.title for u in derive_use_cases(requirements, shop_schema(), vertical)]
+    assert titles == [
+        "Influential customers and hub products among customers",
+        "Influential customers and hub products among products",
+    ]
+    assert not any("(" in title for title in titles)

@@ -84,9 +84,26 @@ def test_a_true_scoped_report_passes_every_check(stored):
     check = check_report(body, _view(store, refs["rank"], "rank"), None)
     assert check.false == []
     assert check.unresolved == []
-    # 3 values, 3 labels, order, by collection, 4 distribution figures, 1 sentence, 2 pairs (every
-    # customer is listed, so no left-out vertex is compared).
-    assert check.checked == 15
+    # 3 values, 3 labels, 3 in scope, order, by collection, 4 distribution figures, 1 sentence, 2 pairs
+    # (every customer is listed, so no left-out vertex is compared).
+    assert check.checked == 18
+
+
+def test_each_collection_list_is_checked_within_its_collection(stored):
+    """Per-collection lists: true ones pass; a customer in the products' list, or a list that leaves out a
+    higher-ranked product, is false."""
+    store, refs = stored
+    view = _view(store, refs["rank"], "rank")
+    body = _ranking_report("Trail Tent ranks first among products with 0.3.", CUSTOMER_TOP, ["customers"])
+    products = [{"id": "products/p1", "value": 0.30, "label": "Trail Tent"}, {"id": "products/p2", "value": 0.25}]
+    customers = [{"id": i, "value": v, "label": label} for i, v, label in CUSTOMER_TOP]
+    body["execution"]["top_by_collection"] = {"customers": customers, "products": products}
+    assert check_report(body, view, None).false == []
+
+    body["execution"]["top_by_collection"] = {"products": [products[1], customers[0] | {"label": ""}]}
+    false = check_report(body, view, None).false
+    assert any("top #2 customers/c1 is among products — it is in customers" in f for f in false)
+    assert any("the top 2 are the highest among products" in f and "products/p1" in f for f in false)
 
 
 def test_first_without_its_scope_is_false_when_another_collection_ranks_higher(stored):

@@ -317,3 +317,20 @@ def test_coverage_reaches_the_status_and_constraints_reach_every_report_task():
         ("OC-4", []),
     ]
     assert [r.id for r in task.requirements] == ["REQ-1", "REQ-3"]
+
+
+def test_each_report_task_carries_the_schema_warnings_about_its_own_edge_collections():
+    """Schema analysis doubts how 'e' and 'co_purchase' are read; a report over 'e' gets the warning on 'e' only."""
+    on_e = "Edge collection 'e' is read as directed, but its name suggests ties that go both ways."
+    on_other = "Edge collection 'co_purchase' has a numeric field 'count' on every edge that looks like a weight."
+    on_prefix = "Edge collection 'e2' is read as undirected and lists its ties in both directions."
+    schema = msgspec.structs.replace(RESULTS["schema"].schema, warnings=[on_other, on_e, on_prefix])
+    state, _ = advance(make_state(), Submitted(), 1.0)
+    state, _ = advance(state, reply(f"{WF}.vertical", RESULTS["vertical"]), 2.0)
+    state, _ = advance(state, reply(f"{WF}.schema", SchemaResult(schema=schema)), 2.0)
+    state, _ = advance(state, reply(f"{WF}.requirements", RESULTS["requirements"]), 2.0)
+    state, _ = advance(state, reply(f"{WF}.use_cases", RESULTS["use_cases"]), 2.0)
+    state, _ = advance(state, reply(f"{WF}.templates", TemplatesResult(templates=[template(1)])), 3.0)
+    state, commands = advance(state, reply(f"{WF}.execution.TPL-001", ExecutionResult(summary=summary(1))), 4.0)
+    [task] = [c.envelope.task for c in commands if isinstance(c, Dispatch)]
+    assert task.schema_warnings == [on_e]

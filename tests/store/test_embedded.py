@@ -362,6 +362,19 @@ class TestResults:
         assert store.read_vertex_results(other).column("score").to_pylist() == [4, 5, 6]
         assert sorted(p.name for p in (store.home / "results" / "shop").iterdir()) == ["a.parquet", "b.parquet"]
 
+    def test_a_killed_writers_temp_file_goes_when_its_execution_is_written(
+        self, store: EmbeddedStore, shop: list[Path]
+    ) -> None:
+        """A writer SIGKILLed mid-write leaves ``.<id>.<token>.tmp``; the next write of that id removes it."""
+        store.import_graph("shop", shop)
+        arrays = store.load_arrays("shop", ["people"], [])
+        results = store.home / "results" / "shop"
+        results.mkdir(parents=True)
+        (results / ".a.0123456789ab.tmp").write_bytes(b"half a parquet file")
+        (results / ".b.0123456789ab.tmp").write_bytes(b"another execution, still being written")
+        store.write_vertex_results("shop", "a", arrays, "score", np.array([1, 2, 3]))
+        assert sorted(p.name for p in results.iterdir()) == [".b.0123456789ab.tmp", "a.parquet"]
+
     def test_bad_references_and_values_are_refused(self, store: EmbeddedStore, shop: list[Path]) -> None:
         """References outside the results folder, bad ids and wrongly sized values fail."""
         store.import_graph("shop", shop)
