@@ -23,6 +23,7 @@ from bus.errors import GaaiError
 from eval.cases import CASES, Case, build_case, write_files
 from eval.scoring import NMI_GOAL, OVERLAP_GOAL, TOP_K, CaseResult, Metric, score_case
 from graph_analytics_ai.ai.agents import AgenticWorkflowRunner
+from graph_analytics_ai.progress import plural
 from graph_analytics_ai.stack import LocalStack
 from store import EmbeddedStore
 
@@ -43,8 +44,9 @@ def run_cli(case_names: list[str] | None, json_path: Path | None) -> int:
     print()
     totals = document["totals"]
     print(
-        f"{len(results)} case(s) in {document['elapsed_s']:.0f} s: {totals['false_claims']} false claim(s) published, "
-        f"{totals['silently_dropped']} requirement(s) silently dropped, {totals['goals_missed']} goal(s) missed."
+        f"{plural(len(results), 'case')} in {document['elapsed_s']:.0f} s: "
+        f"{plural(totals['false_claims'], 'false claim')} published, "
+        f"{plural(totals['silently_dropped'], 'requirement')} silently dropped, {plural(totals['goals_missed'], 'goal')} missed."
     )
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)

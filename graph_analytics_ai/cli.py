@@ -22,7 +22,7 @@ from bus.contract import (
 )
 from bus.errors import GaaiError
 from bus.settings import Settings
-from graph_analytics_ai.progress import ProgressPrinter
+from graph_analytics_ai.progress import ProgressPrinter, plural
 from graph_analytics_ai.session import RunResult, load_state, run_workflow, write_outputs
 from graph_analytics_ai.stack import LocalStack, process_argv
 from graph_analytics_ai.trace import export_trace, format_summary, summarize
@@ -48,7 +48,7 @@ def _err(text: str) -> None:
 def _print_outcome(result: RunResult, folder: Path) -> None:
     progress = result.progress
     _out()
-    _out(f"Workflow {progress.workflow_id}: {progress.status}, {_plural(len(progress.reports), 'report')}")
+    _out(f"Workflow {progress.workflow_id}: {progress.status}, {plural(len(progress.reports), 'report')}")
     for report in progress.reports:
         _out(f"  - {report.title} ({report.template_id})")
     for failure in progress.failures:
@@ -59,10 +59,6 @@ def _print_outcome(result: RunResult, folder: Path) -> None:
     _out(f"Output: {folder}")
     _out()
     _out(format_summary(summarize(progress)))
-
-
-def _plural(count: int, word: str, plural_form: str | None = None) -> str:
-    return f"{count:,} {word if count == 1 else plural_form or word + 's'}"
 
 
 def schema_warnings(result: RunResult) -> list[str]:
@@ -336,7 +332,7 @@ def cmd_dlq_list(args: argparse.Namespace) -> int:
         _out("The dead-letter stream is empty.")
     for letter_id, letter in letters:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(letter.at))
-        deliveries = _plural(letter.deliveries, "delivery", "deliveries")
+        deliveries = plural(letter.deliveries, "delivery", "deliveries")
         attempt = f"attempt {letter.task.attempt}, {deliveries}"
         _out(f"{letter_id:>6}  {when}  {letter.agent:12} {letter.task.task_id}  {attempt}")
         _out(f"        {letter.error.message} [{letter.error.code}]")

@@ -18,6 +18,7 @@ import msgspec
 
 from bus.contract import WorkflowProgress
 from bus.errors import GaaiError
+from graph_analytics_ai.progress import plural
 
 FORMATS = ("json", "html", "markdown")
 
@@ -136,10 +137,6 @@ def _union_ms(spans: list[tuple[float, float]]) -> float:
     return total * 1000
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
-
-
 def format_summary(summary: TraceSummary) -> str:
     rule = "=" * 70
     tokens_note = " (estimated)" if summary.tokens_estimated else ""
@@ -162,7 +159,7 @@ def format_summary(summary: TraceSummary) -> str:
         f" Total Time: {summary.llm_time_s:.2f}s",
         f" Total Tokens: {summary.total_tokens:,}{tokens_note}",
         f" Estimated Cost: ${summary.cost_usd:.4f} USD"
-        + (f" ({_plural(summary.unpriced_calls, 'call')} of models with no price)" if summary.unpriced_calls else ""),
+        + (f" ({plural(summary.unpriced_calls, 'call')} of models with no price)" if summary.unpriced_calls else ""),
         "",
         "Communication:",
         f" Messages Exchanged: {summary.messages}",
@@ -171,13 +168,13 @@ def format_summary(summary: TraceSummary) -> str:
         "Slowest Agents (busy = wall-clock time with a task running; task time adds up tasks run in parallel):",
     ]
     lines += [
-        f" {i}. {a.agent}: {a.busy_ms:.0f}ms busy, {a.time_ms:.0f}ms task time over {_plural(a.calls, 'task')}"
+        f" {i}. {a.agent}: {a.busy_ms:.0f}ms busy, {a.time_ms:.0f}ms task time over {plural(a.calls, 'task')}"
         for i, a in enumerate(summary.slowest[:5], 1)
     ]
     if summary.top_llm:
         lines += ["", "Top LLM Consumers:"]
         lines += [
-            f" {i}. {a.agent}: {_plural(a.llm_calls, 'call')}, {_plural(a.tokens, 'token')}, ${a.cost_usd:.4f}"
+            f" {i}. {a.agent}: {plural(a.llm_calls, 'call')}, {plural(a.tokens, 'token')}, ${a.cost_usd:.4f}"
             for i, a in enumerate(summary.top_llm[:5], 1)
         ]
     return "\n".join(lines)
@@ -212,7 +209,7 @@ def trace_markdown(progress: WorkflowProgress) -> str:
         f"# Trace of workflow {progress.workflow_id}",
         "",
         f"Trace id `{summary.trace_id}` · status **{summary.status}** · {summary.total_time_s:.2f} s · "
-        f"{_plural(summary.llm_calls, 'LLM call')} · {summary.total_tokens:,} tokens · ${summary.cost_usd:.4f}",
+        f"{plural(summary.llm_calls, 'LLM call')} · {summary.total_tokens:,} tokens · ${summary.cost_usd:.4f}",
         "",
         "| agent | calls | time (ms) | LLM calls | tokens | cost (USD) | errors |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -261,8 +258,8 @@ table{{border-collapse:collapse;width:100%}}td,th{{padding:.25rem .5rem;border-b
 </style></head><body>
 <h1>Trace of workflow {html.escape(progress.workflow_id)}</h1>
 <p>Trace id <code>{html.escape(summary.trace_id)}</code> · status <b>{html.escape(summary.status)}</b> ·
-total {summary.total_time_s:.3f} s · {_plural(summary.steps_completed, 'step')} ·
-{_plural(summary.llm_calls, 'LLM call')} · {summary.total_tokens:,} tokens · ${summary.cost_usd:.4f}</p>
+total {summary.total_time_s:.3f} s · {plural(summary.steps_completed, 'step')} ·
+{plural(summary.llm_calls, 'LLM call')} · {summary.total_tokens:,} tokens · ${summary.cost_usd:.4f}</p>
 <table><thead><tr><th>task</th><th>agent</th><th>status</th><th>duration</th>
 <th>timeline (0 – {span:.3f} s)</th></tr></thead>
 <tbody>{''.join(rows)}</tbody></table></body></html>
