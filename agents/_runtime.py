@@ -154,7 +154,9 @@ class CpuPool:
                     ok, value = receiver.recv()
                 except EOFError:
                     process.join()
-                    raise TaskError("worker_crashed", f"the worker process died (exit code {process.exitcode})", retryable=True) from None
+                    raise TaskError(
+                        "worker_crashed", f"the worker process died (exit code {process.exitcode})", retryable=True
+                    ) from None
             finally:
                 receiver.close()
                 await loop.run_in_executor(None, process.join)
@@ -185,7 +187,9 @@ def run_agent(agent: str, handle: Handle, *, cpu_workers: int = 0, default_timeo
     run_process(f"gaai-{agent}", instance.instance_id, main)
 
 
-async def _serve_agent(agent: str, handle: Handle, settings: Settings, cpu_workers: int, instance: contract.Instance, stop: asyncio.Event) -> None:
+async def _serve_agent(
+    agent: str, handle: Handle, settings: Settings, cpu_workers: int, instance: contract.Instance, stop: asyncio.Event
+) -> None:
     home = settings.home or default_home()
     store = EmbeddedStore(home)
     provider, prices = llm_from_env()
@@ -204,7 +208,9 @@ async def _serve_agent(agent: str, handle: Handle, settings: Settings, cpu_worke
         await provider.close()
 
 
-def make_handler(handle: Handle, store: GraphStore, home: Path, provider: LlmProvider, prices: PriceTable, pool: CpuPool | None):
+def make_handler(
+    handle: Handle, store: GraphStore, home: Path, provider: LlmProvider, prices: PriceTable, pool: CpuPool | None
+):
     async def handler(envelope: contract.TaskEnvelope, job: Job) -> contract.TaskResult:
         ctx = AgentContext(
             workflow_id=envelope.workflow_id,

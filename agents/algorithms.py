@@ -100,9 +100,14 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             "How often a vertex lies on shortest paths between others: brokers and bottlenecks.",
             {
                 "exact_limit": ParamSpec(
-                    5000, "Graphs with at most this many vertices get exact betweenness; larger ones are sampled.", 0, 10**9
+                    5000,
+                    "Graphs with at most this many vertices get exact betweenness; larger ones are sampled.",
+                    0,
+                    10**9,
                 ),
-                "samples": ParamSpec(256, "Source vertices sampled when the graph is larger than exact_limit.", 1, 100_000),
+                "samples": ParamSpec(
+                    256, "Source vertices sampled when the graph is larger than exact_limit.", 1, 100_000
+                ),
                 "seed": ParamSpec(42, "Random seed for sampling.", 0, 2**31 - 1),
                 "normalized": ParamSpec(True, "Scale scores to [0, 1]."),
             },
@@ -125,7 +130,10 @@ def resolve_params(name: str, given: dict[str, object]) -> dict[str, float | int
     spec = algorithm_spec(name)
     unknown = sorted(set(given) - set(spec.params))
     if unknown:
-        raise TaskError("bad_params", f"{name} has no parameter(s) {', '.join(unknown)}; it takes: {', '.join(spec.params) or 'none'}")
+        raise TaskError(
+            "bad_params",
+            f"{name} has no parameter(s) {', '.join(unknown)}; it takes: {', '.join(spec.params) or 'none'}",
+        )
     resolved: dict[str, float | int | str | bool] = {}
     for key, param in spec.params.items():
         value = given.get(key, param.default)

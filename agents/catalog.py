@@ -90,14 +90,30 @@ def entities_of(entry: CatalogEntry) -> list[Entity]:
         return [Entity(f"vertical:{v.name}", "vertical", v.display_name, data)]
     if isinstance(result, SchemaResult):
         s = result.schema
-        return [Entity(f"schema:{s.graph_name}", "schema", f"Schema of {s.graph_name}", {"vertices": s.total_vertices, "edges": s.total_edges})]
+        return [
+            Entity(
+                f"schema:{s.graph_name}",
+                "schema",
+                f"Schema of {s.graph_name}",
+                {"vertices": s.total_vertices, "edges": s.total_edges},
+            )
+        ]
     if isinstance(result, RequirementsResult):
         doc = result.requirements
-        found = [Entity(f"requirement:{r.id}", "requirement", r.text, {"priority": r.priority, "source": r.source}) for r in doc.requirements]
+        found = [
+            Entity(f"requirement:{r.id}", "requirement", r.text, {"priority": r.priority, "source": r.source})
+            for r in doc.requirements
+        ]
         return found + [Entity(f"objective:{o.id}", "objective", o.text, {"source": o.source}) for o in doc.objectives]
     if isinstance(result, UseCasesResult):
         return [
-            Entity(f"use_case:{u.id}", "use_case", u.title, {"algorithm": u.algorithm}, tuple(f"requirement:{r}" for r in u.requirement_ids))
+            Entity(
+                f"use_case:{u.id}",
+                "use_case",
+                u.title,
+                {"algorithm": u.algorithm},
+                tuple(f"requirement:{r}" for r in u.requirement_ids),
+            )
             for u in result.use_cases
         ]
     if isinstance(result, TemplatesResult):
@@ -118,7 +134,15 @@ def entities_of(entry: CatalogEntry) -> list[Entity]:
     if isinstance(result, ExecutionResult):
         s = result.summary
         data = {"algorithm": s.algorithm, "result_ref": s.result_ref, "vertices": s.vertex_count, "edges": s.edge_count}
-        return [Entity(f"execution:{s.execution_id}", "execution", f"{s.algorithm} on {s.graph_name}", data, (f"template:{s.template_id}",))]
+        return [
+            Entity(
+                f"execution:{s.execution_id}",
+                "execution",
+                f"{s.algorithm} on {s.graph_name}",
+                data,
+                (f"template:{s.template_id}",),
+            )
+        ]
     if isinstance(result, ReportResult):
         r = result.report
         data = {"artifacts": [a.object_name for a in r.artifacts], "insights": len(r.insights)}
@@ -158,7 +182,16 @@ class Catalog:
                 )
                 db.executemany(
                     "INSERT OR REPLACE INTO entities VALUES (?, ?, ?, ?, ?)",
-                    [(entry.workflow_id, e.entity_id, e.kind, e.title, json.dumps(e.data, sort_keys=True, default=str)) for e in entities],
+                    [
+                        (
+                            entry.workflow_id,
+                            e.entity_id,
+                            e.kind,
+                            e.title,
+                            json.dumps(e.data, sort_keys=True, default=str),
+                        )
+                        for e in entities
+                    ],
                 )
                 db.executemany(
                     "INSERT OR IGNORE INTO lineage VALUES (?, ?, ?)",
@@ -175,9 +208,13 @@ class Catalog:
         records every id it serves as ``requirement:<id>``; an objective's is read as its own.
         """
         with self._connect() as db:
-            titles = dict(db.execute("SELECT entity_id, title FROM entities WHERE workflow_id = ?", (workflow_id,)).fetchall())
+            titles = dict(
+                db.execute("SELECT entity_id, title FROM entities WHERE workflow_id = ?", (workflow_id,)).fetchall()
+            )
             links: dict[str, list[str]] = {}
-            for parent, child in db.execute("SELECT parent, child FROM lineage WHERE workflow_id = ? ORDER BY child", (workflow_id,)):
+            for parent, child in db.execute(
+                "SELECT parent, child FROM lineage WHERE workflow_id = ? ORDER BY child", (workflow_id,)
+            ):
                 objective = f"objective:{parent.partition(':')[2]}"
                 if parent.startswith("requirement:") and parent not in titles and objective in titles:
                     parent = objective
@@ -230,7 +267,9 @@ class Recorder:
     commit): a commit per result was a third of the catalog's CPU at full load.
     """
 
-    def __init__(self, catalog: Catalog, status: Callable[[str], Awaitable[WorkflowProgress]], remembered: int = 10_000) -> None:
+    def __init__(
+        self, catalog: Catalog, status: Callable[[str], Awaitable[WorkflowProgress]], remembered: int = 10_000
+    ) -> None:
         self.catalog = catalog
         self._status = status
         self._origins: OrderedDict[str, asyncio.Future[tuple[float, str] | None]] = OrderedDict()
@@ -242,7 +281,9 @@ class Recorder:
             return  # a failed step produced nothing to record
         origin = await self._origin(reply.workflow_id)
         if origin is None:
-            log.warning("result of an unknown workflow not recorded", workflow_id=reply.workflow_id, task_id=reply.task_id)
+            log.warning(
+                "result of an unknown workflow not recorded", workflow_id=reply.workflow_id, task_id=reply.task_id
+            )
             return
         epoch, graph_name = origin
         with span("record catalog entry", **{"gaai.catalog.step": reply.result.__struct_config__.tag}) as current:
@@ -250,7 +291,14 @@ class Recorder:
             if not self._waiting:
                 # Written once the handlers that are ready in this turn of the loop have queued theirs.
                 asyncio.get_running_loop().call_soon(self._write_waiting)
-            self._waiting.append((CatalogEntry(workflow_id=reply.workflow_id, epoch=epoch, graph_name=graph_name, result=reply.result), recorded))
+            self._waiting.append(
+                (
+                    CatalogEntry(
+                        workflow_id=reply.workflow_id, epoch=epoch, graph_name=graph_name, result=reply.result
+                    ),
+                    recorded,
+                )
+            )
             current.set_attribute("gaai.catalog.entities", await recorded)
 
     def _write_waiting(self) -> None:

@@ -432,8 +432,30 @@ class _HtmlBlocks(HTMLParser):
 
     _SKIP = frozenset({"script", "style", "template", "noscript", "head", "title", "svg", "iframe", "object"})
     _BREAKS = frozenset(
-        {"p", "div", "section", "article", "header", "footer", "main", "aside", "nav", "blockquote", "pre",
-         "br", "hr", "table", "dl", "dt", "dd", "figure", "figcaption", "form", "body", "html"}
+        {
+            "p",
+            "div",
+            "section",
+            "article",
+            "header",
+            "footer",
+            "main",
+            "aside",
+            "nav",
+            "blockquote",
+            "pre",
+            "br",
+            "hr",
+            "table",
+            "dl",
+            "dt",
+            "dd",
+            "figure",
+            "figcaption",
+            "form",
+            "body",
+            "html",
+        }
     )
     _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
     _STRUCTURE = _BREAKS | _HEADINGS | {"li", "ul", "ol", "tr", "td", "th"}
@@ -571,9 +593,17 @@ async def read_documents(refs: list[DocumentRef], ctx) -> list[ParsedDocument]:
     """Fetch the task's documents from the document store and parse them off the event loop."""
     parsed = []
     for ref in refs:
-        with span("parse document", **{"gaai.document.name": ref.name, "gaai.document.media_type": ref.media_type}) as current:
+        with span(
+            "parse document", **{"gaai.document.name": ref.name, "gaai.document.media_type": ref.media_type}
+        ) as current:
             data = await ctx.fetch_document(ref)
             document = await ctx.run_cpu(parse_document, ref.name, ref.media_type, data)
-            current.set_attributes({"gaai.document.bytes": len(data), "gaai.document.chars": len(document.text), "gaai.document.sections": len(document.sections)})
+            current.set_attributes(
+                {
+                    "gaai.document.bytes": len(data),
+                    "gaai.document.chars": len(document.text),
+                    "gaai.document.sections": len(document.sections),
+                }
+            )
         parsed.append(document)
     return parsed

@@ -161,7 +161,9 @@ class RecordingLlm:
         self.calls = calls
         self.prices = prices or PriceTable()
 
-    async def ask(self, purpose: str, prompt: str, response_type: type[T], *, context: Any = None, system: str = "") -> T:
+    async def ask(
+        self, purpose: str, prompt: str, response_type: type[T], *, context: Any = None, system: str = ""
+    ) -> T:
         """The model's answer to ``prompt`` as a validated ``response_type``.
 
         An answer that does not decode into ``response_type`` is sent back once with the
@@ -172,12 +174,20 @@ class RecordingLlm:
                 too; ``llm_answer_truncated`` (not retryable) when an answer was cut off at
                 the token limit; the provider's own errors as it raised them.
         """
-        request = LlmRequest(purpose=purpose, prompt=prompt, system=system, context=context, response_schema=response_schema(response_type))
+        request = LlmRequest(
+            purpose=purpose,
+            prompt=prompt,
+            system=system,
+            context=context,
+            response_schema=response_schema(response_type),
+        )
         try:
             return _decode(await self._complete(request), response_type)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             problem = str(exc)
-        repair = dataclasses.replace(request, prompt=f"{prompt}\n\nYour previous answer was invalid: {problem}. Answer again with JSON only.")
+        repair = dataclasses.replace(
+            request, prompt=f"{prompt}\n\nYour previous answer was invalid: {problem}. Answer again with JSON only."
+        )
         try:
             return _decode(await self._complete(repair), response_type)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
@@ -188,7 +198,15 @@ class RecordingLlm:
             ) from None
 
     async def _complete(self, request: LlmRequest) -> str:
-        with span(f"chat {self.provider.model}", **{"gen_ai.operation.name": "chat", "gen_ai.system": self.provider.name, "gen_ai.request.model": self.provider.model, "gaai.llm.purpose": request.purpose}) as current:
+        with span(
+            f"chat {self.provider.model}",
+            **{
+                "gen_ai.operation.name": "chat",
+                "gen_ai.system": self.provider.name,
+                "gen_ai.request.model": self.provider.model,
+                "gaai.llm.purpose": request.purpose,
+            },
+        ) as current:
             started = time.perf_counter()
             response = await self.provider.complete(request)
             latency_ms = (time.perf_counter() - started) * 1000

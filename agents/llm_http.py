@@ -174,17 +174,27 @@ class _HttpProvider:
                     if response.status in (401, 403):
                         raise TaskError("llm_auth", f"{self.name} at {url} refused the credentials ({last_problem})")
                     if response.status not in _RETRYABLE_STATUSES and response.status < 500:
-                        raise TaskError("llm_request_rejected", f"{self.name} at {url} rejected the request ({last_problem})")
+                        raise TaskError(
+                            "llm_request_rejected", f"{self.name} at {url} rejected the request ({last_problem})"
+                        )
                     asked = _retry_after_s(response.headers.get("Retry-After"))
                     if asked is not None and asked > MAX_RETRY_AFTER_S:
-                        raise TaskError("llm_unavailable", f"{self.name} at {url} asked to retry after {asked:g} s ({last_problem})", retryable=True)
+                        raise TaskError(
+                            "llm_unavailable",
+                            f"{self.name} at {url} asked to retry after {asked:g} s ({last_problem})",
+                            retryable=True,
+                        )
             except TimeoutError:
                 last_problem = f"no answer within {self.timeout_s:g} s"
             except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
                 last_problem = f"{type(exc).__name__}: {exc}"
             if attempt < self.max_attempts:
                 await asyncio.sleep(self._backoff(attempt) if asked is None else asked)
-        raise TaskError("llm_unavailable", f"{self.name} at {url} failed {self.max_attempts} attempts; last: {last_problem}", retryable=True)
+        raise TaskError(
+            "llm_unavailable",
+            f"{self.name} at {url} failed {self.max_attempts} attempts; last: {last_problem}",
+            retryable=True,
+        )
 
     def _backoff(self, attempt: int) -> float:
         """Exponential, with half of it random so replicas that failed together spread out."""
@@ -267,7 +277,11 @@ class OpenAICompatibleProvider(_HttpProvider):
         try:
             payload = await self._post("/chat/completions", body)
         except TaskError as exc:
-            if exc.code != "llm_request_rejected" or self._token_limit_field != "max_tokens" or _SUCCESSOR_FIELD not in exc.message:
+            if (
+                exc.code != "llm_request_rejected"
+                or self._token_limit_field != "max_tokens"
+                or _SUCCESSOR_FIELD not in exc.message
+            ):
                 raise
             self._token_limit_field = _SUCCESSOR_FIELD
             body[_SUCCESSOR_FIELD] = body.pop("max_tokens")
@@ -276,7 +290,11 @@ class OpenAICompatibleProvider(_HttpProvider):
         choice = completion.choices[0] if completion.choices else None
         text = (choice.message.content or "") if choice else ""
         if completion.usage is None:  # some compatible servers leave usage out
-            tokens_in, tokens_out, estimated = estimate_tokens(request.system) + estimate_tokens(request.prompt), estimate_tokens(text), True
+            tokens_in, tokens_out, estimated = (
+                estimate_tokens(request.system) + estimate_tokens(request.prompt),
+                estimate_tokens(text),
+                True,
+            )
         else:
             tokens_in, tokens_out, estimated = completion.usage.prompt_tokens, completion.usage.completion_tokens, False
         return LlmResponse(
@@ -328,7 +346,9 @@ class AnthropicProvider(_HttpProvider):
             body["system"] = request.system
         if shape is not None:
             tool = schema_name(request.purpose)
-            body["tools"] = [{"name": tool, "description": f"Record the {request.purpose} answer.", "input_schema": shape.schema}]
+            body["tools"] = [
+                {"name": tool, "description": f"Record the {request.purpose} answer.", "input_schema": shape.schema}
+            ]
             body["tool_choice"] = {"type": "tool", "name": tool}
         message = self._decoded(await self._post("/v1/messages", body), _AnthropicMessage)
         tool_uses = [block.input for block in message.content if block.type == "tool_use"]
@@ -359,13 +379,17 @@ def http_provider_from_env(name: str, environ: Mapping[str, str]) -> OpenAICompa
     provider = _HTTP_PROVIDERS[name]
     model = environ.get("GAAI_LLM_MODEL")
     if not model:
-        raise GaaiError("bad_setting", f"GAAI_LLM_MODEL is not set: the {name} provider needs the name of the model to ask")
+        raise GaaiError(
+            "bad_setting", f"GAAI_LLM_MODEL is not set: the {name} provider needs the name of the model to ask"
+        )
     base_url = environ.get("GAAI_LLM_BASE_URL") or None
     if base_url is not None and not base_url.startswith(("http://", "https://")):
         raise GaaiError("bad_setting", f"GAAI_LLM_BASE_URL={base_url!r}: expected an http:// or https:// URL")
     api_key = environ.get("GAAI_LLM_API_KEY") or environ.get(provider.api_key_variable) or None
     if api_key is None and not (provider is OpenAICompatibleProvider and base_url is not None):
-        raise GaaiError("bad_setting", f"no API key for the {name} provider: set GAAI_LLM_API_KEY or {provider.api_key_variable}")
+        raise GaaiError(
+            "bad_setting", f"no API key for the {name} provider: set GAAI_LLM_API_KEY or {provider.api_key_variable}"
+        )
     timeout = environ.get("GAAI_LLM_TIMEOUT_S")
     attempts = environ.get("GAAI_LLM_MAX_ATTEMPTS")
     max_tokens = environ.get("GAAI_LLM_MAX_TOKENS")

@@ -356,8 +356,10 @@ _PRIVATE_ENTITIES = (
         rf"\b(?:anonymi[sz]e|pseudonymi[sz]e|mask|hide|not name) (?:the |all |any |our |individual )?{_ENTITY_WORD}",
         re.IGNORECASE,
     ),
-    re.compile(rf"\b{_ENTITY_WORD} (?:are|is) (?:only )?(?:referred to|identified|shown|listed)\b[^.;]*\bpseudonym",
-               re.IGNORECASE),
+    re.compile(
+        rf"\b{_ENTITY_WORD} (?:are|is) (?:only )?(?:referred to|identified|shown|listed)\b[^.;]*\bpseudonym",
+        re.IGNORECASE,
+    ),
 )
 # Words that stand before "names" or after "anonymise" without naming an entity.
 _NOT_ENTITIES = frozenset(
@@ -366,8 +368,23 @@ _NOT_ENTITIES = frozenset(
     "data results reports report output outputs".split()
 )
 _NUMBER_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
-    "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "fifty": 50, "hundred": 100,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+    "fifty": 50,
+    "hundred": 100,
 }
 _MAX_ITEMS = re.compile(
     r"\b(?:at most|no more than|not more than|a maximum of|maximum of|max\.?|limited to"
@@ -388,9 +405,29 @@ _OUTPUT_WORDS = re.compile(
     r"\b(?:reports?|tables?|lists?|rankings?|show\w*|display\w*|charts?|summar\w*|outputs?|insights?)\b", re.IGNORECASE
 )
 _LANGUAGE_NAMES = (
-    "English", "German", "French", "Spanish", "Italian", "Portuguese", "Dutch", "Polish", "Swedish", "Danish",
-    "Norwegian", "Finnish", "Czech", "Greek", "Turkish", "Russian", "Ukrainian", "Japanese", "Chinese", "Korean",
-    "Arabic", "Hebrew", "Hindi",
+    "English",
+    "German",
+    "French",
+    "Spanish",
+    "Italian",
+    "Portuguese",
+    "Dutch",
+    "Polish",
+    "Swedish",
+    "Danish",
+    "Norwegian",
+    "Finnish",
+    "Czech",
+    "Greek",
+    "Turkish",
+    "Russian",
+    "Ukrainian",
+    "Japanese",
+    "Chinese",
+    "Korean",
+    "Arabic",
+    "Hebrew",
+    "Hindi",
 )
 _LANGUAGE = re.compile(
     rf"\b(?:in|into) (?:plain |simple |british |american )?({'|'.join(_LANGUAGE_NAMES)})\b"

@@ -351,7 +351,9 @@ def _example(value: Any) -> str:
 
 
 async def handle(task: SchemaTask, ctx) -> SchemaResult:
-    with span("analyze schema", **{"gaai.graph.name": task.graph_name, "gaai.sample_size": task.sample_size}) as current:
+    with span(
+        "analyze schema", **{"gaai.graph.name": task.graph_name, "gaai.sample_size": task.sample_size}
+    ) as current:
         schema = await ctx.run_cpu(
             analyze_schema,
             ctx.store,

@@ -55,6 +55,7 @@ BETWEENNESS_VISIT_BUDGET = 500_000_000
 # so very large graphs get this many sources and take longer than the budget instead.
 BETWEENNESS_MIN_SAMPLES = 32
 
+
 @dataclass(frozen=True)
 class CollectionChoice:
     """The collections an algorithm will read, or why it cannot run.
@@ -183,7 +184,9 @@ def choose_collections(algorithm: str, focus: list[str], schema: GraphSchema) ->
     """
     spec = ALGORITHMS.get(algorithm)
     if spec is None:
-        return CollectionChoice(problem=f"unknown algorithm {algorithm!r}; known algorithms: {', '.join(sorted(ALGORITHMS))}")
+        return CollectionChoice(
+            problem=f"unknown algorithm {algorithm!r}; known algorithms: {', '.join(sorted(ALGORITHMS))}"
+        )
     names = [info.name for info in schema.vertex_collections]
     unknown = [name for name in focus if name not in names]
     if unknown:
@@ -206,7 +209,9 @@ def choose_collections(algorithm: str, focus: list[str], schema: GraphSchema) ->
             "so every strongly connected component would be a single vertex"
         )
     if not edges:
-        return CollectionChoice(problem=f"no edge collection with edges joins {_join(vertices) or 'any vertex collection'}")
+        return CollectionChoice(
+            problem=f"no edge collection with edges joins {_join(vertices) or 'any vertex collection'}"
+        )
     if _vertex_count(schema, vertices) == 0:
         return CollectionChoice(problem=f"vertex collection(s) {_join(vertices)} hold no vertices")
     return CollectionChoice(vertices=vertices, edges=edges, notes=notes)
@@ -524,7 +529,9 @@ def describe_constraint(constraint: OutputConstraint) -> str:
     return f"a {str(constraint.value).upper()} file of the results"
 
 
-def _core_selection(spec: AlgorithmSpec, focus: list[str], schema: GraphSchema) -> tuple[list[str], list[str], list[str]]:
+def _core_selection(
+    spec: AlgorithmSpec, focus: list[str], schema: GraphSchema
+) -> tuple[list[str], list[str], list[str]]:
     """Vertices, edges and notes for a connectivity or community algorithm."""
     core = core_collections(schema)
     group = "component" if spec.kind == "connectivity" else "community"
@@ -539,7 +546,9 @@ def _core_selection(spec: AlgorithmSpec, focus: list[str], schema: GraphSchema) 
         )
     named_satellites = [name for name in focus if name not in core]
     if named_satellites:
-        notes.append(f"The use case names {_join(named_satellites)} too, which {spec.title} leaves out for that reason.")
+        notes.append(
+            f"The use case names {_join(named_satellites)} too, which {spec.title} leaves out for that reason."
+        )
     vertices = core
     named = [name for name in core if name in focus]
     if named and len(named) < len(core):
@@ -595,7 +604,9 @@ def _parameters(spec: AlgorithmSpec, vertices: int, edges: int) -> tuple[dict[st
             f"{visits:,} vertices and edges per vertex, and the budget is {BETWEENNESS_VISIT_BUDGET:,} visits."
         )
     if vertices <= exact_limit:
-        notes.append(f"{vertices:,} vertices ≤ exact_limit {exact_limit:,}, so betweenness is exact and samples is unused.")
+        notes.append(
+            f"{vertices:,} vertices ≤ exact_limit {exact_limit:,}, so betweenness is exact and samples is unused."
+        )
         return params, notes
     samples = max(BETWEENNESS_MIN_SAMPLES, min(default_samples, BETWEENNESS_VISIT_BUDGET // visits))
     params["samples"] = samples
@@ -607,7 +618,9 @@ def _parameters(spec: AlgorithmSpec, vertices: int, edges: int) -> tuple[dict[st
             "below which the top ranks are noise)."
         )
     else:
-        notes.append(f"{vertices:,} vertices > exact_limit, so betweenness is sampled from the default {samples} sources.")
+        notes.append(
+            f"{vertices:,} vertices > exact_limit, so betweenness is sampled from the default {samples} sources."
+        )
     return params, notes
 
 

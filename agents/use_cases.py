@@ -74,29 +74,71 @@ from agents.algorithms import ALGORITHMS
 from agents.templates import QUESTIONS, choose_collections, core_collections, scoped_title
 from agents.llm import offline_responder
 from agents.llm_http import WRAPPER_PROPERTY
-from bus.contract import GraphSchema, RequirementsDoc, UnansweredQuestion, UseCase, UseCasesResult, UseCasesTask, VerticalProfile
+from bus.contract import (
+    GraphSchema,
+    RequirementsDoc,
+    UnansweredQuestion,
+    UseCase,
+    UseCasesResult,
+    UseCasesTask,
+    VerticalProfile,
+)
 
 _SIGNAL_WORDS: dict[str, tuple[str, ...]] = {
     "pagerank": (
-        r"influen\w*", r"importan\w*", r"keys?", r"tops?", r"rank\w*", r"popular\w*",
-        r"hubs?", r"authorit\w*", r"reach(?:es|ing)?", r"page ?rank\w*",
+        r"influen\w*",
+        r"importan\w*",
+        r"keys?",
+        r"tops?",
+        r"rank\w*",
+        r"popular\w*",
+        r"hubs?",
+        r"authorit\w*",
+        r"reach(?:es|ing)?",
+        r"page ?rank\w*",
     ),
     "louvain": (
-        r"communit\w*", r"segment\w*", r"cluster\w*", r"group\w*", r"cohorts?", r"similar\w*",
-        r"tastes?", r"louvain",
+        r"communit\w*",
+        r"segment\w*",
+        r"cluster\w*",
+        r"group\w*",
+        r"cohorts?",
+        r"similar\w*",
+        r"tastes?",
+        r"louvain",
     ),
     "label_propagation": (r"label propagation",),
     "wcc": (
-        r"connected\w*", r"disconnected", r"connectivity", r"isolat\w*", r"fragment\w*", r"islands?",
-        r"reachab\w*", r"silo\w*", r"orphan\w*", r"weakly connected",
+        r"connected\w*",
+        r"disconnected",
+        r"connectivity",
+        r"isolat\w*",
+        r"fragment\w*",
+        r"islands?",
+        r"reachab\w*",
+        r"silo\w*",
+        r"orphan\w*",
+        r"weakly connected",
     ),
     "scc": (
-        r"cycl\w*", r"circular\w*", r"loop\w*", r"rings?", r"reciproc\w*", r"mutual\w*",
-        r"round[- ]trips?", r"collu\w*", r"strongly connected",
+        r"cycl\w*",
+        r"circular\w*",
+        r"loop\w*",
+        r"rings?",
+        r"reciproc\w*",
+        r"mutual\w*",
+        r"round[- ]trips?",
+        r"collu\w*",
+        r"strongly connected",
     ),
     "betweenness": (
-        r"bridg\w*", r"broker\w*", r"bottlenecks?", r"gatekeep\w*", r"intermediar\w*",
-        r"flows? between", r"betweenness",
+        r"bridg\w*",
+        r"broker\w*",
+        r"bottlenecks?",
+        r"gatekeep\w*",
+        r"intermediar\w*",
+        r"flows? between",
+        r"betweenness",
         # A bridging word close before a grouping word asks who links the groups, not for the groups.
         r"(?:bridg\w*|broker\w*|gatekeep\w*|connect(?:s|ing)?) (?:\w+ ){0,2}?(?:communit|group|cluster|segment)\w*",
     ),
@@ -235,7 +277,9 @@ def derive_use_cases(
     return use_cases
 
 
-def unanswered_questions(requirements: RequirementsDoc, schema: GraphSchema, vertical: VerticalProfile) -> list[UnansweredQuestion]:
+def unanswered_questions(
+    requirements: RequirementsDoc, schema: GraphSchema, vertical: VerticalProfile
+) -> list[UnansweredQuestion]:
     """The graph questions the requirements ask that this graph cannot answer, and why."""
     _, unsupported, problems = _match(_sources(requirements), schema, vertical)
     return [
@@ -296,7 +340,9 @@ def _sources(requirements: RequirementsDoc) -> list[_Source]:
         if requirement.kind == "functional"
     ]
     scanned += [(objective.id, objective.text, None) for objective in requirements.objectives]
-    return [_Source(index, ident, " ".join(text.split()), priority) for index, (ident, text, priority) in enumerate(scanned)]
+    return [
+        _Source(index, ident, " ".join(text.split()), priority) for index, (ident, text, priority) in enumerate(scanned)
+    ]
 
 
 def _domain_signals(vertical: VerticalProfile, schema: GraphSchema) -> list[_DomainSignal]:
@@ -467,7 +513,9 @@ def _fallback(
         )
     else:
         why_none = "No requirement named a graph question: the requirements document lists none"
-    offered = [algorithm for algorithm in FALLBACK_ALGORITHMS if algorithm in vertical.patterns] or list(FALLBACK_ALGORITHMS)
+    offered = [algorithm for algorithm in FALLBACK_ALGORITHMS if algorithm in vertical.patterns] or list(
+        FALLBACK_ALGORITHMS
+    )
     runnable = [algorithm for algorithm in offered if not choose_collections(algorithm, [], schema).problem]
     target = tuple(core_collections(schema))
     label = _label(target)
@@ -530,7 +578,9 @@ def use_cases_prompt(task: UseCasesTask) -> str:
     (both protocols want an object at the top); the offline rules answer the list itself.
     """
     requirements = "\n".join(f"- {r.id} [{r.priority}] {r.text}" for r in task.requirements.requirements) or "- (none)"
-    collections = ", ".join(f"{c.name} ({c.count})" for c in task.schema.vertex_collections + task.schema.edge_collections)
+    collections = ", ".join(
+        f"{c.name} ({c.count})" for c in task.schema.vertex_collections + task.schema.edge_collections
+    )
     algorithms = ", ".join(f"{a.name}: {a.summary}" for a in ALGORITHMS.values())
     return (
         f"Industry: {task.vertical.display_name}.\nGraph collections: {collections}.\nRequirements:\n{requirements}\n"
@@ -549,7 +599,9 @@ def _offline_use_cases(task: UseCasesTask) -> list[UseCase]:
 async def handle(task: UseCasesTask, ctx) -> UseCasesResult:
     use_cases = await ctx.llm.ask("use_cases", use_cases_prompt(task), list[UseCase], context=task)
     # Whoever proposed the use cases, the schema decides what cannot be answered.
-    return UseCasesResult(use_cases=use_cases, unanswered=unanswered_questions(task.requirements, task.schema, task.vertical))
+    return UseCasesResult(
+        use_cases=use_cases, unanswered=unanswered_questions(task.requirements, task.schema, task.vertical)
+    )
 
 
 if __name__ == "__main__":

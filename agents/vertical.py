@@ -75,6 +75,7 @@ COLLECTION_WEIGHT = 3.0
 ATTRIBUTE_WEIGHT = 1.0
 """Score per attribute name that contains a term."""
 
+
 def load_vertical_file(data: dict, source: Literal["builtin", "custom"] = "custom") -> VerticalProfile:
     """Validate a vertical in the custom-vertical format and turn it into a profile.
 
@@ -326,7 +327,10 @@ def vertical_choice_type() -> type[msgspec.Struct]:
 
 def vertical_prompt(texts: Sequence[str], collection_names: Sequence[str]) -> str:
     """What an HTTP model is asked when the industry is ``auto``: which built-in vertical fits, not what one says."""
-    menu = "\n".join(f"- {name} ({profile.display_name}): {profile.description}" for name, profile in sorted(builtin_verticals().items()))
+    menu = "\n".join(
+        f"- {name} ({profile.display_name}): {profile.description}"
+        for name, profile in sorted(builtin_verticals().items())
+    )
     excerpt = "\n\n".join(texts)[:6000]
     return (
         f"Graph collections: {', '.join(collection_names)}.\nRequirement documents (excerpt):\n{excerpt}\n\n"
@@ -348,9 +352,13 @@ async def handle(task: VerticalTask, ctx) -> VerticalResult:
     info = ctx.store.graph(task.graph_name)
     collection_names = [*info.vertex_collections, *info.edge_collections]
     if task.custom_vertical is not None or task.industry != "auto":
-        return VerticalResult(vertical=choose_vertical([], collection_names, industry=task.industry, custom=task.custom_vertical))
+        return VerticalResult(
+            vertical=choose_vertical([], collection_names, industry=task.industry, custom=task.custom_vertical)
+        )
     texts = [doc.text for doc in await read_documents(task.documents, ctx)]
-    choice = await ctx.llm.ask("vertical", vertical_prompt(texts, collection_names), vertical_choice_type(), context=(texts, collection_names))
+    choice = await ctx.llm.ask(
+        "vertical", vertical_prompt(texts, collection_names), vertical_choice_type(), context=(texts, collection_names)
+    )
     chosen = chosen_builtin(choice.name, texts, collection_names, choice.reason)
     log.info(
         "vertical chosen", vertical=chosen.name, asked_for=choice.name, reason=chosen.reason, terms=chosen.matched_terms

@@ -47,7 +47,9 @@ def _say(text: str) -> None:
 def _machine() -> dict:
     def first(path: str, prefix: str) -> str:
         try:
-            return next(line.split(":", 1)[1].strip() for line in Path(path).read_text().splitlines() if line.startswith(prefix))
+            return next(
+                line.split(":", 1)[1].strip() for line in Path(path).read_text().splitlines() if line.startswith(prefix)
+            )
         except (OSError, StopIteration):
             return "unknown"
 
@@ -80,7 +82,10 @@ def _table(headers: list[str], rows: list[list[object]]) -> str:
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
     numeric = [all(isinstance(row[i], (int, float)) or row[i] is None for row in rows) for i in range(len(headers))]
-    lines += ["  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(r, widths, numeric, strict=True)) for r in cells]
+    lines += [
+        "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(r, widths, numeric, strict=True))
+        for r in cells
+    ]
     return "\n".join(lines)
 
 
@@ -88,12 +93,17 @@ def _report(result: dict) -> str:
     sections = result["sections"]
     out = [f"graph-analytics-ai benchmarks ({'quick' if result['quick'] else 'full'} run, {result['elapsed_s']:.0f} s)"]
     machine = result["machine"]
-    out.append(f"machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory']}, Python {machine['python']}, {machine['nats_server']}")
+    out.append(
+        f"machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory']}, Python {machine['python']}, {machine['nats_server']}"
+    )
     out.append("\nHeadline")
     out.append(
         _table(
             ["key", "measured", "goal", "met"],
-            [[key, result[key], goal[0] if goal else "—", {True: "yes", False: "NO", None: "—"}[result["met"][key]]] for key, goal in GOALS.items()],
+            [
+                [key, result[key], goal[0] if goal else "—", {True: "yes", False: "NO", None: "—"}[result["met"][key]]]
+                for key, goal in GOALS.items()
+            ],
         )
     )
     hop = sections["hop"]
@@ -101,14 +111,30 @@ def _report(result: dict) -> str:
     out.append(
         _table(
             ["p50 ms", "p99 ms", "mean ms", "to agent p50", "in agent p50", "back p50"],
-            [[hop["hop_p50_ms"], hop["hop_p99_ms"], hop["hop_mean_ms"], hop["to_agent_p50_ms"], hop["in_agent_p50_ms"], hop["back_p50_ms"]]],
+            [
+                [
+                    hop["hop_p50_ms"],
+                    hop["hop_p99_ms"],
+                    hop["hop_mean_ms"],
+                    hop["to_agent_p50_ms"],
+                    hop["in_agent_p50_ms"],
+                    hop["back_p50_ms"],
+                ]
+            ],
         )
     )
     flow = sections["workflows"]
     out.append(f"\nNo-op workflows ({flow['templates']} templates, {flow['tasks_per_workflow']} tasks each)")
     out.append(
         _table(
-            ["overhead p50 ms", "p90 ms", "orchestrator-internal p50 ms", "in flight", "workflows/s sustained (median)", "workflows/s burst (median)"],
+            [
+                "overhead p50 ms",
+                "p90 ms",
+                "orchestrator-internal p50 ms",
+                "in flight",
+                "workflows/s sustained (median)",
+                "workflows/s burst (median)",
+            ],
             [
                 [
                     flow["workflow_overhead_ms"],
@@ -125,28 +151,75 @@ def _report(result: dict) -> str:
     out.append("\nSchedules, emulated latencies (phased is computed from the measured pipelined run, not run)")
     out.append(
         _table(
-            ["templates", "bound ms", "pipelined ms", "ratio", "phased ms", "phased/pipelined", "sequential ms", "speed-up", "best possible"],
             [
-                [r["templates"], r["bound_ms"], r["pipelined_ms"], r["critical_path_ratio"], r["phased_ms_computed"], r["phased_over_pipelined"], r["sequential_ms"], r["speedup_vs_sequential"], r["speedup_possible"]]
+                "templates",
+                "bound ms",
+                "pipelined ms",
+                "ratio",
+                "phased ms",
+                "phased/pipelined",
+                "sequential ms",
+                "speed-up",
+                "best possible",
+            ],
+            [
+                [
+                    r["templates"],
+                    r["bound_ms"],
+                    r["pipelined_ms"],
+                    r["critical_path_ratio"],
+                    r["phased_ms_computed"],
+                    r["phased_over_pipelined"],
+                    r["sequential_ms"],
+                    r["speedup_vs_sequential"],
+                    r["speedup_possible"],
+                ]
                 for r in schedules["rows"]
             ],
         )
     )
     replicas = sections["replicas"]
-    out.append(f"\nExecution replicas ({replicas['templates']} templates, {replicas['execution_ms']:.0f} ms I/O-bound executions, 1 task per replica)")
+    out.append(
+        f"\nExecution replicas ({replicas['templates']} templates, {replicas['execution_ms']:.0f} ms I/O-bound executions, 1 task per replica)"
+    )
     out.append(
         _table(
             ["replicas", "executions/s", "gain", "efficiency", "makespan ms"],
-            [[r["replicas"], r["executions_per_s"], r["gain"], r["efficiency"], r["makespan_ms"]] for r in replicas["rows"]],
+            [
+                [r["replicas"], r["executions_per_s"], r["gain"], r["efficiency"], r["makespan_ms"]]
+                for r in replicas["rows"]
+            ],
         )
     )
     graph = sections["graph"]
     out.append("\nGraph engine: execute_template in a fresh process (load → compute → write → summary)")
     out.append(
         _table(
-            ["graph", "algorithm", "engine", "load ms", "compute ms", "write ms", "summary ms", "total ms", "peak RSS MB", "B/edge"],
             [
-                [r["graph"], r["algorithm"], r["engine"], r["load_ms"], r["compute_ms"], r["write_ms"], r["summary_ms"], r["total_ms"], r["peak_rss_bytes"] / 2**20, r["bytes_per_edge"]]
+                "graph",
+                "algorithm",
+                "engine",
+                "load ms",
+                "compute ms",
+                "write ms",
+                "summary ms",
+                "total ms",
+                "peak RSS MB",
+                "B/edge",
+            ],
+            [
+                [
+                    r["graph"],
+                    r["algorithm"],
+                    r["engine"],
+                    r["load_ms"],
+                    r["compute_ms"],
+                    r["write_ms"],
+                    r["summary_ms"],
+                    r["total_ms"],
+                    r["peak_rss_bytes"] / 2**20,
+                    r["bytes_per_edge"],
+                ]
                 for r in graph["rows"]
             ],
         )
@@ -155,7 +228,17 @@ def _report(result: dict) -> str:
     out.append(
         _table(
             ["graph", "iterations", "SpMV ms", "SpMV edges/s", "ours edges/s", "ours / bound"],
-            [[b["graph"], b["iterations"], b["spmv_ms"], b["spmv_edges_per_s"], b["ours_compute_edges_per_s"], b["pagerank_vs_spmv"]] for b in graph["spmv"]],
+            [
+                [
+                    b["graph"],
+                    b["iterations"],
+                    b["spmv_ms"],
+                    b["spmv_edges_per_s"],
+                    b["ours_compute_edges_per_s"],
+                    b["pagerank_vs_spmv"],
+                ]
+                for b in graph["spmv"]
+            ],
         )
     )
     out.append(f"\nnetworkx {result['machine']['networkx']} (seconds; — = over {graph['networkx_limit_s']:.0f} s)")
@@ -182,7 +265,9 @@ async def _bus_sections(quick: bool) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark suite; returns the process exit code."""
-    parser = argparse.ArgumentParser(prog="python -m bench", description="The graph-analytics-ai benchmark suite (issue 5).")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="The graph-analytics-ai benchmark suite (issue 5)."
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes, for CI's smoke run")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as one JSON object")
     args = parser.parse_args(argv)
@@ -194,7 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     for source in ("hop", "workflows", "schedules", "replicas", "graph"):
         result.update({key: value for key, value in sections[source].items() if key in GOALS})
     five = next(r for r in sections["schedules"]["rows"] if r["templates"] == 5)
-    result["met"] = {key: goal[1](result[key], five) if goal and result[key] is not None else None for key, goal in GOALS.items()}
+    result["met"] = {
+        key: goal[1](result[key], five) if goal and result[key] is not None else None for key, goal in GOALS.items()
+    }
     result["sections"] = sections
     result["elapsed_s"] = time.perf_counter() - started
     print(_report(result))

@@ -101,7 +101,9 @@ class BenchStack:
             await subscription.unsubscribe()
             await bus.close()
 
-    def emulated(self, agents: list[str], profile: Profile, *, concurrency: int | None = None, name: str = "") -> subprocess.Popen[bytes]:
+    def emulated(
+        self, agents: list[str], profile: Profile, *, concurrency: int | None = None, name: str = ""
+    ) -> subprocess.Popen[bytes]:
         """One process serving ``agents`` with the given emulated latencies."""
         env = {PROFILE_ENV: msgspec.json.encode(profile).decode()}
         if concurrency is not None:

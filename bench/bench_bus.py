@@ -54,12 +54,21 @@ async def bench_hop(quick: bool) -> dict:
             results = Feed(bus, subjects.RESULTS_STREAM, subjects.ORCHESTRATOR_CONSUMER, 1, arrived.put)
             await results.start()
             template = AnalysisTemplate(
-                id="T001", use_case_id="UC-1", title="hop", algorithm="pagerank", vertex_collections=["vertices"], edge_collections=["edges"]
+                id="T001",
+                use_case_id="UC-1",
+                title="hop",
+                algorithm="pagerank",
+                vertex_collections=["vertices"],
+                edge_collections=["edges"],
             )
             workflow_id = f"hop-{uuid.uuid4().hex[:12]}"
             total, to_agent, in_agent, back = [], [], [], []
             for i in range(warmup + samples):
-                envelope = TaskEnvelope(workflow_id=workflow_id, task_id=f"{workflow_id}.execution.{i}", task=ExecutionTask(graph_name=GRAPH, template=template))
+                envelope = TaskEnvelope(
+                    workflow_id=workflow_id,
+                    task_id=f"{workflow_id}.execution.{i}",
+                    task=ExecutionTask(graph_name=GRAPH, template=template),
+                )
                 headers = {
                     subjects.HEADER_MSG_ID: f"task:{envelope.task_id}:1",
                     subjects.HEADER_TRACEPARENT: f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01",
@@ -95,7 +104,9 @@ async def bench_hop(quick: bool) -> dict:
 
 
 def _request(workflow_id: str) -> SubmitRequest:
-    return SubmitRequest(graph_name=GRAPH, documents=[DocumentInput(content=DOCUMENT)], max_executions=TEMPLATES, workflow_id=workflow_id)
+    return SubmitRequest(
+        graph_name=GRAPH, documents=[DocumentInput(content=DOCUMENT)], max_executions=TEMPLATES, workflow_id=workflow_id
+    )
 
 
 async def _one(client: WorkflowClient, completions: Completions, timeout: float = 60.0) -> tuple[float, str]:

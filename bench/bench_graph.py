@@ -65,7 +65,9 @@ def generate(kind: str, edges: int, seed: int = 1) -> tuple[int, np.ndarray, np.
 def import_generated(store: EmbeddedStore, name: str, src: np.ndarray, dst: np.ndarray, scratch: Path) -> float:
     """Import the edges as a CSV edge list (bare keys → collection ``vertices``); seconds taken."""
     path = scratch / "edges.csv"
-    pacsv.write_csv(pa.table({"source": pa.array(src).cast(pa.string()), "target": pa.array(dst).cast(pa.string())}), path)
+    pacsv.write_csv(
+        pa.table({"source": pa.array(src).cast(pa.string()), "target": pa.array(dst).cast(pa.string())}), path
+    )
     started = time.perf_counter()
     store.import_graph(name, [path])
     elapsed = time.perf_counter() - started
@@ -75,7 +77,11 @@ def import_generated(store: EmbeddedStore, name: str, src: np.ndarray, dst: np.n
 
 def _child(args: list[str], timeout: float) -> dict:
     completed = subprocess.run(
-        [sys.executable, "-m", "bench.bench_graph", *args], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+        [sys.executable, "-m", "bench.bench_graph", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
     )
     if completed.returncode != 0:
         raise RuntimeError(f"bench child {args[:3]} failed ({completed.returncode}): {completed.stderr[-2000:]}")
@@ -116,12 +122,18 @@ def bench_graph(quick: bool, log=print) -> dict:
                 imported_s = import_generated(store, name, src, dst, Path(scratch))
                 del src, dst
                 arrays = store.load_arrays(name, ["vertices"], ["edges"])
-                imports.append({"graph": name, "vertices": arrays.num_vertices, "edges": arrays.num_edges, "import_s": imported_s})
-                log(f"  graph {name}: {arrays.num_vertices} vertices, {arrays.num_edges} edges, imported in {imported_s:.1f} s")
+                imports.append(
+                    {"graph": name, "vertices": arrays.num_vertices, "edges": arrays.num_edges, "import_s": imported_s}
+                )
+                log(
+                    f"  graph {name}: {arrays.num_vertices} vertices, {arrays.num_edges} edges, imported in {imported_s:.1f} s"
+                )
                 for algorithm in ALGORITHMS:
                     params = BETWEENNESS_PARAMS if algorithm == "betweenness" else {}
                     result = _child(["execute", str(home), name, algorithm, json.dumps(params)], timeout=3600)
-                    result.update(graph=name, kind=kind, edges=arrays.num_edges, vertices=arrays.num_vertices, algorithm=algorithm)
+                    result.update(
+                        graph=name, kind=kind, edges=arrays.num_edges, vertices=arrays.num_vertices, algorithm=algorithm
+                    )
                     result["bytes_per_edge"] = result["peak_rss_bytes"] / arrays.num_edges
                     rows.append(result)
                     log(f"    {algorithm}: compute {result['compute_ms']:.0f} ms, total {result['total_ms']:.0f} ms")
@@ -135,7 +147,9 @@ def bench_graph(quick: bool, log=print) -> dict:
                                 "iterations": result["iterations"],
                                 "spmv_ms": bound * 1000,
                                 "spmv_edges_per_s": arrays.num_edges * result["iterations"] / bound,
-                                "ours_compute_edges_per_s": arrays.num_edges * result["iterations"] / (result["compute_ms"] / 1000),
+                                "ours_compute_edges_per_s": arrays.num_edges
+                                * result["iterations"]
+                                / (result["compute_ms"] / 1000),
                                 "pagerank_vs_spmv": bound * 1000 / result["compute_ms"],
                             }
                         )
@@ -153,7 +167,13 @@ def bench_graph(quick: bool, log=print) -> dict:
     for found in networkx_rows:
         if found["seconds"].get("pagerank") is not None:
             [ours] = [r for r in rows if r["graph"] == found["graph"] and r["algorithm"] == "pagerank"]
-            speedups.append({"graph": found["graph"], "edges": found["edges"], "speedup": found["seconds"]["pagerank"] * 1000 / ours["compute_ms"]})
+            speedups.append(
+                {
+                    "graph": found["graph"],
+                    "edges": found["edges"],
+                    "speedup": found["seconds"]["pagerank"] * 1000 / ours["compute_ms"],
+                }
+            )
     networkx_largest = max((s["edges"] for s in speedups), default=None)
     return {
         "sizes": sizes,
@@ -266,7 +286,12 @@ def _networkx_child(home: str, graph: str, limit_s: str) -> dict:
             seconds[algorithm] = None
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
-    return {"build_directed_s": built_directed, "build_undirected_s": built_undirected, "seconds": seconds, "version": nx.__version__}
+    return {
+        "build_directed_s": built_directed,
+        "build_undirected_s": built_undirected,
+        "seconds": seconds,
+        "version": nx.__version__,
+    }
 
 
 if __name__ == "__main__":

@@ -45,7 +45,9 @@ def critical_path_ms(profile: Profile, count: int) -> float:
     return finished_at[HEAD_TASKS[-1][0]] + max(e + r for e, r in template_delays(profile, count))
 
 
-async def _run(client: WorkflowClient, completions: Completions, count: int, parallel: bool) -> tuple[float, WorkflowProgress]:
+async def _run(
+    client: WorkflowClient, completions: Completions, count: int, parallel: bool
+) -> tuple[float, WorkflowProgress]:
     workflow_id = f"wf-bench-{uuid.uuid4().hex[:16]}"
     request = SubmitRequest(
         graph_name=GRAPH,
@@ -102,7 +104,10 @@ async def bench_schedules(quick: bool) -> dict:
                     makespan, progress = await _run(client, completions, count, True)
                     pipelined.append(makespan)
                     phased.append(_phased_from(makespan, progress))
-                sequential = [(await _run(client, completions, count, False))[0] for _ in range(1 if quick or count > 16 else repeats)]
+                sequential = [
+                    (await _run(client, completions, count, False))[0]
+                    for _ in range(1 if quick or count > 16 else repeats)
+                ]
                 bound = critical_path_ms(profile, count)
                 delays = template_delays(profile, count)
                 row = {
@@ -123,7 +128,13 @@ async def bench_schedules(quick: bool) -> dict:
                 rows.append(row)
     [five] = [r for r in rows if r["templates"] == 5]
     return {
-        "profile": {"fixed_ms": profile.fixed_ms, "execution_mean_ms": profile.execution_mean_ms, "report_mean_ms": profile.report_mean_ms, "spread": profile.spread, "seed": profile.seed},
+        "profile": {
+            "fixed_ms": profile.fixed_ms,
+            "execution_mean_ms": profile.execution_mean_ms,
+            "report_mean_ms": profile.report_mean_ms,
+            "spread": profile.spread,
+            "seed": profile.seed,
+        },
         "rows": rows,
         "critical_path_ratio": five["critical_path_ratio"],
         "speedup_vs_sequential": five["speedup_vs_sequential"],
@@ -157,7 +168,9 @@ async def bench_replicas(quick: bool) -> dict:
                     throughputs.append(templates / span)
                     makespans.append(makespan)
                     await wait_pull_waiting(client.bus, "execution", replicas)
-                rows.append({"replicas": replicas, "executions_per_s": median(throughputs), "makespan_ms": median(makespans)})
+                rows.append(
+                    {"replicas": replicas, "executions_per_s": median(throughputs), "makespan_ms": median(makespans)}
+                )
     base = rows[0]["executions_per_s"]
     for row in rows:
         row["gain"] = row["executions_per_s"] / base

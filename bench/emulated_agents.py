@@ -82,7 +82,9 @@ def template_delays(profile: Profile, count: int) -> list[tuple[float, float]]:
 
 def _results(profile: Profile):
     """One handler per agent kind: sleep the emulated delay, answer the minimal valid result."""
-    vertical = contract.VerticalProfile(name="emulated", display_name="Emulated", description="emulated vertical", source="builtin")
+    vertical = contract.VerticalProfile(
+        name="emulated", display_name="Emulated", description="emulated vertical", source="builtin"
+    )
 
     def fixed(agent: str) -> float:
         return profile.fixed_ms.get(agent, 0.0) / 1000
@@ -132,7 +134,9 @@ def _results(profile: Profile):
         if isinstance(task, contract.RequirementsTask):
             return contract.RequirementsResult(requirements=contract.RequirementsDoc())
         if isinstance(task, contract.UseCasesTask):
-            use_case = contract.UseCase(id="UC-1", title="Emulated", description="emulated use case", algorithm="pagerank", reason="emulated")
+            use_case = contract.UseCase(
+                id="UC-1", title="Emulated", description="emulated use case", algorithm="pagerank", reason="emulated"
+            )
             return contract.UseCasesResult(use_cases=[use_case])
         if isinstance(task, contract.TemplatesTask):
             templates = [
@@ -159,7 +163,13 @@ async def _sleep(seconds: float) -> None:
         await asyncio.sleep(seconds)
 
 
-async def _serve(agents: list[str], profile: Profile, settings: Settings, instances: dict[str, contract.Instance], stop: asyncio.Event) -> None:
+async def _serve(
+    agents: list[str],
+    profile: Profile,
+    settings: Settings,
+    instances: dict[str, contract.Instance],
+    stop: asyncio.Event,
+) -> None:
     handle = _results(profile)
     bus = await Bus.connect(settings, name=f"gaai-emulated-{'-'.join(agents)}")
 
@@ -170,7 +180,9 @@ async def _serve(agents: list[str], profile: Profile, settings: Settings, instan
         return handler
 
     try:
-        await asyncio.gather(*(serve(bus, settings, agent, handler_for(agent), stop, instances[agent]) for agent in agents))
+        await asyncio.gather(
+            *(serve(bus, settings, agent, handler_for(agent), stop, instances[agent]) for agent in agents)
+        )
     finally:
         await bus.close()
 

@@ -76,7 +76,9 @@ def _reject_trailing_newlines(request: object) -> None:
         value = getattr(request, field, None)
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, str) and "\n" in item:
-                raise RequestError("bad_request", f"invalid request: {field} must not contain a newline - at `$.{field}`")
+                raise RequestError(
+                    "bad_request", f"invalid request: {field} must not contain a newline - at `$.{field}`"
+                )
 
 
 def industry_name(industry: str) -> str:

@@ -149,10 +149,14 @@ class Bus:
             reports = await _ensure_object_store(js, subjects.REPORTS_BUCKET, None)
         except (nats.js.errors.Error, nats.errors.Error, asyncio.TimeoutError) as exc:
             await nc.close()
-            raise BusError("jetstream_unavailable", f"JetStream setup failed at {settings.nats_url}: {exc or type(exc).__name__}") from None
+            raise BusError(
+                "jetstream_unavailable", f"JetStream setup failed at {settings.nats_url}: {exc or type(exc).__name__}"
+            ) from None
         heartbeat = None
         if settings.health_file:
-            heartbeat = Heartbeat(settings.health_file, settings.health_interval_s, process=name, connected=lambda: nc.is_connected)
+            heartbeat = Heartbeat(
+                settings.health_file, settings.health_interval_s, process=name, connected=lambda: nc.is_connected
+            )
             try:
                 heartbeat.start()
             except GaaiError:
@@ -203,7 +207,9 @@ class Bus:
                 await self.js.add_consumer(stream, config=config)
             except nats.js.errors.BadRequestError as refused:
                 try:
-                    await self.js.consumer_info(stream, config.durable_name)  # exists with another config: use it as it is
+                    await self.js.consumer_info(
+                        stream, config.durable_name
+                    )  # exists with another config: use it as it is
                 except nats.js.errors.NotFoundError:
                     raise BusError(
                         "jetstream_unavailable",
@@ -211,7 +217,9 @@ class Bus:
                         f"(a stream left by an older version? remove it and start again)",
                     ) from None
         except (nats.errors.Error, nats.js.errors.Error, asyncio.TimeoutError) as exc:
-            raise BusError("jetstream_unavailable", f"cannot set up consumer {config.durable_name}: {exc or type(exc).__name__}") from None
+            raise BusError(
+                "jetstream_unavailable", f"cannot set up consumer {config.durable_name}: {exc or type(exc).__name__}"
+            ) from None
 
     async def emit(self, event: TaskEvent | WorkflowEvent) -> None:
         """Publish a progress event without waiting for JetStream's ack.
@@ -319,7 +327,9 @@ async def _create_or_wait(lookup, create, what: str):
             return await lookup()
         except (nats.js.errors.NotFoundError, nats.js.errors.BucketNotFoundError):
             continue
-    raise BusError("topology_missing", f"{what} does not exist and this user may not create it; start the orchestrator first")
+    raise BusError(
+        "topology_missing", f"{what} does not exist and this user may not create it; start the orchestrator first"
+    )
 
 
 async def _ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
@@ -333,4 +343,6 @@ async def _ensure_kv(js: JetStreamContext, bucket: str) -> KeyValue:
 
 async def _ensure_object_store(js: JetStreamContext, bucket: str, max_age: float | None) -> ObjectStore:
     config = ObjectStoreConfig(bucket=bucket, storage=StorageType.FILE, ttl=max_age)
-    return await _create_or_wait(lambda: js.object_store(bucket), lambda: js.create_object_store(bucket, config), f"bucket {bucket}")
+    return await _create_or_wait(
+        lambda: js.object_store(bucket), lambda: js.create_object_store(bucket, config), f"bucket {bucket}"
+    )

@@ -588,9 +588,7 @@ class ReportTask(_Frozen, tag="reporting", tag_field="kind"):
     schema_warnings: list[str] = []
 
 
-Task = Union[
-    VerticalTask, SchemaTask, RequirementsTask, UseCasesTask, TemplatesTask, ExecutionTask, ReportTask
-]
+Task = Union[VerticalTask, SchemaTask, RequirementsTask, UseCasesTask, TemplatesTask, ExecutionTask, ReportTask]
 
 # ---------------------------------------------------------------- results
 
@@ -662,7 +660,15 @@ TaskResult = Union[
     ReportResult,
 ]
 
-TASK_AGENTS: tuple[str, ...] = ("vertical", "schema", "requirements", "use_cases", "templates", "execution", "reporting")
+TASK_AGENTS: tuple[str, ...] = (
+    "vertical",
+    "schema",
+    "requirements",
+    "use_cases",
+    "templates",
+    "execution",
+    "reporting",
+)
 """The agents the orchestrator sends tasks to."""
 
 AGENT_NAMES: tuple[str, ...] = (*TASK_AGENTS, "catalog")
@@ -797,7 +803,6 @@ class WorkflowEvent(_Frozen, tag="workflow", tag_field="kind"):
 
 
 Event = Union[TaskEvent, WorkflowEvent]
-
 
 
 class DeadLetter(_Frozen):

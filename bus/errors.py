@@ -1,9 +1,9 @@
 """Our error tree. Nothing above ``bus/`` imports ``nats.errors``.
 
-    GaaiError                      base: code + message, safe to show to a user
-    ├── TaskError                  an agent could not do its task (retryable or not)
-    ├── RequestError               a client request was refused (bad input, unknown graph…)
-    └── BusError                   the transport failed (no server, timeout, no responders)
+GaaiError                      base: code + message, safe to show to a user
+├── TaskError                  an agent could not do its task (retryable or not)
+├── RequestError               a client request was refused (bad input, unknown graph…)
+└── BusError                   the transport failed (no server, timeout, no responders)
 """
 
 from __future__ import annotations

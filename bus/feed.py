@@ -53,7 +53,9 @@ class Feed:
             acknowledge (ack, nak or term) the message itself.
     """
 
-    def __init__(self, bus: Bus, stream: str, durable: str, capacity: int, on_message: Callable[[Msg], Awaitable[None]]) -> None:
+    def __init__(
+        self, bus: Bus, stream: str, durable: str, capacity: int, on_message: Callable[[Msg], Awaitable[None]]
+    ) -> None:
         self._bus = bus
         self._next_subject = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}"
         self._capacity = capacity

@@ -70,7 +70,9 @@ async def catalog_caught_up(js: JetStreamContext, timeout: float) -> bool:
     except nats.js.errors.NotFoundError:
         return False  # no catalog consumer: no catalog has ever run here
     except (nats.errors.Error, nats.js.errors.Error, asyncio.TimeoutError) as exc:
-        raise BusError("jetstream_unavailable", f"cannot read the catalog's progress: {exc or type(exc).__name__}") from None
+        raise BusError(
+            "jetstream_unavailable", f"cannot read the catalog's progress: {exc or type(exc).__name__}"
+        ) from None
 
 
 async def _handle(settings: Settings, handler: ResultHandler, message: Msg) -> None:
@@ -83,7 +85,9 @@ async def _handle(settings: Settings, handler: ResultHandler, message: Msg) -> N
         return
     attributes = {"gaai.workflow.id": reply.workflow_id, "gaai.task.id": reply.task_id, "gaai.deliveries": deliveries}
     message_id = (message.headers or {}).get(subjects.HEADER_MSG_ID, reply.task_id)
-    with consumer_span(message.subject, message.headers, message_id, len(message.data), subjects.CATALOG_CONSUMER, attributes) as span:
+    with consumer_span(
+        message.subject, message.headers, message_id, len(message.data), subjects.CATALOG_CONSUMER, attributes
+    ) as span:
         trace_id, span_id = current_ids()
         bind_task(workflow_id=reply.workflow_id, task_id=reply.task_id, trace_id=trace_id, span_id=span_id)
         try:
@@ -92,10 +96,16 @@ async def _handle(settings: Settings, handler: ResultHandler, message: Msg) -> N
             span.record_exception(exc)
             span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
             if deliveries < settings.max_deliver:
-                log.warning("result not recorded, will retry", error=f"{type(exc).__name__}: {exc}", deliveries=deliveries)
+                log.warning(
+                    "result not recorded, will retry", error=f"{type(exc).__name__}: {exc}", deliveries=deliveries
+                )
                 await nak_with_backoff(message, deliveries)
             else:
-                log.error("result not recorded after every retry; dropped", error=f"{type(exc).__name__}: {exc}", deliveries=deliveries)
+                log.error(
+                    "result not recorded after every retry; dropped",
+                    error=f"{type(exc).__name__}: {exc}",
+                    deliveries=deliveries,
+                )
                 await message.term()
             return
         finally:

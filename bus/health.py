@@ -52,7 +52,9 @@ class Heartbeat:
         try:
             self._write()
         except OSError as exc:
-            raise GaaiError("bad_setting", f"GAAI_HEALTH_FILE={str(self.path)!r}: cannot write it: {exc.strerror or exc}") from None
+            raise GaaiError(
+                "bad_setting", f"GAAI_HEALTH_FILE={str(self.path)!r}: cannot write it: {exc.strerror or exc}"
+            ) from None
         self._task = asyncio.get_running_loop().create_task(self._beat(), name="heartbeat")
 
     def stop(self) -> None:
@@ -111,10 +113,20 @@ def _seconds(text: str) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     settings = process_settings("gaai-health")
-    parser = argparse.ArgumentParser(prog="python -m bus.health", description="Exit 0 if a gaai process's heartbeat file is fresh, 1 if not.")
-    parser.add_argument("--file", type=Path, default=settings.health_file, help="the heartbeat file (default: GAAI_HEALTH_FILE)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bus.health", description="Exit 0 if a gaai process's heartbeat file is fresh, 1 if not."
+    )
+    parser.add_argument(
+        "--file", type=Path, default=settings.health_file, help="the heartbeat file (default: GAAI_HEALTH_FILE)"
+    )
     default_max_age = INTERVALS_BEFORE_STALE * settings.health_interval_s
-    parser.add_argument("--max-age", type=_seconds, default=default_max_age, metavar="SECONDS", help=f"oldest fresh heartbeat (default: {default_max_age:g})")
+    parser.add_argument(
+        "--max-age",
+        type=_seconds,
+        default=default_max_age,
+        metavar="SECONDS",
+        help=f"oldest fresh heartbeat (default: {default_max_age:g})",
+    )
     args = parser.parse_args(argv)
     if args.file is None:
         parser.error("no heartbeat file: pass --file or set GAAI_HEALTH_FILE")

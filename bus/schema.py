@@ -40,7 +40,9 @@ def _clean_descriptions(node):
     """
     if isinstance(node, dict):
         return {
-            key: inspect.cleandoc(value) if key == "description" and isinstance(value, str) else _clean_descriptions(value)
+            key: inspect.cleandoc(value)
+            if key == "description" and isinstance(value, str)
+            else _clean_descriptions(value)
             for key, value in node.items()
         }
     if isinstance(node, list):

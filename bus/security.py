@@ -51,7 +51,12 @@ def _consuming(stream: str, consumer: str) -> list[str]:
 def agent_permissions(agent: str) -> dict[str, list[str]]:
     if agent == "catalog":
         # Follows the results stream and asks each workflow's status once; sends nothing else.
-        publish = [subjects.STATUS, "$JS.API.INFO", "$JS.API.STREAM.INFO.*", *_consuming(subjects.RESULTS_STREAM, subjects.CATALOG_CONSUMER)]
+        publish = [
+            subjects.STATUS,
+            "$JS.API.INFO",
+            "$JS.API.STREAM.INFO.*",
+            *_consuming(subjects.RESULTS_STREAM, subjects.CATALOG_CONSUMER),
+        ]
         return {"publish": publish, "subscribe": ["_INBOX.>"]}
     publish = [
         subjects.result_subject(agent),
@@ -65,7 +70,11 @@ def agent_permissions(agent: str) -> dict[str, list[str]]:
     if agent in _READS_DOCUMENTS:
         publish += _stream_reads(f"OBJ_{subjects.DOCUMENTS_BUCKET}")
     if agent in _WRITES_REPORTS:
-        publish += [f"$O.{subjects.REPORTS_BUCKET}.>", f"$JS.API.STREAM.PURGE.OBJ_{subjects.REPORTS_BUCKET}", *_stream_reads(f"OBJ_{subjects.REPORTS_BUCKET}")]
+        publish += [
+            f"$O.{subjects.REPORTS_BUCKET}.>",
+            f"$JS.API.STREAM.PURGE.OBJ_{subjects.REPORTS_BUCKET}",
+            *_stream_reads(f"OBJ_{subjects.REPORTS_BUCKET}"),
+        ]
     return {"publish": publish, "subscribe": ["_INBOX.>"]}
 
 

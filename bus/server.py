@@ -57,7 +57,10 @@ class LocalNatsServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise BusError("nats_server_failed", f"nats-server exited with {self.process.returncode}; see {self.store_dir / 'nats-server.log'}")
+                raise BusError(
+                    "nats_server_failed",
+                    f"nats-server exited with {self.process.returncode}; see {self.store_dir / 'nats-server.log'}",
+                )
             if ports_file.exists():
                 try:
                     self.url = json.loads(ports_file.read_text())["nats"][0]
@@ -87,4 +90,3 @@ class LocalNatsServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-

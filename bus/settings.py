@@ -50,7 +50,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         Raises:
             GaaiError: ``bad_setting`` when a variable does not hold what it must.
         """
-        env: dict[str, object] = {field: parse_setting(variable, kind, os.environ[variable]) for field, variable, kind in _ENVIRONMENT if os.environ.get(variable)}
+        env: dict[str, object] = {
+            field: parse_setting(variable, kind, os.environ[variable])
+            for field, variable, kind in _ENVIRONMENT
+            if os.environ.get(variable)
+        }
         env.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**env)
 
@@ -91,7 +95,10 @@ def parse_setting(variable: str, kind: type, text: str) -> object:
     if kind not in (int, float):
         return kind(text)
     zero_allowed = variable in _ZERO_ALLOWED
-    problem = GaaiError("bad_setting", f"{variable}={text!r}: expected {'a whole number' if kind is int else 'a number'} {'>= 0' if zero_allowed else '> 0'}")
+    problem = GaaiError(
+        "bad_setting",
+        f"{variable}={text!r}: expected {'a whole number' if kind is int else 'a number'} {'>= 0' if zero_allowed else '> 0'}",
+    )
     try:
         value = kind(text)
     except ValueError:

@@ -91,7 +91,9 @@ class Job:
 Handler = Callable[[TaskEnvelope, Job], Awaitable[TaskResult]]
 
 
-async def serve(bus: Bus, settings: Settings, agent: str, handler: Handler, stop: asyncio.Event, instance: Instance | None = None) -> None:
+async def serve(
+    bus: Bus, settings: Settings, agent: str, handler: Handler, stop: asyncio.Event, instance: Instance | None = None
+) -> None:
     """Work on ``agent``'s tasks until ``stop`` is set, then let in-flight tasks finish."""
     instance = instance or this_instance(agent)
     await bus.ensure_agent_consumer(agent, settings)
@@ -126,7 +128,9 @@ async def _follow_cancellations(bus: Bus, running: dict[str, set[asyncio.Task[No
     try:
         watcher = await bus.cancellations.watchall()
     except (nats.errors.Error, nats.js.errors.Error, asyncio.TimeoutError) as exc:
-        raise BusError("jetstream_unavailable", f"cannot watch the cancellations bucket: {exc or type(exc).__name__}") from None
+        raise BusError(
+            "jetstream_unavailable", f"cannot watch the cancellations bucket: {exc or type(exc).__name__}"
+        ) from None
     synced = asyncio.Event()
 
     async def follow() -> None:
@@ -156,7 +160,9 @@ def _forget(running: dict[str, set], workflow_id: str, task: asyncio.Task) -> No
             del running[workflow_id]
 
 
-async def _process(bus: Bus, settings: Settings, agent: str, handler: Handler, instance: Instance, message: Msg, cancelled: set[str]) -> None:
+async def _process(
+    bus: Bus, settings: Settings, agent: str, handler: Handler, instance: Instance, message: Msg, cancelled: set[str]
+) -> None:
     started = time.time()
     deliveries = message.metadata.num_delivered if message.metadata else 1
     try:
@@ -169,11 +175,24 @@ async def _process(bus: Bus, settings: Settings, agent: str, handler: Handler, i
         await message.term()
         return
     subject = subjects.task_subject(agent)
-    attributes = {"gaai.workflow.id": envelope.workflow_id, "gaai.task.id": envelope.task_id, "gaai.attempt": envelope.attempt, "gaai.deliveries": deliveries}
+    attributes = {
+        "gaai.workflow.id": envelope.workflow_id,
+        "gaai.task.id": envelope.task_id,
+        "gaai.attempt": envelope.attempt,
+        "gaai.deliveries": deliveries,
+    }
     message_id = (message.headers or {}).get(subjects.HEADER_MSG_ID, envelope.task_id)
-    with consumer_span(subject, message.headers, message_id, len(message.data), subjects.agent_consumer(agent), attributes) as span:
+    with consumer_span(
+        subject, message.headers, message_id, len(message.data), subjects.agent_consumer(agent), attributes
+    ) as span:
         trace_id, span_id = current_ids()
-        bind_task(workflow_id=envelope.workflow_id, task_id=envelope.task_id, attempt=envelope.attempt, trace_id=trace_id, span_id=span_id)
+        bind_task(
+            workflow_id=envelope.workflow_id,
+            task_id=envelope.task_id,
+            attempt=envelope.attempt,
+            trace_id=trace_id,
+            span_id=span_id,
+        )
         try:
             await _work(bus, settings, agent, handler, instance, message, envelope, started, deliveries, span)
         finally:
@@ -237,7 +256,11 @@ async def _work(bus, settings, agent, handler, instance, message, envelope, star
     body = encode(reply)
     subject = subjects.result_subject(agent)
     message_id = f"result:{envelope.task_id}:{envelope.attempt}"
-    headers = {subjects.HEADER_MSG_ID: message_id, subjects.HEADER_WORKFLOW_ID: envelope.workflow_id, subjects.HEADER_TASK_ID: envelope.task_id}
+    headers = {
+        subjects.HEADER_MSG_ID: message_id,
+        subjects.HEADER_WORKFLOW_ID: envelope.workflow_id,
+        subjects.HEADER_TASK_ID: envelope.task_id,
+    }
     try:
         with producer_span(subject, message_id, len(body), headers):
             await bus.publish(subject, body, headers)
@@ -267,14 +290,27 @@ async def _within(work, timeout: float | None):
 
 async def _park(bus: Bus, agent: str, envelope: TaskEnvelope, reply: ResultEnvelope) -> None:
     """Keep a task that failed for good in the dead-letter stream, so it can be inspected and retried."""
-    letter = DeadLetter(task=envelope, agent=agent, error=reply.error, deliveries=reply.deliveries, at=reply.ended_at, instance=reply.instance)
+    letter = DeadLetter(
+        task=envelope,
+        agent=agent,
+        error=reply.error,
+        deliveries=reply.deliveries,
+        at=reply.ended_at,
+        instance=reply.instance,
+    )
     try:
-        await bus.publish(subjects.dlq_subject(agent), encode(letter), {subjects.HEADER_MSG_ID: f"dlq:{envelope.task_id}:{envelope.attempt}"})
+        await bus.publish(
+            subjects.dlq_subject(agent),
+            encode(letter),
+            {subjects.HEADER_MSG_ID: f"dlq:{envelope.task_id}:{envelope.attempt}"},
+        )
     except BusError as exc:
         log.error("could not park the failed task in the dead-letter stream", error=exc.message)
 
 
-async def _while_running(job: Job, agent: str, started: float, announce_after_s: float, progress_every_s: float) -> None:
+async def _while_running(
+    job: Job, agent: str, started: float, announce_after_s: float, progress_every_s: float
+) -> None:
     """Announce a task that takes a while, then keep telling JetStream it is in progress."""
     if announce_after_s > 0:
         await asyncio.sleep(announce_after_s)
@@ -286,7 +322,17 @@ async def _while_running(job: Job, agent: str, started: float, announce_after_s:
 
 async def _announce_running(job: Job, agent: str, started: float) -> None:
     envelope = job.envelope
-    await job.bus.emit(TaskEvent(workflow_id=envelope.workflow_id, task_id=envelope.task_id, agent=agent, label="", status="running", at=started, instance=job.instance))
+    await job.bus.emit(
+        TaskEvent(
+            workflow_id=envelope.workflow_id,
+            task_id=envelope.task_id,
+            agent=agent,
+            label="",
+            status="running",
+            at=started,
+            instance=job.instance,
+        )
+    )
 
 
 async def nak_with_backoff(message: Msg, deliveries: int) -> None:
@@ -297,7 +343,9 @@ async def nak_with_backoff(message: Msg, deliveries: int) -> None:
         pass  # the ack wait will redeliver it anyway
 
 
-async def _reject_undecodable(bus: Bus, agent: str, instance: Instance, message: Msg, started: float, reason: str) -> None:
+async def _reject_undecodable(
+    bus: Bus, agent: str, instance: Instance, message: Msg, started: float, reason: str
+) -> None:
     headers = message.headers or {}
     workflow_id, task_id = headers.get(subjects.HEADER_WORKFLOW_ID), headers.get(subjects.HEADER_TASK_ID)
     log.error("undecodable task terminated", reason=reason, workflow_id=workflow_id, task_id=task_id)
@@ -311,4 +359,6 @@ async def _reject_undecodable(bus: Bus, agent: str, instance: Instance, message:
             ended_at=time.time(),
             error=ErrorInfo(code="bad_request", message=f"undecodable task: {reason}"),
         )
-        await bus.publish(subjects.result_subject(agent), encode(reply), {subjects.HEADER_MSG_ID: f"result:{task_id}:undecodable"})
+        await bus.publish(
+            subjects.result_subject(agent), encode(reply), {subjects.HEADER_MSG_ID: f"result:{task_id}:undecodable"}
+        )

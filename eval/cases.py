@@ -29,8 +29,26 @@ IMPLICIT_VERTICES = "vertices"
 """The collection the importer creates for bare CSV endpoint keys."""
 
 _FIRST_NAMES = (
-    "Alice", "Bruno", "Chiara", "Dmitri", "Elena", "Farid", "Greta", "Hugo", "Ingrid", "Jonas", "Katja", "Lorenzo",
-    "Maren", "Nikolai", "Olga", "Pieter", "Quentin", "Rosa", "Stefan", "Tamara",
+    "Alice",
+    "Bruno",
+    "Chiara",
+    "Dmitri",
+    "Elena",
+    "Farid",
+    "Greta",
+    "Hugo",
+    "Ingrid",
+    "Jonas",
+    "Katja",
+    "Lorenzo",
+    "Maren",
+    "Nikolai",
+    "Olga",
+    "Pieter",
+    "Quentin",
+    "Rosa",
+    "Stefan",
+    "Tamara",
 )
 _LAST_NAMES = ("Novak", "Lindqvist", "Moreau", "Brennan", "Okafor", "Haddad")
 
@@ -438,9 +456,10 @@ def karate_club() -> Case:
         required_algorithms=("louvain", "pagerank"),
         semantics=(EdgeSemantics(collection="friendships", directed=False),),
         max_executions=3,
-        graph=GraphData({IMPLICIT_VERTICES: [{"_key": str(m)} for m in MEMBERS]}, [
-            EdgeFile("friendships", rows, format="csv", bare_keys=True)
-        ]),
+        graph=GraphData(
+            {IMPLICIT_VERTICES: [{"_key": str(m)} for m in MEMBERS]},
+            [EdgeFile("friendships", rows, format="csv", bare_keys=True)],
+        ),
         blocks={v: faction_of(m) for v, m in zip(ids, MEMBERS, strict=True)},
         blocks_are_planted=False,
     )
@@ -472,9 +491,21 @@ def ecommerce_demo() -> Case:
         ),
         document=document,
         expected_ids=(
-            "OBJ-1", "OBJ-2", "OBJ-3", "OBJ-4",
-            "REQ-1", "REQ-2", "REQ-3", "REQ-4", "REQ-5", "REQ-6", "REQ-7", "REQ-8",
-            "NFR-1", "NFR-2", "NFR-3",
+            "OBJ-1",
+            "OBJ-2",
+            "OBJ-3",
+            "OBJ-4",
+            "REQ-1",
+            "REQ-2",
+            "REQ-3",
+            "REQ-4",
+            "REQ-5",
+            "REQ-6",
+            "REQ-7",
+            "REQ-8",
+            "NFR-1",
+            "NFR-2",
+            "NFR-3",
         ),
         required_algorithms=(),
         semantics=(),

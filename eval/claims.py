@@ -332,7 +332,7 @@ def _check_ranking_sentence(check: ClaimCheck, sentence: str, view: ResultView) 
 
 
 def _check_group_size(check: ClaimCheck, sentence: str, match: re.Match[str], view: ResultView) -> None:
-    """"X's community (N vertices": the group holding X has N members."""
+    """ "X's community (N vertices": the group holding X has N members."""
     named = view.named(sentence[: match.start()])
     if named is None:
         check.unresolved.append(sentence[: match.end()].strip())
@@ -347,7 +347,7 @@ def _check_group_size(check: ClaimCheck, sentence: str, match: re.Match[str], vi
 def _check_inner_ties(
     check: ClaimCheck, sentence: str, match: re.Match[str], view: ResultView, subgraph: Subgraph
 ) -> None:
-    """"X (N ties)" or "X, with N ties inside it": X has N neighbours in its own group."""
+    """ "X (N ties)" or "X, with N ties inside it": X has N neighbours in its own group."""
     named = view.named(sentence[: match.start()])
     if named is None:
         check.unresolved.append(sentence[: match.end()].strip())

@@ -113,8 +113,16 @@ def score_case(case: Case, state: WorkflowState, store: EmbeddedStore, result: C
         runs.append(_Run(report.template_id, execution["algorithm"], body, view))
     for algorithm in case.required_algorithms:
         if not any(run.algorithm == algorithm for run in runs):
-            result.add(Metric(f"{algorithm} report", "missing", "missing", "present", False,
-                              "a must requirement asks for it within the execution budget"))
+            result.add(
+                Metric(
+                    f"{algorithm} report",
+                    "missing",
+                    "missing",
+                    "present",
+                    False,
+                    "a must requirement asks for it within the execution budget",
+                )
+            )
     for run in runs:
         _score_run(case, run, result)
     _score_semantics_sentences(case, runs, result)
@@ -149,8 +157,16 @@ def _score_run(case: Case, run: _Run, result: CaseResult) -> None:
         cycles = [set(np.asarray(run.view.ids)[groups == g].tolist()) for g in ids[sizes > 1]]
         found = max(cycles, key=len) if cycles else set()
         score = jaccard(found, case.planted_cycle)
-        result.add(Metric(f"scc cycle vs planted ring {tag}", score, f"{score:.2f} Jaccard", "1.00", score == 1.0,
-                          f"{len(cycles)} cycle(s) found"))
+        result.add(
+            Metric(
+                f"scc cycle vs planted ring {tag}",
+                score,
+                f"{score:.2f} Jaccard",
+                "1.00",
+                score == 1.0,
+                f"{len(cycles)} cycle(s) found",
+            )
+        )
 
 
 def _scope_values(values: dict[str, float], scope: tuple[str, ...]) -> dict[str, float]:
@@ -176,15 +192,30 @@ def _score_centrality(case: Case, run: _Run, result: CaseResult, tag: str) -> No
     leaders = top_k(reference, k)
     gap = max(abs(stored[v] - reference[v]) / max(abs(reference[v]), 1e-300) for v in leaders)
     note = f"{_semantics_note(case, template)}; largest relative difference over networkx's top {k}: {gap:.1e}"
-    result.add(Metric(f"{run.algorithm} top-{k}{where} vs networkx {tag}", shared / k, f"{shared}/{k}",
-                      f">= {OVERLAP_GOAL * k:.0f}/{k}", shared >= OVERLAP_GOAL * k, note))
+    result.add(
+        Metric(
+            f"{run.algorithm} top-{k}{where} vs networkx {tag}",
+            shared / k,
+            f"{shared}/{k}",
+            f">= {OVERLAP_GOAL * k:.0f}/{k}",
+            shared >= OVERLAP_GOAL * k,
+            note,
+        )
+    )
     planted = case.planted_top.get(run.algorithm)
     if planted:
         found = set(top_k(stored, len(planted)))
         hits = len(found & planted)
-        result.add(Metric(f"{run.algorithm} top-{len(planted)}{where} vs planted {tag}", hits / len(planted),
-                          f"{hits}/{len(planted)}", f"{len(planted)}/{len(planted)}", hits == len(planted),
-                          f"missed: {', '.join(sorted(planted - found))}" if hits < len(planted) else ""))
+        result.add(
+            Metric(
+                f"{run.algorithm} top-{len(planted)}{where} vs planted {tag}",
+                hits / len(planted),
+                f"{hits}/{len(planted)}",
+                f"{len(planted)}/{len(planted)}",
+                hits == len(planted),
+                f"missed: {', '.join(sorted(planted - found))}" if hits < len(planted) else "",
+            )
+        )
 
 
 def _score_communities(case: Case, run: _Run, result: CaseResult, tag: str) -> None:
@@ -196,26 +227,38 @@ def _score_communities(case: Case, run: _Run, result: CaseResult, tag: str) -> N
         nmi, ari = normalized_mutual_information(truth, found), adjusted_rand_index(truth, found)
         against = "planted blocks" if case.blocks_are_planted else "known factions"
         if case.blocks_are_planted:
-            result.add(Metric(f"{run.algorithm} NMI vs {against} {tag}", nmi, f"{nmi:.3f}", f">= {NMI_GOAL}",
-                              nmi >= NMI_GOAL))
+            result.add(
+                Metric(f"{run.algorithm} NMI vs {against} {tag}", nmi, f"{nmi:.3f}", f">= {NMI_GOAL}", nmi >= NMI_GOAL)
+            )
         else:
             result.add(Metric(f"{run.algorithm} NMI vs {against} {tag}", nmi, f"{nmi:.3f}"))
         result.add(Metric(f"{run.algorithm} ARI vs {against} {tag}", ari, f"{ari:.3f}"))
         if not case.blocks_are_planted:
             share = purity(truth, found)
-            result.add(Metric(f"{run.algorithm} purity vs {against} {tag}", share, f"{share:.1%}",
-                              detail="share of members whose community's majority faction is their own"))
+            result.add(
+                Metric(
+                    f"{run.algorithm} purity vs {against} {tag}",
+                    share,
+                    f"{share:.1%}",
+                    detail="share of members whose community's majority faction is their own",
+                )
+            )
     selection = run.selection(case)
     resolution = float(run.params.get("resolution", 1.0))
     best = reference_louvain_modularity(selection, resolution, int(run.params.get("seed", DEFAULT_SEED)))
     achieved = _modularity(selection, groups, resolution)
     ratio = achieved / best if best > 0 else 0.0
     goal = run.algorithm == "louvain"
-    result.add(Metric(
-        f"{run.algorithm} modularity vs networkx Louvain {tag}", ratio, f"{achieved:.3f} / {best:.3f}",
-        f">= {MODULARITY_GOAL:.2f}x" if goal else "", ratio >= MODULARITY_GOAL if goal else None,
-        _semantics_note(case, template),
-    ))
+    result.add(
+        Metric(
+            f"{run.algorithm} modularity vs networkx Louvain {tag}",
+            ratio,
+            f"{achieved:.3f} / {best:.3f}",
+            f">= {MODULARITY_GOAL:.2f}x" if goal else "",
+            ratio >= MODULARITY_GOAL if goal else None,
+            _semantics_note(case, template),
+        )
+    )
 
 
 def _modularity(selection: Selection, groups: dict[str, int], resolution: float) -> float:
@@ -246,8 +289,11 @@ def _score_semantics_sentences(case: Case, runs: list[_Run], result: CaseResult)
         if not sentence or absent:
             missing.append(f"{run.template_id}: {sentence or 'no sentence'} (missing {', '.join(absent)})")
     stated = len(runs) - len(missing)
-    result.add(Metric("reports stating their semantics", stated, f"{stated}/{len(runs)}", "all", not missing,
-                      "; ".join(missing)))
+    result.add(
+        Metric(
+            "reports stating their semantics", stated, f"{stated}/{len(runs)}", "all", not missing, "; ".join(missing)
+        )
+    )
 
 
 # ---------------------------------------------------------------- coverage
@@ -298,11 +344,25 @@ def _score_coverage(case: Case, state: WorkflowState, runs: list[_Run], result: 
     result.coverage = [msgspec.to_builtins(entry) for entry in coverage]
     total = len(case.expected_ids)
     covered = len(outcome.answered) + len(outcome.explained)
-    result.add(Metric("requirements answered or explained", covered / total, f"{covered}/{total}", "100%",
-                      covered == total, "; ".join(outcome.dropped)))
+    result.add(
+        Metric(
+            "requirements answered or explained",
+            covered / total,
+            f"{covered}/{total}",
+            "100%",
+            covered == total,
+            "; ".join(outcome.dropped),
+        )
+    )
     explained = f"explained: {', '.join(outcome.explained)}" if outcome.explained else ""
-    result.add(Metric("requirements answered by a report", len(outcome.answered), f"{len(outcome.answered)}/{total}",
-                      detail=explained))
+    result.add(
+        Metric(
+            "requirements answered by a report",
+            len(outcome.answered),
+            f"{len(outcome.answered)}/{total}",
+            detail=explained,
+        )
+    )
 
 
 # ---------------------------------------------------------------- claims and constraints
@@ -320,8 +380,14 @@ def _score_claims(case: Case, runs: list[_Run], result: CaseResult) -> None:
         result.unresolved_statements += [f"{run.template_id}: {claim}" for claim in check.unresolved]
     result.add(Metric("claims verified by the reports", verified, str(verified)))
     result.add(Metric("claims rejected by the reports", rejected, str(rejected)))
-    result.add(Metric("statements checked by the suite", checked, str(checked),
-                      detail=f"{len(result.unresolved_statements)} name no vertex or collection"))
+    result.add(
+        Metric(
+            "statements checked by the suite",
+            checked,
+            str(checked),
+            detail=f"{len(result.unresolved_statements)} name no vertex or collection",
+        )
+    )
     false = len(result.false_claims)
     result.add(Metric("false claims published", false, str(false), "0", false == 0, "; ".join(result.false_claims[:3])))
 

@@ -109,8 +109,11 @@ async def _run_case(case: Case, store: EmbeddedStore, nats_url: str) -> CaseResu
         return result
     result.elapsed_s = time.monotonic() - started
     result.workflow_id, result.status = state.workflow_id, state.status
-    result.add(Metric("workflow", state.status, state.status, "completed", state.status == "completed",
-                      "; ".join(state.errors)))
+    result.add(
+        Metric(
+            "workflow", state.status, state.status, "completed", state.status == "completed", "; ".join(state.errors)
+        )
+    )
     score_case(case, state, store, result)
     return result
 

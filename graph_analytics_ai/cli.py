@@ -74,7 +74,9 @@ def schema_warnings(result: RunResult) -> list[str]:
 def _print_unanswered(progress: WorkflowProgress) -> None:
     """The graph questions this graph cannot answer, then each requirement's coverage."""
     for question in progress.unanswered:
-        _out(f"  ? not answerable on this graph: {question.algorithm}, asked by {', '.join(question.requirement_ids)}: {question.reason}")
+        _out(
+            f"  ? not answerable on this graph: {question.algorithm}, asked by {', '.join(question.requirement_ids)}: {question.reason}"
+        )
     if progress.coverage:
         answered = sum(1 for item in progress.coverage if item.status == "answered")
         _out(f"  Requirements: {answered} of {len(progress.coverage)} answered by a report, the others explained")
@@ -118,7 +120,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not store.has_graph(DEMO_GRAPH):
         _out(f"Importing the bundled sample graph {DEMO_GRAPH!r} into {store.home} ...")
     info = ensure_sample_graph(store, DEMO_GRAPH)
-    _out(f"Graph {DEMO_GRAPH!r}: {sum(info.vertex_collections.values()):,} vertices, {sum(info.edge_collections.values()):,} edges")
+    _out(
+        f"Graph {DEMO_GRAPH!r}: {sum(info.vertex_collections.values()):,} vertices, {sum(info.edge_collections.values()):,} edges"
+    )
     document = resources.files("graph_analytics_ai") / "data" / "requirements_ecommerce.md"
     return _run(args, DEMO_GRAPH, [{"content": document.read_text(), "name": "requirements_ecommerce.md"}])
 
@@ -234,7 +238,9 @@ def cmd_graphs(args: argparse.Namespace) -> int:
     if not graphs:
         _out(f"No graphs in {store.home}. Import one with 'gaai import NAME FILES...' or run 'gaai demo'.")
     for info in graphs:
-        _out(f"{info.name}  (imported {time.strftime('%Y-%m-%d %H:%M', time.localtime(info.created_at))}, version {info.version})")
+        _out(
+            f"{info.name}  (imported {time.strftime('%Y-%m-%d %H:%M', time.localtime(info.created_at))}, version {info.version})"
+        )
         _print_collections(info)
     return 0
 
@@ -308,7 +314,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 def _with_client(what: str, action):
     """Run ``action(client)`` against the running system named by ``NATS_URL``."""
     if not os.environ.get("NATS_URL"):
-        raise GaaiError("no_nats_url", f"{what} talks to a running system: set NATS_URL (e.g. the URL printed by 'gaai up')")
+        raise GaaiError(
+            "no_nats_url", f"{what} talks to a running system: set NATS_URL (e.g. the URL printed by 'gaai up')"
+        )
     from bus.connection import connected
     from graph_analytics_ai.client import WorkflowClient
 
@@ -351,7 +359,9 @@ def cmd_trace_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_trace_export(args: argparse.Namespace) -> int:
-    for path in export_trace(_progress_of(args.workflow_id), Path(args.output), args.format or ["json", "html", "markdown"]):
+    for path in export_trace(
+        _progress_of(args.workflow_id), Path(args.output), args.format or ["json", "html", "markdown"]
+    ):
         _out(str(path))
     return 0
 
@@ -413,8 +423,12 @@ def _check_vertical_options(args: argparse.Namespace) -> None:
 
 def _workflow_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", default="gaai-output", help="folder for reports and state (default ./gaai-output)")
-    parser.add_argument("--max-executions", type=int, default=5, help="how many analysis templates to execute (default 5)")
-    parser.add_argument("--max-concurrency", type=int, default=None, help="how many executions may run at once (default: all)")
+    parser.add_argument(
+        "--max-executions", type=int, default=5, help="how many analysis templates to execute (default 5)"
+    )
+    parser.add_argument(
+        "--max-concurrency", type=int, default=None, help="how many executions may run at once (default: all)"
+    )
     parser.add_argument("--sequential", action="store_true", help="run one task at a time (debugging, baseline)")
     parser.add_argument(
         "--industry",
@@ -443,7 +457,9 @@ def _semantics_options(parser: argparse.ArgumentParser, scope: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gaai", description="Graph analytics AI: requirement documents + a graph -> analytics reports.")
+    parser = argparse.ArgumentParser(
+        prog="gaai", description="Graph analytics AI: requirement documents + a graph -> analytics reports."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="run the whole workflow on the bundled e-commerce graph")
@@ -452,9 +468,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the workflow on an imported graph")
     run.add_argument("--graph", required=True)
-    run.add_argument("--docs", nargs="*", default=[], metavar="FILE", help=".md .txt .pdf .docx .html requirement documents")
+    run.add_argument(
+        "--docs", nargs="*", default=[], metavar="FILE", help=".md .txt .pdf .docx .html requirement documents"
+    )
     run.add_argument("--text", action="append", default=[], help="inline requirement text (repeatable)")
-    run.add_argument("--docs-root", default=None, help="documents must lie under this folder (default: the current folder)")
+    run.add_argument(
+        "--docs-root", default=None, help="documents must lie under this folder (default: the current folder)"
+    )
     _semantics_options(run, "for this run only; other edge collections are read as declared at import")
     _workflow_options(run)
     run.set_defaults(func=cmd_run)
@@ -487,7 +507,9 @@ def build_parser() -> argparse.ArgumentParser:
     cancel.add_argument("--reason", default="cancelled from the command line")
     cancel.set_defaults(func=cmd_cancel)
 
-    dlq = sub.add_parser("dlq", help="the dead-letter stream of tasks that failed for good (needs NATS_URL)").add_subparsers(dest="dlq_command", required=True)
+    dlq = sub.add_parser(
+        "dlq", help="the dead-letter stream of tasks that failed for good (needs NATS_URL)"
+    ).add_subparsers(dest="dlq_command", required=True)
     dlq.add_parser("list", help="list parked tasks with their errors").set_defaults(func=cmd_dlq_list)
     dlq_retry = dlq.add_parser("retry", help="run a parked task again; its workflow re-opens")
     dlq_retry.add_argument("letter_id", type=int)
@@ -497,21 +519,29 @@ def build_parser() -> argparse.ArgumentParser:
     summary = trace.add_parser("summary", help="print the trace summary")
     summary.add_argument("workflow_id")
     summary.set_defaults(func=cmd_trace_summary)
-    export = trace.add_parser("export", help="write the trace as JSON, a self-contained HTML timeline and/or Markdown tables")
+    export = trace.add_parser(
+        "export", help="write the trace as JSON, a self-contained HTML timeline and/or Markdown tables"
+    )
     export.add_argument("workflow_id")
-    export.add_argument("--format", action="append", choices=["json", "html", "markdown"], help="repeatable; default all three")
+    export.add_argument(
+        "--format", action="append", choices=["json", "html", "markdown"], help="repeatable; default all three"
+    )
     export.add_argument("--output", default=".", help="folder to write into (default: the current folder)")
     export.set_defaults(func=cmd_trace_export)
 
     # Listed for --help; its own options are parsed by the bench package (see main).
-    sub.add_parser("bench", help="the benchmark suite: gaai bench [--quick] [--json PATH] (see docs/BENCHMARKS.md)", add_help=False)
+    sub.add_parser(
+        "bench", help="the benchmark suite: gaai bench [--quick] [--json PATH] (see docs/BENCHMARKS.md)", add_help=False
+    )
 
     evaluation = sub.add_parser("eval", help="the evaluation suite: known answers, scored (see docs/EVALUATION.md)")
     evaluation.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     evaluation.add_argument("--cases", metavar="A,B", help="run only these cases, comma-separated (default: all)")
     evaluation.set_defaults(func=cmd_eval)
 
-    catalog = sub.add_parser("catalog", help="the analytics catalog").add_subparsers(dest="catalog_command", required=True)
+    catalog = sub.add_parser("catalog", help="the analytics catalog").add_subparsers(
+        dest="catalog_command", required=True
+    )
     lineage = catalog.add_parser("lineage", help="print each requirement's chain down to its reports")
     lineage.add_argument("workflow_id")
     lineage.set_defaults(func=cmd_catalog_lineage)

@@ -39,7 +39,6 @@ from bus.requests import ask, workflow_status
 from bus.settings import DEFAULT_REQUEST_TIMEOUT_S, Settings
 
 
-
 @dataclass
 class ReportFiles:
     """One report as the client downloaded it: its title and file contents by format."""
@@ -64,7 +63,9 @@ class WorkflowClient:
                 return  # it answered (with "unknown workflow"): it is serving
             except BusError:
                 if time.monotonic() > deadline:
-                    raise BusError("no_orchestrator", f"the orchestrator did not come up within {timeout:.0f} s") from None
+                    raise BusError(
+                        "no_orchestrator", f"the orchestrator did not come up within {timeout:.0f} s"
+                    ) from None
                 await asyncio.sleep(0.05)
 
     async def submit(self, request: SubmitRequest) -> str:
@@ -141,7 +142,10 @@ class WorkflowClient:
         subscription = None
         try:
             subscription = await self.bus.js.subscribe(
-                subjects.event_subject(workflow_id), cb=on_message, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
+                subjects.event_subject(workflow_id),
+                cb=on_message,
+                ordered_consumer=True,
+                deliver_policy=DeliverPolicy.ALL,
             )
         except (nats.js.errors.Error, nats.errors.TimeoutError):
             subscription = None  # no event stream for us: polling the status below suffices
@@ -152,7 +156,10 @@ class WorkflowClient:
                     return progress
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
-                    raise BusError("timeout", f"workflow {workflow_id} did not finish within {timeout:.0f} s (status {progress.status})")
+                    raise BusError(
+                        "timeout",
+                        f"workflow {workflow_id} did not finish within {timeout:.0f} s (status {progress.status})",
+                    )
                 try:
                     await asyncio.wait_for(done.wait(), timeout=min(2.0, remaining) if remaining is not None else 2.0)
                 except asyncio.TimeoutError:
@@ -182,7 +189,9 @@ class WorkflowClient:
 
 
 @asynccontextmanager
-async def connected_client(settings: Settings, *, name: str = "gaai-client", ready_timeout: float = 30.0) -> AsyncIterator[WorkflowClient]:
+async def connected_client(
+    settings: Settings, *, name: str = "gaai-client", ready_timeout: float = 30.0
+) -> AsyncIterator[WorkflowClient]:
     """A client on its own connection, handed out once an orchestrator serves requests."""
     bus = await Bus.connect(settings, name=name)
     try:

@@ -44,7 +44,9 @@ def resolve_document(spec: DocumentSpec, index: int, documents_root: Path) -> tu
     if isinstance(spec, str):
         spec = {"content": spec}
     if not isinstance(spec, dict):
-        raise RequestError("bad_request", f"document {index + 1}: expected a dict with 'path' or 'content', got {type(spec).__name__}")
+        raise RequestError(
+            "bad_request", f"document {index + 1}: expected a dict with 'path' or 'content', got {type(spec).__name__}"
+        )
     name = spec.get("name")
     if "content" in spec and "path" not in spec:
         content = spec["content"]
@@ -57,7 +59,10 @@ def resolve_document(spec: DocumentSpec, index: int, documents_root: Path) -> tu
     path = Path(spec["path"])
     resolved = (path if path.is_absolute() else root / path).resolve()
     if not resolved.is_relative_to(root):
-        raise RequestError("path_not_allowed", f"document {spec['path']!r} is outside the documents root {root}; pass --docs-root to allow it")
+        raise RequestError(
+            "path_not_allowed",
+            f"document {spec['path']!r} is outside the documents root {root}; pass --docs-root to allow it",
+        )
     if not resolved.is_file():
         raise RequestError("document_not_found", f"document {spec['path']!r} does not exist")
     return resolved, DocumentInput(path=str(resolved), name=name or resolved.name)
@@ -114,21 +119,30 @@ async def run_workflow(
     if not nats_url:
         # Agents given a bad LLM setting would exit and be restarted forever: refuse it here.
         llm_from_env({**os.environ, **(agent_env or {})})
-        stack = LocalStack(home=home, announce=announce, process_env={agent: dict(agent_env) for agent in TASK_AGENTS} if agent_env else {})
+        stack = LocalStack(
+            home=home,
+            announce=announce,
+            process_env={agent: dict(agent_env) for agent in TASK_AGENTS} if agent_env else {},
+        )
         nats_url = stack.start()
     try:
         async with connected_client(Settings.from_env(nats_url=nats_url, home=home)) as client:
             inputs = []
             for path, document in resolved:
                 inputs.append(await client.upload_document(path, document.name) if path else document)
-            request = msgspec.convert(dict(request_fields, graph_name=graph_name, documents=[msgspec.to_builtins(d) for d in inputs]), SubmitRequest)
+            request = msgspec.convert(
+                dict(request_fields, graph_name=graph_name, documents=[msgspec.to_builtins(d) for d in inputs]),
+                SubmitRequest,
+            )
             workflow_id = await client.submit(request)
             if on_start:
                 on_start(workflow_id)
             progress = await client.wait(workflow_id, on_event=on_event, timeout=timeout)
             reports = await client.fetch_reports(progress)
             if not await client.wait_for_catalog() and announce:
-                announce("the catalog has not recorded every step yet; 'gaai catalog lineage' may be incomplete for a moment")
+                announce(
+                    "the catalog has not recorded every step yet; 'gaai catalog lineage' may be incomplete for a moment"
+                )
     finally:
         if stack:
             stack.stop()

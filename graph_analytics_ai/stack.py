@@ -54,7 +54,9 @@ class ManagedProcess:
 
     def start(self, env: dict[str, str]) -> None:
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(self.argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL, env={**env, **self.env})
+            self.process = subprocess.Popen(
+                self.argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL, env={**env, **self.env}
+            )
         self.started_at = time.monotonic()
 
     @property
@@ -84,7 +86,9 @@ class LocalStack:
     def start(self) -> str:
         unknown = sorted(set(self.scale) - set(self.agents))
         if unknown:
-            raise GaaiError("unknown_agent", f"cannot scale unknown agent(s) {', '.join(unknown)}; agents: {', '.join(self.agents)}")
+            raise GaaiError(
+                "unknown_agent", f"cannot scale unknown agent(s) {', '.join(unknown)}; agents: {', '.join(self.agents)}"
+            )
         self.home.mkdir(parents=True, exist_ok=True)
         log_dir = self.home / "logs"
         log_dir.mkdir(exist_ok=True)
@@ -126,7 +130,9 @@ class LocalStack:
                         managed.restarts = 0
                     delay = RESTART_BACKOFF_S[min(managed.restarts, len(RESTART_BACKOFF_S) - 1)]
                     managed.next_start = time.monotonic() + delay
-                    self._say(f"{managed.name} (pid {process.pid}) exited with code {process.returncode}; restarting in {delay:.1f} s")
+                    self._say(
+                        f"{managed.name} (pid {process.pid}) exited with code {process.returncode}; restarting in {delay:.1f} s"
+                    )
                 elif time.monotonic() >= managed.next_start:
                     managed.restarts += 1
                     managed.next_start = 0.0

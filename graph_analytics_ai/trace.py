@@ -258,9 +258,9 @@ table{{border-collapse:collapse;width:100%}}td,th{{padding:.25rem .5rem;border-b
 </style></head><body>
 <h1>Trace of workflow {html.escape(progress.workflow_id)}</h1>
 <p>Trace id <code>{html.escape(summary.trace_id)}</code> · status <b>{html.escape(summary.status)}</b> ·
-total {summary.total_time_s:.3f} s · {plural(summary.steps_completed, 'step')} ·
-{plural(summary.llm_calls, 'LLM call')} · {summary.total_tokens:,} tokens · ${summary.cost_usd:.4f}</p>
+total {summary.total_time_s:.3f} s · {plural(summary.steps_completed, "step")} ·
+{plural(summary.llm_calls, "LLM call")} · {summary.total_tokens:,} tokens · ${summary.cost_usd:.4f}</p>
 <table><thead><tr><th>task</th><th>agent</th><th>status</th><th>duration</th>
 <th>timeline (0 – {span:.3f} s)</th></tr></thead>
-<tbody>{''.join(rows)}</tbody></table></body></html>
+<tbody>{"".join(rows)}</tbody></table></body></html>
 """

@@ -193,7 +193,12 @@ def outstanding(state: WorkflowState) -> list[Command]:
     safe: the same ``Nats-Msg-Id`` is dropped by JetStream, and agents are idempotent.
     """
     return [
-        Dispatch(agent=t.agent, envelope=TaskEnvelope(workflow_id=state.workflow_id, task_id=t.task_id, attempt=t.attempt, task=_build_task(state, t)))
+        Dispatch(
+            agent=t.agent,
+            envelope=TaskEnvelope(
+                workflow_id=state.workflow_id, task_id=t.task_id, attempt=t.attempt, task=_build_task(state, t)
+            ),
+        )
         for t in state.tasks.values()
         if t.status in ("dispatched", "running")
     ]
@@ -205,7 +210,9 @@ def _reopen(state: WorkflowState, failed_task: str, now: float) -> WorkflowState
     if task is None or task.status != "failed":
         return state
     tasks = dict(state.tasks)
-    tasks[failed_task] = replace(task, status="waiting", attempt=task.attempt + 1, error=None, started_at=None, ended_at=None, instance=None)
+    tasks[failed_task] = replace(
+        task, status="waiting", attempt=task.attempt + 1, error=None, started_at=None, ended_at=None, instance=None
+    )
     frontier = [failed_task]
     while frontier:
         parent = frontier.pop()
@@ -219,13 +226,18 @@ def _reopen(state: WorkflowState, failed_task: str, now: float) -> WorkflowState
 
 def _cancel(state: WorkflowState, event: Cancelled, now: float) -> tuple[WorkflowState, list[Command]]:
     tasks = {
-        tid: replace(task, status="cancelled") if task.status in ("waiting", "dispatched", "running") else task for tid, task in state.tasks.items()
+        tid: replace(task, status="cancelled") if task.status in ("waiting", "dispatched", "running") else task
+        for tid, task in state.tasks.items()
     }
-    return replace(state, tasks=tasks, status="cancelled", failures=[*state.failures, f"cancelled: {event.reason}"], updated_at=now), []
+    return replace(
+        state, tasks=tasks, status="cancelled", failures=[*state.failures, f"cancelled: {event.reason}"], updated_at=now
+    ), []
 
 
 def _add(tasks: dict[str, TaskState], tid: str, agent: str, depends_on: list[str], label: str = "") -> TaskState:
-    tasks.setdefault(tid, TaskState(task_id=tid, agent=agent, label=label or _LABELS.get(agent, agent), depends_on=depends_on))
+    tasks.setdefault(
+        tid, TaskState(task_id=tid, agent=agent, label=label or _LABELS.get(agent, agent), depends_on=depends_on)
+    )
     return tasks[tid]
 
 
@@ -237,7 +249,13 @@ def _expand(state: WorkflowState, tasks: dict[str, TaskState], reply: ResultEnve
     for template in reply.result.templates[: state.request.max_executions]:
         execution = task_id(wf, "execution", template.id)
         _add(tasks, execution, "execution", [reply.task_id], label=f"Execute {template.id} ({template.algorithm})")
-        _add(tasks, task_id(wf, "reporting", template.id), "reporting", [execution], label=f"Report {template.id} ({template.algorithm})")
+        _add(
+            tasks,
+            task_id(wf, "reporting", template.id),
+            "reporting",
+            [execution],
+            label=f"Report {template.id} ({template.algorithm})",
+        )
 
 
 def _descendants(tasks: dict[str, TaskState], root: str) -> list[str]:
@@ -255,7 +273,9 @@ def _descendants(tasks: dict[str, TaskState], root: str) -> list[str]:
 def _schedule(state: WorkflowState, now: float) -> tuple[WorkflowState, list[Command]]:
     tasks = dict(state.tasks)
     active = [t for t in tasks.values() if t.status in ("dispatched", "running")]
-    ready = [t for t in tasks.values() if t.status == "waiting" and all(tasks[d].status == "completed" for d in t.depends_on)]
+    ready = [
+        t for t in tasks.values() if t.status == "waiting" and all(tasks[d].status == "completed" for d in t.depends_on)
+    ]
     if not state.request.enable_parallelism:
         ready = ready[:1] if not active else []
     limit = state.request.max_concurrency
@@ -267,7 +287,9 @@ def _schedule(state: WorkflowState, now: float) -> tuple[WorkflowState, list[Com
             if running_executions >= limit:
                 continue
             running_executions += 1
-        envelope = TaskEnvelope(workflow_id=state.workflow_id, task_id=task.task_id, attempt=task.attempt, task=_build_task(state, task))
+        envelope = TaskEnvelope(
+            workflow_id=state.workflow_id, task_id=task.task_id, attempt=task.attempt, task=_build_task(state, task)
+        )
         tasks[task.task_id] = replace(task, status="dispatched", dispatched_at=now)
         commands.append(Dispatch(agent=task.agent, envelope=envelope))
         commands.append(Emit(_task_event(state.workflow_id, tasks[task.task_id], now)))
@@ -290,7 +312,14 @@ def announcement(state: WorkflowState, commands: list[Command], now: float) -> W
     """The event that tells followers about one state write: ``state`` after it, and the task events of its ``commands``."""
     completed = sum(1 for t in state.tasks.values() if t.status == "completed")
     tasks = [c.event for c in commands if isinstance(c, Emit)]
-    return WorkflowEvent(workflow_id=state.workflow_id, status=state.status, at=now, completed_tasks=completed, total_tasks=len(state.tasks), tasks=tasks)
+    return WorkflowEvent(
+        workflow_id=state.workflow_id,
+        status=state.status,
+        at=now,
+        completed_tasks=completed,
+        total_tasks=len(state.tasks),
+        tasks=tasks,
+    )
 
 
 def _task_event(workflow_id: str, task: TaskState, now: float) -> TaskEvent:
@@ -315,7 +344,12 @@ def _build_task(state: WorkflowState, task: TaskState) -> Task:
     request = state.request
     agent = task.agent
     if agent == "vertical":
-        return VerticalTask(graph_name=request.graph_name, documents=state.documents, industry=request.industry, custom_vertical=request.custom_vertical)
+        return VerticalTask(
+            graph_name=request.graph_name,
+            documents=state.documents,
+            industry=request.industry,
+            custom_vertical=request.custom_vertical,
+        )
     if agent == "schema":
         return SchemaTask(
             graph_name=request.graph_name,
@@ -353,7 +387,11 @@ def _build_task(state: WorkflowState, task: TaskState) -> Task:
         execution = _output(state, "execution", template_id)
         use_cases = _output(state, "use_cases")
         requirements = _output(state, "requirements")
-        assert isinstance(execution, ExecutionResult) and isinstance(use_cases, UseCasesResult) and isinstance(requirements, RequirementsResult)
+        assert (
+            isinstance(execution, ExecutionResult)
+            and isinstance(use_cases, UseCasesResult)
+            and isinstance(requirements, RequirementsResult)
+        )
         use_case = next((u for u in use_cases.use_cases if u.id == template.use_case_id), None)
         linked = set(template.requirement_ids) | set(use_case.requirement_ids if use_case else ())
         schema = _output(state, "schema")

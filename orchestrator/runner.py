@@ -44,16 +44,43 @@ from bus.codec import (
     submit_decoder,
 )
 from bus.connection import Bus
-from bus.contract import FINAL_STATUSES, DocumentInput, DocumentRef, SubmitReply, SubmitRequest, WorkflowEvent, WorkflowProgress
+from bus.contract import (
+    FINAL_STATUSES,
+    DocumentInput,
+    DocumentRef,
+    SubmitReply,
+    SubmitRequest,
+    WorkflowEvent,
+    WorkflowProgress,
+)
 from bus.errors import BusError, RequestError, TaskError
 from bus.feed import Feed
 from bus.service import add_endpoint
 from bus.settings import Settings
-from orchestrator.dag import PHASES, Cancelled, Command, Dispatch, Event, Finished, Retried, Submitted, advance, announcement, outstanding
+from orchestrator.dag import (
+    PHASES,
+    Cancelled,
+    Command,
+    Dispatch,
+    Event,
+    Finished,
+    Retried,
+    Submitted,
+    advance,
+    announcement,
+    outstanding,
+)
 from orchestrator.state import WorkflowState, state_decoder, state_encoder
 from store import GraphStore, StoreError
 from telemetry.logging import bind_task, unbind_task
-from telemetry.tracing import consumer_span, current_ids, current_link, producer_span, record_workflow_span, workflow_context
+from telemetry.tracing import (
+    consumer_span,
+    current_ids,
+    current_link,
+    producer_span,
+    record_workflow_span,
+    workflow_context,
+)
 
 log = structlog.get_logger("orchestrator")
 
@@ -91,7 +118,9 @@ class Orchestrator:
         await self.bus.ensure_catalog_consumer(self.settings)  # before any result is acknowledged
         await self.bus.ensure_orchestrator_consumer(self.settings)
         await self.resume()
-        results = Feed(self.bus, subjects.RESULTS_STREAM, subjects.ORCHESTRATOR_CONSUMER, RESULTS_IN_HAND, self.on_result)
+        results = Feed(
+            self.bus, subjects.RESULTS_STREAM, subjects.ORCHESTRATOR_CONSUMER, RESULTS_IN_HAND, self.on_result
+        )
         await results.start()
         log.info("orchestrator ready")
         await stop.wait()
@@ -146,7 +175,11 @@ class Orchestrator:
         try:
             await self._send(state, commands, event)
         except BusError as exc:
-            log.error("first tasks not published; an orchestrator restart publishes them", workflow_id=state.workflow_id, error=exc.message)
+            log.error(
+                "first tasks not published; an orchestrator restart publishes them",
+                workflow_id=state.workflow_id,
+                error=exc.message,
+            )
 
     async def status(self, data: bytes) -> WorkflowProgress:
         request = decode_request(status_decoder, data)
@@ -190,13 +223,24 @@ class Orchestrator:
         if document.object_name is not None:
             if not document.object_name.startswith(subjects.UPLOAD_PREFIX):
                 # Other objects in the bucket are other workflows' documents.
-                raise RequestError("document_not_allowed", f"documents[{index}]: object_name must name an upload ({subjects.UPLOAD_PREFIX}...)")
+                raise RequestError(
+                    "document_not_allowed",
+                    f"documents[{index}]: object_name must name an upload ({subjects.UPLOAD_PREFIX}...)",
+                )
             try:
                 info = await self.bus.documents.get_info(document.object_name)
             except nats.js.errors.ObjectNotFoundError:
-                raise RequestError("unknown_document", f"documents[{index}]: no object {document.object_name!r} in {subjects.DOCUMENTS_BUCKET}") from None
+                raise RequestError(
+                    "unknown_document",
+                    f"documents[{index}]: no object {document.object_name!r} in {subjects.DOCUMENTS_BUCKET}",
+                ) from None
             name = document.name or Path(document.object_name).name
-            return DocumentRef(name=name, object_name=document.object_name, media_type=_media_type(name, document.media_type), size=info.size or 0)
+            return DocumentRef(
+                name=name,
+                object_name=document.object_name,
+                media_type=_media_type(name, document.media_type),
+                size=info.size or 0,
+            )
         if document.content is not None:
             data = document.content.encode()
             name = document.name or f"document-{index + 1}.md"
@@ -216,17 +260,24 @@ class Orchestrator:
     def _resolve_document_path(self, index: int, given: str) -> Path:
         root = self.settings.documents_root
         if root is None:
-            raise RequestError("path_not_allowed", f"documents[{index}]: this orchestrator reads no paths (no documents root configured); send content")
+            raise RequestError(
+                "path_not_allowed",
+                f"documents[{index}]: this orchestrator reads no paths (no documents root configured); send content",
+            )
         root = root.resolve()
         if "\x00" in given:
             raise RequestError("path_not_allowed", f"documents[{index}]: path contains a NUL byte")
         candidate = Path(given)
         if candidate.is_absolute() or ".." in candidate.parts:
-            raise RequestError("path_not_allowed", f"documents[{index}]: path must be relative to the documents root, without '..'")
+            raise RequestError(
+                "path_not_allowed", f"documents[{index}]: path must be relative to the documents root, without '..'"
+            )
         try:
             resolved = (root / candidate).resolve()
         except (RuntimeError, OSError):  # a symlink loop, or a name the OS refuses
-            raise RequestError("document_not_found", f"documents[{index}]: {given!r} cannot be resolved to a file") from None
+            raise RequestError(
+                "document_not_found", f"documents[{index}]: {given!r} cannot be resolved to a file"
+            ) from None
         if not resolved.is_relative_to(root):
             raise RequestError("path_not_allowed", f"documents[{index}]: path leads outside the documents root")
         if not resolved.is_file():
@@ -244,7 +295,9 @@ class Orchestrator:
             return
         message_id = (message.headers or {}).get(subjects.HEADER_MSG_ID, reply.task_id)
         attributes = {"gaai.workflow.id": reply.workflow_id, "gaai.task.id": reply.task_id}
-        with consumer_span(message.subject, message.headers, message_id, len(message.data), subjects.ORCHESTRATOR_CONSUMER, attributes):
+        with consumer_span(
+            message.subject, message.headers, message_id, len(message.data), subjects.ORCHESTRATOR_CONSUMER, attributes
+        ):
             trace_id, span_id = current_ids()
             bind_task(workflow_id=reply.workflow_id, task_id=reply.task_id, trace_id=trace_id, span_id=span_id)
             try:
@@ -285,21 +338,27 @@ class Orchestrator:
                 state, commands, event = saved
                 await self._send(state, commands, event)
                 if state.status in FINAL_STATUSES:
-                    log.info("workflow finished", workflow_id=workflow_id, status=state.status, failures=len(state.failures))
+                    log.info(
+                        "workflow finished", workflow_id=workflow_id, status=state.status, failures=len(state.failures)
+                    )
                     record_workflow_spans(state)
                     self._cache.pop(workflow_id, None)
                     self._locks.pop(workflow_id, None)
         except BaseException as exc:
             for _, waiter in batch:
                 if not waiter.done():
-                    waiter.set_exception(exc if isinstance(exc, Exception) else BusError("stopped", "orchestrator stopping"))
+                    waiter.set_exception(
+                        exc if isinstance(exc, Exception) else BusError("stopped", "orchestrator stopping")
+                    )
             if not isinstance(exc, Exception):
                 raise
             return
         for _, waiter in batch:
             waiter.set_result(saved is not None)
 
-    async def _advance_and_save(self, workflow_id: str, events: list[Event]) -> tuple[WorkflowState, list[Command], WorkflowEvent | None] | None:
+    async def _advance_and_save(
+        self, workflow_id: str, events: list[Event]
+    ) -> tuple[WorkflowState, list[Command], WorkflowEvent | None] | None:
         """The state after ``events``, the commands they cause and the write's announcement, saved with compare-and-set.
 
         None when there is no such workflow; no announcement when the events changed nothing.
@@ -343,7 +402,9 @@ class Orchestrator:
             except BusError as exc:
                 if delay is None:
                     raise
-                log.warning("publishing failed, trying again", workflow_id=state.workflow_id, error=exc.message, in_s=delay)
+                log.warning(
+                    "publishing failed, trying again", workflow_id=state.workflow_id, error=exc.message, in_s=delay
+                )
                 await asyncio.sleep(delay)
 
     async def _execute(self, state: WorkflowState, commands: list[Command], event: WorkflowEvent | None) -> None:

@@ -41,12 +41,21 @@ class WorkflowState(msgspec.Struct, kw_only=True):
 
     def progress(self) -> WorkflowProgress:
         reports = [
-            ReportLocation(template_id=output.report.template_id, title=output.report.title, artifacts=output.report.artifacts)
+            ReportLocation(
+                template_id=output.report.template_id, title=output.report.title, artifacts=output.report.artifacts
+            )
             for output in self.outputs.values()
             if isinstance(output, ReportResult)
         ]
-        unanswered = [question for output in self.outputs.values() if isinstance(output, UseCasesResult) for question in output.unanswered]
-        coverage = [item for output in self.outputs.values() if isinstance(output, TemplatesResult) for item in output.coverage]
+        unanswered = [
+            question
+            for output in self.outputs.values()
+            if isinstance(output, UseCasesResult)
+            for question in output.unanswered
+        ]
+        coverage = [
+            item for output in self.outputs.values() if isinstance(output, TemplatesResult) for item in output.coverage
+        ]
         return WorkflowProgress(
             workflow_id=self.workflow_id,
             status=self.status,

@@ -56,9 +56,7 @@ class GraphExistsError(StoreError):
     """An import would overwrite an existing graph and ``replace`` was not asked for."""
 
     def __init__(self, name: str) -> None:
-        super().__init__(
-            "graph_exists", f"Graph '{name}' already exists; import with replace=True to overwrite it."
-        )
+        super().__init__("graph_exists", f"Graph '{name}' already exists; import with replace=True to overwrite it.")
         self.name = name
 
 

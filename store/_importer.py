@@ -249,9 +249,7 @@ def _implicit_collections(edges: list[_Edges], vertex_names: set[str]) -> dict[s
                 if _first(pc.equal(selected, "")) is not None:
                     raise edge.source.fail(f"endpoint '{name}/' has an empty key.")
                 found.setdefault(name, []).append(selected)
-    return {
-        name: pa.table({"_key": pc.unique(pa.chunked_array(parts, pa.string()))}) for name, parts in found.items()
-    }
+    return {name: pa.table({"_key": pc.unique(pa.chunked_array(parts, pa.string()))}) for name, parts in found.items()}
 
 
 def _edge_table(edge: _Edges, layout: _Layout) -> tuple[pa.Table, list[tuple[str, str, int]]]:

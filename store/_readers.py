@@ -201,9 +201,7 @@ def _read_csv(path: Path) -> pa.Table:
 
 
 def _csv_table(path: Path, text_columns: set[str]) -> pa.Table:
-    options = pacsv.ConvertOptions(
-        column_types={name: pa.string() for name in text_columns}, strings_can_be_null=False
-    )
+    options = pacsv.ConvertOptions(column_types={name: pa.string() for name in text_columns}, strings_can_be_null=False)
     try:
         table = pacsv.read_csv(path, convert_options=options)
     except pa.ArrowInvalid as exc:

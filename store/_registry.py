@@ -226,7 +226,9 @@ class Registry:
 
     def _connect(self, check_same_thread: bool = True) -> sqlite3.Connection:
         # isolation_level=None: transactions are begun explicitly, so their kind is ours to choose.
-        return sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=check_same_thread)
+        return sqlite3.connect(
+            self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=check_same_thread
+        )
 
     @staticmethod
     @contextmanager

@@ -211,15 +211,28 @@ def generate_ecommerce(out_dir: Path, seed: int = 7) -> list[Path]:
         _write(
             out_dir,
             "purchased",
-            _edges("purchased", "customers", purchase_customer, "products", purchase_product,
-                   amount=amount.tolist(), ts=purchase_when),
+            _edges(
+                "purchased",
+                "customers",
+                purchase_customer,
+                "products",
+                purchase_product,
+                amount=amount.tolist(),
+                ts=purchase_when,
+            ),
         ),  # fmt: skip
         _write(out_dir, "viewed", _edges("viewed", "customers", view_customer, "products", view_product)),
         _write(
             out_dir,
             "reviewed",
-            _edges("reviewed", "customers", purchase_customer[reviewed_mask], "products",
-                   purchase_product[reviewed_mask], rating=review_rating[reviewed_mask].astype(int).tolist()),
+            _edges(
+                "reviewed",
+                "customers",
+                purchase_customer[reviewed_mask],
+                "products",
+                purchase_product[reviewed_mask],
+                rating=review_rating[reviewed_mask].astype(int).tolist(),
+            ),
         ),  # fmt: skip
         _write(out_dir, "follows", _edges("follows", "customers", follow_src, "customers", follow_dst)),
         _write(out_dir, "belongs_to", _edges("belongs_to", "products", belongs_src, "categories", belongs_dst)),

@@ -46,7 +46,9 @@ from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, S
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 _propagator = TraceContextTextMapPropagator()
-_forced_ids: contextvars.ContextVar[tuple[int | None, int | None]] = contextvars.ContextVar("gaai_forced_ids", default=(None, None))
+_forced_ids: contextvars.ContextVar[tuple[int | None, int | None]] = contextvars.ContextVar(
+    "gaai_forced_ids", default=(None, None)
+)
 _provider: TracerProvider | None = None
 # False once setup_tracing has chosen to record nothing: spans are then not started at all
 # (starting an unsampled one cost 12–24 µs, about 4 % of a no-op workflow's CPU).
@@ -105,7 +107,11 @@ def _exporter_from_env():
     endpoint = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
     if not endpoint:
         return None
-    protocol = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "http/protobuf"
+    protocol = (
+        os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+        or "http/protobuf"
+    )
     if protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 
@@ -139,7 +145,16 @@ def workflow_context(trace_id: str, span_name: str = "root") -> otel_context.Con
     return trace.set_span_in_context(NonRecordingSpan(parent))
 
 
-def record_workflow_span(trace_id: str, name: str, span_name: str, start: float, end: float, attributes: Mapping[str, object], parent: str | None, error: str | None = None) -> None:
+def record_workflow_span(
+    trace_id: str,
+    name: str,
+    span_name: str,
+    start: float,
+    end: float,
+    attributes: Mapping[str, object],
+    parent: str | None,
+    error: str | None = None,
+) -> None:
     """Record a root (``parent=None``) or phase span with its derived id and real times."""
     context = workflow_context(trace_id, parent) if parent else otel_context.Context()
     token = _forced_ids.set((int(trace_id, 16), derived_span_id(trace_id, span_name)))
@@ -162,7 +177,9 @@ def extract(headers: Mapping[str, str] | None) -> otel_context.Context:
     return _propagator.extract(dict(headers or {}))
 
 
-def messaging_attributes(subject: str, operation: str, message_id: str, body_size: int, consumer_group: str | None = None) -> dict[str, object]:
+def messaging_attributes(
+    subject: str, operation: str, message_id: str, body_size: int, consumer_group: str | None = None
+) -> dict[str, object]:
     attributes: dict[str, object] = {
         "messaging.system": "nats",
         "messaging.destination.name": subject,
@@ -177,7 +194,15 @@ def messaging_attributes(subject: str, operation: str, message_id: str, body_siz
 
 
 @contextmanager
-def producer_span(subject: str, message_id: str, body_size: int, headers: dict[str, str], *, context: otel_context.Context | None = None, links: list[Link] | None = None) -> Iterator[trace.Span]:
+def producer_span(
+    subject: str,
+    message_id: str,
+    body_size: int,
+    headers: dict[str, str],
+    *,
+    context: otel_context.Context | None = None,
+    links: list[Link] | None = None,
+) -> Iterator[trace.Span]:
     """A ``send <subject>`` PRODUCER span; its context goes into ``headers``."""
     if not _starting_spans:
         _propagator.inject(headers, context=context)
@@ -195,7 +220,14 @@ def producer_span(subject: str, message_id: str, body_size: int, headers: dict[s
 
 
 @contextmanager
-def consumer_span(subject: str, headers: Mapping[str, str] | None, message_id: str, body_size: int, consumer_group: str, attributes: Mapping[str, object] | None = None) -> Iterator[trace.Span]:
+def consumer_span(
+    subject: str,
+    headers: Mapping[str, str] | None,
+    message_id: str,
+    body_size: int,
+    consumer_group: str,
+    attributes: Mapping[str, object] | None = None,
+) -> Iterator[trace.Span]:
     """A ``process <subject>`` CONSUMER span whose parent comes from the message's ``traceparent``."""
     if not _starting_spans:
         with _within(extract(headers)):
@@ -203,7 +235,9 @@ def consumer_span(subject: str, headers: Mapping[str, str] | None, message_id: s
         return
     attrs = messaging_attributes(subject, "process", message_id, body_size, consumer_group)
     attrs.update(attributes or {})
-    with tracer().start_as_current_span(f"process {subject}", context=extract(headers), kind=SpanKind.CONSUMER, attributes=attrs) as span:
+    with tracer().start_as_current_span(
+        f"process {subject}", context=extract(headers), kind=SpanKind.CONSUMER, attributes=attrs
+    ) as span:
         yield span
 
 
@@ -235,11 +269,15 @@ def span(name: str, **attributes: object) -> Iterator[trace.Span]:
     if not _starting_spans:
         yield trace.get_current_span()
         return
-    with tracer().start_as_current_span(name, attributes={k: v for k, v in attributes.items() if v is not None}) as current:
+    with tracer().start_as_current_span(
+        name, attributes={k: v for k, v in attributes.items() if v is not None}
+    ) as current:
         yield current
 
 
 def record_span(name: str, start: float, end: float, **attributes: object) -> None:
     """A span for work timed elsewhere (e.g. in a worker process), as a child of the current span."""
-    recorded = tracer().start_span(name, start_time=int(start * 1e9), attributes={k: v for k, v in attributes.items() if v is not None})
+    recorded = tracer().start_span(
+        name, start_time=int(start * 1e9), attributes={k: v for k, v in attributes.items() if v is not None}
+    )
     recorded.end(end_time=int(end * 1e9))

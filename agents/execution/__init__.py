@@ -21,7 +21,10 @@ from bus.contract import AnalysisTemplate, ExecutionSummary
 from bus.errors import TaskError
 from store import GraphStore
 
-def execute_template(store: GraphStore, graph_name: str, template: AnalysisTemplate, execution_id: str) -> ExecutionSummary:
+
+def execute_template(
+    store: GraphStore, graph_name: str, template: AnalysisTemplate, execution_id: str
+) -> ExecutionSummary:
     """Load → compute → write → summarise; every stage timed."""
     spec = algorithm_spec(template.algorithm)
     params = resolve_params(template.algorithm, dict(template.params))
@@ -32,7 +35,9 @@ def execute_template(store: GraphStore, graph_name: str, template: AnalysisTempl
     )
     loaded = time.perf_counter()
     if arrays.num_vertices == 0:
-        raise TaskError("empty_graph", f"template {template.id}: the selected collections of {graph_name!r} hold no vertices")
+        raise TaskError(
+            "empty_graph", f"template {template.id}: the selected collections of {graph_name!r} hold no vertices"
+        )
     output = run_algorithm(
         template.algorithm,
         arrays.num_vertices,

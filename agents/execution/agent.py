@@ -37,5 +37,16 @@ def record_stage_spans(summary: ExecutionSummary) -> None:
     compute_end = load_end + summary.compute_ms / 1000
     size = {"gaai.graph.vertices": summary.vertex_count, "gaai.graph.edges": summary.edge_count}
     record_span("load graph", summary.started_at, load_end, **size, **{"gaai.graph.name": summary.graph_name})
-    record_span(f"run {summary.algorithm}", load_end, compute_end, **size, **{"gaai.algorithm": summary.algorithm, "gaai.engine": summary.engine, "gaai.iterations": summary.iterations})
-    record_span("write results", compute_end, compute_end + summary.write_ms / 1000, **{"gaai.result.ref": summary.result_ref, "gaai.result.rows": summary.vertex_count})
+    record_span(
+        f"run {summary.algorithm}",
+        load_end,
+        compute_end,
+        **size,
+        **{"gaai.algorithm": summary.algorithm, "gaai.engine": summary.engine, "gaai.iterations": summary.iterations},
+    )
+    record_span(
+        "write results",
+        compute_end,
+        compute_end + summary.write_ms / 1000,
+        **{"gaai.result.ref": summary.result_ref, "gaai.result.rows": summary.vertex_count},
+    )

@@ -146,7 +146,12 @@ def _compiled(function: Callable) -> Callable:
     try:
         return numba.njit(cache=True, nogil=True)(function)
     except RuntimeError as exc:
-        log.warning("numba_cache_unavailable", function=function.__name__, error=str(exc), fix="set NUMBA_CACHE_DIR to a writable directory")
+        log.warning(
+            "numba_cache_unavailable",
+            function=function.__name__,
+            error=str(exc),
+            fix="set NUMBA_CACHE_DIR to a writable directory",
+        )
         return numba.njit(nogil=True)(function)
 
 
@@ -267,15 +272,21 @@ def load_compiled_kernels() -> None:
 def _checked_edges(num_vertices: int, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The endpoints as int32 (int64 only past 2**31 vertices); int32 input is not copied."""
     if num_vertices <= 0:
-        raise TaskError("empty_graph", "the graph has no vertices in the selected collections; there is nothing to analyse")
+        raise TaskError(
+            "empty_graph", "the graph has no vertices in the selected collections; there is nothing to analyse"
+        )
     src = np.asarray(src)
     dst = np.asarray(dst)
     if src.ndim != 1 or dst.ndim != 1 or src.shape != dst.shape:
-        raise TaskError("bad_graph", f"edge arrays must be one-dimensional and equally long, got shapes {src.shape} and {dst.shape}")
+        raise TaskError(
+            "bad_graph", f"edge arrays must be one-dimensional and equally long, got shapes {src.shape} and {dst.shape}"
+        )
     if src.size and not (np.issubdtype(src.dtype, np.integer) and np.issubdtype(dst.dtype, np.integer)):
         raise TaskError("bad_graph", f"edge endpoints must be integer vertex indices, got {src.dtype} and {dst.dtype}")
     if src.size and (min(src.min(), dst.min()) < 0 or max(src.max(), dst.max()) >= num_vertices):
-        raise TaskError("bad_graph", f"edge endpoints must lie in [0, {num_vertices}); the edge list refers to other vertices")
+        raise TaskError(
+            "bad_graph", f"edge endpoints must lie in [0, {num_vertices}); the edge list refers to other vertices"
+        )
     dtype = np.int32 if num_vertices <= np.iinfo(np.int32).max else np.int64
     return src.astype(dtype, copy=False), dst.astype(dtype, copy=False)
 
@@ -627,7 +638,9 @@ def _pagerank(
     return AlgorithmOutput(rank, iterations, "scipy" if weights is None else "scipy-weighted")
 
 
-def _pagerank_pull(n: int, src: np.ndarray, dst: np.ndarray, damping: float, max_iterations: int, tolerance: float) -> AlgorithmOutput:
+def _pagerank_pull(
+    n: int, src: np.ndarray, dst: np.ndarray, damping: float, max_iterations: int, tolerance: float
+) -> AlgorithmOutput:
     """``_pagerank`` pulling rank along in-edges, edges and vertices split over the usable cores.
 
     Only the sources grouped by target are kept: a step reads 4 bytes per edge (int32 ids)
@@ -660,7 +673,17 @@ def _pagerank_pull(n: int, src: np.ndarray, dst: np.ndarray, damping: float, max
         teleport = (1.0 - damping) / n
         iterations = 0
         for iterations in range(1, max_iterations + 1):
-            step = functools.partial(_pull_step, indptr, sources, scaled, share, rank, damping * dangling_rank / n + teleport, new, new_scaled)
+            step = functools.partial(
+                _pull_step,
+                indptr,
+                sources,
+                scaled,
+                share,
+                rank,
+                damping * dangling_rank / n + teleport,
+                new,
+                new_scaled,
+            )
             changes, dangling_ranks = zip(*_map(pool, step, firsts, lasts), strict=True)
             dangling_rank = sum(dangling_ranks)
             rank, new = new, rank

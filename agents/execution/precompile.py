@@ -50,7 +50,10 @@ def main() -> int:
     problems = misplaced_caches(kernels)
     if problems:
         setting = numba_config.CACHE_DIR or "unset"
-        print(f"error: the engine's kernels would not be cached in NUMBA_CACHE_DIR ({setting}) as uid {os.getuid()}:", file=sys.stderr)
+        print(
+            f"error: the engine's kernels would not be cached in NUMBA_CACHE_DIR ({setting}) as uid {os.getuid()}:",
+            file=sys.stderr,
+        )
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
         print("fix: set NUMBA_CACHE_DIR to a directory this user can create files in", file=sys.stderr)
@@ -65,7 +68,9 @@ def main() -> int:
     compiled = sum(sum(kernel.stats.cache_misses.values()) for kernel in kernels.values())
     loaded = sum(sum(kernel.stats.cache_hits.values()) for kernel in kernels.values())
     cache_dirs = sorted({kernel.stats.cache_path for kernel in kernels.values()})
-    print(f"{len(kernels)} kernels: {compiled} signatures compiled, {loaded} loaded from the cache, in {seconds:.1f} s; cache: {', '.join(cache_dirs)}")
+    print(
+        f"{len(kernels)} kernels: {compiled} signatures compiled, {loaded} loaded from the cache, in {seconds:.1f} s; cache: {', '.join(cache_dirs)}"
+    )
     return 0
 
 

@@ -87,7 +87,9 @@ def summarize(
     if values.size == 0:
         return SummaryParts([], None, None, {})
     if algorithm_spec(algorithm).kind == "centrality":
-        return _centrality(values.astype(np.float64, copy=False), labels_for, ids_for, collection_index, collections, top_k, focus)
+        return _centrality(
+            values.astype(np.float64, copy=False), labels_for, ids_for, collection_index, collections, top_k, focus
+        )
     prefix = "component" if algorithm_spec(algorithm).kind == "connectivity" else "community"
     groups = values.astype(np.int64, copy=False)
     return _groups(groups, prefix, labels_for, collection_index, collections, top_k, modularity, member_scores)
@@ -222,7 +224,10 @@ def _groups(
         members = (np.flatnonzero(groups == g) for g in shown.tolist())
         leaders = [int(rows[top_indices(scores[rows], 1)][0]) for rows in members]
         samples = labels_for(np.array(leaders, dtype=np.int64))
-    top = [RankedVertex(id=f"{prefix}/{gid}", value=float(sizes[gid]), label=label) for gid, label in zip(shown.tolist(), samples, strict=True)]
+    top = [
+        RankedVertex(id=f"{prefix}/{gid}", value=float(sizes[gid]), label=label)
+        for gid, label in zip(shown.tolist(), samples, strict=True)
+    ]
     largest = int(order[0])
     stats = GroupStats(
         count=int(order.size),

@@ -268,9 +268,7 @@ def publish(draft: Draft, evidence: Evidence) -> Report:
             )
         )
     recommendations = [
-        Recommendation(text=text(r.sentences), priority=r.priority)
-        for r in draft.recommendations
-        if kept(r.sentences)
+        Recommendation(text=text(r.sentences), priority=r.priority) for r in draft.recommendations if kept(r.sentences)
     ]
     return Report(
         report_id=draft.report_id,
@@ -1026,7 +1024,7 @@ def _described_groups(facts: _Facts) -> DraftInsight | None:
     if len(details) > 1:
         body.append(
             Sentence(
-                f"The table \"Largest groups in detail\" describes the {format_count(len(details))} largest "
+                f'The table "Largest groups in detail" describes the {format_count(len(details))} largest '
                 f"{plural_form} the same way, with their members and bridges."
             )
         )
@@ -1102,9 +1100,7 @@ def _describe_group(facts: _Facts, detail: GroupDetail, graph_density: float) ->
     elif detail.external_ties == 0 and detail.size < facts.vertices and facts.spec.name != "wcc":
         # Weakly connected components share no tie by definition; for the others it is news.
         out.append(
-            Sentence(
-                f"It has no tie to any other {singular}.", (Recorded(("group_details", gid, "external_ties"), 0),)
-            )
+            Sentence(f"It has no tie to any other {singular}.", (Recorded(("group_details", gid, "external_ties"), 0),))
         )
     return out
 

@@ -128,9 +128,7 @@ class Namer:
 def max_items(constraints: Iterable[OutputConstraint]) -> int | None:
     """The tightest ``max_items`` limit, if any (non-positive or non-numeric values are ignored)."""
     limits = [
-        int(c.value)
-        for c in constraints
-        if c.kind == "max_items" and type(c.value) in (int, float) and c.value >= 1
+        int(c.value) for c in constraints if c.kind == "max_items" and type(c.value) in (int, float) and c.value >= 1
     ]
     return min(limits) if limits else None
 

@@ -69,11 +69,24 @@ def render_markdown(report: Report, execution: ExecutionSummary, template: Analy
         lines += [""] if report.warnings else []
     lines += _md_table(
         ["Algorithm", "Graph", "Vertices", "Edges", "Engine"],
-        [[report.algorithm, execution.graph_name, format_count(execution.vertex_count), format_count(execution.edge_count), execution.engine]],
+        [
+            [
+                report.algorithm,
+                execution.graph_name,
+                format_count(execution.vertex_count),
+                format_count(execution.edge_count),
+                execution.engine,
+            ]
+        ],
     )
     lines += ["", "## Insights", ""]
     for insight in report.insights:
-        lines += [f"### {_md(insight.title)} (confidence {format_share(insight.confidence)})", "", _md(insight.text), ""]
+        lines += [
+            f"### {_md(insight.title)} (confidence {format_share(insight.confidence)})",
+            "",
+            _md(insight.text),
+            "",
+        ]
         if insight.evidence:
             evidence = ", ".join(f"{_md(key)} = {format_value(value)}" for key, value in insight.evidence.items())
             lines += [f"Evidence: {evidence}", ""]
@@ -91,12 +104,16 @@ def render_markdown(report: Report, execution: ExecutionSummary, template: Analy
         lines += ["## Smallest groups", ""]
         lines += _md_table(_DETAIL_HEADER, _detail_rows(execution, execution.small_groups)) + [""]
     if execution.distribution is not None:
-        lines += ["## Distribution", ""] + _md_table(["Figure", "Value"], _distribution_rows(execution.distribution)) + [""]
+        lines += (
+            ["## Distribution", ""] + _md_table(["Figure", "Value"], _distribution_rows(execution.distribution)) + [""]
+        )
     if execution.groups is not None:
         lines += ["## Groups", ""] + _md_table(["Figure", "Value"], _group_rows(execution.groups)) + [""]
     if _shows_by_collection(execution):
         lines += ["## By collection", "", _md(_by_collection_caption(execution)), ""]
-        lines += _md_table(["Collection", "Vertices"], [[name, format_count(count)] for name, count in execution.by_collection.items()])
+        lines += _md_table(
+            ["Collection", "Vertices"], [[name, format_count(count)] for name, count in execution.by_collection.items()]
+        )
         lines.append("")
     lines += ["## Verification", "", _md(_verification_line(report)), ""]
     lines += [f"- {_md(claim.text)} — withheld: {_md(claim.reason)}" for claim in report.claims_rejected]
@@ -138,7 +155,7 @@ def render_html(report: Report, execution: ExecutionSummary, template: AnalysisT
         f"{_e(format_count(execution.vertex_count))} vertices, {_e(format_count(execution.edge_count))} edges · "
         f"template {_e(template.id)}</p></header>",
         "<main>",
-        f'<section><h2>Summary</h2><p>{_e(report.summary)}</p></section>',
+        f"<section><h2>Summary</h2><p>{_e(report.summary)}</p></section>",
         _html_semantics(report),
         _html_insights(report),
         _html_recommendations(report),
@@ -264,8 +281,14 @@ def _detail_rows(execution: ExecutionSummary, details: list) -> list[list[str]]:
         )
         rows.append(
             [
-                d.group_id, d.name or "—", format_count(d.size), format_share(d.share), format_value(d.density),
-                members, "; ".join(dominant_value(a) for a in d.attributes) or "—", format_count(d.external_ties),
+                d.group_id,
+                d.name or "—",
+                format_count(d.size),
+                format_share(d.share),
+                format_value(d.density),
+                members,
+                "; ".join(dominant_value(a) for a in d.attributes) or "—",
+                format_count(d.external_ties),
                 bridges or "—",
             ]  # fmt: skip
         )
@@ -339,7 +362,9 @@ def _html_table(header: list[str], rows: list[list[str]], numeric: set[int] | No
     numeric = numeric or set()
     head = "".join(f"<th>{cell}</th>" for cell in header)
     body = "".join(
-        "<tr>" + "".join(f'<td class="num">{cell}</td>' if i in numeric else f"<td>{cell}</td>" for i, cell in enumerate(row)) + "</tr>"
+        "<tr>"
+        + "".join(f'<td class="num">{cell}</td>' if i in numeric else f"<td>{cell}</td>" for i, cell in enumerate(row))
+        + "</tr>"
         for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -418,7 +443,9 @@ def _html_figures(execution: ExecutionSummary) -> str:
         blocks.append(f"<div><h2>Distribution</h2>{_html_table(['Figure', 'Value'], rows, numeric={1})}</div>")
     if execution.groups is not None:
         rows = [[_e(name), _e(value)] for name, value in _group_rows(execution.groups)]
-        blocks.append(f"<div><h2>Groups</h2>{_html_table(['Figure', 'Value'], rows, numeric={1})}{_size_chart(execution.groups)}</div>")
+        blocks.append(
+            f"<div><h2>Groups</h2>{_html_table(['Figure', 'Value'], rows, numeric={1})}{_size_chart(execution.groups)}</div>"
+        )
     if _shows_by_collection(execution):
         rows = [[_e(name), _e(format_count(count))] for name, count in execution.by_collection.items()]
         caption = f"<p>{_e(_by_collection_caption(execution))}</p>"
@@ -446,8 +473,7 @@ def _size_chart(groups: GroupStats) -> str:
         )
     height = row * len(sizes)
     return (
-        f'<svg width="{width + 60}" height="{height}" role="img" '
-        f'aria-label="Largest group sizes">{"".join(bars)}</svg>'
+        f'<svg width="{width + 60}" height="{height}" role="img" aria-label="Largest group sizes">{"".join(bars)}</svg>'
     )
 
 

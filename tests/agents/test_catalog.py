@@ -46,32 +46,77 @@ class StatusBook:
         self.asked.append(workflow_id)
         if workflow_id not in self.created_at:
             raise RequestError("unknown_workflow", f"no workflow with id {workflow_id!r}")
-        return WorkflowProgress(workflow_id=workflow_id, status="running", graph_name="shop", created_at=self.created_at[workflow_id], updated_at=0.0, tasks=[])
+        return WorkflowProgress(
+            workflow_id=workflow_id,
+            status="running",
+            graph_name="shop",
+            created_at=self.created_at[workflow_id],
+            updated_at=0.0,
+            tasks=[],
+        )
 
 
 def envelope(workflow_id: str, task_id: str, result=None, error=None) -> ResultEnvelope:
-    return ResultEnvelope(workflow_id=workflow_id, task_id=task_id, instance=INSTANCE, started_at=1.0, ended_at=2.0, result=result, error=error)
+    return ResultEnvelope(
+        workflow_id=workflow_id,
+        task_id=task_id,
+        instance=INSTANCE,
+        started_at=1.0,
+        ended_at=2.0,
+        result=result,
+        error=error,
+    )
 
 
 TEMPLATES = TemplatesResult(
-    templates=[AnalysisTemplate(id="T1", use_case_id="UC-1", title="Influence", algorithm="pagerank", vertex_collections=["v"], edge_collections=["e"])]
+    templates=[
+        AnalysisTemplate(
+            id="T1",
+            use_case_id="UC-1",
+            title="Influence",
+            algorithm="pagerank",
+            vertex_collections=["v"],
+            edge_collections=["e"],
+        )
+    ]
 )
 EXECUTION = ExecutionResult(
-    summary=ExecutionSummary(execution_id="E1", template_id="T1", algorithm="pagerank", graph_name="shop", vertex_count=3, edge_count=2, result_ref="r", result_field="rank")
+    summary=ExecutionSummary(
+        execution_id="E1",
+        template_id="T1",
+        algorithm="pagerank",
+        graph_name="shop",
+        vertex_count=3,
+        edge_count=2,
+        result_ref="r",
+        result_field="rank",
+    )
 )
-REPORT = ReportResult(report=Report(report_id="R1", template_id="T1", execution_id="E1", title="Influencers", summary="s", algorithm="pagerank"))
+REPORT = ReportResult(
+    report=Report(
+        report_id="R1", template_id="T1", execution_id="E1", title="Influencers", summary="s", algorithm="pagerank"
+    )
+)
 
 
 async def test_results_become_entities_linked_down_to_the_report(tmp_path):
     status = StatusBook(wf1=1234.5)
     recorder = Recorder(Catalog(tmp_path / "catalog.sqlite"), status)
-    for task_id, result in (("wf1.templates", TEMPLATES), ("wf1.execution.T1", EXECUTION), ("wf1.reporting.T1", REPORT)):
+    for task_id, result in (
+        ("wf1.templates", TEMPLATES),
+        ("wf1.execution.T1", EXECUTION),
+        ("wf1.reporting.T1", REPORT),
+    ):
         await recorder(envelope("wf1", task_id, result))
     catalog = Catalog(tmp_path / "catalog.sqlite")
     assert catalog.counts("wf1") == {"template": 1, "execution": 1, "report": 1}
-    assert [[node for node, _ in chain] for chain in catalog.lineage("wf1")] == []  # no requirement recorded: no chain starts
+    assert [
+        [node for node, _ in chain] for chain in catalog.lineage("wf1")
+    ] == []  # no requirement recorded: no chain starts
     with catalog._connect() as db:
-        assert db.execute("SELECT epoch, graph_name FROM epochs WHERE workflow_id = 'wf1'").fetchall() == [(1234.5, "shop")]
+        assert db.execute("SELECT epoch, graph_name FROM epochs WHERE workflow_id = 'wf1'").fetchall() == [
+            (1234.5, "shop")
+        ]
         links = db.execute("SELECT parent, child FROM lineage WHERE workflow_id = 'wf1' ORDER BY child").fetchall()
     assert links == [("template:T1", "execution:E1"), ("execution:E1", "report:R1"), ("use_case:UC-1", "template:T1")]
     assert status.asked == ["wf1"], "a workflow's origin is asked once"
@@ -100,7 +145,9 @@ async def test_results_handled_together_ask_for_their_workflow_once(tmp_path):
     await asyncio.gather(*(recorder(envelope("wf1", f"wf1.execution.T{i}", EXECUTION)) for i in range(5)))
     assert status.asked == ["wf1"]
     with Catalog(tmp_path / "catalog.sqlite")._connect() as db:
-        assert db.execute("SELECT epoch, graph_name FROM epochs WHERE workflow_id = 'wf1'").fetchall() == [(1.0, "shop")]
+        assert db.execute("SELECT epoch, graph_name FROM epochs WHERE workflow_id = 'wf1'").fetchall() == [
+            (1.0, "shop")
+        ]
 
 
 async def test_a_status_question_that_failed_is_asked_again(tmp_path):
@@ -127,9 +174,12 @@ async def test_results_handled_together_are_written_in_one_transaction(tmp_path)
     commits = []
     catalog._writer.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
     executions = [
-        ExecutionResult(summary=msgspec.structs.replace(EXECUTION.summary, execution_id=f"E{i}", template_id="T1")) for i in range(6)
+        ExecutionResult(summary=msgspec.structs.replace(EXECUTION.summary, execution_id=f"E{i}", template_id="T1"))
+        for i in range(6)
     ]
-    await asyncio.gather(*(recorder(envelope("wf1", f"wf1.execution.{i}", result)) for i, result in enumerate(executions)))
+    await asyncio.gather(
+        *(recorder(envelope("wf1", f"wf1.execution.{i}", result)) for i, result in enumerate(executions))
+    )
     assert len(commits) == 1
     assert Catalog(tmp_path / "catalog.sqlite").counts("wf1") == {"template": 1, "execution": 6}
 
@@ -139,9 +189,13 @@ async def test_a_write_that_fails_fails_every_result_it_held(tmp_path):
     recorder = Recorder(catalog, StatusBook(wf1=1.0))
     await recorder(envelope("wf1", "wf1.templates", TEMPLATES))
     catalog._writer.execute("DROP TABLE lineage")  # the next write cannot complete
-    outcomes = await asyncio.gather(*(recorder(envelope("wf1", f"wf1.execution.T{i}", EXECUTION)) for i in range(3)), return_exceptions=True)
+    outcomes = await asyncio.gather(
+        *(recorder(envelope("wf1", f"wf1.execution.T{i}", EXECUTION)) for i in range(3)), return_exceptions=True
+    )
     assert all(isinstance(outcome, sqlite3.OperationalError) for outcome in outcomes), outcomes
-    assert Catalog(tmp_path / "catalog.sqlite").counts("wf1") == {"template": 1}, "the failed transaction left nothing behind"
+    assert Catalog(tmp_path / "catalog.sqlite").counts("wf1") == {"template": 1}, (
+        "the failed transaction left nothing behind"
+    )
 
 
 def gaai(*args: str, home) -> subprocess.CompletedProcess:
@@ -172,7 +226,10 @@ OBJECTIVES_ONLY = [
                 reason="answered by T1 (PageRank)",
             ),
             RequirementCoverage(
-                requirement_id="OBJ-2", text="Grow sales.", status="not_analytic", reason="no graph algorithm answers it"
+                requirement_id="OBJ-2",
+                text="Grow sales.",
+                status="not_analytic",
+                reason="no graph algorithm answers it",
             ),
         ],
     ),

@@ -188,9 +188,7 @@ class TestScopedRanks:
         execution = execute_template(store, "shop", template, "x-two")
         report, files = run_report(store, tmp_path, report_task(template, execution))
         ranks = reference_pagerank()
-        best = {
-            c: max((v for v in ranks if v.startswith(f"{c}/")), key=ranks.get) for c in ("customers", "products")
-        }
+        best = {c: max((v for v in ranks if v.startswith(f"{c}/")), key=ranks.get) for c in ("customers", "products")}
         customer, product = CUSTOMERS[best["customers"][10:]], PRODUCTS[best["products"][9:]]
         assert report.title == "Top customers and products by PageRank"
         assert f"{customer} ranks first among customers" in report.summary

@@ -54,7 +54,9 @@ def ring_of_cliques(count: int, size: int, seed: int) -> tuple[int, np.ndarray, 
     return count * size, perm[src], perm[dst], truth
 
 
-def planted_blocks(blocks: int, size: int, inside: float, across: float, seed: int) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+def planted_blocks(
+    blocks: int, size: int, inside: float, across: float, seed: int
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
     """Each pair tied with probability ``inside`` within a block, ``across`` between blocks; with each vertex's block."""
     n = blocks * size
     block = np.arange(n) // size
@@ -166,7 +168,9 @@ class TestPageRank:
         src, dst = random_graph(300, 900, seed=11)
         src = np.where(src % 3 == 0, (src + 1) % 300, src)
         src, dst = np.concatenate([src, src[:200]]), np.concatenate([dst, dst[:200]])
-        out = run_algorithm("pagerank", 300, src, dst, {"damping": damping, "tolerance": 1e-15, "max_iterations": 10_000})
+        out = run_algorithm(
+            "pagerank", 300, src, dst, {"damping": damping, "tolerance": 1e-15, "max_iterations": 10_000}
+        )
         assert (np.bincount(src, minlength=300) == 0).sum() >= 100
         np.testing.assert_allclose(out.values, dense_pagerank(300, src, dst, damping), atol=1e-13)
 
@@ -267,7 +271,9 @@ class TestComponents:
         """Repeated edges and self-loops give the same components as the plain edge list."""
         src, dst = self.GRAPH
         plain = run_algorithm(algorithm, 8, src, dst, {})
-        doubled = run_algorithm(algorithm, 8, np.concatenate([src, src, [5, 0]]), np.concatenate([dst, dst, [5, 0]]), {})
+        doubled = run_algorithm(
+            algorithm, 8, np.concatenate([src, src, [5, 0]]), np.concatenate([dst, dst, [5, 0]]), {}
+        )
         assert doubled.values.tolist() == plain.values.tolist()
 
     def test_weak_components_match_a_union_find(self):
@@ -334,7 +340,9 @@ class TestCommunities:
         """The reported modularity equals the textbook formula on the simple graph, duplicates ignored."""
         src, dst = messy(*random_graph(400, 1500, seed=12))
         out = run_algorithm(algorithm, 400, src, dst, {})
-        assert out.modularity == pytest.approx(reference_modularity(out.values, neighbour_sets(400, src, dst)), abs=1e-12)
+        assert out.modularity == pytest.approx(
+            reference_modularity(out.values, neighbour_sets(400, src, dst)), abs=1e-12
+        )
 
     @pytest.mark.parametrize("algorithm", ["label_propagation", "louvain"])
     def test_duplicates_direction_and_self_loops_do_not_matter(self, algorithm):
@@ -431,7 +439,9 @@ class TestLouvain:
         n, src, dst, truth = ring_of_cliques(8, 6, seed=seed)
         out = run_algorithm("louvain", n, src, dst, {"seed": seed})
         assert sorted(map(sorted, groups_of(out.values))) == sorted(map(sorted, truth))
-        assert out.modularity == pytest.approx(nx.community.modularity(simple_graph(n, src, dst, directed=False), truth), abs=1e-12)
+        assert out.modularity == pytest.approx(
+            nx.community.modularity(simple_graph(n, src, dst, directed=False), truth), abs=1e-12
+        )
 
     @pytest.mark.parametrize("seed", range(3))
     def test_planted_blocks_are_recovered(self, seed):
@@ -448,14 +458,19 @@ class TestLouvain:
         out = run_algorithm("louvain", 500, src, dst, {"resolution": resolution})
         groups = groups_of(out.values)
         assert len(groups) > 1
-        assert out.modularity == pytest.approx(nx.community.modularity(simple_graph(500, src, dst, directed=False), groups), abs=1e-12)
+        assert out.modularity == pytest.approx(
+            nx.community.modularity(simple_graph(500, src, dst, directed=False), groups), abs=1e-12
+        )
         ties = engine._undirected_both_ways(500, *engine._checked_edges(500, src, dst))
         assert out.modularity == pytest.approx(engine._modularity(out.values, ties), abs=1e-12)
 
     def test_higher_resolution_gives_more_communities(self):
         """Raising the resolution splits communities: their count grows with it, and a low one merges everything."""
         src, dst = random_graph(2000, 8000, seed=9)
-        counts = [int(run_algorithm("louvain", 2000, src, dst, {"resolution": r}).values.max()) + 1 for r in (0.25, 1.0, 2.0, 4.0)]
+        counts = [
+            int(run_algorithm("louvain", 2000, src, dst, {"resolution": r}).values.max()) + 1
+            for r in (0.25, 1.0, 2.0, 4.0)
+        ]
         assert counts[0] == 1
         assert counts[0] < counts[1] < counts[2] < counts[3]
 
@@ -472,7 +487,9 @@ class TestLouvain:
         """The seed draws the visiting order: on a tie-rich random graph, other seeds find other partitions."""
         src, dst = random_graph(2000, 6000, seed=9)
         first = run_algorithm("louvain", 2000, src, dst, {"seed": 1}).values
-        assert any(not same_partition(first, run_algorithm("louvain", 2000, src, dst, {"seed": s}).values) for s in (2, 3))
+        assert any(
+            not same_partition(first, run_algorithm("louvain", 2000, src, dst, {"seed": s}).values) for s in (2, 3)
+        )
 
     @pytest.mark.parametrize("kind", ["random", "planted"])
     def test_modularity_is_as_good_as_networkx_louvain(self, kind):
@@ -483,7 +500,9 @@ class TestLouvain:
         else:
             n, src, dst, _ = planted_blocks(30, 60, inside=0.15, across=0.01, seed=22)
         graph = simple_graph(n, src, dst, directed=False)
-        theirs = np.median([nx.community.modularity(graph, nx.community.louvain_communities(graph, seed=s)) for s in range(3)])
+        theirs = np.median(
+            [nx.community.modularity(graph, nx.community.louvain_communities(graph, seed=s)) for s in range(3)]
+        )
         ours = np.median([run_algorithm("louvain", n, src, dst, {"seed": s}).modularity for s in range(3)])
         assert ours >= theirs - 0.01
 
@@ -492,8 +511,20 @@ class TestLouvain:
 def test_int32_and_int64_endpoints_give_the_same_values(algorithm):
     """The store hands over int32 endpoints, callers may pass int64: the answer is the same."""
     src, dst = random_graph(2000, 8000, seed=17)
-    wide = run_algorithm(algorithm, 2000, src.astype(np.int64), dst.astype(np.int64), {"samples": 16} if algorithm == "betweenness" else {})
-    narrow = run_algorithm(algorithm, 2000, src.astype(np.int32), dst.astype(np.int32), {"samples": 16} if algorithm == "betweenness" else {})
+    wide = run_algorithm(
+        algorithm,
+        2000,
+        src.astype(np.int64),
+        dst.astype(np.int64),
+        {"samples": 16} if algorithm == "betweenness" else {},
+    )
+    narrow = run_algorithm(
+        algorithm,
+        2000,
+        src.astype(np.int32),
+        dst.astype(np.int32),
+        {"samples": 16} if algorithm == "betweenness" else {},
+    )
     np.testing.assert_array_equal(wide.values, narrow.values)
 
 
@@ -511,7 +542,9 @@ class TestBetweenness:
     def test_parallel_edges_and_self_loops_do_not_count_twice(self):
         """Duplicated edges and self-loops leave the path's betweenness unchanged."""
         src, dst = self.PATH
-        out = run_algorithm("betweenness", 5, np.append(src, [1, 2, 2]), np.append(dst, [2, 2, 3]), {"normalized": False})
+        out = run_algorithm(
+            "betweenness", 5, np.append(src, [1, 2, 2]), np.append(dst, [2, 2, 3]), {"normalized": False}
+        )
         np.testing.assert_allclose(out.values, [0, 3, 4, 3, 0], atol=1e-12)
 
     def test_sampled_above_exact_limit_and_reproducible(self):
@@ -550,7 +583,10 @@ class TestBetweenness:
         n = 120
         src, dst = random_graph(n, 300, seed=25)
         spokes = np.arange(1, n)
-        src, dst = np.concatenate([src, np.zeros_like(spokes), spokes]), np.concatenate([dst, spokes, np.zeros_like(spokes)])
+        src, dst = (
+            np.concatenate([src, np.zeros_like(spokes), spokes]),
+            np.concatenate([dst, spokes, np.zeros_like(spokes)]),
+        )
         src, dst = messy(src, dst, seed=25)
         out = run_algorithm("betweenness", n, src, dst, {})
         expected = nx.betweenness_centrality(simple_graph(n, src, dst, directed=True))
@@ -559,7 +595,9 @@ class TestBetweenness:
     def test_exact_counts_many_equal_shortest_paths(self):
         """Ten layers of three, every vertex tied to all of the next layer (3^9 shortest paths end to end): as networkx."""
         layers = np.arange(30).reshape(10, 3)
-        src, dst = edges([(a, b) for upper, lower in zip(layers[:-1], layers[1:], strict=True) for a in upper for b in lower])
+        src, dst = edges(
+            [(a, b) for upper, lower in zip(layers[:-1], layers[1:], strict=True) for a in upper for b in lower]
+        )
         out = run_algorithm("betweenness", 30, src, dst, {"normalized": False})
         expected = nx.betweenness_centrality(simple_graph(30, src, dst, directed=True), normalized=False)
         np.testing.assert_allclose(out.values, [expected[v] for v in range(30)], rtol=1e-12)
@@ -580,7 +618,9 @@ class TestBetweenness:
         src, dst = np.concatenate([src, dst]), np.concatenate([dst, src])
         exact = run_algorithm("betweenness", n, src, dst, {}).values
         params = {"exact_limit": 10, "samples": 60}
-        estimates = np.array([run_algorithm("betweenness", n, src, dst, {**params, "seed": s}).values for s in range(200)])
+        estimates = np.array(
+            [run_algorithm("betweenness", n, src, dst, {**params, "seed": s}).values for s in range(200)]
+        )
         assert len({e.tobytes() for e in estimates}) == len(estimates)
         standard_error = estimates.std(axis=0, ddof=1) / np.sqrt(len(estimates))
         assert (np.abs(estimates.mean(axis=0) - exact) <= 4.5 * standard_error + 1e-12).all()
@@ -590,7 +630,9 @@ class TestBetweenness:
         """On the path 0→1→2→3→4 with one source s, vertex v gets d(s,v)/d(s,t) of each pair (s, t)
         it lies on, extrapolated by 2n / samples and normalized by (n-1)(n-2), as NetworKit does."""
         by_source = {
-            s: np.array([sum((v - s) / (t - s) for t in range(v + 1, 5)) if v > s else 0.0 for v in range(5)]) * (2 * 5 / 1) / 12
+            s: np.array([sum((v - s) / (t - s) for t in range(v + 1, 5)) if v > s else 0.0 for v in range(5)])
+            * (2 * 5 / 1)
+            / 12
             for s in range(5)
         }
         drawn = set()
@@ -606,7 +648,9 @@ class TestBetweenness:
         """On a directed 12-cycle every source puts the same total dependency on the others, so the
         scaled estimate's total is the exact total, n / 2 normalized, however few sources are drawn."""
         n = 12
-        out = run_algorithm("betweenness", n, np.arange(n), (np.arange(n) + 1) % n, {"exact_limit": 2, "samples": samples, "seed": 3})
+        out = run_algorithm(
+            "betweenness", n, np.arange(n), (np.arange(n) + 1) % n, {"exact_limit": 2, "samples": samples, "seed": 3}
+        )
         assert out.engine == f"numba-sampled({samples})"
         assert out.values.sum() == pytest.approx(n / 2, rel=1e-12)
 

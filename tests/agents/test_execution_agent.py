@@ -62,7 +62,12 @@ def test_precompile_fills_numba_cache_dir_so_a_fresh_process_loads_every_kernel_
     cache = tmp_path / "numba"
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
     precompiled = subprocess.run(
-        [sys.executable, "-m", "agents.execution.precompile"], env=env, capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL
+        [sys.executable, "-m", "agents.execution.precompile"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        stdin=subprocess.DEVNULL,
     )
     assert precompiled.returncode == 0, precompiled.stderr
     kernels = set(loaded_signatures())
@@ -71,7 +76,14 @@ def test_precompile_fills_numba_cache_dir_so_a_fresh_process_loads_every_kernel_
     assert int(report[1]) == len(kernels) and int(report[2]) > 0 and int(report[3]) == 0, precompiled.stdout
     assert {index.name.split("-")[0] for index in cache.rglob("*.nbi")} == {f"engine.{name}" for name in kernels}
 
-    started = subprocess.run([sys.executable, "-c", CACHE_PROBE], env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    started = subprocess.run(
+        [sys.executable, "-c", CACHE_PROBE],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     assert started.returncode == 0, started.stderr
     probe = json.loads(started.stdout.splitlines()[-1])
     assert set(probe) == kernels
@@ -88,7 +100,12 @@ def test_precompile_stops_before_compiling_when_numba_cannot_use_numba_cache_dir
     unusable = tmp_path / "a-file" / "numba"
     env = {**os.environ, "NUMBA_CACHE_DIR": str(unusable)}
     refused = subprocess.run(
-        [sys.executable, "-m", "agents.execution.precompile"], env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+        [sys.executable, "-m", "agents.execution.precompile"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
     )
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert f"NUMBA_CACHE_DIR ({unusable})" in refused.stderr
@@ -125,7 +142,9 @@ asyncio.run(main())
 
 def test_the_forkserver_runs_before_the_first_task():
     """An agent starts its forkserver when it starts, off the loop: the first task does not wait for the preloaded imports."""
-    done = subprocess.run([sys.executable, "-c", FORKSERVER_PROBE], capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [sys.executable, "-c", FORKSERVER_PROBE], capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["0", "1"]
 
@@ -168,4 +187,3 @@ def test_a_worker_dies_with_its_sigkilled_agent(tmp_path):
         os.kill(worker, signal.SIGKILL)
     assert not alive, "the worker kept running after its agent was killed"
     assert not (tmp_path / "worker.pid.finished").exists()
-

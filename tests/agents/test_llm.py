@@ -7,7 +7,16 @@ import json
 import msgspec
 import pytest
 
-from agents.llm import LlmRequest, LlmResponse, OfflineProvider, PriceTable, RecordingLlm, estimate_tokens, offline_responder, strip_code_fence
+from agents.llm import (
+    LlmRequest,
+    LlmResponse,
+    OfflineProvider,
+    PriceTable,
+    RecordingLlm,
+    estimate_tokens,
+    offline_responder,
+    strip_code_fence,
+)
 from bus.contract import LlmCall, Objective
 from bus.errors import TaskError
 
@@ -41,7 +50,9 @@ async def test_offline_answer_is_validated_and_recorded():
     [call] = calls
     assert call.provider == "offline" and call.cost_usd == 0.0 and call.priced
     assert call.tokens_in == estimate_tokens("prompt text " * 10) and call.tokens_estimated
-    assert call.tokens_out == estimate_tokens(json.dumps({"id": "OBJ-1", "text": "GROW SALES", "source": ""}, separators=(",", ":")))
+    assert call.tokens_out == estimate_tokens(
+        json.dumps({"id": "OBJ-1", "text": "GROW SALES", "source": ""}, separators=(",", ":"))
+    )
 
 
 async def test_cost_comes_from_the_price_table():
@@ -82,7 +93,7 @@ async def test_the_provider_is_given_the_response_types_schema():
 def test_a_markdown_code_fence_around_json_is_removed():
     """Models often fence their JSON; the fence goes, anything else stays as it was."""
     assert strip_code_fence('```json\n{"a": 1}\n```') == '{"a": 1}'
-    assert strip_code_fence('  ```\n[1]```\n') == "[1]"
+    assert strip_code_fence("  ```\n[1]```\n") == "[1]"
     assert strip_code_fence('{"a": "```"}') == '{"a": "```"}'
 
 

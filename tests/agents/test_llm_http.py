@@ -102,9 +102,14 @@ class LlmApiServer:
         received = await self._receive(request)
         if self.api_key and request.headers.get("Authorization") != f"Bearer {self.api_key}":
             given = request.headers.get("Authorization", "").removeprefix("Bearer ")
-            return openai_error(401, f"Incorrect API key provided: {given}. You can find your API key in your account settings.")
+            return openai_error(
+                401, f"Incorrect API key provided: {given}. You can find your API key in your account settings."
+            )
         if self.refuses_max_tokens and "max_tokens" in received.body:
-            return openai_error(400, "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.")
+            return openai_error(
+                400,
+                "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+            )
         problem = _openai_request_problem(received.body)
         if problem:
             return openai_error(400, problem)
@@ -115,7 +120,9 @@ class LlmApiServer:
         if self.api_key and request.headers.get("x-api-key") != self.api_key:
             return anthropic_error(401, "invalid x-api-key")
         if request.headers.get("anthropic-version") != "2023-06-01":
-            return anthropic_error(400, f"anthropic-version: unsupported value {request.headers.get('anthropic-version')!r}")
+            return anthropic_error(
+                400, f"anthropic-version: unsupported value {request.headers.get('anthropic-version')!r}"
+            )
         problem = _anthropic_request_problem(received.body)
         if problem:
             return anthropic_error(400, problem)
@@ -138,7 +145,11 @@ def _openai_request_problem(body: dict) -> str:
     if not isinstance(limit, int) or limit < 1 or {"max_tokens", "max_completion_tokens"} <= set(body):
         return "max_tokens: expected an integer >= 1"
     messages = body.get("messages")
-    if not messages or any(set(m) != {"role", "content"} or m["role"] not in ("system", "user") for m in messages) or messages[-1]["role"] != "user":
+    if (
+        not messages
+        or any(set(m) != {"role", "content"} or m["role"] not in ("system", "user") for m in messages)
+        or messages[-1]["role"] != "user"
+    ):
         return "messages: expected optional system and a user message"
     response_format = body.get("response_format")
     if response_format is not None:
@@ -171,13 +182,29 @@ def _anthropic_request_problem(body: dict) -> str:
 
 
 def openai_error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
-    body = {"error": {"message": message, "type": "invalid_request_error" if status < 500 else "server_error", "param": None, "code": None}}
+    body = {
+        "error": {
+            "message": message,
+            "type": "invalid_request_error" if status < 500 else "server_error",
+            "param": None,
+            "code": None,
+        }
+    }
     return web.json_response(body, status=status, headers=headers)
 
 
 def anthropic_error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
-    kinds = {400: "invalid_request_error", 401: "authentication_error", 429: "rate_limit_error", 529: "overloaded_error"}
-    return web.json_response({"type": "error", "error": {"type": kinds.get(status, "api_error"), "message": message}}, status=status, headers=headers)
+    kinds = {
+        400: "invalid_request_error",
+        401: "authentication_error",
+        429: "rate_limit_error",
+        529: "overloaded_error",
+    }
+    return web.json_response(
+        {"type": "error", "error": {"type": kinds.get(status, "api_error"), "message": message}},
+        status=status,
+        headers=headers,
+    )
 
 
 def openai_body(content: str, tokens: tuple[int, int], model: str = SERVED_MODEL) -> dict:
@@ -186,7 +213,14 @@ def openai_body(content: str, tokens: tuple[int, int], model: str = SERVED_MODEL
         "object": "chat.completion",
         "created": 1718000000,
         "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": None}, "logprobs": None, "finish_reason": "stop"}],
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content, "refusal": None},
+                "logprobs": None,
+                "finish_reason": "stop",
+            }
+        ],
         "usage": {"prompt_tokens": tokens[0], "completion_tokens": tokens[1], "total_tokens": sum(tokens)},
         "system_fingerprint": "fp_3b9c",
     }
@@ -265,7 +299,13 @@ async def connect(server):
 
     def make(kind: str, **options) -> OpenAICompatibleProvider | AnthropicProvider:
         base_url = f"{server.url}/v1" if kind == "openai" else server.url
-        options = {"model": "requested-model", "base_url": base_url, "api_key": server.api_key, "backoff_s": 0.01, **options}
+        options = {
+            "model": "requested-model",
+            "base_url": base_url,
+            "api_key": server.api_key,
+            "backoff_s": 0.01,
+            **options,
+        }
         provider = (OpenAICompatibleProvider if kind == "openai" else AnthropicProvider)(**options)
         made.append(provider)
         return provider
@@ -282,16 +322,32 @@ async def test_openai_answer_is_validated_with_the_servers_tokens_model_and_a_pr
     """The OpenAI protocol: bearer key, system + user messages, max_tokens, the type's schema; tokens and model from the reply, priced."""
     server.replies = [answers({"id": "OBJ-7", "text": "Grow repeat purchases"}, tokens=(1834, 97))]
     calls: list[LlmCall] = []
-    answer = await RecordingLlm(connect("openai"), calls, PRICES).ask("objective", "What is the goal?", Objective, system="Be brief.")
+    answer = await RecordingLlm(connect("openai"), calls, PRICES).ask(
+        "objective", "What is the goal?", Objective, system="Be brief."
+    )
     assert answer == Objective(id="OBJ-7", text="Grow repeat purchases")
     [request] = server.received
     assert request.path == "/v1/chat/completions" and request.headers["Authorization"] == f"Bearer {API_KEY}"
     assert request.body["model"] == "requested-model" and request.body["max_tokens"] == 4096
-    assert request.body["messages"] == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is the goal?"}]
+    assert request.body["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "What is the goal?"},
+    ]
     sent = request.body["response_format"]["json_schema"]
-    assert sent["name"] == "objective" and sent["schema"]["properties"]["id"] == {"type": "string"} and sent["schema"]["required"] == ["id", "text"]
+    assert (
+        sent["name"] == "objective"
+        and sent["schema"]["properties"]["id"] == {"type": "string"}
+        and sent["schema"]["required"] == ["id", "text"]
+    )
     [call] = calls
-    assert (call.provider, call.model, call.tokens_in, call.tokens_out, call.tokens_estimated, call.priced) == ("openai", SERVED_MODEL, 1834, 97, False, True)
+    assert (call.provider, call.model, call.tokens_in, call.tokens_out, call.tokens_estimated, call.priced) == (
+        "openai",
+        SERVED_MODEL,
+        1834,
+        97,
+        False,
+        True,
+    )
     assert call.cost_usd == pytest.approx((1834 * 3.0 + 97 * 15.0) / 1e6)
 
 
@@ -299,17 +355,40 @@ async def test_anthropic_answer_is_the_forced_tools_input(server, connect):
     """The Messages API: x-api-key, anthropic-version, system, one tool with the type's schema, forced; tokens from usage."""
     server.replies = [answers({"id": "OBJ-8", "text": "Cut churn"}, tokens=(2210, 64))]
     calls: list[LlmCall] = []
-    answer = await RecordingLlm(connect("anthropic"), calls, PRICES).ask("test.objective", "What is the goal?", Objective, system="Be brief.")
+    answer = await RecordingLlm(connect("anthropic"), calls, PRICES).ask(
+        "test.objective", "What is the goal?", Objective, system="Be brief."
+    )
     assert answer == Objective(id="OBJ-8", text="Cut churn")
     [request] = server.received
-    assert request.path == "/v1/messages" and request.headers["x-api-key"] == API_KEY and request.headers["anthropic-version"] == "2023-06-01"
-    assert (request.body["model"], request.body["max_tokens"], request.body["system"]) == ("requested-model", 4096, "Be brief.")
+    assert (
+        request.path == "/v1/messages"
+        and request.headers["x-api-key"] == API_KEY
+        and request.headers["anthropic-version"] == "2023-06-01"
+    )
+    assert (request.body["model"], request.body["max_tokens"], request.body["system"]) == (
+        "requested-model",
+        4096,
+        "Be brief.",
+    )
     assert request.body["messages"] == [{"role": "user", "content": "What is the goal?"}]
     [tool] = request.body["tools"]
-    assert tool["name"] == "test_objective" and request.body["tool_choice"] == {"type": "tool", "name": "test_objective"}
-    assert tool["input_schema"]["type"] == "object" and set(tool["input_schema"]["properties"]) == {"id", "text", "source"}
+    assert tool["name"] == "test_objective" and request.body["tool_choice"] == {
+        "type": "tool",
+        "name": "test_objective",
+    }
+    assert tool["input_schema"]["type"] == "object" and set(tool["input_schema"]["properties"]) == {
+        "id",
+        "text",
+        "source",
+    }
     [call] = calls
-    assert (call.provider, call.model, call.tokens_in, call.tokens_out, call.tokens_estimated) == ("anthropic", SERVED_MODEL, 2210, 64, False)
+    assert (call.provider, call.model, call.tokens_in, call.tokens_out, call.tokens_estimated) == (
+        "anthropic",
+        SERVED_MODEL,
+        2210,
+        64,
+        False,
+    )
     assert call.cost_usd == pytest.approx((2210 * 3.0 + 64 * 15.0) / 1e6)
 
 
@@ -317,7 +396,9 @@ async def test_a_model_missing_from_the_price_table_is_unpriced(server, connect)
     """An HTTP model with no price is recorded at zero and flagged, not guessed."""
     server.replies = [answers({"id": "OBJ-1", "text": "x"})]
     calls: list[LlmCall] = []
-    await RecordingLlm(connect("openai"), calls, PriceTable({"another-model": (1.0, 1.0)})).ask("objective", "p", Objective)
+    await RecordingLlm(connect("openai"), calls, PriceTable({"another-model": (1.0, 1.0)})).ask(
+        "objective", "p", Objective
+    )
     assert calls[0].priced is False and calls[0].cost_usd == 0.0 and calls[0].tokens_in == 1200
 
 
@@ -329,8 +410,13 @@ async def test_a_list_answer_travels_inside_an_object(server, connect, kind):
     answer = await RecordingLlm(connect(kind), []).ask("objectives", "Goals?", list[Objective])
     assert answer == [Objective(id="OBJ-1", text="Find influencers"), Objective(id="OBJ-2", text="Find communities")]
     body = server.received[0].body
-    schema = body["tools"][0]["input_schema"] if kind == "anthropic" else body["response_format"]["json_schema"]["schema"]
-    assert schema["required"] == ["items"] and schema["properties"]["items"] == {"type": "array", "items": {"$ref": "#/$defs/Objective"}}
+    schema = (
+        body["tools"][0]["input_schema"] if kind == "anthropic" else body["response_format"]["json_schema"]["schema"]
+    )
+    assert schema["required"] == ["items"] and schema["properties"]["items"] == {
+        "type": "array",
+        "items": {"$ref": "#/$defs/Objective"},
+    }
     assert "Objective" in schema["$defs"]
 
 
@@ -352,20 +438,25 @@ async def test_json_in_a_markdown_fence_is_accepted(server, connect, response_ty
 @pytest.mark.parametrize(
     ("kind", "first", "error"),
     [
-        ("openai", "Sure! Here is the JSON: {\"id\": \"OBJ-1\",", "JSON is malformed"),
+        ("openai", 'Sure! Here is the JSON: {"id": "OBJ-1",', "JSON is malformed"),
         ("anthropic", {"id": 17, "text": "Grow"}, "Expected `str`, got `int` - at `$.id`"),
     ],
 )
 async def test_an_invalid_answer_is_sent_back_once_with_the_error(server, connect, kind, first, error):
     """Malformed or schema-violating output is repaired: the second prompt quotes the error, both calls are recorded."""
-    server.replies = [answers(first, tokens=(100, 10), raw=True), answers({"id": "OBJ-1", "text": "Grow"}, tokens=(140, 12))]
+    server.replies = [
+        answers(first, tokens=(100, 10), raw=True),
+        answers({"id": "OBJ-1", "text": "Grow"}, tokens=(140, 12)),
+    ]
     calls: list[LlmCall] = []
     answer = await RecordingLlm(connect(kind), calls).ask("objective", "What is the goal?", Objective)
     assert answer == Objective(id="OBJ-1", text="Grow")
     assert [(c.tokens_in, c.tokens_out) for c in calls] == [(100, 10), (140, 12)]
     first_prompt, second_prompt = (r.prompt for r in server.received)
     assert first_prompt == "What is the goal?"
-    assert second_prompt.startswith("What is the goal?\n\nYour previous answer was invalid: ") and error in second_prompt
+    assert (
+        second_prompt.startswith("What is the goal?\n\nYour previous answer was invalid: ") and error in second_prompt
+    )
     assert second_prompt.endswith("Answer again with JSON only.")
 
 
@@ -376,7 +467,10 @@ async def test_two_invalid_answers_fail_with_llm_bad_output(server, connect):
     with pytest.raises(TaskError) as caught:
         await RecordingLlm(connect("openai"), calls).ask("objective", "p", Objective)
     assert caught.value.code == "llm_bad_output" and caught.value.retryable
-    assert "missing required field `text`" in caught.value.message and "Expected `str`, got `int` - at `$.text`" in caught.value.message
+    assert (
+        "missing required field `text`" in caught.value.message
+        and "Expected `str`, got `int` - at `$.text`" in caught.value.message
+    )
     assert len(calls) == 2 and len(server.received) == 2
 
 
@@ -384,7 +478,10 @@ async def test_two_invalid_answers_fail_with_llm_bad_output(server, connect):
 async def test_an_answer_cut_off_at_the_token_limit_fails_naming_the_setting(server, connect, kind):
     """An answer stopped by max_tokens is llm_answer_truncated at once, naming GAAI_LLM_MAX_TOKENS: not
     retryable and not sent back for repair (it would be cut off again); the tokens it cost are recorded."""
-    server.replies = [cut_off('{"id": "OBJ-1", "text": "Grow repeat purch', {"id": "OBJ-1"}), answers({"id": "OBJ-1", "text": "Grow"})]
+    server.replies = [
+        cut_off('{"id": "OBJ-1", "text": "Grow repeat purch', {"id": "OBJ-1"}),
+        answers({"id": "OBJ-1", "text": "Grow"}),
+    ]
     calls: list[LlmCall] = []
     with pytest.raises(TaskError) as caught:
         await RecordingLlm(connect(kind, max_tokens=256), calls).ask("objective", "What is the goal?", Objective)
@@ -402,7 +499,10 @@ async def test_an_answer_cut_off_at_the_token_limit_fails_naming_the_setting(ser
 
 async def test_a_429_is_retried_after_the_wait_the_server_asks_for(server, connect):
     """Retry-After: 1 on a 429 is honoured (not the 10 ms backoff), then the answer comes through."""
-    server.replies = [fails(429, "Rate limit reached for requests", {"Retry-After": "1"}), answers({"id": "OBJ-1", "text": "x"})]
+    server.replies = [
+        fails(429, "Rate limit reached for requests", {"Retry-After": "1"}),
+        answers({"id": "OBJ-1", "text": "x"}),
+    ]
     answer = await RecordingLlm(connect("openai"), []).ask("objective", "p", Objective)
     assert answer.id == "OBJ-1"
     first, second = server.received
@@ -440,10 +540,14 @@ async def test_a_refused_key_is_llm_auth_at_once_without_the_key(server, connect
     assert wrong_key not in caught.value.message and wrong_key not in str(caught.value)
 
 
-@pytest.mark.parametrize(("status", "code"), [(403, "llm_auth"), (400, "llm_request_rejected"), (404, "llm_request_rejected")])
+@pytest.mark.parametrize(
+    ("status", "code"), [(403, "llm_auth"), (400, "llm_request_rejected"), (404, "llm_request_rejected")]
+)
 async def test_client_errors_are_not_retried(server, connect, status, code):
     """403, 400 and 404 cannot pass on a second try: one request, a clear code and the server's reason."""
-    server.replies = [fails(status, f"the model `requested-model` does not exist or you have no access (status {status})")]
+    server.replies = [
+        fails(status, f"the model `requested-model` does not exist or you have no access (status {status})")
+    ]
     with pytest.raises(TaskError) as caught:
         await RecordingLlm(connect("openai"), []).ask("objective", "p", Objective)
     assert caught.value.code == code and not caught.value.retryable
@@ -458,7 +562,11 @@ async def test_a_model_that_refuses_max_tokens_is_asked_with_max_completion_toke
     provider = connect("openai", max_tokens=900)
     for _ in range(2):
         assert await RecordingLlm(provider, []).ask("objective", "p", Objective) == Objective(id="OBJ-1", text="t")
-    assert [("max_tokens" in r.body, r.body.get("max_completion_tokens")) for r in server.received] == [(True, None), (False, 900), (False, 900)]
+    assert [("max_tokens" in r.body, r.body.get("max_completion_tokens")) for r in server.received] == [
+        (True, None),
+        (False, 900),
+        (False, 900),
+    ]
 
 
 async def test_a_request_the_api_would_refuse_is_reported_with_its_reason(server, connect):
@@ -466,7 +574,9 @@ async def test_a_request_the_api_would_refuse_is_reported_with_its_reason(server
     provider = connect("openai", max_tokens=0)
     with pytest.raises(TaskError) as caught:
         await provider.complete(LlmRequest(purpose="objective", prompt="p"))
-    assert caught.value.code == "llm_request_rejected" and "max_tokens: expected an integer >= 1" in caught.value.message
+    assert (
+        caught.value.code == "llm_request_rejected" and "max_tokens: expected an integer >= 1" in caught.value.message
+    )
 
 
 async def test_a_server_that_does_not_speak_the_protocol_is_named_as_such(server, connect):
@@ -506,13 +616,19 @@ async def test_a_server_that_is_not_there_is_llm_unavailable():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    provider = OpenAICompatibleProvider(model="m", base_url=f"http://127.0.0.1:{port}/v1", max_attempts=2, backoff_s=0.01)
+    provider = OpenAICompatibleProvider(
+        model="m", base_url=f"http://127.0.0.1:{port}/v1", max_attempts=2, backoff_s=0.01
+    )
     try:
         with pytest.raises(TaskError) as caught:
             await RecordingLlm(provider, []).ask("objective", "p", Objective)
     finally:
         await provider.close()
-    assert caught.value.code == "llm_unavailable" and "ClientConnectorError" in caught.value.message and "2 attempts" in caught.value.message
+    assert (
+        caught.value.code == "llm_unavailable"
+        and "ClientConnectorError" in caught.value.message
+        and "2 attempts" in caught.value.message
+    )
 
 
 # ---------------------------------------------------------------- the object wrapping
@@ -525,7 +641,10 @@ def test_object_schemas_inline_a_struct_and_wrap_anything_else():
     listed = ObjectSchema.of(msgspec.json.schema(list[Objective]))
     assert listed.wrapped and listed.unwrap({"items": [1]}) == [1]
     assert listed.unwrap([1]) == [1] and listed.unwrap({"items": [1], "more": 2}) == {"items": [1], "more": 2}
-    assert listed.unwrap_text('{"items": [{"id": "a"}]}') == '[{"id":"a"}]' and listed.unwrap_text("not json") == "not json"
+    assert (
+        listed.unwrap_text('{"items": [{"id": "a"}]}') == '[{"id":"a"}]'
+        and listed.unwrap_text("not json") == "not json"
+    )
 
 
 # ---------------------------------------------------------------- configuration
@@ -534,15 +653,66 @@ def test_object_schemas_inline_a_struct_and_wrap_anything_else():
 @pytest.mark.parametrize(
     ("environ", "code", "message"),
     [
-        ({"GAAI_LLM_PROVIDER": "nope"}, "unknown_llm_provider", "unknown LLM provider 'nope'; available: offline, openai, anthropic"),
-        ({"GAAI_LLM_PROVIDER": "openai", "OPENAI_API_KEY": "k"}, "bad_setting", "GAAI_LLM_MODEL is not set: the openai provider needs the name of the model to ask"),
-        ({"GAAI_LLM_PROVIDER": "anthropic", "GAAI_LLM_MODEL": "m"}, "bad_setting", "no API key for the anthropic provider: set GAAI_LLM_API_KEY or ANTHROPIC_API_KEY"),
-        ({"GAAI_LLM_PROVIDER": "openai", "GAAI_LLM_MODEL": "m"}, "bad_setting", "no API key for the openai provider: set GAAI_LLM_API_KEY or OPENAI_API_KEY"),
-        ({"GAAI_LLM_PROVIDER": "openai", "GAAI_LLM_MODEL": "m", "OPENAI_API_KEY": "k", "GAAI_LLM_TIMEOUT_S": "soon"}, "bad_setting", "GAAI_LLM_TIMEOUT_S='soon': expected a number > 0"),
-        ({"GAAI_LLM_PROVIDER": "anthropic", "GAAI_LLM_MODEL": "m", "ANTHROPIC_API_KEY": "k", "GAAI_LLM_MAX_ATTEMPTS": "0"}, "bad_setting", "GAAI_LLM_MAX_ATTEMPTS='0': expected a whole number > 0"),
-        ({"GAAI_LLM_PROVIDER": "openai", "GAAI_LLM_MODEL": "m", "OPENAI_API_KEY": "k", "GAAI_LLM_MAX_TOKENS": "lots"}, "bad_setting", "GAAI_LLM_MAX_TOKENS='lots': expected a whole number > 0"),
-        ({"GAAI_LLM_PROVIDER": "anthropic", "GAAI_LLM_MODEL": "m", "ANTHROPIC_API_KEY": "k", "GAAI_LLM_MAX_TOKENS": "-1"}, "bad_setting", "GAAI_LLM_MAX_TOKENS='-1': expected a whole number > 0"),
-        ({"GAAI_LLM_PROVIDER": "openai", "GAAI_LLM_MODEL": "m", "GAAI_LLM_BASE_URL": "localhost:8000/v1"}, "bad_setting", "GAAI_LLM_BASE_URL='localhost:8000/v1': expected an http:// or https:// URL"),
+        (
+            {"GAAI_LLM_PROVIDER": "nope"},
+            "unknown_llm_provider",
+            "unknown LLM provider 'nope'; available: offline, openai, anthropic",
+        ),
+        (
+            {"GAAI_LLM_PROVIDER": "openai", "OPENAI_API_KEY": "k"},
+            "bad_setting",
+            "GAAI_LLM_MODEL is not set: the openai provider needs the name of the model to ask",
+        ),
+        (
+            {"GAAI_LLM_PROVIDER": "anthropic", "GAAI_LLM_MODEL": "m"},
+            "bad_setting",
+            "no API key for the anthropic provider: set GAAI_LLM_API_KEY or ANTHROPIC_API_KEY",
+        ),
+        (
+            {"GAAI_LLM_PROVIDER": "openai", "GAAI_LLM_MODEL": "m"},
+            "bad_setting",
+            "no API key for the openai provider: set GAAI_LLM_API_KEY or OPENAI_API_KEY",
+        ),
+        (
+            {"GAAI_LLM_PROVIDER": "openai", "GAAI_LLM_MODEL": "m", "OPENAI_API_KEY": "k", "GAAI_LLM_TIMEOUT_S": "soon"},
+            "bad_setting",
+            "GAAI_LLM_TIMEOUT_S='soon': expected a number > 0",
+        ),
+        (
+            {
+                "GAAI_LLM_PROVIDER": "anthropic",
+                "GAAI_LLM_MODEL": "m",
+                "ANTHROPIC_API_KEY": "k",
+                "GAAI_LLM_MAX_ATTEMPTS": "0",
+            },
+            "bad_setting",
+            "GAAI_LLM_MAX_ATTEMPTS='0': expected a whole number > 0",
+        ),
+        (
+            {
+                "GAAI_LLM_PROVIDER": "openai",
+                "GAAI_LLM_MODEL": "m",
+                "OPENAI_API_KEY": "k",
+                "GAAI_LLM_MAX_TOKENS": "lots",
+            },
+            "bad_setting",
+            "GAAI_LLM_MAX_TOKENS='lots': expected a whole number > 0",
+        ),
+        (
+            {
+                "GAAI_LLM_PROVIDER": "anthropic",
+                "GAAI_LLM_MODEL": "m",
+                "ANTHROPIC_API_KEY": "k",
+                "GAAI_LLM_MAX_TOKENS": "-1",
+            },
+            "bad_setting",
+            "GAAI_LLM_MAX_TOKENS='-1': expected a whole number > 0",
+        ),
+        (
+            {"GAAI_LLM_PROVIDER": "openai", "GAAI_LLM_MODEL": "m", "GAAI_LLM_BASE_URL": "localhost:8000/v1"},
+            "bad_setting",
+            "GAAI_LLM_BASE_URL='localhost:8000/v1': expected an http:// or https:// URL",
+        ),
     ],
 )
 def test_a_bad_llm_setting_is_refused_naming_it(environ, code, message):
@@ -555,12 +725,33 @@ def test_llm_settings_are_read():
     """Model, base URL, timeout, attempts and answer length come from GAAI_LLM_*; GAAI_LLM_API_KEY wins over the vendor's variable."""
     provider = provider_from_name(
         "anthropic",
-        {"GAAI_LLM_MODEL": "m", "GAAI_LLM_BASE_URL": "http://gateway:8080/", "GAAI_LLM_API_KEY": "ours", "ANTHROPIC_API_KEY": "theirs", "GAAI_LLM_TIMEOUT_S": "30", "GAAI_LLM_MAX_ATTEMPTS": "6", "GAAI_LLM_MAX_TOKENS": "16000"},
+        {
+            "GAAI_LLM_MODEL": "m",
+            "GAAI_LLM_BASE_URL": "http://gateway:8080/",
+            "GAAI_LLM_API_KEY": "ours",
+            "ANTHROPIC_API_KEY": "theirs",
+            "GAAI_LLM_TIMEOUT_S": "30",
+            "GAAI_LLM_MAX_ATTEMPTS": "6",
+            "GAAI_LLM_MAX_TOKENS": "16000",
+        },
     )
     assert isinstance(provider, AnthropicProvider)
-    assert (provider.model, provider.base_url, provider.api_key, provider.timeout_s, provider.max_attempts, provider.max_tokens) == ("m", "http://gateway:8080", "ours", 30.0, 6, 16000)
+    assert (
+        provider.model,
+        provider.base_url,
+        provider.api_key,
+        provider.timeout_s,
+        provider.max_attempts,
+        provider.max_tokens,
+    ) == ("m", "http://gateway:8080", "ours", 30.0, 6, 16000)
     fallback = provider_from_name("openai", {"GAAI_LLM_MODEL": "m", "OPENAI_API_KEY": "theirs"})
-    assert (fallback.base_url, fallback.api_key, fallback.timeout_s, fallback.max_attempts, fallback.max_tokens) == ("https://api.openai.com/v1", "theirs", 120.0, 4, 4096)
+    assert (fallback.base_url, fallback.api_key, fallback.timeout_s, fallback.max_attempts, fallback.max_tokens) == (
+        "https://api.openai.com/v1",
+        "theirs",
+        120.0,
+        4,
+        4096,
+    )
     local = provider_from_name("openai", {"GAAI_LLM_MODEL": "llama3", "GAAI_LLM_BASE_URL": "http://localhost:11434/v1"})
     assert local.api_key is None and local._headers() == {}
 
@@ -581,15 +772,36 @@ async def test_a_local_openai_compatible_server_needs_no_key(connect):
 @pytest.mark.parametrize(
     ("environ", "line"),
     [
-        ({"GAAI_LLM_PROVIDER": "nope"}, "gaai-vertical: unknown LLM provider 'nope'; available: offline, openai, anthropic [unknown_llm_provider]"),
-        ({"GAAI_LLM_PROVIDER": "openai", "GAAI_LLM_API_KEY": "k"}, "gaai-vertical: GAAI_LLM_MODEL is not set: the openai provider needs the name of the model to ask [bad_setting]"),
-        ({"GAAI_LLM_PROVIDER": "openai", "GAAI_LLM_MODEL": "m", "GAAI_LLM_API_KEY": "k", "GAAI_LLM_MAX_TOKENS": "4k"}, "gaai-vertical: GAAI_LLM_MAX_TOKENS='4k': expected a whole number > 0 [bad_setting]"),
+        (
+            {"GAAI_LLM_PROVIDER": "nope"},
+            "gaai-vertical: unknown LLM provider 'nope'; available: offline, openai, anthropic [unknown_llm_provider]",
+        ),
+        (
+            {"GAAI_LLM_PROVIDER": "openai", "GAAI_LLM_API_KEY": "k"},
+            "gaai-vertical: GAAI_LLM_MODEL is not set: the openai provider needs the name of the model to ask [bad_setting]",
+        ),
+        (
+            {
+                "GAAI_LLM_PROVIDER": "openai",
+                "GAAI_LLM_MODEL": "m",
+                "GAAI_LLM_API_KEY": "k",
+                "GAAI_LLM_MAX_TOKENS": "4k",
+            },
+            "gaai-vertical: GAAI_LLM_MAX_TOKENS='4k': expected a whole number > 0 [bad_setting]",
+        ),
     ],
 )
 def test_an_agent_given_a_bad_llm_setting_exits_2_with_one_line(tmp_path, environ, line):
     env = {key: value for key, value in os.environ.items() if not key.startswith("GAAI_LLM_")}
     env.update(environ, GAAI_HOME=str(tmp_path), NATS_URL="nats://127.0.0.1:1")
-    done = subprocess.run([sys.executable, "-m", "agents.vertical"], env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [sys.executable, "-m", "agents.vertical"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [line]
 
@@ -598,7 +810,10 @@ def test_the_python_api_takes_the_http_providers_and_refuses_others(home, monkey
     """llm_provider accepts openai/anthropic; an unknown name is refused at once, a missing model before anything starts."""
     with pytest.raises(GaaiError) as unknown:
         AgenticWorkflowRunner(llm_provider="gpt")
-    assert unknown.value.code == "unknown_llm_provider" and "available: offline, openai, anthropic" in unknown.value.message
+    assert (
+        unknown.value.code == "unknown_llm_provider"
+        and "available: offline, openai, anthropic" in unknown.value.message
+    )
     monkeypatch.delenv("GAAI_LLM_MODEL", raising=False)
     monkeypatch.setenv("GAAI_LLM_API_KEY", "k")
     runner = AgenticWorkflowRunner(graph_name="ecommerce", llm_provider="anthropic")
@@ -631,13 +846,17 @@ async def choose_vertical_with(llm: RecordingLlm, home: Path) -> vertical.Vertic
     store = EmbeddedStore(home)
     ensure_sample_graph(store, "ecommerce")
     ctx = DocumentsAtHand(workflow_id="wf", task_id="wf.vertical", attempt=1, store=store, llm=llm, home=home)
-    return await vertical.handle(VerticalTask(graph_name="ecommerce", documents=[ctx.hand("brief.md", LENDING_BRIEF)]), ctx)
+    return await vertical.handle(
+        VerticalTask(graph_name="ecommerce", documents=[ctx.hand("brief.md", LENDING_BRIEF)]), ctx
+    )
 
 
 async def test_a_model_chooses_a_builtin_vertical_and_gets_it_as_written(server, connect, tmp_path):
     """In auto mode the model is shown every built-in vertical and asked for a name out of them: its
     answer "fintech" yields the built-in fintech profile, with the evidence auto mode reports."""
-    server.replies = [answers({"name": "fintech", "reason": "The brief is about loans and payments between customers."})]
+    server.replies = [
+        answers({"name": "fintech", "reason": "The brief is about loans and payments between customers."})
+    ]
     calls: list[LlmCall] = []
     result = await choose_vertical_with(RecordingLlm(connect("openai"), calls), tmp_path)
     builtin = vertical.builtin_verticals()["fintech"]
@@ -660,13 +879,19 @@ async def test_a_vertical_that_is_not_built_in_is_bad_output(server, connect, tm
     with pytest.raises(TaskError) as caught:
         await choose_vertical_with(RecordingLlm(connect("anthropic"), []), tmp_path)
     assert caught.value.code == "llm_bad_output" and caught.value.retryable
-    assert "Invalid enum value 'lending' - at `$.name`" in caught.value.message and "Invalid enum value 'banking'" in caught.value.message
+    assert (
+        "Invalid enum value 'lending' - at `$.name`" in caught.value.message
+        and "Invalid enum value 'banking'" in caught.value.message
+    )
     assert "Invalid enum value 'lending' - at `$.name`" in server.received[1].prompt
 
 
 async def test_a_vertical_name_repaired_on_the_second_answer_is_used(server, connect, tmp_path):
     """An invented name sent back with the error and answered with a built-in one: that built-in."""
-    server.replies = [answers({"name": "lending", "reason": "loans"}), answers({"name": "generic", "reason": "no industry fits"})]
+    server.replies = [
+        answers({"name": "lending", "reason": "loans"}),
+        answers({"name": "generic", "reason": "no industry fits"}),
+    ]
     result = await choose_vertical_with(RecordingLlm(connect("openai"), []), tmp_path)
     assert msgspec.structs.replace(result.vertical, reason="") == vertical.builtin_verticals()["generic"]
     assert result.vertical.reason == "no industry fits"
@@ -680,7 +905,9 @@ FOLLOWERS = GraphSchema(
     graph_name="followers",
     vertex_collections=[CollectionInfo(name="customers", kind="vertex", count=30)],
     edge_collections=[CollectionInfo(name="follows", kind="edge", count=60, role="edge")],
-    edge_definitions=[EdgeDefinition(collection="follows", from_collections=["customers"], to_collections=["customers"], count=60)],
+    edge_definitions=[
+        EdgeDefinition(collection="follows", from_collections=["customers"], to_collections=["customers"], count=60)
+    ],
     core_collections=["customers"],
     satellite_collections=[],
     total_vertices=30,
@@ -693,20 +920,39 @@ async def test_the_use_cases_prompt_asks_for_the_object_its_schema_describes(ser
     """The use cases, a list, travel inside {"items": ...} in the schema sent, and the prompt asks for
     that object rather than a bare array; the answer comes back as the list."""
     proposed = {
-        "id": "UC-001", "title": "Influential customers", "description": "PageRank over follows.", "algorithm": "pagerank",
-        "reason": "most influential customers", "requirement_ids": ["REQ-1"], "priority": "high", "focus_collections": ["customers"],
+        "id": "UC-001",
+        "title": "Influential customers",
+        "description": "PageRank over follows.",
+        "algorithm": "pagerank",
+        "reason": "most influential customers",
+        "requirement_ids": ["REQ-1"],
+        "priority": "high",
+        "focus_collections": ["customers"],
     }
     server.replies = [answers({"items": [proposed]})]
     task = UseCasesTask(
-        requirements=RequirementsDoc(requirements=[Requirement(id="REQ-1", text="Find the most influential customers.", priority="high")]),
+        requirements=RequirementsDoc(
+            requirements=[Requirement(id="REQ-1", text="Find the most influential customers.", priority="high")]
+        ),
         schema=FOLLOWERS,
         vertical=vertical.builtin_verticals()["social"],
     )
-    ctx = DocumentsAtHand(workflow_id="wf", task_id="wf.use_cases", attempt=1, store=EmbeddedStore(tmp_path), llm=RecordingLlm(connect(kind), []), home=tmp_path)
+    ctx = DocumentsAtHand(
+        workflow_id="wf",
+        task_id="wf.use_cases",
+        attempt=1,
+        store=EmbeddedStore(tmp_path),
+        llm=RecordingLlm(connect(kind), []),
+        home=tmp_path,
+    )
     result = await use_cases.handle(task, ctx)
     assert result.use_cases == [UseCase(**proposed)]
     [request] = server.received
-    schema = request.body["tools"][0]["input_schema"] if kind == "anthropic" else request.body["response_format"]["json_schema"]["schema"]
+    schema = (
+        request.body["tools"][0]["input_schema"]
+        if kind == "anthropic"
+        else request.body["response_format"]["json_schema"]["schema"]
+    )
     [wrapper] = schema["required"]
     assert f'Answer with a JSON object {{"{wrapper}": [...]}} whose list holds the use cases' in request.prompt
 
@@ -717,15 +963,43 @@ async def test_the_use_cases_prompt_asks_for_the_object_its_schema_describes(ser
 DEMO_REQUIREMENTS = {
     "objectives": [{"id": "OBJ-001", "text": "Grow sales through word of mouth", "source": "asks.md"}],
     "requirements": [
-        {"id": "REQ-001", "text": "We must find the most influential customers.", "priority": "high", "source": "asks.md"},
-        {"id": "REQ-002", "text": "We should detect communities of customers who buy together.", "priority": "medium", "source": "asks.md"},
+        {
+            "id": "REQ-001",
+            "text": "We must find the most influential customers.",
+            "priority": "high",
+            "source": "asks.md",
+        },
+        {
+            "id": "REQ-002",
+            "text": "We should detect communities of customers who buy together.",
+            "priority": "medium",
+            "source": "asks.md",
+        },
     ],
     "documents": ["asks.md"],
     "domain_terms": ["customers", "communities"],
 }
 DEMO_USE_CASES = [
-    {"id": "UC-001", "title": "Most influential customers", "description": "Rank customers by influence.", "algorithm": "pagerank", "reason": "most influential customers", "requirement_ids": ["REQ-001"], "priority": "high", "focus_collections": ["customers"]},
-    {"id": "UC-002", "title": "Communities of customers", "description": "Group customers who buy together.", "algorithm": "louvain", "reason": "communities of customers", "requirement_ids": ["REQ-002"], "priority": "medium", "focus_collections": ["customers"]},
+    {
+        "id": "UC-001",
+        "title": "Most influential customers",
+        "description": "Rank customers by influence.",
+        "algorithm": "pagerank",
+        "reason": "most influential customers",
+        "requirement_ids": ["REQ-001"],
+        "priority": "high",
+        "focus_collections": ["customers"],
+    },
+    {
+        "id": "UC-002",
+        "title": "Communities of customers",
+        "description": "Group customers who buy together.",
+        "algorithm": "louvain",
+        "reason": "communities of customers",
+        "requirement_ids": ["REQ-002"],
+        "priority": "medium",
+        "focus_collections": ["customers"],
+    },
 ]
 
 
@@ -759,7 +1033,14 @@ class DemoGraphModel:
             "title": f"Served report: {figures['algorithm']}",
             "summary": f"{figures['algorithm']} ran over {figures['vertex_count']} vertices and {figures['edge_count']} edges.",
             "algorithm": figures["algorithm"],
-            "insights": [{"title": "Coverage", "text": "Every vertex was scored.", "confidence": 0.9, "evidence": {"vertices": figures["vertex_count"]}}],
+            "insights": [
+                {
+                    "title": "Coverage",
+                    "text": "Every vertex was scored.",
+                    "confidence": 0.9,
+                    "evidence": {"vertices": figures["vertex_count"]},
+                }
+            ],
             "recommendations": [{"text": "Act on the top of the ranking first.", "priority": "high"}],
         }
 

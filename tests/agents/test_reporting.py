@@ -70,7 +70,13 @@ def template(algorithm: str, title: str = "Who matters", **params) -> AnalysisTe
 
 
 USE_CASE = UseCase(
-    id="uc-1", title="Find key accounts", description="", algorithm="pagerank", reason="", requirement_ids=["R1", "R2"], priority="low"
+    id="uc-1",
+    title="Find key accounts",
+    description="",
+    algorithm="pagerank",
+    reason="",
+    requirement_ids=["R1", "R2"],
+    priority="low",
 )
 REQUIREMENTS = [
     Requirement(id="R1", text="Know the key accounts", priority="high"),
@@ -209,7 +215,18 @@ class TestFiguresComeFromTheSummary:
 
     def test_hand_set_figures_are_written_as_expected(self):
         """A Gini of 0.62 and a top-1% share of 0.18 read "0.620" and "18.0%", and count as high concentration."""
-        dist = Distribution(count=5000, min=0.0, max=0.031, mean=0.0002, median=0.0001, p90=0.0004, p99=0.002, std=0.001, top_1pct_share=0.18, gini=0.62)
+        dist = Distribution(
+            count=5000,
+            min=0.0,
+            max=0.031,
+            mean=0.0002,
+            median=0.0001,
+            p90=0.0004,
+            p99=0.002,
+            std=0.001,
+            top_1pct_share=0.18,
+            gini=0.62,
+        )
         execution = ExecutionSummary(
             execution_id="x", template_id="t-pagerank", algorithm="pagerank", graph_name="g", vertex_count=5000, edge_count=40000,
             result_ref="r", result_field="rank", engine="scipy", iterations=30, params={"max_iterations": 100},
@@ -286,13 +303,27 @@ class TestInsightsDifferByAlgorithm:
         """The betweenness leader (the hub's exit into the cliques) names the ranking insight."""
         run = execute("betweenness")
         report = report_for(run)
-        assert insight(report, "top1_value").title == f"{run.execution.top[0].label} ranks first among all analysed vertices"
+        assert (
+            insight(report, "top1_value").title
+            == f"{run.execution.top[0].label} ranks first among all analysed vertices"
+        )
         assert any("shortest path" in i.text for i in report.insights)
 
 
 class TestConfidence:
     def _summary(self, engine: str, vertices: int) -> ExecutionSummary:
-        dist = Distribution(count=vertices, min=0, max=0.2, mean=0.001, median=0.0, p90=0.0, p99=0.05, std=0.01, top_1pct_share=0.4, gini=0.8)
+        dist = Distribution(
+            count=vertices,
+            min=0,
+            max=0.2,
+            mean=0.001,
+            median=0.0,
+            p90=0.0,
+            p99=0.05,
+            std=0.01,
+            top_1pct_share=0.4,
+            gini=0.8,
+        )
         return ExecutionSummary(
             execution_id="x", template_id="t-betweenness", algorithm="betweenness", graph_name="g", vertex_count=vertices,
             edge_count=vertices * 5, result_ref="r", result_field="betweenness", engine=engine, params={"samples": 64},
@@ -300,7 +331,9 @@ class TestConfidence:
         )  # fmt: skip
 
     def _draft(self, engine: str, vertices: int):
-        return draft_report(template("betweenness"), USE_CASE, self._summary(engine, vertices), vertical(), REQUIREMENTS, [])
+        return draft_report(
+            template("betweenness"), USE_CASE, self._summary(engine, vertices), vertical(), REQUIREMENTS, []
+        )
 
     def test_sampling_lowers_confidence(self):
         """The same figures from a sampled run earn less confidence than from an exact one."""
@@ -310,7 +343,9 @@ class TestConfidence:
             assert b.confidence < a.confidence
         leading = next(i for i in sampled.insights if "top1_value" in i.evidence)
         assert any("estimated from 64 sampled source vertices" in s.text for s in leading.body)
-        assert any(r.priority == "low" and any("more samples" in s.text for s in r.sentences) for r in sampled.recommendations)
+        assert any(
+            r.priority == "low" and any("more samples" in s.text for s in r.sentences) for r in sampled.recommendations
+        )
 
     def test_small_graphs_lower_confidence(self):
         """The same figures on 20 vertices earn less confidence than on 20,000."""
@@ -364,7 +399,11 @@ class TestTitleSummaryAndPriorities:
         """The title names the ranked scope, not the use case's promise; no glossary line; ids follow the template."""
         report = report_for(execute("pagerank"))
         assert report.title == "Top 10 vertices by PageRank"
-        assert (report.report_id, report.template_id, report.execution_id) == ("report-t-pagerank", "t-pagerank", "x-pagerank")
+        assert (report.report_id, report.template_id, report.execution_id) == (
+            "report-t-pagerank",
+            "t-pagerank",
+            "x-pagerank",
+        )
         assert "Terms:" not in report.summary
         assert "Find key accounts" not in report.title
         assert report.artifacts == []
@@ -427,7 +466,9 @@ def hostile_case() -> tuple[Report, ExecutionSummary, AnalysisTemplate]:
     execution = msgspec.structs.replace(run.execution, graph_name=f"g{IMG}", by_collection={SCRIPT: 3, IMG: 2})
     hostile_template = template("pagerank", title=f"Title {SCRIPT}", note=IMG)
     hostile_use_case = msgspec.structs.replace(USE_CASE, title=f"Use {IMG}")
-    report = build_report(hostile_template, hostile_use_case, execution, vertical(meaning_suffix=SCRIPT), REQUIREMENTS, run.evidence)
+    report = build_report(
+        hostile_template, hostile_use_case, execution, vertical(meaning_suffix=SCRIPT), REQUIREMENTS, run.evidence
+    )
     report = msgspec.structs.replace(report, title=f"Use {IMG} {report.title}")
     return report, execution, hostile_template
 
@@ -468,7 +509,16 @@ class TestRendering:
         assert page.count('class="bar value"') == len(run.execution.top)
         assert format_ratio(run.execution.distribution.gini) in page
         assert "Person 0" in page
-        for needle in ("Insights", "Recommendations", "Top vertices", "Distribution", "Parameters", "Timings", "damping", "12.5 ms"):
+        for needle in (
+            "Insights",
+            "Recommendations",
+            "Top vertices",
+            "Distribution",
+            "Parameters",
+            "Timings",
+            "damping",
+            "12.5 ms",
+        ):
             assert needle in page
 
     def test_html_draws_group_sizes(self):

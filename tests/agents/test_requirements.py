@@ -84,8 +84,14 @@ class TestBundledDocument:
     def test_constraints(self, bundled: RequirementsDoc) -> None:
         """Constraint-section items and run-time and privacy limits elsewhere are constraints."""
         constraints = "\n".join(bundled.constraints)
-        for expected in ("within 30 minutes", "must not contain customer names", "GDPR", "no more than EUR 2,000",
-                         "deadline", "nightly snapshot"):
+        for expected in (
+            "within 30 minutes",
+            "must not contain customer names",
+            "GDPR",
+            "no more than EUR 2,000",
+            "deadline",
+            "nightly snapshot",
+        ):
             assert expected in constraints
         assert len(bundled.constraints) == len(set(bundled.constraints))
 

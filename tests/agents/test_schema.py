@@ -41,7 +41,9 @@ def test_collections_counts_and_totals(store: EmbeddedStore, schema: GraphSchema
     assert [c.name for c in schema.edge_collections] == ["belongs_to", "follows", "purchased", "reviewed", "viewed"]
     assert {c.name: c.count for c in schema.vertex_collections} == info.vertex_collections
     assert {c.name: c.count for c in schema.edge_collections} == info.edge_collections
-    assert {c.kind for c in schema.edge_collections} == {"edge"} and {c.role for c in schema.edge_collections} == {"edge"}
+    assert {c.kind for c in schema.edge_collections} == {"edge"} and {c.role for c in schema.edge_collections} == {
+        "edge"
+    }
     assert (schema.total_vertices, schema.total_edges) == (info.total_vertices, info.total_edges)
 
 
@@ -83,11 +85,21 @@ def test_attributes_from_sampled_documents(schema: GraphSchema) -> None:
 def test_mixed_and_partial_attributes(tmp_path: Path) -> None:
     """Types seen are all listed; presence counts the sampled documents holding the attribute."""
     store = EmbeddedStore(tmp_path / "home")
-    docs = [{"_key": "a", "size": 1}, {"_key": "b", "size": "XL"}, {"_key": "c", "meta": {"deep": "x" * 80}}, {"_key": "d"}]
+    docs = [
+        {"_key": "a", "size": 1},
+        {"_key": "b", "size": "XL"},
+        {"_key": "c", "meta": {"deep": "x" * 80}},
+        {"_key": "d"},
+    ]
     store.import_graph("g", [write_jsonl(tmp_path / "things.jsonl", docs)])
     things = analyze_schema(store, "g").vertex_collections[0]
     size, meta = things.attributes
-    assert (size.name, size.types, size.present_ratio, size.examples) == ("size", ["integer", "string"], 0.5, ["1", "XL"])
+    assert (size.name, size.types, size.present_ratio, size.examples) == (
+        "size",
+        ["integer", "string"],
+        0.5,
+        ["1", "XL"],
+    )
     assert meta.types == ["object"] and meta.present_ratio == 0.25
     assert len(meta.examples[0]) == 40 and meta.examples[0].endswith("…")
 
@@ -98,8 +110,12 @@ def test_a_small_collection_that_points_out_stays_core(tmp_path: Path) -> None:
     users = write_jsonl(tmp_path / "users.jsonl", [{"_key": f"u{i}"} for i in range(100)])
     admins = write_jsonl(tmp_path / "admins.jsonl", [{"_key": "root"}])
     countries = write_jsonl(tmp_path / "countries.jsonl", [{"_key": "pt"}, {"_key": "jp"}])
-    manages = write_jsonl(tmp_path / "manages.jsonl", [{"_from": "admins/root", "_to": f"users/u{i}"} for i in range(5)])
-    lives = write_jsonl(tmp_path / "lives_in.jsonl", [{"_from": f"users/u{i}", "_to": "countries/pt"} for i in range(9)])
+    manages = write_jsonl(
+        tmp_path / "manages.jsonl", [{"_from": "admins/root", "_to": f"users/u{i}"} for i in range(5)]
+    )
+    lives = write_jsonl(
+        tmp_path / "lives_in.jsonl", [{"_from": f"users/u{i}", "_to": "countries/pt"} for i in range(9)]
+    )
     store.import_graph("g", [users, admins, countries, manages, lives])
     schema = analyze_schema(store, "g")
     assert schema.core_collections == ["admins", "users"]

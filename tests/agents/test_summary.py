@@ -138,7 +138,10 @@ class TestGroups:
     def test_group_ids_need_not_be_ordered_by_size(self):
         """With arbitrary ids the largest group still comes first, named by its own id."""
         parts = run("scc", [5, 5, 2, 2, 2, 9], top_k=2, member_scores=np.zeros(6))
-        assert [(v.id, v.value, v.label) for v in parts.top] == [("component/2", 3.0, "Vertex 2"), ("component/5", 2.0, "Vertex 0")]
+        assert [(v.id, v.value, v.label) for v in parts.top] == [
+            ("component/2", 3.0, "Vertex 2"),
+            ("component/5", 2.0, "Vertex 0"),
+        ]
         assert parts.groups.count == 3
         assert parts.groups.top_sizes == [3, 2, 1]
 
@@ -170,7 +173,9 @@ def test_a_million_vertices_summarise_in_well_under_a_second(algorithm, make):
 
     started = time.perf_counter()
     scores = rng.random(n) if make == "groups" else None
-    parts = summarize(algorithm, values, counting_labels, ids_for, rng.integers(0, 2, n), COLLECTIONS, member_scores=scores)
+    parts = summarize(
+        algorithm, values, counting_labels, ids_for, rng.integers(0, 2, n), COLLECTIONS, member_scores=scores
+    )
     assert time.perf_counter() - started < 1.5
     assert len(parts.top) == 10
     # A centrality also lists each of the two collections' own top 10.

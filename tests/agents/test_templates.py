@@ -32,7 +32,9 @@ ALL_EDGES = ["purchased", "viewed", "follows", "reviewed", "belongs_to"]
 CORE_EDGES = ["purchased", "viewed", "follows", "reviewed"]
 
 
-def shop_schema(customers: int = 3_000, products: int = 1_500, edge_scale: int = 1, *, follows: bool = True) -> GraphSchema:
+def shop_schema(
+    customers: int = 3_000, products: int = 1_500, edge_scale: int = 1, *, follows: bool = True
+) -> GraphSchema:
     """An e-commerce graph: customers and products (core), categories (satellite)."""
     edges = [("purchased", "customers", "products", 12_000), ("viewed", "customers", "products", 30_000)]
     if follows:
@@ -46,7 +48,9 @@ def shop_schema(customers: int = 3_000, products: int = 1_500, edge_scale: int =
             CollectionInfo(name="products", kind="vertex", count=products, role="core"),
             CollectionInfo(name="categories", kind="vertex", count=30, role="satellite"),
         ],
-        edge_collections=[CollectionInfo(name=name, kind="edge", count=count, role="edge") for name, _, _, count in edges],
+        edge_collections=[
+            CollectionInfo(name=name, kind="edge", count=count, role="edge") for name, _, _, count in edges
+        ],
         edge_definitions=[
             EdgeDefinition(collection=name, from_collections=[source], to_collections=[target], count=count)
             for name, source, target, count in edges
@@ -60,7 +64,12 @@ def shop_schema(customers: int = 3_000, products: int = 1_500, edge_scale: int =
 
 def use_case(ident: str, algorithm: str, focus: list[str] | None = None, title: str = "") -> UseCase:
     return UseCase(
-        id=ident, title=title or f"{algorithm} for {ident}", description=f"{algorithm} analysis.", algorithm=algorithm, reason="asked", focus_collections=focus or []
+        id=ident,
+        title=title or f"{algorithm} for {ident}",
+        description=f"{algorithm} analysis.",
+        algorithm=algorithm,
+        reason="asked",
+        focus_collections=focus or [],
     )
 
 
@@ -92,7 +101,9 @@ def test_scc_reads_only_edges_that_can_close_a_cycle() -> None:
     [template] = only([use_case("UC-001", "scc")])
 
     assert (template.vertex_collections, template.edge_collections) == (["customers"], ["follows"])
-    assert "Only follows can close a directed cycle; purchased, viewed, reviewed lead nowhere back" in template.rationale
+    assert (
+        "Only follows can close a directed cycle; purchased, viewed, reviewed lead nowhere back" in template.rationale
+    )
 
 
 def test_scc_is_rejected_when_no_cycle_is_possible() -> None:
@@ -123,7 +134,11 @@ def test_named_collection_without_edges_among_itself_widens_to_the_core() -> Non
 
 
 def test_unknown_collection_and_unknown_algorithm_are_rejected_not_raised() -> None:
-    use_cases = [use_case("UC-001", "pagerank", ["suppliers"]), use_case("UC-002", "triangle_count"), use_case("UC-003", "wcc")]
+    use_cases = [
+        use_case("UC-001", "pagerank", ["suppliers"]),
+        use_case("UC-002", "triangle_count"),
+        use_case("UC-003", "wcc"),
+    ]
 
     result = build_templates(use_cases, shop_schema(), max_templates=5)
     templates, rejected = result.templates, result.rejected
@@ -153,12 +168,20 @@ def test_duplicates_merge_and_do_not_use_up_the_limit() -> None:
     templates, rejected = result.templates, result.rejected
 
     assert rejected == []
-    assert [(template.id, template.use_case_id) for template in templates] == [("TPL-001", "UC-001"), ("TPL-002", "UC-003")]
+    assert [(template.id, template.use_case_id) for template in templates] == [
+        ("TPL-001", "UC-001"),
+        ("TPL-002", "UC-003"),
+    ]
     assert "Also serves UC-002 (Popular products)" in templates[0].rationale
 
 
 def test_use_cases_over_the_limit_are_rejected_in_order() -> None:
-    use_cases = [use_case("UC-001", "pagerank"), use_case("UC-002", "louvain"), use_case("UC-003", "scc"), use_case("UC-004", "wcc")]
+    use_cases = [
+        use_case("UC-001", "pagerank"),
+        use_case("UC-002", "louvain"),
+        use_case("UC-003", "scc"),
+        use_case("UC-004", "wcc"),
+    ]
 
     result = build_templates(use_cases, shop_schema(), max_templates=2)
     templates, rejected = result.templates, result.rejected
@@ -344,7 +367,11 @@ def test_executions_needed_counts_the_greedy_steps_up_to_the_requirement() -> No
     assert "answers nothing the chosen templates do not already answer" in result.rejected[-1]
     # However many slots, label propagation never runs: it adds no requirement and no new question.
     assert [t.algorithm for t in build_templates(use_cases, shop_schema(), 10, requirements).templates] == [
-        "louvain", "scc", "pagerank", "betweenness", "wcc"
+        "louvain",
+        "scc",
+        "pagerank",
+        "betweenness",
+        "wcc",
     ]
 
 

@@ -30,7 +30,9 @@ def shop_schema(*, follows: bool = True) -> GraphSchema:
             CollectionInfo(name="products", kind="vertex", count=1_500, role="core"),
             CollectionInfo(name="categories", kind="vertex", count=30, role="satellite"),
         ],
-        edge_collections=[CollectionInfo(name=name, kind="edge", count=count, role="edge") for name, _, _, count in edges],
+        edge_collections=[
+            CollectionInfo(name=name, kind="edge", count=count, role="edge") for name, _, _, count in edges
+        ],
         edge_definitions=[
             EdgeDefinition(collection=name, from_collections=[source], to_collections=[target], count=count)
             for name, source, target, count in edges
@@ -44,7 +46,12 @@ def shop_schema(*, follows: bool = True) -> GraphSchema:
 
 def retail(patterns: dict[str, AlgorithmPattern] | None = None, **extra) -> VerticalProfile:
     return VerticalProfile(
-        name="retail", display_name="Retail", description="Online retail.", source="builtin", patterns=patterns or {}, **extra
+        name="retail",
+        display_name="Retail",
+        description="Online retail.",
+        source="builtin",
+        patterns=patterns or {},
+        **extra,
     )
 
 
@@ -94,7 +101,9 @@ def test_requirements_for_the_same_question_merge_and_take_the_highest_priority(
 
 
 def test_same_algorithm_on_different_collections_stays_separate() -> None:
-    requirements = doc(req("REQ-1", "Identify the most influential customers."), req("REQ-2", "Which products are most popular?"))
+    requirements = doc(
+        req("REQ-1", "Identify the most influential customers."), req("REQ-2", "Which products are most popular?")
+    )
 
     use_cases = derive_use_cases(requirements, shop_schema(), retail())
 
@@ -108,7 +117,9 @@ def test_same_algorithm_on_different_collections_stays_separate() -> None:
 def test_reason_quotes_the_requirement_and_the_matched_words() -> None:
     use_cases = derive_use_cases(doc(req("REQ-3", "Identify the most influential customers")), shop_schema(), retail())
 
-    assert use_cases[0].reason.startswith('REQ-3 says "Identify the most influential customers" (matched "influential"); PageRank ranks customers')
+    assert use_cases[0].reason.startswith(
+        'REQ-3 says "Identify the most influential customers" (matched "influential"); PageRank ranks customers'
+    )
 
 
 def test_a_long_requirement_is_quoted_by_the_sentence_that_matched() -> None:
@@ -125,7 +136,15 @@ def test_a_long_requirement_is_quoted_by_the_sentence_that_matched() -> None:
 
 
 def test_use_case_speaks_the_vertical_and_names_its_collections() -> None:
-    vertical = retail({"pagerank": AlgorithmPattern(title="Trend-setting shoppers", meaning="Shoppers whose purchases others copy", recommendation="Seed launches with them")})
+    vertical = retail(
+        {
+            "pagerank": AlgorithmPattern(
+                title="Trend-setting shoppers",
+                meaning="Shoppers whose purchases others copy",
+                recommendation="Seed launches with them",
+            )
+        }
+    )
 
     use_case = derive_use_cases(doc(req("REQ-1", "Find influential customers.")), shop_schema(), vertical)[0]
 
@@ -135,9 +154,13 @@ def test_use_case_speaks_the_vertical_and_names_its_collections() -> None:
 
 
 def test_collections_are_recognised_in_singular_and_default_to_the_core() -> None:
-    requirements = doc(req("REQ-1", "Which product category is the most popular?"), req("REQ-2", "Find isolated islands in the graph."))
+    requirements = doc(
+        req("REQ-1", "Which product category is the most popular?"), req("REQ-2", "Find isolated islands in the graph.")
+    )
 
-    by_algorithm = {use_case.algorithm: use_case for use_case in derive_use_cases(requirements, shop_schema(), retail())}
+    by_algorithm = {
+        use_case.algorithm: use_case for use_case in derive_use_cases(requirements, shop_schema(), retail())
+    }
 
     assert by_algorithm["pagerank"].focus_collections == ["products", "categories"]
     assert by_algorithm["wcc"].focus_collections == ["customers", "products"]
@@ -153,8 +176,12 @@ def test_vertical_terms_tied_to_one_pattern_are_signals() -> None:
         key_entities=["Customer"],
         keywords=["mule", "fraud", "customer"],
         patterns={
-            "betweenness": AlgorithmPattern(title="Money mules", meaning="Customers relaying fraud proceeds as mules", recommendation="Freeze"),
-            "pagerank": AlgorithmPattern(title="Fraud hubs", meaning="Customers at the centre of fraud", recommendation="Review"),
+            "betweenness": AlgorithmPattern(
+                title="Money mules", meaning="Customers relaying fraud proceeds as mules", recommendation="Freeze"
+            ),
+            "pagerank": AlgorithmPattern(
+                title="Fraud hubs", meaning="Customers at the centre of fraud", recommendation="Review"
+            ),
         },
     )
 
@@ -169,7 +196,9 @@ def test_vertical_terms_tied_to_one_pattern_are_signals() -> None:
 
 
 def test_non_functional_requirements_are_not_graph_questions() -> None:
-    requirements = doc(req("NFR-1", "API keys must rotate and the top response time is 2 s.", "critical", "non_functional"))
+    requirements = doc(
+        req("NFR-1", "API keys must rotate and the top response time is 2 s.", "critical", "non_functional")
+    )
 
     use_cases = derive_use_cases(requirements, shop_schema(), retail())
 
@@ -204,7 +233,9 @@ def test_fallback_when_nothing_maps_says_it_is_a_default() -> None:
 
 
 def test_fallback_follows_the_verticals_patterns() -> None:
-    vertical = retail({"louvain": AlgorithmPattern(title="Shopper tribes", meaning="Shoppers who buy alike", recommendation="Target")})
+    vertical = retail(
+        {"louvain": AlgorithmPattern(title="Shopper tribes", meaning="Shoppers who buy alike", recommendation="Target")}
+    )
 
     use_cases = derive_use_cases(doc(), shop_schema(), vertical)
 
@@ -213,7 +244,9 @@ def test_fallback_follows_the_verticals_patterns() -> None:
 
 
 def test_questions_the_schema_cannot_answer_are_omitted() -> None:
-    requirements = doc(req("REQ-1", "Detect fraud rings among customers.", "critical"), req("REQ-2", "Find influential customers."))
+    requirements = doc(
+        req("REQ-1", "Detect fraud rings among customers.", "critical"), req("REQ-2", "Find influential customers.")
+    )
     only_rings = doc(req("REQ-1", "Detect fraud rings among customers.", "critical"))
 
     # Without follows no edge leads back to customers, so no cycle can exist.

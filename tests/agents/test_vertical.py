@@ -238,7 +238,9 @@ class TestAgentOffline:
             ("plain", WEATHER, "generic"),
         ],
     )
-    async def test_auto_mode_answers_as_the_rules_choose(self, tmp_path: Path, graph: str, text: str, expected: str) -> None:
+    async def test_auto_mode_answers_as_the_rules_choose(
+        self, tmp_path: Path, graph: str, text: str, expected: str
+    ) -> None:
         """Offline, the agent asks the same small question as of a model and the rule-based answer
         leads to the profile choose_vertical returns, score and matched terms included."""
         store = EmbeddedStore(tmp_path)
@@ -248,11 +250,20 @@ class TestAgentOffline:
         store.import_graph("plain", [edges])
         info = store.graph(graph)
         calls: list[LlmCall] = []
-        ctx = DocumentsAtHand(workflow_id="wf", task_id="wf.vertical", attempt=1, store=store, llm=RecordingLlm(OfflineProvider(), calls), home=tmp_path)
+        ctx = DocumentsAtHand(
+            workflow_id="wf",
+            task_id="wf.vertical",
+            attempt=1,
+            store=store,
+            llm=RecordingLlm(OfflineProvider(), calls),
+            home=tmp_path,
+        )
         result = await vertical.handle(VerticalTask(graph_name=graph, documents=[ctx.hand("brief.md", text)]), ctx)
         collections = [*info.vertex_collections, *info.edge_collections]
         assert result.vertical.name == expected
-        assert result.vertical == choose_vertical([parse_document("brief.md", MARKDOWN, text.encode()).text], collections)
+        assert result.vertical == choose_vertical(
+            [parse_document("brief.md", MARKDOWN, text.encode()).text], collections
+        )
         assert [(call.purpose, call.provider) for call in calls] == [("vertical", "offline")]
 
 

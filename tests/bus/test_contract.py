@@ -46,7 +46,9 @@ def _descriptions(node):
 
 def test_submit_request_from_plain_json():
     """A client in any language sends plain JSON with only the fields it cares about."""
-    request = decode_request(submit_decoder, b'{"graph_name": "shop", "documents": [{"content": "We must rank products."}]}')
+    request = decode_request(
+        submit_decoder, b'{"graph_name": "shop", "documents": [{"content": "We must rank products."}]}'
+    )
     assert request.graph_name == "shop"
     assert request.documents[0].content == "We must rank products."
     assert request.max_executions == 5 and request.enable_parallelism is True

@@ -71,7 +71,9 @@ async def test_asks_for_freed_capacity_in_batches_not_per_message(fresh_nats):
     async def count(message) -> None:
         requests.append(message.data)
 
-    tap = await bus.nc.subscribe(f"$JS.API.CONSUMER.MSG.NEXT.{subjects.TASKS_STREAM}.{subjects.agent_consumer(AGENT)}", cb=count)
+    tap = await bus.nc.subscribe(
+        f"$JS.API.CONSUMER.MSG.NEXT.{subjects.TASKS_STREAM}.{subjects.agent_consumer(AGENT)}", cb=count
+    )
     one_at_a_time = asyncio.Lock()
     handler = Recorder(hold_s=0.002)
 
@@ -94,7 +96,9 @@ async def test_asks_for_freed_capacity_in_batches_not_per_message(fresh_nats):
 async def test_replicas_share_the_consumer(fresh_nats):
     bus = await connected(fresh_nats.url)
     first, second = Recorder(), Recorder()
-    feeds = [Feed(bus, subjects.TASKS_STREAM, subjects.agent_consumer(AGENT), 2, handler) for handler in (first, second)]
+    feeds = [
+        Feed(bus, subjects.TASKS_STREAM, subjects.agent_consumer(AGENT), 2, handler) for handler in (first, second)
+    ]
     for feed in feeds:
         await feed.start()
     await publish(bus, 40)
@@ -106,7 +110,9 @@ async def test_replicas_share_the_consumer(fresh_nats):
     assert first.seen and second.seen, "both replicas got work"
 
 
-async def test_expired_requests_are_asked_again(fresh_nats, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+async def test_expired_requests_are_asked_again(
+    fresh_nats, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
     """A message published after the open requests expired arrives, without the silence watchdog's help."""
     monkeypatch.setattr(feed_module, "REQUEST_EXPIRES_S", 0.3)
     monkeypatch.setattr(feed_module, "HEARTBEAT_S", 0.1)

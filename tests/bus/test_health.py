@@ -63,9 +63,17 @@ def start(tmp_path: Path):
         if health_file is None:
             health_file = tmp_path / "health" / f"{module}.json"
             health_file.parent.mkdir(exist_ok=True)
-        env = {**os.environ, "GAAI_HOME": str(tmp_path / "home"), "NATS_URL": nats_url, "GAAI_HEALTH_FILE": str(health_file), "GAAI_HEALTH_INTERVAL_S": str(INTERVAL_S)}
+        env = {
+            **os.environ,
+            "GAAI_HOME": str(tmp_path / "home"),
+            "NATS_URL": nats_url,
+            "GAAI_HEALTH_FILE": str(health_file),
+            "GAAI_HEALTH_INTERVAL_S": str(INTERVAL_S),
+        }
         with open(tmp_path / f"{module}.log", "wb") as log:
-            process = subprocess.Popen([sys.executable, "-m", module], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+            process = subprocess.Popen(
+                [sys.executable, "-m", module], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log
+            )
         started.append(process)
         return process, health_file
 
@@ -77,7 +85,9 @@ def start(tmp_path: Path):
             process.wait(10)
 
 
-async def test_an_agent_is_healthy_while_it_runs_unhealthy_while_stopped_and_leaves_no_file_when_terminated(fresh_nats, start):
+async def test_an_agent_is_healthy_while_it_runs_unhealthy_while_stopped_and_leaves_no_file_when_terminated(
+    fresh_nats, start
+):
     """The check passes for longer than its max age (so the file is rewritten), fails once SIGSTOP freezes the agent's
     loop, passes again after SIGCONT; SIGTERM removes the file."""
     agent, health_file = start("agents.vertical", fresh_nats.url)
@@ -88,7 +98,10 @@ async def test_an_agent_is_healthy_while_it_runs_unhealthy_while_stopped_and_lea
 
     os.kill(agent.pid, signal.SIGSTOP)
     stale = await assert_eventually(lambda: failure(health_file))
-    assert re.fullmatch(rf"unhealthy: {re.escape(str(health_file))} is stale: written \d+\.\d s ago by gaai-vertical \(pid {agent.pid}\), max age 1 s", stale)
+    assert re.fullmatch(
+        rf"unhealthy: {re.escape(str(health_file))} is stale: written \d+\.\d s ago by gaai-vertical \(pid {agent.pid}\), max age 1 s",
+        stale,
+    )
 
     os.kill(agent.pid, signal.SIGCONT)
     await assert_eventually(lambda: passes(health_file))
@@ -97,7 +110,10 @@ async def test_an_agent_is_healthy_while_it_runs_unhealthy_while_stopped_and_lea
     assert agent.wait(30) == 0
     assert not health_file.exists()
     assert os.listdir(health_file.parent) == [], "a temporary file was left behind"
-    assert failure(health_file) == f"unhealthy: {health_file} is missing: the process has not connected to NATS yet, or has stopped"
+    assert (
+        failure(health_file)
+        == f"unhealthy: {health_file} is missing: the process has not connected to NATS yet, or has stopped"
+    )
 
 
 async def test_an_agent_that_loses_nats_stops_refreshing_its_file_until_nats_is_back(fresh_nats, start, tmp_path):
@@ -115,7 +131,9 @@ async def test_an_agent_that_loses_nats_stops_refreshing_its_file_until_nats_is_
         await assert_eventually(lambda: passes(health_file), timeout=15)
 
 
-@pytest.mark.parametrize(("module", "process"), [("orchestrator", "gaai-orchestrator"), ("agents.catalog", "gaai-catalog")])
+@pytest.mark.parametrize(
+    ("module", "process"), [("orchestrator", "gaai-orchestrator"), ("agents.catalog", "gaai-catalog")]
+)
 async def test_the_orchestrator_and_the_catalog_keep_a_heartbeat_too(fresh_nats, start, module, process):
     """Every long-running process connects through the bus, so it writes its heartbeat without code of its own."""
     running, health_file = start(module, fresh_nats.url)
@@ -135,7 +153,10 @@ def test_a_process_that_cannot_write_its_health_file_stops_at_start_naming_it(fr
     agent, _ = start("agents.vertical", fresh_nats.url, health_file)
     assert agent.wait(30) == 2
     last_line = (tmp_path / "agents.vertical.log").read_text().strip().splitlines()[-1]
-    assert last_line == f"gaai-vertical: GAAI_HEALTH_FILE={str(health_file)!r}: cannot write it: No such file or directory [bad_setting]"
+    assert (
+        last_line
+        == f"gaai-vertical: GAAI_HEALTH_FILE={str(health_file)!r}: cannot write it: No such file or directory [bad_setting]"
+    )
 
 
 def heartbeat(path: Path, age_s: float) -> Path:
@@ -149,7 +170,10 @@ def test_a_fresh_heartbeat_passes_and_an_old_one_fails_with_its_age(tmp_path):
     assert (fresh.returncode, fresh.stdout.strip()) == (0, f"healthy: {tmp_path / 'fresh.json'} is fresh")
     old = health("--file", str(heartbeat(tmp_path / "old.json", 60)), "--max-age", "5")
     assert old.returncode == 1
-    assert re.fullmatch(rf"unhealthy: {re.escape(str(tmp_path / 'old.json'))} is stale: written 60\.\d s ago by gaai-test \(pid 4242\), max age 5 s\n", old.stderr)
+    assert re.fullmatch(
+        rf"unhealthy: {re.escape(str(tmp_path / 'old.json'))} is stale: written 60\.\d s ago by gaai-test \(pid 4242\), max age 5 s\n",
+        old.stderr,
+    )
 
 
 @pytest.mark.parametrize(
@@ -157,7 +181,10 @@ def test_a_fresh_heartbeat_passes_and_an_old_one_fails_with_its_age(tmp_path):
     [
         (None, "is missing: the process has not connected to NATS yet, or has stopped"),
         (b"\x00\xffnot json", "is unreadable: not a heartbeat (JSON with time, process and pid)"),
-        (b'{"time": "yesterday", "process": "gaai-test", "pid": 1}', "is unreadable: not a heartbeat (JSON with time, process and pid)"),
+        (
+            b'{"time": "yesterday", "process": "gaai-test", "pid": 1}',
+            "is unreadable: not a heartbeat (JSON with time, process and pid)",
+        ),
         (b'{"pid": 1, "process": "gaai-test"}', "is unreadable: not a heartbeat (JSON with time, process and pid)"),
         (b"[1, 2]", "is unreadable: not a heartbeat (JSON with time, process and pid)"),
         (b'{"time": Infinity, "process": "gaai-test", "pid": 1}', "is unreadable: its time is inf"),
@@ -190,16 +217,25 @@ def test_a_bad_max_age_exits_2_with_a_message(tmp_path, max_age):
     """The max age must be a finite number of seconds above zero; anything else is a usage error, not an unhealthy process."""
     checked = health("--file", str(heartbeat(tmp_path / "health.json", 0)), "--max-age", max_age)
     assert checked.returncode == 2
-    assert checked.stderr.strip().splitlines()[-1] == f"python -m bus.health: error: argument --max-age: {max_age!r} is not a number of seconds > 0"
+    assert (
+        checked.stderr.strip().splitlines()[-1]
+        == f"python -m bus.health: error: argument --max-age: {max_age!r} is not a number of seconds > 0"
+    )
 
 
 def test_without_a_file_or_with_a_bad_interval_the_check_exits_2_with_a_message(tmp_path):
     """No file to check, or a GAAI_HEALTH_INTERVAL_S that is no number, is a configuration error (exit 2)."""
     unnamed = health(env={"GAAI_HEALTH_FILE": ""})
     assert unnamed.returncode == 2
-    assert unnamed.stderr.strip().splitlines()[-1] == "python -m bus.health: error: no heartbeat file: pass --file or set GAAI_HEALTH_FILE"
+    assert (
+        unnamed.stderr.strip().splitlines()[-1]
+        == "python -m bus.health: error: no heartbeat file: pass --file or set GAAI_HEALTH_FILE"
+    )
     bad_interval = health("--file", str(heartbeat(tmp_path / "health.json", 0)), env={"GAAI_HEALTH_INTERVAL_S": "soon"})
-    assert (bad_interval.returncode, bad_interval.stderr) == (2, "gaai-health: GAAI_HEALTH_INTERVAL_S='soon': expected a number > 0 [bad_setting]\n")
+    assert (bad_interval.returncode, bad_interval.stderr) == (
+        2,
+        "gaai-health: GAAI_HEALTH_INTERVAL_S='soon': expected a number > 0 [bad_setting]\n",
+    )
 
 
 def test_a_local_stack_does_not_hand_its_health_file_to_its_children(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

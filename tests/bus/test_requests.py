@@ -56,8 +56,15 @@ async def test_the_cli_waits_as_long_as_gaai_request_timeout_s_says(fresh_nats, 
     env = {**os.environ, "NATS_URL": fresh_nats.url, "GAAI_HOME": str(tmp_path), "GAAI_REQUEST_TIMEOUT_S": "0.5"}
     async with silent_orchestrator(settings):
         cli = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "graph_analytics_ai.cli", "cancel", "wf1",
-            env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "graph_analytics_ai.cli",
+            "cancel",
+            "wf1",
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         _, stderr = await asyncio.wait_for(cli.communicate(), timeout=60)
     assert cli.returncode == 2

@@ -75,9 +75,13 @@ async def test_workflows_complete_with_least_privilege(home, secured):
     credentials = {user: {"NATS_USER": user, "NATS_PASSWORD": passwords[user]} for user in USERS}
     ensure_sample_graph(EmbeddedStore(home), "ecommerce")
     with LocalStack(home=home, nats_url=server.url, process_env=credentials):
-        async with connected_client(Settings(nats_url=server.url, nats_user="client", nats_password=passwords["client"]), name="client") as client:
+        async with connected_client(
+            Settings(nats_url=server.url, nats_user="client", nats_password=passwords["client"]), name="client"
+        ) as client:
             text = "We must find the most influential customers. We should detect communities of customers."
-            workflow_id = await client.submit(SubmitRequest(graph_name="ecommerce", documents=[{"content": text}], max_executions=2))
+            workflow_id = await client.submit(
+                SubmitRequest(graph_name="ecommerce", documents=[{"content": text}], max_executions=2)
+            )
             progress = await client.wait(workflow_id, timeout=90)
             reports = await client.fetch_reports(progress)
     assert progress.status == "completed", progress.failures
@@ -115,10 +119,40 @@ def _certificates(folder):
     def run(*args: str) -> None:
         subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
 
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=gaai-test-ca")
+    run(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=gaai-test-ca",
+    )
     run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
     (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
-    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "1", "-extfile", "san.ext")
+    run(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "1",
+        "-extfile",
+        "san.ext",
+    )
     return folder / "ca.pem"
 
 
@@ -159,7 +193,9 @@ async def test_nkey_authentication(tmp_path):
         bus = await Bus.connect(Settings(nats_url=server.url, nats_nkey_seed=tmp_path / "user.nk"), name="nkey")
         await bus.close()
         with pytest.raises(BusError):
-            await Bus.connect(Settings(nats_url=server.url, nats_nkey_seed=tmp_path / "other.nk"), name="nkey-other", timeout=3)
+            await Bus.connect(
+                Settings(nats_url=server.url, nats_nkey_seed=tmp_path / "other.nk"), name="nkey-other", timeout=3
+            )
 
 
 def _operator_mode(folder):
@@ -182,21 +218,59 @@ def _operator_mode(folder):
 
     def jwt(claims: dict, signer) -> str:
         claims = {**claims, "iat": int(_time.time())}
-        claims["jti"] = base64.b32encode(hashlib.sha256(json.dumps(claims, sort_keys=True).encode()).digest()).decode().rstrip("=")
+        claims["jti"] = (
+            base64.b32encode(hashlib.sha256(json.dumps(claims, sort_keys=True).encode()).digest()).decode().rstrip("=")
+        )
         header = b64(json.dumps({"typ": "JWT", "alg": "ed25519-nkey"}).encode())
         payload = b64(json.dumps(claims).encode())
         return f"{header}.{payload}.{b64(signer.sign(f'{header}.{payload}'.encode()))}"
 
-    unlimited = {"subs": -1, "data": -1, "payload": -1, "imports": -1, "exports": -1, "wildcards": True, "conn": -1, "leaf": -1}
+    unlimited = {
+        "subs": -1,
+        "data": -1,
+        "payload": -1,
+        "imports": -1,
+        "exports": -1,
+        "wildcards": True,
+        "conn": -1,
+        "leaf": -1,
+    }
     _, operator, operator_key = keypair(nkeys.PREFIX_BYTE_OPERATOR)
     _, account, account_key = keypair(nkeys.PREFIX_BYTE_ACCOUNT)
     _, _, system_key = keypair(nkeys.PREFIX_BYTE_ACCOUNT)
     user_seed, _, user_key = keypair(nkeys.PREFIX_BYTE_USER)
     jetstream = {"mem_storage": -1, "disk_storage": -1, "streams": -1, "consumer": -1}
-    operator_jwt = jwt({"iss": operator_key, "sub": operator_key, "name": "gaai-test", "nats": {"type": "operator", "version": 2}}, operator)
-    account_jwt = jwt({"iss": operator_key, "sub": account_key, "name": "gaai", "nats": {"type": "account", "version": 2, "limits": {**unlimited, **jetstream}}}, operator)
-    system_jwt = jwt({"iss": operator_key, "sub": system_key, "name": "SYS", "nats": {"type": "account", "version": 2, "limits": unlimited}}, operator)
-    user_jwt = jwt({"iss": account_key, "sub": user_key, "name": "agent", "nats": {"type": "user", "version": 2, "pub": {}, "sub": {}, "subs": -1, "data": -1, "payload": -1}}, account)
+    operator_jwt = jwt(
+        {"iss": operator_key, "sub": operator_key, "name": "gaai-test", "nats": {"type": "operator", "version": 2}},
+        operator,
+    )
+    account_jwt = jwt(
+        {
+            "iss": operator_key,
+            "sub": account_key,
+            "name": "gaai",
+            "nats": {"type": "account", "version": 2, "limits": {**unlimited, **jetstream}},
+        },
+        operator,
+    )
+    system_jwt = jwt(
+        {
+            "iss": operator_key,
+            "sub": system_key,
+            "name": "SYS",
+            "nats": {"type": "account", "version": 2, "limits": unlimited},
+        },
+        operator,
+    )
+    user_jwt = jwt(
+        {
+            "iss": account_key,
+            "sub": user_key,
+            "name": "agent",
+            "nats": {"type": "user", "version": 2, "pub": {}, "sub": {}, "subs": -1, "data": -1, "payload": -1},
+        },
+        account,
+    )
     config = folder / "operator.conf"
     config.write_text(
         f'operator: "{operator_jwt}"\nsystem_account: {system_key}\nresolver: MEMORY\n'

@@ -44,15 +44,28 @@ def test_good_values_are_read(monkeypatch):
 @pytest.mark.parametrize("module", ["orchestrator", "agents.catalog", "agents.vertical"])
 def test_a_process_given_a_bad_value_exits_2_with_one_line(tmp_path, module):
     env = {**os.environ, "GAAI_CONCURRENCY": "lots", "GAAI_HOME": str(tmp_path), "NATS_URL": "nats://127.0.0.1:1"}
-    done = subprocess.run([sys.executable, "-m", module], env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [sys.executable, "-m", module], env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+    )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
-    assert done.stderr.strip().splitlines()[-1].endswith("GAAI_CONCURRENCY='lots': expected a whole number > 0 [bad_setting]")
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .endswith("GAAI_CONCURRENCY='lots': expected a whole number > 0 [bad_setting]")
+    )
 
 
 def test_the_execution_agent_runs_as_many_cpu_workers_as_gaai_cpu_workers_says(tmp_path, nats_server):
     env = {**os.environ, "GAAI_CPU_WORKERS": "3", "GAAI_HOME": str(tmp_path), "NATS_URL": nats_server.url}
-    agent = subprocess.Popen([sys.executable, "-m", "agents.execution"], env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, stdin=subprocess.DEVNULL)
+    agent = subprocess.Popen(
+        [sys.executable, "-m", "agents.execution"],
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

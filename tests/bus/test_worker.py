@@ -22,14 +22,19 @@ async def run_worker(url: str, handler, **settings):
     config = Settings(nats_url=url, **settings)
     bus = await Bus.connect(config, name="test-worker")
     # The results stream keeps a result only for consumers that exist when it is published.
-    await bus.js.add_consumer(subjects.RESULTS_STREAM, ConsumerConfig(durable_name="test-results", filter_subject=subjects.result_subject(AGENT)))
+    await bus.js.add_consumer(
+        subjects.RESULTS_STREAM,
+        ConsumerConfig(durable_name="test-results", filter_subject=subjects.result_subject(AGENT)),
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(serve(bus, config, AGENT, handler, stop))
     return bus, stop, task
 
 
 async def results(bus: Bus, count: int, timeout: float = 15.0):
-    sub = await bus.js.pull_subscribe(subjects.result_subject(AGENT), durable="test-results", stream=subjects.RESULTS_STREAM)
+    sub = await bus.js.pull_subscribe(
+        subjects.result_subject(AGENT), durable="test-results", stream=subjects.RESULTS_STREAM
+    )
     got = []
     deadline = asyncio.get_running_loop().time() + timeout
     while len(got) < count:
@@ -52,7 +57,9 @@ async def send(bus: Bus, n: int) -> None:
 
 def marked(n: int) -> VerticalResult:
     """A small result that carries ``n``, to tell results apart."""
-    return VerticalResult(vertical=VerticalProfile(name=str(n), display_name="test", description="test", source="builtin"))
+    return VerticalResult(
+        vertical=VerticalProfile(name=str(n), display_name="test", description="test", source="builtin")
+    )
 
 
 async def stop_worker(bus, stop, task):
@@ -209,7 +216,6 @@ async def test_a_task_over_its_timeout_is_stopped_parked_and_reported(fresh_nats
     await stop_worker(bus, stop, task)
 
 
-
 async def test_a_task_running_longer_than_the_ack_wait_is_not_redelivered(fresh_nats):
     """In-progress acks: a handler busy for 4× the ack wait is delivered once and answered once."""
     deliveries: list[int] = []
@@ -272,7 +278,9 @@ async def test_only_a_task_that_takes_a_while_is_announced_as_running(fresh_nats
     assert [(e.task_id, e.status) for e in events] == [("wf.schema.1", "running")]
     [running] = events
     slow = got["wf.schema.1"]
-    assert running.at == slow.started_at and running.instance == slow.instance, "the event says when and where the task started"
+    assert running.at == slow.started_at and running.instance == slow.instance, (
+        "the event says when and where the task started"
+    )
 
 
 async def test_announcing_every_task_at_zero_delay(fresh_nats):

@@ -256,7 +256,13 @@ def dockerignore_excludes(relative: str) -> bool:
             continue
         negated = pattern.startswith("!")
         pattern = pattern.lstrip("!").strip("/")
-        regex = re.escape(pattern).replace(r"\*\*/", "(?:.*/)?").replace(r"\*\*", ".*").replace(r"\*", "[^/]*").replace(r"\?", "[^/]")
+        regex = (
+            re.escape(pattern)
+            .replace(r"\*\*/", "(?:.*/)?")
+            .replace(r"\*\*", ".*")
+            .replace(r"\*", "[^/]*")
+            .replace(r"\?", "[^/]")
+        )
         if any(re.fullmatch(regex, candidate) for candidate in candidates):
             excluded = not negated
     return excluded
@@ -267,7 +273,9 @@ def dockerignore_excludes(relative: str) -> bool:
 
 def test_compose_file_is_valid_against_the_compose_specification():
     """The file parses and validates against the Compose Specification's JSON Schema (as shipped by check-jsonschema)."""
-    schema = json.loads((resources.files("check_jsonschema") / "builtin_schemas" / "vendor" / "compose-spec.json").read_text())
+    schema = json.loads(
+        (resources.files("check_jsonschema") / "builtin_schemas" / "vendor" / "compose-spec.json").read_text()
+    )
     validator = jsonschema.validators.validator_for(schema)(schema)
     errors = sorted(validator.iter_errors(compose()), key=lambda error: list(error.path))
     assert not errors, "\n".join(f"{'/'.join(map(str, error.path))}: {error.message}" for error in errors)
@@ -303,7 +311,9 @@ def test_every_agent_kind_and_the_orchestrator_have_exactly_one_service():
             running.setdefault(process, []).append(name)
     for process in ("orchestrator", *AGENT_NAMES):
         assert len(running.get(process, [])) == 1, f"{process} runs in services {running.get(process, [])}"
-    assert set(running) == {"orchestrator", *AGENT_NAMES}, f"services run unknown agents: {set(running) - set(AGENT_NAMES)}"
+    assert set(running) == {"orchestrator", *AGENT_NAMES}, (
+        f"services run unknown agents: {set(running) - set(AGENT_NAMES)}"
+    )
 
 
 def test_each_service_runs_the_entry_module_the_code_lists_for_its_process():
@@ -339,12 +349,20 @@ def test_each_process_logs_in_as_its_own_user_with_the_password_the_server_expec
         assert env.get("NATS_USER") == user, f"{name} must log in as {user!r}, not {env.get('NATS_USER')!r}"
         assert user in users, f"the nats configuration has no user {user!r}"
         variable = users[user]
-        assert references(env.get("NATS_PASSWORD", "")) == [(variable, ":?")], f"{name}: NATS_PASSWORD must be ${{{variable}:?...}}"
-        assert references(server_env.get(variable, "")) == [(variable, ":?")], f"nats: {variable} must be ${{{variable}:?...}}"
+        assert references(env.get("NATS_PASSWORD", "")) == [(variable, ":?")], (
+            f"{name}: NATS_PASSWORD must be ${{{variable}:?...}}"
+        )
+        assert references(server_env.get(variable, "")) == [(variable, ":?")], (
+            f"nats: {variable} must be ${{{variable}:?...}}"
+        )
         url = urlsplit(interpolate(env["NATS_URL"], {}))
-        assert url.scheme == "nats" and url.hostname == "nats" and (url.port or 4222) == 4222, f"{name}: NATS_URL {env['NATS_URL']} is not the nats service"
+        assert url.scheme == "nats" and url.hostname == "nats" and (url.port or 4222) == 4222, (
+            f"{name}: NATS_URL {env['NATS_URL']} is not the nats service"
+        )
     # No password has a default: without .env, compose refuses to start rather than run with a known one.
-    passwords = [value for service in services().values() for key, value in environment(service).items() if "PASSWORD" in key]
+    passwords = [
+        value for service in services().values() for key, value in environment(service).items() if "PASSWORD" in key
+    ]
     for value in passwords:
         with pytest.raises(KeyError):
             interpolate(value, {})
@@ -356,11 +374,15 @@ def test_nats_server_accepts_the_mounted_configuration_with_the_environment_comp
     env = environment(services()["nats"])
     dummy = {variable: f"pw-{variable.lower()}" for value in env.values() for variable, _ in references(value)}
     server_env = {"PATH": os.environ.get("PATH", ""), **{key: interpolate(value, dummy) for key, value in env.items()}}
-    checked = subprocess.run([nats_server_binary(), "-t", "-c", str(path)], env=server_env, capture_output=True, text=True, timeout=30)
+    checked = subprocess.run(
+        [nats_server_binary(), "-t", "-c", str(path)], env=server_env, capture_output=True, text=True, timeout=30
+    )
     assert checked.returncode == 0, checked.stderr + checked.stdout
     store_dir = re.search(r"store_dir:\s*\"?([^\s\"]+)", text).group(1)
     targets = [target for source, target in mounts(services()["nats"]) if not source.startswith((".", "/"))]
-    assert any(store_dir == target or store_dir.startswith(target.rstrip("/") + "/") for target in targets), f"the JetStream store {store_dir} is not on a volume"
+    assert any(store_dir == target or store_dir.startswith(target.rstrip("/") + "/") for target in targets), (
+        f"the JetStream store {store_dir} is not on a volume"
+    )
     assert set(nats_users()) == {"orchestrator", "client", *AGENT_NAMES}
 
 
@@ -375,11 +397,15 @@ def test_the_graph_store_is_one_volume_shared_at_gaai_home():
         assert on_home and on_home[0] in declared, f"{name}: GAAI_HOME {home} is not on a named volume"
         homes.add((on_home[0], home))
     assert len(homes) == 1, f"processes see different stores: {homes}"
-    (_, home), = homes
+    ((_, home),) = homes
     final = dockerfile_stages()[-1]
-    image_env = {key: value for keyword, rest in final if keyword == "ENV" for key, value in env_assignments(rest).items()}
+    image_env = {
+        key: value for keyword, rest in final if keyword == "ENV" for key, value in env_assignments(rest).items()
+    }
     assert image_env.get("GAAI_HOME") == home
-    assert any(keyword == "RUN" and "chown" in rest and home in rest for keyword, rest in final), f"the image does not give {home} to its user"
+    assert any(keyword == "RUN" and "chown" in rest and home in rest for keyword, rest in final), (
+        f"the image does not give {home} to its user"
+    )
 
 
 def test_execution_is_replicated_and_every_dependency_waits_for_a_healthy_server():
@@ -391,9 +417,13 @@ def test_execution_is_replicated_and_every_dependency_waits_for_a_healthy_server
         for dependency, condition in (service.get("depends_on") or {}).items():
             assert dependency in services(), f"{name} depends on a missing service {dependency}"
             if condition.get("condition") == "service_healthy":
-                assert "healthcheck" in services()[dependency], f"{name} waits for {dependency} to be healthy, but it has no healthcheck"
+                assert "healthcheck" in services()[dependency], (
+                    f"{name} waits for {dependency} to be healthy, but it has no healthcheck"
+                )
         if name in our_services():
-            assert (service.get("depends_on") or {}).get("nats", {}).get("condition") == "service_healthy", f"{name} may start before nats-server"
+            assert (service.get("depends_on") or {}).get("nats", {}).get("condition") == "service_healthy", (
+                f"{name} may start before nats-server"
+            )
 
 
 HEALTH_CHECK = "bus.health"
@@ -411,24 +441,38 @@ def test_every_long_running_process_has_a_healthcheck_on_a_heartbeat_file_of_its
         kind, _ = process_of(name, service)
         env = environment(service)
         if kind == "cli":
-            assert "healthcheck" not in service and "GAAI_HEALTH_FILE" not in env, f"{name} runs one command and exits: it needs no heartbeat"
+            assert "healthcheck" not in service and "GAAI_HEALTH_FILE" not in env, (
+                f"{name} runs one command and exits: it needs no heartbeat"
+            )
             continue
         healthcheck = service.get("healthcheck") or {}
         assert healthcheck.get("test") and not healthcheck.get("disable"), f"{name} has no healthcheck"
         form, *argv = healthcheck["test"]
-        assert form == "CMD" and argv[:3] == ["python", "-m", HEALTH_CHECK], f"{name}: the healthcheck runs {healthcheck['test']!r}, not python -m {HEALTH_CHECK}"
+        assert form == "CMD" and argv[:3] == ["python", "-m", HEALTH_CHECK], (
+            f"{name}: the healthcheck runs {healthcheck['test']!r}, not python -m {HEALTH_CHECK}"
+        )
         assert_runnable_module(HEALTH_CHECK, f"{name}'s healthcheck")
         health_file = env.get("GAAI_HEALTH_FILE", "")
         assert health_file.startswith("/"), f"{name}: GAAI_HEALTH_FILE {health_file!r} is not an absolute path"
-        shared = [target for _, target in mounts(service) if health_file == target or health_file.startswith(target.rstrip("/") + "/")]
-        assert not shared, f"{name}: GAAI_HEALTH_FILE {health_file} is on the volume at {shared[0]}, which all replicas of the service share"
+        shared = [
+            target
+            for _, target in mounts(service)
+            if health_file == target or health_file.startswith(target.rstrip("/") + "/")
+        ]
+        assert not shared, (
+            f"{name}: GAAI_HEALTH_FILE {health_file} is on the volume at {shared[0]}, which all replicas of the service share"
+        )
         start_period = duration_s(healthcheck.get("start_period", "0s"))
-        assert start_period > TOPOLOGY_WAIT_S, f"{name}: a start period of {start_period:g} s ends before an agent stops waiting for the streams ({TOPOLOGY_WAIT_S:g} s)"
+        assert start_period > TOPOLOGY_WAIT_S, (
+            f"{name}: a start period of {start_period:g} s ends before an agent stops waiting for the streams ({TOPOLOGY_WAIT_S:g} s)"
+        )
         commands.add((tuple(argv[1:]), env.get("GAAI_HEALTH_INTERVAL_S")))
     heartbeat_file = tmp_path / "gaai-health.json"
     for arguments, interval in commands:
         run_env = {key: value for key, value in os.environ.items() if not key.startswith("GAAI_HEALTH_")}
-        run_env.update(GAAI_HEALTH_FILE=str(heartbeat_file), **({"GAAI_HEALTH_INTERVAL_S": interval} if interval else {}))
+        run_env.update(
+            GAAI_HEALTH_FILE=str(heartbeat_file), **({"GAAI_HEALTH_INTERVAL_S": interval} if interval else {})
+        )
         interval_s = float(interval) if interval else bus_settings.Settings().health_interval_s
         heartbeat_file.write_text(json.dumps({"pid": 1, "process": "gaai-test", "time": time.time() - interval_s}))
         beating = subprocess.run([sys.executable, *arguments], env=run_env, capture_output=True, text=True, timeout=30)
@@ -440,13 +484,18 @@ def test_every_long_running_process_has_a_healthcheck_on_a_heartbeat_file_of_its
 
 def test_every_process_exports_its_traces_to_the_jaeger_service():
     """All processes have the same OTLP settings, and they point at a port the Jaeger service receives that protocol on."""
-    settings = {name: {key: value for key, value in environment(service).items() if key.startswith("OTEL_")} for name, service in our_services().items()}
+    settings = {
+        name: {key: value for key, value in environment(service).items() if key.startswith("OTEL_")}
+        for name, service in our_services().items()
+    }
     assert len({json.dumps(value, sort_keys=True) for value in settings.values()}) == 1, f"processes differ: {settings}"
     otel = next(iter(settings.values()))
     endpoint = urlsplit(otel.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or otel["OTEL_EXPORTER_OTLP_ENDPOINT"])
     protocol = otel.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
     assert endpoint.hostname in services() and "jaeger" in services()[endpoint.hostname]["image"]
-    assert (protocol, endpoint.port) in {("http/protobuf", 4318), ("grpc", 4317)}, f"{protocol} is not received on port {endpoint.port}"
+    assert (protocol, endpoint.port) in {("http/protobuf", 4318), ("grpc", 4317)}, (
+        f"{protocol} is not received on port {endpoint.port}"
+    )
     assert endpoint.scheme == "http"
 
 
@@ -461,19 +510,33 @@ def test_the_dockerfile_builds_from_files_that_exist_and_reach_the_build_context
     for number, stage in enumerate(stages):
         for flags, sources, _ in copies(stage):
             if "from" in flags:
-                assert flags["from"] in names[:number] or flags["from"].isdigit(), f"COPY --from={flags['from']} names no earlier stage"
+                assert flags["from"] in names[:number] or flags["from"].isdigit(), (
+                    f"COPY --from={flags['from']} names no earlier stage"
+                )
                 continue
             for source in sources:
                 path = ROOT / source
                 assert path.exists(), f"COPY {source}: no such file"
-                files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+                files = (
+                    [path]
+                    if path.is_file()
+                    else [p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+                )
                 assert files, f"COPY {source}: empty"
                 left_out = [str(p.relative_to(ROOT)) for p in files if dockerignore_excludes(str(p.relative_to(ROOT)))]
                 assert not left_out, f".dockerignore leaves out what COPY {source} needs: {left_out[:5]}"
                 copied.add(source.rstrip("/"))
-    packages = {package.rstrip("*").rstrip(".") for package in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]}
-    assert packages | {"pyproject.toml", PYPROJECT["project"]["readme"]} <= copied, f"not copied: {sorted(packages - copied)}"
-    assert dockerignore_excludes(".env") and dockerignore_excludes(".venv/bin/python") and dockerignore_excludes("tests/conftest.py")
+    packages = {
+        package.rstrip("*").rstrip(".") for package in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]
+    }
+    assert packages | {"pyproject.toml", PYPROJECT["project"]["readme"]} <= copied, (
+        f"not copied: {sorted(packages - copied)}"
+    )
+    assert (
+        dockerignore_excludes(".env")
+        and dockerignore_excludes(".venv/bin/python")
+        and dockerignore_excludes("tests/conftest.py")
+    )
 
 
 def test_the_image_runs_a_supported_python_as_a_user_who_is_not_root():
@@ -491,12 +554,21 @@ def test_the_image_runs_a_supported_python_as_a_user_who_is_not_root():
         base = base.replace(f"${{{key}}}", value)
     match = re.fullmatch(r"python:(\d+\.\d+)[-\w.]*", base)
     assert match, f"the runtime image {base} is not an official python image"
-    assert match.group(1) in SpecifierSet(PYPROJECT["project"]["requires-python"]), f"Python {match.group(1)} is outside requires-python"
+    assert match.group(1) in SpecifierSet(PYPROJECT["project"]["requires-python"]), (
+        f"Python {match.group(1)} is outside requires-python"
+    )
     users = [rest for keyword, rest in final if keyword == "USER"]
     assert users and users[-1].split(":")[0] not in {"root", "0"}, "the image runs as root"
-    venvs = {rest.split()[-1] for stage in dockerfile_stages() for keyword, rest in stage if keyword == "RUN" and "-m venv" in rest}
+    venvs = {
+        rest.split()[-1]
+        for stage in dockerfile_stages()
+        for keyword, rest in stage
+        if keyword == "RUN" and "-m venv" in rest
+    }
     path = next(env_assignments(rest)["PATH"] for keyword, rest in final if keyword == "ENV" and "PATH=" in rest)
-    assert any(path.startswith(f"{venv}/bin:") for venv in venvs), f"PATH {path} does not start with the virtualenv's bin"
+    assert any(path.startswith(f"{venv}/bin:") for venv in venvs), (
+        f"PATH {path} does not start with the virtualenv's bin"
+    )
     copied = {destination for flags, _, destination in copies(final) if "from" in flags}
     assert {venv for venv in venvs} <= copied, "the virtualenv is not copied into the runtime image"
 
@@ -505,7 +577,9 @@ def test_the_image_sets_only_variables_the_code_reads():
     """ENV in the Dockerfile sets PATH, variables the code reads and numba's own, nothing else."""
     for keyword, rest in dockerfile_instructions():
         if keyword == "ENV":
-            unread = sorted(set(env_assignments(rest)) - variables_read_by_the_code() - variables_read_by_numba() - {"PATH"})
+            unread = sorted(
+                set(env_assignments(rest)) - variables_read_by_the_code() - variables_read_by_numba() - {"PATH"}
+            )
             assert not unread, f"the Dockerfile sets {unread}, which no code reads"
 
 
@@ -523,7 +597,12 @@ def test_the_image_carries_the_execution_engine_compiled_for_its_user():
     assert_runnable_module(PRECOMPILE, "Dockerfile")
     final = dockerfile_stages()[-1]
     runtime_user = [rest for keyword, rest in final if keyword == "USER"][-1].split(":")[0]
-    venvs = {rest.split()[-1] for stage in dockerfile_stages() for keyword, rest in stage if keyword == "RUN" and "-m venv" in rest}
+    venvs = {
+        rest.split()[-1]
+        for stage in dockerfile_stages()
+        for keyword, rest in stage
+        if keyword == "RUN" and "-m venv" in rest
+    }
     env: dict[str, str] = {}
     user, project_copied, chowned, compiled = "root", False, set(), None
     for keyword, rest in final:
@@ -532,7 +611,9 @@ def test_the_image_carries_the_execution_engine_compiled_for_its_user():
         elif keyword == "USER":
             user = rest.split(":")[0]
         elif keyword == "COPY":
-            project_copied |= any("from" in flags and destination in venvs for flags, _, destination in copies([(keyword, rest)]))
+            project_copied |= any(
+                "from" in flags and destination in venvs for flags, _, destination in copies([(keyword, rest)])
+            )
         elif keyword == "RUN" and user in {"root", "0"}:
             for shell_command in re.split(r"&&|;", rest):
                 program, *arguments = shell_command.split() or [""]
@@ -546,13 +627,23 @@ def test_the_image_carries_the_execution_engine_compiled_for_its_user():
     assert copied_then, "the kernels are compiled before the virtualenv with the project is copied in"
     cache_dir = env_then.get("NUMBA_CACHE_DIR")
     assert cache_dir, "NUMBA_CACHE_DIR is not set when the kernels are compiled"
-    assert env.get("NUMBA_CACHE_DIR") == cache_dir, "the containers look for the kernels elsewhere than where they were compiled"
-    assert user_then == runtime_user and user_then not in {"root", "0"}, f"the kernels are compiled as {user_then}, the containers run as {runtime_user}"
-    assert cache_dir in chowned_then, f"{cache_dir} is not given to {runtime_user} before the kernels are compiled into it"
+    assert env.get("NUMBA_CACHE_DIR") == cache_dir, (
+        "the containers look for the kernels elsewhere than where they were compiled"
+    )
+    assert user_then == runtime_user and user_then not in {"root", "0"}, (
+        f"the kernels are compiled as {user_then}, the containers run as {runtime_user}"
+    )
+    assert cache_dir in chowned_then, (
+        f"{cache_dir} is not given to {runtime_user} before the kernels are compiled into it"
+    )
     python = run.split()[0]
     assert python in {f"{venv}/bin/python" for venv in venvs} or (
         python == "python" and any(env_then.get("PATH", "").startswith(f"{venv}/bin:") for venv in venvs)
     ), f"{run!r} does not run the virtualenv's python"
     for name, service in our_services().items():
-        hidden = [target for _, target in mounts(service) if cache_dir == target or cache_dir.startswith(target.rstrip("/") + "/")]
+        hidden = [
+            target
+            for _, target in mounts(service)
+            if cache_dir == target or cache_dir.startswith(target.rstrip("/") + "/")
+        ]
         assert not hidden, f"{name} mounts a volume at {hidden[0]}, over the image's compiled kernels in {cache_dir}"

@@ -26,11 +26,19 @@ async def test_cancel_interrupts_running_and_skips_queued_tasks(home):
     agents = tuple(a for a in AGENT_NAMES if a != "execution")
     with LocalStack(home=home, agents=agents) as stack:
         env = dict(os.environ, NATS_URL=stack.nats_url, GAAI_CONCURRENCY="1", PYTHONPATH=str(ROOT))
-        slow = subprocess.Popen([sys.executable, str(SLOW_AGENT), "execution"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        slow = subprocess.Popen(
+            [sys.executable, str(SLOW_AGENT), "execution"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             async with connected_client(Settings(nats_url=stack.nats_url), name="test") as client:
                 text = "We must find the most influential customers. We should detect communities of customers."
-                workflow_id = await client.submit(SubmitRequest(graph_name="ecommerce", documents=[{"content": text}], max_executions=2))
+                workflow_id = await client.submit(
+                    SubmitRequest(graph_name="ecommerce", documents=[{"content": text}], max_executions=2)
+                )
                 for _ in range(300):
                     progress = await client.status(workflow_id)
                     if any(t.agent == "execution" and t.status == "dispatched" for t in progress.tasks):
@@ -51,7 +59,9 @@ async def test_cancel_interrupts_running_and_skips_queued_tasks(home):
                     if info.num_ack_pending == 0 and info.num_pending == 0:
                         break
                     await asyncio.sleep(0.1)
-                assert (info.num_ack_pending, info.num_pending) == (0, 0), "running task interrupted, queued one skipped"
+                assert (info.num_ack_pending, info.num_pending) == (0, 0), (
+                    "running task interrupted, queued one skipped"
+                )
                 assert (await client.status(workflow_id)).reports == []
                 again = await client.cancel(workflow_id)
                 assert again.status == "cancelled"

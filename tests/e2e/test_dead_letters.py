@@ -21,7 +21,9 @@ ROOT = Path(__file__).parents[2]
 
 
 def gaai(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "graph_analytics_ai.cli", *args], env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "graph_analytics_ai.cli", *args], env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 async def test_poison_executions_are_parked_and_can_be_retried(home):
@@ -31,29 +33,49 @@ async def test_poison_executions_are_parked_and_can_be_retried(home):
     with LocalStack(home=home, agents=agents) as stack:
         env = dict(os.environ, NATS_URL=stack.nats_url, GAAI_HOME=str(home), PYTHONPATH=str(ROOT), GAAI_MAX_DELIVER="2")
         poison_log = open(home / "poison.log", "wb")
-        poison = subprocess.Popen([sys.executable, str(EMULATED), "execution"], env=dict(env, GAAI_EMULATED_MODE="fail"), stdout=poison_log, stderr=poison_log)
+        poison = subprocess.Popen(
+            [sys.executable, str(EMULATED), "execution"],
+            env=dict(env, GAAI_EMULATED_MODE="fail"),
+            stdout=poison_log,
+            stderr=poison_log,
+        )
         healthy = None
         try:
             async with connected_client(Settings(nats_url=stack.nats_url), name="test") as client:
                 text = "We must find the most influential customers. We should detect communities of customers."
-                workflow_id = await client.submit(SubmitRequest(graph_name="ecommerce", documents=[{"content": text}], max_executions=2))
+                workflow_id = await client.submit(
+                    SubmitRequest(graph_name="ecommerce", documents=[{"content": text}], max_executions=2)
+                )
                 failed = await client.wait(workflow_id, timeout=60)
                 assert failed.status == "failed" and failed.reports == []
                 assert sum("emulated failure on delivery 2" in f for f in failed.failures) == 2
                 # No exporter is configured, so nothing is recorded; the failures are still logged with the workflow's trace id.
                 poison_log.flush()
-                logged = [json.loads(line) for line in (home / "poison.log").read_text().splitlines() if line.startswith("{")]
+                logged = [
+                    json.loads(line) for line in (home / "poison.log").read_text().splitlines() if line.startswith("{")
+                ]
                 failures = [line for line in logged if line["event"].startswith("task failed")]
                 assert len(failures) == 4 and {line["workflow_id"] for line in failures} == {workflow_id}, failures
                 assert {line["trace_id"] for line in failures} == {failed.trace_id}
                 listing = await asyncio.to_thread(gaai, "dlq", "list", env=env)
-                assert listing.returncode == 0 and listing.stdout.count("emulated_failure") == 2, listing.stdout + listing.stderr
-                letter_ids = [int(line.split()[0]) for line in listing.stdout.splitlines() if line.strip() and line.split()[0].isdigit()]
+                assert listing.returncode == 0 and listing.stdout.count("emulated_failure") == 2, (
+                    listing.stdout + listing.stderr
+                )
+                letter_ids = [
+                    int(line.split()[0])
+                    for line in listing.stdout.splitlines()
+                    if line.strip() and line.split()[0].isdigit()
+                ]
                 assert len(letter_ids) == 2
 
                 poison.terminate()
                 poison.wait(10)
-                healthy = subprocess.Popen([sys.executable, "-m", "agents.execution"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                healthy = subprocess.Popen(
+                    [sys.executable, "-m", "agents.execution"],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
                 for letter_id in letter_ids:
                     retried = await asyncio.to_thread(gaai, "dlq", "retry", str(letter_id), env=env)
                     assert retried.returncode == 0, retried.stderr

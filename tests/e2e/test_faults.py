@@ -222,7 +222,13 @@ async def ask(nc: nats.NATS, subject: str, body: dict | bytes, timeout: float = 
     return json.loads((await nc.request(subject, data, timeout=timeout)).data)
 
 
-TRANSIENT = (nats.errors.NoRespondersError, nats.errors.TimeoutError, asyncio.TimeoutError, nats.errors.ConnectionReconnectingError, nats.errors.ConnectionClosedError)
+TRANSIENT = (
+    nats.errors.NoRespondersError,
+    nats.errors.TimeoutError,
+    asyncio.TimeoutError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.ConnectionClosedError,
+)
 
 
 async def wait_ready(nc: nats.NATS, timeout: float = 45.0) -> None:
@@ -250,7 +256,11 @@ async def wait_final(nc: nats.NATS, workflow_id: str, timeout: float) -> dict:
         except TRANSIENT:
             pass
         await asyncio.sleep(0.25)
-    pending = [(t["label"], t["status"]) for t in (last or {}).get("tasks", []) if t["status"] not in ("completed", "failed", "skipped")]
+    pending = [
+        (t["label"], t["status"])
+        for t in (last or {}).get("tasks", [])
+        if t["status"] not in ("completed", "failed", "skipped")
+    ]
     raise WorkflowStuck(
         f"workflow {workflow_id} did not finish within {timeout} s; status {(last or {}).get('status')}, "
         f"unfinished {pending}; consumers {await consumer_states(nc)}"
@@ -264,7 +274,12 @@ async def consumer_states(nc: nats.NATS) -> dict[str, object]:
     for stream in (subjects.TASKS_STREAM, subjects.RESULTS_STREAM):
         try:
             for info in await js.consumers_info(stream):
-                states[info.name] = dict(pending=info.num_pending, ack_pending=info.num_ack_pending, redelivered=info.num_redelivered, waiting=info.num_waiting)
+                states[info.name] = dict(
+                    pending=info.num_pending,
+                    ack_pending=info.num_ack_pending,
+                    redelivered=info.num_redelivered,
+                    waiting=info.num_waiting,
+                )
         except Exception as exc:  # noqa: BLE001 - diagnostics only
             states[stream] = repr(exc)
     return states
@@ -275,7 +290,12 @@ class WorkflowStuck(AssertionError):
 
 
 async def submit(nc: nats.NATS, workflow_id: str, graph: str, text: str, max_executions: int) -> None:
-    request = {"graph_name": graph, "documents": [{"content": text, "name": "asks.md"}], "max_executions": max_executions, "workflow_id": workflow_id}
+    request = {
+        "graph_name": graph,
+        "documents": [{"content": text, "name": "asks.md"}],
+        "max_executions": max_executions,
+        "workflow_id": workflow_id,
+    }
     reply = await ask(nc, subjects.SUBMIT, request)
     assert reply == {"workflow_id": workflow_id, "status": "running"}, reply
 
@@ -305,7 +325,9 @@ class EventWatch:
             if found:
                 return found
             remaining = deadline - time.monotonic()
-            assert remaining > 0, f"no {what} within {timeout} s; events: {[(e.get('task_id'), e.get('status')) for e in self.events]}"
+            assert remaining > 0, (
+                f"no {what} within {timeout} s; events: {[(e.get('task_id'), e.get('status')) for e in self.events]}"
+            )
             self._changed.clear()
             try:
                 await asyncio.wait_for(self._changed.wait(), remaining)
@@ -335,7 +357,9 @@ def running_on(algorithm: str) -> Callable[[list[dict]], dict | None]:
 async def stored_events(js, workflow_id: str) -> list[dict]:
     """Every event of the workflow kept in the GAAI_EVENTS stream, in order."""
     events = []
-    sub = await js.subscribe(subjects.event_subject(workflow_id), ordered_consumer=True, deliver_policy=DeliverPolicy.ALL)
+    sub = await js.subscribe(
+        subjects.event_subject(workflow_id), ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
+    )
     try:
         while True:
             try:
@@ -372,7 +396,9 @@ def log_mark(process: ManagedProcess) -> int:
     return process.log_path.stat().st_size if process.log_path.exists() else 0
 
 
-async def wait_restarted(process: ManagedProcess, ready_marker: str, restarts_before: int, log_offset: int, timeout: float = 40.0) -> None:
+async def wait_restarted(
+    process: ManagedProcess, ready_marker: str, restarts_before: int, log_offset: int, timeout: float = 40.0
+) -> None:
     """Until the supervisor restarted ``process`` and the new one logged ``ready_marker`` (its consumer is bound)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -381,7 +407,9 @@ async def wait_restarted(process: ManagedProcess, ready_marker: str, restarts_be
             fresh = log.read().decode(errors="replace")
         if process.restarts > restarts_before and f'"event": "{ready_marker}"' in fresh:
             return
-        assert time.monotonic() < deadline, f"{process.name} was not back within {timeout} s (restarts {process.restarts})"
+        assert time.monotonic() < deadline, (
+            f"{process.name} was not back within {timeout} s (restarts {process.restarts})"
+        )
         await asyncio.sleep(0.1)
 
 
@@ -390,8 +418,15 @@ async def wait_all_bound(stack: LocalStack, timeout: float = 40.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         waiting = [
-            p.name for p in stack.processes
-            if not (p.log_path.exists() and ('"event": "agent ready"' in (text := p.log_path.read_text(errors="replace")) or '"event": "orchestrator ready"' in text))
+            p.name
+            for p in stack.processes
+            if not (
+                p.log_path.exists()
+                and (
+                    '"event": "agent ready"' in (text := p.log_path.read_text(errors="replace"))
+                    or '"event": "orchestrator ready"' in text
+                )
+            )
         ]
         if not waiting:
             return
@@ -426,13 +461,17 @@ async def assert_effects_once(js, home: Path, graph: str, status: dict, rows: in
     workflow_id = status["workflow_id"]
     assert status["status"] == "completed", status["failures"]
     assert status["failures"] == []
-    assert all(t["status"] == "completed" for t in status["tasks"]), [(t["label"], t["status"]) for t in status["tasks"]]
+    assert all(t["status"] == "completed" for t in status["tasks"]), [
+        (t["label"], t["status"]) for t in status["tasks"]
+    ]
     executions = [t for t in status["tasks"] if t["agent"] == "execution"]
     reports = [t for t in status["tasks"] if t["agent"] == "reporting"]
     assert executions and len(reports) == len(executions)
 
     results = home / "results" / graph
-    files = sorted(p.name for p in results.iterdir() if p.name.startswith(workflow_id) or p.name.startswith(f".{workflow_id}"))
+    files = sorted(
+        p.name for p in results.iterdir() if p.name.startswith(workflow_id) or p.name.startswith(f".{workflow_id}")
+    )
     assert files == sorted(f"{t['task_id']}.parquet" for t in executions), "one result file per execution, no leftovers"
     for name in files:
         table_rows = pq.ParquetFile(results / name).metadata.num_rows
@@ -456,7 +495,9 @@ async def assert_effects_once(js, home: Path, graph: str, status: dict, rows: in
     assert counts.get("report") == len(reports), counts
     with catalog._connect() as db:
         epochs = db.execute("SELECT count(*) FROM epochs WHERE workflow_id = ?", (workflow_id,)).fetchone()[0]
-        report_links = db.execute("SELECT count(*) FROM lineage WHERE workflow_id = ? AND child LIKE 'report:%'", (workflow_id,)).fetchone()[0]
+        report_links = db.execute(
+            "SELECT count(*) FROM lineage WHERE workflow_id = ? AND child LIKE 'report:%'", (workflow_id,)
+        ).fetchone()[0]
     assert epochs == 1
     assert report_links == len(reports)
 
@@ -517,7 +558,9 @@ async def test_agent_sigkilled_while_holding_a_task_is_redelivered_and_every_eff
 # ---------------------------------------------------------------- point 2: orchestrator killed mid-workflow
 
 
-async def wait_status(nc: nats.NATS, workflow_id: str, check: Callable[[dict], bool], timeout: float, what: str) -> dict:
+async def wait_status(
+    nc: nats.NATS, workflow_id: str, check: Callable[[dict], bool], timeout: float, what: str
+) -> dict:
     deadline = time.monotonic() + timeout
     status: dict = {}
     while time.monotonic() < deadline:
@@ -528,7 +571,9 @@ async def wait_status(nc: nats.NATS, workflow_id: str, check: Callable[[dict], b
         except TRANSIENT:
             pass
         await asyncio.sleep(0.05)
-    raise AssertionError(f"no {what} within {timeout} s: {[(t['label'], t['status']) for t in status.get('tasks', [])]}")
+    raise AssertionError(
+        f"no {what} within {timeout} s: {[(t['label'], t['status']) for t in status.get('tasks', [])]}"
+    )
 
 
 def only_slow_execution_in_flight(status: dict) -> bool:
@@ -563,7 +608,9 @@ async def test_orchestrator_sigkilled_twice_mid_workflow_resumes_from_kv_and_run
     await set_ack_wait(js, subjects.RESULTS_STREAM, subjects.ORCHESTRATOR_CONSUMER, RESULTS_ACK_WAIT_S)
 
     await watch.wait_for(running_on(SLOW_ALGORITHM), 30, "execution of the slow template")
-    await wait_status(nc, workflow_id, only_slow_execution_in_flight, 20, "moment with only the slow execution in flight")
+    await wait_status(
+        nc, workflow_id, only_slow_execution_in_flight, 20, "moment with only the slow execution in flight"
+    )
     second, offset = orchestrator.pid, log_mark(orchestrator)
     assert second != first
     os.kill(second, signal.SIGKILL)  # its result arrives while no orchestrator runs
@@ -712,7 +759,9 @@ async def test_sigterm_to_an_agent_mid_task_lets_it_finish_then_it_exits_and_not
     if runs[slow_task] == [process.pid]:
         assert final["instance"]["pid"] == process.pid  # finished before exiting
     else:  # handed back: run again elsewhere, once
-        assert runs[slow_task][0] == process.pid and len(runs[slow_task]) == 2 and final["instance"]["pid"] != process.pid, runs[slow_task]
+        assert (
+            runs[slow_task][0] == process.pid and len(runs[slow_task]) == 2 and final["instance"]["pid"] != process.pid
+        ), runs[slow_task]
     assert_each_task_ran_once(runs, status, except_held_by=process.pid)
     assert await wait_gone(workers, timeout=10) == [], "its CPU worker processes end with it"
     await assert_effects_once(js, rig.home, BIG, status, rows=BIG_VERTICES)

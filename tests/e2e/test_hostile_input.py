@@ -46,7 +46,11 @@ XSS_LABEL = "gaai-xss-label"
 XSS_TITLE = "gaai-xss-title"
 
 HOSTILE_VERTICAL = {
-    "metadata": {"name": "hostile", "display_name": "<script>alert('gaai-xss-vertical')</script>", "description": "<b onmouseover=alert(1)>x</b>"},
+    "metadata": {
+        "name": "hostile",
+        "display_name": "<script>alert('gaai-xss-vertical')</script>",
+        "description": "<b onmouseover=alert(1)>x</b>",
+    },
     "domain_context": {"key_entities": ["people"], "metrics": ["<i>reach</i>"], "keywords": ["people", "influential"]},
     "analysis_prompt": "</textarea><script>alert('gaai-xss-prompt')</script>",
     "patterns": {
@@ -209,12 +213,27 @@ def submit_cases(root: Path, outside: Path) -> list[Case]:
     # invalid UTF-8
     for i, raw in enumerate([b"\xff", b"\xc0\xaf", b"\xed\xa0\x80", b"\xf8\x88\x80\x80\x80", b"ab\xc3", b"\xfe\xfe"]):
         add(f"bad-utf8-name-{i}", b'{"graph_name": "' + raw + b'"}', "bad_request")
-        add(f"bad-utf8-content-{i}", b'{"graph_name": "hostile", "documents": [{"content": "' + raw + b'"}]}', "bad_request")
+        add(
+            f"bad-utf8-content-{i}",
+            b'{"graph_name": "hostile", "documents": [{"content": "' + raw + b'"}]}',
+            "bad_request",
+        )
     add("utf16-body", '{"graph_name": "hostile"}'.encode("utf-16"), "bad_request")
     # wrong types
     wrong = {
         "graph_name": [1, 1.5, None, True, [], {}, ["hostile"]],
-        "documents": ["x", 1, {}, [1], ["x"], [None], [[]], [{"content": 5}], [{"path": ["a"]}], [{"content": "x", "name": 3}]],
+        "documents": [
+            "x",
+            1,
+            {},
+            [1],
+            ["x"],
+            [None],
+            [[]],
+            [{"content": 5}],
+            [{"path": ["a"]}],
+            [{"content": "x", "name": 3}],
+        ],
         "max_executions": ["5", 0, -1, 257, 2.5, 1e309, 10**30, None, True, []],
         "enable_parallelism": ["yes", 1, None, []],
         "max_concurrency": [0, -5, "3", 1025, []],
@@ -246,16 +265,34 @@ def submit_cases(root: Path, outside: Path) -> list[Case]:
     add("media-type-129", _doc(content="x", media_type="m" * 129), "bad_request")
     add("industry-65", _submit(industry="i" * 65), "bad_request")
     add("body-1mb-of-spaces", b" " * 1_000_000 + b"{}", "bad_request")
-    add("document-900kb-unknown-graph", _j({"graph_name": "no_such_graph", "documents": [{"content": "<script>" * 110_000}]}), "unknown_graph")
-    add("keys-50k", b"{" + b",".join(b'"k%d": 0' % i for i in range(50_000)) + b', "graph_name": "no_such_graph"}', "unknown_graph")
+    add(
+        "document-900kb-unknown-graph",
+        _j({"graph_name": "no_such_graph", "documents": [{"content": "<script>" * 110_000}]}),
+        "unknown_graph",
+    )
+    add(
+        "keys-50k",
+        b"{" + b",".join(b'"k%d": 0' % i for i in range(50_000)) + b', "graph_name": "no_such_graph"}',
+        "unknown_graph",
+    )
     # deep nesting
     add("deep-array", b"[" * DEEP + b"]" * DEEP, "bad_request")  # rejected at the first '[': not an object
     add("deep-object", b'{"a":' * DEEP + b"1" + b"}" * DEEP, "bad_request")
     add("deep-unknown-field", b'{"graph_name": "hostile", "x": ' + b"[" * DEEP + b"]" * DEEP + b"}", "bad_request")
-    add("deep-custom-vertical", b'{"graph_name": "hostile", "custom_vertical": {"a": ' + b"[" * DEEP + b"]" * DEEP + b"}}", "bad_request")
-    add("moderate-nesting-unknown-graph", b'{"graph_name": "no_such_graph", "x": ' + b"[" * 200 + b"]" * 200 + b"}", "unknown_graph")
+    add(
+        "deep-custom-vertical",
+        b'{"graph_name": "hostile", "custom_vertical": {"a": ' + b"[" * DEEP + b"]" * DEEP + b"}}",
+        "bad_request",
+    )
+    add(
+        "moderate-nesting-unknown-graph",
+        b'{"graph_name": "no_such_graph", "x": ' + b"[" * 200 + b"]" * 200 + b"}",
+        "unknown_graph",
+    )
     # unknown graphs
-    for i, name in enumerate(["nope", "Hostile", "HOSTILE", "hostile_", "_", "a" * 128, "ecommerce", "graphs", "sqlite_master", "gaai"]):
+    for i, name in enumerate(
+        ["nope", "Hostile", "HOSTILE", "hostile_", "_", "a" * 128, "ecommerce", "graphs", "sqlite_master", "gaai"]
+    ):
         add(f"unknown-graph-{i}", _j({"graph_name": name}), "unknown_graph")
     # names with query metacharacters, as the graph and as collections
     for i, name in enumerate(METACHARACTER_NAMES):
@@ -270,12 +307,27 @@ def submit_cases(root: Path, outside: Path) -> list[Case]:
         "/proc/self/environ", "//etc/passwd", "sub/../../../../../../etc/passwd",
     ]):  # fmt: skip
         add(f"path-escape-{i}", _doc(path=path), "path_not_allowed")
-    for i, path in enumerate(["missing.md", "~/.ssh/id_rsa", "%2e%2e/outside/secret.md", "..\\..\\etc\\passwd", "file:///etc/passwd", "sub", "", "."]):
+    for i, path in enumerate(
+        [
+            "missing.md",
+            "~/.ssh/id_rsa",
+            "%2e%2e/outside/secret.md",
+            "..\\..\\etc\\passwd",
+            "file:///etc/passwd",
+            "sub",
+            "",
+            ".",
+        ]
+    ):
         add(f"path-not-found-{i}", _doc(path=path), "document_not_found")
     add("path-nul", _doc(path="sub/inner.md\x00.txt"), "path_not_allowed")
     add("path-symlink-loop", _doc(path="loop.md"), "document_not_found")
     # hostile markup where it cannot be stored, and unsupported or empty documents
-    add("script-content-unknown-graph", _j({"graph_name": "no_such_graph", "documents": [{"content": HOSTILE_DOCUMENT}]}), "unknown_graph")
+    add(
+        "script-content-unknown-graph",
+        _j({"graph_name": "no_such_graph", "documents": [{"content": HOSTILE_DOCUMENT}]}),
+        "unknown_graph",
+    )
     add("script-name-exe", _doc(content="x", name="<script>alert(1)</script>.exe"), "unsupported_document")
     add("script-media-type", _doc(content="x", name="a", media_type="text/html<script>"), "unsupported_document")
     add("exe-name", _doc(content="MZ", name="a.exe"), "unsupported_document")
@@ -283,7 +335,9 @@ def submit_cases(root: Path, outside: Path) -> list[Case]:
     add("blank-content", _doc(content="  \n\t "), "empty_document")
     for i, name in enumerate(["upload/does-not-exist", "upload/../../x", "upload/*", "upload/" + "x" * 505]):
         add(f"object-name-{i}", _doc(object_name=name), "unknown_document")
-    for i, name in enumerate(["wf-someone/00-brief.md", "../../x", "wf-x/../../secret", "$O.gaai_documents.>", "*", "x" * 512]):
+    for i, name in enumerate(
+        ["wf-someone/00-brief.md", "../../x", "wf-x/../../secret", "$O.gaai_documents.>", "*", "x" * 512]
+    ):
         add(f"object-name-outside-uploads-{i}", _doc(object_name=name), "document_not_allowed")
     return cases
 
@@ -310,11 +364,17 @@ def status_cases() -> list[Case]:
         "<script>alert(1)</script>", "'; DROP TABLE x; --", "wf\x00", "wf\n", "wf-é", "wf 1", "wf/1", "wf\\1", "${jndi:x}", "%2e%2e",
     ]):  # fmt: skip
         add(f"bad-id-{i}", _j({"workflow_id": value}), "bad_request")
-    for i, value in enumerate(["wf-none", "none", "A" * 64, "_", "-", "wf-0000000000000000", "gaai_workflows", "KV", "probe", "wf-x-y_z"]):
+    for i, value in enumerate(
+        ["wf-none", "none", "A" * 64, "_", "-", "wf-0000000000000000", "gaai_workflows", "KV", "probe", "wf-x-y_z"]
+    ):
         add(f"unknown-{i}", _j({"workflow_id": value}), "unknown_workflow")
     add("deep", b'{"workflow_id": "x", "y": ' + b"[" * DEEP + b"]" * DEEP + b"}", "bad_request")
     add("deep-object", b'{"a":' * DEEP + b"1" + b"}" * DEEP, "bad_request")
-    add("keys-50k", b"{" + b",".join(b'"k%d": 0' % i for i in range(50_000)) + b', "workflow_id": "wf-none"}', "unknown_workflow")
+    add(
+        "keys-50k",
+        b"{" + b",".join(b'"k%d": 0' % i for i in range(50_000)) + b', "workflow_id": "wf-none"}',
+        "unknown_workflow",
+    )
     return cases
 
 
@@ -405,7 +465,8 @@ async def _fire(target: Target) -> Barrage:
             await asyncio.sleep(0.2)
         store = await js.object_store(subjects.REPORTS_BUCKET)
         reports = [
-            {a["format"]: (await store.get(a["object_name"])).data.decode() for a in report["artifacts"]} for report in final.get("reports", [])
+            {a["format"]: (await store.get(a["object_name"])).data.decode() for a in report["artifacts"]}
+            for report in final.get("reports", [])
         ]
         return Barrage(
             answers=answers,
@@ -428,7 +489,12 @@ def barrage(target: Target) -> Barrage:
 
 def _is_error(reply: dict | None) -> bool:
     error = reply.get("error") if isinstance(reply, dict) else None
-    return isinstance(error, dict) and isinstance(error.get("code"), str) and bool(error["code"]) and isinstance(error.get("message"), str)
+    return (
+        isinstance(error, dict)
+        and isinstance(error.get("code"), str)
+        and bool(error["code"])
+        and isinstance(error.get("message"), str)
+    )
 
 
 @pytest.mark.timeout(120)
@@ -437,21 +503,32 @@ def test_barrage_of_hostile_requests_is_answered_in_json_within_the_bound(barrag
     submits = sum(case.subject == subjects.SUBMIT for case, *_ in barrage.answers)
     statuses = sum(case.subject == subjects.STATUS for case, *_ in barrage.answers)
     assert submits >= 200 and statuses >= 50
-    problems = [f"{case.id}: {raw[:120]!r} after {took:.1f} s" for case, reply, raw, took in barrage.answers if not isinstance(reply, dict) or took > REPLY_BOUND_S]
+    problems = [
+        f"{case.id}: {raw[:120]!r} after {took:.1f} s"
+        for case, reply, raw, took in barrage.answers
+        if not isinstance(reply, dict) or took > REPLY_BOUND_S
+    ]
     assert problems == [], "\n".join(problems)
 
 
 @pytest.mark.timeout(120)
 def test_barrage_every_hostile_request_is_refused_with_an_error_code(barrage: Barrage):
     """None of them starts a workflow: each answer is ``{"error": {"code", "message"}}`` and nothing else."""
-    accepted = [f"{case.id}: {raw[:120]!r}" for case, reply, raw, _ in barrage.answers if not (_is_error(reply) and set(reply) == {"error"})]
+    accepted = [
+        f"{case.id}: {raw[:120]!r}"
+        for case, reply, raw, _ in barrage.answers
+        if not (_is_error(reply) and set(reply) == {"error"})
+    ]
     assert accepted == [], "\n".join(accepted)
 
 
 @pytest.mark.timeout(120)
 def test_barrage_kills_no_process(barrage: Barrage):
     assert barrage.pids_after == barrage.pids_before, "a process died and was restarted"
-    assert all(barrage.alive_after.values()) and not any(barrage.restarts_after.values()), (barrage.alive_after, barrage.restarts_after)
+    assert all(barrage.alive_after.values()) and not any(barrage.restarts_after.values()), (
+        barrage.alive_after,
+        barrage.restarts_after,
+    )
     assert barrage.server_alive
 
 
@@ -504,7 +581,11 @@ async def test_document_paths_over_the_bus_stay_inside_the_documents_root(target
             reply, raw, _ = await ask(nc, subjects.SUBMIT, _doc(path=path))
             assert reply["error"]["code"] == "path_not_allowed", (path, raw)
             assert CANARY not in raw.decode(errors="replace")
-        inside = {"brief.md": target.root / "brief.md", "sub/inner.md": target.root / "sub" / "inner.md", "inside-link.md": target.root / "brief.md"}
+        inside = {
+            "brief.md": target.root / "brief.md",
+            "sub/inner.md": target.root / "sub" / "inner.md",
+            "inside-link.md": target.root / "brief.md",
+        }
         documents = await js.object_store(subjects.DOCUMENTS_BUCKET)
         for path, file in inside.items():
             reply, raw, _ = await ask(nc, subjects.SUBMIT, _submit(documents=[{"path": path}], max_executions=1))
@@ -524,8 +605,21 @@ def test_cli_documents_stay_inside_the_current_folder(target: Target):
     env = dict(os.environ, GAAI_HOME=str(target.home))
     env.pop("NATS_URL", None)
     env.pop("GAAI_DOCUMENTS_ROOT", None)
-    for path in ("link.md", "linkdir/secret.md", "../outside/secret.md", str(target.outside / "secret.md"), "/etc/passwd"):
-        run = subprocess.run([*GAAI, "run", "--graph", GRAPH, "--docs", path], env=env, cwd=target.root, capture_output=True, text=True, timeout=60)
+    for path in (
+        "link.md",
+        "linkdir/secret.md",
+        "../outside/secret.md",
+        str(target.outside / "secret.md"),
+        "/etc/passwd",
+    ):
+        run = subprocess.run(
+            [*GAAI, "run", "--graph", GRAPH, "--docs", path],
+            env=env,
+            cwd=target.root,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert run.returncode == 2, (path, run.stdout, run.stderr)
         assert "outside the documents root" in run.stderr and "Traceback" not in run.stderr, (path, run.stderr)
         assert CANARY not in run.stdout + run.stderr

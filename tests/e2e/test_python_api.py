@@ -11,7 +11,9 @@ async def test_run_async_with_path_and_inline_documents(home, tmp_path, monkeypa
     """The seed's advanced example: documents by path and inline, reports, trace export."""
     monkeypatch.chdir(tmp_path)
     Path("requirements.md").write_text("# Goals\n\n- REQ-1: We must identify the most influential customers.\n")
-    runner = AgenticWorkflowRunner(graph_name="ecommerce", core_collections=["customers", "products"], enable_tracing=True, enable_debug_mode=False)
+    runner = AgenticWorkflowRunner(
+        graph_name="ecommerce", core_collections=["customers", "products"], enable_tracing=True, enable_debug_mode=False
+    )
     state = await runner.run_async(
         input_documents=[{"path": "requirements.md"}, {"content": "Find communities of customers who buy together."}],
         max_executions=3,
@@ -33,7 +35,9 @@ def test_synchronous_run_is_sequential(home):
     state = AgenticWorkflowRunner(graph_name="ecommerce", max_executions=2).run()
     assert state.status == "completed" and len(state.reports) >= 1
     spans = sorted((t.started_at, t.ended_at) for t in state.progress.tasks if t.started_at)
-    assert all(later[0] >= earlier[1] for earlier, later in zip(spans, spans[1:])), "tasks overlapped in sequential mode"
+    assert all(later[0] >= earlier[1] for earlier, later in zip(spans, spans[1:])), (
+        "tasks overlapped in sequential mode"
+    )
 
 
 async def test_convenience_function(home):

@@ -201,7 +201,9 @@ def test_run_override_reaches_schema_templates_and_engine(cli_env, tmp_path, edg
     reference = nx.pagerank(graph, weight="count")
     top = [vertex["id"].split("/", 1)[1] for vertex in report["execution"]["top"]]
     assert top == sorted(reference, key=lambda key: -reference[key])[: len(top)]
-    assert [vertex["value"] for vertex in report["execution"]["top"]] == pytest.approx([reference[k] for k in top], abs=1e-4)
+    assert [vertex["value"] for vertex in report["execution"]["top"]] == pytest.approx(
+        [reference[k] for k in top], abs=1e-4
+    )
     assert EmbeddedStore(cli_env["GAAI_HOME"]).graph("shop").semantics("co_purchase") == EdgeSemantics(
         collection="co_purchase"
     ), "the override is for that run only"

@@ -46,7 +46,11 @@ def test_demo_runs_every_phase_in_separate_processes(cli_env, tmp_path):
     for report in state["reports"]:
         for extension in ("md", "json", "html"):
             body = (folder / f"{report['template_id']}.{extension}").read_text()
-            assert report["title"] in body if extension != "json" else json.loads(body)["report"]["title"] == report["title"]
+            assert (
+                report["title"] in body
+                if extension != "json"
+                else json.loads(body)["report"]["title"] == report["title"]
+            )
     by_agent = {}
     for task in state["tasks"]:
         assert task["status"] == "completed", task
@@ -59,14 +63,18 @@ def test_demo_runs_every_phase_in_separate_processes(cli_env, tmp_path):
     order = [(m.group(2), m.group(3)) for m in shown if m and m.group(1).startswith("Phase")]
     for label, status in order:
         if status == "running":  # its label comes from the dispatch event, so that must come first
-            assert (label, "dispatched") in order and order.index((label, "dispatched")) < order.index((label, "running")), label
+            assert (label, "dispatched") in order and order.index((label, "dispatched")) < order.index(
+                (label, "running")
+            ), label
     lineage = gaai("catalog", "lineage", state["workflow_id"], env=cli_env, cwd=tmp_path)
     assert lineage.returncode == 0, lineage.stderr
     assert any(line.startswith("requirement:") and "report:" in line for line in lineage.stdout.splitlines())
     llm_calls = sum(len(t["llm_calls"]) for t in state["tasks"])
     assert llm_calls >= 3 + len(state["reports"])  # vertical, requirements, use cases, one per report
     assert f"Total Calls: {llm_calls}" in result.stdout
-    exported = gaai("trace", "export", state["workflow_id"], "--output", str(tmp_path / "trace"), env=cli_env, cwd=tmp_path)
+    exported = gaai(
+        "trace", "export", state["workflow_id"], "--output", str(tmp_path / "trace"), env=cli_env, cwd=tmp_path
+    )
     assert exported.returncode == 0, exported.stderr
     html = (tmp_path / "trace" / f"trace-{state['workflow_id']}.html").read_text()
     assert "http://" not in html and "https://" not in html and html.count("<tr>") == len(state["tasks"]) + 1
@@ -89,8 +97,14 @@ def test_cli_errors_are_messages_not_tracebacks(cli_env, tmp_path):
 @pytest.mark.parametrize(
     "setting, message",
     [
-        ({"GAAI_LLM_PROVIDER": "openai", "GAAI_LLM_API_KEY": "k"}, "gaai: GAAI_LLM_MODEL is not set: the openai provider needs the name of the model to ask [bad_setting]"),
-        ({"GAAI_LLM_PRICES": "prices.json"}, "gaai: GAAI_LLM_PRICES=prices.json: Expected `object`, got `array` [bad_price_table]"),
+        (
+            {"GAAI_LLM_PROVIDER": "openai", "GAAI_LLM_API_KEY": "k"},
+            "gaai: GAAI_LLM_MODEL is not set: the openai provider needs the name of the model to ask [bad_setting]",
+        ),
+        (
+            {"GAAI_LLM_PRICES": "prices.json"},
+            "gaai: GAAI_LLM_PRICES=prices.json: Expected `object`, got `array` [bad_price_table]",
+        ),
     ],
     ids=["no model", "bad price table"],
 )
@@ -100,7 +114,15 @@ def test_up_refuses_bad_llm_settings_before_starting_anything(cli_env, home, tmp
     (tmp_path / "prices.json").write_text("[]")
     env = {key: value for key, value in cli_env.items() if not key.startswith("GAAI_LLM_")}
     env.update(setting)
-    up = subprocess.Popen([*GAAI, "up"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    up = subprocess.Popen(
+        [*GAAI, "up"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         stdout, stderr = up.communicate(timeout=30)
     except subprocess.TimeoutExpired:
@@ -131,7 +153,9 @@ async def test_any_language_can_submit_plain_json(stack):
     try:
         for _ in range(300):  # the orchestrator process may still be starting
             try:
-                reply = json.loads((await nc.request("gaai.workflow.status", b'{"workflow_id": "none"}', timeout=30)).data)
+                reply = json.loads(
+                    (await nc.request("gaai.workflow.status", b'{"workflow_id": "none"}', timeout=30)).data
+                )
                 break
             except nats.errors.NoRespondersError:
                 await asyncio.sleep(0.1)
@@ -147,7 +171,12 @@ async def test_any_language_can_submit_plain_json(stack):
             assert answer["error"]["message"]
         request = {
             "graph_name": "ecommerce",
-            "documents": [{"content": "We must find the most influential customers. We should detect communities of customers.", "name": "asks.md"}],
+            "documents": [
+                {
+                    "content": "We must find the most influential customers. We should detect communities of customers.",
+                    "name": "asks.md",
+                }
+            ],
             "max_executions": 2,
         }
         accepted = json.loads((await nc.request("gaai.workflow.submit", json.dumps(request).encode(), timeout=10)).data)
@@ -159,7 +188,13 @@ async def test_any_language_can_submit_plain_json(stack):
 
         sub = await nc.subscribe(f"gaai.event.{workflow_id}", cb=collect)
         for _ in range(600):
-            status = json.loads((await nc.request("gaai.workflow.status", json.dumps({"workflow_id": workflow_id}).encode(), timeout=10)).data)
+            status = json.loads(
+                (
+                    await nc.request(
+                        "gaai.workflow.status", json.dumps({"workflow_id": workflow_id}).encode(), timeout=10
+                    )
+                ).data
+            )
             if status["status"] in ("completed", "failed"):
                 break
             await asyncio.sleep(0.1)
@@ -173,8 +208,12 @@ async def test_any_language_can_submit_plain_json(stack):
         # Subscribed after submitting, so the first events may be missed, never the reports'.
         ran_on = {t["task_id"]: t["instance"] for t in status["tasks"]}
         task_events = [t for e in events for t in ([e] if e["kind"] == "task" else e["tasks"])]
-        announced = [(t["task_id"], t["status"], t["instance"]) for t in task_events if t["status"] in ("running", "completed")]
-        assert all(instance == ran_on[task_id] for task_id, _, instance in announced), "ends and starts name the instance that did the task"
+        announced = [
+            (t["task_id"], t["status"], t["instance"]) for t in task_events if t["status"] in ("running", "completed")
+        ]
+        assert all(instance == ran_on[task_id] for task_id, _, instance in announced), (
+            "ends and starts name the instance that did the task"
+        )
         assert {t for t, status, _ in announced if status == "completed"} >= {t for t in ran_on if ".reporting." in t}
     finally:
         await nc.close()
@@ -188,7 +227,10 @@ async def test_execution_replicas_share_the_templates(stack):
 
     async with connected_client(Settings(nats_url=stack.nats_url), name="test") as client:
         text = Path(__file__).parents[2].joinpath("graph_analytics_ai/data/requirements_ecommerce.md").read_text()
-        ids = [await client.submit(SubmitRequest(graph_name="ecommerce", documents=[{"content": text}], max_executions=5)) for _ in range(2)]
+        ids = [
+            await client.submit(SubmitRequest(graph_name="ecommerce", documents=[{"content": text}], max_executions=5))
+            for _ in range(2)
+        ]
         finals = [await client.wait(i, timeout=180) for i in ids]
     pids = {t.instance.pid for f in finals for t in f.tasks if t.agent == "execution"}
     assert all(f.status == "completed" for f in finals)
@@ -201,7 +243,14 @@ def test_up_serves_clients_given_nats_url_and_stops_cleanly(cli_env, tmp_path, n
     import time
 
     env = dict(cli_env, NATS_URL=nats_server.url)
-    up = subprocess.Popen([*GAAI, "up", "--scale", "execution=2"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    up = subprocess.Popen(
+        [*GAAI, "up", "--scale", "execution=2"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         banner = up.stdout.readline()
         assert nats_server.url in banner, banner
@@ -223,7 +272,11 @@ def test_up_serves_clients_given_nats_url_and_stops_cleanly(cli_env, tmp_path, n
         up.communicate(timeout=30)
     assert up.returncode == 0
     time.sleep(0.2)
-    alive = [pid for pid in pids if Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()]
+    alive = [
+        pid
+        for pid in pids
+        if Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+    ]
     assert alive == []
 
 
@@ -248,13 +301,19 @@ def test_a_graph_it_has_never_seen(cli_env, tmp_path):
     assert imported.returncode == 0, imported.stderr
     graphs = gaai("graphs", env=cli_env, cwd=tmp_path)
     assert "lab" in graphs.stdout and "knows" in graphs.stdout
-    run = gaai("run", "--graph", "lab", "--docs", "brief.html", "--output", str(tmp_path / "out"), env=cli_env, cwd=tmp_path)
+    run = gaai(
+        "run", "--graph", "lab", "--docs", "brief.html", "--output", str(tmp_path / "out"), env=cli_env, cwd=tmp_path
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     [folder] = list((tmp_path / "out").iterdir())
     state = json.loads((folder / "workflow.json").read_text())
     algorithms = {t["label"].split("(")[1].rstrip(")") for t in state["tasks"] if t["agent"] == "execution"}
     assert {"betweenness", "louvain"} <= algorithms
-    louvain = next(r for r in state["reports"] if "louvain" in json.loads((folder / f"{r['template_id']}.json").read_text())["template"]["algorithm"])
+    louvain = next(
+        r
+        for r in state["reports"]
+        if "louvain" in json.loads((folder / f"{r['template_id']}.json").read_text())["template"]["algorithm"]
+    )
     body = json.loads((folder / f"{louvain['template_id']}.json").read_text())
     assert body["execution"]["groups"]["count"] >= 4
     assert body["execution"]["groups"]["modularity"] > 0.5
@@ -269,10 +328,14 @@ def test_questions_the_graph_cannot_answer_are_reported(cli_env, tmp_path):
     }
     for name, rows in lines.items():
         (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
-    (tmp_path / "brief.md").write_text("# Shop review\n\n- REQ-1: We must detect circular purchase loops.\n- REQ-2: We must find the most popular products.\n")
+    (tmp_path / "brief.md").write_text(
+        "# Shop review\n\n- REQ-1: We must detect circular purchase loops.\n- REQ-2: We must find the most popular products.\n"
+    )
     files = [str(tmp_path / f"{name}.jsonl") for name in lines]
     assert gaai("import", "shop", *files, env=cli_env, cwd=tmp_path).returncode == 0
-    run = gaai("run", "--graph", "shop", "--docs", "brief.md", "--output", str(tmp_path / "out"), env=cli_env, cwd=tmp_path)
+    run = gaai(
+        "run", "--graph", "shop", "--docs", "brief.md", "--output", str(tmp_path / "out"), env=cli_env, cwd=tmp_path
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "not answerable on this graph: scc, asked by REQ-1" in run.stdout
     [folder] = list((tmp_path / "out").iterdir())

@@ -119,13 +119,15 @@ def test_wrong_values_labels_and_a_missing_leader_are_false(stored):
     summary = "Liam Chen has the highest PageRank among customers. Ava Patel (0.2) trails."
     body = _ranking_report(summary, top, ["customers"])
     check = check_report(body, _view(store, refs["rank"], "rank"), None)
-    assert sorted(check.false) == sorted([
-        "top #2 customers/c3 = 0.12 — stored 0.1",
-        "top #2 customers/c3 is labelled 'Sofia Brown' — its label is 'Ava Patel'",
-        "the top 2 are the highest among customers — customers/c1 (0.2) is left out but ranks above 0.12",
-        "Liam Chen has the highest PageRank among customers — the highest among customers is 0.2",
-        "Ava Patel (0.2) — stored 0.1",
-    ])
+    assert sorted(check.false) == sorted(
+        [
+            "top #2 customers/c3 = 0.12 — stored 0.1",
+            "top #2 customers/c3 is labelled 'Sofia Brown' — its label is 'Ava Patel'",
+            "the top 2 are the highest among customers — customers/c1 (0.2) is left out but ranks above 0.12",
+            "Liam Chen has the highest PageRank among customers — the highest among customers is 0.2",
+            "Ava Patel (0.2) — stored 0.1",
+        ]
+    )
 
 
 def test_a_subject_that_names_nothing_is_unresolved_not_false(stored):
@@ -171,12 +173,14 @@ def test_group_claims_are_checked_against_the_stored_partition(stored):
     assert check_report(good, view, SUBGRAPH).false == []
 
     bad = _groups_report([("community/0", 3, "Ava Patel"), ("community/1", 1, "Camp Stove")], 3, 3, actual + 0.1)
-    assert sorted(check_report(bad, view, SUBGRAPH).false) == sorted([
-        "group #1 community/0 is named after 'Ava Patel' — no member of it has that name",
-        "group #2 community/1 has 1 members — stored 2",
-        "3 groups — stored 2",
-        f"modularity {actual + 0.1:.4f} — recomputed on the declared semantics: {actual:.4f}",
-    ])
+    assert sorted(check_report(bad, view, SUBGRAPH).false) == sorted(
+        [
+            "group #1 community/0 is named after 'Ava Patel' — no member of it has that name",
+            "group #2 community/1 has 1 members — stored 2",
+            "3 groups — stored 2",
+            f"modularity {actual + 0.1:.4f} — recomputed on the declared semantics: {actual:.4f}",
+        ]
+    )
 
 
 def test_all_analysed_vertices_is_the_whole_run_and_names_match_in_any_case(stored):

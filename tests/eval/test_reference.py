@@ -22,12 +22,18 @@ def _case() -> Case:
         ],
     )
     return Case(
-        name="tiny", title="", tests="", document="", expected_ids=(), required_algorithms=(),
+        name="tiny",
+        title="",
+        tests="",
+        document="",
+        expected_ids=(),
+        required_algorithms=(),
         semantics=(
             EdgeSemantics(collection="pays", directed=True, weight_field="w"),
             EdgeSemantics(collection="knows", directed=False, weight_field="w"),
         ),
-        max_executions=1, graph=graph,
+        max_executions=1,
+        graph=graph,
     )
 
 

@@ -51,26 +51,65 @@ def make_state(**request: object) -> WorkflowState:
 
 
 def template(n: int) -> AnalysisTemplate:
-    return AnalysisTemplate(id=f"TPL-{n:03d}", use_case_id="UC-001", title=f"t{n}", algorithm="pagerank", vertex_collections=["a"], edge_collections=["e"])
+    return AnalysisTemplate(
+        id=f"TPL-{n:03d}",
+        use_case_id="UC-001",
+        title=f"t{n}",
+        algorithm="pagerank",
+        vertex_collections=["a"],
+        edge_collections=["e"],
+    )
 
 
 def summary(n: int) -> ExecutionSummary:
     return ExecutionSummary(
-        execution_id=f"{WF}.execution.TPL-{n:03d}", template_id=f"TPL-{n:03d}", algorithm="pagerank", graph_name="g",
-        vertex_count=1, edge_count=1, result_ref="r", result_field="rank",
+        execution_id=f"{WF}.execution.TPL-{n:03d}",
+        template_id=f"TPL-{n:03d}",
+        algorithm="pagerank",
+        graph_name="g",
+        vertex_count=1,
+        edge_count=1,
+        result_ref="r",
+        result_field="rank",
     )
 
 
 RESULTS = {
-    "vertical": VerticalResult(vertical=VerticalProfile(name="generic", display_name="Generic", description="", source="builtin")),
-    "schema": SchemaResult(schema=GraphSchema(graph_name="g", vertex_collections=[], edge_collections=[], edge_definitions=[], core_collections=[], satellite_collections=[], total_vertices=0, total_edges=0)),
+    "vertical": VerticalResult(
+        vertical=VerticalProfile(name="generic", display_name="Generic", description="", source="builtin")
+    ),
+    "schema": SchemaResult(
+        schema=GraphSchema(
+            graph_name="g",
+            vertex_collections=[],
+            edge_collections=[],
+            edge_definitions=[],
+            core_collections=[],
+            satellite_collections=[],
+            total_vertices=0,
+            total_edges=0,
+        )
+    ),
     "requirements": RequirementsResult(requirements=RequirementsDoc()),
-    "use_cases": UseCasesResult(use_cases=[UseCase(id="UC-001", title="u", description="", algorithm="pagerank", reason="")]),
+    "use_cases": UseCasesResult(
+        use_cases=[UseCase(id="UC-001", title="u", description="", algorithm="pagerank", reason="")]
+    ),
 }
 
 
 def reply(task_id: str, result=None, error=None, attempt: int = 1) -> Finished:
-    return Finished(ResultEnvelope(workflow_id=WF, task_id=task_id, instance=INSTANCE, started_at=1.0, ended_at=2.0, attempt=attempt, result=result, error=error))
+    return Finished(
+        ResultEnvelope(
+            workflow_id=WF,
+            task_id=task_id,
+            instance=INSTANCE,
+            started_at=1.0,
+            ended_at=2.0,
+            attempt=attempt,
+            result=result,
+            error=error,
+        )
+    )
 
 
 def dispatched(commands) -> list[str]:
@@ -82,7 +121,11 @@ def run_to_templates(state: WorkflowState, n_templates: int):
     assert dispatched(commands) == [f"{WF}.vertical", f"{WF}.schema", f"{WF}.requirements"]
     for step in ("vertical", "schema", "requirements", "use_cases"):
         state, commands = advance(state, reply(f"{WF}.{step}", RESULTS[step]), 2.0)
-    state, commands = advance(state, reply(f"{WF}.templates", TemplatesResult(templates=[template(i) for i in range(1, n_templates + 1)])), 3.0)
+    state, commands = advance(
+        state,
+        reply(f"{WF}.templates", TemplatesResult(templates=[template(i) for i in range(1, n_templates + 1)])),
+        3.0,
+    )
     return state, commands
 
 
@@ -141,10 +184,14 @@ def test_sequential_mode_sends_one_task_at_a_time():
 def test_failed_execution_skips_its_report_but_not_the_others():
     """One failing template does not sink the workflow: it completes with the failure listed."""
     state, _ = run_to_templates(make_state(), 2)
-    state, _ = advance(state, reply(f"{WF}.execution.TPL-001", error=ErrorInfo(code="timeout", message="too slow")), 4.0)
+    state, _ = advance(
+        state, reply(f"{WF}.execution.TPL-001", error=ErrorInfo(code="timeout", message="too slow")), 4.0
+    )
     assert state.tasks[f"{WF}.reporting.TPL-001"].status == "skipped"
     state, _ = advance(state, reply(f"{WF}.execution.TPL-002", ExecutionResult(summary=summary(2))), 4.0)
-    report = Report(report_id="r2", template_id="TPL-002", execution_id="e2", title="T2", summary="s", algorithm="pagerank")
+    report = Report(
+        report_id="r2", template_id="TPL-002", execution_id="e2", title="T2", summary="s", algorithm="pagerank"
+    )
     state, commands = advance(state, reply(f"{WF}.reporting.TPL-002", ReportResult(report=report)), 5.0)
     assert state.status == "completed"
     assert [r.title for r in state.progress().reports] == ["T2"]
@@ -154,14 +201,19 @@ def test_failed_execution_skips_its_report_but_not_the_others():
 def test_workflow_fails_when_nothing_can_be_produced():
     """A failed early phase leaves nothing to report: the workflow ends failed once the tasks it did not stop are back."""
     state, _ = advance(make_state(), Submitted(), 1.0)
-    state, commands = advance(state, reply(f"{WF}.vertical", error=ErrorInfo(code="bad_vertical", message="broken")), 2.0)
+    state, commands = advance(
+        state, reply(f"{WF}.vertical", error=ErrorInfo(code="bad_vertical", message="broken")), 2.0
+    )
     assert state.status == "running" and state.tasks[f"{WF}.use_cases"].status == "skipped"
     state, commands = advance(state, reply(f"{WF}.schema", RESULTS["schema"]), 3.0)
     assert state.status == "running"
     state, commands = advance(state, reply(f"{WF}.requirements", RESULTS["requirements"]), 3.0)
     assert state.status == "failed"
     event = announcement(state, commands, 3.0)
-    assert (event.status, [(t.task_id, t.status) for t in event.tasks]) == ("failed", [(f"{WF}.requirements", "completed")])
+    assert (event.status, [(t.task_id, t.status) for t in event.tasks]) == (
+        "failed",
+        [(f"{WF}.requirements", "completed")],
+    )
     assert state.failures == ["Industry vertical: broken [bad_vertical]"]
 
 
@@ -177,7 +229,9 @@ def test_duplicate_and_stale_replies_change_nothing():
 
 def test_status_lists_the_questions_the_graph_cannot_answer():
     """What the use-case agent could not turn into a use case reaches the workflow's status."""
-    question = UnansweredQuestion(algorithm="scc", requirement_ids=["REQ-1"], reason="no edge collection can close a directed cycle")
+    question = UnansweredQuestion(
+        algorithm="scc", requirement_ids=["REQ-1"], reason="no edge collection can close a directed cycle"
+    )
     state, _ = advance(make_state(), Submitted(), 1.0)
     for step in ("vertical", "schema", "requirements"):
         state, _ = advance(state, reply(f"{WF}.{step}", RESULTS[step]), 2.0)
@@ -191,7 +245,11 @@ def test_catalog_is_not_a_task():
     """The catalog follows the results stream: the DAG neither sends it tasks nor waits for it."""
     state, commands = advance(make_state(), Submitted(), 1.0)
     state, more = advance(state, reply(f"{WF}.vertical", RESULTS["vertical"]), 2.0)
-    assert sorted(c.agent for c in [*commands, *more] if isinstance(c, Dispatch)) == ["requirements", "schema", "vertical"]
+    assert sorted(c.agent for c in [*commands, *more] if isinstance(c, Dispatch)) == [
+        "requirements",
+        "schema",
+        "vertical",
+    ]
     assert "catalog" not in {t.agent for t in state.tasks.values()}
 
 
@@ -240,7 +298,9 @@ def test_retry_reopens_a_failed_workflow_and_runs_the_task_again():
     assert state.tasks[f"{WF}.reporting.TPL-001"].status == "waiting"
     stale, _ = advance(state, reply(f"{WF}.execution.TPL-001", ExecutionResult(summary=summary(1)), attempt=1), 6.0)
     assert stale is state
-    state, commands = advance(state, reply(f"{WF}.execution.TPL-001", ExecutionResult(summary=summary(1)), attempt=2), 6.0)
+    state, commands = advance(
+        state, reply(f"{WF}.execution.TPL-001", ExecutionResult(summary=summary(1)), attempt=2), 6.0
+    )
     assert dispatched(commands) == [f"{WF}.reporting.TPL-001"]
 
 
@@ -264,8 +324,14 @@ def shop_schema() -> GraphSchema:
     names = ("customers", "products", "user_accounts")
     vertices = [CollectionInfo(name=name, kind="vertex", count=10) for name in names]
     return GraphSchema(
-        graph_name="g", vertex_collections=vertices, edge_collections=[], edge_definitions=[],
-        core_collections=["customers"], satellite_collections=[], total_vertices=30, total_edges=0,
+        graph_name="g",
+        vertex_collections=vertices,
+        edge_collections=[],
+        edge_definitions=[],
+        core_collections=["customers"],
+        satellite_collections=[],
+        total_vertices=30,
+        total_edges=0,
     )
 
 

@@ -34,7 +34,9 @@ async def test_tasks_refused_by_jetstream_are_sent_once_it_is_back(fresh_nats, t
     await client.wait_until_served()
 
     await bus.js.delete_stream(subjects.TASKS_STREAM)  # publishing a task now fails: no stream takes it
-    workflow_id = await client.submit(SubmitRequest(graph_name="tiny", documents=[DocumentInput(content="Find influential nodes.")]))
+    workflow_id = await client.submit(
+        SubmitRequest(graph_name="tiny", documents=[DocumentInput(content="Find influential nodes.")])
+    )
     await asyncio.sleep(1.0)
     assert await stored_tasks(bus) == 0
     assert (await client.status(workflow_id)).status == "running"

@@ -85,7 +85,13 @@ class TestJsonImport:
         docs = store.sample_documents("shop", "people")
         assert docs == [
             {"_key": "ann", "_id": "people/ann", "name": "Ann", "age": 31, "vip": True},
-            {"_key": "bob", "_id": "people/bob", "title": "Dr Bob", "age": 40, "address": {"city": "Porto", "zip": ["4000"]}},
+            {
+                "_key": "bob",
+                "_id": "people/bob",
+                "title": "Dr Bob",
+                "age": 40,
+                "address": {"city": "Porto", "zip": ["4000"]},
+            },
             {"_key": "cy", "_id": "people/cy", "email": "cy@example.com", "age": 22, "joined": "2021-01-02"},
         ]
         assert type(docs[0]["age"]) is int
@@ -148,7 +154,9 @@ class TestJsonImport:
     def test_duplicate_key_is_an_error(self, store: EmbeddedStore, tmp_path: Path) -> None:
         """Two documents with one _key in a collection fail the import, naming both lines."""
         path = write_jsonl(tmp_path / "people.jsonl", [{"_key": "a"}, {"_key": "b"}, {"_key": "a"}])
-        with pytest.raises(GraphImportError, match=r"people.jsonl: 1 duplicate _key\(s\), e.g. 'a' at line 1 and line 3"):
+        with pytest.raises(
+            GraphImportError, match=r"people.jsonl: 1 duplicate _key\(s\), e.g. 'a' at line 1 and line 3"
+        ):
             store.import_graph("g", [path])
 
     def test_missing_key_names_the_line(self, store: EmbeddedStore, tmp_path: Path) -> None:
@@ -220,7 +228,9 @@ class TestCsvImport:
         assert edges[1]["label"] == "" and edges[2]["when"] == ""
         assert "weight" not in edges[2]
 
-    def test_prefixed_endpoints_join_json_vertices(self, store: EmbeddedStore, shop: list[Path], tmp_path: Path) -> None:
+    def test_prefixed_endpoints_join_json_vertices(
+        self, store: EmbeddedStore, shop: list[Path], tmp_path: Path
+    ) -> None:
         """collection/key endpoints point into imported collections; an absent collection is created."""
         path = tmp_path / "likes.csv"
         path.write_text("_from,_to\npeople/ann,items/desk\npeople/cy,brands/acme\npeople/bob,brands/acme\n")
@@ -414,7 +424,13 @@ class TestRegistry:
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
             rows = conn.execute("SELECT name, kind, count FROM collections WHERE graph='shop' ORDER BY name").fetchall()
         conn.close()
-        assert rows == [("bought", "edge", 4), ("items", "vertex", 2), ("people", "vertex", 3), ("tagged", "edge", 2), ("tags", "vertex", 1)]
+        assert rows == [
+            ("bought", "edge", 4),
+            ("items", "vertex", 2),
+            ("people", "vertex", 3),
+            ("tagged", "edge", 2),
+            ("tags", "vertex", 1),
+        ]
         edges = pq.read_table(store.home / "graphs" / "shop" / info.version / "bought.parquet")
         assert edges.column("_from").to_pylist() == ["people/ann", "people/bob", "people/cy", "people/bob"]
 

@@ -42,7 +42,9 @@ def test_same_seed_same_bytes_other_seed_other_graph(tmp_path: Path) -> None:
     assert time.perf_counter() - started < 2.0
     again = generate_ecommerce(tmp_path / "b")
     other = generate_ecommerce(tmp_path / "c", seed=8)
-    assert [p.name for p in first] == [f"{c}.jsonl" for c in VERTEX_COLLECTIONS + ["purchased", "viewed", "reviewed", "follows", "belongs_to"]]
+    assert [p.name for p in first] == [
+        f"{c}.jsonl" for c in VERTEX_COLLECTIONS + ["purchased", "viewed", "reviewed", "follows", "belongs_to"]
+    ]
     assert all(a.read_bytes() == b.read_bytes() for a, b in zip(first, again, strict=True))
     assert first[0].read_bytes() != other[0].read_bytes()
 
@@ -93,7 +95,9 @@ def test_follows_has_several_components_and_cycles(sample: EmbeddedStore) -> Non
 def test_popularity_is_heavy_tailed_and_influencers_stand_out(sample: EmbeddedStore) -> None:
     """A few products take a large share of purchases; a few customers collect most follows."""
     bought = sample.load_arrays("ecommerce", ["customers", "products"], ["purchased"])
-    per_product = np.sort(np.bincount(bought.dst - bought.offsets[1], minlength=bought.offsets[2] - bought.offsets[1]))[::-1]
+    per_product = np.sort(np.bincount(bought.dst - bought.offsets[1], minlength=bought.offsets[2] - bought.offsets[1]))[
+        ::-1
+    ]
     top = per_product[: len(per_product) // 20].sum()
     assert top > 0.4 * per_product.sum()
     follows = sample.load_arrays("ecommerce", ["customers"], ["follows"])

@@ -28,7 +28,10 @@ from store.sample import ensure_sample_graph
 JAEGER = os.environ.get("GAAI_JAEGER_BIN", "")
 CONFIG = Path(__file__).parents[2] / "tools" / "jaeger" / "jaeger-test.yaml"
 
-pytestmark = pytest.mark.skipif(not (JAEGER and Path(JAEGER).is_file()), reason="no Jaeger binary (GAAI_JAEGER_BIN); build it with tools/jaeger/build.sh")
+pytestmark = pytest.mark.skipif(
+    not (JAEGER and Path(JAEGER).is_file()),
+    reason="no Jaeger binary (GAAI_JAEGER_BIN); build it with tools/jaeger/build.sh",
+)
 
 
 def free_port() -> int:
@@ -79,7 +82,9 @@ async def test_demo_run_is_one_complete_trace_in_jaeger(home, jaeger):
     text = Path(__file__).parents[2].joinpath("graph_analytics_ai/data/requirements_ecommerce.md").read_text()
     with LocalStack(home=home) as stack:
         async with connected_client(Settings(nats_url=stack.nats_url), name="test") as client:
-            workflow_id = await client.submit(SubmitRequest(graph_name="ecommerce", documents=[{"content": text}], max_executions=5))
+            workflow_id = await client.submit(
+                SubmitRequest(graph_name="ecommerce", documents=[{"content": text}], max_executions=5)
+            )
             progress = await client.wait(workflow_id, timeout=120)
     assert progress.status == "completed"
     deadline = time.monotonic() + 20
@@ -87,7 +92,9 @@ async def test_demo_run_is_one_complete_trace_in_jaeger(home, jaeger):
         try:
             [trace] = get_json(f"{jaeger}/api/traces/{progress.trace_id}")["data"]
             services = {p["serviceName"] for p in trace["processes"].values()}
-            if services >= {"gaai-orchestrator", *(f"gaai-{a}" for a in AGENT_NAMES)} and any(s["operationName"].startswith("workflow ") for s in trace["spans"]):
+            if services >= {"gaai-orchestrator", *(f"gaai-{a}" for a in AGENT_NAMES)} and any(
+                s["operationName"].startswith("workflow ") for s in trace["spans"]
+            ):
                 break
         except urllib.error.HTTPError:
             pass

@@ -24,5 +24,10 @@ def test_lines_inside_a_task_carry_its_ids():
         structlog.reset_defaults()
     first, second = (json.loads(line) for line in stream.getvalue().splitlines())
     assert first["event"] == "working" and first["service"] == "gaai-test" and first["rows"] == 3
-    assert (first["workflow_id"], first["task_id"], first["trace_id"], first["span_id"]) == ("wf-1", "wf-1.schema", "a" * 32, "b" * 16)
+    assert (first["workflow_id"], first["task_id"], first["trace_id"], first["span_id"]) == (
+        "wf-1",
+        "wf-1.schema",
+        "a" * 32,
+        "b" * 16,
+    )
     assert "workflow_id" not in second and second["level"] == "info"

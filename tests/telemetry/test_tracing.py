@@ -34,14 +34,18 @@ async def test_workflow_is_one_trace_across_every_process(home, receiver):
     text = "We must find the most influential customers. We should detect communities of customers."
     with LocalStack(home=home) as stack:
         async with connected_client(Settings(nats_url=stack.nats_url), name="test") as client:
-            workflow_id = await client.submit(SubmitRequest(graph_name="ecommerce", documents=[{"content": text}], max_executions=2))
+            workflow_id = await client.submit(
+                SubmitRequest(graph_name="ecommerce", documents=[{"content": text}], max_executions=2)
+            )
             progress = await client.wait(workflow_id, timeout=120)
     assert progress.status == "completed"
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not any(s.name.startswith("workflow ") for s in receiver.spans):
         await asyncio.sleep(0.1)
     spans = [s for s in receiver.spans if s.trace_id == progress.trace_id]
-    assert {s.trace_id for s in receiver.spans if s.name.startswith(("send gaai.task", "process gaai.task"))} == {progress.trace_id}
+    assert {s.trace_id for s in receiver.spans if s.name.startswith(("send gaai.task", "process gaai.task"))} == {
+        progress.trace_id
+    }
     services = {s.service for s in spans}
     assert services == {"gaai-orchestrator", *(f"gaai-{a}" for a in AGENT_NAMES)}
 
@@ -69,7 +73,10 @@ async def test_workflow_is_one_trace_across_every_process(home, receiver):
 
     llm_spans = [s for s in spans if s.name.startswith("chat ")]
     assert len(llm_spans) == summarize(progress).llm_calls
-    assert sum(s.attributes["gen_ai.usage.input_tokens"] + s.attributes["gen_ai.usage.output_tokens"] for s in llm_spans) == summarize(progress).total_tokens
+    assert (
+        sum(s.attributes["gen_ai.usage.input_tokens"] + s.attributes["gen_ai.usage.output_tokens"] for s in llm_spans)
+        == summarize(progress).total_tokens
+    )
     for name in ("load graph", "run pagerank", "write results", "parse document", "analyze schema"):
         assert any(s.name == name for s in spans), name
     run = next(s for s in spans if s.name == "run pagerank")

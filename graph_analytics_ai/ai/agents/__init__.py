@@ -90,7 +90,9 @@ class AgenticWorkflowRunner:
     ) -> None:
         llm_provider = llm_provider or os.environ.get("GAAI_LLM_PROVIDER") or "offline"
         if llm_provider not in LLM_PROVIDERS:
-            raise GaaiError("unknown_llm_provider", f"unknown LLM provider {llm_provider!r}; available: {', '.join(LLM_PROVIDERS)}")
+            raise GaaiError(
+                "unknown_llm_provider", f"unknown LLM provider {llm_provider!r}; available: {', '.join(LLM_PROVIDERS)}"
+            )
         self.graph_name = graph_name
         self.core_collections = list(core_collections or [])
         self.satellite_collections = list(satellite_collections or [])
@@ -222,4 +224,3 @@ def _state_of(result: RunResult) -> WorkflowState:
 
 def _files_of(report: Report) -> ReportFiles:
     return ReportFiles(template_id=report.template_id, title=report.title, files=report.files)
-
