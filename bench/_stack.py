@@ -21,14 +21,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import msgspec
-import nats.errors
-import nats.js.errors
 
 from bench.emulated_agents import PROFILE_ENV, Profile
 from bus import subjects
-from bus.codec import event_decoder
 from bus.connection import Bus
-from bus.contract import TASK_AGENTS, WorkflowEvent
+from bus.contract import TASK_AGENTS, Event, WorkflowEvent
 from bus.errors import BusError
 from bus.server import LocalNatsServer
 from bus.settings import Settings
@@ -94,11 +91,11 @@ class BenchStack:
         """A workflow client on this stack, and the completion events of every workflow (subscribed first)."""
         bus = await Bus.connect(self.settings(), name=name)
         completions = Completions()
-        subscription = await bus.nc.subscribe(subjects.event_subject("*"), cb=completions.on_message)
+        subscription = await bus.follow_events("*", completions.on_event, replay=False)
         try:
             yield WorkflowClient(bus), completions
         finally:
-            await subscription.unsubscribe()
+            await subscription.close()
             await bus.close()
 
     def emulated(
@@ -143,11 +140,7 @@ class Completions:
         self.waiting[workflow_id] = future
         return future
 
-    async def on_message(self, message) -> None:
-        try:
-            event = event_decoder.decode(message.data)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            return
+    def on_event(self, event: Event) -> None:
         if isinstance(event, WorkflowEvent) and event.status in ("completed", "failed"):
             future = self.waiting.pop(event.workflow_id, None)
             if future is not None and not future.done():
@@ -171,11 +164,12 @@ async def wait_pull_waiting(bus: Bus, agent: str, count: int, timeout: float = 3
     deadline = time.monotonic() + timeout
     while True:
         try:
-            info = await bus.js.consumer_info(subjects.TASKS_STREAM, subjects.agent_consumer(agent))
-            if (info.num_waiting or 0) >= count:
-                return
-        except (nats.js.errors.NotFoundError, nats.errors.TimeoutError):
-            pass  # the first replica has not created the consumer yet
+            progress = await bus.consumer_progress(subjects.TASKS_STREAM, subjects.agent_consumer(agent))
+        except BusError:
+            progress = None  # the server is slow to answer; ask again
+        # No consumer yet: the first replica has not created it.
+        if progress is not None and progress.pulls_waiting >= count:
+            return
         if time.monotonic() > deadline:
             raise BusError("not_ready", f"{count} replica(s) of {agent} did not become ready within {timeout:.0f} s")
         await asyncio.sleep(0.05)

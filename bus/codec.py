@@ -7,7 +7,7 @@ custom vertical, with errors that name the offending field.
 from __future__ import annotations
 
 import re
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import msgspec
 
@@ -15,6 +15,7 @@ from bus import contract
 from bus.errors import RequestError, TaskError
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 _encoder = msgspec.json.Encoder()
 
@@ -28,13 +29,13 @@ retry_decoder = msgspec.json.Decoder(contract.RetryRequest)
 dead_letter_decoder = msgspec.json.Decoder(contract.DeadLetter)
 
 
-class ReplyDecoder:
+class ReplyDecoder(Generic[R]):
     """Decodes an answer that is either ``reply_type`` or an ``ErrorReply``."""
 
-    def __init__(self, reply_type: type) -> None:
+    def __init__(self, reply_type: type[R]) -> None:
         self._decoder = msgspec.json.Decoder(reply_type)
 
-    def decode(self, data: bytes):
+    def decode(self, data: bytes) -> R | contract.ErrorReply:
         probe = msgspec.json.decode(data)
         if isinstance(probe, dict) and "error" in probe:
             return msgspec.convert(probe, contract.ErrorReply)
@@ -49,7 +50,7 @@ def encode(message: object) -> bytes:
     return _encoder.encode(message)
 
 
-def decode_request(decoder: msgspec.json.Decoder, data: bytes) -> T:
+def decode_request(decoder: msgspec.json.Decoder[T], data: bytes) -> T:
     """Decode a client request, turning any decoding problem into a ``bad_request`` error.
 
     msgspec names the JSON path of the offending value (``$.documents[0].content``), which
@@ -129,6 +130,8 @@ _JSON_TYPES = {bool: "bool", int: "int", float: "float", str: "str", type(None):
 def _field_problem(message: str, data: object) -> str:
     """msgspec's validation message said as ``<field path> <problem>``, the path written ``a.b[2].c``."""
     located = _LOCATED.match(message)
+    if located is None:
+        return message
     problem, path = located["problem"], (located["path"] or "").lstrip(".")
     if missing := re.fullmatch(r"Object missing required field `(.+)`", problem):
         return f"{_join(path, missing[1])} is missing"

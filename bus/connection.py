@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
+import msgspec
 import nats.errors
 import nats.js.errors
 import structlog
 from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 from nats.js.api import (
     ConsumerConfig,
+    DeliverPolicy,
     KeyValueConfig,
     ObjectStoreConfig,
     RetentionPolicy,
@@ -32,8 +37,8 @@ from nats.js.kv import KeyValue
 from nats.js.object_store import ObjectStore
 
 from bus import subjects
-from bus.codec import encode
-from bus.contract import TaskEvent, WorkflowEvent
+from bus.codec import encode, event_decoder
+from bus.contract import Event, TaskEvent, WorkflowEvent
 from bus.errors import BusError, GaaiError
 from bus.health import Heartbeat
 from bus.settings import Settings
@@ -126,7 +131,8 @@ class Bus:
                     name=name,
                     connect_timeout=5,
                     max_reconnect_attempts=-1,
-                    reconnect_time_wait=0.5,
+                    # nats-py annotates int, but it sleeps this many seconds, fractions included.
+                    reconnect_time_wait=0.5,  # type: ignore[arg-type]
                     allow_reconnect=True,
                     error_cb=on_error,
                     **_auth_options(settings),
@@ -202,14 +208,14 @@ class Bus:
         await self._ensure_consumer(subjects.RESULTS_STREAM, config)
 
     async def _ensure_consumer(self, stream: str, config: ConsumerConfig) -> None:
+        durable = config.durable_name
+        assert durable is not None, "every consumer of ours is durable"
         try:
             try:
                 await self.js.add_consumer(stream, config=config)
             except nats.js.errors.BadRequestError as refused:
                 try:
-                    await self.js.consumer_info(
-                        stream, config.durable_name
-                    )  # exists with another config: use it as it is
+                    await self.js.consumer_info(stream, durable)  # exists with another config: use it as it is
                 except nats.js.errors.NotFoundError:
                     raise BusError(
                         "jetstream_unavailable",
@@ -239,6 +245,166 @@ class Bus:
         except (nats.errors.Error, nats.js.errors.Error, asyncio.TimeoutError) as exc:
             raise BusError("publish_failed", f"could not publish to {subject}: {exc or type(exc).__name__}") from None
 
+    async def get_entry(self, bucket: str, key: str) -> tuple[bytes, int] | None:
+        """The value and revision of ``key`` in KV ``bucket``; None when it has no value."""
+        try:
+            entry = await self._kv(bucket).get(key)
+        except nats.js.errors.KeyNotFoundError:
+            return None
+        except _NATS_ERRORS as exc:
+            raise _unavailable(f"cannot read {key} from {bucket}", exc) from None
+        if entry.value is None or entry.revision is None:
+            return None
+        return entry.value, entry.revision
+
+    async def create_entry(self, bucket: str, key: str, value: bytes) -> int | None:
+        """Store ``key`` only if it has no value yet; its revision, or None when it already had one."""
+        try:
+            return await self._kv(bucket).create(key, value)
+        except nats.js.errors.KeyWrongLastSequenceError:
+            return None
+        except _NATS_ERRORS as exc:
+            raise _unavailable(f"cannot create {key} in {bucket}", exc) from None
+
+    async def update_entry(self, bucket: str, key: str, value: bytes, revision: int) -> int | None:
+        """Compare-and-set: store ``value`` if ``key`` is still at ``revision``; the new revision, or None."""
+        try:
+            return await self._kv(bucket).update(key, value, last=revision)
+        except nats.js.errors.KeyWrongLastSequenceError:
+            return None
+        except _NATS_ERRORS as exc:
+            raise _unavailable(f"cannot update {key} in {bucket}", exc) from None
+
+    async def put_entry(self, bucket: str, key: str, value: bytes) -> int:
+        """Store ``value`` under ``key`` whatever it held; its revision."""
+        try:
+            return await self._kv(bucket).put(key, value)
+        except _NATS_ERRORS as exc:
+            raise _unavailable(f"cannot write {key} to {bucket}", exc) from None
+
+    async def entry_keys(self, bucket: str) -> list[str]:
+        """Every key of KV ``bucket`` that holds a value."""
+        try:
+            return await self._kv(bucket).keys()
+        except nats.js.errors.NoKeysError:
+            return []
+        except _NATS_ERRORS as exc:
+            raise _unavailable(f"cannot list the keys of {bucket}", exc) from None
+
+    async def put_object(self, bucket: str, name: str, data: bytes) -> None:
+        try:
+            await self._objects(bucket).put(name, data)
+        except _NATS_ERRORS as exc:
+            raise _unavailable(f"cannot store {name} in {bucket}", exc) from None
+
+    async def get_object(self, bucket: str, name: str) -> bytes | None:
+        """The content of object ``name``; None when the bucket has no such object."""
+        try:
+            result = await self._objects(bucket).get(name)
+        except nats.js.errors.ObjectNotFoundError:
+            return None
+        except _NATS_ERRORS as exc:
+            raise _unavailable(f"cannot read {name} from {bucket}", exc) from None
+        return result.data or b""
+
+    async def object_size(self, bucket: str, name: str) -> int | None:
+        """The size in bytes of object ``name``; None when the bucket has no such object."""
+        try:
+            info = await self._objects(bucket).get_info(name)
+        except nats.js.errors.ObjectNotFoundError:
+            return None
+        except _NATS_ERRORS as exc:
+            raise _unavailable(f"cannot read {name} from {bucket}", exc) from None
+        return info.size or 0
+
+    async def stored_messages(self, stream: str) -> list[tuple[int, bytes]]:
+        """Every message ``stream`` holds with its sequence number, oldest first."""
+        try:
+            state = (await self.js.stream_info(stream)).state
+            found = []
+            for sequence in range(state.first_seq, state.last_seq + 1) if state.messages else ():
+                data = await self.stored_message(stream, sequence)
+                if data is not None:  # deleted since
+                    found.append((sequence, data))
+            return found
+        except _NATS_ERRORS as exc:
+            raise _unavailable(f"cannot read stream {stream}", exc) from None
+
+    async def stored_message(self, stream: str, sequence: int) -> bytes | None:
+        """The body of message ``sequence`` of ``stream``; None when there is none."""
+        try:
+            return (await self.js.get_msg(stream, sequence)).data or b""
+        except nats.js.errors.NotFoundError:
+            return None
+        except _NATS_ERRORS as exc:
+            raise _unavailable(f"cannot read message {sequence} of {stream}", exc) from None
+
+    async def delete_stored_message(self, stream: str, sequence: int) -> None:
+        try:
+            await self.js.delete_msg(stream, sequence)
+        except _NATS_ERRORS as exc:
+            raise _unavailable(f"cannot delete message {sequence} of {stream}", exc) from None
+
+    async def last_sequence(self, stream: str) -> int:
+        """The sequence number of the last message published to ``stream``."""
+        try:
+            return (await self.js.stream_info(stream)).state.last_seq
+        except _NATS_ERRORS as exc:
+            raise _unavailable(f"cannot read stream {stream}", exc) from None
+
+    async def consumer_progress(self, stream: str, durable: str) -> ConsumerProgress | None:
+        """How far consumer ``durable`` of ``stream`` is; None when it does not exist."""
+        try:
+            info = await self.js.consumer_info(stream, durable)
+        except nats.js.errors.NotFoundError:
+            return None
+        except _NATS_ERRORS as exc:
+            raise _unavailable(f"cannot read consumer {durable} of {stream}", exc) from None
+        acknowledged = (info.ack_floor.stream_seq or 0) if info.ack_floor is not None else 0
+        return ConsumerProgress(acknowledged_up_to=acknowledged, pulls_waiting=info.num_waiting or 0)
+
+    async def follow_events(
+        self, workflow_id: str, on_event: Callable[[Event], Awaitable[None] | None], *, replay: bool
+    ) -> EventSubscription:
+        """Hand every progress event of ``workflow_id`` ("*" for all) to ``on_event``; undecodable ones are skipped.
+
+        With ``replay`` the events stream is read from its start (late subscribers miss nothing);
+        without, only events published from now on arrive.
+        """
+
+        async def deliver(message: Msg) -> None:
+            try:
+                event = event_decoder.decode(message.data)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                return
+            handled = on_event(event)
+            if handled is not None:
+                await handled
+
+        subject = subjects.event_subject(workflow_id)
+        try:
+            if replay:
+                subscription: Subscription = await self.js.subscribe(
+                    subject, cb=deliver, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
+                )
+            else:
+                subscription = await self.nc.subscribe(subject, cb=deliver)
+        except _NATS_ERRORS as exc:
+            raise _unavailable(f"cannot follow the events of {workflow_id}", exc) from None
+        return EventSubscription(subscription)
+
+    def _kv(self, bucket: str) -> KeyValue:
+        buckets = {subjects.WORKFLOWS_BUCKET: self.workflows, subjects.CANCELLATIONS_BUCKET: self.cancellations}
+        if bucket not in buckets:
+            raise BusError("unknown_bucket", f"no key-value bucket {bucket!r}")
+        return buckets[bucket]
+
+    def _objects(self, bucket: str) -> ObjectStore:
+        buckets = {subjects.DOCUMENTS_BUCKET: self.documents, subjects.REPORTS_BUCKET: self.reports}
+        if bucket not in buckets:
+            raise BusError("unknown_bucket", f"no object bucket {bucket!r}")
+        return buckets[bucket]
+
     async def close(self) -> None:
         """Stop the heartbeat (removing its file), flush what is buffered (acks are fire-and-forget), then close.
 
@@ -252,6 +418,36 @@ class Bus:
             except (nats.errors.Error, asyncio.TimeoutError):
                 pass  # closing anyway; JetStream redelivers whatever was not acknowledged
             await self.nc.close()
+
+
+@dataclass(frozen=True)
+class ConsumerProgress:
+    """Where a durable consumer stands."""
+
+    acknowledged_up_to: int
+    """Every message of the stream up to this sequence number is acknowledged."""
+    pulls_waiting: int
+    """Pull requests waiting for messages: replicas that are idle and ready."""
+
+
+class EventSubscription:
+    """Progress events being followed; ``close`` stops them."""
+
+    def __init__(self, subscription: Subscription) -> None:
+        self._subscription = subscription
+
+    async def close(self) -> None:
+        try:
+            await self._subscription.unsubscribe()
+        except nats.errors.Error:
+            pass  # the connection is gone, and the subscription with it
+
+
+_NATS_ERRORS = (nats.errors.Error, nats.js.errors.Error, asyncio.TimeoutError)
+
+
+def _unavailable(what: str, exc: BaseException) -> BusError:
+    return BusError("jetstream_unavailable", f"{what}: {exc or type(exc).__name__}")
 
 
 @asynccontextmanager
@@ -333,7 +529,9 @@ async def _create_or_wait(lookup, create, what: str):
 
 
 async def _ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
-    await _create_or_wait(lambda: js.stream_info(config.name), lambda: js.add_stream(config), f"stream {config.name}")
+    name = config.name
+    assert name is not None, "every stream of STREAMS is named"
+    await _create_or_wait(lambda: js.stream_info(name), lambda: js.add_stream(config), f"stream {name}")
 
 
 async def _ensure_kv(js: JetStreamContext, bucket: str) -> KeyValue:

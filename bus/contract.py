@@ -33,13 +33,17 @@ Scalar = Union[str, int, float, bool, None]
 
 
 class _Frozen(Struct, frozen=True, kw_only=True, forbid_unknown_fields=False):
-    """Base of every message: immutable, keyword-only, tolerant of unknown fields."""
+    """Base of every message: immutable, keyword-only, tolerant of unknown fields.
+
+    Every subclass repeats ``frozen=True``: msgspec inherits it, but type checkers read a
+    dataclass-like class's keywords per class (PEP 681).
+    """
 
 
 # ---------------------------------------------------------------- client requests
 
 
-class DocumentInput(_Frozen):
+class DocumentInput(_Frozen, frozen=True):
     """A requirement document given by a client: inline ``content`` or a ``path``.
 
     A path is read by the orchestrator only under its configured documents root; over the
@@ -54,7 +58,7 @@ class DocumentInput(_Frozen):
     media_type: Annotated[str, Meta(max_length=128)] | None = None
 
 
-class EdgeSemantics(_Frozen):
+class EdgeSemantics(_Frozen, frozen=True):
     """How one edge collection is read.
 
     ``directed``: an edge goes from ``_from`` to ``_to``; otherwise it is a tie both ways,
@@ -69,7 +73,7 @@ class EdgeSemantics(_Frozen):
 
 
 VERTICAL_NAMES: tuple[str, ...] = ("adtech", "ecommerce", "fintech", "fraud", "generic", "social")
-"""The built-in industry verticals a request may name in ``industry`` (their profiles: ``agents/verticals/``)."""
+"""The built-in industry verticals a request may name in ``industry`` (their profiles: ``agents/vertical/profiles/``)."""
 
 INDUSTRY_ALIASES: dict[str, str] = {
     "e_commerce": "ecommerce",
@@ -102,7 +106,7 @@ ALGORITHM_NAMES: tuple[str, ...] = ("pagerank", "wcc", "scc", "label_propagation
 NonBlank = Annotated[str, Meta(pattern=r"\S", description="A string with at least one non-space character.")]
 
 
-class CustomPattern(_Frozen):
+class CustomPattern(_Frozen, frozen=True):
     """How a custom vertical words the findings of one algorithm."""
 
     title: NonBlank
@@ -110,7 +114,7 @@ class CustomPattern(_Frozen):
     recommendation: NonBlank
 
 
-class CustomPatterns(_Frozen, forbid_unknown_fields=True):
+class CustomPatterns(_Frozen, forbid_unknown_fields=True, frozen=True):
     """A custom vertical's wording per algorithm (one of ``ALGORITHM_NAMES`` each); a missing one is the generic's."""
 
     pagerank: CustomPattern | None = None
@@ -121,21 +125,21 @@ class CustomPatterns(_Frozen, forbid_unknown_fields=True):
     betweenness: CustomPattern | None = None
 
 
-class VerticalMetadata(_Frozen):
+class VerticalMetadata(_Frozen, frozen=True):
     name: NonBlank
     display_name: str = ""
     description: str = ""
     version: str | int | float = ""
 
 
-class DomainContext(_Frozen):
+class DomainContext(_Frozen, frozen=True):
     key_entities: list[str] = []
     metrics: list[str] = []
     terminology: dict[str, str] = {}
     keywords: list[str] = []
 
 
-class CustomVertical(_Frozen):
+class CustomVertical(_Frozen, frozen=True):
     """An industry vertical given by a client (``SubmitRequest.custom_vertical``), in the format of the built-in ones.
 
     Only ``metadata.name`` is required; ``display_name`` defaults to it.
@@ -147,7 +151,7 @@ class CustomVertical(_Frozen):
     patterns: CustomPatterns = CustomPatterns()
 
 
-class SubmitRequest(_Frozen):
+class SubmitRequest(_Frozen, frozen=True):
     """Start a workflow: sent as a request on ``gaai.workflow.submit``."""
 
     graph_name: Name
@@ -164,34 +168,34 @@ class SubmitRequest(_Frozen):
     edge_semantics: Annotated[list[EdgeSemantics], Meta(max_length=256)] = []
 
 
-class SubmitReply(_Frozen):
+class SubmitReply(_Frozen, frozen=True):
     """The answer to an accepted submission; the workflow state is already stored."""
 
     workflow_id: Id
     status: str
 
 
-class StatusRequest(_Frozen):
+class StatusRequest(_Frozen, frozen=True):
     """Ask for a workflow's state: sent as a request on ``gaai.workflow.status``."""
 
     workflow_id: WorkflowId
 
 
-class CancelRequest(_Frozen):
+class CancelRequest(_Frozen, frozen=True):
     """Stop a workflow: sent as a request on ``gaai.workflow.cancel``; answered with its status."""
 
     workflow_id: WorkflowId
     reason: Annotated[str, Meta(max_length=500)] = "cancelled by request"
 
 
-class RetryRequest(_Frozen):
+class RetryRequest(_Frozen, frozen=True):
     """Run a failed task again (e.g. from the dead-letter stream): a request on ``gaai.workflow.retry``."""
 
     workflow_id: WorkflowId
     task_id: Annotated[str, Meta(max_length=200)]
 
 
-class ErrorInfo(_Frozen):
+class ErrorInfo(_Frozen, frozen=True):
     """What went wrong, machine-readable ``code`` plus a sentence for people."""
 
     code: str
@@ -199,7 +203,7 @@ class ErrorInfo(_Frozen):
     retryable: bool = False
 
 
-class ErrorReply(_Frozen):
+class ErrorReply(_Frozen, frozen=True):
     """The answer to any request that could not be served."""
 
     error: ErrorInfo
@@ -208,7 +212,7 @@ class ErrorReply(_Frozen):
 # ---------------------------------------------------------------- domain values
 
 
-class DocumentRef(_Frozen):
+class DocumentRef(_Frozen, frozen=True):
     """A requirement document stored in the ``gaai_documents`` object store."""
 
     name: str
@@ -217,7 +221,7 @@ class DocumentRef(_Frozen):
     size: int
 
 
-class AlgorithmPattern(_Frozen):
+class AlgorithmPattern(_Frozen, frozen=True):
     """How a vertical words the findings of one algorithm."""
 
     title: str
@@ -225,7 +229,7 @@ class AlgorithmPattern(_Frozen):
     recommendation: str
 
 
-class VerticalProfile(_Frozen):
+class VerticalProfile(_Frozen, frozen=True):
     """An industry vertical: vocabulary and per-algorithm patterns for use cases and reports."""
 
     name: str
@@ -243,14 +247,14 @@ class VerticalProfile(_Frozen):
     reason: str = ""
 
 
-class AttributeInfo(_Frozen):
+class AttributeInfo(_Frozen, frozen=True):
     name: str
     types: list[str]
     present_ratio: float
     examples: list[str] = []
 
 
-class CollectionInfo(_Frozen):
+class CollectionInfo(_Frozen, frozen=True):
     """A collection as schema analysis found it.
 
     For edge collections: the semantics in force (``directed``, ``weight_field``), the
@@ -269,7 +273,7 @@ class CollectionInfo(_Frozen):
     weight_candidates: list[str] = []
 
 
-class EdgeDefinition(_Frozen):
+class EdgeDefinition(_Frozen, frozen=True):
     """Which vertex collections one edge collection connects (from sampled or all edges)."""
 
     collection: str
@@ -278,7 +282,7 @@ class EdgeDefinition(_Frozen):
     count: int
 
 
-class GraphSchema(_Frozen):
+class GraphSchema(_Frozen, frozen=True):
     graph_name: str
     vertex_collections: list[CollectionInfo]
     edge_collections: list[CollectionInfo]
@@ -290,13 +294,13 @@ class GraphSchema(_Frozen):
     warnings: list[str] = []
 
 
-class Objective(_Frozen):
+class Objective(_Frozen, frozen=True):
     id: str
     text: str
     source: str = ""
 
 
-class Requirement(_Frozen):
+class Requirement(_Frozen, frozen=True):
     id: str
     text: str
     priority: Literal["critical", "high", "medium", "low"] = "medium"
@@ -305,12 +309,12 @@ class Requirement(_Frozen):
     section: str = ""
 
 
-class Stakeholder(_Frozen):
+class Stakeholder(_Frozen, frozen=True):
     name: str
     role: str = ""
 
 
-class OutputConstraint(_Frozen):
+class OutputConstraint(_Frozen, frozen=True):
     """A rule from the documents that binds what a report may show.
 
     ``no_names``: no vertex is named (ids are pseudonymised); ``max_items``: lists show at
@@ -326,7 +330,7 @@ class OutputConstraint(_Frozen):
     source: str = ""
 
 
-class RequirementsDoc(_Frozen):
+class RequirementsDoc(_Frozen, frozen=True):
     objectives: list[Objective] = []
     requirements: list[Requirement] = []
     stakeholders: list[Stakeholder] = []
@@ -336,7 +340,7 @@ class RequirementsDoc(_Frozen):
     output_constraints: list[OutputConstraint] = []
 
 
-class UseCase(_Frozen):
+class UseCase(_Frozen, frozen=True):
     """A graph question worth answering; ``focus_collections`` are the vertex collections it is about."""
 
     id: str
@@ -349,7 +353,7 @@ class UseCase(_Frozen):
     focus_collections: list[str] = []
 
 
-class AnalysisTemplate(_Frozen):
+class AnalysisTemplate(_Frozen, frozen=True):
     """One executable analysis: an algorithm, its parameters and the collections it reads.
 
     ``use_case_ids``: every use case it serves (``use_case_id`` first, near-duplicates merged
@@ -372,13 +376,13 @@ class AnalysisTemplate(_Frozen):
     use_case_ids: list[str] = []
 
 
-class RankedVertex(_Frozen):
+class RankedVertex(_Frozen, frozen=True):
     id: str
     value: float
     label: str = ""
 
 
-class Distribution(_Frozen):
+class Distribution(_Frozen, frozen=True):
     count: int
     min: float
     max: float
@@ -391,7 +395,7 @@ class Distribution(_Frozen):
     gini: float = 0.0
 
 
-class GroupStats(_Frozen):
+class GroupStats(_Frozen, frozen=True):
     """Sizes of components or communities."""
 
     count: int
@@ -402,7 +406,7 @@ class GroupStats(_Frozen):
     modularity: float | None = None
 
 
-class GroupBridge(_Frozen):
+class GroupBridge(_Frozen, frozen=True):
     """The ties between one group and another: how many, and this group's members carrying most of them."""
 
     group_id: str
@@ -411,7 +415,7 @@ class GroupBridge(_Frozen):
     carriers: list[RankedVertex] = []
 
 
-class AttributeShare(_Frozen):
+class AttributeShare(_Frozen, frozen=True):
     """An attribute value over-represented in a group: its share there and in the whole collection."""
 
     collection: str
@@ -422,7 +426,7 @@ class AttributeShare(_Frozen):
     overall_share: float = 0.0
 
 
-class GroupDetail(_Frozen):
+class GroupDetail(_Frozen, frozen=True):
     """One component or community described: size, its most central members, density, make-up and bridges.
 
     A tie is a pair of vertices joined by at least one edge, in either direction. ``central``
@@ -444,7 +448,7 @@ class GroupDetail(_Frozen):
     bridges: list[GroupBridge] = []
 
 
-class ExecutionSummary(_Frozen):
+class ExecutionSummary(_Frozen, frozen=True):
     """What an algorithm run found; per-vertex values stay in the store at ``result_ref``.
 
     When the top list is drawn from the template's focus collections, ``focus_distribution``
@@ -483,19 +487,19 @@ class ExecutionSummary(_Frozen):
     top_by_collection: dict[str, list[RankedVertex]] = {}
 
 
-class Insight(_Frozen):
+class Insight(_Frozen, frozen=True):
     title: str
     text: str
     confidence: Annotated[float, Meta(ge=0, le=1)]
     evidence: dict[str, float] = {}
 
 
-class Recommendation(_Frozen):
+class Recommendation(_Frozen, frozen=True):
     text: str
     priority: Literal["critical", "high", "medium", "low"] = "medium"
 
 
-class ArtifactRef(_Frozen):
+class ArtifactRef(_Frozen, frozen=True):
     """A file in the ``gaai_reports`` object store."""
 
     format: str
@@ -503,14 +507,14 @@ class ArtifactRef(_Frozen):
     size: int
 
 
-class RejectedClaim(_Frozen):
+class RejectedClaim(_Frozen, frozen=True):
     """A statement the report would have made, withheld because the stored results contradict it."""
 
     text: str
     reason: str
 
 
-class Report(_Frozen):
+class Report(_Frozen, frozen=True):
     """One execution's report.
 
     ``semantics`` is the sentence saying how the graph was read (direction, weights);
@@ -538,14 +542,14 @@ class Report(_Frozen):
 # ---------------------------------------------------------------- tasks
 
 
-class VerticalTask(_Frozen, tag="vertical", tag_field="kind"):
+class VerticalTask(_Frozen, tag="vertical", tag_field="kind", frozen=True):
     graph_name: str
     documents: list[DocumentRef]
     industry: str = "auto"
     custom_vertical: dict | None = None
 
 
-class SchemaTask(_Frozen, tag="schema", tag_field="kind"):
+class SchemaTask(_Frozen, tag="schema", tag_field="kind", frozen=True):
     graph_name: str
     core_collections: list[str] = []
     satellite_collections: list[str] = []
@@ -553,17 +557,17 @@ class SchemaTask(_Frozen, tag="schema", tag_field="kind"):
     edge_semantics: list[EdgeSemantics] = []
 
 
-class RequirementsTask(_Frozen, tag="requirements", tag_field="kind"):
+class RequirementsTask(_Frozen, tag="requirements", tag_field="kind", frozen=True):
     documents: list[DocumentRef]
 
 
-class UseCasesTask(_Frozen, tag="use_cases", tag_field="kind"):
+class UseCasesTask(_Frozen, tag="use_cases", tag_field="kind", frozen=True):
     requirements: RequirementsDoc
     schema: GraphSchema
     vertical: VerticalProfile
 
 
-class TemplatesTask(_Frozen, tag="templates", tag_field="kind"):
+class TemplatesTask(_Frozen, tag="templates", tag_field="kind", frozen=True):
     """``requirements`` and ``unanswered`` let the templates agent account for every requirement."""
 
     use_cases: list[UseCase]
@@ -573,12 +577,12 @@ class TemplatesTask(_Frozen, tag="templates", tag_field="kind"):
     unanswered: list[UnansweredQuestion] = []
 
 
-class ExecutionTask(_Frozen, tag="execution", tag_field="kind"):
+class ExecutionTask(_Frozen, tag="execution", tag_field="kind", frozen=True):
     graph_name: str
     template: AnalysisTemplate
 
 
-class ReportTask(_Frozen, tag="reporting", tag_field="kind"):
+class ReportTask(_Frozen, tag="reporting", tag_field="kind", frozen=True):
     template: AnalysisTemplate
     use_case: UseCase | None
     execution: ExecutionSummary
@@ -593,19 +597,19 @@ Task = Union[VerticalTask, SchemaTask, RequirementsTask, UseCasesTask, Templates
 # ---------------------------------------------------------------- results
 
 
-class VerticalResult(_Frozen, tag="vertical", tag_field="kind"):
+class VerticalResult(_Frozen, tag="vertical", tag_field="kind", frozen=True):
     vertical: VerticalProfile
 
 
-class SchemaResult(_Frozen, tag="schema", tag_field="kind"):
+class SchemaResult(_Frozen, tag="schema", tag_field="kind", frozen=True):
     schema: GraphSchema
 
 
-class RequirementsResult(_Frozen, tag="requirements", tag_field="kind"):
+class RequirementsResult(_Frozen, tag="requirements", tag_field="kind", frozen=True):
     requirements: RequirementsDoc
 
 
-class UnansweredQuestion(_Frozen):
+class UnansweredQuestion(_Frozen, frozen=True):
     """A graph question the requirements ask that this graph cannot answer, so no use case has it."""
 
     algorithm: str
@@ -613,14 +617,15 @@ class UnansweredQuestion(_Frozen):
     reason: str
 
 
-class RequirementCoverage(_Frozen):
+class RequirementCoverage(_Frozen, frozen=True):
     """What became of one requirement or objective: answered by templates, or why not.
 
     ``status``: ``answered`` (``template_ids`` hold its analyses), ``no_slot`` (an analysis
     answers it but ``max_executions`` ran out; ``executions_needed`` would cover it),
     ``no_data`` (the graph lacks what it needs), ``not_analytic`` (no graph algorithm
-    answers it, e.g. a constraint or an output request), ``output_request`` (honoured by
-    the output itself, e.g. a CSV export).
+    answers it, e.g. how the analyses must run), ``output_request`` (a request about the
+    reports, not a question of the graph; ``reason`` says whether the reports honour it: a
+    CSV export is, another language is not).
     """
 
     requirement_id: str
@@ -631,22 +636,22 @@ class RequirementCoverage(_Frozen):
     executions_needed: int | None = None
 
 
-class UseCasesResult(_Frozen, tag="use_cases", tag_field="kind"):
+class UseCasesResult(_Frozen, tag="use_cases", tag_field="kind", frozen=True):
     use_cases: list[UseCase]
     unanswered: list[UnansweredQuestion] = []
 
 
-class TemplatesResult(_Frozen, tag="templates", tag_field="kind"):
+class TemplatesResult(_Frozen, tag="templates", tag_field="kind", frozen=True):
     templates: list[AnalysisTemplate]
     rejected: list[str] = []
     coverage: list[RequirementCoverage] = []
 
 
-class ExecutionResult(_Frozen, tag="execution", tag_field="kind"):
+class ExecutionResult(_Frozen, tag="execution", tag_field="kind", frozen=True):
     summary: ExecutionSummary
 
 
-class ReportResult(_Frozen, tag="reporting", tag_field="kind"):
+class ReportResult(_Frozen, tag="reporting", tag_field="kind", frozen=True):
     report: Report
 
 
@@ -678,7 +683,7 @@ AGENT_NAMES: tuple[str, ...] = (*TASK_AGENTS, "catalog")
 # ---------------------------------------------------------------- envelopes
 
 
-class LlmCall(_Frozen):
+class LlmCall(_Frozen, frozen=True):
     """One call to a language-model provider, recorded by the agent that made it."""
 
     purpose: str
@@ -692,7 +697,7 @@ class LlmCall(_Frozen):
     priced: bool = True
 
 
-class Instance(_Frozen):
+class Instance(_Frozen, frozen=True):
     """The agent process that did a task."""
 
     agent: str
@@ -701,7 +706,7 @@ class Instance(_Frozen):
     instance_id: str
 
 
-class TaskEnvelope(_Frozen):
+class TaskEnvelope(_Frozen, frozen=True):
     """A task on ``gaai.task.<agent>``."""
 
     workflow_id: str
@@ -711,7 +716,7 @@ class TaskEnvelope(_Frozen):
     contract_version: int = CONTRACT_VERSION
 
 
-class ResultEnvelope(_Frozen):
+class ResultEnvelope(_Frozen, frozen=True):
     """An agent's answer to one task on ``gaai.result.<agent>``: a result or an error."""
 
     workflow_id: str
@@ -734,7 +739,7 @@ TaskStatus = Literal["waiting", "dispatched", "running", "completed", "failed", 
 FINAL_STATUSES: tuple[str, ...] = ("completed", "failed", "cancelled")
 
 
-class TaskState(_Frozen):
+class TaskState(_Frozen, frozen=True):
     task_id: str
     agent: str
     label: str
@@ -749,13 +754,13 @@ class TaskState(_Frozen):
     llm_calls: list[LlmCall] = []
 
 
-class ReportLocation(_Frozen):
+class ReportLocation(_Frozen, frozen=True):
     template_id: str
     title: str
     artifacts: list[ArtifactRef] = []
 
 
-class WorkflowProgress(_Frozen):
+class WorkflowProgress(_Frozen, frozen=True):
     """A workflow as ``gaai.workflow.status`` reports it."""
 
     workflow_id: str
@@ -773,7 +778,7 @@ class WorkflowProgress(_Frozen):
     coverage: list[RequirementCoverage] = []
 
 
-class TaskEvent(_Frozen, tag="task", tag_field="kind"):
+class TaskEvent(_Frozen, tag="task", tag_field="kind", frozen=True):
     """A task changed state: published on ``gaai.event.<workflow_id>``."""
 
     workflow_id: str
@@ -786,7 +791,7 @@ class TaskEvent(_Frozen, tag="task", tag_field="kind"):
     error: ErrorInfo | None = None
 
 
-class WorkflowEvent(_Frozen, tag="workflow", tag_field="kind"):
+class WorkflowEvent(_Frozen, tag="workflow", tag_field="kind", frozen=True):
     """A workflow's state was written: published on ``gaai.event.<workflow_id>``, once per write.
 
     ``status`` and the counts are the workflow's after the write; ``tasks`` are the task
@@ -805,7 +810,7 @@ class WorkflowEvent(_Frozen, tag="workflow", tag_field="kind"):
 Event = Union[TaskEvent, WorkflowEvent]
 
 
-class DeadLetter(_Frozen):
+class DeadLetter(_Frozen, frozen=True):
     """A task that failed for good, parked on ``gaai.dlq.<agent>`` with its error."""
 
     task: TaskEnvelope

@@ -24,7 +24,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import nats.errors
 import structlog
@@ -54,7 +55,7 @@ class Feed:
     """
 
     def __init__(
-        self, bus: Bus, stream: str, durable: str, capacity: int, on_message: Callable[[Msg], Awaitable[None]]
+        self, bus: Bus, stream: str, durable: str, capacity: int, on_message: Callable[[Msg], Coroutine[Any, Any, None]]
     ) -> None:
         self._bus = bus
         self._next_subject = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}"

@@ -6,6 +6,7 @@ Shared by the Python client and by the agents that need a workflow's status (the
 from __future__ import annotations
 
 import asyncio
+from typing import TypeVar
 
 import nats.errors
 
@@ -15,8 +16,10 @@ from bus.connection import Bus
 from bus.contract import ErrorReply, StatusRequest, WorkflowProgress
 from bus.errors import BusError, RequestError
 
+R = TypeVar("R")
 
-async def ask(bus: Bus, subject: str, request: object, decoder: ReplyDecoder, timeout: float):
+
+async def ask(bus: Bus, subject: str, request: object, decoder: ReplyDecoder[R], timeout: float) -> R:
     """The reply to ``request`` on ``subject``, decoded by ``decoder``.
 
     Raises:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -50,7 +51,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         Raises:
             GaaiError: ``bad_setting`` when a variable does not hold what it must.
         """
-        env: dict[str, object] = {
+        # Each value has the type of its field: parse_setting made it with the field's kind.
+        env: dict[str, Any] = {
             field: parse_setting(variable, kind, os.environ[variable])
             for field, variable, kind in _ENVIRONMENT
             if os.environ.get(variable)

@@ -18,9 +18,10 @@ still being worked on (a long algorithm run or LLM call outlives the ack wait).
 A task still running after ``Settings.running_event_after_s`` (0.2 s unless
 ``GAAI_RUNNING_EVENT_AFTER_S`` says otherwise) is announced with a ``running`` event (its
 time is when the task started); one that ends sooner is reported only by its end, which
-the orchestrator announces with the instance that did it. Quick tasks make up most of a
-workflow, and for them the announcement was a third of all progress events. At 0 every
-delivery worked on is announced before its handler starts.
+the orchestrator announces with the instance that did it (most tasks are quick, so this
+keeps the events few). At 0 every delivery worked on is announced before its handler starts.
+
+Decoding, the span, the log binding and the in-progress acks are ``bus.consume``'s.
 """
 
 from __future__ import annotations
@@ -32,17 +33,17 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
-import msgspec
 import nats.errors
 import nats.js.errors
 import structlog
 from nats.aio.msg import Msg
-from opentelemetry.trace import Status, StatusCode
 
 from bus import subjects
 from bus.codec import encode, task_decoder
 from bus.connection import Bus
+from bus.consume import Delivery, Pipeline, Settlement, ack, backoff, drop, retry
 from bus.contract import (
     DeadLetter,
     ErrorInfo,
@@ -56,12 +57,11 @@ from bus.contract import (
 from bus.errors import BusError, GaaiError, TaskError
 from bus.feed import Feed
 from bus.settings import Settings
-from telemetry.logging import bind_task, unbind_task
-from telemetry.tracing import consumer_span, current_ids, producer_span
+from telemetry.tracing import producer_span
 
 log = structlog.get_logger("bus.worker")
 
-RETRY_BACKOFF_S = (0.5, 2.0, 5.0, 15.0, 30.0)
+T = TypeVar("T")
 
 
 def this_instance(agent: str) -> Instance:
@@ -77,15 +77,12 @@ class Job:
     bus: Bus
     instance: Instance
     llm_calls: list[LlmCall] = field(default_factory=list)
-    _msg: Msg | None = None
+    delivery: Delivery | None = None
 
     async def progress(self) -> None:
         """Tell JetStream the task is still being worked on (resets its ack wait)."""
-        if self._msg is not None:
-            try:
-                await self._msg.in_progress()
-            except nats.errors.Error:
-                pass  # connection blip; the next heartbeat tries again
+        if self.delivery is not None:
+            await self.delivery.in_progress()
 
 
 Handler = Callable[[TaskEnvelope, Job], Awaitable[TaskResult]]
@@ -99,13 +96,24 @@ async def serve(
     await bus.ensure_agent_consumer(agent, settings)
     running: dict[str, set[asyncio.Task[None]]] = {}
     cancelled = await _follow_cancellations(bus, running)
+    worker = _Worker(bus, settings, agent, handler, instance, cancelled)
+    pipeline = Pipeline(
+        consumer=subjects.agent_consumer(agent),
+        what="task",
+        decoder=task_decoder,
+        handle=worker.work,
+        max_deliver=settings.max_deliver,
+        on_undecodable=worker.report_undecodable,
+        progress_every_s=settings.ack_wait_s / 3,
+    )
 
     async def on_message(message: Msg) -> None:
         workflow_id = (message.headers or {}).get(subjects.HEADER_WORKFLOW_ID, "")
         this_task = asyncio.current_task()
+        assert this_task is not None  # a Feed runs every message in a task of its own
         running.setdefault(workflow_id, set()).add(this_task)
         try:
-            await _process(bus, settings, agent, handler, instance, message, cancelled)
+            await pipeline(message)
         finally:
             _forget(running, workflow_id, this_task)
 
@@ -152,7 +160,7 @@ async def _follow_cancellations(bus: Bus, running: dict[str, set[asyncio.Task[No
     return cancelled
 
 
-def _forget(running: dict[str, set], workflow_id: str, task: asyncio.Task) -> None:
+def _forget(running: dict[str, set[asyncio.Task[None]]], workflow_id: str, task: asyncio.Task[None]) -> None:
     tasks = running.get(workflow_id)
     if tasks is not None:
         tasks.discard(task)
@@ -160,123 +168,155 @@ def _forget(running: dict[str, set], workflow_id: str, task: asyncio.Task) -> No
             del running[workflow_id]
 
 
-async def _process(
-    bus: Bus, settings: Settings, agent: str, handler: Handler, instance: Instance, message: Msg, cancelled: set[str]
-) -> None:
-    started = time.time()
-    deliveries = message.metadata.num_delivered if message.metadata else 1
-    try:
-        envelope = task_decoder.decode(message.data)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        await _reject_undecodable(bus, agent, instance, message, started, str(exc))
-        return
-    if envelope.workflow_id in cancelled:
-        log.info("task of a cancelled workflow skipped", workflow_id=envelope.workflow_id, task_id=envelope.task_id)
-        await message.term()
-        return
-    subject = subjects.task_subject(agent)
-    attributes = {
-        "gaai.workflow.id": envelope.workflow_id,
-        "gaai.task.id": envelope.task_id,
-        "gaai.attempt": envelope.attempt,
-        "gaai.deliveries": deliveries,
-    }
-    message_id = (message.headers or {}).get(subjects.HEADER_MSG_ID, envelope.task_id)
-    with consumer_span(
-        subject, message.headers, message_id, len(message.data), subjects.agent_consumer(agent), attributes
-    ) as span:
-        trace_id, span_id = current_ids()
-        bind_task(
+class _Worker:
+    """From a decoded task to its settlement: run the handler, publish the result, park a failure."""
+
+    def __init__(
+        self, bus: Bus, settings: Settings, agent: str, handler: Handler, instance: Instance, cancelled: set[str]
+    ) -> None:
+        self.bus = bus
+        self.settings = settings
+        self.agent = agent
+        self.handler = handler
+        self.instance = instance
+        self.cancelled = cancelled
+
+    async def work(self, envelope: TaskEnvelope, delivery: Delivery) -> Settlement:
+        if envelope.workflow_id in self.cancelled:
+            log.info("task of a cancelled workflow skipped")
+            return drop()
+        started = time.time()
+        settings, deliveries = self.settings, delivery.deliveries
+        job = Job(envelope=envelope, deliveries=deliveries, bus=self.bus, instance=self.instance, delivery=delivery)
+        announce_after = settings.running_event_after_s
+        announcing = None
+        if announce_after <= 0:
+            await self._announce_running(job, started, 0)
+        else:
+            announcing = asyncio.create_task(self._announce_running(job, started, announce_after))
+        result: TaskResult | None = None
+        error: ErrorInfo | None = None
+        failure: Settlement | None = None
+        try:
+            result = await _within(self.handler(envelope, job), settings.task_timeout_s)
+        except _TimedOut:
+            message_text = f"{self.agent} task did not finish within {settings.task_timeout_s:g} s and was stopped"
+            log.warning("task timed out", timeout_s=settings.task_timeout_s)
+            error, failure = ErrorInfo(code="timeout", message=message_text), ack(message_text)
+        except asyncio.CancelledError:
+            # Only a cancelled workflow cancels a running handler (shutdown lets them finish).
+            log.info("task interrupted: its workflow was cancelled")
+            return drop("workflow cancelled")
+        except GaaiError as exc:
+            described = f"{exc.code}: {exc.message}"
+            if isinstance(exc, TaskError) and exc.retryable and deliveries < settings.max_deliver:
+                log.warning("task failed, will retry", code=exc.code, error=exc.message, deliveries=deliveries)
+                return retry(backoff(deliveries), described, exc)
+            log.warning("task failed", code=exc.code, error=exc.message, deliveries=deliveries)
+            error, failure = exc.info(), ack(described, exc)
+        except Exception as exc:  # any bug in a handler must not kill the agent
+            described = f"{type(exc).__name__}: {exc}"
+            if deliveries < settings.max_deliver:
+                log.exception("task crashed, will retry", deliveries=deliveries)
+                return retry(backoff(deliveries), described, exc)
+            log.exception("task crashed on its last delivery", deliveries=deliveries)
+            error, failure = ErrorInfo(code="internal", message=described), ack(described, exc)
+        finally:
+            if announcing is not None:
+                announcing.cancel()
+        reply = ResultEnvelope(
             workflow_id=envelope.workflow_id,
             task_id=envelope.task_id,
             attempt=envelope.attempt,
-            trace_id=trace_id,
-            span_id=span_id,
+            instance=self.instance,
+            started_at=started,
+            ended_at=time.time(),
+            deliveries=deliveries,
+            llm_calls=job.llm_calls,
+            result=result,
+            error=error,
+        )
+        if error is not None:
+            await self._park(envelope, reply, error)
+        try:
+            await self._publish_result(reply)
+        except BusError as exc:
+            # Without a stored result the task must run again rather than be lost.
+            log.error("could not publish result; handing the task back", error=exc.message)
+            return retry(backoff(deliveries), exc.message)
+        return failure or ack()
+
+    async def _publish_result(self, reply: ResultEnvelope, message_id: str | None = None) -> None:
+        body = encode(reply)
+        subject = subjects.result_subject(self.agent)
+        message_id = message_id or f"result:{reply.task_id}:{reply.attempt}"
+        headers = {
+            subjects.HEADER_MSG_ID: message_id,
+            subjects.HEADER_WORKFLOW_ID: reply.workflow_id,
+            subjects.HEADER_TASK_ID: reply.task_id,
+        }
+        with producer_span(subject, message_id, len(body), headers):
+            await self.bus.publish(subject, body, headers)
+
+    async def _park(self, envelope: TaskEnvelope, reply: ResultEnvelope, error: ErrorInfo) -> None:
+        """Keep a task that failed for good in the dead-letter stream, so it can be inspected and retried."""
+        letter = DeadLetter(
+            task=envelope,
+            agent=self.agent,
+            error=error,
+            deliveries=reply.deliveries,
+            at=reply.ended_at,
+            instance=reply.instance,
         )
         try:
-            await _work(bus, settings, agent, handler, instance, message, envelope, started, deliveries, span)
-        finally:
-            unbind_task()
+            await self.bus.publish(
+                subjects.dlq_subject(self.agent),
+                encode(letter),
+                {subjects.HEADER_MSG_ID: f"dlq:{envelope.task_id}:{envelope.attempt}"},
+            )
+        except BusError as exc:
+            log.error("could not park the failed task in the dead-letter stream", error=exc.message)
 
+    async def _announce_running(self, job: Job, started: float, after_s: float) -> None:
+        """Announce a task still running after ``after_s`` (at once when 0) with a ``running`` event."""
+        if after_s > 0:
+            await asyncio.sleep(after_s)
+        envelope = job.envelope
+        await self.bus.emit(
+            TaskEvent(
+                workflow_id=envelope.workflow_id,
+                task_id=envelope.task_id,
+                agent=self.agent,
+                label="",
+                status="running",
+                at=started,
+                instance=self.instance,
+            )
+        )
 
-async def _work(bus, settings, agent, handler, instance, message, envelope, started, deliveries, span) -> None:
-    job = Job(envelope=envelope, deliveries=deliveries, bus=bus, instance=instance, _msg=message)
-    announce_after = settings.running_event_after_s
-    if announce_after <= 0:
-        await _announce_running(job, agent, started)
-    heartbeat = asyncio.create_task(_while_running(job, agent, started, announce_after, settings.ack_wait_s / 3))
-    try:
-        result = await _within(handler(envelope, job), settings.task_timeout_s)
-        outcome = dict(result=result)
-    except _TimedOut:
-        message_text = f"{agent} task did not finish within {settings.task_timeout_s:g} s and was stopped"
-        span.set_status(Status(StatusCode.ERROR, message_text))
-        log.warning("task timed out", timeout_s=settings.task_timeout_s)
-        outcome = dict(error=ErrorInfo(code="timeout", message=message_text))
-    except asyncio.CancelledError:
-        # Only a cancelled workflow cancels a running handler (shutdown lets them finish).
-        log.info("task interrupted: its workflow was cancelled")
-        span.set_status(Status(StatusCode.ERROR, "workflow cancelled"))
-        await message.term()
-        return
-    except GaaiError as exc:
-        span.record_exception(exc)
-        span.set_status(Status(StatusCode.ERROR, f"{exc.code}: {exc.message}"))
-        retryable = isinstance(exc, TaskError) and exc.retryable
-        if retryable and deliveries < settings.max_deliver:
-            log.warning("task failed, will retry", code=exc.code, error=exc.message, deliveries=deliveries)
-            await nak_with_backoff(message, deliveries)
+    async def report_undecodable(self, delivery: Delivery, reason: str) -> None:
+        """A failed result for a task that cannot be read, when its headers say which task it was."""
+        workflow_id = delivery.headers.get(subjects.HEADER_WORKFLOW_ID)
+        task_id = delivery.headers.get(subjects.HEADER_TASK_ID)
+        if not (workflow_id and task_id):
             return
-        log.warning("task failed", code=exc.code, error=exc.message, deliveries=deliveries)
-        outcome = dict(error=exc.info())
-    except Exception as exc:  # noqa: BLE001 - any bug in a handler must not kill the agent
-        span.record_exception(exc)
-        span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
-        if deliveries < settings.max_deliver:
-            log.exception("task crashed, will retry", deliveries=deliveries)
-            await nak_with_backoff(message, deliveries)
-            return
-        log.exception("task crashed on its last delivery", deliveries=deliveries)
-        outcome = dict(error=ErrorInfo(code="internal", message=f"{type(exc).__name__}: {exc}"))
-    finally:
-        heartbeat.cancel()
-    reply = ResultEnvelope(
-        workflow_id=envelope.workflow_id,
-        task_id=envelope.task_id,
-        attempt=envelope.attempt,
-        instance=instance,
-        started_at=started,
-        ended_at=time.time(),
-        deliveries=deliveries,
-        llm_calls=job.llm_calls,
-        **outcome,
-    )
-    if reply.error is not None:
-        await _park(bus, agent, envelope, reply)
-    body = encode(reply)
-    subject = subjects.result_subject(agent)
-    message_id = f"result:{envelope.task_id}:{envelope.attempt}"
-    headers = {
-        subjects.HEADER_MSG_ID: message_id,
-        subjects.HEADER_WORKFLOW_ID: envelope.workflow_id,
-        subjects.HEADER_TASK_ID: envelope.task_id,
-    }
-    try:
-        with producer_span(subject, message_id, len(body), headers):
-            await bus.publish(subject, body, headers)
-    except BusError as exc:
-        # Without a stored result the task must run again rather than be lost.
-        log.error("could not publish result; handing the task back", error=exc.message)
-        await nak_with_backoff(message, deliveries)
-        return
-    await message.ack()
+        now = time.time()
+        reply = ResultEnvelope(
+            workflow_id=workflow_id,
+            task_id=task_id,
+            instance=self.instance,
+            started_at=now,
+            ended_at=now,
+            error=ErrorInfo(code="bad_request", message=f"undecodable task: {reason}"),
+        )
+        await self._publish_result(reply, f"result:{task_id}:undecodable")
 
 
 class _TimedOut(Exception):
     """The handler overran the task timeout (not to be confused with a timeout inside it)."""
 
 
-async def _within(work, timeout: float | None):
+async def _within(work: Awaitable[T], timeout: float | None) -> T:
     if timeout is None:
         return await work
     task = asyncio.ensure_future(work)
@@ -286,79 +326,3 @@ async def _within(work, timeout: float | None):
         await asyncio.gather(task, return_exceptions=True)
         raise _TimedOut
     return task.result()
-
-
-async def _park(bus: Bus, agent: str, envelope: TaskEnvelope, reply: ResultEnvelope) -> None:
-    """Keep a task that failed for good in the dead-letter stream, so it can be inspected and retried."""
-    letter = DeadLetter(
-        task=envelope,
-        agent=agent,
-        error=reply.error,
-        deliveries=reply.deliveries,
-        at=reply.ended_at,
-        instance=reply.instance,
-    )
-    try:
-        await bus.publish(
-            subjects.dlq_subject(agent),
-            encode(letter),
-            {subjects.HEADER_MSG_ID: f"dlq:{envelope.task_id}:{envelope.attempt}"},
-        )
-    except BusError as exc:
-        log.error("could not park the failed task in the dead-letter stream", error=exc.message)
-
-
-async def _while_running(
-    job: Job, agent: str, started: float, announce_after_s: float, progress_every_s: float
-) -> None:
-    """Announce a task that takes a while, then keep telling JetStream it is in progress."""
-    if announce_after_s > 0:
-        await asyncio.sleep(announce_after_s)
-        await _announce_running(job, agent, started)
-    while True:
-        await asyncio.sleep(progress_every_s)
-        await job.progress()
-
-
-async def _announce_running(job: Job, agent: str, started: float) -> None:
-    envelope = job.envelope
-    await job.bus.emit(
-        TaskEvent(
-            workflow_id=envelope.workflow_id,
-            task_id=envelope.task_id,
-            agent=agent,
-            label="",
-            status="running",
-            at=started,
-            instance=job.instance,
-        )
-    )
-
-
-async def nak_with_backoff(message: Msg, deliveries: int) -> None:
-    delay = RETRY_BACKOFF_S[min(deliveries, len(RETRY_BACKOFF_S)) - 1]
-    try:
-        await message.nak(delay=delay)
-    except nats.errors.Error:
-        pass  # the ack wait will redeliver it anyway
-
-
-async def _reject_undecodable(
-    bus: Bus, agent: str, instance: Instance, message: Msg, started: float, reason: str
-) -> None:
-    headers = message.headers or {}
-    workflow_id, task_id = headers.get(subjects.HEADER_WORKFLOW_ID), headers.get(subjects.HEADER_TASK_ID)
-    log.error("undecodable task terminated", reason=reason, workflow_id=workflow_id, task_id=task_id)
-    await message.term()
-    if workflow_id and task_id:
-        reply = ResultEnvelope(
-            workflow_id=workflow_id,
-            task_id=task_id,
-            instance=instance,
-            started_at=started,
-            ended_at=time.time(),
-            error=ErrorInfo(code="bad_request", message=f"undecodable task: {reason}"),
-        )
-        await bus.publish(
-            subjects.result_subject(agent), encode(reply), {subjects.HEADER_MSG_ID: f"result:{task_id}:undecodable"}
-        )

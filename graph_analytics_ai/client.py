@@ -14,13 +14,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import msgspec
-import nats.errors
-import nats.js.errors
-from nats.js.api import DeliverPolicy
-
 from bus import subjects
-from bus.codec import dead_letter_decoder, event_decoder, status_reply_decoder, submit_reply_decoder
+from bus.codec import dead_letter_decoder, status_reply_decoder, submit_reply_decoder
 from bus.connection import Bus
 from bus.contract import (
     FINAL_STATUSES,
@@ -85,32 +80,24 @@ class WorkflowClient:
 
     async def dead_letters(self) -> list[tuple[int, DeadLetter]]:
         """Every parked task with its id (the dead-letter stream's sequence number), oldest first."""
-        info = await self.bus.js.stream_info(subjects.DLQ_STREAM)
-        letters = []
-        for sequence in range(info.state.first_seq, info.state.last_seq + 1) if info.state.messages else ():
-            try:
-                message = await self.bus.js.get_msg(subjects.DLQ_STREAM, sequence)
-            except nats.js.errors.NotFoundError:
-                continue  # retried and removed
-            letters.append((sequence, dead_letter_decoder.decode(message.data)))
-        return letters
+        stored = await self.bus.stored_messages(subjects.DLQ_STREAM)
+        return [(sequence, dead_letter_decoder.decode(data)) for sequence, data in stored]
 
     async def retry_dead_letter(self, letter_id: int) -> WorkflowProgress:
         """Ask the orchestrator for a new attempt of a parked task, then remove the letter."""
-        try:
-            message = await self.bus.js.get_msg(subjects.DLQ_STREAM, letter_id)
-        except nats.js.errors.NotFoundError:
-            raise RequestError("unknown_dead_letter", f"no dead letter with id {letter_id}") from None
-        letter = dead_letter_decoder.decode(message.data)
+        data = await self.bus.stored_message(subjects.DLQ_STREAM, letter_id)
+        if data is None:
+            raise RequestError("unknown_dead_letter", f"no dead letter with id {letter_id}")
+        letter = dead_letter_decoder.decode(data)
         progress = await self.retry(letter.task.workflow_id, letter.task.task_id)
-        await self.bus.js.delete_msg(subjects.DLQ_STREAM, letter_id)
+        await self.bus.delete_stored_message(subjects.DLQ_STREAM, letter_id)
         return progress
 
     async def upload_document(self, path: Path, name: str | None = None) -> DocumentInput:
         """Put a local file into the documents object store; returns the reference to submit."""
         data = path.read_bytes()
         object_name = f"{subjects.UPLOAD_PREFIX}{uuid.uuid4().hex}-{path.name}"
-        await self.bus.documents.put(object_name, data)
+        await self.bus.put_object(subjects.DOCUMENTS_BUCKET, object_name, data)
         return DocumentInput(object_name=object_name, name=name or path.name)
 
     async def wait(
@@ -129,11 +116,7 @@ class WorkflowClient:
         deadline = None if timeout is None else time.monotonic() + timeout
         done = asyncio.Event()
 
-        async def on_message(msg) -> None:
-            try:
-                event = event_decoder.decode(msg.data)
-            except (msgspec.DecodeError, msgspec.ValidationError):
-                return
+        def on_message(event: Event) -> None:
             if on_event:
                 on_event(event)
             if isinstance(event, WorkflowEvent) and event.status in FINAL_STATUSES:
@@ -141,13 +124,8 @@ class WorkflowClient:
 
         subscription = None
         try:
-            subscription = await self.bus.js.subscribe(
-                subjects.event_subject(workflow_id),
-                cb=on_message,
-                ordered_consumer=True,
-                deliver_policy=DeliverPolicy.ALL,
-            )
-        except (nats.js.errors.Error, nats.errors.TimeoutError):
+            subscription = await self.bus.follow_events(workflow_id, on_message, replay=True)
+        except BusError:
             subscription = None  # no event stream for us: polling the status below suffices
         try:
             while True:
@@ -166,7 +144,7 @@ class WorkflowClient:
                     pass
         finally:
             if subscription is not None:
-                await subscription.unsubscribe()
+                await subscription.close()
 
     async def wait_for_catalog(self, timeout: float = 10.0) -> bool:
         """Wait until the catalog has recorded every result published so far.
@@ -175,15 +153,20 @@ class WorkflowClient:
         moment after the workflow. False when it did not catch up within ``timeout``
         (no catalog agent running, or it is behind).
         """
-        return await catalog_caught_up(self.bus.js, timeout)
+        return await catalog_caught_up(self.bus, timeout)
 
     async def fetch_reports(self, progress: WorkflowProgress) -> list[ReportFiles]:
         reports = []
         for location in progress.reports:
             files = {}
             for artifact in location.artifacts:
-                result = await self.bus.reports.get(artifact.object_name)
-                files[artifact.format] = result.data or b""
+                data = await self.bus.get_object(subjects.REPORTS_BUCKET, artifact.object_name)
+                if data is None:
+                    raise RequestError(
+                        "unknown_report",
+                        f"report file {artifact.object_name!r} is no longer in {subjects.REPORTS_BUCKET}",
+                    )
+                files[artifact.format] = data
             reports.append(ReportFiles(template_id=location.template_id, title=location.title, files=files))
         return reports
 

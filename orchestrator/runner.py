@@ -17,19 +17,13 @@ the ones it already has.
 from __future__ import annotations
 
 import asyncio
-import os
-import re
 import secrets
 import time
 import uuid
 from collections import defaultdict
-from pathlib import Path
 
 import msgspec
-import nats.errors
-import nats.js.errors
 import structlog
-from nats.aio.msg import Msg
 
 from bus import subjects
 from bus.codec import (
@@ -44,10 +38,10 @@ from bus.codec import (
     submit_decoder,
 )
 from bus.connection import Bus
+from bus.consume import Delivery, Pipeline, Settlement, ack, retry
 from bus.contract import (
     FINAL_STATUSES,
-    DocumentInput,
-    DocumentRef,
+    ResultEnvelope,
     SubmitReply,
     SubmitRequest,
     WorkflowEvent,
@@ -70,12 +64,10 @@ from orchestrator.dag import (
     announcement,
     outstanding,
 )
+from orchestrator.intake import store_document
 from orchestrator.state import WorkflowState, state_decoder, state_encoder
 from store import GraphStore, StoreError
-from telemetry.logging import bind_task, unbind_task
 from telemetry.tracing import (
-    consumer_span,
-    current_ids,
     current_link,
     producer_span,
     record_workflow_span,
@@ -84,20 +76,11 @@ from telemetry.tracing import (
 
 log = structlog.get_logger("orchestrator")
 
-MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 # Results in hand at once, across all workflows.
 RESULTS_IN_HAND = 256
 PUBLISH_RETRY_S = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-_EXTENSION_TYPES = {
-    ".md": "text/markdown",
-    ".markdown": "text/markdown",
-    ".txt": "text/plain",
-    ".pdf": "application/pdf",
-    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    ".html": "text/html",
-    ".htm": "text/html",
-}
+# A result that cannot be applied yet (the state store is unavailable) comes back this much later.
+APPLY_RETRY_S = 1.0
 
 
 class Orchestrator:
@@ -118,9 +101,14 @@ class Orchestrator:
         await self.bus.ensure_catalog_consumer(self.settings)  # before any result is acknowledged
         await self.bus.ensure_orchestrator_consumer(self.settings)
         await self.resume()
-        results = Feed(
-            self.bus, subjects.RESULTS_STREAM, subjects.ORCHESTRATOR_CONSUMER, RESULTS_IN_HAND, self.on_result
+        pipeline = Pipeline(
+            consumer=subjects.ORCHESTRATOR_CONSUMER,
+            what="result",
+            decoder=result_decoder,
+            handle=self.on_result,
+            max_deliver=None,
         )
+        results = Feed(self.bus, subjects.RESULTS_STREAM, subjects.ORCHESTRATOR_CONSUMER, RESULTS_IN_HAND, pipeline)
         await results.start()
         log.info("orchestrator ready")
         await stop.wait()
@@ -147,7 +135,8 @@ class Orchestrator:
                 if existing[0].request.graph_name != request.graph_name:
                     raise RequestError("workflow_exists", f"workflow {workflow_id} already exists for another graph")
                 return SubmitReply(workflow_id=workflow_id, status=existing[0].status)
-        documents = [await self._store_document(workflow_id, i, d) for i, d in enumerate(request.documents)]
+        root = self.settings.documents_root
+        documents = [await store_document(self.bus, workflow_id, i, d, root) for i, d in enumerate(request.documents)]
         now = time.time()
         accepted = WorkflowState(
             workflow_id=workflow_id,
@@ -160,10 +149,9 @@ class Orchestrator:
         # Stored already started (its first tasks marked sent): one state write instead of
         # two. A crash before they are published is what ``resume`` is for.
         state, commands = advance(accepted, Submitted(), now)
-        try:
-            revision = await self.bus.workflows.create(workflow_id, state_encoder.encode(state))
-        except nats.js.errors.KeyWrongLastSequenceError:
-            raise RequestError("workflow_exists", f"workflow {workflow_id} was submitted concurrently") from None
+        revision = await self.bus.create_entry(subjects.WORKFLOWS_BUCKET, workflow_id, state_encoder.encode(state))
+        if revision is None:
+            raise RequestError("workflow_exists", f"workflow {workflow_id} was submitted concurrently")
         self._cache[workflow_id] = (state, revision)
         log.info("workflow accepted", workflow_id=workflow_id, graph=request.graph_name, documents=len(documents))
         started = asyncio.create_task(self._start(state, commands, announcement(state, commands, now)))
@@ -199,7 +187,7 @@ class Orchestrator:
             return state.progress()
         await self._apply(request.workflow_id, Cancelled(request.reason))
         # Agents watch this bucket: queued tasks of the workflow are skipped, running ones interrupted.
-        await self.bus.cancellations.put(request.workflow_id, request.reason.encode())
+        await self.bus.put_entry(subjects.CANCELLATIONS_BUCKET, request.workflow_id, request.reason.encode())
         return (await self._existing(request.workflow_id)).progress()
 
     async def retry(self, data: bytes) -> WorkflowProgress:
@@ -216,101 +204,17 @@ class Orchestrator:
         await self._apply(request.workflow_id, Retried(request.task_id))
         return (await self._existing(request.workflow_id)).progress()
 
-    async def _store_document(self, workflow_id: str, index: int, document: DocumentInput) -> DocumentRef:
-        given = [field for field in ("content", "path", "object_name") if getattr(document, field) is not None]
-        if len(given) != 1:
-            raise RequestError("bad_request", f"documents[{index}] needs exactly one of content, path or object_name")
-        if document.object_name is not None:
-            if not document.object_name.startswith(subjects.UPLOAD_PREFIX):
-                # Other objects in the bucket are other workflows' documents.
-                raise RequestError(
-                    "document_not_allowed",
-                    f"documents[{index}]: object_name must name an upload ({subjects.UPLOAD_PREFIX}...)",
-                )
-            try:
-                info = await self.bus.documents.get_info(document.object_name)
-            except nats.js.errors.ObjectNotFoundError:
-                raise RequestError(
-                    "unknown_document",
-                    f"documents[{index}]: no object {document.object_name!r} in {subjects.DOCUMENTS_BUCKET}",
-                ) from None
-            name = document.name or Path(document.object_name).name
-            return DocumentRef(
-                name=name,
-                object_name=document.object_name,
-                media_type=_media_type(name, document.media_type),
-                size=info.size or 0,
-            )
-        if document.content is not None:
-            data = document.content.encode()
-            name = document.name or f"document-{index + 1}.md"
-        else:
-            path = self._resolve_document_path(index, document.path or "")
-            data = path.read_bytes()
-            name = document.name or path.name
-        if not data.strip():
-            raise RequestError("empty_document", f"documents[{index}] ({name}) is empty")
-        if len(data) > MAX_DOCUMENT_BYTES:
-            raise RequestError("document_too_large", f"documents[{index}] ({name}) exceeds {MAX_DOCUMENT_BYTES} bytes")
-        media_type = _media_type(name, document.media_type)
-        object_name = f"{workflow_id}/{index:02d}-{_SAFE_NAME.sub('_', name)[:120]}"
-        await self.bus.documents.put(object_name, data)
-        return DocumentRef(name=name, object_name=object_name, media_type=media_type, size=len(data))
-
-    def _resolve_document_path(self, index: int, given: str) -> Path:
-        root = self.settings.documents_root
-        if root is None:
-            raise RequestError(
-                "path_not_allowed",
-                f"documents[{index}]: this orchestrator reads no paths (no documents root configured); send content",
-            )
-        root = root.resolve()
-        if "\x00" in given:
-            raise RequestError("path_not_allowed", f"documents[{index}]: path contains a NUL byte")
-        candidate = Path(given)
-        if candidate.is_absolute() or ".." in candidate.parts:
-            raise RequestError(
-                "path_not_allowed", f"documents[{index}]: path must be relative to the documents root, without '..'"
-            )
-        try:
-            resolved = (root / candidate).resolve()
-        except (RuntimeError, OSError):  # a symlink loop, or a name the OS refuses
-            raise RequestError(
-                "document_not_found", f"documents[{index}]: {given!r} cannot be resolved to a file"
-            ) from None
-        if not resolved.is_relative_to(root):
-            raise RequestError("path_not_allowed", f"documents[{index}]: path leads outside the documents root")
-        if not resolved.is_file():
-            raise RequestError("document_not_found", f"documents[{index}]: no file {given!r} under the documents root")
-        return resolved
-
     # ------------------------------------------------------------ results
 
-    async def on_result(self, message: Msg) -> None:
+    async def on_result(self, reply: ResultEnvelope, delivery: Delivery) -> Settlement:
         try:
-            reply = result_decoder.decode(message.data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            log.error("undecodable result dropped", error=str(exc))
-            await message.term()
-            return
-        message_id = (message.headers or {}).get(subjects.HEADER_MSG_ID, reply.task_id)
-        attributes = {"gaai.workflow.id": reply.workflow_id, "gaai.task.id": reply.task_id}
-        with consumer_span(
-            message.subject, message.headers, message_id, len(message.data), subjects.ORCHESTRATOR_CONSUMER, attributes
-        ):
-            trace_id, span_id = current_ids()
-            bind_task(workflow_id=reply.workflow_id, task_id=reply.task_id, trace_id=trace_id, span_id=span_id)
-            try:
-                applied = await self._apply(reply.workflow_id, Finished(reply))
-            except BusError as exc:
-                log.warning("result not applied yet, will retry", error=exc.message)
-                await message.nak(delay=1.0)
-                return
-            finally:
-                unbind_task()
+            applied = await self._apply(reply.workflow_id, Finished(reply))
+        except BusError as exc:
+            log.warning("result not applied yet, will retry", error=exc.message)
+            return retry(APPLY_RETRY_S)
         if not applied:
             log.warning("result for an unknown workflow dropped", workflow_id=reply.workflow_id, task_id=reply.task_id)
-        await message.ack()
+        return ack()
 
     async def _apply(self, workflow_id: str, event: Event) -> bool:
         """Feed ``event`` to the workflow's DAG, save the state, publish what follows.
@@ -333,17 +237,9 @@ class Orchestrator:
             async with self._locks[workflow_id]:
                 batch = self._queued.pop(workflow_id, [])
                 saved = await self._advance_and_save(workflow_id, [event for event, _ in batch])
-            if saved is not None and saved[2] is not None:
+            if saved is not None:
                 # Outside the lock: the next batch may be saved while these tasks are sent.
-                state, commands, event = saved
-                await self._send(state, commands, event)
-                if state.status in FINAL_STATUSES:
-                    log.info(
-                        "workflow finished", workflow_id=workflow_id, status=state.status, failures=len(state.failures)
-                    )
-                    record_workflow_spans(state)
-                    self._cache.pop(workflow_id, None)
-                    self._locks.pop(workflow_id, None)
+                await self._follow_up(*saved)
         except BaseException as exc:
             for _, waiter in batch:
                 if not waiter.done():
@@ -355,6 +251,19 @@ class Orchestrator:
             return
         for _, waiter in batch:
             waiter.set_result(saved is not None)
+
+    async def _follow_up(self, state: WorkflowState, commands: list[Command], event: WorkflowEvent | None) -> None:
+        """Send what a saved state calls for; a final state closes the workflow here."""
+        if event is None:  # the events changed nothing
+            return
+        await self._send(state, commands, event)
+        if state.status in FINAL_STATUSES:
+            log.info(
+                "workflow finished", workflow_id=state.workflow_id, status=state.status, failures=len(state.failures)
+            )
+            record_workflow_spans(state)
+            self._cache.pop(state.workflow_id, None)
+            self._locks.pop(state.workflow_id, None)
 
     async def _advance_and_save(
         self, workflow_id: str, events: list[Event]
@@ -379,11 +288,13 @@ class Orchestrator:
                     new_state = msgspec.structs.replace(new_state, messages_received=new_state.messages_received + 1)
             if new_state is state:
                 return state, [], None
-            try:
-                revision = await self.bus.workflows.update(workflow_id, state_encoder.encode(new_state), last=revision)
-            except nats.js.errors.KeyWrongLastSequenceError:
+            saved = await self.bus.update_entry(
+                subjects.WORKFLOWS_BUCKET, workflow_id, state_encoder.encode(new_state), revision
+            )
+            if saved is None:
                 self._cache.pop(workflow_id, None)  # another orchestrator moved it on; reload and replay
                 continue
+            revision = saved
             self._cache[workflow_id] = (new_state, revision)
             return new_state, commands, announcement(new_state, commands, now)
         raise BusError("state_conflict", f"workflow {workflow_id}: state kept changing under us")
@@ -434,20 +345,17 @@ class Orchestrator:
         if use_cache and workflow_id in self._cache:
             return self._cache[workflow_id]
         try:
-            entry = await self.bus.workflows.get(workflow_id)
-        except nats.js.errors.KeyNotFoundError:
+            entry = await self.bus.get_entry(subjects.WORKFLOWS_BUCKET, workflow_id)
+        except BusError as exc:
+            raise BusError("state_unavailable", f"cannot read workflow state: {exc.message}") from None
+        if entry is None:
             return None
-        except (nats.errors.Error, nats.js.errors.Error, asyncio.TimeoutError) as exc:
-            raise BusError("state_unavailable", f"cannot read workflow state: {exc or type(exc).__name__}") from None
-        return state_decoder.decode(entry.value), entry.revision
+        value, revision = entry
+        return state_decoder.decode(value), revision
 
     async def resume(self) -> None:
         """Pick up workflows left unfinished by a previous orchestrator process."""
-        try:
-            keys = await self.bus.workflows.keys()
-        except nats.js.errors.NoKeysError:
-            return
-        for workflow_id in keys:
+        for workflow_id in await self.bus.entry_keys(subjects.WORKFLOWS_BUCKET):
             loaded = await self._load(workflow_id)
             if loaded is None or loaded[0].status in FINAL_STATUSES:
                 continue
@@ -468,18 +376,6 @@ def _check_vertical(request: SubmitRequest) -> None:
     except TaskError as exc:
         field = "custom_vertical" if request.custom_vertical is not None and exc.code == "bad_vertical" else "industry"
         raise RequestError("bad_request", f"{field}: {exc.message}") from None
-
-
-def _media_type(name: str, declared: str | None) -> str:
-    if declared in _EXTENSION_TYPES.values():
-        return declared
-    extension = os.path.splitext(name.lower())[1]
-    if extension in _EXTENSION_TYPES:
-        return _EXTENSION_TYPES[extension]
-    if declared is None and not extension:
-        return "text/markdown"
-    supported = ", ".join(sorted(_EXTENSION_TYPES))
-    raise RequestError("unsupported_document", f"document {name!r}: unsupported type; supported: {supported}")
 
 
 def record_workflow_spans(state: WorkflowState) -> None:

@@ -54,7 +54,6 @@ from agents.catalog import Catalog, catalog_path
 from bus import subjects
 from bus.connection import Bus
 from bus.contract import TASK_AGENTS
-from bus.follower import catalog_caught_up
 from bus.server import LocalNatsServer
 from bus.settings import Settings
 from graph_analytics_ai.stack import LocalStack, ManagedProcess
@@ -454,6 +453,18 @@ async def wait_gone(pids: list[int], timeout: float) -> list[int]:
 
 
 # ---------------------------------------------------------------- exactly-once effects
+
+
+async def catalog_caught_up(js, timeout: float) -> bool:
+    """True once the catalog's consumer has acknowledged every result published before the call."""
+    published = (await js.stream_info(subjects.RESULTS_STREAM)).state.last_seq
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = await js.consumer_info(subjects.RESULTS_STREAM, subjects.CATALOG_CONSUMER)
+        if info.ack_floor is not None and (info.ack_floor.stream_seq or 0) >= published:
+            return True
+        await asyncio.sleep(0.05)
+    return False
 
 
 async def assert_effects_once(js, home: Path, graph: str, status: dict, rows: int | None = None) -> None:
