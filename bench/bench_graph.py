@@ -209,8 +209,8 @@ def _peak_rss_bytes() -> int:
 
 
 def _execute_child(home: str, graph: str, algorithm: str, params_json: str) -> dict:
-    import agents.execution.agent  # noqa: F401  (loads the compiled kernels at import)
-    from agents.execution import execute_template
+    import agents.execution.handler  # noqa: F401  (loads the compiled kernels at import)
+    from agents.execution.run import execute_template
     from bus.contract import AnalysisTemplate
 
     # Started as the execution agent's workers start: forked from a forkserver that has

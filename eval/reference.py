@@ -1,7 +1,7 @@
 """Reference answers from networkx on a case's declared semantics.
 
 A ``Selection`` holds exactly the collections a run read, and builds the networkx graph each
-algorithm is defined on, as the engine documents its semantics (``agents/execution/engine.py``):
+algorithm is defined on, as the engine documents its semantics (``agents/execution/engine/__init__.py``):
 
 * PageRank: a ``DiGraph`` whose edge weights add up parallel edges (each edge counts 1, or
   its declared weight), undirected ties both ways; networkx on a multigraph does the same.

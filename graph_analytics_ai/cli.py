@@ -12,7 +12,7 @@ import time
 from importlib import resources
 from pathlib import Path
 
-from agents.llm_config import llm_from_env
+from agents.lib.llm_config import llm_from_env
 from bus.codec import decode_custom_vertical, industry_choices, industry_name
 from bus.contract import (
     AGENT_NAMES,
@@ -217,7 +217,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def _print_semantics_warnings(store: EmbeddedStore, graph: str) -> None:
     """What schema analysis finds doubtful in how the edge collections are read, right when they are declared."""
-    from agents.schema import analyze_schema
+    from agents.schema.analysis import analyze_schema
 
     for warning in analyze_schema(store, graph).warnings:
         _out(f"  warning: {warning}")
@@ -441,7 +441,7 @@ def _workflow_options(parser: argparse.ArgumentParser) -> None:
         "--industry-file",
         default=None,
         metavar="PATH",
-        help="a custom vertical as JSON (the format of agents/verticals/*.json), checked before the run starts",
+        help="a custom vertical as JSON (the format of agents/vertical/profiles/*.json), checked before the run starts",
     )
 
 

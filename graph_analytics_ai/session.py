@@ -13,12 +13,13 @@ from pathlib import Path
 
 import msgspec
 
-from agents.llm_config import llm_from_env
+from agents.lib.llm_config import llm_from_env
 from bus.contract import TASK_AGENTS, DocumentInput, EdgeSemantics, Event, SubmitRequest, WorkflowProgress
 from bus.errors import RequestError
 from bus.settings import Settings
 from graph_analytics_ai.client import ReportFiles, connected_client
 from graph_analytics_ai.stack import LocalStack
+from orchestrator.intake import sandboxed_path
 from store import EmbeddedStore
 
 DocumentSpec = dict | str | Path
@@ -36,8 +37,9 @@ class RunResult:
 def resolve_document(spec: DocumentSpec, index: int, documents_root: Path) -> tuple[Path | None, DocumentInput | None]:
     """A document as given by a user: ``{"path": ...}``, ``{"content": ...}``, a Path or a str of text.
 
-    Paths must lie under ``documents_root`` (by default the current folder), so a
-    workflow cannot be pointed at files outside the place the user chose.
+    Paths follow ``orchestrator.intake.sandboxed_path`` under ``documents_root`` (by default the
+    current folder): relative, without ``..``, so a workflow cannot be pointed at files outside the
+    place the user chose.
     """
     if isinstance(spec, Path):
         spec = {"path": str(spec)}
@@ -55,16 +57,12 @@ def resolve_document(spec: DocumentSpec, index: int, documents_root: Path) -> tu
         return None, DocumentInput(content=content, name=name)
     if "path" not in spec:
         raise RequestError("bad_request", f"document {index + 1}: needs 'path' or 'content'")
-    root = documents_root.resolve()
-    path = Path(spec["path"])
-    resolved = (path if path.is_absolute() else root / path).resolve()
-    if not resolved.is_relative_to(root):
-        raise RequestError(
-            "path_not_allowed",
-            f"document {spec['path']!r} is outside the documents root {root}; pass --docs-root to allow it",
-        )
-    if not resolved.is_file():
-        raise RequestError("document_not_found", f"document {spec['path']!r} does not exist")
+    try:
+        resolved = sandboxed_path(documents_root, str(spec["path"]), f"document {index + 1}")
+    except RequestError as exc:
+        if exc.code != "path_not_allowed":
+            raise
+        raise RequestError(exc.code, f"{exc.message} (documents_root, or --docs-root, allows another folder)") from None
     return resolved, DocumentInput(path=str(resolved), name=name or resolved.name)
 
 

@@ -216,3 +216,56 @@ def test_the_checks_see_deferred_imports_and_name_file_line_and_rule(tmp_path):
     assert [[(i.where, i.importer, i.imported) for i in cycle] for cycle in cycles] == [
         [("bus/a.py:1", "bus.a", "bus.b"), ("bus/b.py:2", "bus.b", "bus.a")],
     ]
+
+
+RAW_BUS_HANDLES = frozenset({"nc", "js", "workflows", "cancellations", "documents", "reports"})
+"""The nats-py handles a ``Bus`` holds; above ``bus/`` the code uses the Bus's own operations instead."""
+
+
+def nats_leaks(root: Path = ROOT) -> list[str]:
+    """``file:line: source`` of every ``nats`` import and every reach into a Bus's nats handles outside ``bus/``."""
+    leaks = []
+    for package in PACKAGES:
+        if package == "bus":
+            continue
+        for path in sorted((root / package).rglob("*.py")):
+            text = path.read_text(encoding="utf-8")
+            lines = text.splitlines()
+            for node in ast.walk(ast.parse(text, filename=str(path))):
+                if isinstance(node, ast.Import):
+                    leaked = any(alias.name.split(".")[0] == "nats" for alias in node.names)
+                elif isinstance(node, ast.ImportFrom):
+                    leaked = not node.level and (node.module or "").split(".")[0] == "nats"
+                elif isinstance(node, ast.Attribute):
+                    owner = node.value
+                    owner_name = owner.id if isinstance(owner, ast.Name) else getattr(owner, "attr", "")
+                    leaked = node.attr in RAW_BUS_HANDLES and owner_name in ("bus", "_bus")
+                else:
+                    continue
+                if leaked:
+                    source = lines[node.lineno - 1].strip()
+                    leaks.append(f"{path.relative_to(root).as_posix()}:{node.lineno}: {source}")
+    return sorted(set(leaks))
+
+
+def test_only_bus_talks_to_nats():
+    leaks = nats_leaks()
+    assert not leaks, "nats reached outside bus/ (use the operations of bus.connection.Bus):\n" + "\n".join(leaks)
+
+
+def test_the_nats_check_sees_imports_and_raw_handles(tmp_path):
+    files = {
+        "bus/connection.py": "import nats.errors\nclass Bus:\n    def f(self):\n        return self.nc\n",
+        "orchestrator/runner.py": (
+            "from nats.aio.msg import Msg\n\nasync def f(self):\n    await self.bus.js.publish()\n"
+        ),
+        "store/x.py": "def f(bus):\n    return bus.workflows, bus.put_entry, request.documents\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert nats_leaks(tmp_path) == [
+        "orchestrator/runner.py:1: from nats.aio.msg import Msg",
+        "orchestrator/runner.py:4: await self.bus.js.publish()",
+        "store/x.py:2: return bus.workflows, bus.put_entry, request.documents",
+    ]

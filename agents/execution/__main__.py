@@ -1,8 +1,8 @@
 """``python -m agents.execution``: run the execution agent against ``NATS_URL``."""
 
-from agents._runtime import run_agent
-from agents.execution.agent import handle
+from agents.execution import handle
 from agents.execution.engine import usable_cores
+from agents.lib.runtime import run_agent
 
 # A bounded time per template: community detection or sampling on a huge graph can run
 # away, and a clear timeout error beats a task that never ends (GAAI_TASK_TIMEOUT_S overrides).

@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from agents.algorithms import algorithm_spec
 from agents.execution.summary import top_indices
+from agents.lib.algorithms import algorithm_spec
 from bus.contract import AttributeShare, GroupBridge, GroupDetail, RankedVertex
 from store import LABEL_ATTRIBUTES, GraphArrays
 

@@ -1,27 +1,26 @@
 """The execution agent's task handler: hands each task to a worker process, records its stages.
 
-The agent's CPU pool forks every worker from a forkserver that preloads the handler's
-module, this one, so what it loads at import every worker starts with: the worker entry
-point (``agents._runtime``, imported here for the handler's annotation, and with it the
-NATS client, 0.2 s per task otherwise) and the engine's compiled kernels (0.3 s per task
-otherwise). The kernels are loaded here rather than in ``agents.execution`` so that
-other callers of ``execute_template`` do not carry numba's 50 MB whatever they run.
+The agent's CPU pool forks every worker from a forkserver that preloads this module, so
+every worker starts with what it imports instead of importing it again per task: the
+worker entry point (``agents.lib.cpu_pool``, through the context the handler's annotation
+names, and with it the NATS client) and the engine's compiled kernels. The kernels are
+loaded here rather than in ``agents.execution.run`` so that other callers of
+``execute_template`` do not load numba.
 """
 
 from __future__ import annotations
 
-from agents._runtime import AgentContext
-from agents.execution import execute_template
 from agents.execution.engine import load_compiled_kernels
+from agents.execution.run import execute_template
+from agents.lib.context import AgentContext
 from bus.contract import ExecutionResult, ExecutionSummary, ExecutionTask
 from telemetry.tracing import record_span
 
 # At import, so never on a running event loop: in the agent's own process before it
-# serves, and in the forkserver, whose start the agent's first task waits for (0.3 s
-# longer than without). With an empty numba cache the agent's own process compiles the
-# kernels (7.6 s, once per cache) before it serves, and the forkserver then finds them
-# cached. Compiling in a background thread would not hold up serving, but a fork taken
-# while that thread holds numba's compiler lock would hang the worker's first kernel.
+# serves, and in the forkserver. With an empty numba cache the agent's own process compiles
+# the kernels before it serves, and the forkserver then finds them cached. Compiling in a
+# background thread would not hold up serving, but a fork taken while that thread holds
+# numba's compiler lock would hang the worker's first kernel.
 load_compiled_kernels()
 
 

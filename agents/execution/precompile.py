@@ -2,7 +2,7 @@
 
 The container image runs this at build time, as its runtime user and with the image's
 ``NUMBA_CACHE_DIR``, so that an execution agent starting in a fresh container loads the
-machine code instead of compiling it (7.6 s). It makes the call the agent makes at start,
+machine code instead of compiling it. It makes the call the agent makes at start,
 ``load_compiled_kernels``, and prints how many kernels it compiled or loaded, how long
 that took and where the cache is.
 
@@ -27,11 +27,6 @@ from numba.core.registry import CPUDispatcher
 from agents.execution import engine
 
 
-def engine_kernels() -> dict[str, CPUDispatcher]:
-    """The engine's compiled functions by name."""
-    return {name: kernel for name, kernel in vars(engine).items() if isinstance(kernel, CPUDispatcher)}
-
-
 def misplaced_caches(kernels: dict[str, CPUDispatcher]) -> list[str]:
     """One line per kernel that numba will not cache in ``NUMBA_CACHE_DIR`` (or anywhere, when it is unset)."""
     wanted = Path(numba_config.CACHE_DIR).resolve() if numba_config.CACHE_DIR else None
@@ -46,7 +41,7 @@ def misplaced_caches(kernels: dict[str, CPUDispatcher]) -> list[str]:
 
 
 def main() -> int:
-    kernels = engine_kernels()
+    kernels = engine.compiled_kernels()
     problems = misplaced_caches(kernels)
     if problems:
         setting = numba_config.CACHE_DIR or "unset"
@@ -69,7 +64,8 @@ def main() -> int:
     loaded = sum(sum(kernel.stats.cache_hits.values()) for kernel in kernels.values())
     cache_dirs = sorted({kernel.stats.cache_path for kernel in kernels.values()})
     print(
-        f"{len(kernels)} kernels: {compiled} signatures compiled, {loaded} loaded from the cache, in {seconds:.1f} s; cache: {', '.join(cache_dirs)}"
+        f"{len(kernels)} kernels: {compiled} signatures compiled, {loaded} loaded from the cache, "
+        f"in {seconds:.1f} s; cache: {', '.join(cache_dirs)}"
     )
     return 0
 

@@ -1,10 +1,10 @@
-"""Execution agent: runs one analysis template on the graph and stores per-vertex results.
+"""The execution agent's work: one analysis template run on the graph, its per-vertex results stored.
 
 The work (load the selected collections as arrays, run the algorithm, write the
 per-vertex values, summarise) runs in a worker process, so the agent's event loop keeps
 sending in-progress acks while a large graph is computed. Results are written under the
 task's own id: two runs never overwrite each other, and a redelivered task rewrites its
-own file instead of adding a second one. The task handler is in ``agents.execution.agent``.
+own file instead of adding a second one. The task handler is in ``agents.execution.handler``.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import time
 
 import numpy as np
 
-from agents.algorithms import algorithm_spec, resolve_params
 from agents.execution.engine import run_algorithm
 from agents.execution.groups import describe_result
-from agents.execution.summary import summarize
+from agents.execution.summary import summarize_values
+from agents.lib.algorithms import algorithm_spec, resolve_params
 from bus.contract import AnalysisTemplate, ExecutionSummary
 from bus.errors import TaskError
 from store import GraphStore
@@ -53,7 +53,7 @@ def execute_template(
     collection_index = arrays.collection_index(np.arange(arrays.num_vertices))
     focus_positions = [arrays.collections.index(c) for c in template.focus_collections if c in arrays.collections]
     groups = describe_result(arrays, template.algorithm, output.values)
-    parts = summarize(
+    parts = summarize_values(
         template.algorithm,
         output.values,
         arrays.labels,

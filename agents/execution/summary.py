@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from agents.algorithms import algorithm_spec
+from agents.lib.algorithms import algorithm_spec
 from bus.contract import Distribution, GroupStats, RankedVertex
 
-__all__ = ["TOP_GROUP_SIZES", "SummaryParts", "gini", "summarize", "top_indices"]
+__all__ = ["TOP_GROUP_SIZES", "SummaryParts", "gini", "summarize_values", "top_indices"]
 
 # How many group sizes GroupStats.top_sizes lists.
 TOP_GROUP_SIZES = 10
@@ -50,7 +50,7 @@ class SummaryParts:
     top_by_collection: dict[str, list[RankedVertex]] = field(default_factory=dict)
 
 
-def summarize(
+def summarize_values(
     algorithm: str,
     values: np.ndarray,
     labels_for: Callable[[np.ndarray], list[str]],

@@ -142,7 +142,9 @@ def resolve_params(name: str, given: dict[str, object]) -> dict[str, float | int
             value = float(value)
         if type(value) is not expected:
             raise TaskError("bad_params", f"{name}.{key} must be {expected.__name__}, got {value!r}")
-        if param.minimum is not None and value < param.minimum or param.maximum is not None and value > param.maximum:
+        if (param.minimum is not None and value < param.minimum) or (
+            param.maximum is not None and value > param.maximum
+        ):
             raise TaskError("bad_params", f"{name}.{key}={value!r} is outside [{param.minimum}, {param.maximum}]")
         resolved[key] = value
     return resolved

@@ -221,7 +221,7 @@ def _docx_lines(name: str, data: bytes) -> list[str | tuple[int, str]]:
             for row in block.rows:
                 cells: list[str] = []
                 for cell in row.cells:
-                    text = _squash(cell.text)
+                    text = squash_spaces(cell.text)
                     # python-docx repeats a merged cell once per grid column it spans.
                     if text and (not cells or cells[-1] != text):
                         cells.append(text)
@@ -236,11 +236,11 @@ def _docx_lines(name: str, data: bytes) -> list[str | tuple[int, str]]:
         if not text:
             lines.append("")
         elif heading or style == "Title":
-            lines.append((int(heading.group(1)) if heading else 1, _squash(text)))
+            lines.append((int(heading.group(1)) if heading else 1, squash_spaces(text)))
         elif style.startswith("List Number"):
-            lines.append((0, f"{number}. {_squash(text)}"))
+            lines.append((0, f"{number}. {squash_spaces(text)}"))
         elif style.startswith("List"):
-            lines.append((0, f"- {_squash(text)}"))
+            lines.append((0, f"- {squash_spaces(text)}"))
         else:
             lines.extend(text.splitlines())
             lines.append("")
@@ -272,7 +272,8 @@ _INLINE = [
 ]
 
 
-def _squash(text: str) -> str:
+def squash_spaces(text: str) -> str:
+    """``text`` with every run of whitespace as one space, none at either end."""
     return " ".join(text.split())
 
 
@@ -339,27 +340,27 @@ def _scan_lines(lines: list[str | tuple[int, str]], *, markdown: bool) -> list[t
         atx = _ATX.match(text)
         if atx:
             flush()
-            blocks.append((len(atx.group(1)), _squash(atx.group(2))))
+            blocks.append((len(atx.group(1)), squash_spaces(atx.group(2))))
             continue
         if "|" in text and (text.startswith("|") or text.count("|") >= 2):
             flush()
             if not _TABLE_SEPARATOR.match(text):
-                cells = [_squash(cell) for cell in text.strip("|").split("|")]
+                cells = [squash_spaces(cell) for cell in text.strip("|").split("|")]
                 blocks.append((0, " | ".join(cell for cell in cells if cell)))
             continue
         if not markdown:
             level = _guess_heading(text, _neighbours(lines, index, count))
             if level:
                 flush()
-                blocks.append((level, _squash(text.rstrip(":"))))
+                blocks.append((level, squash_spaces(text.rstrip(":"))))
                 continue
         bullet = _BULLET.match(text)
         if bullet:
-            start(f"- {_squash(bullet.group(1))}", True)
+            start(f"- {squash_spaces(bullet.group(1))}", True)
             continue
         numbered = _NUMBERED.match(text)
         if numbered:
-            start(f"{numbered.group(1)}. {_squash(numbered.group(2))}", True)
+            start(f"{numbered.group(1)}. {squash_spaces(numbered.group(2))}", True)
             continue
         # PDF text loses indentation, so an unfinished item followed by a lowercase line is a wrap too.
         continues_item = pending_is_item and (
@@ -367,7 +368,7 @@ def _scan_lines(lines: list[str | tuple[int, str]], *, markdown: bool) -> list[t
         )
         if pending and pending_is_item and not continues_item:
             flush()
-        pending.append(_squash(text))
+        pending.append(squash_spaces(text))
     flush()
     return blocks
 
@@ -470,7 +471,7 @@ class _HtmlBlocks(HTMLParser):
         self._cells: list[str] | None = None
 
     def _flush(self) -> None:
-        text = _squash("".join(self._text))
+        text = squash_spaces("".join(self._text))
         self._text.clear()
         if not text:
             return

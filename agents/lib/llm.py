@@ -10,7 +10,7 @@ The default provider is ``OfflineProvider``: deterministic, no network, no key. 
 answers from the request's structured ``context`` with the rule-based function the agent
 registered for that purpose (``offline_responder``), so the offline path runs the same
 pipeline as an HTTP model would, and is recorded as a call of provider ``offline`` with
-estimated token counts and zero cost. The HTTP providers (``agents.llm_http``) send the
+estimated token counts and zero cost. The HTTP providers (``agents.lib.llm_http``) send the
 prompt and the schema and ignore ``context``.
 """
 
@@ -86,7 +86,7 @@ class PriceTable:
         self.prices = {OfflineProvider.model: (0.0, 0.0), **(prices or {})}
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "PriceTable":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> PriceTable:
         path = (os.environ if environ is None else environ).get("GAAI_LLM_PRICES")
         if not path:
             return cls()
@@ -193,7 +193,8 @@ class RecordingLlm:
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             raise TaskError(
                 "llm_bad_output",
-                f"{self.provider.name} answered {purpose!r} with invalid output twice: {problem}; after being told so: {exc}",
+                f"{self.provider.name} answered {purpose!r} with invalid output twice: {problem}; "
+                f"after being told so: {exc}",
                 retryable=True,
             ) from None
 
@@ -236,7 +237,8 @@ class RecordingLlm:
             # Asking again, for a repair or on redelivery, hits the same limit and pays for it again.
             raise TaskError(
                 "llm_answer_truncated",
-                f"{self.provider.name} stopped its {request.purpose!r} answer at the token limit ({response.tokens_out} tokens) "
+                f"{self.provider.name} stopped its {request.purpose!r} answer at the token limit "
+                f"({response.tokens_out} tokens) "
                 "before it was complete; raise GAAI_LLM_MAX_TOKENS",
             )
         return response.text

@@ -1,6 +1,6 @@
 """The language model of an agent process, as its environment configures it (``GAAI_LLM_*``).
 
-Picks the offline provider (``agents.llm``) or an HTTP one (``agents.llm_http``) and the price table; whatever
+Picks the offline provider (``agents.lib.llm``) or an HTTP one (``agents.lib.llm_http``) and the price table; whatever
 starts agents calls :func:`llm_from_env` first with the agents' environment, to refuse bad settings up front.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from agents.llm import LLM_PROVIDERS, LlmProvider, OfflineProvider, PriceTable
-from agents.llm_http import http_provider_from_env
+from agents.lib.llm import LLM_PROVIDERS, LlmProvider, OfflineProvider, PriceTable
+from agents.lib.llm_http import http_provider_from_env
 from bus.errors import GaaiError
 
 

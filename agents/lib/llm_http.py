@@ -38,7 +38,7 @@ from typing import Any, ClassVar
 import aiohttp
 import msgspec
 
-from agents.llm import LlmRequest, LlmResponse, estimate_tokens, strip_code_fence
+from agents.lib.llm import LlmRequest, LlmResponse, estimate_tokens, strip_code_fence
 from bus.errors import GaaiError, TaskError
 from bus.settings import parse_setting
 
@@ -77,7 +77,7 @@ class ObjectSchema:
     wrapped: bool
 
     @classmethod
-    def of(cls, schema: dict) -> "ObjectSchema":
+    def of(cls, schema: dict) -> ObjectSchema:
         definitions = schema.get("$defs", {})
         top = {key: value for key, value in schema.items() if key != "$defs"}
         if set(top) == {"$ref"}:
@@ -221,7 +221,8 @@ class _HttpProvider:
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise TaskError(
                 "llm_bad_response",
-                f"{self.name} at {self.base_url} answered in a shape its protocol does not have ({exc}); check GAAI_LLM_BASE_URL",
+                f"{self.name} at {self.base_url} answered in a shape its protocol does not have ({exc}); "
+                "check GAAI_LLM_BASE_URL",
             ) from None
 
 
@@ -371,7 +372,8 @@ _HTTP_PROVIDERS: dict[str, type[_HttpProvider]] = {"openai": OpenAICompatiblePro
 def http_provider_from_env(name: str, environ: Mapping[str, str]) -> OpenAICompatibleProvider | AnthropicProvider:
     """The HTTP provider ``name`` configured by ``GAAI_LLM_MODEL``, ``GAAI_LLM_BASE_URL``,
     ``GAAI_LLM_API_KEY`` (else ``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY``), ``GAAI_LLM_TIMEOUT_S``,
-    ``GAAI_LLM_MAX_ATTEMPTS`` and ``GAAI_LLM_MAX_TOKENS``. An OpenAI-compatible server at its own base URL may need no key.
+    ``GAAI_LLM_MAX_ATTEMPTS`` and ``GAAI_LLM_MAX_TOKENS``. An OpenAI-compatible server at its own base
+    URL may need no key.
 
     Raises:
         GaaiError: ``bad_setting``, naming the variable that is missing or wrong.

@@ -38,9 +38,9 @@ __all__ = [
     "Singletons",
     "Statistic",
     "TopShare",
+    "Verdict",
     "VertexCount",
     "VertexValue",
-    "Verdict",
     "scope_phrase",
     "verify",
 ]

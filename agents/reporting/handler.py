@@ -1,13 +1,7 @@
-"""Reporting agent: turns an execution's numbers into a report whose every claim the stored results confirm.
+"""The reporting agent's task handler: draft, verify against the stored results, reword, render, store.
 
-The report is drafted from the execution summary as sentences carrying claims
-(``build.draft_report``); the claims are re-derived from the per-vertex results the
-execution stored and only those that hold are published (``build.publish``). A model
-behind an HTTP provider may reword the verified report; what it states beyond it is
-dropped (``supported.keep_supported``). Output constraints from the documents are obeyed:
-names pseudonymised, lists capped, a CSV export written, and no stored name of a
-constrained vertex may appear in any file. Markdown, JSON, self-contained HTML (and CSV)
-go to the ``gaai_reports`` object store under ``<workflow_id>/<template_id>.<format>``.
+Besides the handler: what an HTTP model is asked (``report_prompt``), what the verifier
+reads from the store (``load_stored``) and the CSV export (``csv_export``).
 """
 
 from __future__ import annotations
@@ -21,10 +15,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from agents.llm import offline_responder
+from agents.lib.context import AgentContext
+from agents.lib.llm import offline_responder
 from agents.reporting.build import Draft, draft_report, publish
 from agents.reporting.claims import Evidence
-from agents.reporting.privacy import Namer, find_names, mask_names, pseudonym, visible_text, wants_csv
+from agents.lib.constraints import wants_csv
+from agents.reporting.privacy import Namer, find_names, mask_names, pseudonym, visible_text
 from agents.reporting.render import render_html, render_json, render_markdown
 from agents.reporting.supported import keep_supported
 from bus.contract import ArtifactRef, ExecutionSummary, Report, ReportResult, ReportTask
@@ -142,7 +138,7 @@ def csv_export(stored: Stored, field: str, namer: Namer) -> bytes:
     return out.getvalue()
 
 
-async def handle(task: ReportTask, ctx) -> ReportResult:
+async def handle(task: ReportTask, ctx: AgentContext) -> ReportResult:
     namer = Namer.of(task.constraints, task.template.vertex_collections)
     draft = draft_report(
         task.template,

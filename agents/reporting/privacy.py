@@ -20,7 +20,7 @@ import msgspec
 
 from bus.contract import ExecutionSummary, GroupBridge, GroupDetail, OutputConstraint, RankedVertex
 
-__all__ = ["Namer", "find_names", "mask_names", "max_items", "pseudonym", "visible_text", "wants_csv"]
+__all__ = ["Namer", "find_names", "mask_names", "pseudonym", "visible_text"]
 
 WITHHELD_NAME = "[name withheld]"
 
@@ -31,7 +31,7 @@ _LETTER = re.compile(r"[^\W\d_]")
 _WORD = re.compile(r"\w")
 
 
-def _singular(collection: str) -> str:
+def _singular_collection(collection: str) -> str:
     if collection.endswith("ies"):
         return collection[:-3] + "y"
     if collection.endswith(("sses", "xes", "ches", "shes")):
@@ -45,7 +45,7 @@ def pseudonym(vertex_id: str) -> str:
     """A stable stand-in for a vertex: ``customer #3f9a1c`` for ``customers/<key>``."""
     collection = vertex_id.partition("/")[0] if "/" in vertex_id else "vertex"
     digest = hashlib.sha256(vertex_id.encode()).hexdigest()[:6]
-    return f"{_singular(collection)} #{digest}"
+    return f"{_singular_collection(collection)} #{digest}"
 
 
 @dataclass(frozen=True)
@@ -123,18 +123,6 @@ class Namer:
 
     def _bridge(self, bridge: GroupBridge) -> GroupBridge:
         return msgspec.structs.replace(bridge, carriers=[self.vertex(v) for v in bridge.carriers], name="")
-
-
-def max_items(constraints: Iterable[OutputConstraint]) -> int | None:
-    """The tightest ``max_items`` limit, if any (non-positive or non-numeric values are ignored)."""
-    limits = [
-        int(c.value) for c in constraints if c.kind == "max_items" and type(c.value) in (int, float) and c.value >= 1
-    ]
-    return min(limits) if limits else None
-
-
-def wants_csv(constraints: Iterable[OutputConstraint]) -> bool:
-    return any(c.kind == "format" and str(c.value or "").strip().lower() == "csv" for c in constraints)
 
 
 def visible_text(extension: str, data: bytes) -> str:

@@ -16,7 +16,7 @@ import re
 
 import msgspec
 
-from agents.reporting.build import dominant_value, format_count, format_ratio, format_share, format_value
+from agents.reporting.wording import dominant_value, format_count, format_ratio, format_share, format_value
 from bus.contract import AnalysisTemplate, Distribution, ExecutionSummary, GroupStats, RankedVertex, Report, Scalar
 
 __all__ = ["render_html", "render_json", "render_markdown"]
@@ -165,7 +165,8 @@ def render_html(report: Report, execution: ExecutionSummary, template: AnalysisT
         _html_verification(report),
         _html_parameters(execution, template, report),
         "</main>",
-        f"<footer>Report {_e(report.report_id)} · execution {_e(report.execution_id)} · template {_e(report.template_id)}</footer>",
+        f"<footer>Report {_e(report.report_id)} · execution {_e(report.execution_id)} · "
+        f"template {_e(report.template_id)}</footer>",
         "</body></html>",
     ]
     return "\n".join(part for part in parts if part)
@@ -386,7 +387,8 @@ def _html_recommendations(report: Report) -> str:
     if not report.recommendations:
         return ""
     items = "".join(
-        f'<li><span class="priority" style="background:{_PRIORITY_COLOURS.get(rec.priority, "#546e7a")}">{_e(rec.priority)}</span> {_e(rec.text)}</li>'
+        f'<li><span class="priority" style="background:{_PRIORITY_COLOURS.get(rec.priority, "#546e7a")}">'
+        f"{_e(rec.priority)}</span> {_e(rec.text)}</li>"
         for rec in report.recommendations
     )
     return f'<section><h2>Recommendations</h2><ul class="recs">{items}</ul></section>'
@@ -444,7 +446,8 @@ def _html_figures(execution: ExecutionSummary) -> str:
     if execution.groups is not None:
         rows = [[_e(name), _e(value)] for name, value in _group_rows(execution.groups)]
         blocks.append(
-            f"<div><h2>Groups</h2>{_html_table(['Figure', 'Value'], rows, numeric={1})}{_size_chart(execution.groups)}</div>"
+            f"<div><h2>Groups</h2>{_html_table(['Figure', 'Value'], rows, numeric={1})}"
+            f"{_size_chart(execution.groups)}</div>"
         )
     if _shows_by_collection(execution):
         rows = [[_e(name), _e(format_count(count))] for name, count in execution.by_collection.items()]
@@ -469,7 +472,8 @@ def _size_chart(groups: GroupStats) -> str:
         y = i * row
         bars.append(
             f'<rect x="0" y="{y + 3}" width="{length:.1f}" height="{row - 6}" fill="#1565c0"></rect>'
-            f'<text x="{min(length + 4, width + 4):.1f}" y="{y + row - 5}" font-size="11" fill="#1d232b">{_e(format_count(size))}</text>'
+            f'<text x="{min(length + 4, width + 4):.1f}" y="{y + row - 5}" font-size="11" fill="#1d232b">'
+            f"{_e(format_count(size))}</text>"
         )
     height = row * len(sizes)
     return (

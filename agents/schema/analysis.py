@@ -22,12 +22,9 @@ from bus.contract import (
     EdgeDefinition,
     EdgeSemantics,
     GraphSchema,
-    SchemaResult,
-    SchemaTask,
 )
 from bus.errors import TaskError
 from store import FieldStats, GraphStore, StoreError
-from telemetry.tracing import span
 
 SATELLITE_MAX_SHARE = 0.1
 """A vertex collection can only be a satellite if it has at most this share of the largest one's vertices."""
@@ -345,29 +342,3 @@ def _json_type(value: Any) -> str:
 def _example(value: Any) -> str:
     text = value if isinstance(value, str) else _encode_json(value).decode()
     return text if len(text) <= _EXAMPLE_LENGTH else text[: _EXAMPLE_LENGTH - 1] + "…"
-
-
-# ---------------------------------------------------------------- the agent
-
-
-async def handle(task: SchemaTask, ctx) -> SchemaResult:
-    with span(
-        "analyze schema", **{"gaai.graph.name": task.graph_name, "gaai.sample_size": task.sample_size}
-    ) as current:
-        schema = await ctx.run_cpu(
-            analyze_schema,
-            ctx.store,
-            task.graph_name,
-            task.core_collections,
-            task.satellite_collections,
-            task.sample_size,
-            task.edge_semantics,
-        )
-        current.set_attributes({"gaai.graph.vertices": schema.total_vertices, "gaai.graph.edges": schema.total_edges})
-    return SchemaResult(schema=schema)
-
-
-if __name__ == "__main__":
-    from agents._runtime import run_agent
-
-    run_agent("schema", handle)

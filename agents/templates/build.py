@@ -31,8 +31,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from agents.algorithms import ALGORITHMS, AlgorithmSpec, resolve_params
-from agents.schema import edge_semantics_of
+from agents.lib.algorithms import ALGORITHMS, AlgorithmSpec, resolve_params
+from agents.lib.constraints import honoured as reports_honour
+from agents.schema.analysis import edge_semantics_of
 from bus.contract import (
     AnalysisTemplate,
     GraphSchema,
@@ -41,15 +42,13 @@ from bus.contract import (
     RequirementsDoc,
     Scalar,
     TemplatesResult,
-    TemplatesTask,
     UnansweredQuestion,
     UseCase,
 )
 
-# Measured: the engine's Brandes visits ~3e7 vertices+edges per second on this 2-core
-# machine (32 sources on a random 10^6-vertex / 10^7-edge graph in 11 s, poor memory
-# locality). One pass visits every vertex and edge once, so this budget keeps a
-# betweenness run near 20 s here.
+# Vertices and edges a sampled betweenness may visit in all: one pass from a source visits
+# every vertex and edge once, so this budget bounds the run's time (about 20 s on the
+# benchmark machine, docs/BENCHMARKS.md, "Engine choices").
 BETWEENNESS_VISIT_BUDGET = 500_000_000
 # Below this many sampled sources the top of a sampled betweenness ranking is mostly noise,
 # so very large graphs get this many sources and take longer than the budget instead.
@@ -473,7 +472,14 @@ def _coverage(
         waiting = [candidate for candidate in order[max_templates:] if requirement_id in candidate.requirement_ids]
         needed = min((step[id(candidate)] for candidate in waiting), default=None)
         output = outputs.get(requirement_id)
-        honoured = f"honoured by the reports as {describe_constraint(output)} ({output.id})" if output else ""
+        honoured = ""
+        if output is not None and reports_honour(output):
+            honoured = f"honoured by the reports as {describe_constraint(output)} ({output.id})"
+        elif output is not None:
+            honoured = (
+                f"not honoured: it asks for {describe_constraint(output)} ({output.id}), but the reports are written "
+                "in English as Markdown, JSON, HTML and CSV"
+            )
         status, reason = "not_analytic", _NOT_ANALYTIC[kind == "non_functional"]
         if answering:
             status = "answered"
@@ -656,16 +662,3 @@ def _merged_title(primary: UseCase, focus: list[str]) -> str:
     if not focus or not primary.title.endswith(narrowed):
         return primary.title
     return scoped_title(primary.title.removesuffix(narrowed), focus)
-
-
-# ---------------------------------------------------------------- the agent
-
-
-async def handle(task: TemplatesTask, ctx) -> TemplatesResult:
-    return build_templates(task.use_cases, task.schema, task.max_templates, task.requirements, task.unanswered)
-
-
-if __name__ == "__main__":
-    from agents._runtime import run_agent
-
-    run_agent("templates", handle)

@@ -70,16 +70,15 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from agents.algorithms import ALGORITHMS
-from agents.templates import QUESTIONS, choose_collections, core_collections, scoped_title
-from agents.llm import offline_responder
-from agents.llm_http import WRAPPER_PROPERTY
+from agents.lib.algorithms import ALGORITHMS
+from agents.lib.llm import offline_responder
+from agents.lib.llm_http import WRAPPER_PROPERTY
+from agents.templates.build import QUESTIONS, choose_collections, core_collections, scoped_title
 from bus.contract import (
     GraphSchema,
     RequirementsDoc,
     UnansweredQuestion,
     UseCase,
-    UseCasesResult,
     UseCasesTask,
     VerticalProfile,
 )
@@ -171,7 +170,9 @@ _GENERIC_TITLES = {
     "betweenness": "Brokers and bottlenecks among {t}",
 }
 _WHY = {
-    "pagerank": "PageRank ranks {t} by the importance of the vertices that link to them, so the most influential {t} come first",
+    "pagerank": (
+        "PageRank ranks {t} by the importance of the vertices that link to them, so the most influential {t} come first"
+    ),
     "louvain": (
         "Louvain splits {t} into communities that are densely linked inside and sparsely linked to each other, "
         "maximising modularity"
@@ -291,7 +292,8 @@ def unanswered_questions(
 def _match(
     sources: list[_Source], schema: GraphSchema, vertical: VerticalProfile
 ) -> tuple[dict[tuple[str, tuple[str, ...]], _Group], dict[str, list[str]], dict[str, str]]:
-    """Requirements grouped by (algorithm, collections); the questions this schema cannot answer by algorithm, and why."""
+    """Requirements grouped by (algorithm, collections); the questions this schema cannot answer by algorithm,
+    and why."""
     domain_signals = _domain_signals(vertical, schema)
     groups: dict[tuple[str, tuple[str, ...]], _Group] = {}
     unsupported: dict[str, list[str]] = {}
@@ -329,7 +331,7 @@ def collection_forms(name: str) -> set[str]:
     base = re.sub(r"[_\-]+", " ", name).strip().lower()
     head, _, last = base.rpartition(" ")
     prefix = f"{head} " if head else ""
-    singular = _singular(last)
+    singular = _singular_form(last)
     return {base, prefix + singular, prefix + _plural(singular)}
 
 
@@ -550,7 +552,7 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
-def _singular(word: str) -> str:
+def _singular_form(word: str) -> str:
     if word.endswith("ies") and len(word) > 3:
         return word[:-3] + "y"
     if word.endswith(("sses", "ches", "shes", "xes", "zes")):
@@ -586,7 +588,8 @@ def use_cases_prompt(task: UseCasesTask) -> str:
         f"Industry: {task.vertical.display_name}.\nGraph collections: {collections}.\nRequirements:\n{requirements}\n"
         f"Algorithms: {algorithms}\n"
         f'Map the requirements to graph-analytics use cases. Answer with a JSON object {{"{WRAPPER_PROPERTY}": [...]}} '
-        "whose list holds the use cases, each an object with fields id (UC-001…), title, description, algorithm (one of the names above), reason (quote the requirement words), "
+        "whose list holds the use cases, each an object with fields id (UC-001…), title, description, "
+        "algorithm (one of the names above), reason (quote the requirement words), "
         "requirement_ids, priority (critical|high|medium|low), focus_collections (the vertex collections it is about)."
     )
 
@@ -594,17 +597,3 @@ def use_cases_prompt(task: UseCasesTask) -> str:
 @offline_responder("use_cases")
 def _offline_use_cases(task: UseCasesTask) -> list[UseCase]:
     return derive_use_cases(task.requirements, task.schema, task.vertical)
-
-
-async def handle(task: UseCasesTask, ctx) -> UseCasesResult:
-    use_cases = await ctx.llm.ask("use_cases", use_cases_prompt(task), list[UseCase], context=task)
-    # Whoever proposed the use cases, the schema decides what cannot be answered.
-    return UseCasesResult(
-        use_cases=use_cases, unanswered=unanswered_questions(task.requirements, task.schema, task.vertical)
-    )
-
-
-if __name__ == "__main__":
-    from agents._runtime import run_agent
-
-    run_agent("use_cases", handle)

@@ -1,7 +1,7 @@
 """Industry vertical agent: picks the vertical whose vocabulary fits the requirements and the graph.
 
 A vertical is a JSON file in the custom-vertical format, ``bus.contract.CustomVertical`` (the
-built-in ones live in ``agents/verticals/``)::
+built-in ones live in ``agents/vertical/profiles/``)::
 
     {
       "metadata": {"name": "...", "display_name": "...", "description": "...", "version": "1.0"},
@@ -14,7 +14,7 @@ built-in ones live in ``agents/verticals/``)::
     }
 
 Only ``metadata.name`` is required. ``patterns`` keys are algorithm names from
-:mod:`agents.algorithms`; an algorithm a file leaves out takes the generic vertical's
+:mod:`agents.lib.algorithms`; an algorithm a file leaves out takes the generic vertical's
 pattern, so every profile can word the findings of every algorithm. Texts are used as
 written (no placeholders).
 
@@ -34,18 +34,15 @@ from pathlib import Path
 from typing import Literal
 
 import msgspec
-import structlog
 
-from agents.algorithms import ALGORITHMS
-from agents.documents import read_documents
-from agents.llm import offline_responder
+from agents.lib.algorithms import ALGORITHMS
+from agents.lib.llm import offline_responder
 from bus.codec import decode_custom_vertical, industry_name
-from bus.contract import AlgorithmPattern, CustomVertical, VerticalProfile, VerticalResult, VerticalTask
+from bus.contract import AlgorithmPattern, CustomVertical, VerticalProfile
 from bus.errors import TaskError
 
 GENERIC = "generic"
 
-log = structlog.get_logger("agents.vertical")
 
 MIN_SCORE = 3.0
 """The best vertical needs at least this score in auto mode, else the generic one is used.
@@ -274,7 +271,7 @@ def _vocabulary(profile: VerticalProfile) -> list[str]:
 def _builtins() -> dict[str, VerticalProfile]:
     # Beside this module rather than importlib.resources: an editable install can present
     # ``agents`` as a namespace package, which importlib.resources cannot open on 3.11.
-    folder = Path(__file__).with_name("verticals")
+    folder = Path(__file__).with_name("profiles")
     raw = {entry.name: json.loads(entry.read_text(encoding="utf-8")) for entry in sorted(folder.glob("*.json"))}
     generic = _profile(decode_custom_vertical(raw.pop(f"{GENERIC}.json")), "builtin", None)
     profiles = {GENERIC: generic}
@@ -346,27 +343,3 @@ def _offline_vertical(inputs: tuple[list[str], list[str]]) -> msgspec.Struct:
     texts, collection_names = inputs
     chosen = choose_vertical(texts, collection_names)
     return vertical_choice_type()(name=chosen.name, reason=chosen.reason)
-
-
-async def handle(task: VerticalTask, ctx) -> VerticalResult:
-    info = ctx.store.graph(task.graph_name)
-    collection_names = [*info.vertex_collections, *info.edge_collections]
-    if task.custom_vertical is not None or task.industry != "auto":
-        return VerticalResult(
-            vertical=choose_vertical([], collection_names, industry=task.industry, custom=task.custom_vertical)
-        )
-    texts = [doc.text for doc in await read_documents(task.documents, ctx)]
-    choice = await ctx.llm.ask(
-        "vertical", vertical_prompt(texts, collection_names), vertical_choice_type(), context=(texts, collection_names)
-    )
-    chosen = chosen_builtin(choice.name, texts, collection_names, choice.reason)
-    log.info(
-        "vertical chosen", vertical=chosen.name, asked_for=choice.name, reason=chosen.reason, terms=chosen.matched_terms
-    )
-    return VerticalResult(vertical=chosen)
-
-
-if __name__ == "__main__":
-    from agents._runtime import run_agent
-
-    run_agent("vertical", handle)

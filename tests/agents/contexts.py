@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agents._runtime import AgentContext
+from agents.lib.context import AgentContext
 from bus.contract import DocumentRef
 
 

@@ -19,13 +19,13 @@ import networkx as nx
 import pytest
 
 import agents.reporting as reporting
-from agents._runtime import AgentContext
-from agents.execution import execute_template
-from agents.llm import LlmRequest, LlmResponse, OfflineProvider, RecordingLlm
-from agents.reporting.build import semantics_sentence
+from agents.execution.run import execute_template
+from agents.lib.context import AgentContext
+from agents.lib.llm import LlmRequest, LlmResponse, OfflineProvider, RecordingLlm
+from agents.reporting.headline import semantics_sentence
 from agents.reporting.privacy import pseudonym, visible_text
 from agents.reporting.supported import keep_supported
-from agents.vertical import builtin_verticals
+from agents.vertical.choice import builtin_verticals
 from bus.contract import (
     AnalysisTemplate,
     EdgeSemantics,

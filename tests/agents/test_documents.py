@@ -7,7 +7,7 @@ import io
 import docx
 import pytest
 
-from agents.documents import (
+from agents.lib.documents import (
     DOCX,
     HTML,
     MARKDOWN,

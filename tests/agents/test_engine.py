@@ -11,8 +11,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from agents.execution import engine
-from agents.execution.engine import AlgorithmOutput, run_algorithm
+from agents.execution.engine import AlgorithmOutput, communities, graph_views, pagerank, run_algorithm
 from bus.errors import TaskError
 
 
@@ -120,7 +119,7 @@ def reference_modularity(labels: np.ndarray, neighbours: list[set[int]]) -> floa
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Blocks of a few entries, so per-block work is split across many blocks and hubs exceed a block."""
-    monkeypatch.setattr(engine, "_BLOCK_ENTRIES", 7)
+    monkeypatch.setattr(communities, "_BLOCK_ENTRIES", 7)
 
 
 class TestPageRank:
@@ -128,7 +127,7 @@ class TestPageRank:
     def pagerank_engine(self, request, monkeypatch):
         """Every test on both implementations: the compiled pull is otherwise kept for large graphs."""
         if request.param == "numba-pull":
-            monkeypatch.setattr(engine, "_PULL_FROM_EDGES", 0)
+            monkeypatch.setattr(pagerank, "_PULL_FROM_EDGES", 0)
         return request.param
 
     def test_cycle_gives_every_vertex_one_third(self, pagerank_engine):
@@ -203,16 +202,16 @@ class TestPageRankPull:
     @pytest.fixture(autouse=True)
     def pull_every_graph(self, monkeypatch):
         """The compiled pull on graphs of any size, not only from ``_PULL_FROM_EDGES`` edges."""
-        monkeypatch.setattr(engine, "_PULL_FROM_EDGES", 0)
+        monkeypatch.setattr(pagerank, "_PULL_FROM_EDGES", 0)
 
     def test_pull_starts_at_its_edge_count(self, monkeypatch):
         """Below ``_PULL_FROM_EDGES`` edges scipy iterates, from there on the pull, with the same ranks."""
-        monkeypatch.setattr(engine, "_PULL_FROM_EDGES", 300)
+        monkeypatch.setattr(pagerank, "_PULL_FROM_EDGES", 300)
         src, dst = random_graph(100, 300, seed=3)
         below = run_algorithm("pagerank", 100, src[:299], dst[:299], {})
         at = run_algorithm("pagerank", 100, src, dst, {})
         assert (below.engine, at.engine) == ("scipy", "numba-pull")
-        monkeypatch.setattr(engine, "_PULL_FROM_EDGES", 301)
+        monkeypatch.setattr(pagerank, "_PULL_FROM_EDGES", 301)
         np.testing.assert_allclose(at.values, run_algorithm("pagerank", 100, src, dst, {}).values, rtol=1e-12)
 
     @pytest.mark.parametrize("threads", [2, 3, 7])
@@ -228,8 +227,8 @@ class TestPageRankPull:
         params = {"tolerance": 1e-15, "max_iterations": 10_000}
         alone = run_algorithm("pagerank", n, src, dst, params)
         assert alone.engine == "numba-pull"
-        monkeypatch.setattr(engine, "_MIN_EDGES_PER_THREAD", 1)
-        monkeypatch.setattr(engine, "usable_cores", lambda: threads)
+        monkeypatch.setattr(pagerank, "_MIN_EDGES_PER_THREAD", 1)
+        monkeypatch.setattr(pagerank, "usable_cores", lambda: threads)
         split = run_algorithm("pagerank", n, src, dst, params)
         assert (np.bincount(dst, minlength=n) == 0).sum() >= 10 and (np.bincount(src, minlength=n) == 0).sum() >= 10
         np.testing.assert_allclose(split.values, dense_pagerank(n, src, dst, 0.85), atol=1e-13)
@@ -243,7 +242,7 @@ class TestPageRankPull:
         src, dst = random_graph(n, 700, seed=5)
         src, dst = np.append(src, [3, 3, 4]).astype(dtype), np.append(dst, [3, 9, 9]).astype(dtype)
         with ThreadPoolExecutor(threads) as pool:
-            indptr, sources, out_degree = engine._incoming_edges(n, src, dst, slices, pool if threads > 1 else None)
+            indptr, sources, out_degree = pagerank._incoming_edges(n, src, dst, slices, pool if threads > 1 else None)
         order = np.argsort(dst, kind="stable")
         np.testing.assert_array_equal(indptr, np.concatenate([[0], np.cumsum(np.bincount(dst, minlength=n))]))
         np.testing.assert_array_equal(sources, src[order])
@@ -362,10 +361,10 @@ class TestCommunities:
         src, dst = messy(*random_graph(n, 700, seed=14))
         hub = np.arange(1, n)
         src, dst = np.concatenate([src, np.zeros(n - 1, dtype=src.dtype)]), np.concatenate([dst, hub])
-        ties = engine._undirected_both_ways(n, *engine._checked_edges(n, src, dst))
+        ties = graph_views.undirected_both_ways(n, *graph_views.checked_edges(n, src, dst))
         labels = np.random.default_rng(15).integers(0, 12, n).astype(ties.indices.dtype)
         vertices = np.flatnonzero(np.diff(ties.indptr) > 0)
-        best, unstable = engine._most_frequent_neighbour_labels(ties, labels, vertices, np.random.default_rng(0))
+        best, unstable = communities._most_frequent_neighbour_labels(ties, labels, vertices, np.random.default_rng(0))
         neighbours = neighbour_sets(n, src, dst)
         assert len(neighbours[0]) > 7 * 10
         for at, v in enumerate(vertices.tolist()):
@@ -391,9 +390,11 @@ class TestCommunities:
         src, dst = edges([(0, leaf) for leaf in range(1, 6)])
         drawn = set()
         for seed in range(60):
-            ties = engine._undirected_both_ways(6, *engine._checked_edges(6, src, dst))
+            ties = graph_views.undirected_both_ways(6, *graph_views.checked_edges(6, src, dst))
             labels = np.arange(6, dtype=ties.indices.dtype)
-            best, _ = engine._most_frequent_neighbour_labels(ties, labels, np.array([0]), np.random.default_rng(seed))
+            best, _ = communities._most_frequent_neighbour_labels(
+                ties, labels, np.array([0]), np.random.default_rng(seed)
+            )
             drawn.add(int(best[0]))
         assert drawn == {1, 2, 3, 4, 5}
 
@@ -461,8 +462,8 @@ class TestLouvain:
         assert out.modularity == pytest.approx(
             nx.community.modularity(simple_graph(500, src, dst, directed=False), groups), abs=1e-12
         )
-        ties = engine._undirected_both_ways(500, *engine._checked_edges(500, src, dst))
-        assert out.modularity == pytest.approx(engine._modularity(out.values, ties), abs=1e-12)
+        ties = graph_views.undirected_both_ways(500, *graph_views.checked_edges(500, src, dst))
+        assert out.modularity == pytest.approx(communities.partition_modularity(out.values, ties), abs=1e-12)
 
     def test_higher_resolution_gives_more_communities(self):
         """Raising the resolution splits communities: their count grows with it, and a low one merges everything."""

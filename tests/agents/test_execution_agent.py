@@ -11,17 +11,15 @@ import subprocess
 import sys
 import time
 
-from numba.core.registry import CPUDispatcher
-
-from agents._runtime import CpuPool
 from agents.execution import engine
-from agents.execution.agent import handle
+from agents.execution.handler import handle
+from agents.lib.cpu_pool import CpuPool
 from tests.processes import process_alive
 
 
 def loaded_signatures() -> dict[str, int]:
     """How many compiled signatures each of the engine's kernels holds in this process."""
-    return {name: len(kernel.signatures) for name, kernel in vars(engine).items() if isinstance(kernel, CPUDispatcher)}
+    return {name: len(kernel.signatures) for name, kernel in engine.compiled_kernels().items()}
 
 
 def signatures_before_and_after_running_every_algorithm() -> tuple[dict[str, int], dict[str, int]]:
@@ -40,7 +38,6 @@ def test_a_worker_starts_with_every_kernel_loaded():
 
 CACHE_PROBE = """
 import json
-from numba.core.registry import CPUDispatcher
 from agents.execution import engine
 
 engine.load_compiled_kernels()
@@ -51,7 +48,7 @@ print(json.dumps({
         "loaded": sum(kernel.stats.cache_hits.values()),
         "cache_path": kernel.stats.cache_path,
     }
-    for name, kernel in vars(engine).items() if isinstance(kernel, CPUDispatcher)
+    for name, kernel in engine.compiled_kernels().items()
 }))
 """
 
@@ -74,7 +71,7 @@ def test_precompile_fills_numba_cache_dir_so_a_fresh_process_loads_every_kernel_
     report = re.match(r"(\d+) kernels: (\d+) signatures compiled, (\d+) loaded from the cache", precompiled.stdout)
     assert report, precompiled.stdout
     assert int(report[1]) == len(kernels) and int(report[2]) > 0 and int(report[3]) == 0, precompiled.stdout
-    assert {index.name.split("-")[0] for index in cache.rglob("*.nbi")} == {f"engine.{name}" for name in kernels}
+    assert {index.name.split("-")[0] for index in cache.rglob("*.nbi")} == kernels
 
     started = subprocess.run(
         [sys.executable, "-c", CACHE_PROBE],
@@ -115,7 +112,7 @@ def test_precompile_stops_before_compiling_when_numba_cannot_use_numba_cache_dir
 
 FORKSERVER_PROBE = """
 import asyncio, os
-from agents._runtime import CpuPool
+from agents.lib.cpu_pool import CpuPool
 
 def children():
     found = []
@@ -132,7 +129,7 @@ def children():
 
 async def main():
     before = children()
-    await CpuPool(1, preload=["agents.execution.agent", "store"]).start()
+    await CpuPool(1, preload=["agents.execution.handler", "store"]).start()
     after = children()
     print(sum(b"forkserver" in c for c in before), sum(b"forkserver" in c for c in after))
 
@@ -151,7 +148,7 @@ def test_the_forkserver_runs_before_the_first_task():
 
 ORPHAN_PROBE = """
 import asyncio, os, sys, time
-from agents._runtime import CpuPool
+from agents.lib.cpu_pool import CpuPool
 
 def note_pid_then_work(marker):
     with open(marker, "w") as file:

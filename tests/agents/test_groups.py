@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from agents.execution import execute_template
 from agents.execution.groups import describe_groups, ties_of
+from agents.execution.run import execute_template
 from bus.contract import AnalysisTemplate, Requirement
 from store import EmbeddedStore, GraphArrays
 from tests.agents.test_claims import report_task, run_report

@@ -7,7 +7,7 @@ import json
 import msgspec
 import pytest
 
-from agents.llm import (
+from agents.lib.llm import (
     LlmRequest,
     LlmResponse,
     OfflineProvider,

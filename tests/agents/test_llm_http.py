@@ -26,9 +26,10 @@ import pytest
 from aiohttp import web
 
 from agents import use_cases, vertical
-from agents.llm import LlmRequest, PriceTable, RecordingLlm
-from agents.llm_config import provider_from_name
-from agents.llm_http import AnthropicProvider, ObjectSchema, OpenAICompatibleProvider
+from agents.lib.llm import LlmRequest, PriceTable, RecordingLlm
+from agents.lib.llm_config import provider_from_name
+from agents.lib.llm_http import AnthropicProvider, ObjectSchema, OpenAICompatibleProvider
+from agents.vertical.choice import builtin_verticals
 from bus.contract import (
     CollectionInfo,
     EdgeDefinition,
@@ -39,6 +40,7 @@ from bus.contract import (
     RequirementsDoc,
     UseCase,
     UseCasesTask,
+    VerticalResult,
     VerticalTask,
 )
 from bus.errors import GaaiError, TaskError
@@ -841,7 +843,7 @@ LENDING_BRIEF = (
 )
 
 
-async def choose_vertical_with(llm: RecordingLlm, home: Path) -> vertical.VerticalResult:
+async def choose_vertical_with(llm: RecordingLlm, home: Path) -> VerticalResult:
     """The vertical agent's result in auto mode for LENDING_BRIEF on the sample e-commerce graph."""
     store = EmbeddedStore(home)
     ensure_sample_graph(store, "ecommerce")
@@ -859,7 +861,7 @@ async def test_a_model_chooses_a_builtin_vertical_and_gets_it_as_written(server,
     ]
     calls: list[LlmCall] = []
     result = await choose_vertical_with(RecordingLlm(connect("openai"), calls), tmp_path)
-    builtin = vertical.builtin_verticals()["fintech"]
+    builtin = builtin_verticals()["fintech"]
     assert msgspec.structs.replace(result.vertical, matched_terms=[], score=0.0, reason="") == builtin
     assert (result.vertical.matched_terms, result.vertical.score) == (["customer", "payment", "lending", "loan"], 9.0)
     assert result.vertical.reason == "The brief is about loans and payments between customers."
@@ -867,7 +869,7 @@ async def test_a_model_chooses_a_builtin_vertical_and_gets_it_as_written(server,
     schema = request.body["response_format"]["json_schema"]["schema"]
     assert schema["properties"]["name"] == {"enum": ["adtech", "ecommerce", "fintech", "fraud", "generic", "social"]}
     assert sorted(schema["required"]) == ["name", "reason"]
-    for name, profile in vertical.builtin_verticals().items():
+    for name, profile in builtin_verticals().items():
         assert f"- {name} ({profile.display_name}): {profile.description}\n" in request.prompt
     assert LENDING_BRIEF in request.prompt and "customers, products, categories" in request.prompt
     assert [call.purpose for call in calls] == ["vertical"]
@@ -893,7 +895,7 @@ async def test_a_vertical_name_repaired_on_the_second_answer_is_used(server, con
         answers({"name": "generic", "reason": "no industry fits"}),
     ]
     result = await choose_vertical_with(RecordingLlm(connect("openai"), []), tmp_path)
-    assert msgspec.structs.replace(result.vertical, reason="") == vertical.builtin_verticals()["generic"]
+    assert msgspec.structs.replace(result.vertical, reason="") == builtin_verticals()["generic"]
     assert result.vertical.reason == "no industry fits"
     assert len(server.received) == 2
 
@@ -935,7 +937,7 @@ async def test_the_use_cases_prompt_asks_for_the_object_its_schema_describes(ser
             requirements=[Requirement(id="REQ-1", text="Find the most influential customers.", priority="high")]
         ),
         schema=FOLLOWERS,
-        vertical=vertical.builtin_verticals()["social"],
+        vertical=builtin_verticals()["social"],
     )
     ctx = DocumentsAtHand(
         workflow_id="wf",

@@ -11,13 +11,14 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from agents.algorithms import resolve_params
 from agents.execution.engine import run_algorithm
 from agents.execution.groups import ties_of
-from agents.execution.summary import summarize
-from agents.reporting.build import build_report, draft_report, format_count, format_ratio, format_share, format_value
+from agents.execution.summary import summarize_values
+from agents.lib.algorithms import resolve_params
+from agents.reporting.build import build_report, draft_report
 from agents.reporting.claims import Evidence
 from agents.reporting.render import render_html, render_json, render_markdown
+from agents.reporting.wording import format_count, format_ratio, format_share, format_value
 from bus.contract import (
     AlgorithmPattern,
     AnalysisTemplate,
@@ -117,7 +118,7 @@ def execute(algorithm: str, n: int | None = None, src=None, dst=None, labels=Non
     params = resolve_params(algorithm, params or {})
     output = run_algorithm(algorithm, n, src, dst, params)
     grouped = algorithm not in ("pagerank", "betweenness")
-    parts = summarize(
+    parts = summarize_values(
         algorithm,
         output.values,
         lambda idx: [str(labels[i]) for i in idx],

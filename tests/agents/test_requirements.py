@@ -7,8 +7,9 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from agents.documents import MARKDOWN, PLAIN, ParsedDocument, parse_document
-from agents.requirements import PROMPT_DOCUMENT_CHARS, extract_requirements, requirements_prompt
+from agents.lib.documents import MARKDOWN, PLAIN, ParsedDocument, parse_document
+from agents.requirements.parser import extract_requirements
+from agents.requirements.prompt import PROMPT_DOCUMENT_CHARS, requirements_prompt
 from bus.contract import Requirement, RequirementsDoc, RequirementsTask, Stakeholder
 
 BUNDLED = Path(__file__).resolve().parents[2] / "graph_analytics_ai" / "data" / "requirements_ecommerce.md"

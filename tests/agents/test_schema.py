@@ -10,7 +10,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from agents.schema import analyze_schema, reciprocity
+from agents.schema.analysis import analyze_schema, reciprocity
 from bus.contract import EdgeDefinition, EdgeSemantics, GraphSchema
 from bus.errors import TaskError
 from store import EmbeddedStore

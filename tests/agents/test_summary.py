@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from agents.execution.summary import gini, summarize, top_indices
+from agents.execution.summary import gini, summarize_values, top_indices
 from bus.contract import RankedVertex
 
 COLLECTIONS = ["people", "companies"]
@@ -25,7 +25,7 @@ def run(algorithm: str, values, collection_index=None, **kwargs):
     values = np.asarray(values)
     if collection_index is None:
         collection_index = np.zeros(values.size, dtype=np.int64)
-    return summarize(algorithm, values, labels_for, ids_for, np.asarray(collection_index), COLLECTIONS, **kwargs)
+    return summarize_values(algorithm, values, labels_for, ids_for, np.asarray(collection_index), COLLECTIONS, **kwargs)
 
 
 class TestCentrality:
@@ -173,7 +173,7 @@ def test_a_million_vertices_summarise_in_well_under_a_second(algorithm, make):
 
     started = time.perf_counter()
     scores = rng.random(n) if make == "groups" else None
-    parts = summarize(
+    parts = summarize_values(
         algorithm, values, counting_labels, ids_for, rng.integers(0, 2, n), COLLECTIONS, member_scores=scores
     )
     assert time.perf_counter() - started < 1.5

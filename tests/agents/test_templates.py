@@ -7,13 +7,13 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from agents.algorithms import ALGORITHMS, resolve_params
-from agents.documents import MARKDOWN, parse_document
-from agents.requirements import extract_requirements
-from agents.schema import analyze_schema
-from agents.templates import BETWEENNESS_MIN_SAMPLES, BETWEENNESS_VISIT_BUDGET, build_templates
-from agents.use_cases import derive_use_cases, unanswered_questions
-from agents.vertical import builtin_verticals
+from agents.lib.algorithms import ALGORITHMS, resolve_params
+from agents.lib.documents import MARKDOWN, parse_document
+from agents.requirements.parser import extract_requirements
+from agents.schema.analysis import analyze_schema
+from agents.templates.build import BETWEENNESS_MIN_SAMPLES, BETWEENNESS_VISIT_BUDGET, build_templates
+from agents.use_cases.mapping import derive_use_cases, unanswered_questions
+from agents.vertical.choice import builtin_verticals
 from bus.contract import (
     CollectionInfo,
     EdgeDefinition,
@@ -448,3 +448,21 @@ def test_a_merged_template_widens_the_among_of_its_title_to_its_focus() -> None:
     plain = [use_case("UC-1", "pagerank", ["customers"], title="Key shoppers"), narrowed[1]]
     [template] = build_templates(plain, shop_schema(), 5).templates
     assert template.title == "Key shoppers"
+
+
+def test_an_output_request_the_reports_cannot_honour_says_so() -> None:
+    """A CSV export is honoured by the reports; a report language other than English is listed as not honoured."""
+    document = (
+        "# Reporting\n\n- **REQ-1:** The system must export every ranking as CSV.\n"
+        "- **REQ-2:** Reports must be written in German.\n"
+    )
+    requirements = extract_requirements([parse_document("brief.md", MARKDOWN, document.encode())])
+    kinds = {c.source: (c.kind, c.value) for c in requirements.output_constraints}
+    assert kinds == {"REQ-1": ("format", "csv"), "REQ-2": ("language", "German")}
+
+    result = build_templates([], shop_schema(), 5, requirements)
+
+    reasons = {item.requirement_id: (item.status, item.reason) for item in result.coverage}
+    assert reasons["REQ-1"][0] == reasons["REQ-2"][0] == "output_request"
+    assert reasons["REQ-1"][1].startswith("an output request, honoured by the reports as a CSV file of the results")
+    assert reasons["REQ-2"][1].startswith("an output request, not honoured: it asks for reports in German")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.use_cases import derive_use_cases, unanswered_questions
+from agents.use_cases.mapping import derive_use_cases, unanswered_questions
 from bus.contract import (
     AlgorithmPattern,
     CollectionInfo,

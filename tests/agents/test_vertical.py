@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from agents import vertical
-from agents.algorithms import ALGORITHMS
-from agents.documents import MARKDOWN, parse_document
-from agents.llm import OfflineProvider, RecordingLlm
-from agents.vertical import builtin_verticals, choose_vertical, load_vertical_file
+from agents.lib.algorithms import ALGORITHMS
+from agents.lib.documents import MARKDOWN, parse_document
+from agents.lib.llm import OfflineProvider, RecordingLlm
+from agents.vertical import choice
+from agents.vertical.choice import builtin_verticals, choose_vertical, load_vertical_file
 from bus.contract import ALGORITHM_NAMES, VERTICAL_NAMES, CustomPatterns, LlmCall, SubmitRequest, VerticalTask
 from bus.errors import RequestError, TaskError
 from store import EmbeddedStore
@@ -54,7 +55,7 @@ class TestContract:
     """The names the wire contract accepts are the agent's: its JSON profiles and its algorithm catalog."""
 
     def test_the_contract_names_the_json_profiles_of_the_agent(self) -> None:
-        files = sorted(path.stem for path in (Path(vertical.__file__).parent / "verticals").glob("*.json"))
+        files = sorted(path.stem for path in (Path(choice.__file__).parent / "profiles").glob("*.json"))
         assert list(VERTICAL_NAMES) == files
         assert sorted(builtin_verticals()) == files
 
@@ -298,12 +299,12 @@ class TestWeakEvidence:
 
     def test_a_model_choice_without_evidence_falls_back_to_generic(self) -> None:
         """A model that answers 'social' for the literary graph is overruled by the same rule."""
-        chosen = vertical.chosen_builtin("social", [LITERARY], LITERARY_COLLECTIONS, "characters form a social network")
+        chosen = choice.chosen_builtin("social", [LITERARY], LITERARY_COLLECTIONS, "characters form a social network")
         assert chosen.name == "generic"
         assert chosen.reason.startswith(
             "the choice's evidence is weak, Social Networks, matched 'follow', 'friendship'"
         )
-        backed = vertical.chosen_builtin("ecommerce", [BUNDLED.read_text(encoding="utf-8")], DEMO_COLLECTIONS, "a shop")
+        backed = choice.chosen_builtin("ecommerce", [BUNDLED.read_text(encoding="utf-8")], DEMO_COLLECTIONS, "a shop")
         assert (backed.name, backed.reason) == ("ecommerce", "a shop")
 
     async def test_the_agent_gives_generic_for_the_literary_graph(self, tmp_path: Path) -> None:

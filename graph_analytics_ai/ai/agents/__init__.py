@@ -30,7 +30,7 @@ from pathlib import Path
 
 import msgspec
 
-from agents.llm import LLM_PROVIDERS
+from agents.lib.llm import LLM_PROVIDERS
 from bus.contract import WorkflowProgress
 from bus.errors import GaaiError
 from graph_analytics_ai.client import ReportFiles

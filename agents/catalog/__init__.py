@@ -1,0 +1,17 @@
+"""Analytics catalog agent: records each workflow's epoch, steps and lineage.
+
+The catalog takes no tasks: it follows the results stream (``bus.follower``) and records
+every agent's result as it passes, off the workflows' critical path. A workflow's
+lineage is therefore complete moments after the workflow, not at the same instant;
+``WorkflowClient.wait_for_catalog`` waits for it.
+
+The catalog is a SQLite file (``<GAAI_HOME>/catalog.sqlite``) any SQL tool can open:
+``epochs`` (one row per workflow run), ``entities`` (requirements, use cases, templates,
+executions, reports…) and ``lineage`` (parent → child links). Every write is an upsert
+keyed on the workflow and entity ids, so a redelivered result records nothing twice.
+"""
+
+from agents.catalog.database import Catalog, CatalogEntry, catalog_path
+from agents.catalog.handler import Recorder
+
+__all__ = ["Catalog", "CatalogEntry", "Recorder", "catalog_path"]

@@ -1,0 +1,16 @@
+"""``python -m agents.catalog``: run the analytics catalog against ``NATS_URL``."""
+
+import asyncio
+
+from agents.catalog.handler import follow
+from bus.process import process_settings, run_process
+from bus.worker import this_instance
+
+settings = process_settings("gaai-catalog")
+
+
+async def until(stop: asyncio.Event) -> None:
+    await follow(settings, stop)
+
+
+run_process("gaai-catalog", this_instance("catalog").instance_id, until)

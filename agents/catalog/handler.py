@@ -1,0 +1,115 @@
+"""The catalog's result handler (``Recorder``) and the loop that feeds it every result (``follow``)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from functools import partial
+
+import structlog
+
+from agents.catalog.database import Catalog, CatalogEntry, catalog_path
+from bus.connection import Bus
+from bus.contract import ResultEnvelope, WorkflowProgress
+from bus.errors import RequestError
+from bus.follower import follow_results
+from bus.requests import workflow_status
+from bus.settings import Settings
+from store import default_home
+from telemetry.tracing import span
+
+log = structlog.get_logger("agents.catalog")
+
+
+class Recorder:
+    """Records each result in the catalog, with its workflow's epoch and graph.
+
+    The epoch and graph come from the workflow's status, asked once per workflow: results
+    of one workflow handled at the same time share the one question in flight. Results
+    handled at the same time are also written together, in one transaction (a group
+    commit), since a commit per result would take much of the catalog's CPU at full load.
+    """
+
+    def __init__(
+        self, catalog: Catalog, status: Callable[[str], Awaitable[WorkflowProgress]], remembered: int = 10_000
+    ) -> None:
+        self.catalog = catalog
+        self._status = status
+        self._origins: OrderedDict[str, asyncio.Future[tuple[float, str] | None]] = OrderedDict()
+        self._remembered = remembered
+        self._waiting: list[tuple[CatalogEntry, asyncio.Future[int]]] = []
+
+    async def __call__(self, reply: ResultEnvelope) -> None:
+        if reply.result is None:
+            return  # a failed step produced nothing to record
+        origin = await self._origin(reply.workflow_id)
+        if origin is None:
+            log.warning(
+                "result of an unknown workflow not recorded", workflow_id=reply.workflow_id, task_id=reply.task_id
+            )
+            return
+        epoch, graph_name = origin
+        with span("record catalog entry", **{"gaai.catalog.step": reply.result.__struct_config__.tag}) as current:
+            recorded = asyncio.get_running_loop().create_future()
+            if not self._waiting:
+                # Written once the handlers that are ready in this turn of the loop have queued theirs.
+                asyncio.get_running_loop().call_soon(self._write_waiting)
+            self._waiting.append(
+                (
+                    CatalogEntry(
+                        workflow_id=reply.workflow_id, epoch=epoch, graph_name=graph_name, result=reply.result
+                    ),
+                    recorded,
+                )
+            )
+            current.set_attribute("gaai.catalog.entities", await recorded)
+
+    def _write_waiting(self) -> None:
+        batch, self._waiting = self._waiting, []
+        try:
+            counts = self.catalog.record([entry for entry, _ in batch])
+        except Exception as exc:  # noqa: BLE001 - each waiting handler naks its own result
+            for _, recorded in batch:
+                if not recorded.done():  # a handler cancelled (shutdown) waits no more
+                    recorded.set_exception(exc)
+            return
+        for (_, recorded), count in zip(batch, counts):
+            if not recorded.done():
+                recorded.set_result(count)
+
+    async def _origin(self, workflow_id: str) -> tuple[float, str] | None:
+        asked = self._origins.get(workflow_id)
+        if asked is None:
+            asked = asyncio.ensure_future(self._ask(workflow_id))
+            self._origins[workflow_id] = asked
+            if len(self._origins) > self._remembered:
+                self._origins.popitem(last=False)
+        try:
+            return await asyncio.shield(asked)
+        except Exception:
+            # A failed question is not remembered: the redelivered result asks again.
+            if self._origins.get(workflow_id) is asked:
+                del self._origins[workflow_id]
+            raise
+
+    async def _ask(self, workflow_id: str) -> tuple[float, str] | None:
+        try:
+            progress = await self._status(workflow_id)
+        except RequestError as exc:
+            if exc.code == "unknown_workflow":
+                return None
+            raise
+        return progress.created_at, progress.graph_name
+
+
+async def follow(settings: Settings, stop: asyncio.Event) -> None:
+    """Record every result until ``stop`` is set."""
+    home = settings.home or default_home()
+    bus = await Bus.connect(settings, name="gaai-catalog")
+    try:
+        status = partial(workflow_status, bus, timeout=settings.request_timeout_s)
+        recorder = Recorder(Catalog(catalog_path(home)), status)
+        await follow_results(bus, settings, recorder, stop)
+    finally:
+        await bus.close()

@@ -1,0 +1,314 @@
+"""Communities: label propagation (vectorised, semi-synchronous, seeded) and Louvain (compiled,
+sequential), and the modularity of a partition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import scipy.sparse as sp
+
+from agents.execution.engine.compiled import kernel
+from agents.execution.engine.graph_views import simple_graph, weighted_ties
+from agents.execution.engine.output import AlgorithmOutput, renumber_by_size
+
+# Share of unstable vertices that move in one label-propagation round. Moving all of them
+# at once (synchronous) makes labels oscillate on bipartite-like parts; moving a random
+# half breaks the symmetry, as asynchronous propagation does, while staying vectorised.
+_LP_MOVE_SHARE = 0.5
+
+
+# Entries (vertex, neighbour) handled at once where a step works per entry: the working
+# set stays a few MB however large the graph, instead of several arrays per edge.
+_BLOCK_ENTRIES = 1 << 16
+
+
+def _row_blocks(indptr: np.ndarray, rows: np.ndarray, entries: int) -> Iterator[slice]:
+    """Consecutive slices of ``rows`` whose rows hold about ``entries`` entries each (at least one row)."""
+    ends = np.cumsum(indptr[rows + 1] - indptr[rows])
+    cuts = np.searchsorted(ends, np.arange(entries, int(ends[-1]) if ends.size else 0, entries), side="right")
+    bounds = np.unique(np.concatenate(([0], cuts, [rows.size])))
+    for begin, end in zip(bounds[:-1], bounds[1:], strict=True):
+        yield slice(int(begin), int(end))
+
+
+def _row_entries(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For the given rows: the position of each of their entries, and which row (0..len-1) it belongs to."""
+    starts = indptr[rows]
+    lengths = indptr[rows + 1] - starts
+    owner = np.repeat(np.arange(rows.size), lengths)
+    return np.arange(owner.size) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths), owner
+
+
+# Louvain's local moving stops after a pass that raised modularity by less than this
+# (Blondel et al.'s rule; their code stops at 1e-6): later passes move a few vertices each
+# but cost as much as the first, for a gain in the fourth decimal (docs/BENCHMARKS.md,
+# "Engine choices").
+_LOUVAIN_MIN_PASS_GAIN = 1e-4
+
+
+def partition_modularity(labels: np.ndarray, ties: sp.csr_array) -> float | None:
+    """Newman modularity (resolution 1) of a partition of the undirected simple graph ``ties``.
+
+    ``ties`` holds each tie in both its rows: bool values count each tie 1, float values are
+    the ties' weights. ``None`` when the graph has no edges, where modularity is undefined.
+    """
+    weighted = ties.dtype != np.bool_
+    total = float(ties.data.sum()) if weighted else ties.nnz
+    if total == 0:
+        return None
+    n = labels.shape[0]
+    row_lengths = np.diff(ties.indptr)
+    intra = 0
+    for block in _row_blocks(ties.indptr, np.arange(n), _BLOCK_ENTRIES):
+        entries = slice(ties.indptr[block.start], ties.indptr[block.stop])
+        inside = np.repeat(labels[block], row_lengths[block]) == labels[ties.indices[entries]]
+        intra += ties.data[entries][inside].sum() if weighted else np.count_nonzero(inside)
+    group_degree = np.bincount(labels, weights=ties.sum(axis=1) if weighted else row_lengths)
+    return float(intra / total - np.square(group_degree / total).sum())
+
+
+def run_label_propagation(ties: sp.csr_array, max_iterations: int, seed: int) -> AlgorithmOutput:
+    """Label propagation with Raghavan's stopping rule, vectorised over blocks of vertices.
+
+    A vertex is unstable while its label is not among the most frequent labels of its
+    neighbours (a neighbour counting with its tie's weight when ``ties`` holds weights
+    rather than bools). Each round, every unstable vertex draws the most frequent neighbour
+    label (ties broken at random) and a random half of them adopts it. Only vertices next
+    to a change, or left unstable, are looked at again. Stops when all vertices are stable
+    or after ``max_iterations`` rounds.
+    """
+    n = ties.shape[0]
+    labels = np.arange(n, dtype=ties.indices.dtype)
+    rng = np.random.default_rng(seed)
+    pending = np.diff(ties.indptr) > 0
+    rounds = 0
+    while rounds < max_iterations:
+        active = np.flatnonzero(pending)
+        if active.size == 0:
+            break
+        rounds += 1
+        best, unstable = _most_frequent_neighbour_labels(ties, labels, active, rng)
+        if not unstable.any():
+            break
+        moves = unstable & (rng.random(active.size) < _LP_MOVE_SHARE)
+        moved = active[moves]
+        labels[moved] = best[moves]
+        pending = np.zeros(n, dtype=bool)
+        for block in _row_blocks(ties.indptr, moved, _BLOCK_ENTRIES):
+            positions, _ = _row_entries(ties.indptr, moved[block])
+            pending[ties.indices[positions]] = True
+        pending[active[unstable & ~moves]] = True
+    engine = "numpy-lp" if ties.dtype == np.bool_ else "numpy-lp-weighted"
+    return AlgorithmOutput(renumber_by_size(labels), rounds, engine, partition_modularity(labels, ties))
+
+
+def _most_frequent_neighbour_labels(
+    ties: sp.csr_array, labels: np.ndarray, vertices: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each vertex (each with at least one neighbour): a most frequent neighbour label,
+    drawn at random among equally frequent ones, and whether its own label is less frequent.
+    A neighbour counts 1 where ``ties`` holds bools, its tie's weight where it holds weights.
+    """
+    n = labels.shape[0]
+    weighted = ties.dtype != np.bool_
+    best = np.empty(vertices.size, dtype=labels.dtype)
+    unstable = np.empty(vertices.size, dtype=bool)
+    for block in _row_blocks(ties.indptr, vertices, _BLOCK_ENTRIES):
+        rows = vertices[block]
+        positions, owner = _row_entries(ties.indptr, rows)
+        # One sortable key per (vertex, neighbour label): runs of equal keys are counts.
+        keys = owner * n + labels[ties.indices[positions]]
+        if weighted:
+            order = np.argsort(keys, kind="stable")
+            keys = keys[order]
+            pair_start = np.flatnonzero(np.diff(keys, prepend=-1))
+            counts = np.add.reduceat(ties.data[positions][order], pair_start)
+        else:
+            keys.sort()
+            pair_start = np.flatnonzero(np.diff(keys, prepend=-1))
+            counts = np.diff(pair_start, append=keys.size)
+        # Sorting keeps the entries' owners in place: ``owner`` is already ascending.
+        pair_owner = owner[pair_start]
+        pair_label = keys[pair_start] - pair_owner * n
+        vertex_start = np.flatnonzero(np.diff(pair_owner, prepend=-1))
+        top = np.maximum.reduceat(counts, vertex_start)
+        candidates = np.flatnonzero(counts == top[pair_owner])
+        candidate_start = np.flatnonzero(np.diff(pair_owner[candidates], prepend=-1))
+        choice = candidate_start + rng.integers(np.diff(candidate_start, append=candidates.size))
+        best[block] = pair_label[candidates[choice]]
+        own_count = np.zeros(rows.size, dtype=counts.dtype)
+        mine = pair_label == labels[rows][pair_owner]
+        own_count[pair_owner[mine]] = counts[mine]
+        unstable[block] = own_count < top
+    return best, unstable
+
+
+def run_louvain(
+    n: int, src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None, resolution: float, seed: int
+) -> AlgorithmOutput:
+    labels, modularity = _louvain_communities(n, src, dst, weights, resolution, np.random.default_rng(seed))
+    engine = "numba-louvain" if weights is None else "numba-louvain-weighted"
+    return AlgorithmOutput(renumber_by_size(labels), None, engine, modularity)
+
+
+def _louvain_communities(
+    n: int, src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None, resolution: float, rng: np.random.Generator
+) -> tuple[np.ndarray, float | None]:
+    """Louvain (Blondel et al. 2008) on the undirected simple graph, or with ``weights`` on the
+    tie list ``src``-``dst`` (each tie once, weights > 0, from ``tie_list``).
+
+    Returns the community of each vertex and the partition's modularity at resolution 1
+    (``None`` without edges). Each level moves vertices one at a time to the neighbouring
+    community that raises modularity (at ``resolution``) the most, then merges every
+    community into one vertex of the next level's graph. Stops at the first level where
+    no vertex moves. Vertices, and then communities, are numbered in orders drawn from
+    ``rng`` and visited in the order of their numbers, so each pass walks the rows front
+    to back, which is faster per pass than visiting them in a random order.
+
+    A coarse graph is a multigraph: a tie of weight w between two communities is w entries,
+    not one entry and a weight. On a random graph the first levels merge about two vertices
+    per community and hardly any ties coincide, so a weight array (4 bytes per entry) would
+    cost more than the repeats it saves. Every weight is thus a count: the sums are exact,
+    and a vertex's choice does not depend on the order of its row. The entries left at the
+    last level are the level-0 entries between communities, which gives the modularity
+    without keeping the level-0 graph. With weights, each entry carries its tie's weight
+    instead, through every level.
+    """
+    new_ids = rng.permutation(n).astype(src.dtype)
+    if weights is None:
+        indptr, indices = simple_graph(n, src, dst, both_ways=True, new_ids=new_ids)
+        total = float(indptr[-1])
+        strength = np.diff(indptr).astype(np.float64)
+    else:
+        ties = weighted_ties(n, new_ids[src], new_ids[dst], weights)
+        indptr, indices, weights = ties.indptr.astype(np.int64), ties.indices.astype(src.dtype), ties.data
+        total = float(weights.sum())
+        strength = ties.sum(axis=1)
+        del ties
+    labels = np.arange(n, dtype=indices.dtype)
+    while total:
+        community, moved = _move_vertices(indptr, indices, weights, strength, total, resolution, _LOUVAIN_MIN_PASS_GAIN)
+        if not moved:
+            break
+        _, community = np.unique(community, return_inverse=True)
+        groups = int(community.max()) + 1
+        community = rng.permutation(groups).astype(indices.dtype)[community]
+        labels = community[labels]
+        # Rebinding frees the finer graph once the coarser one is built.
+        indptr, indices, strength, coarse_weights = _aggregate(indptr, indices, weights, strength, community, groups)
+        if weights is not None:
+            weights = coarse_weights
+    # ``labels`` is indexed by new id, and vertex v is new_ids[v].
+    labels = labels[new_ids]
+    if not total:
+        return labels, None
+    intra = total - (float(indptr[-1]) if weights is None else float(weights.sum()))
+    return labels, float(intra / total - np.square(strength / total).sum())
+
+
+@kernel
+def _move_vertices(indptr, indices, weights, strength, total, resolution, min_pass_gain):
+    """Louvain's local moving on one level, from singletons: ``(community of each vertex, moved)``.
+
+    A vertex ``v`` of strength ``k`` taken out of its community gains, by joining community
+    ``c``, modularity ``2 / total * (link(v, c) - resolution * strength(c) * k / total)``,
+    where ``link(v, c)`` counts ``v``'s entries into ``c`` (adds up their ``weights``
+    unless that is None; numba compiles the other branch away). It joins the community with the
+    largest gain if that beats going back to its own, the lowest community id among equal
+    gains. Passes over the vertices, in id order, repeat until one moves no vertex or
+    gains less than ``min_pass_gain``. Every move raises the (bounded) modularity, so with
+    a symmetric graph the passes end.
+    """
+    n = strength.size
+    community = np.arange(n).astype(indices.dtype)
+    community_strength = strength.copy()
+    link = np.zeros(n)
+    candidates = np.empty(n, dtype=indices.dtype)
+    per_strength = resolution / total
+    moved = False
+    while True:
+        moves = 0
+        pass_gain = 0.0
+        for v in range(n):
+            own = community[v]
+            k = strength[v]
+            count = 0
+            for j in range(indptr[v], indptr[v + 1]):
+                c = community[indices[j]]
+                # Only a community not met yet in this row has no link.
+                if link[c] == 0.0:
+                    candidates[count] = c
+                    count += 1
+                if weights is None:
+                    link[c] += 1.0
+                else:
+                    link[c] += weights[j]
+            community_strength[own] -= k
+            stay = link[own] - per_strength * community_strength[own] * k
+            best, best_gain = own, stay
+            for t in range(count):
+                c = candidates[t]
+                gain = link[c] - per_strength * community_strength[c] * k
+                if gain > best_gain or (gain == best_gain and best != own and c < best):
+                    best, best_gain = c, gain
+                link[c] = 0.0
+            community_strength[best] += k
+            if best != own:
+                community[v] = best
+                moves += 1
+                pass_gain += best_gain - stay
+        moved = moved or moves > 0
+        if moves == 0 or 2.0 * pass_gain / total < min_pass_gain:
+            return community, moved
+
+
+@kernel
+def _aggregate(indptr, indices, weights, strength, community, groups):
+    """The next level's multigraph: ``(indptr, indices, strength, weights)`` with one vertex per community.
+
+    ``community`` holds ``0..groups-1``. Row ``g`` lists, for every entry of every member of
+    community ``g``, the community at its other end, unless that is ``g`` itself: a tie
+    inside a community only ever counts through the community's strength (the sum of its
+    members'). Each entry keeps its weight; without ``weights`` the returned weights are
+    empty. Rows are sized in a first pass and filled in a second, so the arrays are
+    allocated at their final size.
+    """
+    n = community.size
+    first = np.zeros(groups + 1, dtype=np.int64)
+    for v in range(n):
+        first[community[v] + 1] += 1
+    for g in range(groups):
+        first[g + 1] += first[g]
+    members = np.empty(n, dtype=indices.dtype)
+    cursor = first[:-1].copy()
+    coarse_strength = np.zeros(groups)
+    for v in range(n):
+        g = community[v]
+        members[cursor[g]] = v
+        cursor[g] += 1
+        coarse_strength[g] += strength[v]
+    coarse_indptr = np.zeros(groups + 1, dtype=np.int64)
+    for g in range(groups):
+        for t in range(first[g], first[g + 1]):
+            v = members[t]
+            for j in range(indptr[v], indptr[v + 1]):
+                if community[indices[j]] != g:
+                    coarse_indptr[g + 1] += 1
+    for g in range(groups):
+        coarse_indptr[g + 1] += coarse_indptr[g]
+    coarse_indices = np.empty(coarse_indptr[groups], dtype=indices.dtype)
+    coarse_weights = np.empty(0 if weights is None else coarse_indptr[groups])
+    for g in range(groups):
+        fill = coarse_indptr[g]
+        for t in range(first[g], first[g + 1]):
+            v = members[t]
+            for j in range(indptr[v], indptr[v + 1]):
+                h = community[indices[j]]
+                if h != g:
+                    coarse_indices[fill] = h
+                    if weights is not None:
+                        coarse_weights[fill] = weights[j]
+                    fill += 1
+    return coarse_indptr, coarse_indices, coarse_strength, coarse_weights

@@ -1,0 +1,38 @@
+"""What every algorithm returns (``AlgorithmOutput``) and the group numbering shared by components and communities."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class AlgorithmOutput:
+    """What one run computed.
+
+    Attributes:
+        values: float64 score per vertex (centralities) or int64 group id per vertex
+            (components, communities; 0 is the largest group).
+        iterations: rounds the algorithm ran, when it iterates (PageRank, label propagation).
+        engine: which implementation produced the values, e.g. ``"scipy"`` or
+            ``"numba-sampled(256)"``.
+        modularity: the standard (resolution 1) modularity of a community partition on the
+            undirected simple graph, weighted when weights were given; ``None`` for other
+            algorithms or a graph without edges (or without weight).
+    """
+
+    values: np.ndarray
+    iterations: int | None
+    engine: str
+    modularity: float | None = None
+
+
+def renumber_by_size(labels: np.ndarray) -> np.ndarray:
+    """Group ids 0..k-1 by decreasing size; equal sizes ordered by their lowest vertex."""
+    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    sizes = np.bincount(inverse)
+    order = np.lexsort((first, -sizes))
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return rank[inverse].astype(np.int64)

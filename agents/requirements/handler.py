@@ -1,0 +1,20 @@
+"""The requirements agent's task handler: documents in, a requirements document out."""
+
+from __future__ import annotations
+
+import msgspec
+
+from agents.lib.context import AgentContext
+from agents.lib.documents import read_documents
+from agents.requirements.constraints import output_constraints
+from agents.requirements.prompt import requirements_prompt
+from bus.contract import RequirementsDoc, RequirementsResult, RequirementsTask
+
+
+async def handle(task: RequirementsTask, ctx: AgentContext) -> RequirementsResult:
+    docs = await read_documents(task.documents, ctx)
+    requirements = await ctx.llm.ask("requirements", requirements_prompt(docs), RequirementsDoc, context=docs)
+    if not requirements.output_constraints:
+        # A model may leave them out; the rules read them from the requirements it found.
+        requirements = msgspec.structs.replace(requirements, output_constraints=output_constraints(requirements))
+    return RequirementsResult(requirements=requirements)

@@ -1,0 +1,94 @@
+"""What a language model is asked for the requirements (``requirements_prompt``), and the offline answer."""
+
+from __future__ import annotations
+
+import msgspec
+
+from agents.lib.documents import ParsedDocument
+from agents.lib.llm import offline_responder
+from agents.requirements.parser import extract_requirements
+from bus.contract import Objective, OutputConstraint, Requirement, RequirementsDoc, Stakeholder
+
+PROMPT_DOCUMENT_CHARS = 60_000
+"""Document text beyond this many characters is cut from the LLM prompt, to fit a context window."""
+
+
+def requirements_prompt(docs: list[ParsedDocument]) -> str:
+    """The instruction that makes an LLM produce the same :class:`RequirementsDoc` as JSON.
+
+    Args:
+        docs: The parsed documents; their text is appended, cut after
+            :data:`PROMPT_DOCUMENT_CHARS` characters in total.
+
+    Returns:
+        The prompt text.
+    """
+    body: list[str] = []
+    budget = PROMPT_DOCUMENT_CHARS
+    for doc in docs:
+        text = doc.text if len(doc.text) <= budget else doc.text[:budget] + "\n[… document truncated …]\n"
+        budget = max(0, budget - len(text))
+        body.append(f'<document name="{doc.name}">\n{text}</document>')
+    return "\n".join(
+        [
+            "Extract the business requirements for a graph-analytics project from the documents below.",
+            "Answer with one JSON object and nothing else, shaped like this example:",
+            _PROMPT_EXAMPLE,
+            "Rules:",
+            "- Use only what the documents say; never invent requirements, people or numbers.",
+            "- objectives: business goals. requirements: what the analysis must deliver.",
+            "- Keep ids written in the documents (REQ-12, FR-1, NFR-2, OBJ-3) exactly; number the others "
+            "REQ-001, REQ-002… and OBJ-001… in reading order, skipping ids already used.",
+            "- priority: critical for P0 or 'critical'; high for must/shall/P1; medium for should/P2 or no wording; "
+            "low for could/may/nice to have/P3.",
+            "- kind: non_functional for performance, latency, security, privacy, availability, compliance or cost; "
+            "otherwise functional.",
+            "- source: the document name; section: the heading the requirement is under.",
+            "- stakeholders: people, teams and roles named in the documents, including 'As a <role>' user stories.",
+            "- constraints: limits such as deadlines, budgets, run times, regulations (GDPR) and 'must not' rules.",
+            "- domain_terms: up to 25 lowercase business terms the documents use most.",
+            "- output_constraints: rules that bind what reports may show, ids OC-1…: kind no_names (privacy: no "
+            "names, pseudonymise; collections = the entity words named, singular), max_items (value = the limit), "
+            "language (value = the language) or format (value = csv); text = the sentence; source = its requirement "
+            "id.",
+            "- An item that appears in several documents is listed once.",
+            f"- documents: {msgspec.json.encode([doc.name for doc in docs]).decode()}",
+            "",
+            *body,
+        ]
+    )
+
+
+_PROMPT_EXAMPLE = msgspec.json.encode(
+    RequirementsDoc(
+        objectives=[Objective(id="OBJ-1", text="Grow repeat purchases by 10% this year.", source="brd.md")],
+        requirements=[
+            Requirement(
+                id="REQ-001",
+                text="The analysis must rank customers by influence.",
+                priority="high",
+                kind="functional",
+                source="brd.md",
+                section="Functional requirements",
+            )
+        ],
+        stakeholders=[Stakeholder(name="Maria Lopez", role="VP Marketing")],
+        constraints=["Each analysis must finish within 30 minutes."],
+        output_constraints=[
+            OutputConstraint(
+                id="OC-1",
+                kind="no_names",
+                text="Reports must not contain customer names.",
+                collections=["customer"],
+                source="NFR-2",
+            )
+        ],
+        documents=["brd.md"],
+        domain_terms=["customer", "repeat purchase"],
+    )
+).decode()
+
+
+@offline_responder("requirements")
+def _offline_requirements(docs: list[ParsedDocument]) -> RequirementsDoc:
+    return extract_requirements(docs)
