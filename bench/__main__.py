@@ -94,7 +94,8 @@ def _report(result: dict) -> str:
     out = [f"graph-analytics-ai benchmarks ({'quick' if result['quick'] else 'full'} run, {result['elapsed_s']:.0f} s)"]
     machine = result["machine"]
     out.append(
-        f"machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory']}, Python {machine['python']}, {machine['nats_server']}"
+        f"machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory']}, "
+        f"Python {machine['python']}, {machine['nats_server']}"
     )
     out.append("\nHeadline")
     out.append(
@@ -180,7 +181,8 @@ def _report(result: dict) -> str:
     )
     replicas = sections["replicas"]
     out.append(
-        f"\nExecution replicas ({replicas['templates']} templates, {replicas['execution_ms']:.0f} ms I/O-bound executions, 1 task per replica)"
+        f"\nExecution replicas ({replicas['templates']} templates, "
+        f"{replicas['execution_ms']:.0f} ms I/O-bound executions, 1 task per replica)"
     )
     out.append(
         _table(

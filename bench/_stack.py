@@ -50,7 +50,7 @@ class BenchStack:
         self.url = ""
         self.children: list[subprocess.Popen[bytes]] = []
 
-    def start(self) -> "BenchStack":
+    def start(self) -> BenchStack:
         self.url = self.server.start()
         (self.home / "logs").mkdir()
         # The orchestrator refuses submissions for unknown graphs, so a two-edge graph exists.
@@ -122,7 +122,7 @@ class BenchStack:
         self.server.stop()
         shutil.rmtree(self.home, ignore_errors=True)
 
-    def __enter__(self) -> "BenchStack":
+    def __enter__(self) -> BenchStack:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -27,7 +27,6 @@ from bench.emulated_agents import NO_OP
 from bus import subjects
 from bus.codec import encode, result_decoder
 from bus.connection import Bus
-from bus.feed import Feed
 from bus.contract import (
     AnalysisTemplate,
     DocumentInput,
@@ -35,6 +34,7 @@ from bus.contract import (
     SubmitRequest,
     TaskEnvelope,
 )
+from bus.feed import Feed
 from graph_analytics_ai.client import WorkflowClient
 
 TEMPLATES = 5

@@ -118,7 +118,7 @@ def bench_graph(quick: bool, log=print) -> dict:
         for edges in sizes:
             for kind in KINDS:
                 name = f"{kind}_{edges}"
-                n, src, dst = generate(kind, edges)
+                _n, src, dst = generate(kind, edges)
                 imported_s = import_generated(store, name, src, dst, Path(scratch))
                 del src, dst
                 arrays = store.load_arrays(name, ["vertices"], ["edges"])
@@ -126,7 +126,8 @@ def bench_graph(quick: bool, log=print) -> dict:
                     {"graph": name, "vertices": arrays.num_vertices, "edges": arrays.num_edges, "import_s": imported_s}
                 )
                 log(
-                    f"  graph {name}: {arrays.num_vertices} vertices, {arrays.num_edges} edges, imported in {imported_s:.1f} s"
+                    f"  graph {name}: {arrays.num_vertices} vertices, {arrays.num_edges} edges, "
+                    f"imported in {imported_s:.1f} s"
                 )
                 for algorithm in ALGORITHMS:
                     params = BETWEENNESS_PARAMS if algorithm == "betweenness" else {}

@@ -11,6 +11,7 @@ starts, when ``GAAI_HEALTH_FILE`` asks for one, and where it stops.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -110,7 +111,7 @@ class Bus:
         self._heartbeat = heartbeat
 
     @classmethod
-    async def connect(cls, settings: Settings, *, name: str, timeout: float = 10.0) -> "Bus":
+    async def connect(cls, settings: Settings, *, name: str, timeout: float = 10.0) -> Bus:
         """Connect (reconnecting for ever once connected); give up on the first connect after ``timeout``."""
         errors: list[str] = []
         refusals: list[str] = []
@@ -140,7 +141,7 @@ class Bus:
                 refused,
                 timeout,
             )
-        except (OSError, nats.errors.Error, asyncio.TimeoutError, ssl.SSLError) as exc:
+        except (TimeoutError, OSError, nats.errors.Error, ssl.SSLError) as exc:
             await nc.close()
             # The server's refusal is the cause; a connection reset that follows it is only its echo.
             reason = (refusals or errors or [str(exc) or type(exc).__name__])[-1]
@@ -153,7 +154,7 @@ class Bus:
             cancellations = await _ensure_kv(js, subjects.CANCELLATIONS_BUCKET)
             documents = await _ensure_object_store(js, subjects.DOCUMENTS_BUCKET, DOCUMENTS_MAX_AGE_S)
             reports = await _ensure_object_store(js, subjects.REPORTS_BUCKET, None)
-        except (nats.js.errors.Error, nats.errors.Error, asyncio.TimeoutError) as exc:
+        except (TimeoutError, nats.js.errors.Error, nats.errors.Error) as exc:
             await nc.close()
             raise BusError(
                 "jetstream_unavailable", f"JetStream setup failed at {settings.nats_url}: {exc or type(exc).__name__}"
@@ -222,7 +223,7 @@ class Bus:
                         f"cannot create consumer {config.durable_name} on {stream}: {refused.description} "
                         f"(a stream left by an older version? remove it and start again)",
                     ) from None
-        except (nats.errors.Error, nats.js.errors.Error, asyncio.TimeoutError) as exc:
+        except (TimeoutError, nats.errors.Error, nats.js.errors.Error) as exc:
             raise BusError(
                 "jetstream_unavailable", f"cannot set up consumer {config.durable_name}: {exc or type(exc).__name__}"
             ) from None
@@ -242,7 +243,7 @@ class Bus:
         """A JetStream publish that waits for the server's ack (so the message is stored)."""
         try:
             await self.js.publish(subject, payload, headers=headers, timeout=10)
-        except (nats.errors.Error, nats.js.errors.Error, asyncio.TimeoutError) as exc:
+        except (TimeoutError, nats.errors.Error, nats.js.errors.Error) as exc:
             raise BusError("publish_failed", f"could not publish to {subject}: {exc or type(exc).__name__}") from None
 
     async def get_entry(self, bucket: str, key: str) -> tuple[bytes, int] | None:
@@ -413,10 +414,9 @@ class Bus:
         if self._heartbeat is not None:
             self._heartbeat.stop()
         if not self.nc.is_closed:
-            try:
+            # Closing anyway; JetStream redelivers whatever was not acknowledged.
+            with contextlib.suppress(TimeoutError, nats.errors.Error):
                 await self.nc.flush(timeout=2)
-            except (nats.errors.Error, asyncio.TimeoutError):
-                pass  # closing anyway; JetStream redelivers whatever was not acknowledged
             await self.nc.close()
 
 
@@ -437,10 +437,8 @@ class EventSubscription:
         self._subscription = subscription
 
     async def close(self) -> None:
-        try:
+        with contextlib.suppress(nats.errors.Error):  # the connection is gone, and the subscription with it
             await self._subscription.unsubscribe()
-        except nats.errors.Error:
-            pass  # the connection is gone, and the subscription with it
 
 
 _NATS_ERRORS = (nats.errors.Error, nats.js.errors.Error, asyncio.TimeoutError)
@@ -469,7 +467,7 @@ async def _first_of(connecting, refused: asyncio.Event, timeout: float) -> None:
         attempt.result()
         return
     attempt.cancel()
-    raise asyncio.TimeoutError
+    raise TimeoutError
 
 
 def _auth_options(settings: Settings) -> dict:
@@ -515,7 +513,7 @@ async def _create_or_wait(lookup, create, what: str):
         return await create()
     except nats.js.errors.BadRequestError:
         return await lookup()  # another process created it between our two calls
-    except (nats.errors.TimeoutError, asyncio.TimeoutError, nats.js.errors.APIError):
+    except (TimeoutError, nats.errors.TimeoutError, nats.js.errors.APIError):
         log.info("waiting for the orchestrator to create it", what=what)
     while asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.2)

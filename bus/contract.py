@@ -11,7 +11,7 @@ Timestamps are Unix seconds (float); durations are milliseconds.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
@@ -29,7 +29,7 @@ Name = Annotated[
 ]
 WorkflowId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_\-]{1,64}$")]
 Timestamp = Annotated[float, Meta(ge=0, description="Unix time in seconds.")]
-Scalar = Union[str, int, float, bool, None]
+Scalar = str | int | float | bool | None
 
 
 class _Frozen(Struct, frozen=True, kw_only=True, forbid_unknown_fields=False):
@@ -73,7 +73,7 @@ class EdgeSemantics(_Frozen, frozen=True):
 
 
 VERTICAL_NAMES: tuple[str, ...] = ("adtech", "ecommerce", "fintech", "fraud", "generic", "social")
-"""The built-in industry verticals a request may name in ``industry`` (their profiles: ``agents/vertical/profiles/``)."""
+"""The built-in industry verticals a request may name in ``industry`` (profiles: ``agents/vertical/profiles/``)."""
 
 INDUSTRY_ALIASES: dict[str, str] = {
     "e_commerce": "ecommerce",
@@ -592,7 +592,7 @@ class ReportTask(_Frozen, tag="reporting", tag_field="kind", frozen=True):
     schema_warnings: list[str] = []
 
 
-Task = Union[VerticalTask, SchemaTask, RequirementsTask, UseCasesTask, TemplatesTask, ExecutionTask, ReportTask]
+Task = VerticalTask | SchemaTask | RequirementsTask | UseCasesTask | TemplatesTask | ExecutionTask | ReportTask
 
 # ---------------------------------------------------------------- results
 
@@ -655,15 +655,15 @@ class ReportResult(_Frozen, tag="reporting", tag_field="kind", frozen=True):
     report: Report
 
 
-TaskResult = Union[
-    VerticalResult,
-    SchemaResult,
-    RequirementsResult,
-    UseCasesResult,
-    TemplatesResult,
-    ExecutionResult,
-    ReportResult,
-]
+TaskResult = (
+    VerticalResult
+    | SchemaResult
+    | RequirementsResult
+    | UseCasesResult
+    | TemplatesResult
+    | ExecutionResult
+    | ReportResult
+)
 
 TASK_AGENTS: tuple[str, ...] = (
     "vertical",
@@ -807,7 +807,7 @@ class WorkflowEvent(_Frozen, tag="workflow", tag_field="kind", frozen=True):
     tasks: list[TaskEvent] = []
 
 
-Event = Union[TaskEvent, WorkflowEvent]
+Event = TaskEvent | WorkflowEvent
 
 
 class DeadLetter(_Frozen, frozen=True):

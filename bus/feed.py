@@ -22,6 +22,7 @@ pull requests open on the server instead, the way the NATS "consume" clients do:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable, Coroutine
@@ -68,6 +69,8 @@ class Feed:
         self._heard_at = time.monotonic()
         self._closing = False
         self._watchdog: asyncio.Task[None] | None = None
+        # The loop keeps only weak references to tasks: these hold the top-ups until they end.
+        self._topping_up: set[asyncio.Task[None]] = set()
 
     @property
     def handling(self) -> set[asyncio.Task[None]]:
@@ -85,10 +88,8 @@ class Feed:
         if self._watchdog is not None:
             self._watchdog.cancel()
         if self._subscription is not None:
-            try:
+            with contextlib.suppress(nats.errors.Error):  # the connection is gone; so are the open requests
                 await self._subscription.unsubscribe()
-            except nats.errors.Error:
-                pass  # the connection is gone; so are the open requests
         if self._handling:
             await asyncio.gather(*self._handling, return_exceptions=True)
 
@@ -120,7 +121,9 @@ class Feed:
         if not task.cancelled() and task.exception() is not None:
             log.error("message handler failed", error=repr(task.exception()))
         if not self._closing:
-            asyncio.ensure_future(self._top_up())
+            top_up = asyncio.ensure_future(self._top_up())
+            self._topping_up.add(top_up)
+            top_up.add_done_callback(self._topping_up.discard)
 
     async def _top_up(self) -> None:
         """Ask for the capacity that neither open requests nor running handlers cover."""
@@ -148,7 +151,5 @@ class Feed:
 
 
 async def _hand_back(message: Msg) -> None:
-    try:
+    with contextlib.suppress(nats.errors.Error):  # the ack wait redelivers it
         await message.nak()
-    except nats.errors.Error:
-        pass  # the ack wait redelivers it

@@ -5,7 +5,6 @@ Shared by the Python client and by the agents that need a workflow's status (the
 
 from __future__ import annotations
 
-import asyncio
 from typing import TypeVar
 
 import nats.errors
@@ -32,7 +31,7 @@ async def ask(bus: Bus, subject: str, request: object, decoder: ReplyDecoder[R],
         raise BusError(
             "no_orchestrator", f"no orchestrator is serving {subject}; start one with 'gaai up' or 'gaai orchestrator'"
         ) from None
-    except (nats.errors.TimeoutError, asyncio.TimeoutError):
+    except (TimeoutError, nats.errors.TimeoutError):
         raise BusError("timeout", f"no answer on {subject} within {timeout:g} s") from None
     except nats.errors.MaxPayloadError as exc:
         raise RequestError("too_large", f"request too large for the server: {exc}") from None

@@ -50,9 +50,8 @@ class LocalNatsServer:
         command += ["--ports_file_dir", str(ports_dir)]
         if self.config_file:
             command += ["-c", str(self.config_file)]
-        log = open(self.store_dir / "nats-server.log", "ab")
-        self.process = subprocess.Popen(command, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-        log.close()
+        with open(self.store_dir / "nats-server.log", "ab") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         ports_file = ports_dir / f"nats-server_{self.process.pid}.ports"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -84,7 +83,7 @@ class LocalNatsServer:
         if self._owned_dir:
             shutil.rmtree(self.store_dir, ignore_errors=True)
 
-    def __enter__(self) -> "LocalNatsServer":
+    def __enter__(self) -> LocalNatsServer:
         self.start()
         return self
 

@@ -50,7 +50,7 @@ async def answer(handler: RequestHandler, data: bytes) -> object:
         return ErrorReply(error=exc.info())
     except asyncio.CancelledError:
         raise
-    except Exception as exc:  # noqa: BLE001 - a request must never take the process down
+    except Exception as exc:  # a request must never take the process down
         log.exception("request handler crashed")
         return error_reply("internal", f"internal error: {type(exc).__name__}")
 

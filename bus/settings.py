@@ -11,7 +11,6 @@ import msgspec
 
 from bus.errors import GaaiError
 
-
 DEFAULT_REQUEST_TIMEOUT_S = 10.0
 
 
@@ -40,7 +39,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     tls_key: Path | None = None
 
     @classmethod
-    def from_env(cls, **overrides: object) -> "Settings":
+    def from_env(cls, **overrides: object) -> Settings:
         """``NATS_URL``, ``GAAI_HOME``, ``GAAI_DOCUMENTS_ROOT``, ``GAAI_CONCURRENCY``,
         ``GAAI_MAX_DELIVER``, ``GAAI_ACK_WAIT_S``, ``GAAI_TASK_TIMEOUT_S``, ``GAAI_REQUEST_TIMEOUT_S``,
         ``GAAI_RUNNING_EVENT_AFTER_S``, ``GAAI_CPU_WORKERS``,
@@ -97,10 +96,8 @@ def parse_setting(variable: str, kind: type, text: str) -> object:
     if kind not in (int, float):
         return kind(text)
     zero_allowed = variable in _ZERO_ALLOWED
-    problem = GaaiError(
-        "bad_setting",
-        f"{variable}={text!r}: expected {'a whole number' if kind is int else 'a number'} {'>= 0' if zero_allowed else '> 0'}",
-    )
+    expected = f"{'a whole number' if kind is int else 'a number'} {'>= 0' if zero_allowed else '> 0'}"
+    problem = GaaiError("bad_setting", f"{variable}={text!r}: expected {expected}")
     try:
         value = kind(text)
     except ValueError:

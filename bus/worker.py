@@ -95,7 +95,8 @@ async def serve(
     instance = instance or this_instance(agent)
     await bus.ensure_agent_consumer(agent, settings)
     running: dict[str, set[asyncio.Task[None]]] = {}
-    cancelled = await _follow_cancellations(bus, running)
+    # The loop keeps only a weak reference to the watching task: serving holds it.
+    cancelled, _following = await _follow_cancellations(bus, running)
     worker = _Worker(bus, settings, agent, handler, instance, cancelled)
     pipeline = Pipeline(
         consumer=subjects.agent_consumer(agent),
@@ -126,8 +127,10 @@ async def serve(
     await feed.close()
 
 
-async def _follow_cancellations(bus: Bus, running: dict[str, set[asyncio.Task[None]]]) -> set[str]:
-    """The ids of cancelled workflows, kept current by watching the cancellations bucket.
+async def _follow_cancellations(
+    bus: Bus, running: dict[str, set[asyncio.Task[None]]]
+) -> tuple[set[str], asyncio.Task[None]]:
+    """The ids of cancelled workflows, kept current by the task that watches the cancellations bucket.
 
     A watch costs nothing per task (no round trip to ask), and the same update that
     marks a workflow cancelled interrupts its handlers running here.
@@ -135,7 +138,7 @@ async def _follow_cancellations(bus: Bus, running: dict[str, set[asyncio.Task[No
     cancelled: set[str] = set()
     try:
         watcher = await bus.cancellations.watchall()
-    except (nats.errors.Error, nats.js.errors.Error, asyncio.TimeoutError) as exc:
+    except (TimeoutError, nats.errors.Error, nats.js.errors.Error) as exc:
         raise BusError(
             "jetstream_unavailable", f"cannot watch the cancellations bucket: {exc or type(exc).__name__}"
         ) from None
@@ -152,12 +155,12 @@ async def _follow_cancellations(bus: Bus, running: dict[str, set[asyncio.Task[No
             if entry.delta == 0:
                 synced.set()
 
-    asyncio.create_task(follow())
+    following = asyncio.create_task(follow())
     try:
         await asyncio.wait_for(synced.wait(), 5)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         log.warning("cancellations not replayed yet; starting anyway")
-    return cancelled
+    return cancelled, following
 
 
 def _forget(running: dict[str, set[asyncio.Task[None]]], workflow_id: str, task: asyncio.Task[None]) -> None:

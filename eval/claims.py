@@ -22,6 +22,7 @@ names no vertex or collection of the graph (it is listed, not counted as false).
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable, Iterable
@@ -230,7 +231,7 @@ def _check_list(
             check.expect(label in (own, pseudonym(vertex)), statement, f"its label is {own!r}")
     if top:
         values = [entry["value"] for entry in top]
-        in_order = all(a >= b for a, b in zip(values, values[1:]))
+        in_order = all(a >= b for a, b in itertools.pairwise(values))
         check.expect(in_order, "the top list is in descending order", f"{values}")
         shown = set(listed)
         left_out = scope & np.array([v not in shown for v in view.ids], dtype=bool)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import msgspec
 import numpy as np
 
+from bus.contract import RequirementCoverage
 from eval.cases import Case
 from eval.claims import ResultView, Subgraph, check_report
 from eval.metrics import (
@@ -23,7 +24,6 @@ from eval.metrics import (
     top_k_overlap,
 )
 from eval.reference import Selection, reference_betweenness, reference_louvain_modularity, reference_pagerank
-from bus.contract import RequirementCoverage
 from graph_analytics_ai.ai.agents import Report, WorkflowState
 from store import LABEL_ATTRIBUTES, EmbeddedStore
 

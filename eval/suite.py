@@ -46,7 +46,8 @@ def run_cli(case_names: list[str] | None, json_path: Path | None) -> int:
     print(
         f"{plural(len(results), 'case')} in {document['elapsed_s']:.0f} s: "
         f"{plural(totals['false_claims'], 'false claim')} published, "
-        f"{plural(totals['silently_dropped'], 'requirement')} silently dropped, {plural(totals['goals_missed'], 'goal')} missed."
+        f"{plural(totals['silently_dropped'], 'requirement')} silently dropped, "
+        f"{plural(totals['goals_missed'], 'goal')} missed."
     )
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)

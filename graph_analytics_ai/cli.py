@@ -75,7 +75,8 @@ def _print_unanswered(progress: WorkflowProgress) -> None:
     """The graph questions this graph cannot answer, then each requirement's coverage."""
     for question in progress.unanswered:
         _out(
-            f"  ? not answerable on this graph: {question.algorithm}, asked by {', '.join(question.requirement_ids)}: {question.reason}"
+            f"  ? not answerable on this graph: {question.algorithm}, "
+            f"asked by {', '.join(question.requirement_ids)}: {question.reason}"
         )
     if progress.coverage:
         answered = sum(1 for item in progress.coverage if item.status == "answered")
@@ -121,7 +122,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _out(f"Importing the bundled sample graph {DEMO_GRAPH!r} into {store.home} ...")
     info = ensure_sample_graph(store, DEMO_GRAPH)
     _out(
-        f"Graph {DEMO_GRAPH!r}: {sum(info.vertex_collections.values()):,} vertices, {sum(info.edge_collections.values()):,} edges"
+        f"Graph {DEMO_GRAPH!r}: {sum(info.vertex_collections.values()):,} vertices, "
+        f"{sum(info.edge_collections.values()):,} edges"
     )
     document = resources.files("graph_analytics_ai") / "data" / "requirements_ecommerce.md"
     return _run(args, DEMO_GRAPH, [{"content": document.read_text(), "name": "requirements_ecommerce.md"}])
@@ -239,7 +241,8 @@ def cmd_graphs(args: argparse.Namespace) -> int:
         _out(f"No graphs in {store.home}. Import one with 'gaai import NAME FILES...' or run 'gaai demo'.")
     for info in graphs:
         _out(
-            f"{info.name}  (imported {time.strftime('%Y-%m-%d %H:%M', time.localtime(info.created_at))}, version {info.version})"
+            f"{info.name}  (imported {time.strftime('%Y-%m-%d %H:%M', time.localtime(info.created_at))}, "
+            f"version {info.version})"
         )
         _print_collections(info)
     return 0

@@ -10,7 +10,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,10 +138,8 @@ class WorkflowClient:
                         "timeout",
                         f"workflow {workflow_id} did not finish within {timeout:.0f} s (status {progress.status})",
                     )
-                try:
+                with suppress(TimeoutError):
                     await asyncio.wait_for(done.wait(), timeout=min(2.0, remaining) if remaining is not None else 2.0)
-                except asyncio.TimeoutError:
-                    pass
         finally:
             if subscription is not None:
                 await subscription.close()

@@ -131,7 +131,8 @@ class LocalStack:
                     delay = RESTART_BACKOFF_S[min(managed.restarts, len(RESTART_BACKOFF_S) - 1)]
                     managed.next_start = time.monotonic() + delay
                     self._say(
-                        f"{managed.name} (pid {process.pid}) exited with code {process.returncode}; restarting in {delay:.1f} s"
+                        f"{managed.name} (pid {process.pid}) exited with code {process.returncode}; "
+                        f"restarting in {delay:.1f} s"
                     )
                 elif time.monotonic() >= managed.next_start:
                     managed.restarts += 1
@@ -159,7 +160,7 @@ class LocalStack:
             self.server.stop()
             self.server = None
 
-    def __enter__(self) -> "LocalStack":
+    def __enter__(self) -> LocalStack:
         self.start()
         return self
 

@@ -26,14 +26,14 @@ from msgspec.structs import replace
 from bus.contract import (
     FINAL_STATUSES,
     ErrorInfo,
-    GraphSchema,
-    OutputConstraint,
     ExecutionResult,
     ExecutionTask,
-    RequirementsResult,
-    RequirementsTask,
+    GraphSchema,
+    OutputConstraint,
     ReportResult,
     ReportTask,
+    RequirementsResult,
+    RequirementsTask,
     ResultEnvelope,
     SchemaResult,
     SchemaTask,
@@ -309,7 +309,7 @@ def _conclude(state: WorkflowState, now: float) -> WorkflowState:
 
 
 def announcement(state: WorkflowState, commands: list[Command], now: float) -> WorkflowEvent:
-    """The event that tells followers about one state write: ``state`` after it, and the task events of its ``commands``."""
+    """The event that tells followers about one state write: ``state`` after it, and its ``commands``' task events."""
     completed = sum(1 for t in state.tasks.values() if t.status == "completed")
     tasks = [c.event for c in commands if isinstance(c, Emit)]
     return WorkflowEvent(

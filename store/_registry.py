@@ -244,7 +244,8 @@ class Registry:
     @staticmethod
     def _delete(conn: sqlite3.Connection, name: str) -> None:
         for table, column in (("graphs", "name"), ("collections", "graph"), ("endpoints", "graph")):
-            conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (name,))  # noqa: S608 - fixed names
+            # The table and column names are the fixed ones above, never input.
+            conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (name,))
 
     @staticmethod
     def _read(conn: sqlite3.Connection, name: str) -> GraphRecord | None:

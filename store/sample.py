@@ -30,7 +30,7 @@ from store._errors import GraphExistsError
 from store._protocol import GraphStore
 from store._registry import GraphInfo
 
-__all__ = ["generate_ecommerce", "ensure_sample_graph"]
+__all__ = ["ensure_sample_graph", "generate_ecommerce"]
 
 _CATEGORIES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], float], ...] = (
     # name, brands, product nouns, median price
@@ -220,7 +220,7 @@ def generate_ecommerce(out_dir: Path, seed: int = 7) -> list[Path]:
                 amount=amount.tolist(),
                 ts=purchase_when,
             ),
-        ),  # fmt: skip
+        ),
         _write(out_dir, "viewed", _edges("viewed", "customers", view_customer, "products", view_product)),
         _write(
             out_dir,
@@ -233,7 +233,7 @@ def generate_ecommerce(out_dir: Path, seed: int = 7) -> list[Path]:
                 purchase_product[reviewed_mask],
                 rating=review_rating[reviewed_mask].astype(int).tolist(),
             ),
-        ),  # fmt: skip
+        ),
         _write(out_dir, "follows", _edges("follows", "customers", follow_src, "customers", follow_dst)),
         _write(out_dir, "belongs_to", _edges("belongs_to", "products", belongs_src, "categories", belongs_dst)),
     ]

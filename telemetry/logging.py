@@ -19,10 +19,7 @@ def setup_logging(service: str, *, level: str = "INFO", stream=None) -> None:
     """Configure structlog once at process start; ``service`` names the process in every line."""
     stream = stream or sys.stderr
     renderer: structlog.typing.Processor
-    if stream.isatty():
-        renderer = structlog.dev.ConsoleRenderer(colors=True)
-    else:
-        renderer = structlog.processors.JSONRenderer()
+    renderer = structlog.dev.ConsoleRenderer(colors=True) if stream.isatty() else structlog.processors.JSONRenderer()
     structlog.configure(
         processors=[
             merge_contextvars,

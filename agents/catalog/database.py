@@ -198,7 +198,7 @@ class Catalog:
         chains: list[list[tuple[str, str]]] = []
 
         def walk(node: str, path: list[tuple[str, str]]) -> None:
-            path = path + [(node, titles.get(node, ""))]
+            path = [*path, (node, titles.get(node, ""))]
             children = links.get(node, [])
             if not children:
                 chains.append(path)

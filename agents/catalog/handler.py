@@ -69,12 +69,12 @@ class Recorder:
         batch, self._waiting = self._waiting, []
         try:
             counts = self.catalog.record([entry for entry, _ in batch])
-        except Exception as exc:  # noqa: BLE001 - each waiting handler naks its own result
+        except Exception as exc:  # each waiting handler naks its own result
             for _, recorded in batch:
                 if not recorded.done():  # a handler cancelled (shutdown) waits no more
                     recorded.set_exception(exc)
             return
-        for (_, recorded), count in zip(batch, counts):
+        for (_, recorded), count in zip(batch, counts, strict=True):
             if not recorded.done():
                 recorded.set_result(count)
 

@@ -242,4 +242,4 @@ def _groups(
 
 def _count_by_collection(indices: np.ndarray, collections: list[str]) -> dict[str, int]:
     counts = np.bincount(np.asarray(indices, dtype=np.int64), minlength=len(collections))
-    return {name: int(count) for name, count in zip(collections, counts.tolist()) if count}
+    return {name: int(count) for name, count in zip(collections, counts.tolist(), strict=True) if count}

@@ -46,7 +46,7 @@ def _child(connection: Connection, function: Callable[..., Any], args: tuple, ag
         outcome: tuple[bool, Any] = (True, function(*args))
     except GaaiError as exc:
         outcome = (False, exc)
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which decides
+    except Exception as exc:  # reported to the parent, which decides
         outcome = (False, TaskError("internal", f"{type(exc).__name__}: {exc}"))
     connection.send(outcome)
     connection.close()

@@ -364,7 +364,7 @@ def _scan_lines(lines: list[str | tuple[int, str]], *, markdown: bool) -> list[t
             continue
         # PDF text loses indentation, so an unfinished item followed by a lowercase line is a wrap too.
         continues_item = pending_is_item and (
-            raw[:1].isspace() or (not pending[-1].endswith(_TERMINAL + (":",)) and text[:1].islower())
+            raw[:1].isspace() or (not pending[-1].endswith((*_TERMINAL, ":")) and text[:1].islower())
         )
         if pending and pending_is_item and not continues_item:
             flush()

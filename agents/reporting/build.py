@@ -231,7 +231,7 @@ def _no_structure(facts: Facts) -> DraftInsight:
             Sentence(
                 f"The analysed graph has {plural(facts.vertices, 'vertex', 'vertices')} but no edges in "
                 f"{facts.edge_names()}: {outcome}.",
-                claims + (Recorded(("edge_count",), 0),),
+                (*claims, Recorded(("edge_count",), 0)),
             ),
             Sentence("Nothing here describes relationships yet."),
         ],

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import msgspec
 
 from agents.lib.algorithms import AlgorithmSpec
-from agents.reporting.claims import Sentence
 from agents.lib.constraints import max_items
+from agents.reporting.claims import Sentence
 from agents.reporting.privacy import Namer
 from agents.reporting.wording import join_phrases, plural, rounded_confidence
 from bus.contract import (

@@ -334,7 +334,7 @@ def _describe_group(facts: Facts, detail: GroupDetail, graph_density: float) -> 
 
 def _small_groups(facts: Facts, groups: GroupStats) -> DraftInsight:
     """The smallest groups by name, for requirements that ask about isolated ones."""
-    singular, plural_form = facts.group_nouns
+    _singular, plural_form = facts.group_nouns
     small = facts.execution.small_groups
     listed = []
     claims: list = [Singletons(groups.singletons)]

@@ -15,11 +15,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from agents.lib.constraints import wants_csv
 from agents.lib.context import AgentContext
 from agents.lib.llm import offline_responder
 from agents.reporting.build import Draft, draft_report, publish
 from agents.reporting.claims import Evidence
-from agents.lib.constraints import wants_csv
 from agents.reporting.privacy import Namer, find_names, mask_names, pseudonym, visible_text
 from agents.reporting.render import render_html, render_json, render_markdown
 from agents.reporting.supported import keep_supported

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from agents.lib.algorithms import algorithm_spec
+from agents.lib.constraints import max_items, wants_csv
 from agents.reporting.claims import (
     CollectionMix,
     GroupCount,
@@ -21,7 +22,6 @@ from agents.reporting.claims import (
     scope_phrase,
 )
 from agents.reporting.facts import Facts
-from agents.lib.constraints import max_items, wants_csv
 from agents.reporting.privacy import Namer
 from agents.reporting.wording import (
     format_count,

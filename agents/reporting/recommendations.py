@@ -212,7 +212,9 @@ def _start_with(facts: Facts, wording: str) -> Sentence:
     for collection in spoken:
         leaders = facts.lists[collection][:3]
         names = [facts.name(v) for v in leaders]
-        claims += [Rank(v.id, name, rank, (collection,)) for rank, (v, name) in enumerate(zip(leaders, names), 1)]
+        claims += [
+            Rank(v.id, name, rank, (collection,)) for rank, (v, name) in enumerate(zip(leaders, names, strict=True), 1)
+        ]
         first = "the first" if len(leaders) > 1 else "first"
         count = f" {format_count(len(leaders))}" if len(leaders) > 1 else ""
         parts.append(f"{join_phrases(names)} ({first}{count} {scope_phrase((collection,))})")

@@ -24,7 +24,8 @@ __all__ = ["render_html", "render_json", "render_markdown"]
 _PRIORITY_COLOURS = {"critical": "#b71c1c", "high": "#e65100", "medium": "#1565c0", "low": "#546e7a"}
 
 _CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f5f6f8;color:#1d232b;line-height:1.5}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0}
+body{background:#f5f6f8;color:#1d232b;line-height:1.5}
 main{max-width:980px;margin:0 auto;padding:24px}
 header{background:#263238;color:#fff;padding:24px}
 header h1{margin:0 auto;max-width:932px;font-size:1.6em}
@@ -96,19 +97,22 @@ def render_markdown(report: Report, execution: ExecutionSummary, template: Analy
         lines.append("")
     for heading, listed in _top_lists(execution):
         header, rows = _top_rows(execution, listed)
-        lines += [f"## {_md(heading)}", ""] + _md_table(header, rows) + [""]
+        lines += [f"## {_md(heading)}", "", *_md_table(header, rows), ""]
     if execution.group_details:
         lines += [f"## {_details_heading(execution)}", "", _md(_DETAILS_CAPTION), ""]
-        lines += _md_table(_DETAIL_HEADER, _detail_rows(execution, execution.group_details)) + [""]
+        lines += [*_md_table(_DETAIL_HEADER, _detail_rows(execution, execution.group_details)), ""]
     if execution.small_groups:
         lines += ["## Smallest groups", ""]
-        lines += _md_table(_DETAIL_HEADER, _detail_rows(execution, execution.small_groups)) + [""]
+        lines += [*_md_table(_DETAIL_HEADER, _detail_rows(execution, execution.small_groups)), ""]
     if execution.distribution is not None:
-        lines += (
-            ["## Distribution", ""] + _md_table(["Figure", "Value"], _distribution_rows(execution.distribution)) + [""]
-        )
+        lines += [
+            "## Distribution",
+            "",
+            *_md_table(["Figure", "Value"], _distribution_rows(execution.distribution)),
+            "",
+        ]
     if execution.groups is not None:
-        lines += ["## Groups", ""] + _md_table(["Figure", "Value"], _group_rows(execution.groups)) + [""]
+        lines += ["## Groups", "", *_md_table(["Figure", "Value"], _group_rows(execution.groups)), ""]
     if _shows_by_collection(execution):
         lines += ["## By collection", "", _md(_by_collection_caption(execution)), ""]
         lines += _md_table(
@@ -120,8 +124,8 @@ def render_markdown(report: Report, execution: ExecutionSummary, template: Analy
     if report.claims_rejected:
         lines.append("")
     lines += ["## Parameters", ""]
-    lines += _md_table(["Parameter", "Value"], _parameter_rows(execution, template, report)) + [""]
-    lines += ["## Timings", ""] + _md_table(["Step", "Value"], _timing_rows(execution)) + [""]
+    lines += [*_md_table(["Parameter", "Value"], _parameter_rows(execution, template, report)), ""]
+    lines += ["## Timings", "", *_md_table(["Step", "Value"], _timing_rows(execution)), ""]
     return "\n".join(lines)
 
 
@@ -145,7 +149,8 @@ def render_html(report: Report, execution: ExecutionSummary, template: AnalysisT
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         # No script, image, font or style may come from anywhere but this page.
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">",
+        '<meta http-equiv="Content-Security-Policy" '
+        "content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">",
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(report.title)}</title>",
         f"<style>{_CSS}</style>",
@@ -291,7 +296,7 @@ def _detail_rows(execution: ExecutionSummary, details: list) -> list[list[str]]:
                 "; ".join(dominant_value(a) for a in d.attributes) or "—",
                 format_count(d.external_ties),
                 bridges or "—",
-            ]  # fmt: skip
+            ]
         )
     return rows
 

@@ -19,6 +19,7 @@ same documents always give the same :class:`~bus.contract.RequirementsDoc`:
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -147,7 +148,7 @@ def domain_terms(docs: list[ParsedDocument], limit: int = DOMAIN_TERM_COUNT) -> 
             for line in [section.heading, *section.lines]:
                 for run in _content_runs(line):
                     words.update(run)
-                    pairs.update(zip(run, run[1:]))
+                    pairs.update(itertools.pairwise(run))
     singular = {word: _singular_if_counted(word, words) for word in words}
     merged: Counter[str] = Counter()
     for word, count in words.items():

@@ -243,7 +243,9 @@ class _Evidence:
                 continue
             seen.add(stems)
             hits = sum(_occurrences(stems, words) for words in self._texts)
-            in_names = [name for name, words in zip(self._names, self._collections) if _occurrences(stems, words)]
+            in_names = [
+                name for name, words in zip(self._names, self._collections, strict=True) if _occurrences(stems, words)
+            ]
             weight = TEXT_WEIGHT * min(hits, TEXT_HITS_CAP)
             weight += COLLECTION_WEIGHT * len(in_names)
             weight += ATTRIBUTE_WEIGHT * sum(1 for words in self._attributes if _occurrences(stems, words))

@@ -176,8 +176,10 @@ class TestScopedRanks:
         mix = next(i for i in report.insights if i.title == "Where the top vertices come from")
         assert "5 from customers, 3 from products and 1 from categories" in mix.text
         markdown = files["TPL-1.md"].decode()
-        assert ["## Top categories", "## Top customers", "## Top products"] == [
-            line for line in markdown.splitlines() if line.startswith("## Top ")
+        assert [line for line in markdown.splitlines() if line.startswith("## Top ")] == [
+            "## Top categories",
+            "## Top customers",
+            "## Top products",
         ]
         assert report.claims_rejected == []
 

@@ -56,7 +56,8 @@ def ring_of_cliques(count: int, size: int, seed: int) -> tuple[int, np.ndarray, 
 def planted_blocks(
     blocks: int, size: int, inside: float, across: float, seed: int
 ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
-    """Each pair tied with probability ``inside`` within a block, ``across`` between blocks; with each vertex's block."""
+    """Each pair tied with probability ``inside`` within a block, ``across`` between blocks; with each vertex's
+    block."""
     n = blocks * size
     block = np.arange(n) // size
     a, b = np.triu_indices(n, 1)
@@ -216,7 +217,8 @@ class TestPageRankPull:
 
     @pytest.mark.parametrize("threads", [2, 3, 7])
     def test_threads_split_edges_and_vertices_and_agree_with_the_exact_solve(self, monkeypatch, threads):
-        """Split over threads (hubs, vertices without in-edges, sinks, repeats, self-loops): the exact solve, as one thread gives it."""
+        """Split over threads (hubs, vertices without in-edges, sinks, repeats, self-loops): the exact solve, as one
+        thread gives it."""
         n = 400
         src, dst = random_graph(n, 1500, seed=23)
         # Vertices 0..9 are hubs, 390..399 have no in-edges, multiples of 5 have no out-edges.
@@ -476,7 +478,8 @@ class TestLouvain:
         assert counts[0] < counts[1] < counts[2] < counts[3]
 
     def test_low_resolution_merges_the_cliques_of_a_ring(self):
-        """At resolution 0.05 neighbouring cliques of a ring are worth merging, so there are fewer communities than cliques."""
+        """At resolution 0.05 neighbouring cliques of a ring are worth merging, so there are fewer communities than
+        cliques."""
         n, src, dst, truth = ring_of_cliques(8, 6, seed=0)
         out = run_algorithm("louvain", n, src, dst, {"resolution": 0.05})
         found = groups_of(out.values)
@@ -594,11 +597,10 @@ class TestBetweenness:
         np.testing.assert_allclose(out.values, [expected[v] for v in range(n)], rtol=1e-12, atol=1e-12)
 
     def test_exact_counts_many_equal_shortest_paths(self):
-        """Ten layers of three, every vertex tied to all of the next layer (3^9 shortest paths end to end): as networkx."""
+        """Ten layers of three, every vertex tied to all of the next layer (3^9 shortest paths end to end): as
+        networkx."""
         layers = np.arange(30).reshape(10, 3)
-        src, dst = edges(
-            [(a, b) for upper, lower in zip(layers[:-1], layers[1:], strict=True) for a in upper for b in lower]
-        )
+        src, dst = edges([(a, b) for upper, lower in itertools.pairwise(layers) for a in upper for b in lower])
         out = run_algorithm("betweenness", 30, src, dst, {"normalized": False})
         expected = nx.betweenness_centrality(simple_graph(30, src, dst, directed=True), normalized=False)
         np.testing.assert_allclose(out.values, [expected[v] for v in range(30)], rtol=1e-12)

@@ -29,7 +29,8 @@ def signatures_before_and_after_running_every_algorithm() -> tuple[dict[str, int
 
 
 def test_a_worker_starts_with_every_kernel_loaded():
-    """The agent's forkserver preloads the handler's module: in a worker forked from it, running every algorithm loads no kernel."""
+    """The agent's forkserver preloads the handler's module: in a worker forked from it, running every algorithm loads
+    no kernel."""
     pool = CpuPool(1, preload=[handle.__module__, "store"])
     before, after = asyncio.run(pool.run(signatures_before_and_after_running_every_algorithm))
     assert before == after
@@ -92,7 +93,8 @@ def test_precompile_fills_numba_cache_dir_so_a_fresh_process_loads_every_kernel_
 
 
 def test_precompile_stops_before_compiling_when_numba_cannot_use_numba_cache_dir(tmp_path):
-    """A NUMBA_CACHE_DIR the user cannot create files in makes numba cache elsewhere: the build step fails and says so."""
+    """A NUMBA_CACHE_DIR the user cannot create files in makes numba cache elsewhere: the build step fails and says
+    so."""
     (tmp_path / "a-file").write_text("")
     unusable = tmp_path / "a-file" / "numba"
     env = {**os.environ, "NUMBA_CACHE_DIR": str(unusable)}
@@ -138,7 +140,8 @@ asyncio.run(main())
 
 
 def test_the_forkserver_runs_before_the_first_task():
-    """An agent starts its forkserver when it starts, off the loop: the first task does not wait for the preloaded imports."""
+    """An agent starts its forkserver when it starts, off the loop: the first task does not wait for the preloaded
+    imports."""
     done = subprocess.run(
         [sys.executable, "-c", FORKSERVER_PROBE], capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
     )
@@ -163,7 +166,8 @@ if __name__ == "__main__":
 
 
 def test_a_worker_dies_with_its_sigkilled_agent(tmp_path):
-    """A worker does not outlive its SIGKILLed agent, so it cannot rewrite results after the task moved on to another replica."""
+    """A worker does not outlive its SIGKILLed agent, so it cannot rewrite results after the task moved on to another
+    replica."""
     probe = tmp_path / "probe.py"
     probe.write_text(ORPHAN_PROBE)
     marker = tmp_path / "worker.pid"

@@ -100,7 +100,7 @@ def test_bridges_count_ties_and_name_the_vertices_carrying_them(store):
 
 def test_dominant_attribute_values_against_the_whole_collection(store):
     """Every member of A is red (60% of all people are); every member of B is blue (40% of all)."""
-    a, b, zoe = described(store).details
+    a, b, _zoe = described(store).details
     found = [(x.attribute, x.value, x.count, x.share, x.overall_share) for x in a.attributes]
     assert found == [("team", "red", 5, 1.0, 0.6)]
     assert [(x.attribute, x.value, x.share, x.overall_share) for x in b.attributes] == [("team", "blue", 1.0, 0.4)]

@@ -110,7 +110,8 @@ class LlmApiServer:
         if self.refuses_max_tokens and "max_tokens" in received.body:
             return openai_error(
                 400,
-                "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+                "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                "Use 'max_completion_tokens' instead.",
             )
         problem = _openai_request_problem(received.body)
         if problem:
@@ -321,7 +322,8 @@ async def connect(server):
 
 
 async def test_openai_answer_is_validated_with_the_servers_tokens_model_and_a_price(server, connect):
-    """The OpenAI protocol: bearer key, system + user messages, max_tokens, the type's schema; tokens and model from the reply, priced."""
+    """The OpenAI protocol: bearer key, system + user messages, max_tokens, the type's schema; tokens and model from the
+    reply, priced."""
     server.replies = [answers({"id": "OBJ-7", "text": "Grow repeat purchases"}, tokens=(1834, 97))]
     calls: list[LlmCall] = []
     answer = await RecordingLlm(connect("openai"), calls, PRICES).ask(
@@ -354,7 +356,8 @@ async def test_openai_answer_is_validated_with_the_servers_tokens_model_and_a_pr
 
 
 async def test_anthropic_answer_is_the_forced_tools_input(server, connect):
-    """The Messages API: x-api-key, anthropic-version, system, one tool with the type's schema, forced; tokens from usage."""
+    """The Messages API: x-api-key, anthropic-version, system, one tool with the type's schema, forced; tokens from
+    usage."""
     server.replies = [answers({"id": "OBJ-8", "text": "Cut churn"}, tokens=(2210, 64))]
     calls: list[LlmCall] = []
     answer = await RecordingLlm(connect("anthropic"), calls, PRICES).ask(
@@ -406,7 +409,8 @@ async def test_a_model_missing_from_the_price_table_is_unpriced(server, connect)
 
 @pytest.mark.parametrize("kind", ["openai", "anthropic"])
 async def test_a_list_answer_travels_inside_an_object(server, connect, kind):
-    """Both protocols want an object at the top: list[...] is asked for as {"items": [...]} and handed back as the list."""
+    """Both protocols want an object at the top: list[...] is asked for as {"items": [...]} and handed back as the
+    list."""
     objectives = [{"id": "OBJ-1", "text": "Find influencers"}, {"id": "OBJ-2", "text": "Find communities"}]
     server.replies = [answers({"items": objectives})]
     answer = await RecordingLlm(connect(kind), []).ask("objectives", "Goals?", list[Objective])
@@ -489,7 +493,8 @@ async def test_an_answer_cut_off_at_the_token_limit_fails_naming_the_setting(ser
         await RecordingLlm(connect(kind, max_tokens=256), calls).ask("objective", "What is the goal?", Objective)
     assert (caught.value.code, caught.value.retryable) == ("llm_answer_truncated", False)
     assert caught.value.message == (
-        f"{kind} stopped its 'objective' answer at the token limit (256 tokens) before it was complete; raise GAAI_LLM_MAX_TOKENS"
+        f"{kind} stopped its 'objective' answer at the token limit (256 tokens) before it was complete; "
+        "raise GAAI_LLM_MAX_TOKENS"
     )
     [request] = server.received
     assert request.body["max_tokens"] == 256
@@ -519,7 +524,8 @@ async def test_an_overloaded_anthropic_api_is_retried(server, connect):
 
 
 async def test_server_errors_until_the_attempts_run_out_are_llm_unavailable(server, connect):
-    """500 on every attempt: exactly max_attempts requests, then llm_unavailable (retryable) naming the status and the server's words."""
+    """500 on every attempt: exactly max_attempts requests, then llm_unavailable (retryable) naming the status and the
+    server's words."""
     server.replies = [fails(500, "The server had an error while processing your request.")]
     with pytest.raises(TaskError) as caught:
         await RecordingLlm(connect("openai", max_attempts=3), []).ask("objective", "p", Objective)
@@ -531,7 +537,8 @@ async def test_server_errors_until_the_attempts_run_out_are_llm_unavailable(serv
 
 @pytest.mark.parametrize("kind", ["openai", "anthropic"])
 async def test_a_refused_key_is_llm_auth_at_once_without_the_key(server, connect, kind):
-    """401: one request only, llm_auth (not retryable), the server's message quoted, the key never shown even when echoed."""
+    """401: one request only, llm_auth (not retryable), the server's message quoted, the key never shown even when
+    echoed."""
     wrong_key = "sk-wrong-91b3c7d2e8"
     with pytest.raises(TaskError) as caught:
         await RecordingLlm(connect(kind, api_key=wrong_key), []).ask("objective", "p", Objective)
@@ -595,7 +602,8 @@ async def test_a_server_that_does_not_speak_the_protocol_is_named_as_such(server
 
 
 async def test_a_retry_after_too_long_to_wait_gives_the_task_back(server, connect):
-    """A Retry-After beyond a minute is not slept through: llm_unavailable (retryable) at once, so the task is redelivered later."""
+    """A Retry-After beyond a minute is not slept through: llm_unavailable (retryable) at once, so the task is
+    redelivered later."""
     server.replies = [fails(429, "Rate limit reached", {"Retry-After": "600"})]
     with pytest.raises(TaskError) as caught:
         await RecordingLlm(connect("openai"), []).ask("objective", "p", Objective)
@@ -637,7 +645,8 @@ async def test_a_server_that_is_not_there_is_llm_unavailable():
 
 
 def test_object_schemas_inline_a_struct_and_wrap_anything_else():
-    """A Struct's schema is inlined as the top object; a list is wrapped under items and unwrapped only from exactly that."""
+    """A Struct's schema is inlined as the top object; a list is wrapped under items and unwrapped only from exactly
+    that."""
     struct = ObjectSchema.of(msgspec.json.schema(Objective))
     assert not struct.wrapped and struct.schema["type"] == "object" and "$ref" not in struct.schema
     listed = ObjectSchema.of(msgspec.json.schema(list[Objective]))
@@ -724,7 +733,8 @@ def test_a_bad_llm_setting_is_refused_naming_it(environ, code, message):
 
 
 def test_llm_settings_are_read():
-    """Model, base URL, timeout, attempts and answer length come from GAAI_LLM_*; GAAI_LLM_API_KEY wins over the vendor's variable."""
+    """Model, base URL, timeout, attempts and answer length come from GAAI_LLM_*; GAAI_LLM_API_KEY wins over the
+    vendor's variable."""
     provider = provider_from_name(
         "anthropic",
         {
@@ -780,7 +790,8 @@ async def test_a_local_openai_compatible_server_needs_no_key(connect):
         ),
         (
             {"GAAI_LLM_PROVIDER": "openai", "GAAI_LLM_API_KEY": "k"},
-            "gaai-vertical: GAAI_LLM_MODEL is not set: the openai provider needs the name of the model to ask [bad_setting]",
+            "gaai-vertical: GAAI_LLM_MODEL is not set: "
+            "the openai provider needs the name of the model to ask [bad_setting]",
         ),
         (
             {
@@ -809,7 +820,8 @@ def test_an_agent_given_a_bad_llm_setting_exits_2_with_one_line(tmp_path, enviro
 
 
 def test_the_python_api_takes_the_http_providers_and_refuses_others(home, monkeypatch):
-    """llm_provider accepts openai/anthropic; an unknown name is refused at once, a missing model before anything starts."""
+    """llm_provider accepts openai/anthropic; an unknown name is refused at once, a missing model before anything
+    starts."""
     with pytest.raises(GaaiError) as unknown:
         AgenticWorkflowRunner(llm_provider="gpt")
     assert (
@@ -1033,7 +1045,9 @@ class DemoGraphModel:
             "template_id": figures["template_id"],
             "execution_id": figures["execution_id"],
             "title": f"Served report: {figures['algorithm']}",
-            "summary": f"{figures['algorithm']} ran over {figures['vertex_count']} vertices and {figures['edge_count']} edges.",
+            "summary": (
+                f"{figures['algorithm']} ran over {figures['vertex_count']} vertices and {figures['edge_count']} edges."
+            ),
             "algorithm": figures["algorithm"],
             "insights": [
                 {

@@ -134,7 +134,7 @@ def execute(algorithm: str, n: int | None = None, src=None, dst=None, labels=Non
         algorithm=algorithm,
         graph_name="g",
         vertex_count=n,
-        edge_count=int(len(src)),
+        edge_count=len(src),
         result_ref="store/x",
         result_field="value",
         params=params,
@@ -229,9 +229,13 @@ class TestFiguresComeFromTheSummary:
             gini=0.62,
         )
         execution = ExecutionSummary(
-            execution_id="x", template_id="t-pagerank", algorithm="pagerank", graph_name="g", vertex_count=5000, edge_count=40000,
+            execution_id="x", template_id="t-pagerank", algorithm="pagerank", graph_name="g",
+            vertex_count=5000, edge_count=40000,
             result_ref="r", result_field="rank", engine="scipy", iterations=30, params={"max_iterations": 100},
-            top=[RankedVertex(id="people/7", value=0.031, label="Acme Bank"), RankedVertex(id="people/9", value=0.02, label="Beta")],
+            top=[
+                RankedVertex(id="people/7", value=0.031, label="Acme Bank"),
+                RankedVertex(id="people/9", value=0.02, label="Beta"),
+            ],
             distribution=dist,
         )  # fmt: skip
         texts = drafted(execution)
@@ -288,7 +292,8 @@ class TestInsightsDifferByAlgorithm:
         ],
     )
     def test_characteristic_evidence(self, algorithm, key):
-        """Concentration for centralities, brokers for betweenness, fragmentation for components, modularity for communities."""
+        """Concentration for centralities, brokers for betweenness, fragmentation for components, modularity for
+        communities."""
         report = report_for(execute(algorithm))
         assert any(key in i.evidence for i in report.insights)
         assert all(0 <= i.confidence <= 1 for i in report.insights)
@@ -326,8 +331,9 @@ class TestConfidence:
             gini=0.8,
         )
         return ExecutionSummary(
-            execution_id="x", template_id="t-betweenness", algorithm="betweenness", graph_name="g", vertex_count=vertices,
-            edge_count=vertices * 5, result_ref="r", result_field="betweenness", engine=engine, params={"samples": 64},
+            execution_id="x", template_id="t-betweenness", algorithm="betweenness", graph_name="g",
+            vertex_count=vertices, edge_count=vertices * 5, result_ref="r", result_field="betweenness", engine=engine,
+            params={"samples": 64},
             top=[RankedVertex(id="a/1", value=0.2, label="Alpha")], distribution=dist,
         )  # fmt: skip
 
@@ -555,11 +561,12 @@ class TestRendering:
 def test_group_stats_without_modularity_are_reported_honestly():
     """A community summary that lacks modularity says the quality is unknown instead of guessing."""
     execution = ExecutionSummary(
-        execution_id="x", template_id="t-louvain", algorithm="louvain", graph_name="g", vertex_count=100, edge_count=300,
+        execution_id="x", template_id="t-louvain", algorithm="louvain", graph_name="g",
+        vertex_count=100, edge_count=300,
         result_ref="r", result_field="community",
         groups=GroupStats(count=4, largest=40, largest_share=0.4, singletons=0, top_sizes=[40, 30, 20, 10]),
         top=[RankedVertex(id="community/0", value=40, label="Alpha")],
     )  # fmt: skip
     texts = drafted(execution)
-    assert list(texts)[0] == "4 communities, quality unknown"
+    assert next(iter(texts)) == "4 communities, quality unknown"
     assert "4 communities but reported no modularity" in texts["4 communities, quality unknown"]

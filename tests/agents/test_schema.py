@@ -62,11 +62,16 @@ def test_edge_definitions_from_all_edges(store: EmbeddedStore, schema: GraphSche
     """Each edge collection connects the collections its edges actually join."""
     counts = store.graph("ecommerce").edge_collections
     assert schema.edge_definitions == [
-        EdgeDefinition(collection="belongs_to", from_collections=["products"], to_collections=["categories"], count=counts["belongs_to"]),
-        EdgeDefinition(collection="follows", from_collections=["customers"], to_collections=["customers"], count=counts["follows"]),
-        EdgeDefinition(collection="purchased", from_collections=["customers"], to_collections=["products"], count=counts["purchased"]),
-        EdgeDefinition(collection="reviewed", from_collections=["customers"], to_collections=["products"], count=counts["reviewed"]),
-        EdgeDefinition(collection="viewed", from_collections=["customers"], to_collections=["products"], count=counts["viewed"]),
+        EdgeDefinition(collection="belongs_to", from_collections=["products"], to_collections=["categories"],
+            count=counts["belongs_to"]),
+        EdgeDefinition(collection="follows", from_collections=["customers"], to_collections=["customers"],
+            count=counts["follows"]),
+        EdgeDefinition(collection="purchased", from_collections=["customers"], to_collections=["products"],
+            count=counts["purchased"]),
+        EdgeDefinition(collection="reviewed", from_collections=["customers"], to_collections=["products"],
+            count=counts["reviewed"]),
+        EdgeDefinition(collection="viewed", from_collections=["customers"], to_collections=["products"],
+            count=counts["viewed"]),
     ]  # fmt: skip
 
 

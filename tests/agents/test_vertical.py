@@ -60,7 +60,7 @@ class TestContract:
         assert sorted(builtin_verticals()) == files
 
     def test_the_contract_names_the_algorithms_of_the_catalog(self) -> None:
-        assert ALGORITHM_NAMES == tuple(ALGORITHMS)
+        assert tuple(ALGORITHMS) == ALGORITHM_NAMES
         assert CustomPatterns.__struct_fields__ == ALGORITHM_NAMES
 
 

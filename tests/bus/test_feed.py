@@ -139,7 +139,8 @@ async def test_a_closed_feed_leaves_no_request_behind_to_swallow_messages(fresh_
     kept = Feed(bus, subjects.TASKS_STREAM, subjects.agent_consumer(AGENT), 8, staying)
     await kept.start()
     await publish(bus, 5)
-    # Well inside the consumer's 30 s ack wait: a message delivered to the closed feed's inbox would only come back after it.
+    # Well inside the consumer's 30 s ack wait: a message delivered to the closed feed's inbox would only
+    # come back after it.
     await wait_for(lambda: len(staying.seen) == 5, timeout=5)
     await kept.close()
     await bus.close()

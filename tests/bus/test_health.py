@@ -1,4 +1,5 @@
-"""Heartbeat files and ``python -m bus.health``: real agent, catalog and orchestrator processes on a real nats-server."""
+"""Heartbeat files and ``python -m bus.health``: real agent, catalog and orchestrator processes on a real
+nats-server."""
 
 from __future__ import annotations
 
@@ -99,7 +100,8 @@ async def test_an_agent_is_healthy_while_it_runs_unhealthy_while_stopped_and_lea
     os.kill(agent.pid, signal.SIGSTOP)
     stale = await assert_eventually(lambda: failure(health_file))
     assert re.fullmatch(
-        rf"unhealthy: {re.escape(str(health_file))} is stale: written \d+\.\d s ago by gaai-vertical \(pid {agent.pid}\), max age 1 s",
+        rf"unhealthy: {re.escape(str(health_file))} is stale: "
+        rf"written \d+\.\d s ago by gaai-vertical \(pid {agent.pid}\), max age 1 s",
         stale,
     )
 
@@ -117,7 +119,8 @@ async def test_an_agent_is_healthy_while_it_runs_unhealthy_while_stopped_and_lea
 
 
 async def test_an_agent_that_loses_nats_stops_refreshing_its_file_until_nats_is_back(fresh_nats, start, tmp_path):
-    """With the server gone the agent keeps running but its file goes stale; a server on the same port makes it fresh again."""
+    """With the server gone the agent keeps running but its file goes stale; a server on the same port makes it fresh
+    again."""
     agent, health_file = start("agents.vertical", fresh_nats.url)
     await assert_eventually(lambda: passes(health_file), timeout=30)
     port = urlsplit(fresh_nats.url).port
@@ -153,9 +156,9 @@ def test_a_process_that_cannot_write_its_health_file_stops_at_start_naming_it(fr
     agent, _ = start("agents.vertical", fresh_nats.url, health_file)
     assert agent.wait(30) == 2
     last_line = (tmp_path / "agents.vertical.log").read_text().strip().splitlines()[-1]
-    assert (
-        last_line
-        == f"gaai-vertical: GAAI_HEALTH_FILE={str(health_file)!r}: cannot write it: No such file or directory [bad_setting]"
+    assert last_line == (
+        f"gaai-vertical: GAAI_HEALTH_FILE={str(health_file)!r}: "
+        "cannot write it: No such file or directory [bad_setting]"
     )
 
 
@@ -171,7 +174,8 @@ def test_a_fresh_heartbeat_passes_and_an_old_one_fails_with_its_age(tmp_path):
     old = health("--file", str(heartbeat(tmp_path / "old.json", 60)), "--max-age", "5")
     assert old.returncode == 1
     assert re.fullmatch(
-        rf"unhealthy: {re.escape(str(tmp_path / 'old.json'))} is stale: written 60\.\d s ago by gaai-test \(pid 4242\), max age 5 s\n",
+        rf"unhealthy: {re.escape(str(tmp_path / 'old.json'))} is stale: "
+        rf"written 60\.\d s ago by gaai-test \(pid 4242\), max age 5 s\n",
         old.stderr,
     )
 
@@ -214,7 +218,8 @@ def test_the_file_and_the_max_age_default_to_the_process_settings(tmp_path):
 
 @pytest.mark.parametrize("max_age", ["abc", "0", "-3", "nan", "inf"])
 def test_a_bad_max_age_exits_2_with_a_message(tmp_path, max_age):
-    """The max age must be a finite number of seconds above zero; anything else is a usage error, not an unhealthy process."""
+    """The max age must be a finite number of seconds above zero; anything else is a usage error, not an unhealthy
+    process."""
     checked = health("--file", str(heartbeat(tmp_path / "health.json", 0)), "--max-age", max_age)
     assert checked.returncode == 2
     assert (

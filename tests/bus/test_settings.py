@@ -1,4 +1,5 @@
-"""Settings from the environment: bad values are refused with the variable named, and a process given one exits cleanly."""
+"""Settings from the environment: bad values are refused with the variable named, and a process given one exits
+cleanly."""
 
 from __future__ import annotations
 

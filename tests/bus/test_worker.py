@@ -44,7 +44,7 @@ async def results(bus: Bus, count: int, timeout: float = 15.0):
             for message in await sub.fetch(count - len(got), timeout=min(1.0, remaining)):
                 got.append(result_decoder.decode(message.data))
                 await message.ack()
-        except Exception as exc:  # noqa: BLE001 - fetch timeouts while waiting
+        except Exception as exc:  # fetch timeouts while waiting
             if "imeout" not in type(exc).__name__:
                 raise
     return got

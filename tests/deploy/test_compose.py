@@ -86,7 +86,8 @@ def references(value: str) -> list[tuple[str, str]]:
 
 
 def interpolate(value: str, env: dict[str, str]) -> str:
-    """Compose's interpolation (``$$``, ``$X``, ``${X}``, ``${X:-d}``, ``${X-d}``, ``${X:?e}``, ``${X?e}``, ``${X:+r}``)."""
+    """Compose's interpolation (``$$``, ``$X``, ``${X}``, ``${X:-d}``, ``${X-d}``, ``${X:?e}``, ``${X?e}``,
+    ``${X:+r}``)."""
 
     def replace(match: re.Match) -> str:
         if match.group(0) == "$$":
@@ -184,7 +185,8 @@ def variables_read_by_the_code() -> frozenset[str]:
 
 @cache
 def variables_read_by_numba() -> frozenset[str]:
-    """The ``NUMBA_*`` variables numba's configuration reads (each ``_readenv("NUMBA_...")`` in ``numba/core/config.py``)."""
+    """The ``NUMBA_*`` variables numba's configuration reads (each ``_readenv("NUMBA_...")`` in
+    ``numba/core/config.py``)."""
     source = Path(importlib.util.find_spec("numba.core.config").origin).read_text()
     names = frozenset(re.findall(r'_readenv\(\s*"(NUMBA_[A-Z0-9_]+)"', source))
     assert names, "found no variables in numba's configuration: has it changed how it reads them?"
@@ -246,7 +248,8 @@ def copies(stage: list[tuple[str, str]]) -> list[tuple[dict[str, str], list[str]
 
 
 def dockerignore_excludes(relative: str) -> bool:
-    """Whether the build context leaves ``relative`` out (Docker's rules: last match wins, a pattern matching a parent folder matches its contents)."""
+    """Whether the build context leaves ``relative`` out (Docker's rules: last match wins, a pattern matching a parent
+    folder matches its contents)."""
     excluded = False
     parts = relative.split("/")
     candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
@@ -272,7 +275,8 @@ def dockerignore_excludes(relative: str) -> bool:
 
 
 def test_compose_file_is_valid_against_the_compose_specification():
-    """The file parses and validates against the Compose Specification's JSON Schema (as shipped by check-jsonschema)."""
+    """The file parses and validates against the Compose Specification's JSON Schema (as shipped by
+    check-jsonschema)."""
     schema = json.loads(
         (resources.files("check_jsonschema") / "builtin_schemas" / "vendor" / "compose-spec.json").read_text()
     )
@@ -282,7 +286,8 @@ def test_compose_file_is_valid_against_the_compose_specification():
 
 
 def test_every_service_of_our_image_runs_an_entry_point_of_the_project():
-    """``python -m MODULE`` names a runnable module of the project; ``gaai ARGS`` resolves to the console script and parses."""
+    """``python -m MODULE`` names a runnable module of the project; ``gaai ARGS`` resolves to the console script and
+    parses."""
     assert our_services(), "no service builds the project's image"
     for name, service in our_services().items():
         argv = command(service)
@@ -340,7 +345,8 @@ def test_every_environment_variable_set_is_read_by_what_it_is_given_to():
 
 
 def test_each_process_logs_in_as_its_own_user_with_the_password_the_server_expects():
-    """NATS_USER is the process's own user in deploy/'s config; its password and the server's come from the same required variable."""
+    """NATS_USER is the process's own user in deploy/'s config; its password and the server's come from the same
+    required variable."""
     users = nats_users()
     server_env = environment(services()["nats"])
     for name, service in our_services().items():
@@ -369,7 +375,8 @@ def test_each_process_logs_in_as_its_own_user_with_the_password_the_server_expec
 
 
 def test_nats_server_accepts_the_mounted_configuration_with_the_environment_compose_gives_it():
-    """``nats-server -t`` with the mounted file and the nats service's variables (passwords filled in) finds the file valid."""
+    """``nats-server -t`` with the mounted file and the nats service's variables (passwords filled in) finds the file
+    valid."""
     path, text = nats_config()
     env = environment(services()["nats"])
     dummy = {variable: f"pw-{variable.lower()}" for value in env.values() for variable, _ in references(value)}
@@ -409,7 +416,8 @@ def test_the_graph_store_is_one_volume_shared_at_gaai_home():
 
 
 def test_execution_is_replicated_and_every_dependency_waits_for_a_healthy_server():
-    """The execution agent runs replicas; services that wait for a healthy service wait for one that has a healthcheck."""
+    """The execution agent runs replicas; services that wait for a healthy service wait for one that has a
+    healthcheck."""
     assert int(services()["execution"]["deploy"]["replicas"]) >= 2
     assert "container_name" not in services()["execution"], "a fixed container name forbids replicas"
     assert "healthcheck" in services()["nats"]
@@ -460,11 +468,13 @@ def test_every_long_running_process_has_a_healthcheck_on_a_heartbeat_file_of_its
             if health_file == target or health_file.startswith(target.rstrip("/") + "/")
         ]
         assert not shared, (
-            f"{name}: GAAI_HEALTH_FILE {health_file} is on the volume at {shared[0]}, which all replicas of the service share"
+            f"{name}: GAAI_HEALTH_FILE {health_file} is on the volume at {shared[0]}, "
+            "which all replicas of the service share"
         )
         start_period = duration_s(healthcheck.get("start_period", "0s"))
         assert start_period > TOPOLOGY_WAIT_S, (
-            f"{name}: a start period of {start_period:g} s ends before an agent stops waiting for the streams ({TOPOLOGY_WAIT_S:g} s)"
+            f"{name}: a start period of {start_period:g} s ends before an agent stops waiting for the streams "
+            f"({TOPOLOGY_WAIT_S:g} s)"
         )
         commands.add((tuple(argv[1:]), env.get("GAAI_HEALTH_INTERVAL_S")))
     heartbeat_file = tmp_path / "gaai-health.json"
@@ -483,7 +493,8 @@ def test_every_long_running_process_has_a_healthcheck_on_a_heartbeat_file_of_its
 
 
 def test_every_process_exports_its_traces_to_the_jaeger_service():
-    """All processes have the same OTLP settings, and they point at a port the Jaeger service receives that protocol on."""
+    """All processes have the same OTLP settings, and they point at a port the Jaeger service receives that protocol
+    on."""
     settings = {
         name: {key: value for key, value in environment(service).items() if key.startswith("OTEL_")}
         for name, service in our_services().items()
@@ -503,7 +514,8 @@ def test_every_process_exports_its_traces_to_the_jaeger_service():
 
 
 def test_the_dockerfile_builds_from_files_that_exist_and_reach_the_build_context():
-    """Every COPY source exists and is not left out by .dockerignore; every package and the readme pyproject names are copied."""
+    """Every COPY source exists and is not left out by .dockerignore; every package and the readme pyproject names are
+    copied."""
     stages = dockerfile_stages()
     names = [stage[0][1].split()[-1] if " AS " in stage[0][1].upper() else None for stage in stages]
     copied: set[str] = set()
@@ -540,7 +552,8 @@ def test_the_dockerfile_builds_from_files_that_exist_and_reach_the_build_context
 
 
 def test_the_image_runs_a_supported_python_as_a_user_who_is_not_root():
-    """The base image's Python satisfies requires-python, the last USER is not root, and PATH leads to the installed project."""
+    """The base image's Python satisfies requires-python, the last USER is not root, and PATH leads to the installed
+    project."""
     arguments = {}
     for keyword, rest in dockerfile_instructions():
         if keyword == "FROM":

@@ -32,13 +32,13 @@ async def test_poison_executions_are_parked_and_can_be_retried(home):
     agents = tuple(a for a in AGENT_NAMES if a != "execution")
     with LocalStack(home=home, agents=agents) as stack:
         env = dict(os.environ, NATS_URL=stack.nats_url, GAAI_HOME=str(home), PYTHONPATH=str(ROOT), GAAI_MAX_DELIVER="2")
-        poison_log = open(home / "poison.log", "wb")
-        poison = subprocess.Popen(
-            [sys.executable, str(EMULATED), "execution"],
-            env=dict(env, GAAI_EMULATED_MODE="fail"),
-            stdout=poison_log,
-            stderr=poison_log,
-        )
+        with open(home / "poison.log", "wb") as poison_log:
+            poison = subprocess.Popen(
+                [sys.executable, str(EMULATED), "execution"],
+                env=dict(env, GAAI_EMULATED_MODE="fail"),
+                stdout=poison_log,
+                stderr=poison_log,
+            )
         healthy = None
         try:
             async with connected_client(Settings(nats_url=stack.nats_url), name="test") as client:
@@ -49,8 +49,8 @@ async def test_poison_executions_are_parked_and_can_be_retried(home):
                 failed = await client.wait(workflow_id, timeout=60)
                 assert failed.status == "failed" and failed.reports == []
                 assert sum("emulated failure on delivery 2" in f for f in failed.failures) == 2
-                # No exporter is configured, so nothing is recorded; the failures are still logged with the workflow's trace id.
-                poison_log.flush()
+                # No exporter is configured, so nothing is recorded; the failures are still logged with the
+                # workflow's trace id.
                 logged = [
                     json.loads(line) for line in (home / "poison.log").read_text().splitlines() if line.startswith("{")
                 ]
@@ -90,4 +90,3 @@ async def test_poison_executions_are_parked_and_can_be_retried(home):
                 if process and process.poll() is None:
                     process.terminate()
                     process.wait(10)
-            poison_log.close()

@@ -32,6 +32,7 @@ is covered deterministically: the next orchestrator publishes every outstanding 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -64,7 +65,10 @@ from tests.processes import process_alive
 BIG = "big"
 BIG_VERTICES = 12_000
 BIG_EDGES = 120_000
-SLOW_DOC = "REQ-1: We must find the people who act as brokers between groups.\nREQ-2: We must find the most influential people.\n"
+SLOW_DOC = (
+    "REQ-1: We must find the people who act as brokers between groups.\n"
+    "REQ-2: We must find the most influential people.\n"
+)
 SLOW_ALGORITHM = "betweenness"
 FAST_DOC = "REQ-1: We must find the most influential customers.\nREQ-2: We should detect communities of customers.\n"
 EXECUTION_ACK_WAIT_S = 12.0
@@ -172,10 +176,8 @@ class Rig:
         for server in self.servers:
             server.stop()
         for pid in processes_with_home(self.home):  # e.g. the computation child of a SIGKILLed agent
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 @pytest.fixture
@@ -198,7 +200,9 @@ def build_big_graph(home: Path, vertices: int = BIG_VERTICES, edges: int = BIG_E
     src = rng.integers(0, vertices, edges)
     dst = rng.integers(0, vertices, edges)
     path = home / "knows.csv"
-    path.write_text("source,target\n" + "\n".join(f"p{a},p{b}" for a, b in zip(src.tolist(), dst.tolist())) + "\n")
+    path.write_text(
+        "source,target\n" + "\n".join(f"p{a},p{b}" for a, b in zip(src.tolist(), dst.tolist(), strict=True)) + "\n"
+    )
     EmbeddedStore(home).import_graph(BIG, [path])
     path.unlink()
 
@@ -279,7 +283,7 @@ async def consumer_states(nc: nats.NATS) -> dict[str, object]:
                     redelivered=info.num_redelivered,
                     waiting=info.num_waiting,
                 )
-        except Exception as exc:  # noqa: BLE001 - diagnostics only
+        except Exception as exc:  # diagnostics only
             states[stream] = repr(exc)
     return states
 
@@ -307,7 +311,7 @@ class EventWatch:
         self._changed = asyncio.Event()
 
     @classmethod
-    async def start(cls, nc: nats.NATS, workflow_id: str) -> "EventWatch":
+    async def start(cls, nc: nats.NATS, workflow_id: str) -> EventWatch:
         watch = cls()
 
         async def collect(message) -> None:
@@ -328,10 +332,8 @@ class EventWatch:
                 f"no {what} within {timeout} s; events: {[(e.get('task_id'), e.get('status')) for e in self.events]}"
             )
             self._changed.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)
-            except asyncio.TimeoutError:
-                pass
 
 
 def task_events(event: dict) -> list[dict]:
@@ -345,9 +347,13 @@ def running_on(algorithm: str) -> Callable[[list[dict]], dict | None]:
     def find(events: list[dict]) -> dict | None:
         labels = {t["task_id"]: t["label"] for e in events for t in task_events(e) if t.get("label")}
         for event in events:
-            if event.get("kind") == "task" and event["status"] == "running" and event.get("instance"):
-                if labels.get(event["task_id"], "").endswith(f"({algorithm})"):
-                    return event
+            if (
+                event.get("kind") == "task"
+                and event["status"] == "running"
+                and event.get("instance")
+                and labels.get(event["task_id"], "").endswith(f"({algorithm})")
+            ):
+                return event
         return None
 
     return find

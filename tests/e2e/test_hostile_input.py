@@ -187,9 +187,11 @@ def _doc(**document: object) -> bytes:
 
 
 METACHARACTER_NAMES = [
-    "hostile' OR '1'='1", "hostile\" OR \"1\"=\"1", "hostile`", "hostile; DROP TABLE graphs", "FOR v IN hostile RETURN v",
+    "hostile' OR '1'='1", "hostile\" OR \"1\"=\"1", "hostile`", "hostile; DROP TABLE graphs",
+    "FOR v IN hostile RETURN v",
     "@@hostile", "@hostile", "hostile/../x", "../../etc/passwd", "hostile\x00", "$where", "{{7*7}}", "${jndi:ldap://x/a}",
-    "hostile%00", "hostile\n", "hostile RETURN 1", "*", ">", "gaai.task.>", "hostile.people", "hostile|people", "1hostile",
+    "hostile%00", "hostile\n", "hostile RETURN 1", "*", ">", "gaai.task.>", "hostile.people", "hostile|people",
+    "1hostile",
     "-hostile", "hostile people", "<script>alert(1)</script>", "hostilé",
 ]  # fmt: skip
 DEEP = 100_000
@@ -203,10 +205,12 @@ def submit_cases(root: Path, outside: Path) -> list[Case]:
 
     # not JSON, or not a JSON object
     for i, body in enumerate([
-        b"", b" ", b"not json", b"{", b"}", b"[", b"{]", b'{"graph_name":', b"{'graph_name': 'hostile'}", b"graph_name=hostile",
+        b"", b" ", b"not json", b"{", b"}", b"[", b"{]", b'{"graph_name":', b"{'graph_name': 'hostile'}",
+        b"graph_name=hostile",
         b"<xml/>", b"\x00" * 16, b"null", b"true", b"42", b'"hostile"', b"[]", b'[{"graph_name": "hostile"}]',
         b'{"graph_name": "hostile"} trailing', b'{"graph_name": "hostile", "max_executions": NaN}',
-        b'{"graph_name": "hostile" /* comment */}', b'{"graph_name": "hostile",}', b"\xef\xbb\xbf{\"graph_name\": \"hostile\"}",
+        b'{"graph_name": "hostile" /* comment */}', b'{"graph_name": "hostile",}',
+        b"\xef\xbb\xbf{\"graph_name\": \"hostile\"}",
         b'{"graph_name": "\\ud800"}', b'{"graph_name": "\\x41"}', b"\x1f\x8b\x08\x00",
     ]):  # fmt: skip
         add(f"not-json-{i}", body, "bad_request")
@@ -302,8 +306,10 @@ def submit_cases(root: Path, outside: Path) -> list[Case]:
     add("workflow-id-newline", _submit(workflow_id="wf-newline\n"), "bad_request")
     # document paths that try to leave the documents root
     for i, path in enumerate([
-        "../outside/secret.md", "/etc/passwd", str(outside / "secret.md"), "sub/../../outside/secret.md", "./../outside/secret.md",
-        "..", "../", "sub/../..", "link.md", "linkdir/secret.md", "linkdir", "/", str(root / ".." / "outside" / "secret.md"),
+        "../outside/secret.md", "/etc/passwd", str(outside / "secret.md"), "sub/../../outside/secret.md",
+        "./../outside/secret.md",
+        "..", "../", "sub/../..", "link.md", "linkdir/secret.md", "linkdir", "/",
+        str(root / ".." / "outside" / "secret.md"),
         "/proc/self/environ", "//etc/passwd", "sub/../../../../../../etc/passwd",
     ]):  # fmt: skip
         add(f"path-escape-{i}", _doc(path=path), "path_not_allowed")
@@ -361,7 +367,8 @@ def status_cases() -> list[Case]:
     add("other-field", _j({"id": "wf-1"}), "bad_request")
     for i, value in enumerate([
         "", " ", "*", ">", "a.b", "wf.*", "$KV.gaai_workflows.>", "../x", "..", "/etc/passwd", "x" * 65, "x" * 100_000,
-        "<script>alert(1)</script>", "'; DROP TABLE x; --", "wf\x00", "wf\n", "wf-é", "wf 1", "wf/1", "wf\\1", "${jndi:x}", "%2e%2e",
+        "<script>alert(1)</script>", "'; DROP TABLE x; --", "wf\x00", "wf\n", "wf-é", "wf 1", "wf/1", "wf\\1",
+        "${jndi:x}", "%2e%2e",
     ]):  # fmt: skip
         add(f"bad-id-{i}", _j({"workflow_id": value}), "bad_request")
     for i, value in enumerate(
@@ -569,7 +576,8 @@ async def test_each_hostile_request_gets_the_error_code_that_names_its_fault(tar
 
 @pytest.mark.timeout(60)
 async def test_document_paths_over_the_bus_stay_inside_the_documents_root(target: Target):
-    """``..``, absolute paths and symlinks out are refused; files (and links) inside are read; the canary never leaks."""
+    """``..``, absolute paths and symlinks out are refused; files (and links) inside are read; the canary never
+    leaks."""
     nc = await connect(target.url)
     js = nc.jetstream()
     try:

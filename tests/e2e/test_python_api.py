@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from graph_analytics_ai.ai.agents import AgenticWorkflowRunner, run_agentic_workflow_async
@@ -35,7 +36,7 @@ def test_synchronous_run_is_sequential(home):
     state = AgenticWorkflowRunner(graph_name="ecommerce", max_executions=2).run()
     assert state.status == "completed" and len(state.reports) >= 1
     spans = sorted((t.started_at, t.ended_at) for t in state.progress.tasks if t.started_at)
-    assert all(later[0] >= earlier[1] for earlier, later in zip(spans, spans[1:])), (
+    assert all(later[0] >= earlier[1] for earlier, later in itertools.pairwise(spans)), (
         "tasks overlapped in sequential mode"
     )
 

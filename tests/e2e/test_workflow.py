@@ -173,7 +173,9 @@ async def test_any_language_can_submit_plain_json(stack):
             "graph_name": "ecommerce",
             "documents": [
                 {
-                    "content": "We must find the most influential customers. We should detect communities of customers.",
+                    "content": (
+                        "We must find the most influential customers. We should detect communities of customers."
+                    ),
                     "name": "asks.md",
                 }
             ],
@@ -329,7 +331,9 @@ def test_questions_the_graph_cannot_answer_are_reported(cli_env, tmp_path):
     for name, rows in lines.items():
         (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
     (tmp_path / "brief.md").write_text(
-        "# Shop review\n\n- REQ-1: We must detect circular purchase loops.\n- REQ-2: We must find the most popular products.\n"
+        "# Shop review\n\n"
+        "- REQ-1: We must detect circular purchase loops.\n"
+        "- REQ-2: We must find the most popular products.\n"
     )
     files = [str(tmp_path / f"{name}.jsonl") for name in lines]
     assert gaai("import", "shop", *files, env=cli_env, cwd=tmp_path).returncode == 0

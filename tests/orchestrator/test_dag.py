@@ -26,8 +26,8 @@ from bus.contract import (
     SubmitRequest,
     TemplatesResult,
     TemplatesTask,
-    UseCase,
     UnansweredQuestion,
+    UseCase,
     UseCasesResult,
     VerticalProfile,
     VerticalResult,
@@ -131,7 +131,7 @@ def run_to_templates(state: WorkflowState, n_templates: int):
 
 def test_schema_and_requirements_start_beside_the_vertical():
     """Neither reads the vertical, so all three are sent at submission, the requirements without a vertical."""
-    state, commands = advance(make_state(), Submitted(), 1.0)
+    _state, commands = advance(make_state(), Submitted(), 1.0)
     assert dispatched(commands) == [f"{WF}.vertical", f"{WF}.schema", f"{WF}.requirements"]
     requirements = next(c.envelope.task for c in commands if isinstance(c, Dispatch) and c.agent == "requirements")
     assert requirements == RequirementsTask(documents=[])
@@ -192,14 +192,15 @@ def test_failed_execution_skips_its_report_but_not_the_others():
     report = Report(
         report_id="r2", template_id="TPL-002", execution_id="e2", title="T2", summary="s", algorithm="pagerank"
     )
-    state, commands = advance(state, reply(f"{WF}.reporting.TPL-002", ReportResult(report=report)), 5.0)
+    state, _commands = advance(state, reply(f"{WF}.reporting.TPL-002", ReportResult(report=report)), 5.0)
     assert state.status == "completed"
     assert [r.title for r in state.progress().reports] == ["T2"]
     assert any("too slow" in f and "TPL-001" in f for f in state.failures)
 
 
 def test_workflow_fails_when_nothing_can_be_produced():
-    """A failed early phase leaves nothing to report: the workflow ends failed once the tasks it did not stop are back."""
+    """A failed early phase leaves nothing to report: the workflow ends failed once the tasks it did not stop are
+    back."""
     state, _ = advance(make_state(), Submitted(), 1.0)
     state, commands = advance(
         state, reply(f"{WF}.vertical", error=ErrorInfo(code="bad_vertical", message="broken")), 2.0

@@ -16,7 +16,7 @@ from store import EmbeddedStore
 async def stored_tasks(bus: Bus) -> int:
     try:
         return (await bus.js.stream_info(subjects.TASKS_STREAM)).state.messages
-    except Exception:  # noqa: BLE001 - the stream is gone on purpose
+    except Exception:  # the stream is gone on purpose
         return 0
 
 

@@ -72,7 +72,7 @@ def python(code: str, *args: object) -> subprocess.Popen[str]:
 def finish(*processes: subprocess.Popen[str], timeout: float = 60) -> list[str]:
     """Each process's output, once every one has ended (none is left running if one failed)."""
     outcomes = [process.communicate(timeout=timeout) for process in processes]
-    for process, (_, err) in zip(processes, outcomes):
+    for process, (_, err) in zip(processes, outcomes, strict=True):
         assert process.returncode == 0, err
     return [out for out, _ in outcomes]
 

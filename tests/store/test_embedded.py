@@ -163,14 +163,14 @@ class TestJsonImport:
         """A vertex document without _key is reported with its line (blank lines counted)."""
         path = tmp_path / "people.jsonl"
         path.write_text('{"_key": "a"}\n\n{"name": "nobody"}\n')
-        with pytest.raises(GraphImportError, match="people.jsonl: line 3 has no '_key'"):
+        with pytest.raises(GraphImportError, match=r"people\.jsonl: line 3 has no '_key'"):
             store.import_graph("g", [path])
 
     def test_invalid_json_names_the_line(self, store: EmbeddedStore, tmp_path: Path) -> None:
         """A line that is not JSON is reported with its number."""
         path = tmp_path / "people.jsonl"
         path.write_text('{"_key": "a"}\n{"_key": "b",\n')
-        with pytest.raises(GraphImportError, match="people.jsonl, line 2: not valid JSON"):
+        with pytest.raises(GraphImportError, match=r"people\.jsonl, line 2: not valid JSON"):
             store.import_graph("g", [path])
 
     def test_bad_collection_and_graph_names(self, store: EmbeddedStore, tmp_path: Path) -> None:

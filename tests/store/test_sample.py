@@ -43,7 +43,7 @@ def test_same_seed_same_bytes_other_seed_other_graph(tmp_path: Path) -> None:
     again = generate_ecommerce(tmp_path / "b")
     other = generate_ecommerce(tmp_path / "c", seed=8)
     assert [p.name for p in first] == [
-        f"{c}.jsonl" for c in VERTEX_COLLECTIONS + ["purchased", "viewed", "reviewed", "follows", "belongs_to"]
+        f"{c}.jsonl" for c in [*VERTEX_COLLECTIONS, "purchased", "viewed", "reviewed", "follows", "belongs_to"]
     ]
     assert all(a.read_bytes() == b.read_bytes() for a, b in zip(first, again, strict=True))
     assert first[0].read_bytes() != other[0].read_bytes()

@@ -49,8 +49,8 @@ def get_json(url: str):
 def jaeger(tmp_path, monkeypatch):
     ports = {name: free_port() for name in ("QUERY", "QUERY_GRPC", "OTLP_GRPC", "OTLP_HTTP")}
     env = dict(os.environ, **{f"GAAI_JAEGER_{name}_PORT": str(port) for name, port in ports.items()})
-    log = open(tmp_path / "jaeger.log", "wb")
-    process = subprocess.Popen([JAEGER, "--config", str(CONFIG)], env=env, stdout=log, stderr=log)
+    with open(tmp_path / "jaeger.log", "wb") as log:
+        process = subprocess.Popen([JAEGER, "--config", str(CONFIG)], env=env, stdout=log, stderr=log)
     query = f"http://127.0.0.1:{ports['QUERY']}"
     try:
         deadline = time.monotonic() + 30
@@ -73,7 +73,6 @@ def jaeger(tmp_path, monkeypatch):
         except subprocess.TimeoutExpired:
             process.kill()  # Jaeger drains slowly on SIGTERM; its data is in memory anyway
             process.wait()
-        log.close()
 
 
 async def test_demo_run_is_one_complete_trace_in_jaeger(home, jaeger):

@@ -4,6 +4,7 @@ sequential), and the modularity of a partition.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import numpy as np
@@ -29,7 +30,7 @@ def _row_blocks(indptr: np.ndarray, rows: np.ndarray, entries: int) -> Iterator[
     ends = np.cumsum(indptr[rows + 1] - indptr[rows])
     cuts = np.searchsorted(ends, np.arange(entries, int(ends[-1]) if ends.size else 0, entries), side="right")
     bounds = np.unique(np.concatenate(([0], cuts, [rows.size])))
-    for begin, end in zip(bounds[:-1], bounds[1:], strict=True):
+    for begin, end in itertools.pairwise(bounds):
         yield slice(int(begin), int(end))
 
 

@@ -70,7 +70,7 @@ def run_pagerank(
     scaled = np.empty(n)
     teleport = (1.0 - damping) / n
     iterations = 0
-    for iterations in range(1, max_iterations + 1):
+    for iterations in range(1, max_iterations + 1):  # noqa: B007 - its last value is the count returned
         spread = damping * rank[dangling].sum() / n
         new = transition_t @ np.multiply(rank, share, out=scaled)
         new += spread + teleport
@@ -118,7 +118,7 @@ def pagerank_pull(
         new, new_scaled = np.empty(n), np.empty(n)
         teleport = (1.0 - damping) / n
         iterations = 0
-        for iterations in range(1, max_iterations + 1):
+        for iterations in range(1, max_iterations + 1):  # noqa: B007 - its last value is the count returned
             step = functools.partial(
                 _pull_step,
                 indptr,
