@@ -27,13 +27,8 @@ from bench.emulated_agents import NO_OP
 from bus import subjects
 from bus.codec import encode, result_decoder
 from bus.connection import Bus
-from bus.contract import (
-    AnalysisTemplate,
-    DocumentInput,
-    ExecutionTask,
-    SubmitRequest,
-    TaskEnvelope,
-)
+from bus.contract import DocumentInput, ExecutionTask, SubmitRequest, TaskEnvelope
+from bus.domain import AnalysisTemplate
 from bus.feed import Feed
 from graph_analytics_ai.client import WorkflowClient
 

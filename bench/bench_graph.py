@@ -212,7 +212,7 @@ def _peak_rss_bytes() -> int:
 def _execute_child(home: str, graph: str, algorithm: str, params_json: str) -> dict:
     import agents.execution.handler  # noqa: F401  (loads the compiled kernels at import)
     from agents.execution.run import execute_template
-    from bus.contract import AnalysisTemplate
+    from bus.domain import AnalysisTemplate
 
     # Started as the execution agent's workers start: forked from a forkserver that has
     # imported the handler's module, so the kernels' load is neither timed nor left out of

@@ -22,7 +22,7 @@ import os
 import msgspec
 import numpy as np
 
-from bus import contract
+from bus import contract, domain
 from bus.connection import Bus
 from bus.process import process_settings, run_process
 from bus.settings import Settings
@@ -82,7 +82,7 @@ def template_delays(profile: Profile, count: int) -> list[tuple[float, float]]:
 
 def _results(profile: Profile):
     """One handler per agent kind: sleep the emulated delay, answer the minimal valid result."""
-    vertical = contract.VerticalProfile(
+    vertical = domain.VerticalProfile(
         name="emulated", display_name="Emulated", description="emulated vertical", source="builtin"
     )
 
@@ -93,7 +93,7 @@ def _results(profile: Profile):
         if isinstance(task, contract.ExecutionTask):
             await _sleep(float(task.template.params.get(EXECUTION_PARAM) or 0.0) / 1000)
             template = task.template
-            summary = contract.ExecutionSummary(
+            summary = domain.ExecutionSummary(
                 execution_id=task_id,
                 template_id=template.id,
                 algorithm=template.algorithm,
@@ -107,7 +107,7 @@ def _results(profile: Profile):
             return contract.ExecutionResult(summary=summary)
         if isinstance(task, contract.ReportTask):
             await _sleep(float(task.template.params.get(REPORT_PARAM) or 0.0) / 1000)
-            report = contract.Report(
+            report = domain.Report(
                 report_id=f"report-{task.template.id}",
                 template_id=task.template.id,
                 execution_id=task.execution.execution_id,
@@ -120,7 +120,7 @@ def _results(profile: Profile):
         if isinstance(task, contract.VerticalTask):
             return contract.VerticalResult(vertical=vertical)
         if isinstance(task, contract.SchemaTask):
-            schema = contract.GraphSchema(
+            schema = domain.GraphSchema(
                 graph_name=task.graph_name,
                 vertex_collections=[],
                 edge_collections=[],
@@ -132,15 +132,15 @@ def _results(profile: Profile):
             )
             return contract.SchemaResult(schema=schema)
         if isinstance(task, contract.RequirementsTask):
-            return contract.RequirementsResult(requirements=contract.RequirementsDoc())
+            return contract.RequirementsResult(requirements=domain.RequirementsDoc())
         if isinstance(task, contract.UseCasesTask):
-            use_case = contract.UseCase(
+            use_case = domain.UseCase(
                 id="UC-1", title="Emulated", description="emulated use case", algorithm="pagerank", reason="emulated"
             )
             return contract.UseCasesResult(use_cases=[use_case])
         if isinstance(task, contract.TemplatesTask):
             templates = [
-                contract.AnalysisTemplate(
+                domain.AnalysisTemplate(
                     id=f"T{i + 1:03d}",
                     use_case_id="UC-1",
                     title=f"Emulated template {i + 1}",

@@ -1,5 +1,9 @@
 """The wire contract: every message body that crosses NATS, as msgspec Structs.
 
+Requests and replies, task and result envelopes, events, workflow progress, dead letters; the ids,
+the names a request may use and the error codes (a closed set). The domain values the messages
+carry (graph schema, requirements, templates, reports…) are in ``bus.domain``.
+
 JSON on the wire. Tasks, results and events are tagged unions (field ``kind``), so a
 reader decodes once and dispatches on the type. To evolve a message add a field with a
 default; never rename or retype one. ``CONTRACT_VERSION`` changes only on a breaking
@@ -13,37 +17,38 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from msgspec import Meta, Struct
+from msgspec import Meta
+
+from bus.domain import (
+    AnalysisTemplate,
+    ArtifactRef,
+    DocumentRef,
+    EdgeSemantics,
+    ExecutionSummary,
+    FrozenStruct,
+    GraphSchema,
+    Name,
+    OutputConstraint,
+    Report,
+    Requirement,
+    RequirementCoverage,
+    RequirementsDoc,
+    UnansweredQuestion,
+    UseCase,
+    VerticalProfile,
+)
 
 CONTRACT_VERSION = 1
 
 Id = Annotated[str, Meta(min_length=1, max_length=200, description="An identifier.")]
-Name = Annotated[
-    str,
-    Meta(
-        min_length=1,
-        max_length=128,
-        pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$",
-        description="A graph or collection name: letters, digits, '_' and '-', starting with a letter or '_'.",
-    ),
-]
 WorkflowId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_\-]{1,64}$")]
 Timestamp = Annotated[float, Meta(ge=0, description="Unix time in seconds.")]
-Scalar = str | int | float | bool | None
-
-
-class _Frozen(Struct, frozen=True, kw_only=True, forbid_unknown_fields=False):
-    """Base of every message: immutable, keyword-only, tolerant of unknown fields.
-
-    Every subclass repeats ``frozen=True``: msgspec inherits it, but type checkers read a
-    dataclass-like class's keywords per class (PEP 681).
-    """
 
 
 # ---------------------------------------------------------------- client requests
 
 
-class DocumentInput(_Frozen, frozen=True):
+class DocumentInput(FrozenStruct, frozen=True):
     """A requirement document given by a client: inline ``content`` or a ``path``.
 
     A path is read by the orchestrator only under its configured documents root; over the
@@ -56,20 +61,6 @@ class DocumentInput(_Frozen, frozen=True):
     object_name: Annotated[str, Meta(max_length=512)] | None = None
     name: Annotated[str, Meta(max_length=256)] | None = None
     media_type: Annotated[str, Meta(max_length=128)] | None = None
-
-
-class EdgeSemantics(_Frozen, frozen=True):
-    """How one edge collection is read.
-
-    ``directed``: an edge goes from ``_from`` to ``_to``; otherwise it is a tie both ways,
-    and a pair listed in both directions is one tie. ``weight_field``: the numeric field
-    holding each edge's weight (a strength for PageRank, Louvain and label propagation; a
-    length for betweenness's shortest paths); ``None`` = every edge counts 1.
-    """
-
-    collection: Name
-    directed: bool = True
-    weight_field: Annotated[str, Meta(min_length=1, max_length=128)] | None = None
 
 
 VERTICAL_NAMES: tuple[str, ...] = ("adtech", "ecommerce", "fintech", "fraud", "generic", "social")
@@ -106,7 +97,7 @@ ALGORITHM_NAMES: tuple[str, ...] = ("pagerank", "wcc", "scc", "label_propagation
 NonBlank = Annotated[str, Meta(pattern=r"\S", description="A string with at least one non-space character.")]
 
 
-class CustomPattern(_Frozen, frozen=True):
+class CustomPattern(FrozenStruct, frozen=True):
     """How a custom vertical words the findings of one algorithm."""
 
     title: NonBlank
@@ -114,7 +105,7 @@ class CustomPattern(_Frozen, frozen=True):
     recommendation: NonBlank
 
 
-class CustomPatterns(_Frozen, forbid_unknown_fields=True, frozen=True):
+class CustomPatterns(FrozenStruct, forbid_unknown_fields=True, frozen=True):
     """A custom vertical's wording per algorithm (one of ``ALGORITHM_NAMES`` each); a missing one is the generic's."""
 
     pagerank: CustomPattern | None = None
@@ -125,21 +116,21 @@ class CustomPatterns(_Frozen, forbid_unknown_fields=True, frozen=True):
     betweenness: CustomPattern | None = None
 
 
-class VerticalMetadata(_Frozen, frozen=True):
+class VerticalMetadata(FrozenStruct, frozen=True):
     name: NonBlank
     display_name: str = ""
     description: str = ""
     version: str | int | float = ""
 
 
-class DomainContext(_Frozen, frozen=True):
+class DomainContext(FrozenStruct, frozen=True):
     key_entities: list[str] = []
     metrics: list[str] = []
     terminology: dict[str, str] = {}
     keywords: list[str] = []
 
 
-class CustomVertical(_Frozen, frozen=True):
+class CustomVertical(FrozenStruct, frozen=True):
     """An industry vertical given by a client (``SubmitRequest.custom_vertical``), in the format of the built-in ones.
 
     Only ``metadata.name`` is required; ``display_name`` defaults to it.
@@ -151,7 +142,7 @@ class CustomVertical(_Frozen, frozen=True):
     patterns: CustomPatterns = CustomPatterns()
 
 
-class SubmitRequest(_Frozen, frozen=True):
+class SubmitRequest(FrozenStruct, frozen=True):
     """Start a workflow: sent as a request on ``gaai.workflow.submit``."""
 
     graph_name: Name
@@ -168,388 +159,221 @@ class SubmitRequest(_Frozen, frozen=True):
     edge_semantics: Annotated[list[EdgeSemantics], Meta(max_length=256)] = []
 
 
-class SubmitReply(_Frozen, frozen=True):
+class SubmitReply(FrozenStruct, frozen=True):
     """The answer to an accepted submission; the workflow state is already stored."""
 
     workflow_id: Id
     status: str
 
 
-class StatusRequest(_Frozen, frozen=True):
+class StatusRequest(FrozenStruct, frozen=True):
     """Ask for a workflow's state: sent as a request on ``gaai.workflow.status``."""
 
     workflow_id: WorkflowId
 
 
-class CancelRequest(_Frozen, frozen=True):
+class CancelRequest(FrozenStruct, frozen=True):
     """Stop a workflow: sent as a request on ``gaai.workflow.cancel``; answered with its status."""
 
     workflow_id: WorkflowId
     reason: Annotated[str, Meta(max_length=500)] = "cancelled by request"
 
 
-class RetryRequest(_Frozen, frozen=True):
+class RetryRequest(FrozenStruct, frozen=True):
     """Run a failed task again (e.g. from the dead-letter stream): a request on ``gaai.workflow.retry``."""
 
     workflow_id: WorkflowId
     task_id: Annotated[str, Meta(max_length=200)]
 
 
-class ErrorInfo(_Frozen, frozen=True):
-    """What went wrong, machine-readable ``code`` plus a sentence for people."""
+ErrorCode = Literal[
+    "bad_argument",
+    "bad_document",
+    "bad_format",
+    "bad_graph",
+    "bad_import",
+    "bad_name",
+    "bad_params",
+    "bad_price_table",
+    "bad_request",
+    "bad_result_ref",
+    "bad_setting",
+    "bad_vertical",
+    "bad_weight",
+    "cancelled",
+    "conflicting_hints",
+    "constraint_violated",
+    "document_missing",
+    "document_not_allowed",
+    "document_not_found",
+    "document_too_large",
+    "duplicate_collection",
+    "empty_document",
+    "empty_graph",
+    "graph_changed",
+    "graph_exists",
+    "internal",
+    "jetstream_unavailable",
+    "llm_answer_truncated",
+    "llm_auth",
+    "llm_bad_output",
+    "llm_bad_response",
+    "llm_request_rejected",
+    "llm_unavailable",
+    "missing_dependency",
+    "nats_server_failed",
+    "nats_unavailable",
+    "no_bus",
+    "no_nats_server",
+    "no_nats_url",
+    "no_orchestrator",
+    "no_run",
+    "not_failed",
+    "not_ready",
+    "path_not_allowed",
+    "publish_failed",
+    "state_conflict",
+    "state_unavailable",
+    "stopped",
+    "timeout",
+    "too_large",
+    "topology_missing",
+    "unknown_agent",
+    "unknown_algorithm",
+    "unknown_bucket",
+    "unknown_case",
+    "unknown_collection",
+    "unknown_dead_letter",
+    "unknown_document",
+    "unknown_graph",
+    "unknown_llm_provider",
+    "unknown_report",
+    "unknown_result",
+    "unknown_task",
+    "unknown_vertical",
+    "unknown_workflow",
+    "unsupported_document",
+    "worker_crashed",
+    "workflow_exists",
+]
+"""Every error code the system raises or puts on the wire (``ErrorInfo.code``, ``GaaiError.code``); a closed set."""
 
-    code: str
+ERROR_CODES: dict[ErrorCode, str] = {
+    "bad_argument": "A command-line argument is invalid or conflicts with another.",
+    "bad_document": "A requirement document cannot be read (binary data, an encrypted or broken file).",
+    "bad_format": "An export was asked in a format that does not exist.",
+    "bad_graph": "The graph arrays handed to the execution engine are inconsistent.",
+    "bad_import": "The files given to import cannot become a graph.",
+    "bad_name": "A graph, collection, execution or result field name breaks the naming rule.",
+    "bad_params": "A template gives an algorithm a parameter it does not take, of the wrong type or out of range.",
+    "bad_price_table": "The LLM price table (GAAI_LLM_PRICES) cannot be read.",
+    "bad_request": "A request or task is not valid JSON or breaks the contract; the message names the field.",
+    "bad_result_ref": "A string is not a result reference (results/<graph>/<id>.parquet).",
+    "bad_setting": "A setting from the environment is missing or invalid.",
+    "bad_vertical": "A custom vertical breaks the vertical format; the message names the field.",
+    "bad_weight": "An edge-semantics weight field is not a number ≥ 0 on every edge.",
+    "cancelled": "The workflow was cancelled, so its tasks cannot be retried.",
+    "conflicting_hints": "A collection is hinted both core and satellite.",
+    "constraint_violated": "A report would break an output constraint of the requirements.",
+    "document_missing": "A stored requirement document is no longer in the document store.",
+    "document_not_allowed": "A submission names a stored object outside the upload area.",
+    "document_not_found": "A document path names no file under the documents root.",
+    "document_too_large": "A requirement document exceeds the size limit.",
+    "duplicate_collection": "A collection is selected or declared more than once.",
+    "empty_document": "A requirement document holds no readable text.",
+    "empty_graph": "The selected collections hold no vertices, so there is nothing to analyse.",
+    "graph_changed": "The graph was replaced or deleted while being read; trying again helps.",
+    "graph_exists": "An import would overwrite an existing graph without replace.",
+    "internal": "An unexpected failure inside an agent or a request handler.",
+    "jetstream_unavailable": "A JetStream operation (stream, bucket, object store) failed.",
+    "llm_answer_truncated": "The language model stopped its answer at the token limit.",
+    "llm_auth": "The language-model provider refused the credentials.",
+    "llm_bad_output": "The language model answered with invalid output twice.",
+    "llm_bad_response": "The language-model provider answered in a shape its protocol does not have.",
+    "llm_request_rejected": "The language-model provider rejected the request.",
+    "llm_unavailable": "The language-model provider did not answer after every attempt.",
+    "missing_dependency": "An optional package this command needs is not installed.",
+    "nats_server_failed": "The local nats-server did not start or exited.",
+    "nats_unavailable": "No connection to the NATS server.",
+    "no_bus": "An operation that needs the bus ran outside a running agent.",
+    "no_nats_server": "The nats-server executable is not installed and no NATS_URL is set.",
+    "no_nats_url": "A command that talks to a running system has no NATS_URL.",
+    "no_orchestrator": "No orchestrator answers requests.",
+    "no_run": "Results were asked of the Python API before any workflow ran.",
+    "not_failed": "A retry names a task that has not failed.",
+    "not_ready": "Agent replicas did not become ready in time.",
+    "path_not_allowed": "A document path leads outside the documents root.",
+    "publish_failed": "A message could not be published.",
+    "state_conflict": "A workflow's stored state kept changing under the orchestrator.",
+    "state_unavailable": "A workflow's stored state cannot be read.",
+    "stopped": "The orchestrator stopped while the work was under way.",
+    "timeout": "No answer in time: a request unanswered, or a task over its time limit.",
+    "too_large": "A request exceeds the size the server accepts.",
+    "topology_missing": "A stream or bucket does not exist and this user may not create it.",
+    "unknown_agent": "An agent name that is not one of the agents.",
+    "unknown_algorithm": "An algorithm name the catalog or the engine does not know.",
+    "unknown_bucket": "A key-value or object bucket that does not exist.",
+    "unknown_case": "An evaluation case name that does not exist.",
+    "unknown_collection": "A collection the graph does not have, or not of the kind required.",
+    "unknown_dead_letter": "A dead-letter id that names no parked task.",
+    "unknown_document": "A submission names an upload that is not in the document store.",
+    "unknown_graph": "A graph name that names no imported graph.",
+    "unknown_llm_provider": "An LLM provider name that is not one of the providers.",
+    "unknown_report": "A report file that is no longer in the report store.",
+    "unknown_result": "No result is stored at a result reference.",
+    "unknown_task": "A task id that the workflow does not have.",
+    "unknown_vertical": "An industry that names neither a built-in vertical nor an alias of one.",
+    "unknown_workflow": "A workflow id that names no known workflow.",
+    "unsupported_document": "A requirement document of a type that cannot be read.",
+    "worker_crashed": "The process computing an algorithm died; trying again may help.",
+    "workflow_exists": "A workflow id already in use for another graph or submitted concurrently.",
+}
+"""What each error code means, one line each."""
+
+
+WireErrorCode = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=64,
+        description=(
+            "One of the codes in ERROR_CODES. Readers accept a code they do not know (a newer sender's), "
+            "so adding a code never breaks an older reader; senders only send the listed ones."
+        ),
+        examples=sorted(ERROR_CODES),
+    ),
+]
+
+
+class ErrorInfo(FrozenStruct, frozen=True):
+    """What went wrong, machine-readable ``code`` plus a sentence for people.
+
+    Every sender uses an ``ErrorCode`` (mypy and ``tests/bus/test_error_codes.py`` hold them to
+    the set); on the wire the code is a plain string, so a reader keeps one it does not know.
+    """
+
+    code: WireErrorCode
     message: str
     retryable: bool = False
 
 
-class ErrorReply(_Frozen, frozen=True):
+class ErrorReply(FrozenStruct, frozen=True):
     """The answer to any request that could not be served."""
 
     error: ErrorInfo
 
 
-# ---------------------------------------------------------------- domain values
-
-
-class DocumentRef(_Frozen, frozen=True):
-    """A requirement document stored in the ``gaai_documents`` object store."""
-
-    name: str
-    object_name: str
-    media_type: str
-    size: int
-
-
-class AlgorithmPattern(_Frozen, frozen=True):
-    """How a vertical words the findings of one algorithm."""
-
-    title: str
-    meaning: str
-    recommendation: str
-
-
-class VerticalProfile(_Frozen, frozen=True):
-    """An industry vertical: vocabulary and per-algorithm patterns for use cases and reports."""
-
-    name: str
-    display_name: str
-    description: str
-    source: Literal["builtin", "custom"]
-    key_entities: list[str] = []
-    metrics: list[str] = []
-    terminology: dict[str, str] = {}
-    analysis_prompt: str = ""
-    patterns: dict[str, AlgorithmPattern] = {}
-    keywords: list[str] = []
-    matched_terms: list[str] = []
-    score: float = 0.0
-    reason: str = ""
-
-
-class AttributeInfo(_Frozen, frozen=True):
-    name: str
-    types: list[str]
-    present_ratio: float
-    examples: list[str] = []
-
-
-class CollectionInfo(_Frozen, frozen=True):
-    """A collection as schema analysis found it.
-
-    For edge collections: the semantics in force (``directed``, ``weight_field``), the
-    measured ``reciprocity`` (share of edges whose reverse edge exists) and the numeric
-    fields that look like weights (``weight_candidates``).
-    """
-
-    name: str
-    kind: Literal["vertex", "edge"]
-    count: int
-    attributes: list[AttributeInfo] = []
-    role: Literal["core", "satellite", "edge"] = "core"
-    directed: bool = True
-    weight_field: str | None = None
-    reciprocity: float | None = None
-    weight_candidates: list[str] = []
-
-
-class EdgeDefinition(_Frozen, frozen=True):
-    """Which vertex collections one edge collection connects (from sampled or all edges)."""
-
-    collection: str
-    from_collections: list[str]
-    to_collections: list[str]
-    count: int
-
-
-class GraphSchema(_Frozen, frozen=True):
-    graph_name: str
-    vertex_collections: list[CollectionInfo]
-    edge_collections: list[CollectionInfo]
-    edge_definitions: list[EdgeDefinition]
-    core_collections: list[str]
-    satellite_collections: list[str]
-    total_vertices: int
-    total_edges: int
-    warnings: list[str] = []
-
-
-class Objective(_Frozen, frozen=True):
-    id: str
-    text: str
-    source: str = ""
-
-
-class Requirement(_Frozen, frozen=True):
-    id: str
-    text: str
-    priority: Literal["critical", "high", "medium", "low"] = "medium"
-    kind: Literal["functional", "non_functional"] = "functional"
-    source: str = ""
-    section: str = ""
-
-
-class Stakeholder(_Frozen, frozen=True):
-    name: str
-    role: str = ""
-
-
-class OutputConstraint(_Frozen, frozen=True):
-    """A rule from the documents that binds what a report may show.
-
-    ``no_names``: no vertex is named (ids are pseudonymised); ``max_items``: lists show at
-    most ``value`` entries; ``language`` / ``format``: the required one in ``value``.
-    ``collections`` limits the rule to vertices of those collections (empty = all).
-    """
-
-    id: str
-    kind: Literal["no_names", "max_items", "language", "format"]
-    text: str
-    value: Scalar = None
-    collections: list[str] = []
-    source: str = ""
-
-
-class RequirementsDoc(_Frozen, frozen=True):
-    objectives: list[Objective] = []
-    requirements: list[Requirement] = []
-    stakeholders: list[Stakeholder] = []
-    constraints: list[str] = []
-    documents: list[str] = []
-    domain_terms: list[str] = []
-    output_constraints: list[OutputConstraint] = []
-
-
-class UseCase(_Frozen, frozen=True):
-    """A graph question worth answering; ``focus_collections`` are the vertex collections it is about."""
-
-    id: str
-    title: str
-    description: str
-    algorithm: str
-    reason: str
-    requirement_ids: list[str] = []
-    priority: Literal["critical", "high", "medium", "low"] = "medium"
-    focus_collections: list[str] = []
-
-
-class AnalysisTemplate(_Frozen, frozen=True):
-    """One executable analysis: an algorithm, its parameters and the collections it reads.
-
-    ``use_case_ids``: every use case it serves (``use_case_id`` first, near-duplicates merged
-    into it after); ``requirement_ids``: the requirements and objectives of all of them.
-    """
-
-    id: str
-    use_case_id: str
-    title: str
-    algorithm: str
-    vertex_collections: list[str]
-    edge_collections: list[str]
-    directed: bool = True
-    params: dict[str, Scalar] = {}
-    result_field: str = "value"
-    rationale: str = ""
-    focus_collections: list[str] = []
-    edge_semantics: list[EdgeSemantics] = []
-    requirement_ids: list[str] = []
-    use_case_ids: list[str] = []
-
-
-class RankedVertex(_Frozen, frozen=True):
-    id: str
-    value: float
-    label: str = ""
-
-
-class Distribution(_Frozen, frozen=True):
-    count: int
-    min: float
-    max: float
-    mean: float
-    median: float
-    p90: float
-    p99: float
-    std: float
-    top_1pct_share: float = 0.0
-    gini: float = 0.0
-
-
-class GroupStats(_Frozen, frozen=True):
-    """Sizes of components or communities."""
-
-    count: int
-    largest: int
-    largest_share: float
-    singletons: int
-    top_sizes: list[int] = []
-    modularity: float | None = None
-
-
-class GroupBridge(_Frozen, frozen=True):
-    """The ties between one group and another: how many, and this group's members carrying most of them."""
-
-    group_id: str
-    name: str = ""
-    ties: int = 0
-    carriers: list[RankedVertex] = []
-
-
-class AttributeShare(_Frozen, frozen=True):
-    """An attribute value over-represented in a group: its share there and in the whole collection."""
-
-    collection: str
-    attribute: str
-    value: str
-    count: int = 0
-    share: float = 0.0
-    overall_share: float = 0.0
-
-
-class GroupDetail(_Frozen, frozen=True):
-    """One component or community described: size, its most central members, density, make-up and bridges.
-
-    A tie is a pair of vertices joined by at least one edge, in either direction. ``central``
-    lists members by their ties inside the group (``value``); ``name`` is the first one's label.
-    ``density`` is the group's ties over the pairs it could hold; ``external_ties`` the ties
-    leaving it, ``bridges`` those to each other described group.
-    """
-
-    group_id: str
-    name: str = ""
-    size: int = 0
-    share: float = 0.0
-    central: list[RankedVertex] = []
-    internal_ties: int = 0
-    density: float = 0.0
-    external_ties: int = 0
-    by_collection: dict[str, int] = {}
-    attributes: list[AttributeShare] = []
-    bridges: list[GroupBridge] = []
-
-
-class ExecutionSummary(_Frozen, frozen=True):
-    """What an algorithm run found; per-vertex values stay in the store at ``result_ref``.
-
-    When the top list is drawn from the template's focus collections, ``focus_distribution``
-    is the distribution over those collections alone (``distribution`` covers every vertex).
-    For centralities, ``top_by_collection`` ranks each analysed vertex collection on its own
-    (its top 10 by value). For components and communities, ``group_details`` describes the
-    largest groups and ``small_groups`` the smallest (isolated vertices first); ``graph_ties`` and
-    ``graph_density`` are the whole analysed graph's, to compare group densities with.
-    """
-
-    execution_id: str
-    template_id: str
-    algorithm: str
-    graph_name: str
-    vertex_count: int
-    edge_count: int
-    result_ref: str
-    result_field: str
-    params: dict[str, Scalar] = {}
-    engine: str = ""
-    started_at: float = 0.0
-    load_ms: float = 0.0
-    compute_ms: float = 0.0
-    write_ms: float = 0.0
-    iterations: int | None = None
-    top: list[RankedVertex] = []
-    distribution: Distribution | None = None
-    groups: GroupStats | None = None
-    by_collection: dict[str, int] = {}
-    edge_semantics: list[EdgeSemantics] = []
-    focus_distribution: Distribution | None = None
-    group_details: list[GroupDetail] = []
-    small_groups: list[GroupDetail] = []
-    graph_ties: int | None = None
-    graph_density: float | None = None
-    top_by_collection: dict[str, list[RankedVertex]] = {}
-
-
-class Insight(_Frozen, frozen=True):
-    title: str
-    text: str
-    confidence: Annotated[float, Meta(ge=0, le=1)]
-    evidence: dict[str, float] = {}
-
-
-class Recommendation(_Frozen, frozen=True):
-    text: str
-    priority: Literal["critical", "high", "medium", "low"] = "medium"
-
-
-class ArtifactRef(_Frozen, frozen=True):
-    """A file in the ``gaai_reports`` object store."""
-
-    format: str
-    object_name: str
-    size: int
-
-
-class RejectedClaim(_Frozen, frozen=True):
-    """A statement the report would have made, withheld because the stored results contradict it."""
-
-    text: str
-    reason: str
-
-
-class Report(_Frozen, frozen=True):
-    """One execution's report.
-
-    ``semantics`` is the sentence saying how the graph was read (direction, weights);
-    ``claims_verified`` counts the checked statements published, ``claims_rejected`` lists
-    those withheld; ``constraints_applied`` names the output constraints obeyed; ``warnings``
-    are the schema analysis' doubts about how the analysed edge collections were read.
-    """
-
-    report_id: str
-    template_id: str
-    execution_id: str
-    title: str
-    summary: str
-    algorithm: str
-    insights: list[Insight] = []
-    recommendations: list[Recommendation] = []
-    artifacts: list[ArtifactRef] = []
-    semantics: str = ""
-    claims_verified: int = 0
-    claims_rejected: list[RejectedClaim] = []
-    constraints_applied: list[str] = []
-    warnings: list[str] = []
-
-
 # ---------------------------------------------------------------- tasks
 
 
-class VerticalTask(_Frozen, tag="vertical", tag_field="kind", frozen=True):
+class VerticalTask(FrozenStruct, tag="vertical", tag_field="kind", frozen=True):
     graph_name: str
     documents: list[DocumentRef]
     industry: str = "auto"
     custom_vertical: dict | None = None
 
 
-class SchemaTask(_Frozen, tag="schema", tag_field="kind", frozen=True):
+class SchemaTask(FrozenStruct, tag="schema", tag_field="kind", frozen=True):
     graph_name: str
     core_collections: list[str] = []
     satellite_collections: list[str] = []
@@ -557,17 +381,17 @@ class SchemaTask(_Frozen, tag="schema", tag_field="kind", frozen=True):
     edge_semantics: list[EdgeSemantics] = []
 
 
-class RequirementsTask(_Frozen, tag="requirements", tag_field="kind", frozen=True):
+class RequirementsTask(FrozenStruct, tag="requirements", tag_field="kind", frozen=True):
     documents: list[DocumentRef]
 
 
-class UseCasesTask(_Frozen, tag="use_cases", tag_field="kind", frozen=True):
+class UseCasesTask(FrozenStruct, tag="use_cases", tag_field="kind", frozen=True):
     requirements: RequirementsDoc
     schema: GraphSchema
     vertical: VerticalProfile
 
 
-class TemplatesTask(_Frozen, tag="templates", tag_field="kind", frozen=True):
+class TemplatesTask(FrozenStruct, tag="templates", tag_field="kind", frozen=True):
     """``requirements`` and ``unanswered`` let the templates agent account for every requirement."""
 
     use_cases: list[UseCase]
@@ -577,12 +401,12 @@ class TemplatesTask(_Frozen, tag="templates", tag_field="kind", frozen=True):
     unanswered: list[UnansweredQuestion] = []
 
 
-class ExecutionTask(_Frozen, tag="execution", tag_field="kind", frozen=True):
+class ExecutionTask(FrozenStruct, tag="execution", tag_field="kind", frozen=True):
     graph_name: str
     template: AnalysisTemplate
 
 
-class ReportTask(_Frozen, tag="reporting", tag_field="kind", frozen=True):
+class ReportTask(FrozenStruct, tag="reporting", tag_field="kind", frozen=True):
     template: AnalysisTemplate
     use_case: UseCase | None
     execution: ExecutionSummary
@@ -597,61 +421,34 @@ Task = VerticalTask | SchemaTask | RequirementsTask | UseCasesTask | TemplatesTa
 # ---------------------------------------------------------------- results
 
 
-class VerticalResult(_Frozen, tag="vertical", tag_field="kind", frozen=True):
+class VerticalResult(FrozenStruct, tag="vertical", tag_field="kind", frozen=True):
     vertical: VerticalProfile
 
 
-class SchemaResult(_Frozen, tag="schema", tag_field="kind", frozen=True):
+class SchemaResult(FrozenStruct, tag="schema", tag_field="kind", frozen=True):
     schema: GraphSchema
 
 
-class RequirementsResult(_Frozen, tag="requirements", tag_field="kind", frozen=True):
+class RequirementsResult(FrozenStruct, tag="requirements", tag_field="kind", frozen=True):
     requirements: RequirementsDoc
 
 
-class UnansweredQuestion(_Frozen, frozen=True):
-    """A graph question the requirements ask that this graph cannot answer, so no use case has it."""
-
-    algorithm: str
-    requirement_ids: list[str]
-    reason: str
-
-
-class RequirementCoverage(_Frozen, frozen=True):
-    """What became of one requirement or objective: answered by templates, or why not.
-
-    ``status``: ``answered`` (``template_ids`` hold its analyses), ``no_slot`` (an analysis
-    answers it but ``max_executions`` ran out; ``executions_needed`` would cover it),
-    ``no_data`` (the graph lacks what it needs), ``not_analytic`` (no graph algorithm
-    answers it, e.g. how the analyses must run), ``output_request`` (a request about the
-    reports, not a question of the graph; ``reason`` says whether the reports honour it: a
-    CSV export is, another language is not).
-    """
-
-    requirement_id: str
-    text: str
-    status: Literal["answered", "no_slot", "no_data", "not_analytic", "output_request"]
-    template_ids: list[str] = []
-    reason: str = ""
-    executions_needed: int | None = None
-
-
-class UseCasesResult(_Frozen, tag="use_cases", tag_field="kind", frozen=True):
+class UseCasesResult(FrozenStruct, tag="use_cases", tag_field="kind", frozen=True):
     use_cases: list[UseCase]
     unanswered: list[UnansweredQuestion] = []
 
 
-class TemplatesResult(_Frozen, tag="templates", tag_field="kind", frozen=True):
+class TemplatesResult(FrozenStruct, tag="templates", tag_field="kind", frozen=True):
     templates: list[AnalysisTemplate]
     rejected: list[str] = []
     coverage: list[RequirementCoverage] = []
 
 
-class ExecutionResult(_Frozen, tag="execution", tag_field="kind", frozen=True):
+class ExecutionResult(FrozenStruct, tag="execution", tag_field="kind", frozen=True):
     summary: ExecutionSummary
 
 
-class ReportResult(_Frozen, tag="reporting", tag_field="kind", frozen=True):
+class ReportResult(FrozenStruct, tag="reporting", tag_field="kind", frozen=True):
     report: Report
 
 
@@ -683,7 +480,7 @@ AGENT_NAMES: tuple[str, ...] = (*TASK_AGENTS, "catalog")
 # ---------------------------------------------------------------- envelopes
 
 
-class LlmCall(_Frozen, frozen=True):
+class LlmCall(FrozenStruct, frozen=True):
     """One call to a language-model provider, recorded by the agent that made it."""
 
     purpose: str
@@ -697,7 +494,7 @@ class LlmCall(_Frozen, frozen=True):
     priced: bool = True
 
 
-class Instance(_Frozen, frozen=True):
+class Instance(FrozenStruct, frozen=True):
     """The agent process that did a task."""
 
     agent: str
@@ -706,7 +503,7 @@ class Instance(_Frozen, frozen=True):
     instance_id: str
 
 
-class TaskEnvelope(_Frozen, frozen=True):
+class TaskEnvelope(FrozenStruct, frozen=True):
     """A task on ``gaai.task.<agent>``."""
 
     workflow_id: str
@@ -716,7 +513,7 @@ class TaskEnvelope(_Frozen, frozen=True):
     contract_version: int = CONTRACT_VERSION
 
 
-class ResultEnvelope(_Frozen, frozen=True):
+class ResultEnvelope(FrozenStruct, frozen=True):
     """An agent's answer to one task on ``gaai.result.<agent>``: a result or an error."""
 
     workflow_id: str
@@ -739,7 +536,7 @@ TaskStatus = Literal["waiting", "dispatched", "running", "completed", "failed", 
 FINAL_STATUSES: tuple[str, ...] = ("completed", "failed", "cancelled")
 
 
-class TaskState(_Frozen, frozen=True):
+class TaskState(FrozenStruct, frozen=True):
     task_id: str
     agent: str
     label: str
@@ -754,13 +551,13 @@ class TaskState(_Frozen, frozen=True):
     llm_calls: list[LlmCall] = []
 
 
-class ReportLocation(_Frozen, frozen=True):
+class ReportLocation(FrozenStruct, frozen=True):
     template_id: str
     title: str
     artifacts: list[ArtifactRef] = []
 
 
-class WorkflowProgress(_Frozen, frozen=True):
+class WorkflowProgress(FrozenStruct, frozen=True):
     """A workflow as ``gaai.workflow.status`` reports it."""
 
     workflow_id: str
@@ -778,7 +575,7 @@ class WorkflowProgress(_Frozen, frozen=True):
     coverage: list[RequirementCoverage] = []
 
 
-class TaskEvent(_Frozen, tag="task", tag_field="kind", frozen=True):
+class TaskEvent(FrozenStruct, tag="task", tag_field="kind", frozen=True):
     """A task changed state: published on ``gaai.event.<workflow_id>``."""
 
     workflow_id: str
@@ -791,7 +588,7 @@ class TaskEvent(_Frozen, tag="task", tag_field="kind", frozen=True):
     error: ErrorInfo | None = None
 
 
-class WorkflowEvent(_Frozen, tag="workflow", tag_field="kind", frozen=True):
+class WorkflowEvent(FrozenStruct, tag="workflow", tag_field="kind", frozen=True):
     """A workflow's state was written: published on ``gaai.event.<workflow_id>``, once per write.
 
     ``status`` and the counts are the workflow's after the write; ``tasks`` are the task
@@ -810,7 +607,7 @@ class WorkflowEvent(_Frozen, tag="workflow", tag_field="kind", frozen=True):
 Event = TaskEvent | WorkflowEvent
 
 
-class DeadLetter(_Frozen, frozen=True):
+class DeadLetter(FrozenStruct, frozen=True):
     """A task that failed for good, parked on ``gaai.dlq.<agent>`` with its error."""
 
     task: TaskEnvelope

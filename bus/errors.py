@@ -8,13 +8,13 @@ GaaiError                      base: code + message, safe to show to a user
 
 from __future__ import annotations
 
-from bus.contract import ErrorInfo
+from bus.contract import ErrorCode, ErrorInfo
 
 
 class GaaiError(Exception):
-    """A failure with a machine-readable ``code`` and a sentence for people."""
+    """A failure with a machine-readable ``code`` (one of ``bus.contract.ERROR_CODES``) and a sentence for people."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -34,7 +34,7 @@ class GaaiError(Exception):
 class TaskError(GaaiError):
     """Raised by an agent. ``retryable`` says whether trying again can help."""
 
-    def __init__(self, code: str, message: str, *, retryable: bool = False) -> None:
+    def __init__(self, code: ErrorCode, message: str, *, retryable: bool = False) -> None:
         super().__init__(code, message)
         self.retryable = retryable
 

@@ -5,14 +5,14 @@ Shared by the Python client and by the agents that need a workflow's status (the
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import nats.errors
 
 from bus import subjects
 from bus.codec import ReplyDecoder, encode, status_reply_decoder
 from bus.connection import Bus
-from bus.contract import ErrorReply, StatusRequest, WorkflowProgress
+from bus.contract import ErrorCode, ErrorReply, StatusRequest, WorkflowProgress
 from bus.errors import BusError, RequestError
 
 R = TypeVar("R")
@@ -37,7 +37,8 @@ async def ask(bus: Bus, subject: str, request: object, decoder: ReplyDecoder[R],
         raise RequestError("too_large", f"request too large for the server: {exc}") from None
     reply = decoder.decode(message.data)
     if isinstance(reply, ErrorReply):
-        raise RequestError(reply.error.code, reply.error.message)
+        # Relayed as received: a newer orchestrator may answer with a code this client does not list.
+        raise RequestError(cast(ErrorCode, reply.error.code), reply.error.message)
     return reply
 
 

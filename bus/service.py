@@ -16,7 +16,7 @@ from nats.aio.subscription import Subscription
 
 from bus.codec import encode
 from bus.connection import Bus
-from bus.contract import ErrorInfo, ErrorReply
+from bus.contract import ErrorCode, ErrorInfo, ErrorReply
 from bus.errors import GaaiError
 
 log = structlog.get_logger("bus.service")
@@ -55,5 +55,5 @@ async def answer(handler: RequestHandler, data: bytes) -> object:
         return error_reply("internal", f"internal error: {type(exc).__name__}")
 
 
-def error_reply(code: str, message: str) -> ErrorReply:
+def error_reply(code: ErrorCode, message: str) -> ErrorReply:
     return ErrorReply(error=ErrorInfo(code=code, message=message))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bus.contract import EdgeSemantics
+from bus.domain import EdgeSemantics
 from eval.karate import FRIENDSHIPS, MEMBERS, faction_of
 from store.sample import generate_ecommerce
 

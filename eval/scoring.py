@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import msgspec
 import numpy as np
 
-from bus.contract import RequirementCoverage
+from bus.domain import RequirementCoverage
 from eval.cases import Case
 from eval.claims import ResultView, Subgraph, check_report
 from eval.metrics import (

@@ -14,12 +14,8 @@ from pathlib import Path
 
 from agents.lib.llm_config import llm_from_env
 from bus.codec import decode_custom_vertical, industry_choices, industry_name
-from bus.contract import (
-    AGENT_NAMES,
-    EdgeSemantics,
-    RequirementCoverage,
-    WorkflowProgress,
-)
+from bus.contract import AGENT_NAMES, WorkflowProgress
+from bus.domain import EdgeSemantics, RequirementCoverage
 from bus.errors import GaaiError
 from bus.settings import Settings
 from graph_analytics_ai.progress import ProgressPrinter, plural

@@ -14,7 +14,8 @@ from pathlib import Path
 import msgspec
 
 from agents.lib.llm_config import llm_from_env
-from bus.contract import TASK_AGENTS, DocumentInput, EdgeSemantics, Event, SubmitRequest, WorkflowProgress
+from bus.contract import TASK_AGENTS, DocumentInput, Event, SubmitRequest, WorkflowProgress
+from bus.domain import EdgeSemantics
 from bus.errors import RequestError
 from bus.settings import Settings
 from graph_analytics_ai.client import ReportFiles, connected_client

@@ -28,8 +28,6 @@ from bus.contract import (
     ErrorInfo,
     ExecutionResult,
     ExecutionTask,
-    GraphSchema,
-    OutputConstraint,
     ReportResult,
     ReportTask,
     RequirementsResult,
@@ -49,6 +47,7 @@ from bus.contract import (
     VerticalTask,
     WorkflowEvent,
 )
+from bus.domain import GraphSchema, OutputConstraint
 from orchestrator.state import WorkflowState
 
 PHASES = {

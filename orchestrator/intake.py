@@ -14,7 +14,8 @@ from pathlib import Path
 
 from bus import subjects
 from bus.connection import Bus
-from bus.contract import DocumentInput, DocumentRef
+from bus.contract import DocumentInput
+from bus.domain import DocumentRef
 from bus.errors import RequestError
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024

@@ -5,7 +5,6 @@ from __future__ import annotations
 import msgspec
 
 from bus.contract import (
-    DocumentRef,
     ErrorInfo,
     ReportLocation,
     ReportResult,
@@ -17,6 +16,7 @@ from bus.contract import (
     WorkflowProgress,
     WorkflowStatus,
 )
+from bus.domain import DocumentRef
 
 
 class WorkflowState(msgspec.Struct, kw_only=True):

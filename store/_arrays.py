@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from bus.contract import EdgeSemantics
+from bus.domain import EdgeSemantics
 from store._columns import is_json_field
 from store._errors import StoreError
 

@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bus.contract import EdgeSemantics
+from bus.domain import EdgeSemantics
 from store._arrays import GraphArrays
 from store._columns import documents_from_table
 from store._errors import (

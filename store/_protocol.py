@@ -10,7 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pyarrow as pa
 
-from bus.contract import EdgeSemantics
+from bus.domain import EdgeSemantics
 from store._arrays import GraphArrays
 from store._registry import GraphInfo
 from store._semantics import FieldStats

@@ -22,7 +22,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bus.contract import EdgeSemantics
+from bus.domain import EdgeSemantics
 from store._errors import GraphExistsError, StoreError
 
 __all__ = ["GraphInfo", "GraphRecord", "Registry"]

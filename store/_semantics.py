@@ -17,7 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from bus.contract import EdgeSemantics
+from bus.contract import ErrorCode
+from bus.domain import EdgeSemantics
 from store._importer import INTERNAL_EDGE_COLUMNS
 
 __all__ = ["FieldStats", "SemanticsProblem", "field_stats", "read_weights", "semantics_problem"]
@@ -31,7 +32,7 @@ class SemanticsProblem:
     """Why a semantics declaration cannot hold: ``code`` (``unknown_collection``,
     ``duplicate_collection`` or ``bad_weight``) and a sentence for people."""
 
-    code: str
+    code: ErrorCode
     message: str
 
 

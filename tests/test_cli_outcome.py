@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from agents.reporting.render import render_json
-from bus.contract import AnalysisTemplate, ExecutionSummary, Report, ReportLocation, WorkflowProgress
+from bus.contract import ReportLocation, WorkflowProgress
+from bus.domain import AnalysisTemplate, ExecutionSummary, Report
 from graph_analytics_ai.cli import _print_outcome
 from graph_analytics_ai.client import ReportFiles
 from graph_analytics_ai.session import RunResult

@@ -17,7 +17,6 @@ import msgspec
 from bus.contract import (
     ExecutionResult,
     ReportResult,
-    RequirementCoverage,
     RequirementsResult,
     SchemaResult,
     TaskResult,
@@ -25,6 +24,7 @@ from bus.contract import (
     UseCasesResult,
     VerticalResult,
 )
+from bus.domain import RequirementCoverage
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS epochs (

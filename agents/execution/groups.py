@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from agents.execution.summary import top_indices
 from agents.lib.algorithms import algorithm_spec
-from bus.contract import AttributeShare, GroupBridge, GroupDetail, RankedVertex
+from bus.domain import AttributeShare, GroupBridge, GroupDetail, RankedVertex
 from store import LABEL_ATTRIBUTES, GraphArrays
 
 __all__ = ["DETAILED_GROUPS", "GroupDescription", "Ties", "describe_groups", "describe_result", "ties_of"]

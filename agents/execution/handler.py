@@ -13,7 +13,8 @@ from __future__ import annotations
 from agents.execution.engine import load_compiled_kernels
 from agents.execution.run import execute_template
 from agents.lib.context import AgentContext
-from bus.contract import ExecutionResult, ExecutionSummary, ExecutionTask
+from bus.contract import ExecutionResult, ExecutionTask
+from bus.domain import ExecutionSummary
 from telemetry.tracing import record_span
 
 # At import, so never on a running event loop: in the agent's own process before it

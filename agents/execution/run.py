@@ -17,7 +17,7 @@ from agents.execution.engine import run_algorithm
 from agents.execution.groups import describe_result
 from agents.execution.summary import summarize_values
 from agents.lib.algorithms import algorithm_spec, resolve_params
-from bus.contract import AnalysisTemplate, ExecutionSummary
+from bus.domain import AnalysisTemplate, ExecutionSummary
 from bus.errors import TaskError
 from store import GraphStore
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from agents.lib.algorithms import algorithm_spec
-from bus.contract import Distribution, GroupStats, RankedVertex
+from bus.domain import Distribution, GroupStats, RankedVertex
 
 __all__ = ["TOP_GROUP_SIZES", "SummaryParts", "gini", "summarize_values", "top_indices"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bus.contract import OutputConstraint
+from bus.domain import OutputConstraint
 
 
 def max_items(constraints: Iterable[OutputConstraint]) -> int | None:

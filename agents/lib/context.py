@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from agents.lib.cpu_pool import CpuPool
 from agents.lib.llm import RecordingLlm
-from bus import contract, subjects
+from bus import domain, subjects
 from bus.errors import BusError, TaskError
 from bus.worker import Job
 from store import GraphStore
@@ -36,7 +36,7 @@ class AgentContext:
     _job: Job | None = None
     _pool: CpuPool | None = None
 
-    async def fetch_document(self, ref: contract.DocumentRef) -> bytes:
+    async def fetch_document(self, ref: domain.DocumentRef) -> bytes:
         if self._job is None:
             raise TaskError("no_bus", "documents can only be fetched inside a running agent")
         try:

@@ -26,7 +26,7 @@ from docx import Document
 from docx.table import Table
 from pypdf import PdfReader
 
-from bus.contract import DocumentRef
+from bus.domain import DocumentRef
 from bus.errors import TaskError
 from telemetry.tracing import span
 

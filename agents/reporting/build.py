@@ -37,7 +37,7 @@ from agents.reporting.headline import constraints_applied_lines, semantics_sente
 from agents.reporting.privacy import Namer
 from agents.reporting.recommendations import base_priority, draft_recommendations
 from agents.reporting.wording import format_value, plural
-from bus.contract import (
+from bus.domain import (
     AlgorithmPattern,
     AnalysisTemplate,
     ExecutionSummary,

@@ -28,7 +28,7 @@ from agents.reporting.wording import (
     plural,
     top_mix,
 )
-from bus.contract import AlgorithmPattern, Distribution, RankedVertex
+from bus.domain import AlgorithmPattern, Distribution, RankedVertex
 
 
 def draft_centrality_insights(facts: Facts, pattern: AlgorithmPattern) -> list[DraftInsight]:

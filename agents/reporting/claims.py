@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from agents.execution.summary import gini, top_indices
-from bus.contract import ExecutionSummary, RejectedClaim
+from bus.domain import ExecutionSummary, RejectedClaim
 
 __all__ = [
     "Claim",

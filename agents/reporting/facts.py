@@ -15,7 +15,7 @@ from agents.lib.constraints import max_items
 from agents.reporting.claims import Sentence
 from agents.reporting.privacy import Namer
 from agents.reporting.wording import join_phrases, plural, rounded_confidence
-from bus.contract import (
+from bus.domain import (
     AnalysisTemplate,
     ExecutionSummary,
     GroupDetail,

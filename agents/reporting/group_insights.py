@@ -26,7 +26,7 @@ from agents.reporting.wording import (
     mix_phrase,
     plural,
 )
-from bus.contract import AlgorithmPattern, GroupDetail, GroupStats, RankedVertex
+from bus.domain import AlgorithmPattern, GroupDetail, GroupStats, RankedVertex
 
 _WEAK_MODULARITY = 0.1
 

@@ -23,7 +23,8 @@ from agents.reporting.claims import Evidence
 from agents.reporting.privacy import Namer, find_names, mask_names, pseudonym, visible_text
 from agents.reporting.render import render_html, render_json, render_markdown
 from agents.reporting.supported import keep_supported
-from bus.contract import ArtifactRef, ExecutionSummary, Report, ReportResult, ReportTask
+from bus.contract import ReportResult, ReportTask
+from bus.domain import ArtifactRef, ExecutionSummary, Report
 from bus.errors import TaskError
 from store import GraphStore, StoreError
 from telemetry.tracing import span

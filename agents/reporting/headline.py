@@ -32,7 +32,7 @@ from agents.reporting.wording import (
     plural,
     top_mix,
 )
-from bus.contract import Distribution, ExecutionSummary, OutputConstraint, RankedVertex
+from bus.domain import Distribution, ExecutionSummary, OutputConstraint, RankedVertex
 
 # How each algorithm reads edges: direction followed, and what a weight means to it.
 _FOLLOWS_DIRECTION = {"pagerank", "betweenness", "scc"}

@@ -22,7 +22,7 @@ from agents.reporting.facts import CLEAR_MODULARITY, PRIORITIES, DraftRecommenda
 from agents.reporting.group_insights import group_leader
 from agents.reporting.wording import format_count, format_ratio, format_share, join_phrases, mix_phrase, plural, top_mix
 from agents.use_cases.mapping import collection_forms
-from bus.contract import AlgorithmPattern, Requirement, UseCase
+from bus.domain import AlgorithmPattern, Requirement, UseCase
 
 # A share of isolated or unattached vertices above this is worth a data-quality check.
 _SINGLETON_ALERT = 0.1

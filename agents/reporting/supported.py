@@ -13,7 +13,7 @@ import re
 import msgspec
 
 from agents.reporting.privacy import find_names
-from bus.contract import Insight, Recommendation, RejectedClaim, Report
+from bus.domain import Insight, Recommendation, RejectedClaim, Report
 
 __all__ = ["keep_supported"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from agents.requirements.patterns import STOPWORDS
-from bus.contract import OutputConstraint, RequirementsDoc
+from bus.domain import OutputConstraint, RequirementsDoc
 
 _PRIVACY = re.compile(
     r"\b(?:must|shall|should|may|will|can|do|does) not (?:\w+ ){0,2}?(?:contain|include|show|display|reveal|list|expose"

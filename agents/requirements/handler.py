@@ -8,7 +8,8 @@ from agents.lib.context import AgentContext
 from agents.lib.documents import read_documents
 from agents.requirements.constraints import output_constraints
 from agents.requirements.prompt import requirements_prompt
-from bus.contract import RequirementsDoc, RequirementsResult, RequirementsTask
+from bus.contract import RequirementsResult, RequirementsTask
+from bus.domain import RequirementsDoc
 
 
 async def handle(task: RequirementsTask, ctx: AgentContext) -> RequirementsResult:

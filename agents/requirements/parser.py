@@ -1,7 +1,7 @@
 """The offline requirements extractor: objectives, requirements, stakeholders and constraints from documents.
 
 The offline extractor reads structure and wording, never guesses with randomness, so the
-same documents always give the same :class:`~bus.contract.RequirementsDoc`:
+same documents always give the same :class:`~bus.domain.RequirementsDoc`:
 
 * Section headings say what their items are (Objectives, Requirements, Non-functional,
   Stakeholders, Constraints…); a sub-section inherits its parent's meaning.
@@ -60,7 +60,7 @@ from agents.requirements.patterns import (
     Category,
     Priority,
 )
-from bus.contract import Objective, Requirement, RequirementsDoc, Stakeholder
+from bus.domain import Objective, Requirement, RequirementsDoc, Stakeholder
 
 DOMAIN_TERM_COUNT = 25
 """How many domain terms :func:`extract_requirements` reports."""

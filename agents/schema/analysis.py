@@ -16,13 +16,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from bus.contract import (
-    AttributeInfo,
-    CollectionInfo,
-    EdgeDefinition,
-    EdgeSemantics,
-    GraphSchema,
-)
+from bus.domain import AttributeInfo, CollectionInfo, EdgeDefinition, EdgeSemantics, GraphSchema
 from bus.errors import TaskError
 from store import FieldStats, GraphStore, StoreError
 

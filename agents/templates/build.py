@@ -22,7 +22,7 @@ collections depend on the algorithm's kind (see ``choose_collections``):
 
 Which analyses run within ``max_executions`` is greedy weighted set cover over the
 requirements (:func:`build_templates`), and every requirement and objective gets a
-:class:`~bus.contract.RequirementCoverage`: answered, or why not. Invalid use cases are not
+:class:`~bus.domain.RequirementCoverage`: answered, or why not. Invalid use cases are not
 raised: each becomes a sentence in the ``rejected`` list.
 """
 
@@ -34,14 +34,14 @@ from dataclasses import dataclass, field
 from agents.lib.algorithms import ALGORITHMS, AlgorithmSpec, resolve_params
 from agents.lib.constraints import honoured as reports_honour
 from agents.schema.analysis import edge_semantics_of
-from bus.contract import (
+from bus.contract import TemplatesResult
+from bus.domain import (
     AnalysisTemplate,
     GraphSchema,
     OutputConstraint,
     RequirementCoverage,
     RequirementsDoc,
     Scalar,
-    TemplatesResult,
     UnansweredQuestion,
     UseCase,
 )

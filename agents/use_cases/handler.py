@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from agents.lib.context import AgentContext
 from agents.use_cases.mapping import unanswered_questions, use_cases_prompt
-from bus.contract import UseCase, UseCasesResult, UseCasesTask
+from bus.contract import UseCasesResult, UseCasesTask
+from bus.domain import UseCase
 
 
 async def handle(task: UseCasesTask, ctx: AgentContext) -> UseCasesResult:

@@ -74,14 +74,8 @@ from agents.lib.algorithms import ALGORITHMS
 from agents.lib.llm import offline_responder
 from agents.lib.llm_http import WRAPPER_PROPERTY
 from agents.templates.build import QUESTIONS, choose_collections, core_collections, scoped_title
-from bus.contract import (
-    GraphSchema,
-    RequirementsDoc,
-    UnansweredQuestion,
-    UseCase,
-    UseCasesTask,
-    VerticalProfile,
-)
+from bus.contract import UseCasesTask
+from bus.domain import GraphSchema, RequirementsDoc, UnansweredQuestion, UseCase, VerticalProfile
 
 _SIGNAL_WORDS: dict[str, tuple[str, ...]] = {
     "pagerank": (

@@ -38,7 +38,8 @@ import msgspec
 from agents.lib.algorithms import ALGORITHMS
 from agents.lib.llm import offline_responder
 from bus.codec import decode_custom_vertical, industry_name
-from bus.contract import AlgorithmPattern, CustomVertical, VerticalProfile
+from bus.contract import CustomVertical
+from bus.domain import AlgorithmPattern, VerticalProfile
 from bus.errors import TaskError
 
 GENERIC = "generic"

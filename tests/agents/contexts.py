@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from agents.lib.context import AgentContext
-from bus.contract import DocumentRef
+from bus.domain import DocumentRef
 
 
 @dataclass

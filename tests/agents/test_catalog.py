@@ -13,22 +13,24 @@ import pytest
 
 from agents.catalog import Catalog, Recorder
 from bus.contract import (
-    AnalysisTemplate,
     ErrorInfo,
     ExecutionResult,
-    ExecutionSummary,
     Instance,
-    Objective,
-    Report,
     ReportResult,
-    RequirementCoverage,
-    RequirementsDoc,
     RequirementsResult,
     ResultEnvelope,
     TemplatesResult,
-    UseCase,
     UseCasesResult,
     WorkflowProgress,
+)
+from bus.domain import (
+    AnalysisTemplate,
+    ExecutionSummary,
+    Objective,
+    Report,
+    RequirementCoverage,
+    RequirementsDoc,
+    UseCase,
 )
 from bus.errors import BusError, RequestError
 

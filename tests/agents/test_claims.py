@@ -26,7 +26,8 @@ from agents.reporting.headline import semantics_sentence
 from agents.reporting.privacy import pseudonym, visible_text
 from agents.reporting.supported import keep_supported
 from agents.vertical.choice import builtin_verticals
-from bus.contract import (
+from bus.contract import ReportTask
+from bus.domain import (
     AnalysisTemplate,
     EdgeSemantics,
     ExecutionSummary,
@@ -34,7 +35,6 @@ from bus.contract import (
     OutputConstraint,
     Recommendation,
     Report,
-    ReportTask,
     Requirement,
     UseCase,
 )

@@ -20,7 +20,7 @@ import pytest
 
 from agents.execution.groups import describe_groups, ties_of
 from agents.execution.run import execute_template
-from bus.contract import AnalysisTemplate, Requirement
+from bus.domain import AnalysisTemplate, Requirement
 from store import EmbeddedStore, GraphArrays
 from tests.agents.test_claims import report_task, run_report
 

@@ -17,7 +17,8 @@ from agents.lib.llm import (
     offline_responder,
     strip_code_fence,
 )
-from bus.contract import LlmCall, Objective
+from bus.contract import LlmCall
+from bus.domain import Objective
 from bus.errors import TaskError
 
 

@@ -30,19 +30,8 @@ from agents.lib.llm import LlmRequest, PriceTable, RecordingLlm
 from agents.lib.llm_config import provider_from_name
 from agents.lib.llm_http import AnthropicProvider, ObjectSchema, OpenAICompatibleProvider
 from agents.vertical.choice import builtin_verticals
-from bus.contract import (
-    CollectionInfo,
-    EdgeDefinition,
-    GraphSchema,
-    LlmCall,
-    Objective,
-    Requirement,
-    RequirementsDoc,
-    UseCase,
-    UseCasesTask,
-    VerticalResult,
-    VerticalTask,
-)
+from bus.contract import LlmCall, UseCasesTask, VerticalResult, VerticalTask
+from bus.domain import CollectionInfo, EdgeDefinition, GraphSchema, Objective, Requirement, RequirementsDoc, UseCase
 from bus.errors import GaaiError, TaskError
 from graph_analytics_ai.ai.agents import AgenticWorkflowRunner
 from store import EmbeddedStore

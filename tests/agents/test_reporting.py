@@ -19,7 +19,7 @@ from agents.reporting.build import build_report, draft_report
 from agents.reporting.claims import Evidence
 from agents.reporting.render import render_html, render_json, render_markdown
 from agents.reporting.wording import format_count, format_ratio, format_share, format_value
-from bus.contract import (
+from bus.domain import (
     AlgorithmPattern,
     AnalysisTemplate,
     Distribution,

@@ -10,7 +10,8 @@ import pytest
 from agents.lib.documents import MARKDOWN, PLAIN, ParsedDocument, parse_document
 from agents.requirements.parser import extract_requirements
 from agents.requirements.prompt import PROMPT_DOCUMENT_CHARS, requirements_prompt
-from bus.contract import Requirement, RequirementsDoc, RequirementsTask, Stakeholder
+from bus.contract import RequirementsTask
+from bus.domain import Requirement, RequirementsDoc, Stakeholder
 
 BUNDLED = Path(__file__).resolve().parents[2] / "graph_analytics_ai" / "data" / "requirements_ecommerce.md"
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from agents.schema.analysis import analyze_schema, reciprocity
-from bus.contract import EdgeDefinition, EdgeSemantics, GraphSchema
+from bus.domain import EdgeDefinition, EdgeSemantics, GraphSchema
 from bus.errors import TaskError
 from store import EmbeddedStore
 from store.sample import ensure_sample_graph

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from agents.execution.summary import gini, summarize_values, top_indices
-from bus.contract import RankedVertex
+from bus.domain import RankedVertex
 
 COLLECTIONS = ["people", "companies"]
 

@@ -14,7 +14,7 @@ from agents.schema.analysis import analyze_schema
 from agents.templates.build import BETWEENNESS_MIN_SAMPLES, BETWEENNESS_VISIT_BUDGET, build_templates
 from agents.use_cases.mapping import derive_use_cases, unanswered_questions
 from agents.vertical.choice import builtin_verticals
-from bus.contract import (
+from bus.domain import (
     CollectionInfo,
     EdgeDefinition,
     GraphSchema,

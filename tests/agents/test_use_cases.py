@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agents.use_cases.mapping import derive_use_cases, unanswered_questions
-from bus.contract import (
+from bus.domain import (
     AlgorithmPattern,
     CollectionInfo,
     EdgeDefinition,

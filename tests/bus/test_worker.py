@@ -10,7 +10,8 @@ from nats.js.api import ConsumerConfig
 from bus import subjects
 from bus.codec import encode, event_decoder, result_decoder
 from bus.connection import Bus
-from bus.contract import SchemaTask, TaskEnvelope, VerticalProfile, VerticalResult
+from bus.contract import SchemaTask, TaskEnvelope, VerticalResult
+from bus.domain import VerticalProfile
 from bus.errors import TaskError
 from bus.settings import Settings
 from bus.worker import serve

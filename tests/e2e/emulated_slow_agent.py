@@ -21,9 +21,9 @@ from bus.worker import Job, serve, this_instance
 
 async def hold(envelope: TaskEnvelope, job: Job):
     if os.environ.get("GAAI_EMULATED_MODE") == "fail":
-        raise TaskError("emulated_failure", f"emulated failure on delivery {job.deliveries}", retryable=True)
+        raise TaskError("internal", f"emulated failure on delivery {job.deliveries}", retryable=True)
     await asyncio.sleep(float(os.environ.get("GAAI_EMULATED_DELAY_S", "60")))
-    raise TaskError("emulated", "the emulated agent held the task to the end")
+    raise TaskError("internal", "the emulated agent held the task to the end")
 
 
 def main(agent: str) -> None:

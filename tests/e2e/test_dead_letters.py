@@ -58,7 +58,7 @@ async def test_poison_executions_are_parked_and_can_be_retried(home):
                 assert len(failures) == 4 and {line["workflow_id"] for line in failures} == {workflow_id}, failures
                 assert {line["trace_id"] for line in failures} == {failed.trace_id}
                 listing = await asyncio.to_thread(gaai, "dlq", "list", env=env)
-                assert listing.returncode == 0 and listing.stdout.count("emulated_failure") == 2, (
+                assert listing.returncode == 0 and listing.stdout.count("emulated failure on delivery") == 2, (
                     listing.stdout + listing.stderr
                 )
                 letter_ids = [

@@ -14,7 +14,8 @@ import networkx as nx
 import pytest
 
 from bus.connection import Bus
-from bus.contract import DocumentInput, EdgeSemantics, SubmitRequest
+from bus.contract import DocumentInput, SubmitRequest
+from bus.domain import EdgeSemantics
 from bus.errors import RequestError
 from bus.settings import Settings
 from graph_analytics_ai.client import WorkflowClient

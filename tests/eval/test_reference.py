@@ -6,7 +6,7 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
-from bus.contract import EdgeSemantics
+from bus.domain import EdgeSemantics
 from eval.cases import Case, EdgeFile, GraphData
 from eval.reference import Selection
 

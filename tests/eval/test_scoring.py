@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bus.contract import RequirementCoverage
+from bus.domain import RequirementCoverage
 from eval.cases import build_case, write_files
 from eval.scoring import coverage_outcome, personal_data_found
 from graph_analytics_ai.ai.agents import Report

@@ -6,19 +6,10 @@ import msgspec
 import pytest
 
 from bus.contract import (
-    AnalysisTemplate,
-    CollectionInfo,
     ErrorInfo,
     ExecutionResult,
-    ExecutionSummary,
-    GraphSchema,
     Instance,
-    OutputConstraint,
-    Report,
     ReportResult,
-    Requirement,
-    RequirementCoverage,
-    RequirementsDoc,
     RequirementsResult,
     RequirementsTask,
     ResultEnvelope,
@@ -26,11 +17,22 @@ from bus.contract import (
     SubmitRequest,
     TemplatesResult,
     TemplatesTask,
+    UseCasesResult,
+    VerticalResult,
+)
+from bus.domain import (
+    AnalysisTemplate,
+    CollectionInfo,
+    ExecutionSummary,
+    GraphSchema,
+    OutputConstraint,
+    Report,
+    Requirement,
+    RequirementCoverage,
+    RequirementsDoc,
     UnansweredQuestion,
     UseCase,
-    UseCasesResult,
     VerticalProfile,
-    VerticalResult,
 )
 from orchestrator.dag import Dispatch, Finished, Submitted, advance, announcement
 from orchestrator.state import WorkflowState

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bus.contract import EdgeSemantics
+from bus.domain import EdgeSemantics
 from store import EmbeddedStore, GraphImportError, StoreError
 
 
