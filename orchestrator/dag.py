@@ -105,7 +105,7 @@ class Retried:
     task_id: str
 
 
-Event = Submitted | Finished | Cancelled | Retried
+DagEvent = Submitted | Finished | Cancelled | Retried
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ def task_id(workflow_id: str, agent: str, key: str = "") -> str:
     return f"{workflow_id}.{agent}" + (f".{key}" if key else "")
 
 
-def advance(state: WorkflowState, event: Event, now: float) -> tuple[WorkflowState, list[Command]]:
+def advance(state: WorkflowState, event: DagEvent, now: float) -> tuple[WorkflowState, list[Command]]:
     """Apply one event; return the new state and what to send."""
     commands: list[Command] = []
     tasks = dict(state.tasks)

@@ -55,8 +55,8 @@ from orchestrator.dag import (
     PHASES,
     Cancelled,
     Command,
+    DagEvent,
     Dispatch,
-    Event,
     Finished,
     Retried,
     Submitted,
@@ -70,7 +70,7 @@ from store import GraphStore, StoreError
 from telemetry.tracing import (
     current_link,
     producer_span,
-    record_workflow_span,
+    record_derived_span,
     workflow_context,
 )
 
@@ -90,7 +90,7 @@ class Orchestrator:
         self.store = store
         self._cache: dict[str, tuple[WorkflowState, int]] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._queued: dict[str, list[tuple[Event, asyncio.Future[bool]]]] = {}
+        self._queued: dict[str, list[tuple[DagEvent, asyncio.Future[bool]]]] = {}
         self._starting: set[asyncio.Task[None]] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -216,7 +216,7 @@ class Orchestrator:
             log.warning("result for an unknown workflow dropped", workflow_id=reply.workflow_id, task_id=reply.task_id)
         return ack()
 
-    async def _apply(self, workflow_id: str, event: Event) -> bool:
+    async def _apply(self, workflow_id: str, event: DagEvent) -> bool:
         """Feed ``event`` to the workflow's DAG, save the state, publish what follows.
 
         Returns once the event's consequences are stored and published (False: no such
@@ -232,7 +232,7 @@ class Orchestrator:
         return await waiter
 
     async def _commit_queued(self, workflow_id: str) -> None:
-        batch: list[tuple[Event, asyncio.Future[bool]]] = []
+        batch: list[tuple[DagEvent, asyncio.Future[bool]]] = []
         try:
             async with self._locks[workflow_id]:
                 batch = self._queued.pop(workflow_id, [])
@@ -266,7 +266,7 @@ class Orchestrator:
             self._locks.pop(state.workflow_id, None)
 
     async def _advance_and_save(
-        self, workflow_id: str, events: list[Event]
+        self, workflow_id: str, events: list[DagEvent]
     ) -> tuple[WorkflowState, list[Command], WorkflowEvent | None] | None:
         """The state after ``events``, the commands they cause and the write's announcement, saved with compare-and-set.
 
@@ -385,7 +385,7 @@ def record_workflow_spans(state: WorkflowState) -> None:
         if task.dispatched_at is not None:
             by_phase.setdefault(PHASES[task.agent], []).append(task)
     error = "; ".join(state.failures) if state.status == "failed" else None
-    record_workflow_span(
+    record_derived_span(
         state.trace_id,
         f"workflow {state.request.graph_name}",
         "root",
@@ -406,7 +406,7 @@ def record_workflow_spans(state: WorkflowState) -> None:
         start = min(t.dispatched_at for t in tasks)
         end = max(t.ended_at or state.updated_at for t in tasks)
         failed = [t.label for t in tasks if t.status == "failed"]
-        record_workflow_span(
+        record_derived_span(
             state.trace_id,
             f"phase {phase}",
             phase,

@@ -145,7 +145,7 @@ def workflow_context(trace_id: str, span_name: str = "root") -> otel_context.Con
     return trace.set_span_in_context(NonRecordingSpan(parent))
 
 
-def record_workflow_span(
+def record_derived_span(
     trace_id: str,
     name: str,
     span_name: str,
