@@ -42,7 +42,7 @@ from bus.codec import encode, event_decoder
 from bus.contract import Event, TaskEvent, WorkflowEvent
 from bus.errors import BusError, GaaiError
 from bus.health import Heartbeat
-from bus.settings import Settings
+from bus.settings import Settings, nats_servers
 
 log = structlog.get_logger("bus")
 
@@ -112,7 +112,14 @@ class Bus:
 
     @classmethod
     async def connect(cls, settings: Settings, *, name: str, timeout: float = 10.0) -> Bus:
-        """Connect (reconnecting for ever once connected); give up on the first connect after ``timeout``."""
+        """Connect to the first of ``NATS_URL``'s servers that answers (reconnecting for ever once connected, to
+        those and to the servers the cluster announces); give up on the first connect after ``timeout``.
+
+        Raises:
+            GaaiError: ``bad_setting`` when ``NATS_URL`` is not a list of NATS server URLs.
+            BusError: ``nats_unavailable`` when no server answers, ``jetstream_unavailable`` when setup fails.
+        """
+        servers = nats_servers(settings.nats_url)
         errors: list[str] = []
         refusals: list[str] = []
         refused = asyncio.Event()
@@ -128,7 +135,7 @@ class Bus:
         try:
             await _first_of(
                 nc.connect(
-                    settings.nats_url,
+                    servers,
                     name=name,
                     connect_timeout=5,
                     max_reconnect_attempts=-1,
@@ -142,7 +149,7 @@ class Bus:
                 timeout,
             )
         except (TimeoutError, OSError, nats.errors.Error, ssl.SSLError) as exc:
-            await nc.close()
+            await _discard(nc)
             # The server's refusal is the cause; a connection reset that follows it is only its echo.
             reason = (refusals or errors or [str(exc) or type(exc).__name__])[-1]
             raise BusError("nats_unavailable", f"cannot connect to NATS at {settings.nats_url}: {reason}") from None
@@ -455,6 +462,13 @@ async def connected(settings: Settings, *, name: str) -> AsyncIterator[Bus]:
         yield bus
     finally:
         await bus.close()
+
+
+async def _discard(nc: Client) -> None:
+    """Stop a client whose first connect failed (it may still hold sockets or retry tasks)."""
+    # nats-py asserts in close() when connect failed before it set itself up (bad options): nothing to close then.
+    with contextlib.suppress(AssertionError):
+        await nc.close()
 
 
 async def _first_of(connecting, refused: asyncio.Event, timeout: float) -> None:

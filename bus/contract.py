@@ -330,6 +330,29 @@ ERROR_CODES: dict[ErrorCode, str] = {
 }
 """What each error code means, one line each."""
 
+RETRYABLE_CODES: frozenset[ErrorCode] = frozenset(
+    {
+        "graph_changed",
+        "jetstream_unavailable",
+        "llm_bad_output",
+        "llm_unavailable",
+        "nats_unavailable",
+        "no_orchestrator",
+        "not_ready",
+        "publish_failed",
+        "state_conflict",
+        "state_unavailable",
+        "stopped",
+        "timeout",
+        "worker_crashed",
+    }
+)
+"""The codes of temporary conditions: the same request or task, tried again later, can succeed.
+
+This is the default ``retryable`` of every error built from a code (``bus.errors``); a raiser that knows
+better for one occurrence says so explicitly.
+"""
+
 
 WireErrorCode = Annotated[
     str,

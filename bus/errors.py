@@ -1,26 +1,27 @@
 """Our error tree. Nothing above ``bus/`` imports ``nats.errors``.
 
-GaaiError                      base: code + message, safe to show to a user
-├── TaskError                  an agent could not do its task (retryable or not)
+GaaiError                      base: code + message (safe to show to a user) + retryable
+├── TaskError                  an agent could not do its task
 ├── RequestError               a client request was refused (bad input, unknown graph…)
 └── BusError                   the transport failed (no server, timeout, no responders)
 """
 
 from __future__ import annotations
 
-from bus.contract import ErrorCode, ErrorInfo
+from bus.contract import RETRYABLE_CODES, ErrorCode, ErrorInfo
 
 
 class GaaiError(Exception):
     """A failure with a machine-readable ``code`` (one of ``bus.contract.ERROR_CODES``) and a sentence for people."""
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str, *, retryable: bool | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retryable = code in RETRYABLE_CODES if retryable is None else retryable
 
-    def info(self, retryable: bool = False) -> ErrorInfo:
-        return ErrorInfo(code=self.code, message=self.message, retryable=retryable)
+    def info(self) -> ErrorInfo:
+        return ErrorInfo(code=self.code, message=self.message, retryable=self.retryable)
 
     def __reduce__(self):
         # Errors cross process boundaries (worker processes). Subclasses have their own
@@ -32,14 +33,8 @@ class GaaiError(Exception):
 
 
 class TaskError(GaaiError):
-    """Raised by an agent. ``retryable`` says whether trying again can help."""
-
-    def __init__(self, code: ErrorCode, message: str, *, retryable: bool = False) -> None:
-        super().__init__(code, message)
-        self.retryable = retryable
-
-    def info(self, retryable: bool | None = None) -> ErrorInfo:
-        return ErrorInfo(code=self.code, message=self.message, retryable=self.retryable)
+    """Raised by an agent. ``retryable`` (by default the code's, from ``RETRYABLE_CODES``) makes the worker
+    redeliver the task with backoff."""
 
 
 class RequestError(GaaiError):
@@ -48,6 +43,11 @@ class RequestError(GaaiError):
 
 class BusError(GaaiError):
     """The message bus could not carry a message."""
+
+
+def error_info(code: ErrorCode, message: str) -> ErrorInfo:
+    """An ``ErrorInfo`` whose ``retryable`` is the code's, from ``RETRYABLE_CODES``."""
+    return ErrorInfo(code=code, message=message, retryable=code in RETRYABLE_CODES)
 
 
 def _restore(cls: type[GaaiError], message: str, attributes: dict) -> GaaiError:

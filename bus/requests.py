@@ -38,7 +38,7 @@ async def ask(bus: Bus, subject: str, request: object, decoder: ReplyDecoder[R],
     reply = decoder.decode(message.data)
     if isinstance(reply, ErrorReply):
         # Relayed as received: a newer orchestrator may answer with a code this client does not list.
-        raise RequestError(cast(ErrorCode, reply.error.code), reply.error.message)
+        raise RequestError(cast(ErrorCode, reply.error.code), reply.error.message, retryable=reply.error.retryable)
     return reply
 
 

@@ -16,8 +16,8 @@ from nats.aio.subscription import Subscription
 
 from bus.codec import encode
 from bus.connection import Bus
-from bus.contract import ErrorCode, ErrorInfo, ErrorReply
-from bus.errors import GaaiError
+from bus.contract import ErrorCode, ErrorReply
+from bus.errors import GaaiError, error_info
 
 log = structlog.get_logger("bus.service")
 
@@ -56,4 +56,4 @@ async def answer(handler: RequestHandler, data: bytes) -> object:
 
 
 def error_reply(code: ErrorCode, message: str) -> ErrorReply:
-    return ErrorReply(error=ErrorInfo(code=code, message=message))
+    return ErrorReply(error=error_info(code, message))

@@ -6,6 +6,7 @@ import math
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -87,12 +88,50 @@ _ENVIRONMENT = (
 _ZERO_ALLOWED = {"GAAI_RUNNING_EVENT_AFTER_S"}
 
 
+_NATS_SCHEMES = ("nats", "tls", "ws", "wss")
+
+
+def nats_servers(url: str) -> list[str]:
+    """The servers of ``NATS_URL``: one URL or a comma-separated list (the nats convention); nats-py tries them in
+    random order, spreading clients over a cluster, and adds the servers the cluster announces.
+
+    Raises:
+        GaaiError: ``bad_setting`` naming ``NATS_URL`` and the item that is not a NATS server URL.
+    """
+    servers = [item.strip() for item in url.split(",")]
+    for server in servers:
+        problem = _nats_url_problem(server)
+        if problem:
+            raise GaaiError("bad_setting", f"NATS_URL={url!r}: {problem}")
+    if len({server.split(":", 1)[0] in ("ws", "wss") for server in servers}) > 1:
+        raise GaaiError("bad_setting", f"NATS_URL={url!r}: websocket (ws, wss) and nats/tls URLs cannot be mixed")
+    return servers
+
+
+def _nats_url_problem(server: str) -> str | None:
+    if not server:
+        return "an empty server in the list (expected nats://host:port, comma-separated)"
+    parsed = urlsplit(server)
+    if parsed.scheme not in _NATS_SCHEMES:
+        return f"{server!r} has no known scheme (expected one of {', '.join(_NATS_SCHEMES)}, as in nats://host:4222)"
+    try:
+        parsed.port  # noqa: B018 (raises on a port that is not a number in 0-65535)
+    except ValueError:
+        return f"{server!r} has a port that is not a number in 0-65535"
+    if not parsed.hostname:
+        return f"{server!r} names no host"
+    return None
+
+
 def parse_setting(variable: str, kind: type, text: str) -> object:
     """``text``, the value of ``variable``, as ``kind``; numbers must be finite and positive (or zero where allowed).
 
     Raises:
         GaaiError: ``bad_setting``, naming the variable and what it must hold.
     """
+    if variable == "NATS_URL":
+        nats_servers(text)
+        return text
     if kind not in (int, float):
         return kind(text)
     zero_allowed = variable in _ZERO_ALLOWED

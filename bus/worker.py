@@ -54,7 +54,7 @@ from bus.contract import (
     TaskEvent,
     TaskResult,
 )
-from bus.errors import BusError, GaaiError, TaskError
+from bus.errors import BusError, GaaiError, TaskError, error_info
 from bus.feed import Feed
 from bus.settings import Settings
 from telemetry.tracing import producer_span
@@ -205,7 +205,7 @@ class _Worker:
         except _TimedOut:
             message_text = f"{self.agent} task did not finish within {settings.task_timeout_s:g} s and was stopped"
             log.warning("task timed out", timeout_s=settings.task_timeout_s)
-            error, failure = ErrorInfo(code="timeout", message=message_text), ack(message_text)
+            error, failure = error_info("timeout", message_text), ack(message_text)
         except asyncio.CancelledError:
             # Only a cancelled workflow cancels a running handler (shutdown lets them finish).
             log.info("task interrupted: its workflow was cancelled")
@@ -223,7 +223,7 @@ class _Worker:
                 log.exception("task crashed, will retry", deliveries=deliveries)
                 return retry(backoff(deliveries), described, exc)
             log.exception("task crashed on its last delivery", deliveries=deliveries)
-            error, failure = ErrorInfo(code="internal", message=described), ack(described, exc)
+            error, failure = error_info("internal", described), ack(described, exc)
         finally:
             if announcing is not None:
                 announcing.cancel()
@@ -310,7 +310,7 @@ class _Worker:
             instance=self.instance,
             started_at=now,
             ended_at=now,
-            error=ErrorInfo(code="bad_request", message=f"undecodable task: {reason}"),
+            error=error_info("bad_request", f"undecodable task: {reason}"),
         )
         await self._publish_result(reply, f"result:{task_id}:undecodable")
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from bus.contract import AGENT_NAMES
 from bus.errors import GaaiError
 from bus.server import LocalNatsServer
+from bus.settings import nats_servers
 
 RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
@@ -92,7 +93,9 @@ class LocalStack:
         self.home.mkdir(parents=True, exist_ok=True)
         log_dir = self.home / "logs"
         log_dir.mkdir(exist_ok=True)
-        if not self.nats_url:
+        if self.nats_url:
+            nats_servers(self.nats_url)  # a bad NATS_URL stops here, before any process starts and fails on it
+        else:
             self.server = LocalNatsServer()
             self.nats_url = self.server.start()
         env = dict(os.environ, NATS_URL=self.nats_url, GAAI_HOME=str(self.home))

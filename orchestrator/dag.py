@@ -25,7 +25,6 @@ from msgspec.structs import replace
 
 from bus.contract import (
     FINAL_STATUSES,
-    ErrorInfo,
     ExecutionResult,
     ExecutionTask,
     ReportResult,
@@ -48,6 +47,7 @@ from bus.contract import (
     WorkflowEvent,
 )
 from bus.domain import GraphSchema, OutputConstraint
+from bus.errors import error_info
 from orchestrator.state import WorkflowState
 
 PHASES = {
@@ -170,7 +170,7 @@ def advance(state: WorkflowState, event: DagEvent, now: float) -> tuple[Workflow
             outputs[reply.task_id] = reply.result
             _expand(state, tasks, reply)
         else:
-            error = reply.error or ErrorInfo(code="internal", message="agent sent neither result nor error")
+            error = reply.error or error_info("internal", "agent sent neither result nor error")
             finished = replace(finished, status="failed", error=error)
             failures.append(state.failure(current, error))
             for skipped in _descendants(tasks, reply.task_id):

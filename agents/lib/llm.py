@@ -127,7 +127,9 @@ class OfflineProvider:
     async def complete(self, request: LlmRequest) -> LlmResponse:
         responder = _OFFLINE_RESPONDERS.get(request.purpose)
         if responder is None:
-            raise TaskError("llm_unavailable", f"the offline provider has no answer for {request.purpose!r}")
+            raise TaskError(
+                "llm_unavailable", f"the offline provider has no answer for {request.purpose!r}", retryable=False
+            )
         text = msgspec.json.encode(responder(request.context)).decode()
         return LlmResponse(
             text=text,

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from bus.errors import GaaiError
-from bus.settings import Settings
+from bus.settings import Settings, nats_servers
 
 
 @pytest.mark.parametrize(
@@ -32,6 +32,31 @@ def test_a_bad_value_is_refused_naming_the_variable(monkeypatch, variable, value
     with pytest.raises(GaaiError) as caught:
         Settings.from_env()
     assert (caught.value.code, caught.value.message) == ("bad_setting", expected)
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("nats://127.0.0.1:notaport", "'nats://127.0.0.1:notaport' has a port that is not a number in 0-65535"),
+        ("nats://127.0.0.1:4222,", "an empty server in the list (expected nats://host:port, comma-separated)"),
+        ("nats://a:4222,,nats://b:4222", "an empty server in the list (expected nats://host:port, comma-separated)"),
+        (
+            "http://127.0.0.1:4222",
+            "'http://127.0.0.1:4222' has no known scheme (expected one of nats, tls, ws, wss, as in nats://host:4222)",
+        ),
+        ("nats://:4222", "'nats://:4222' names no host"),
+        ("ws://a:80,nats://b:4222", "websocket (ws, wss) and nats/tls URLs cannot be mixed"),
+    ],
+)
+def test_a_malformed_nats_url_is_refused_naming_the_variable_and_the_server(monkeypatch, url, problem):
+    monkeypatch.setenv("NATS_URL", url)
+    with pytest.raises(GaaiError) as caught:
+        Settings.from_env()
+    assert (caught.value.code, caught.value.message) == ("bad_setting", f"NATS_URL={url!r}: {problem}")
+
+
+def test_nats_url_may_list_several_servers():
+    assert nats_servers("nats://a:4222, nats://b:4223,tls://c") == ["nats://a:4222", "nats://b:4223", "tls://c"]
 
 
 def test_good_values_are_read(monkeypatch):

@@ -95,6 +95,10 @@ def build_files(base: Path) -> tuple[Path, Path, Path]:
     (root / "linkdir").symlink_to(outside, target_is_directory=True)  # a folder link out of the root
     (root / "inside-link.md").symlink_to(root / "brief.md")  # a link that stays inside
     (root / "loop.md").symlink_to(root / "loop.md")  # a link to itself
+    (root / "nul.md").write_bytes(b"\x00" * 64)
+    (root / "binary.md").write_bytes(b"REQ-1\x00\xff\xfe\x00\x01")
+    (root / "fake.pdf").write_bytes(b"REQ-1: this is text, not a PDF\n")
+    (root / "bad-utf16.txt").write_bytes(b"\xff\xfeR\x00E\x00Q")  # an odd byte count: not UTF-16
     people = [{"_key": f"p{i}", "name": f"<script>alert('{XSS_LABEL}-{i}')</script>"} for i in range(PEOPLE)]
     knows = []
     for i in range(PEOPLE):  # four groups, dense inside, one tie between neighbours
@@ -195,6 +199,7 @@ METACHARACTER_NAMES = [
     "-hostile", "hostile people", "<script>alert(1)</script>", "hostilé",
 ]  # fmt: skip
 DEEP = 100_000
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def submit_cases(root: Path, outside: Path) -> list[Case]:
@@ -339,6 +344,20 @@ def submit_cases(root: Path, outside: Path) -> list[Case]:
     add("exe-name", _doc(content="MZ", name="a.exe"), "unsupported_document")
     add("empty-content", _doc(content=""), "empty_document")
     add("blank-content", _doc(content="  \n\t "), "empty_document")
+    add("nul-content", _doc(content="\x00" * 64), "empty_document")
+    add("nul-and-blank-content", _doc(content=" \x00\n\x00\t"), "empty_document")
+    add("binary-content", _doc(content="REQ-1: find hubs\x00\x01\x02"), "bad_document")
+    add(
+        "unknown-media-type",
+        _doc(content="Find communities.", media_type="application/x-unknown"),
+        "unsupported_document",
+    )
+    add("pdf-name-not-pdf", _doc(content="not a pdf at all", name="brief.pdf"), "bad_document")
+    add("docx-type-not-zip", _doc(content="plain text", media_type=DOCX_TYPE), "bad_document")
+    add("path-nul-only", _doc(path="nul.md"), "empty_document")
+    add("path-binary", _doc(path="binary.md"), "bad_document")
+    add("path-fake-pdf", _doc(path="fake.pdf"), "bad_document")
+    add("path-bad-utf16", _doc(path="bad-utf16.txt"), "bad_document")
     for i, name in enumerate(["upload/does-not-exist", "upload/../../x", "upload/*", "upload/" + "x" * 505]):
         add(f"object-name-{i}", _doc(object_name=name), "unknown_document")
     for i, name in enumerate(

@@ -82,3 +82,15 @@ def test_media_types_come_from_the_declaration_or_the_extension():
         media_type_of("a.exe", None)
     assert refused.value.code == "unsupported_document"
     assert ".docx" in refused.value.message
+
+
+def test_a_declared_media_type_is_read_without_its_parameters_and_an_unknown_one_is_refused():
+    assert media_type_of("a.md", "Text/Plain; charset=utf-8") == "text/plain"
+    with pytest.raises(RequestError) as refused:
+        media_type_of("a.md", "application/x-unknown", "documents[1]")
+    assert (refused.value.code, refused.value.message) == (
+        "unsupported_document",
+        "documents[1].media_type: 'application/x-unknown' is not supported; supported: application/pdf, "
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document, text/html, text/markdown, "
+        "text/plain",
+    )
