@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import msgspec
@@ -15,6 +14,7 @@ from bus.domain import EdgeDefinition, EdgeSemantics, GraphSchema
 from bus.errors import TaskError
 from store import EmbeddedStore
 from store.sample import ensure_sample_graph
+from tests.files import write_jsonl
 
 
 @pytest.fixture(scope="module")
@@ -27,11 +27,6 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedStore:
 @pytest.fixture(scope="module")
 def schema(store: EmbeddedStore) -> GraphSchema:
     return analyze_schema(store, "ecommerce")
-
-
-def write_jsonl(path: Path, docs: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(doc) + "\n" for doc in docs))
-    return path
 
 
 def test_collections_counts_and_totals(store: EmbeddedStore, schema: GraphSchema) -> None:

@@ -22,16 +22,7 @@ from store import (
     StoreError,
     default_home,
 )
-
-
-def write_jsonl(path: Path, docs: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(doc) + "\n" for doc in docs))
-    return path
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> EmbeddedStore:
-    return EmbeddedStore(tmp_path / "home")
+from tests.files import write_jsonl
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 
@@ -11,16 +10,7 @@ import pytest
 
 from bus.domain import EdgeSemantics
 from store import EmbeddedStore, GraphImportError, StoreError
-
-
-def write_jsonl(path: Path, docs: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(doc) + "\n" for doc in docs))
-    return path
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> EmbeddedStore:
-    return EmbeddedStore(tmp_path / "home")
+from tests.files import write_jsonl
 
 
 @pytest.fixture
