@@ -1,10 +1,11 @@
-"""Agent contexts for calling a handler directly, without the bus."""
+"""Agent contexts and a scripted model for calling a handler directly, without the bus or a network."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from agents.lib.context import AgentContext
+from agents.lib.llm import LlmRequest, LlmResponse
 from bus.domain import DocumentRef
 
 
@@ -23,3 +24,18 @@ class DocumentsAtHand(AgentContext):
 
     async def fetch_document(self, ref: DocumentRef) -> bytes:
         return self.documents[ref.object_name]
+
+
+class ScriptedProvider:
+    """A provider speaking the interface with one fixed answer (1,200 tokens in, 300 out), as an HTTP model would."""
+
+    name = "scripted"
+    model = "scripted-1"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.requests: list[LlmRequest] = []
+
+    async def complete(self, request: LlmRequest) -> LlmResponse:
+        self.requests.append(request)
+        return LlmResponse(text=self.text, model=self.model, tokens_in=1200, tokens_out=300)

@@ -21,7 +21,7 @@ import pytest
 import agents.reporting as reporting
 from agents.execution.run import execute_template
 from agents.lib.context import AgentContext
-from agents.lib.llm import LlmRequest, LlmResponse, OfflineProvider, RecordingLlm
+from agents.lib.llm import OfflineProvider, RecordingLlm
 from agents.reporting.headline import semantics_sentence
 from agents.reporting.privacy import pseudonym, visible_text
 from agents.reporting.supported import keep_supported
@@ -39,6 +39,7 @@ from bus.domain import (
     UseCase,
 )
 from store import EmbeddedStore
+from tests.agents.contexts import ScriptedProvider
 
 CUSTOMERS = {
     "c1": "Ada Lovelace", "c2": "Grace Hopper", "c3": "Alan Turing", "c4": "Edsger Dijkstra", "c5": "Barbara Liskov",
@@ -348,21 +349,6 @@ class TestModelOutput:
     def test_the_offline_report_passes_unchanged(self):
         """The rule-based report is the verified one: nothing to drop."""
         assert keep_supported(self.verified(), self.verified(), {"Ada Lovelace"}) == self.verified()
-
-
-class ScriptedProvider:
-    """A provider speaking the interface with one fixed answer, as an HTTP model would reply."""
-
-    name = "scripted"
-    model = "scripted-1"
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.requests: list[LlmRequest] = []
-
-    async def complete(self, request: LlmRequest) -> LlmResponse:
-        self.requests.append(request)
-        return LlmResponse(text=self.text, model=self.model, tokens_in=1000, tokens_out=300)
 
 
 class TestSemanticsSentence:

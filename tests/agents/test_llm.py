@@ -8,8 +8,6 @@ import msgspec
 import pytest
 
 from agents.lib.llm import (
-    LlmRequest,
-    LlmResponse,
     OfflineProvider,
     PriceTable,
     RecordingLlm,
@@ -20,26 +18,12 @@ from agents.lib.llm import (
 from bus.contract import LlmCall
 from bus.domain import Objective
 from bus.errors import TaskError
+from tests.agents.contexts import ScriptedProvider
 
 
 @offline_responder("test.objective")
 def _objective(text: str) -> Objective:
     return Objective(id="OBJ-1", text=text.upper())
-
-
-class ScriptedProvider:
-    """A provider speaking the interface with fixed answers, as an HTTP model would reply."""
-
-    name = "scripted"
-    model = "scripted-1"
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.requests: list[LlmRequest] = []
-
-    async def complete(self, request: LlmRequest) -> LlmResponse:
-        self.requests.append(request)
-        return LlmResponse(text=self.text, model=self.model, tokens_in=1200, tokens_out=300)
 
 
 async def test_offline_answer_is_validated_and_recorded():
