@@ -25,6 +25,7 @@ from graph_analytics_ai.trace import export_trace, format_summary, summarize
 from store import EmbeddedStore, GraphExistsError, default_home
 from store._errors import is_valid_name
 from store.sample import ensure_sample_graph
+from telemetry.logging import setup_logging
 
 DEMO_GRAPH = "ecommerce"
 
@@ -554,6 +555,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return bench_main(argv[1:])
     args = build_parser().parse_args(argv)
+    # A command's output is its stdout; the bus's own log lines (e.g. one per failed connect
+    # attempt) stay out of it, and only errors reach stderr next to the command's own message.
+    # Commands that run a process (agent, orchestrator) set their own logging when they start.
+    setup_logging("gaai-cli", level="ERROR")
     try:
         _check_vertical_options(args)
         return args.func(args)

@@ -44,6 +44,16 @@ def run(argv: list[str], env: dict, cwd: Path, timeout: float = 240) -> subproce
     )
 
 
+def test_a_command_that_cannot_reach_nats_prints_one_line_on_stderr_and_nothing_on_stdout(home, tmp_path, down_url):
+    """The bus logs a warning per failed connect attempt; a CLI command's output must not carry them."""
+    env = dict(os.environ, GAAI_HOME=str(home), NATS_URL=down_url)
+    status = run([*GAAI, "status", "wf-nowhere"], env, tmp_path, timeout=60)
+    assert status.returncode == 2
+    assert status.stdout == ""
+    [line] = status.stderr.strip().splitlines()
+    assert line.startswith(f"gaai: cannot connect to NATS at {down_url}") and line.endswith("[nats_unavailable]")
+
+
 def test_every_process_connects_to_a_later_server_when_the_first_is_down(home, tmp_path, fresh_nats, down_url):
     """Orchestrator, agents and catalog (a LocalStack), then the CLI, all given "down,up": a workflow completes."""
     ensure_sample_graph(EmbeddedStore(home), "ecommerce")
