@@ -8,7 +8,7 @@ ARG PYTHON_VERSION=3.11
 FROM python:${PYTHON_VERSION}-slim AS build
 RUN python -m venv /opt/gaai
 WORKDIR /src
-COPY pyproject.toml README.md constraints.txt ./
+COPY pyproject.toml setup.py README.md constraints.txt ./
 COPY agents/ agents/
 COPY bus/ bus/
 COPY orchestrator/ orchestrator/
@@ -40,6 +40,6 @@ USER gaai
 # the CPU), so an execution agent starting in a fresh container loads them instead of
 # compiling them for 7.6 s. The code is for the build machine's CPU: on a host with
 # another CPU the agent compiles at start, as it did before this step.
-RUN python -m agents.execution.precompile
+RUN python -m gaai.agents.execution.precompile
 WORKDIR /home/gaai
 CMD ["gaai", "--help"]

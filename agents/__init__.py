@@ -1,3 +1,3 @@
 """The agents, one package each with the same shape (``handler``, its logic, ``__main__``), and
-``lib``, what they share. ``python -m agents.<name>`` runs one.
+``lib``, what they share. ``python -m gaai.agents.<name>`` runs one.
 """

@@ -1,4 +1,4 @@
-"""The benchmark suite: ``python -m bench [--quick] [--json PATH]`` (and ``gaai bench``).
+"""The benchmark suite: ``python -m gaai.bench [--quick] [--json PATH]`` (and ``gaai bench``).
 
 Every figure is measured in the run that prints it, on processes the suite starts
 itself (a fresh nats-server, a temporary ``GAAI_HOME``) and stops before it returns:

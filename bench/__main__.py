@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--json PATH]``: run the suite, print its tables, write its JSON."""
+"""``python -m gaai.bench [--quick] [--json PATH]``: run the suite, print its tables, write its JSON."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.bench_bus import bench_hop, bench_workflows
-from bench.bench_graph import bench_graph
-from bench.bench_schedules import bench_replicas, bench_schedules
-from bus.server import nats_server_binary
+from gaai.bench.bench_bus import bench_hop, bench_workflows
+from gaai.bench.bench_graph import bench_graph
+from gaai.bench.bench_schedules import bench_replicas, bench_schedules
+from gaai.bus.server import nats_server_binary
 
 # Headline key → (goal as text, test of the measured value). Keys without a numeric
 # goal in issue 5 are listed with ``None``.
@@ -268,7 +268,7 @@ async def _bus_sections(quick: bool) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark suite; returns the process exit code."""
     parser = argparse.ArgumentParser(
-        prog="python -m bench", description="The graph-analytics-ai benchmark suite (issue 5)."
+        prog="python -m gaai.bench", description="The graph-analytics-ai benchmark suite (issue 5)."
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, for CI's smoke run")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as one JSON object")

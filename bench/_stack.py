@@ -22,16 +22,16 @@ from pathlib import Path
 
 import msgspec
 
-from bench.emulated_agents import PROFILE_ENV, Profile
-from bus import subjects
-from bus.connection import Bus
-from bus.contract import TASK_AGENTS, Event, WorkflowEvent
-from bus.errors import BusError
-from bus.server import LocalNatsServer
-from bus.settings import Settings
+from gaai.bench.emulated_agents import PROFILE_ENV, Profile
+from gaai.bus import subjects
+from gaai.bus.connection import Bus
+from gaai.bus.contract import TASK_AGENTS, Event, WorkflowEvent
+from gaai.bus.errors import BusError
+from gaai.bus.server import LocalNatsServer
+from gaai.bus.settings import Settings
+from gaai.store import EmbeddedStore
 from graph_analytics_ai.client import WorkflowClient
 from graph_analytics_ai.stack import process_argv
-from store import EmbeddedStore
 
 GRAPH = "bench"
 DOCUMENT = "# Goals\n\nWe must find the most influential customers and the communities they shape.\n"
@@ -105,7 +105,7 @@ class BenchStack:
         env = {PROFILE_ENV: msgspec.json.encode(profile).decode()}
         if concurrency is not None:
             env["GAAI_CONCURRENCY"] = str(concurrency)
-        return self.spawn(name or "-".join(agents), [sys.executable, "-m", "bench.emulated_agents", *agents], env)
+        return self.spawn(name or "-".join(agents), [sys.executable, "-m", "gaai.bench.emulated_agents", *agents], env)
 
     def stop(self) -> None:
         for child in self.children:

@@ -22,14 +22,22 @@ import asyncio
 import time
 import uuid
 
-from bench._stack import DOCUMENT, GRAPH, BenchStack, Completions, percentile, submit_when_served, wait_pull_waiting
-from bench.emulated_agents import NO_OP
-from bus import subjects
-from bus.codec import encode, result_decoder
-from bus.connection import Bus
-from bus.contract import DocumentInput, ExecutionTask, SubmitRequest, TaskEnvelope
-from bus.domain import AnalysisTemplate
-from bus.feed import Feed
+from gaai.bench._stack import (
+    DOCUMENT,
+    GRAPH,
+    BenchStack,
+    Completions,
+    percentile,
+    submit_when_served,
+    wait_pull_waiting,
+)
+from gaai.bench.emulated_agents import NO_OP
+from gaai.bus import subjects
+from gaai.bus.codec import encode, result_decoder
+from gaai.bus.connection import Bus
+from gaai.bus.contract import DocumentInput, ExecutionTask, SubmitRequest, TaskEnvelope
+from gaai.bus.domain import AnalysisTemplate
+from gaai.bus.feed import Feed
 from graph_analytics_ai.client import WorkflowClient
 
 TEMPLATES = 5

@@ -16,7 +16,7 @@ a vector as many times as our PageRank iterated; best of three.
 networkx runs in its own child on the same arrays, one algorithm after another, each
 stopped at a time limit (``SIGALRM``; networkx is pure Python, so the alarm lands).
 
-Run as ``python -m bench.bench_graph execute|networkx ...`` it is one of those children.
+Run as ``python -m gaai.bench.bench_graph execute|networkx ...`` it is one of those children.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import scipy.sparse as sp
 
-from store import EmbeddedStore
+from gaai.store import EmbeddedStore
 
 ALGORITHMS = ("pagerank", "wcc", "scc", "label_propagation", "louvain", "betweenness")
 KINDS = ("random", "powerlaw")
@@ -77,7 +77,7 @@ def import_generated(store: EmbeddedStore, name: str, src: np.ndarray, dst: np.n
 
 def _child(args: list[str], timeout: float) -> dict:
     completed = subprocess.run(
-        [sys.executable, "-m", "bench.bench_graph", *args],
+        [sys.executable, "-m", "gaai.bench.bench_graph", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -210,9 +210,9 @@ def _peak_rss_bytes() -> int:
 
 
 def _execute_child(home: str, graph: str, algorithm: str, params_json: str) -> dict:
-    import agents.execution.handler  # noqa: F401  (loads the compiled kernels at import)
-    from agents.execution.run import execute_template
-    from bus.domain import AnalysisTemplate
+    import gaai.agents.execution.handler  # noqa: F401  (loads the compiled kernels at import)
+    from gaai.agents.execution.run import execute_template
+    from gaai.bus.domain import AnalysisTemplate
 
     # Started as the execution agent's workers start: forked from a forkserver that has
     # imported the handler's module, so the kernels' load is neither timed nor left out of

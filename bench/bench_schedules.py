@@ -26,11 +26,11 @@ import time
 import uuid
 from statistics import median
 
-from bench._stack import DOCUMENT, GRAPH, BenchStack, Completions, submit_when_served, wait_pull_waiting
-from bench.emulated_agents import SEED_SCALED, Profile, template_delays
-from bus.contract import DocumentInput, SubmitRequest, TaskState, WorkflowProgress
+from gaai.bench._stack import DOCUMENT, GRAPH, BenchStack, Completions, submit_when_served, wait_pull_waiting
+from gaai.bench.emulated_agents import SEED_SCALED, Profile, template_delays
+from gaai.bus.contract import DocumentInput, SubmitRequest, TaskState, WorkflowProgress
+from gaai.orchestrator.dag import HEAD_TASKS
 from graph_analytics_ai.client import WorkflowClient
-from orchestrator.dag import HEAD_TASKS
 
 # Emulated agents sleep instead of computing, so one process holds every task at once;
 # the bound assumes unlimited parallelism and so must the schedule being compared to it.

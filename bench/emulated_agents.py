@@ -1,6 +1,6 @@
 """Emulated agents: minimal valid results after a configured delay, served over the real bus.
 
-``python -m bench.emulated_agents AGENT [AGENT...]`` serves the given agent kinds in one
+``python -m gaai.bench.emulated_agents AGENT [AGENT...]`` serves the given agent kinds in one
 process with ``bus.worker.serve`` — the same pull consumers, acks, events and result
 publishing as the real agents — but the handler only sleeps (``asyncio.sleep``: the
 emulated work is I/O-bound, like waiting for an LLM or a database) and returns the
@@ -22,11 +22,11 @@ import os
 import msgspec
 import numpy as np
 
-from bus import contract, domain
-from bus.connection import Bus
-from bus.process import process_settings, run_process
-from bus.settings import Settings
-from bus.worker import Job, serve, this_instance
+from gaai.bus import contract, domain
+from gaai.bus.connection import Bus
+from gaai.bus.process import process_settings, run_process
+from gaai.bus.settings import Settings
+from gaai.bus.worker import Job, serve, this_instance
 
 PROFILE_ENV = "GAAI_BENCH_PROFILE"
 EXECUTION_PARAM = "emulated_execution_ms"
@@ -189,7 +189,7 @@ async def _serve(
 
 def main(argv: list[str] | None = None) -> None:
     """Serve the named agent kinds against ``NATS_URL`` until SIGINT/SIGTERM."""
-    parser = argparse.ArgumentParser(prog="python -m bench.emulated_agents", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m gaai.bench.emulated_agents", description=__doc__.splitlines()[0])
     parser.add_argument("agents", nargs="+", choices=contract.TASK_AGENTS)
     args = parser.parse_args(argv)
     raw = os.environ.get(PROFILE_ENV)

@@ -11,8 +11,8 @@ from typing import Generic, TypeVar
 
 import msgspec
 
-from bus import contract
-from bus.errors import RequestError, TaskError
+from gaai.bus import contract
+from gaai.bus.errors import RequestError, TaskError
 
 T = TypeVar("T")
 R = TypeVar("R")

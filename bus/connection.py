@@ -37,12 +37,12 @@ from nats.js.api import (
 from nats.js.kv import KeyValue
 from nats.js.object_store import ObjectStore
 
-from bus import subjects
-from bus.codec import encode, event_decoder
-from bus.contract import Event, TaskEvent, WorkflowEvent
-from bus.errors import BusError, GaaiError
-from bus.health import Heartbeat
-from bus.settings import Settings, nats_servers
+from gaai.bus import subjects
+from gaai.bus.codec import encode, event_decoder
+from gaai.bus.contract import Event, TaskEvent, WorkflowEvent
+from gaai.bus.errors import BusError, GaaiError
+from gaai.bus.health import Heartbeat
+from gaai.bus.settings import Settings, nats_servers
 
 log = structlog.get_logger("bus")
 

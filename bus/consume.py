@@ -24,9 +24,9 @@ import structlog
 from nats.aio.msg import Msg
 from opentelemetry.trace import Span, Status, StatusCode
 
-from bus import subjects
-from telemetry.logging import bind_task, unbind_task
-from telemetry.tracing import consumer_span, current_ids
+from gaai.bus import subjects
+from gaai.telemetry.logging import bind_task, unbind_task
+from gaai.telemetry.tracing import consumer_span, current_ids
 
 log = structlog.get_logger("bus.consume")
 

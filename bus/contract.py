@@ -7,7 +7,7 @@ carry (graph schema, requirements, templates, reports…) are in ``bus.domain``.
 JSON on the wire. Tasks, results and events are tagged unions (field ``kind``), so a
 reader decodes once and dispatches on the type. To evolve a message add a field with a
 default; never rename or retype one. ``CONTRACT_VERSION`` changes only on a breaking
-change. ``python -m bus.schema`` writes the JSON Schemas of the public messages into
+change. ``python -m gaai.bus.schema`` writes the JSON Schemas of the public messages into
 ``schemas/`` for clients in other languages; a test fails when they drift.
 
 Timestamps are Unix seconds (float); durations are milliseconds.
@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta
 
-from bus.domain import (
+from gaai.bus.domain import (
     AnalysisTemplate,
     ArtifactRef,
     DocumentRef,

@@ -8,7 +8,7 @@ GaaiError                      base: code + message (safe to show to a user) + r
 
 from __future__ import annotations
 
-from bus.contract import RETRYABLE_CODES, ErrorCode, ErrorInfo
+from gaai.bus.contract import RETRYABLE_CODES, ErrorCode, ErrorInfo
 
 
 class GaaiError(Exception):

@@ -33,7 +33,7 @@ import structlog
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-from bus.connection import Bus
+from gaai.bus.connection import Bus
 
 log = structlog.get_logger("bus.feed")
 

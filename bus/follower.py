@@ -21,13 +21,13 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
-from bus import subjects
-from bus.codec import result_decoder
-from bus.connection import Bus
-from bus.consume import Delivery, Pipeline, Settlement, ack
-from bus.contract import ResultEnvelope
-from bus.feed import Feed
-from bus.settings import Settings
+from gaai.bus import subjects
+from gaai.bus.codec import result_decoder
+from gaai.bus.connection import Bus
+from gaai.bus.consume import Delivery, Pipeline, Settlement, ack
+from gaai.bus.contract import ResultEnvelope
+from gaai.bus.feed import Feed
+from gaai.bus.settings import Settings
 
 log = structlog.get_logger("bus.follower")
 

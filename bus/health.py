@@ -5,7 +5,7 @@ process's event loop that rewrites that file every ``GAAI_HEALTH_INTERVAL_S`` se
 while the NATS connection is up. A wedged event loop or a connection lost for good
 stops the writes, so the file grows old. ``Bus.close`` removes it.
 
-``python -m bus.health [--file PATH] [--max-age SECONDS]`` checks it: exit 0 when the
+``python -m gaai.bus.health [--file PATH] [--max-age SECONDS]`` checks it: exit 0 when the
 file is fresh, 1 with one line when it is missing, stale or unreadable, 2 when the
 arguments or the settings are wrong.
 """
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import structlog
 
-from bus.errors import GaaiError
-from bus.process import process_settings
+from gaai.bus.errors import GaaiError
+from gaai.bus.process import process_settings
 
 log = structlog.get_logger("bus")
 
@@ -114,7 +114,7 @@ def _seconds(text: str) -> float:
 def main(argv: list[str] | None = None) -> None:
     settings = process_settings("gaai-health")
     parser = argparse.ArgumentParser(
-        prog="python -m bus.health", description="Exit 0 if a gaai process's heartbeat file is fresh, 1 if not."
+        prog="python -m gaai.bus.health", description="Exit 0 if a gaai process's heartbeat file is fresh, 1 if not."
     )
     parser.add_argument(
         "--file", type=Path, default=settings.health_file, help="the heartbeat file (default: GAAI_HEALTH_FILE)"

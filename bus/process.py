@@ -14,10 +14,10 @@ from typing import NoReturn
 
 import uvloop
 
-from bus.errors import GaaiError
-from bus.settings import Settings
-from telemetry.logging import setup_logging
-from telemetry.tracing import setup_tracing, shutdown_tracing
+from gaai.bus.errors import GaaiError
+from gaai.bus.settings import Settings
+from gaai.telemetry.logging import setup_logging
+from gaai.telemetry.tracing import setup_tracing, shutdown_tracing
 
 Main = Callable[[asyncio.Event], Awaitable[None]]
 

@@ -9,11 +9,11 @@ from typing import TypeVar, cast
 
 import nats.errors
 
-from bus import subjects
-from bus.codec import ReplyDecoder, encode, status_reply_decoder
-from bus.connection import Bus
-from bus.contract import ErrorCode, ErrorReply, StatusRequest, WorkflowProgress
-from bus.errors import BusError, RequestError
+from gaai.bus import subjects
+from gaai.bus.codec import ReplyDecoder, encode, status_reply_decoder
+from gaai.bus.connection import Bus
+from gaai.bus.contract import ErrorCode, ErrorReply, StatusRequest, WorkflowProgress
+from gaai.bus.errors import BusError, RequestError
 
 R = TypeVar("R")
 

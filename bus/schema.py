@@ -1,4 +1,4 @@
-"""``python -m bus.schema``: write the JSON Schemas of the public messages into ``schemas/``.
+"""``python -m gaai.bus.schema``: write the JSON Schemas of the public messages into ``schemas/``.
 
 Clients in other languages code against these files; ``tests/bus/test_contract.py``
 fails when they drift from ``bus/contract.py``.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import msgspec
 
-from bus import contract
+from gaai.bus import contract
 
 PUBLIC_MESSAGES = {
     "submit_request": contract.SubmitRequest,

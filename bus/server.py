@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bus.errors import BusError
+from gaai.bus.errors import BusError
 
 
 def nats_server_binary() -> str:

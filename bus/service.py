@@ -14,10 +14,10 @@ import structlog
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-from bus.codec import encode
-from bus.connection import Bus
-from bus.contract import ErrorCode, ErrorReply
-from bus.errors import GaaiError, error_info
+from gaai.bus.codec import encode
+from gaai.bus.connection import Bus
+from gaai.bus.contract import ErrorCode, ErrorReply
+from gaai.bus.errors import GaaiError, error_info
 
 log = structlog.get_logger("bus.service")
 
@@ -27,7 +27,7 @@ RequestHandler = Callable[[bytes], Awaitable[object]]
 
 
 async def add_endpoint(bus: Bus, subject: str, queue: str, handler: RequestHandler) -> Subscription:
-    """Serve ``subject`` in queue group ``queue`` so replicas share requests."""
+    """Serve ``subject`` in queue group ``queue`` so replicas share requests; live on the server when it returns."""
 
     async def on_request(msg: Msg) -> None:
         if not msg.reply:
@@ -38,7 +38,9 @@ async def add_endpoint(bus: Bus, subject: str, queue: str, handler: RequestHandl
         except nats.errors.Error as exc:
             log.warning("could not answer request", subject=subject, error=str(exc))
 
-    return await bus.nc.subscribe(subject, queue=queue, cb=on_request, pending_msgs_limit=65_536)
+    subscription = await bus.nc.subscribe(subject, queue=queue, cb=on_request, pending_msgs_limit=65_536)
+    await bus.nc.flush()
+    return subscription
 
 
 async def answer(handler: RequestHandler, data: bytes) -> object:

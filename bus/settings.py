@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from bus.errors import GaaiError
+from gaai.bus.errors import GaaiError
 
 DEFAULT_REQUEST_TIMEOUT_S = 10.0
 

@@ -40,11 +40,11 @@ import nats.js.errors
 import structlog
 from nats.aio.msg import Msg
 
-from bus import subjects
-from bus.codec import encode, task_decoder
-from bus.connection import Bus
-from bus.consume import Delivery, Pipeline, Settlement, ack, backoff, drop, retry
-from bus.contract import (
+from gaai.bus import subjects
+from gaai.bus.codec import encode, task_decoder
+from gaai.bus.connection import Bus
+from gaai.bus.consume import Delivery, Pipeline, Settlement, ack, backoff, drop, retry
+from gaai.bus.contract import (
     DeadLetter,
     ErrorInfo,
     Instance,
@@ -54,10 +54,10 @@ from bus.contract import (
     TaskEvent,
     TaskResult,
 )
-from bus.errors import BusError, GaaiError, TaskError, error_info
-from bus.feed import Feed
-from bus.settings import Settings
-from telemetry.tracing import producer_span
+from gaai.bus.errors import BusError, GaaiError, TaskError, error_info
+from gaai.bus.feed import Feed
+from gaai.bus.settings import Settings
+from gaai.telemetry.tracing import producer_span
 
 log = structlog.get_logger("bus.worker")
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bus.domain import EdgeSemantics
-from eval.karate import FRIENDSHIPS, MEMBERS, faction_of
-from store.sample import generate_ecommerce
+from gaai.bus.domain import EdgeSemantics
+from gaai.eval.karate import FRIENDSHIPS, MEMBERS, faction_of
+from gaai.store.sample import generate_ecommerce
 
 __all__ = ["CASES", "Case", "EdgeFile", "GraphData", "build_case", "write_files"]
 

@@ -32,7 +32,7 @@ from decimal import Decimal, InvalidOperation
 import numpy as np
 import pyarrow as pa
 
-from agents.reporting.privacy import pseudonym
+from gaai.agents.reporting.privacy import pseudonym
 
 __all__ = ["ClaimCheck", "ResultView", "Subgraph", "check_report"]
 

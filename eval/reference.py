@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bus.errors import GaaiError
-from eval.cases import Case
+from gaai.bus.errors import GaaiError
+from gaai.eval.cases import Case
 
 try:
     import networkx as nx

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 import msgspec
 import numpy as np
 
-from bus.domain import RequirementCoverage
-from eval.cases import Case
-from eval.claims import ResultView, Subgraph, check_report
-from eval.metrics import (
+from gaai.bus.domain import RequirementCoverage
+from gaai.eval.cases import Case
+from gaai.eval.claims import ResultView, Subgraph, check_report
+from gaai.eval.metrics import (
     adjusted_rand_index,
     jaccard,
     modularity,
@@ -23,9 +23,9 @@ from eval.metrics import (
     top_k,
     top_k_overlap,
 )
-from eval.reference import Selection, reference_betweenness, reference_louvain_modularity, reference_pagerank
+from gaai.eval.reference import Selection, reference_betweenness, reference_louvain_modularity, reference_pagerank
+from gaai.store import LABEL_ATTRIBUTES, EmbeddedStore
 from graph_analytics_ai.ai.agents import Report, WorkflowState
-from store import LABEL_ATTRIBUTES, EmbeddedStore
 
 __all__ = [
     "NMI_GOAL",

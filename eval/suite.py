@@ -18,14 +18,14 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from bus.contract import TASK_AGENTS
-from bus.errors import GaaiError
-from eval.cases import CASES, Case, build_case, write_files
-from eval.scoring import NMI_GOAL, OVERLAP_GOAL, TOP_K, CaseResult, Metric, score_case
+from gaai.bus.contract import TASK_AGENTS
+from gaai.bus.errors import GaaiError
+from gaai.eval.cases import CASES, Case, build_case, write_files
+from gaai.eval.scoring import NMI_GOAL, OVERLAP_GOAL, TOP_K, CaseResult, Metric, score_case
+from gaai.store import EmbeddedStore
 from graph_analytics_ai.ai.agents import AgenticWorkflowRunner
 from graph_analytics_ai.progress import plural
 from graph_analytics_ai.stack import LocalStack
-from store import EmbeddedStore
 
 __all__ = ["CaseResult", "Metric", "format_table", "run_cli", "run_suite"]
 

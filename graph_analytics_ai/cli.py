@@ -12,20 +12,20 @@ import time
 from importlib import resources
 from pathlib import Path
 
-from agents.lib.llm_config import llm_from_env
-from bus.codec import decode_custom_vertical, industry_choices, industry_name
-from bus.contract import AGENT_NAMES, WorkflowProgress
-from bus.domain import EdgeSemantics, RequirementCoverage
-from bus.errors import GaaiError
-from bus.settings import Settings
+from gaai.agents.lib.llm_config import llm_from_env
+from gaai.bus.codec import decode_custom_vertical, industry_choices, industry_name
+from gaai.bus.contract import AGENT_NAMES, WorkflowProgress
+from gaai.bus.domain import EdgeSemantics, RequirementCoverage
+from gaai.bus.errors import GaaiError
+from gaai.bus.settings import Settings
+from gaai.store import EmbeddedStore, GraphExistsError, default_home
+from gaai.store._errors import is_valid_name
+from gaai.store.sample import ensure_sample_graph
+from gaai.telemetry.logging import setup_logging
 from graph_analytics_ai.progress import ProgressPrinter, plural
 from graph_analytics_ai.session import RunResult, load_state, run_workflow, write_outputs
 from graph_analytics_ai.stack import LocalStack, process_argv
 from graph_analytics_ai.trace import export_trace, format_summary, summarize
-from store import EmbeddedStore, GraphExistsError, default_home
-from store._errors import is_valid_name
-from store.sample import ensure_sample_graph
-from telemetry.logging import setup_logging
 
 DEMO_GRAPH = "ecommerce"
 
@@ -216,7 +216,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def _print_semantics_warnings(store: EmbeddedStore, graph: str) -> None:
     """What schema analysis finds doubtful in how the edge collections are read, right when they are declared."""
-    from agents.schema.analysis import analyze_schema
+    from gaai.agents.schema.analysis import analyze_schema
 
     for warning in analyze_schema(store, graph).warnings:
         _out(f"  warning: {warning}")
@@ -317,7 +317,7 @@ def _with_client(what: str, action):
         raise GaaiError(
             "no_nats_url", f"{what} talks to a running system: set NATS_URL (e.g. the URL printed by 'gaai up')"
         )
-    from bus.connection import connected
+    from gaai.bus.connection import connected
     from graph_analytics_ai.client import WorkflowClient
 
     async def run():
@@ -367,14 +367,14 @@ def cmd_trace_export(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from eval.suite import run_cli
+    from gaai.eval.suite import run_cli
 
     cases = [name.strip() for name in args.cases.split(",") if name.strip()] if args.cases else None
     return run_cli(cases, Path(args.json) if args.json else None)
 
 
 def cmd_catalog_lineage(args: argparse.Namespace) -> int:
-    from agents.catalog import Catalog, catalog_path
+    from gaai.agents.catalog import Catalog, catalog_path
 
     catalog = Catalog(catalog_path(_home()))
     if not catalog.has_workflow(args.workflow_id):
@@ -551,7 +551,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["bench"]:
-        from bench.__main__ import main as bench_main
+        from gaai.bench.__main__ import main as bench_main
 
         return bench_main(argv[1:])
     args = build_parser().parse_args(argv)

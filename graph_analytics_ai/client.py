@@ -14,10 +14,10 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from bus import subjects
-from bus.codec import dead_letter_decoder, status_reply_decoder, submit_reply_decoder
-from bus.connection import Bus
-from bus.contract import (
+from gaai.bus import subjects
+from gaai.bus.codec import dead_letter_decoder, status_reply_decoder, submit_reply_decoder
+from gaai.bus.connection import Bus
+from gaai.bus.contract import (
     FINAL_STATUSES,
     CancelRequest,
     DeadLetter,
@@ -28,10 +28,10 @@ from bus.contract import (
     WorkflowEvent,
     WorkflowProgress,
 )
-from bus.errors import BusError, RequestError
-from bus.follower import catalog_caught_up
-from bus.requests import ask, workflow_status
-from bus.settings import DEFAULT_REQUEST_TIMEOUT_S, Settings
+from gaai.bus.errors import BusError, RequestError
+from gaai.bus.follower import catalog_caught_up
+from gaai.bus.requests import ask, workflow_status
+from gaai.bus.settings import DEFAULT_REQUEST_TIMEOUT_S, Settings
 
 
 @dataclass

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from bus.contract import FINAL_STATUSES, Event, TaskEvent, WorkflowEvent
-from orchestrator.dag import PHASES
+from gaai.bus.contract import FINAL_STATUSES, Event, TaskEvent, WorkflowEvent
+from gaai.orchestrator.dag import PHASES
 
 _PHASE_WIDTH = max(len(phase) for phase in PHASES.values())
 

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import msgspec
 
-from agents.lib.llm_config import llm_from_env
-from bus.contract import TASK_AGENTS, DocumentInput, Event, SubmitRequest, WorkflowProgress
-from bus.domain import EdgeSemantics
-from bus.errors import RequestError
-from bus.settings import Settings
+from gaai.agents.lib.llm_config import llm_from_env
+from gaai.bus.contract import TASK_AGENTS, DocumentInput, Event, SubmitRequest, WorkflowProgress
+from gaai.bus.domain import EdgeSemantics
+from gaai.bus.errors import RequestError
+from gaai.bus.settings import Settings
+from gaai.orchestrator.intake import sandboxed_path
+from gaai.store import EmbeddedStore
 from graph_analytics_ai.client import ReportFiles, connected_client
 from graph_analytics_ai.stack import LocalStack
-from orchestrator.intake import sandboxed_path
-from store import EmbeddedStore
 
 DocumentSpec = dict | str | Path
 SemanticsSpec = EdgeSemantics | dict

@@ -16,23 +16,23 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bus.contract import AGENT_NAMES
-from bus.errors import GaaiError
-from bus.server import LocalNatsServer
-from bus.settings import nats_servers
+from gaai.bus.contract import AGENT_NAMES
+from gaai.bus.errors import GaaiError
+from gaai.bus.server import LocalNatsServer
+from gaai.bus.settings import nats_servers
 
 RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
 ENTRY_MODULES: dict[str, str] = {
-    "orchestrator": "orchestrator",
-    "vertical": "agents.vertical",
-    "schema": "agents.schema",
-    "requirements": "agents.requirements",
-    "use_cases": "agents.use_cases",
-    "templates": "agents.templates",
-    "execution": "agents.execution",
-    "reporting": "agents.reporting",
-    "catalog": "agents.catalog",
+    "orchestrator": "gaai.orchestrator",
+    "vertical": "gaai.agents.vertical",
+    "schema": "gaai.agents.schema",
+    "requirements": "gaai.agents.requirements",
+    "use_cases": "gaai.agents.use_cases",
+    "templates": "gaai.agents.templates",
+    "execution": "gaai.agents.execution",
+    "reporting": "gaai.agents.reporting",
+    "catalog": "gaai.agents.catalog",
 }
 """The module each process kind runs with ``python -m``: the orchestrator, then every agent of ``AGENT_NAMES``."""
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import msgspec
 
-from bus.contract import WorkflowProgress
-from bus.errors import GaaiError
+from gaai.bus.contract import WorkflowProgress
+from gaai.bus.errors import GaaiError
 from graph_analytics_ai.progress import plural
 
 FORMATS = ("json", "html", "markdown")

@@ -1,4 +1,4 @@
-"""``python -m orchestrator``: run the orchestrator process against ``NATS_URL``."""
+"""``python -m gaai.orchestrator``: run the orchestrator process against ``NATS_URL``."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import asyncio
 import os
 import socket
 
-from bus.connection import Bus
-from bus.process import process_settings, run_process
-from bus.settings import Settings
-from orchestrator.runner import Orchestrator
-from store import EmbeddedStore
+from gaai.bus.connection import Bus
+from gaai.bus.process import process_settings, run_process
+from gaai.bus.settings import Settings
+from gaai.orchestrator.runner import Orchestrator
+from gaai.store import EmbeddedStore
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:

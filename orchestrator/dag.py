@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from msgspec.structs import replace
 
-from bus.contract import (
+from gaai.bus.contract import (
     FINAL_STATUSES,
     ExecutionResult,
     ExecutionTask,
@@ -46,9 +46,9 @@ from bus.contract import (
     VerticalTask,
     WorkflowEvent,
 )
-from bus.domain import GraphSchema, OutputConstraint
-from bus.errors import error_info
-from orchestrator.state import WorkflowState
+from gaai.bus.domain import GraphSchema, OutputConstraint
+from gaai.bus.errors import error_info
+from gaai.orchestrator.state import WorkflowState
 
 PHASES = {
     "vertical": "Phase 1: vertical ‖ schema ‖ requirements",

@@ -13,11 +13,11 @@ import os
 import re
 from pathlib import Path
 
-from bus import subjects
-from bus.connection import Bus
-from bus.contract import DocumentInput
-from bus.domain import DocumentRef
-from bus.errors import RequestError
+from gaai.bus import subjects
+from gaai.bus.connection import Bus
+from gaai.bus.contract import DocumentInput
+from gaai.bus.domain import DocumentRef
+from gaai.bus.errors import RequestError
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")

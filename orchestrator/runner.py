@@ -25,8 +25,8 @@ from collections import defaultdict
 import msgspec
 import structlog
 
-from bus import subjects
-from bus.codec import (
+from gaai.bus import subjects
+from gaai.bus.codec import (
     cancel_decoder,
     decode_custom_vertical,
     decode_request,
@@ -37,9 +37,9 @@ from bus.codec import (
     status_decoder,
     submit_decoder,
 )
-from bus.connection import Bus
-from bus.consume import Delivery, Pipeline, Settlement, ack, retry
-from bus.contract import (
+from gaai.bus.connection import Bus
+from gaai.bus.consume import Delivery, Pipeline, Settlement, ack, retry
+from gaai.bus.contract import (
     FINAL_STATUSES,
     ResultEnvelope,
     SubmitReply,
@@ -47,11 +47,11 @@ from bus.contract import (
     WorkflowEvent,
     WorkflowProgress,
 )
-from bus.errors import BusError, RequestError, TaskError
-from bus.feed import Feed
-from bus.service import add_endpoint
-from bus.settings import Settings
-from orchestrator.dag import (
+from gaai.bus.errors import BusError, RequestError, TaskError
+from gaai.bus.feed import Feed
+from gaai.bus.service import add_endpoint
+from gaai.bus.settings import Settings
+from gaai.orchestrator.dag import (
     PHASES,
     Cancelled,
     Command,
@@ -64,10 +64,10 @@ from orchestrator.dag import (
     announcement,
     outstanding,
 )
-from orchestrator.intake import store_document
-from orchestrator.state import WorkflowState, state_decoder, state_encoder
-from store import GraphStore, StoreError
-from telemetry.tracing import (
+from gaai.orchestrator.intake import store_document
+from gaai.orchestrator.state import WorkflowState, state_decoder, state_encoder
+from gaai.store import GraphStore, StoreError
+from gaai.telemetry.tracing import (
     current_link,
     producer_span,
     record_derived_span,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from bus.contract import (
+from gaai.bus.contract import (
     ErrorInfo,
     ReportLocation,
     ReportResult,
@@ -16,7 +16,7 @@ from bus.contract import (
     WorkflowProgress,
     WorkflowStatus,
 )
-from bus.domain import DocumentRef
+from gaai.bus.domain import DocumentRef
 
 
 class WorkflowState(msgspec.Struct, kw_only=True):

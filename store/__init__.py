@@ -4,12 +4,12 @@
 files and a SQLite registry under ``default_home()``, safe for several processes at once.
 """
 
-from store._arrays import LABEL_ATTRIBUTES, GraphArrays
-from store._embedded import EmbeddedStore
-from store._errors import GraphExistsError, GraphImportError, GraphNotFoundError, StoreError
-from store._protocol import GraphStore, default_home
-from store._registry import GraphInfo
-from store._semantics import FieldStats
+from gaai.store._arrays import LABEL_ATTRIBUTES, GraphArrays
+from gaai.store._embedded import EmbeddedStore
+from gaai.store._errors import GraphExistsError, GraphImportError, GraphNotFoundError, StoreError
+from gaai.store._protocol import GraphStore, default_home
+from gaai.store._registry import GraphInfo
+from gaai.store._semantics import FieldStats
 
 __all__ = [
     "LABEL_ATTRIBUTES",

@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from bus.domain import EdgeSemantics
-from store._columns import is_json_field
-from store._errors import StoreError
+from gaai.bus.domain import EdgeSemantics
+from gaai.store._columns import is_json_field
+from gaai.store._errors import StoreError
 
 __all__ = ["LABEL_ATTRIBUTES", "GraphArrays"]
 

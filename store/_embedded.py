@@ -29,10 +29,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bus.domain import EdgeSemantics
-from store._arrays import GraphArrays
-from store._columns import documents_from_table
-from store._errors import (
+from gaai.bus.domain import EdgeSemantics
+from gaai.store._arrays import GraphArrays
+from gaai.store._columns import documents_from_table
+from gaai.store._errors import (
     GraphExistsError,
     GraphImportError,
     GraphNotFoundError,
@@ -40,10 +40,10 @@ from store._errors import (
     check_name,
     is_valid_name,
 )
-from store._importer import INTERNAL_EDGE_COLUMNS, build_graph, write_parquet
-from store._protocol import GraphStore, default_home
-from store._registry import GraphInfo, GraphRecord, Registry
-from store._semantics import FieldStats, field_stats, read_weights, semantics_problem
+from gaai.store._importer import INTERNAL_EDGE_COLUMNS, build_graph, write_parquet
+from gaai.store._protocol import GraphStore, default_home
+from gaai.store._registry import GraphInfo, GraphRecord, Registry
+from gaai.store._semantics import FieldStats, field_stats, read_weights, semantics_problem
 
 __all__ = ["EmbeddedStore"]
 

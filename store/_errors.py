@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bus.errors import GaaiError
+from gaai.bus.errors import GaaiError
 
 __all__ = [
     "GraphExistsError",

@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from store._errors import GraphImportError, is_valid_name
-from store._readers import Source, expand_paths, read_source
+from gaai.store._errors import GraphImportError, is_valid_name
+from gaai.store._readers import Source, expand_paths, read_source
 
 __all__ = [
     "FORMAT_VERSION",

@@ -10,10 +10,10 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pyarrow as pa
 
-from bus.domain import EdgeSemantics
-from store._arrays import GraphArrays
-from store._registry import GraphInfo
-from store._semantics import FieldStats
+from gaai.bus.domain import EdgeSemantics
+from gaai.store._arrays import GraphArrays
+from gaai.store._registry import GraphInfo
+from gaai.store._semantics import FieldStats
 
 __all__ = ["GraphStore", "default_home"]
 

@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 
-from store._columns import SCALAR_TYPES, table_from_documents
-from store._errors import GraphImportError, is_valid_name
+from gaai.store._columns import SCALAR_TYPES, table_from_documents
+from gaai.store._errors import GraphImportError, is_valid_name
 
 __all__ = ["SUFFIXES", "Source", "expand_paths", "read_source"]
 

@@ -22,8 +22,8 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bus.domain import EdgeSemantics
-from store._errors import GraphExistsError, StoreError
+from gaai.bus.domain import EdgeSemantics
+from gaai.store._errors import GraphExistsError, StoreError
 
 __all__ = ["GraphInfo", "GraphRecord", "Registry"]
 

@@ -17,9 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from bus.contract import ErrorCode
-from bus.domain import EdgeSemantics
-from store._importer import INTERNAL_EDGE_COLUMNS
+from gaai.bus.contract import ErrorCode
+from gaai.bus.domain import EdgeSemantics
+from gaai.store._importer import INTERNAL_EDGE_COLUMNS
 
 __all__ = ["FieldStats", "SemanticsProblem", "field_stats", "read_weights", "semantics_problem"]
 

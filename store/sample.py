@@ -26,9 +26,9 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from store._errors import GraphExistsError
-from store._protocol import GraphStore
-from store._registry import GraphInfo
+from gaai.store._errors import GraphExistsError
+from gaai.store._protocol import GraphStore
+from gaai.store._registry import GraphInfo
 
 __all__ = ["ensure_sample_graph", "generate_ecommerce"]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bus.server import LocalNatsServer
+from gaai.bus.server import LocalNatsServer
 
 TESTS = Path(__file__).resolve().parent
 E2E_PATHS = ("e2e", "bench", "eval/test_suite_cli.py", "telemetry/test_jaeger.py")

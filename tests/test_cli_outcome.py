@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agents.reporting.render import render_json
-from bus.contract import ReportLocation, WorkflowProgress
-from bus.domain import AnalysisTemplate, ExecutionSummary, Report
+from gaai.agents.reporting.render import render_json
+from gaai.bus.contract import ReportLocation, WorkflowProgress
+from gaai.bus.domain import AnalysisTemplate, ExecutionSummary, Report
 from graph_analytics_ai.cli import _print_outcome
 from graph_analytics_ai.client import ReportFiles
 from graph_analytics_ai.session import RunResult

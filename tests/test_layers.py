@@ -25,6 +25,10 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
 }
 """Which other packages of ours each package may import."""
 
+APP = "graph_analytics_ai"
+NAMESPACE = "gaai"
+"""Every package but the app is installed, and imported, as ``gaai.<folder>`` (setup.py)."""
+
 ONLY_IMPORTED_BY: dict[str, str] = {"bench": "graph_analytics_ai.cli", "eval": "graph_analytics_ai.cli"}
 """Packages that, outside themselves, only this module may import."""
 
@@ -45,8 +49,17 @@ def module_files(root: Path = ROOT) -> dict[str, Path]:
     for package in PACKAGES:
         for path in sorted((root / package).rglob("*.py")):
             parts = path.relative_to(root).with_suffix("").parts
-            modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+            parts = parts[:-1] if parts[-1] == "__init__" else parts
+            modules[".".join(parts if package == APP else (NAMESPACE, *parts))] = path
     return modules
+
+
+def layer_of(module: str) -> str | None:
+    """The package (a key of ``MAY_IMPORT``) a dotted module name belongs to, None when not one of ours."""
+    parts = module.split(".")
+    if parts[0] == NAMESPACE and len(parts) > 1:
+        return parts[1] if parts[1] in PACKAGES and parts[1] != APP else None
+    return parts[0] if parts[0] == APP else None
 
 
 def imports_of(name: str, path: Path, modules: dict[str, Path], root: Path = ROOT) -> list[Import]:
@@ -65,7 +78,7 @@ def imports_of(name: str, path: Path, modules: dict[str, Path], root: Path = ROO
             continue
         where = f"{path.relative_to(root).as_posix()}:{node.lineno}"
         for target in dict.fromkeys(_known_module(target, modules) for target in targets):
-            if target.split(".")[0] in PACKAGES:
+            if layer_of(target):
                 found.append(Import(name, target, where))
     return found
 
@@ -85,7 +98,8 @@ def all_imports(root: Path = ROOT) -> list[Import]:
 def layer_violations(imports: list[Import]) -> list[str]:
     broken = []
     for found in imports:
-        source, target = found.importer.split(".")[0], found.imported.split(".")[0]
+        source, target = layer_of(found.importer), layer_of(found.imported)
+        assert source and target
         if source == target:
             continue
         if target not in MAY_IMPORT[source]:
@@ -193,29 +207,57 @@ def test_the_checks_see_deferred_imports_and_name_file_line_and_rule(tmp_path):
     """The checks themselves, on a made-up tree: back-imports (deferred too) and a cycle are caught and located."""
     files = {
         "bus/__init__.py": "",
-        "bus/a.py": "from bus import b\n",
-        "bus/b.py": "def late():\n    from bus.a import x\n    from telemetry import spans\n",
+        "bus/a.py": "from gaai.bus import b\n",
+        "bus/b.py": "def late():\n    from gaai.bus.a import x\n    from gaai.telemetry import spans\n",
         "telemetry/__init__.py": "",
-        "telemetry/spans.py": "def late():\n    import bus.a\n",
+        "telemetry/spans.py": "def late():\n    import gaai.bus.a\n",
         "eval/__init__.py": "",
         "eval/suite.py": "",
         "graph_analytics_ai/__init__.py": "",
-        "graph_analytics_ai/cli.py": "from eval.suite import run\n",
-        "graph_analytics_ai/stack.py": "from eval import suite\n",
+        "graph_analytics_ai/cli.py": "from gaai.eval.suite import run\n",
+        "graph_analytics_ai/stack.py": "from gaai.eval import suite\n",
+        "tests/test_bus.py": "import gaai.bus.a\nfrom bus.a import x\n",
     }
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text(text)
     found = all_imports(tmp_path)
     assert sorted(layer_violations(found)) == [
-        "graph_analytics_ai/stack.py:1: graph_analytics_ai.stack imports eval.suite; "
+        "graph_analytics_ai/stack.py:1: graph_analytics_ai.stack imports gaai.eval.suite; "
         "only graph_analytics_ai.cli may import eval",
-        "telemetry/spans.py:2: telemetry.spans imports bus.a; telemetry may import nothing of ours",
+        "telemetry/spans.py:2: gaai.telemetry.spans imports gaai.bus.a; telemetry may import nothing of ours",
     ]
+    assert bare_imports(tmp_path) == ["tests/test_bus.py:2"]
     cycles = import_cycles(found)
     assert [[(i.where, i.importer, i.imported) for i in cycle] for cycle in cycles] == [
-        [("bus/a.py:1", "bus.a", "bus.b"), ("bus/b.py:2", "bus.b", "bus.a")],
+        [("bus/a.py:1", "gaai.bus.a", "gaai.bus.b"), ("bus/b.py:2", "gaai.bus.b", "gaai.bus.a")],
     ]
+
+
+def bare_imports(root: Path = ROOT) -> list[str]:
+    """``file:line`` of every import of our folders by their bare names (``bus.x`` for ``gaai.bus.x``).
+
+    A checkout's root is on ``sys.path`` in tests, so a bare import would work there and load a second copy of
+    the module, with classes that are not the installed ones; installed, it would not resolve at all.
+    """
+    bare = {package for package in PACKAGES if package != APP}
+    found = []
+    for path in sorted(path for folder in (*PACKAGES, "tests") for path in (root / folder).rglob("*.py")):
+        relative = path.relative_to(root)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            else:
+                continue
+            if any(name.split(".")[0] in bare for name in names):
+                found.append(f"{relative.as_posix()}:{node.lineno}")
+    return found
+
+
+def test_our_packages_are_imported_by_their_installed_names():
+    assert not bare_imports(), "import these as gaai.<package>:\n" + "\n".join(bare_imports())
 
 
 RAW_BUS_HANDLES = frozenset({"nc", "js", "workflows", "cancellations", "documents", "reports"})

@@ -11,7 +11,7 @@ executions, reports…) and ``lineage`` (parent → child links). Every write is
 keyed on the workflow and entity ids, so a redelivered result records nothing twice.
 """
 
-from agents.catalog.database import Catalog, CatalogEntry, catalog_path
-from agents.catalog.handler import Recorder
+from gaai.agents.catalog.database import Catalog, CatalogEntry, catalog_path
+from gaai.agents.catalog.handler import Recorder
 
 __all__ = ["Catalog", "CatalogEntry", "Recorder", "catalog_path"]

@@ -1,10 +1,10 @@
-"""``python -m agents.catalog``: run the analytics catalog against ``NATS_URL``."""
+"""``python -m gaai.agents.catalog``: run the analytics catalog against ``NATS_URL``."""
 
 import asyncio
 
-from agents.catalog.handler import follow
-from bus.process import process_settings, run_process
-from bus.worker import this_instance
+from gaai.agents.catalog.handler import follow
+from gaai.bus.process import process_settings, run_process
+from gaai.bus.worker import this_instance
 
 settings = process_settings("gaai-catalog")
 

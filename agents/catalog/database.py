@@ -14,7 +14,7 @@ from pathlib import Path
 
 import msgspec
 
-from bus.contract import (
+from gaai.bus.contract import (
     ExecutionResult,
     ReportResult,
     RequirementsResult,
@@ -24,7 +24,7 @@ from bus.contract import (
     UseCasesResult,
     VerticalResult,
 )
-from bus.domain import RequirementCoverage
+from gaai.bus.domain import RequirementCoverage
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS epochs (

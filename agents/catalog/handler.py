@@ -9,15 +9,15 @@ from functools import partial
 
 import structlog
 
-from agents.catalog.database import Catalog, CatalogEntry, catalog_path
-from bus.connection import Bus
-from bus.contract import ResultEnvelope, WorkflowProgress
-from bus.errors import RequestError
-from bus.follower import follow_results
-from bus.requests import workflow_status
-from bus.settings import Settings
-from store import default_home
-from telemetry.tracing import span
+from gaai.agents.catalog.database import Catalog, CatalogEntry, catalog_path
+from gaai.bus.connection import Bus
+from gaai.bus.contract import ResultEnvelope, WorkflowProgress
+from gaai.bus.errors import RequestError
+from gaai.bus.follower import follow_results
+from gaai.bus.requests import workflow_status
+from gaai.bus.settings import Settings
+from gaai.store import default_home
+from gaai.telemetry.tracing import span
 
 log = structlog.get_logger("agents.catalog")
 

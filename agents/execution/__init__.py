@@ -2,7 +2,7 @@
 
 The task handler is in ``handler``, the work it hands to a worker process in ``run``, the
 algorithms in ``engine``, the summary of a result in ``summary`` and ``groups``;
-``python -m agents.execution`` runs the agent.
+``python -m gaai.agents.execution`` runs the agent.
 """
 
 from typing import Any
@@ -14,7 +14,7 @@ def __getattr__(name: str) -> Any:
     # ``handle`` is imported on first use: its module loads the engine's compiled kernels at import,
     # which callers of ``agents.execution.run`` or ``agents.execution.engine`` alone should not pay for.
     if name == "handle":
-        from agents.execution.handler import handle
+        from gaai.agents.execution.handler import handle
 
         return handle
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,8 +1,8 @@
-"""``python -m agents.execution``: run the execution agent against ``NATS_URL``."""
+"""``python -m gaai.agents.execution``: run the execution agent against ``NATS_URL``."""
 
-from agents.execution import handle
-from agents.execution.engine import usable_cores
-from agents.lib.runtime import run_agent
+from gaai.agents.execution import handle
+from gaai.agents.execution.engine import usable_cores
+from gaai.agents.lib.runtime import run_agent
 
 # A bounded time per template: community detection or sampling on a huge graph can run
 # away, and a clear timeout error beats a task that never ends (GAAI_TASK_TIMEOUT_S overrides).

@@ -18,10 +18,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from agents.execution.summary import top_indices
-from agents.lib.algorithms import algorithm_spec
-from bus.domain import AttributeShare, GroupBridge, GroupDetail, RankedVertex
-from store import LABEL_ATTRIBUTES, GraphArrays
+from gaai.agents.execution.summary import top_indices
+from gaai.agents.lib.algorithms import algorithm_spec
+from gaai.bus.domain import AttributeShare, GroupBridge, GroupDetail, RankedVertex
+from gaai.store import LABEL_ATTRIBUTES, GraphArrays
 
 __all__ = ["DETAILED_GROUPS", "GroupDescription", "Ties", "describe_groups", "describe_result", "ties_of"]
 

@@ -10,12 +10,12 @@ loaded here rather than in ``agents.execution.run`` so that other callers of
 
 from __future__ import annotations
 
-from agents.execution.engine import load_compiled_kernels
-from agents.execution.run import execute_template
-from agents.lib.context import AgentContext
-from bus.contract import ExecutionResult, ExecutionTask
-from bus.domain import ExecutionSummary
-from telemetry.tracing import record_span
+from gaai.agents.execution.engine import load_compiled_kernels
+from gaai.agents.execution.run import execute_template
+from gaai.agents.lib.context import AgentContext
+from gaai.bus.contract import ExecutionResult, ExecutionTask
+from gaai.bus.domain import ExecutionSummary
+from gaai.telemetry.tracing import record_span
 
 # At import, so never on a running event loop: in the agent's own process before it
 # serves, and in the forkserver. With an empty numba cache the agent's own process compiles

@@ -1,4 +1,4 @@
-"""``python -m agents.execution.precompile``: fill numba's on-disk cache with every kernel of the engine.
+"""``python -m gaai.agents.execution.precompile``: fill numba's on-disk cache with every kernel of the engine.
 
 The container image runs this at build time, as its runtime user and with the image's
 ``NUMBA_CACHE_DIR``, so that an execution agent starting in a fresh container loads the
@@ -24,7 +24,7 @@ from pathlib import Path
 from numba.core import config as numba_config
 from numba.core.registry import CPUDispatcher
 
-from agents.execution import engine
+from gaai.agents.execution import engine
 
 
 def misplaced_caches(kernels: dict[str, CPUDispatcher]) -> list[str]:

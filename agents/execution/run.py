@@ -13,13 +13,13 @@ import time
 
 import numpy as np
 
-from agents.execution.engine import run_algorithm
-from agents.execution.groups import describe_result
-from agents.execution.summary import summarize_values
-from agents.lib.algorithms import algorithm_spec, resolve_params
-from bus.domain import AnalysisTemplate, ExecutionSummary
-from bus.errors import TaskError
-from store import GraphStore
+from gaai.agents.execution.engine import run_algorithm
+from gaai.agents.execution.groups import describe_result
+from gaai.agents.execution.summary import summarize_values
+from gaai.agents.lib.algorithms import algorithm_spec, resolve_params
+from gaai.bus.domain import AnalysisTemplate, ExecutionSummary
+from gaai.bus.errors import TaskError
+from gaai.store import GraphStore
 
 
 def execute_template(

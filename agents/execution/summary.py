@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from agents.lib.algorithms import algorithm_spec
-from bus.domain import Distribution, GroupStats, RankedVertex
+from gaai.agents.lib.algorithms import algorithm_spec
+from gaai.bus.domain import Distribution, GroupStats, RankedVertex
 
 __all__ = ["TOP_GROUP_SIZES", "SummaryParts", "gini", "summarize_values", "top_indices"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bus.errors import TaskError
+from gaai.bus.errors import TaskError
 
 Kind = Literal["centrality", "connectivity", "community"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bus.domain import OutputConstraint
+from gaai.bus.domain import OutputConstraint
 
 
 def max_items(constraints: Iterable[OutputConstraint]) -> int | None:

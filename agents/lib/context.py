@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from agents.lib.cpu_pool import CpuPool
-from agents.lib.llm import RecordingLlm
-from bus import domain, subjects
-from bus.errors import BusError, TaskError
-from bus.worker import Job
-from store import GraphStore
+from gaai.agents.lib.cpu_pool import CpuPool
+from gaai.agents.lib.llm import RecordingLlm
+from gaai.bus import domain, subjects
+from gaai.bus.errors import BusError, TaskError
+from gaai.bus.worker import Job
+from gaai.store import GraphStore
 
 T = TypeVar("T")
 

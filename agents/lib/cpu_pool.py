@@ -13,7 +13,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
-from bus.errors import GaaiError, TaskError
+from gaai.bus.errors import GaaiError, TaskError
 
 T = TypeVar("T")
 

@@ -26,9 +26,9 @@ from docx import Document
 from docx.table import Table
 from pypdf import PdfReader
 
-from bus.domain import DocumentRef
-from bus.errors import TaskError
-from telemetry.tracing import span
+from gaai.bus.domain import DocumentRef
+from gaai.bus.errors import TaskError
+from gaai.telemetry.tracing import span
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 """Larger documents are refused: requirement documents are pages, not archives."""

@@ -28,9 +28,9 @@ from typing import Any, Protocol, TypeVar
 
 import msgspec
 
-from bus.contract import LlmCall
-from bus.errors import TaskError
-from telemetry.tracing import span
+from gaai.bus.contract import LlmCall
+from gaai.bus.errors import TaskError
+from gaai.telemetry.tracing import span
 
 T = TypeVar("T")
 

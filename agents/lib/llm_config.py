@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from agents.lib.llm import LLM_PROVIDERS, LlmProvider, OfflineProvider, PriceTable
-from agents.lib.llm_http import http_provider_from_env
-from bus.errors import GaaiError
+from gaai.agents.lib.llm import LLM_PROVIDERS, LlmProvider, OfflineProvider, PriceTable
+from gaai.agents.lib.llm_http import http_provider_from_env
+from gaai.bus.errors import GaaiError
 
 
 def provider_from_name(name: str | None, environ: Mapping[str, str] | None = None) -> LlmProvider:

@@ -38,9 +38,9 @@ from typing import Any, ClassVar
 import aiohttp
 import msgspec
 
-from agents.lib.llm import LlmRequest, LlmResponse, estimate_tokens, strip_code_fence
-from bus.errors import GaaiError, TaskError
-from bus.settings import parse_setting
+from gaai.agents.lib.llm import LlmRequest, LlmResponse, estimate_tokens, strip_code_fence
+from gaai.bus.errors import GaaiError, TaskError
+from gaai.bus.settings import parse_setting
 
 __all__ = ["AnthropicProvider", "ObjectSchema", "OpenAICompatibleProvider", "http_provider_from_env"]
 

@@ -15,17 +15,17 @@ from typing import Any
 import msgspec
 import structlog
 
-from agents.lib.context import AgentContext
-from agents.lib.cpu_pool import CpuPool
-from agents.lib.llm import LlmProvider, PriceTable, RecordingLlm
-from agents.lib.llm_config import llm_from_env
-from bus import contract
-from bus.connection import Bus
-from bus.errors import BusError
-from bus.process import process_settings, run_process
-from bus.settings import Settings
-from bus.worker import Job, serve, this_instance
-from store import EmbeddedStore, GraphStore, default_home
+from gaai.agents.lib.context import AgentContext
+from gaai.agents.lib.cpu_pool import CpuPool
+from gaai.agents.lib.llm import LlmProvider, PriceTable, RecordingLlm
+from gaai.agents.lib.llm_config import llm_from_env
+from gaai.bus import contract
+from gaai.bus.connection import Bus
+from gaai.bus.errors import BusError
+from gaai.bus.process import process_settings, run_process
+from gaai.bus.settings import Settings
+from gaai.bus.worker import Job, serve, this_instance
+from gaai.store import EmbeddedStore, GraphStore, default_home
 
 log = structlog.get_logger("agents")
 
@@ -65,7 +65,7 @@ async def _serve_agent(
     home = settings.home or default_home()
     store = EmbeddedStore(home)
     provider, prices = llm_from_env()
-    pool = CpuPool(cpu_workers, preload=[handle.__module__, "store"]) if cpu_workers else None
+    pool = CpuPool(cpu_workers, preload=[handle.__module__, "gaai.store"]) if cpu_workers else None
     if pool is not None:
         await pool.start()
         log.info("cpu workers", agent=agent, workers=cpu_workers)

@@ -10,6 +10,6 @@ constrained vertex may appear in any file. Markdown, JSON, self-contained HTML (
 go to the ``gaai_reports`` object store under ``<workflow_id>/<template_id>.<format>``.
 """
 
-from agents.reporting.handler import handle
+from gaai.agents.reporting.handler import handle
 
 __all__ = ["handle"]

@@ -1,6 +1,6 @@
-"""``python -m agents.reporting``: run the reporting agent against ``NATS_URL``."""
+"""``python -m gaai.agents.reporting``: run the reporting agent against ``NATS_URL``."""
 
-from agents.lib.runtime import run_agent
-from agents.reporting import handle
+from gaai.agents.lib.runtime import run_agent
+from gaai.agents.reporting import handle
 
 run_agent("reporting", handle)

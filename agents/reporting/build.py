@@ -28,16 +28,21 @@ from dataclasses import dataclass
 
 import msgspec
 
-from agents.lib.algorithms import algorithm_spec
-from agents.reporting.centrality import draft_centrality_insights
-from agents.reporting.claims import Evidence, GroupCount, Recorded, Sentence, Statistic, VertexCount, verify
-from agents.reporting.facts import DraftInsight, DraftRecommendation, Facts, draft_insight, linked_requirements
-from agents.reporting.group_insights import draft_group_insights
-from agents.reporting.headline import constraints_applied_lines, semantics_sentence, summary_sentences, title_sentence
-from agents.reporting.privacy import Namer
-from agents.reporting.recommendations import base_priority, draft_recommendations
-from agents.reporting.wording import format_value, plural
-from bus.domain import (
+from gaai.agents.lib.algorithms import algorithm_spec
+from gaai.agents.reporting.centrality import draft_centrality_insights
+from gaai.agents.reporting.claims import Evidence, GroupCount, Recorded, Sentence, Statistic, VertexCount, verify
+from gaai.agents.reporting.facts import DraftInsight, DraftRecommendation, Facts, draft_insight, linked_requirements
+from gaai.agents.reporting.group_insights import draft_group_insights
+from gaai.agents.reporting.headline import (
+    constraints_applied_lines,
+    semantics_sentence,
+    summary_sentences,
+    title_sentence,
+)
+from gaai.agents.reporting.privacy import Namer
+from gaai.agents.reporting.recommendations import base_priority, draft_recommendations
+from gaai.agents.reporting.wording import format_value, plural
+from gaai.bus.domain import (
     AlgorithmPattern,
     AnalysisTemplate,
     ExecutionSummary,

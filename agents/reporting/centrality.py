@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from agents.reporting.claims import (
+from gaai.agents.reporting.claims import (
     CollectionMix,
     Rank,
     RatioToMean,
@@ -16,8 +16,8 @@ from agents.reporting.claims import (
     VertexValue,
     scope_phrase,
 )
-from agents.reporting.facts import DraftInsight, Facts, draft_insight
-from agents.reporting.wording import (
+from gaai.agents.reporting.facts import DraftInsight, Facts, draft_insight
+from gaai.agents.reporting.wording import (
     format_count,
     format_ratio,
     format_share,
@@ -28,7 +28,7 @@ from agents.reporting.wording import (
     plural,
     top_mix,
 )
-from bus.domain import AlgorithmPattern, Distribution, RankedVertex
+from gaai.bus.domain import AlgorithmPattern, Distribution, RankedVertex
 
 
 def draft_centrality_insights(facts: Facts, pattern: AlgorithmPattern) -> list[DraftInsight]:

@@ -19,8 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from agents.execution.summary import gini, top_indices
-from bus.domain import ExecutionSummary, RejectedClaim
+from gaai.agents.execution.summary import gini, top_indices
+from gaai.bus.domain import ExecutionSummary, RejectedClaim
 
 __all__ = [
     "Claim",

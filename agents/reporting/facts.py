@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 import msgspec
 
-from agents.lib.algorithms import AlgorithmSpec
-from agents.lib.constraints import max_items
-from agents.reporting.claims import Sentence
-from agents.reporting.privacy import Namer
-from agents.reporting.wording import join_phrases, plural, rounded_confidence
-from bus.domain import (
+from gaai.agents.lib.algorithms import AlgorithmSpec
+from gaai.agents.lib.constraints import max_items
+from gaai.agents.reporting.claims import Sentence
+from gaai.agents.reporting.privacy import Namer
+from gaai.agents.reporting.wording import join_phrases, plural, rounded_confidence
+from gaai.bus.domain import (
     AnalysisTemplate,
     ExecutionSummary,
     GroupDetail,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from agents.reporting.claims import (
+from gaai.agents.reporting.claims import (
     GroupCount,
     GroupMember,
     GroupMix,
@@ -14,8 +14,8 @@ from agents.reporting.claims import (
     Singletons,
     VertexCount,
 )
-from agents.reporting.facts import CLEAR_MODULARITY, DraftInsight, Facts, draft_insight
-from agents.reporting.wording import (
+from gaai.agents.reporting.facts import CLEAR_MODULARITY, DraftInsight, Facts, draft_insight
+from gaai.agents.reporting.wording import (
     dominant_value,
     format_count,
     format_ratio,
@@ -26,7 +26,7 @@ from agents.reporting.wording import (
     mix_phrase,
     plural,
 )
-from bus.domain import AlgorithmPattern, GroupDetail, GroupStats, RankedVertex
+from gaai.bus.domain import AlgorithmPattern, GroupDetail, GroupStats, RankedVertex
 
 _WEAK_MODULARITY = 0.1
 

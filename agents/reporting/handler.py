@@ -15,19 +15,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from agents.lib.constraints import wants_csv
-from agents.lib.context import AgentContext
-from agents.lib.llm import offline_responder
-from agents.reporting.build import Draft, draft_report, publish
-from agents.reporting.claims import Evidence
-from agents.reporting.privacy import Namer, find_names, mask_names, pseudonym, visible_text
-from agents.reporting.render import render_html, render_json, render_markdown
-from agents.reporting.supported import keep_supported
-from bus.contract import ReportResult, ReportTask
-from bus.domain import ArtifactRef, ExecutionSummary, Report
-from bus.errors import TaskError
-from store import GraphStore, StoreError
-from telemetry.tracing import span
+from gaai.agents.lib.constraints import wants_csv
+from gaai.agents.lib.context import AgentContext
+from gaai.agents.lib.llm import offline_responder
+from gaai.agents.reporting.build import Draft, draft_report, publish
+from gaai.agents.reporting.claims import Evidence
+from gaai.agents.reporting.privacy import Namer, find_names, mask_names, pseudonym, visible_text
+from gaai.agents.reporting.render import render_html, render_json, render_markdown
+from gaai.agents.reporting.supported import keep_supported
+from gaai.bus.contract import ReportResult, ReportTask
+from gaai.bus.domain import ArtifactRef, ExecutionSummary, Report
+from gaai.bus.errors import TaskError
+from gaai.store import GraphStore, StoreError
+from gaai.telemetry.tracing import span
 
 
 def report_prompt(task: ReportTask, verified: Report, shown: ExecutionSummary) -> str:

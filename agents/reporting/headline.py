@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from agents.lib.algorithms import algorithm_spec
-from agents.lib.constraints import max_items, wants_csv
-from agents.reporting.claims import (
+from gaai.agents.lib.algorithms import algorithm_spec
+from gaai.agents.lib.constraints import max_items, wants_csv
+from gaai.agents.reporting.claims import (
     CollectionMix,
     GroupCount,
     GroupSize,
@@ -21,9 +21,9 @@ from agents.reporting.claims import (
     VertexValue,
     scope_phrase,
 )
-from agents.reporting.facts import Facts
-from agents.reporting.privacy import Namer
-from agents.reporting.wording import (
+from gaai.agents.reporting.facts import Facts
+from gaai.agents.reporting.privacy import Namer
+from gaai.agents.reporting.wording import (
     format_count,
     format_ratio,
     format_share,
@@ -32,7 +32,7 @@ from agents.reporting.wording import (
     plural,
     top_mix,
 )
-from bus.domain import Distribution, ExecutionSummary, OutputConstraint, RankedVertex
+from gaai.bus.domain import Distribution, ExecutionSummary, OutputConstraint, RankedVertex
 
 # How each algorithm reads edges: direction followed, and what a weight means to it.
 _FOLLOWS_DIRECTION = {"pagerank", "betweenness", "scc"}

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from bus.domain import ExecutionSummary, GroupBridge, GroupDetail, OutputConstraint, RankedVertex
+from gaai.bus.domain import ExecutionSummary, GroupBridge, GroupDetail, OutputConstraint, RankedVertex
 
 __all__ = ["Namer", "find_names", "mask_names", "pseudonym", "visible_text"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import re
 
-from agents.reporting.centrality import sampled_sentence
-from agents.reporting.claims import (
+from gaai.agents.reporting.centrality import sampled_sentence
+from gaai.agents.reporting.claims import (
     CollectionMix,
     GroupCount,
     GroupSize,
@@ -18,11 +18,19 @@ from agents.reporting.claims import (
     VertexCount,
     scope_phrase,
 )
-from agents.reporting.facts import CLEAR_MODULARITY, PRIORITIES, DraftRecommendation, Facts
-from agents.reporting.group_insights import group_leader
-from agents.reporting.wording import format_count, format_ratio, format_share, join_phrases, mix_phrase, plural, top_mix
-from agents.use_cases.mapping import collection_forms
-from bus.domain import AlgorithmPattern, Requirement, UseCase
+from gaai.agents.reporting.facts import CLEAR_MODULARITY, PRIORITIES, DraftRecommendation, Facts
+from gaai.agents.reporting.group_insights import group_leader
+from gaai.agents.reporting.wording import (
+    format_count,
+    format_ratio,
+    format_share,
+    join_phrases,
+    mix_phrase,
+    plural,
+    top_mix,
+)
+from gaai.agents.use_cases.mapping import collection_forms
+from gaai.bus.domain import AlgorithmPattern, Requirement, UseCase
 
 # A share of isolated or unattached vertices above this is worth a data-quality check.
 _SINGLETON_ALERT = 0.1

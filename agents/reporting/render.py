@@ -16,8 +16,8 @@ import re
 
 import msgspec
 
-from agents.reporting.wording import dominant_value, format_count, format_ratio, format_share, format_value
-from bus.domain import AnalysisTemplate, Distribution, ExecutionSummary, GroupStats, RankedVertex, Report, Scalar
+from gaai.agents.reporting.wording import dominant_value, format_count, format_ratio, format_share, format_value
+from gaai.bus.domain import AnalysisTemplate, Distribution, ExecutionSummary, GroupStats, RankedVertex, Report, Scalar
 
 __all__ = ["render_html", "render_json", "render_markdown"]
 

@@ -12,8 +12,8 @@ import re
 
 import msgspec
 
-from agents.reporting.privacy import find_names
-from bus.domain import Insight, Recommendation, RejectedClaim, Report
+from gaai.agents.reporting.privacy import find_names
+from gaai.bus.domain import Insight, Recommendation, RejectedClaim, Report
 
 __all__ = ["keep_supported"]
 

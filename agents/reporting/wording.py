@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bus.domain import AttributeShare, RankedVertex
+from gaai.bus.domain import AttributeShare, RankedVertex
 
 
 def dominant_value(attribute: AttributeShare) -> str:

@@ -2,9 +2,9 @@
 
 The task handler is in ``handler``; ``parser`` reads the documents offline (the wording it
 recognises is in ``patterns``), ``constraints`` reads the output constraints and ``prompt``
-asks a model; ``python -m agents.requirements`` runs the agent.
+asks a model; ``python -m gaai.agents.requirements`` runs the agent.
 """
 
-from agents.requirements.handler import handle
+from gaai.agents.requirements.handler import handle
 
 __all__ = ["handle"]

@@ -1,6 +1,6 @@
-"""``python -m agents.requirements``: run the requirements agent against ``NATS_URL``."""
+"""``python -m gaai.agents.requirements``: run the requirements agent against ``NATS_URL``."""
 
-from agents.lib.runtime import run_agent
-from agents.requirements import handle
+from gaai.agents.lib.runtime import run_agent
+from gaai.agents.requirements import handle
 
 run_agent("requirements", handle)

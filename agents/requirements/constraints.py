@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from agents.requirements.patterns import STOPWORDS
-from bus.domain import OutputConstraint, RequirementsDoc
+from gaai.agents.requirements.patterns import STOPWORDS
+from gaai.bus.domain import OutputConstraint, RequirementsDoc
 
 _PRIVACY = re.compile(
     r"\b(?:must|shall|should|may|will|can|do|does) not (?:\w+ ){0,2}?(?:contain|include|show|display|reveal|list|expose"

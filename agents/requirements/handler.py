@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import msgspec
 
-from agents.lib.context import AgentContext
-from agents.lib.documents import read_documents
-from agents.requirements.constraints import output_constraints
-from agents.requirements.prompt import requirements_prompt
-from bus.contract import RequirementsResult, RequirementsTask
-from bus.domain import RequirementsDoc
+from gaai.agents.lib.context import AgentContext
+from gaai.agents.lib.documents import read_documents
+from gaai.agents.requirements.constraints import output_constraints
+from gaai.agents.requirements.prompt import requirements_prompt
+from gaai.bus.contract import RequirementsResult, RequirementsTask
+from gaai.bus.domain import RequirementsDoc
 
 
 async def handle(task: RequirementsTask, ctx: AgentContext) -> RequirementsResult:

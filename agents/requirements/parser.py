@@ -27,9 +27,9 @@ from typing import Literal
 
 import msgspec
 
-from agents.lib.documents import ParsedDocument, list_item, squash_spaces
-from agents.requirements.constraints import output_constraints
-from agents.requirements.patterns import (
+from gaai.agents.lib.documents import ParsedDocument, list_item, squash_spaces
+from gaai.agents.requirements.constraints import output_constraints
+from gaai.agents.requirements.patterns import (
     ABBREVIATIONS,
     CATEGORIES,
     CONSTRAINT,
@@ -60,7 +60,7 @@ from agents.requirements.patterns import (
     Category,
     Priority,
 )
-from bus.domain import Objective, Requirement, RequirementsDoc, Stakeholder
+from gaai.bus.domain import Objective, Requirement, RequirementsDoc, Stakeholder
 
 DOMAIN_TERM_COUNT = 25
 """How many domain terms :func:`extract_requirements` reports."""

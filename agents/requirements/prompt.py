@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import msgspec
 
-from agents.lib.documents import ParsedDocument
-from agents.lib.llm import offline_responder
-from agents.requirements.parser import extract_requirements
-from bus.domain import Objective, OutputConstraint, Requirement, RequirementsDoc, Stakeholder
+from gaai.agents.lib.documents import ParsedDocument
+from gaai.agents.lib.llm import offline_responder
+from gaai.agents.requirements.parser import extract_requirements
+from gaai.bus.domain import Objective, OutputConstraint, Requirement, RequirementsDoc, Stakeholder
 
 PROMPT_DOCUMENT_CHARS = 60_000
 """Document text beyond this many characters is cut from the LLM prompt, to fit a context window."""

@@ -1,6 +1,6 @@
-"""``python -m agents.schema``: run the schema agent against ``NATS_URL``."""
+"""``python -m gaai.agents.schema``: run the schema agent against ``NATS_URL``."""
 
-from agents.lib.runtime import run_agent
-from agents.schema import handle
+from gaai.agents.lib.runtime import run_agent
+from gaai.agents.schema import handle
 
 run_agent("schema", handle)

@@ -16,9 +16,9 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from bus.domain import AttributeInfo, CollectionInfo, EdgeDefinition, EdgeSemantics, GraphSchema
-from bus.errors import TaskError
-from store import FieldStats, GraphStore, StoreError
+from gaai.bus.domain import AttributeInfo, CollectionInfo, EdgeDefinition, EdgeSemantics, GraphSchema
+from gaai.bus.errors import TaskError
+from gaai.store import FieldStats, GraphStore, StoreError
 
 SATELLITE_MAX_SHARE = 0.1
 """A vertex collection can only be a satellite if it has at most this share of the largest one's vertices."""

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from agents.lib.context import AgentContext
-from agents.schema.analysis import analyze_schema
-from bus.contract import SchemaResult, SchemaTask
-from telemetry.tracing import span
+from gaai.agents.lib.context import AgentContext
+from gaai.agents.schema.analysis import analyze_schema
+from gaai.bus.contract import SchemaResult, SchemaTask
+from gaai.telemetry.tracing import span
 
 
 async def handle(task: SchemaTask, ctx: AgentContext) -> SchemaResult:

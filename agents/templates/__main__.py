@@ -1,6 +1,6 @@
-"""``python -m agents.templates``: run the templates agent against ``NATS_URL``."""
+"""``python -m gaai.agents.templates``: run the templates agent against ``NATS_URL``."""
 
-from agents.lib.runtime import run_agent
-from agents.templates import handle
+from gaai.agents.lib.runtime import run_agent
+from gaai.agents.templates import handle
 
 run_agent("templates", handle)

@@ -31,11 +31,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from agents.lib.algorithms import ALGORITHMS, AlgorithmSpec, resolve_params
-from agents.lib.constraints import honoured as reports_honour
-from agents.schema.analysis import edge_semantics_of
-from bus.contract import TemplatesResult
-from bus.domain import (
+from gaai.agents.lib.algorithms import ALGORITHMS, AlgorithmSpec, resolve_params
+from gaai.agents.lib.constraints import honoured as reports_honour
+from gaai.agents.schema.analysis import edge_semantics_of
+from gaai.bus.contract import TemplatesResult
+from gaai.bus.domain import (
     AnalysisTemplate,
     GraphSchema,
     OutputConstraint,

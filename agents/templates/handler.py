@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from agents.lib.context import AgentContext
-from agents.templates.build import build_templates
-from bus.contract import TemplatesResult, TemplatesTask
+from gaai.agents.lib.context import AgentContext
+from gaai.agents.templates.build import build_templates
+from gaai.bus.contract import TemplatesResult, TemplatesTask
 
 
 async def handle(task: TemplatesTask, ctx: AgentContext) -> TemplatesResult:

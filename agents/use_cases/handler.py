@@ -4,10 +4,10 @@ the schema cannot answer.
 
 from __future__ import annotations
 
-from agents.lib.context import AgentContext
-from agents.use_cases.mapping import unanswered_questions, use_cases_prompt
-from bus.contract import UseCasesResult, UseCasesTask
-from bus.domain import UseCase
+from gaai.agents.lib.context import AgentContext
+from gaai.agents.use_cases.mapping import unanswered_questions, use_cases_prompt
+from gaai.bus.contract import UseCasesResult, UseCasesTask
+from gaai.bus.domain import UseCase
 
 
 async def handle(task: UseCasesTask, ctx: AgentContext) -> UseCasesResult:

@@ -70,12 +70,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from agents.lib.algorithms import ALGORITHMS
-from agents.lib.llm import offline_responder
-from agents.lib.llm_http import WRAPPER_PROPERTY
-from agents.templates.build import QUESTIONS, choose_collections, core_collections, scoped_title
-from bus.contract import UseCasesTask
-from bus.domain import GraphSchema, RequirementsDoc, UnansweredQuestion, UseCase, VerticalProfile
+from gaai.agents.lib.algorithms import ALGORITHMS
+from gaai.agents.lib.llm import offline_responder
+from gaai.agents.lib.llm_http import WRAPPER_PROPERTY
+from gaai.agents.templates.build import QUESTIONS, choose_collections, core_collections, scoped_title
+from gaai.bus.contract import UseCasesTask
+from gaai.bus.domain import GraphSchema, RequirementsDoc, UnansweredQuestion, UseCase, VerticalProfile
 
 _SIGNAL_WORDS: dict[str, tuple[str, ...]] = {
     "pagerank": (

@@ -1,6 +1,6 @@
-"""``python -m agents.vertical``: run the vertical agent against ``NATS_URL``."""
+"""``python -m gaai.agents.vertical``: run the vertical agent against ``NATS_URL``."""
 
-from agents.lib.runtime import run_agent
-from agents.vertical import handle
+from gaai.agents.lib.runtime import run_agent
+from gaai.agents.vertical import handle
 
 run_agent("vertical", handle)

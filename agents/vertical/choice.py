@@ -35,12 +35,12 @@ from typing import Literal
 
 import msgspec
 
-from agents.lib.algorithms import ALGORITHMS
-from agents.lib.llm import offline_responder
-from bus.codec import decode_custom_vertical, industry_name
-from bus.contract import CustomVertical
-from bus.domain import AlgorithmPattern, VerticalProfile
-from bus.errors import TaskError
+from gaai.agents.lib.algorithms import ALGORITHMS
+from gaai.agents.lib.llm import offline_responder
+from gaai.bus.codec import decode_custom_vertical, industry_name
+from gaai.bus.contract import CustomVertical
+from gaai.bus.domain import AlgorithmPattern, VerticalProfile
+from gaai.bus.errors import TaskError
 
 GENERIC = "generic"
 

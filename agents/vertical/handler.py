@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import structlog
 
-from agents.lib.context import AgentContext
-from agents.lib.documents import read_documents
-from agents.vertical.choice import choose_vertical, chosen_builtin, vertical_choice_type, vertical_prompt
-from bus.contract import VerticalResult, VerticalTask
+from gaai.agents.lib.context import AgentContext
+from gaai.agents.lib.documents import read_documents
+from gaai.agents.vertical.choice import choose_vertical, chosen_builtin, vertical_choice_type, vertical_prompt
+from gaai.bus.contract import VerticalResult, VerticalTask
 
 log = structlog.get_logger("agents.vertical")
 

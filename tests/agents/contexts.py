@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agents.lib.context import AgentContext
-from agents.lib.llm import LlmRequest, LlmResponse
-from bus.domain import DocumentRef
+from gaai.agents.lib.context import AgentContext
+from gaai.agents.lib.llm import LlmRequest, LlmResponse
+from gaai.bus.domain import DocumentRef
 
 
 @dataclass

@@ -11,8 +11,8 @@ import sys
 import msgspec
 import pytest
 
-from agents.catalog import Catalog, Recorder
-from bus.contract import (
+from gaai.agents.catalog import Catalog, Recorder
+from gaai.bus.contract import (
     ErrorInfo,
     ExecutionResult,
     Instance,
@@ -23,7 +23,7 @@ from bus.contract import (
     UseCasesResult,
     WorkflowProgress,
 )
-from bus.domain import (
+from gaai.bus.domain import (
     AnalysisTemplate,
     ExecutionSummary,
     Objective,
@@ -32,7 +32,7 @@ from bus.domain import (
     RequirementsDoc,
     UseCase,
 )
-from bus.errors import BusError, RequestError
+from gaai.bus.errors import BusError, RequestError
 
 INSTANCE = Instance(agent="x", host="h", pid=1, instance_id="i")
 

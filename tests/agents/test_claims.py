@@ -18,16 +18,16 @@ import msgspec
 import networkx as nx
 import pytest
 
-import agents.reporting as reporting
-from agents.execution.run import execute_template
-from agents.lib.context import AgentContext
-from agents.lib.llm import OfflineProvider, RecordingLlm
-from agents.reporting.headline import semantics_sentence
-from agents.reporting.privacy import pseudonym, visible_text
-from agents.reporting.supported import keep_supported
-from agents.vertical.choice import builtin_verticals
-from bus.contract import ReportTask
-from bus.domain import (
+from gaai.agents import reporting
+from gaai.agents.execution.run import execute_template
+from gaai.agents.lib.context import AgentContext
+from gaai.agents.lib.llm import OfflineProvider, RecordingLlm
+from gaai.agents.reporting.headline import semantics_sentence
+from gaai.agents.reporting.privacy import pseudonym, visible_text
+from gaai.agents.reporting.supported import keep_supported
+from gaai.agents.vertical.choice import builtin_verticals
+from gaai.bus.contract import ReportTask
+from gaai.bus.domain import (
     AnalysisTemplate,
     EdgeSemantics,
     ExecutionSummary,
@@ -38,7 +38,7 @@ from bus.domain import (
     Requirement,
     UseCase,
 )
-from store import EmbeddedStore
+from gaai.store import EmbeddedStore
 from tests.agents.contexts import ScriptedProvider
 
 CUSTOMERS = {

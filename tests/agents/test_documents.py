@@ -7,7 +7,7 @@ import io
 import docx
 import pytest
 
-from agents.lib.documents import (
+from gaai.agents.lib.documents import (
     DOCX,
     HTML,
     MARKDOWN,
@@ -19,7 +19,7 @@ from agents.lib.documents import (
     media_type_for,
     parse_document,
 )
-from bus.errors import TaskError
+from gaai.bus.errors import TaskError
 
 
 def make_pdf(pages: list[list[str]]) -> bytes:

@@ -11,8 +11,8 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from agents.execution.engine import AlgorithmOutput, communities, graph_views, pagerank, run_algorithm
-from bus.errors import TaskError
+from gaai.agents.execution.engine import AlgorithmOutput, communities, graph_views, pagerank, run_algorithm
+from gaai.bus.errors import TaskError
 
 
 def edges(pairs: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:

@@ -10,8 +10,8 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from agents.execution.engine import run_algorithm
-from bus.errors import TaskError
+from gaai.agents.execution.engine import run_algorithm
+from gaai.bus.errors import TaskError
 
 TIGHT = {"tolerance": 1e-15, "max_iterations": 10_000}
 

@@ -11,9 +11,9 @@ import subprocess
 import sys
 import time
 
-from agents.execution import engine
-from agents.execution.handler import handle
-from agents.lib.cpu_pool import CpuPool
+from gaai.agents.execution import engine
+from gaai.agents.execution.handler import handle
+from gaai.agents.lib.cpu_pool import CpuPool
 from tests.processes import process_alive
 
 
@@ -31,7 +31,7 @@ def signatures_before_and_after_running_every_algorithm() -> tuple[dict[str, int
 def test_a_worker_starts_with_every_kernel_loaded():
     """The agent's forkserver preloads the handler's module: in a worker forked from it, running every algorithm loads
     no kernel."""
-    pool = CpuPool(1, preload=[handle.__module__, "store"])
+    pool = CpuPool(1, preload=[handle.__module__, "gaai.store"])
     before, after = asyncio.run(pool.run(signatures_before_and_after_running_every_algorithm))
     assert before == after
     assert sum(count > 0 for count in before.values()) >= 9
@@ -39,7 +39,7 @@ def test_a_worker_starts_with_every_kernel_loaded():
 
 CACHE_PROBE = """
 import json
-from agents.execution import engine
+from gaai.agents.execution import engine
 
 engine.load_compiled_kernels()
 print(json.dumps({
@@ -55,12 +55,12 @@ print(json.dumps({
 
 
 def test_precompile_fills_numba_cache_dir_so_a_fresh_process_loads_every_kernel_without_compiling(tmp_path):
-    """What the image's build step does: ``python -m agents.execution.precompile`` compiles every kernel into
+    """What the image's build step does: ``python -m gaai.agents.execution.precompile`` compiles every kernel into
     NUMBA_CACHE_DIR; a later process with the same NUMBA_CACHE_DIR, as a container's agent, compiles none."""
     cache = tmp_path / "numba"
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
     precompiled = subprocess.run(
-        [sys.executable, "-m", "agents.execution.precompile"],
+        [sys.executable, "-m", "gaai.agents.execution.precompile"],
         env=env,
         capture_output=True,
         text=True,
@@ -99,7 +99,7 @@ def test_precompile_stops_before_compiling_when_numba_cannot_use_numba_cache_dir
     unusable = tmp_path / "a-file" / "numba"
     env = {**os.environ, "NUMBA_CACHE_DIR": str(unusable)}
     refused = subprocess.run(
-        [sys.executable, "-m", "agents.execution.precompile"],
+        [sys.executable, "-m", "gaai.agents.execution.precompile"],
         env=env,
         capture_output=True,
         text=True,
@@ -114,7 +114,7 @@ def test_precompile_stops_before_compiling_when_numba_cannot_use_numba_cache_dir
 
 FORKSERVER_PROBE = """
 import asyncio, os
-from agents.lib.cpu_pool import CpuPool
+from gaai.agents.lib.cpu_pool import CpuPool
 
 def children():
     found = []
@@ -131,7 +131,7 @@ def children():
 
 async def main():
     before = children()
-    await CpuPool(1, preload=["agents.execution.handler", "store"]).start()
+    await CpuPool(1, preload=["gaai.agents.execution.handler", "gaai.store"]).start()
     after = children()
     print(sum(b"forkserver" in c for c in before), sum(b"forkserver" in c for c in after))
 
@@ -151,7 +151,7 @@ def test_the_forkserver_runs_before_the_first_task():
 
 ORPHAN_PROBE = """
 import asyncio, os, sys, time
-from agents.lib.cpu_pool import CpuPool
+from gaai.agents.lib.cpu_pool import CpuPool
 
 def note_pid_then_work(marker):
     with open(marker, "w") as file:

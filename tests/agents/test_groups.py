@@ -18,10 +18,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from agents.execution.groups import describe_groups, ties_of
-from agents.execution.run import execute_template
-from bus.domain import AnalysisTemplate, Requirement
-from store import EmbeddedStore, GraphArrays
+from gaai.agents.execution.groups import describe_groups, ties_of
+from gaai.agents.execution.run import execute_template
+from gaai.bus.domain import AnalysisTemplate, Requirement
+from gaai.store import EmbeddedStore, GraphArrays
 from tests.agents.test_claims import report_task, run_report
 
 PEOPLE = [  # file order: Dara (a4) first, so the lowest index is not the most central member

@@ -7,7 +7,7 @@ import json
 import msgspec
 import pytest
 
-from agents.lib.llm import (
+from gaai.agents.lib.llm import (
     OfflineProvider,
     PriceTable,
     RecordingLlm,
@@ -15,9 +15,9 @@ from agents.lib.llm import (
     offline_responder,
     strip_code_fence,
 )
-from bus.contract import LlmCall
-from bus.domain import Objective
-from bus.errors import TaskError
+from gaai.bus.contract import LlmCall
+from gaai.bus.domain import Objective
+from gaai.bus.errors import TaskError
 from tests.agents.contexts import ScriptedProvider
 
 

@@ -25,17 +25,25 @@ import msgspec
 import pytest
 from aiohttp import web
 
-from agents import use_cases, vertical
-from agents.lib.llm import LlmRequest, PriceTable, RecordingLlm
-from agents.lib.llm_config import provider_from_name
-from agents.lib.llm_http import AnthropicProvider, ObjectSchema, OpenAICompatibleProvider
-from agents.vertical.choice import builtin_verticals
-from bus.contract import LlmCall, UseCasesTask, VerticalResult, VerticalTask
-from bus.domain import CollectionInfo, EdgeDefinition, GraphSchema, Objective, Requirement, RequirementsDoc, UseCase
-from bus.errors import GaaiError, TaskError
+from gaai.agents import use_cases, vertical
+from gaai.agents.lib.llm import LlmRequest, PriceTable, RecordingLlm
+from gaai.agents.lib.llm_config import provider_from_name
+from gaai.agents.lib.llm_http import AnthropicProvider, ObjectSchema, OpenAICompatibleProvider
+from gaai.agents.vertical.choice import builtin_verticals
+from gaai.bus.contract import LlmCall, UseCasesTask, VerticalResult, VerticalTask
+from gaai.bus.domain import (
+    CollectionInfo,
+    EdgeDefinition,
+    GraphSchema,
+    Objective,
+    Requirement,
+    RequirementsDoc,
+    UseCase,
+)
+from gaai.bus.errors import GaaiError, TaskError
+from gaai.store import EmbeddedStore
+from gaai.store.sample import ensure_sample_graph
 from graph_analytics_ai.ai.agents import AgenticWorkflowRunner
-from store import EmbeddedStore
-from store.sample import ensure_sample_graph
 from tests.agents.contexts import DocumentsAtHand
 
 API_KEY = "sk-test-5f0c2a9e7d1b"
@@ -797,7 +805,7 @@ def test_an_agent_given_a_bad_llm_setting_exits_2_with_one_line(tmp_path, enviro
     env = {key: value for key, value in os.environ.items() if not key.startswith("GAAI_LLM_")}
     env.update(environ, GAAI_HOME=str(tmp_path), NATS_URL="nats://127.0.0.1:1")
     done = subprocess.run(
-        [sys.executable, "-m", "agents.vertical"],
+        [sys.executable, "-m", "gaai.agents.vertical"],
         env=env,
         capture_output=True,
         text=True,

@@ -11,15 +11,15 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from agents.execution.engine import run_algorithm
-from agents.execution.groups import ties_of
-from agents.execution.summary import summarize_values
-from agents.lib.algorithms import resolve_params
-from agents.reporting.build import build_report, draft_report
-from agents.reporting.claims import Evidence
-from agents.reporting.render import render_html, render_json, render_markdown
-from agents.reporting.wording import format_count, format_ratio, format_share, format_value
-from bus.domain import (
+from gaai.agents.execution.engine import run_algorithm
+from gaai.agents.execution.groups import ties_of
+from gaai.agents.execution.summary import summarize_values
+from gaai.agents.lib.algorithms import resolve_params
+from gaai.agents.reporting.build import build_report, draft_report
+from gaai.agents.reporting.claims import Evidence
+from gaai.agents.reporting.render import render_html, render_json, render_markdown
+from gaai.agents.reporting.wording import format_count, format_ratio, format_share, format_value
+from gaai.bus.domain import (
     AlgorithmPattern,
     AnalysisTemplate,
     Distribution,

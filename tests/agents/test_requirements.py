@@ -7,11 +7,11 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from agents.lib.documents import MARKDOWN, PLAIN, ParsedDocument, parse_document
-from agents.requirements.parser import extract_requirements
-from agents.requirements.prompt import PROMPT_DOCUMENT_CHARS, requirements_prompt
-from bus.contract import RequirementsTask
-from bus.domain import Requirement, RequirementsDoc, Stakeholder
+from gaai.agents.lib.documents import MARKDOWN, PLAIN, ParsedDocument, parse_document
+from gaai.agents.requirements.parser import extract_requirements
+from gaai.agents.requirements.prompt import PROMPT_DOCUMENT_CHARS, requirements_prompt
+from gaai.bus.contract import RequirementsTask
+from gaai.bus.domain import Requirement, RequirementsDoc, Stakeholder
 
 BUNDLED = Path(__file__).resolve().parents[2] / "graph_analytics_ai" / "data" / "requirements_ecommerce.md"
 
@@ -344,7 +344,7 @@ class TestOutputConstraints:
 
     async def test_a_model_that_leaves_them_out_gets_them_from_its_requirements(self) -> None:
         """The agent reads the constraints from whatever requirements the model found, when it named none."""
-        from agents import requirements as agent
+        from gaai.agents import requirements as agent
         from tests.agents.contexts import DocumentsAtHand
 
         class Model:

@@ -9,11 +9,11 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from agents.schema.analysis import analyze_schema, reciprocity
-from bus.domain import EdgeDefinition, EdgeSemantics, GraphSchema
-from bus.errors import TaskError
-from store import EmbeddedStore
-from store.sample import ensure_sample_graph
+from gaai.agents.schema.analysis import analyze_schema, reciprocity
+from gaai.bus.domain import EdgeDefinition, EdgeSemantics, GraphSchema
+from gaai.bus.errors import TaskError
+from gaai.store import EmbeddedStore
+from gaai.store.sample import ensure_sample_graph
 from tests.files import write_jsonl
 
 

@@ -7,8 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from agents.execution.summary import gini, summarize_values, top_indices
-from bus.domain import RankedVertex
+from gaai.agents.execution.summary import gini, summarize_values, top_indices
+from gaai.bus.domain import RankedVertex
 
 COLLECTIONS = ["people", "companies"]
 

@@ -7,14 +7,14 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from agents.lib.algorithms import ALGORITHMS, resolve_params
-from agents.lib.documents import MARKDOWN, parse_document
-from agents.requirements.parser import extract_requirements
-from agents.schema.analysis import analyze_schema
-from agents.templates.build import BETWEENNESS_MIN_SAMPLES, BETWEENNESS_VISIT_BUDGET, build_templates
-from agents.use_cases.mapping import derive_use_cases, unanswered_questions
-from agents.vertical.choice import builtin_verticals
-from bus.domain import (
+from gaai.agents.lib.algorithms import ALGORITHMS, resolve_params
+from gaai.agents.lib.documents import MARKDOWN, parse_document
+from gaai.agents.requirements.parser import extract_requirements
+from gaai.agents.schema.analysis import analyze_schema
+from gaai.agents.templates.build import BETWEENNESS_MIN_SAMPLES, BETWEENNESS_VISIT_BUDGET, build_templates
+from gaai.agents.use_cases.mapping import derive_use_cases, unanswered_questions
+from gaai.agents.vertical.choice import builtin_verticals
+from gaai.bus.domain import (
     CollectionInfo,
     EdgeDefinition,
     GraphSchema,
@@ -24,8 +24,8 @@ from bus.domain import (
     UseCase,
     VerticalProfile,
 )
-from store import EmbeddedStore
-from store.sample import ensure_sample_graph
+from gaai.store import EmbeddedStore
+from gaai.store.sample import ensure_sample_graph
 
 ALL_VERTICES = ["customers", "products", "categories"]
 ALL_EDGES = ["purchased", "viewed", "follows", "reviewed", "belongs_to"]

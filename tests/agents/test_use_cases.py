@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agents.use_cases.mapping import derive_use_cases, unanswered_questions
-from bus.domain import (
+from gaai.agents.use_cases.mapping import derive_use_cases, unanswered_questions
+from gaai.bus.domain import (
     AlgorithmPattern,
     CollectionInfo,
     EdgeDefinition,

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from agents import vertical
-from agents.lib.algorithms import ALGORITHMS
-from agents.lib.documents import MARKDOWN, parse_document
-from agents.lib.llm import OfflineProvider, RecordingLlm
-from agents.vertical import choice
-from agents.vertical.choice import builtin_verticals, choose_vertical, load_vertical_file
-from bus.contract import ALGORITHM_NAMES, VERTICAL_NAMES, CustomPatterns, LlmCall, SubmitRequest, VerticalTask
-from bus.errors import RequestError, TaskError
-from store import EmbeddedStore
-from store.sample import ensure_sample_graph
+from gaai.agents import vertical
+from gaai.agents.lib.algorithms import ALGORITHMS
+from gaai.agents.lib.documents import MARKDOWN, parse_document
+from gaai.agents.lib.llm import OfflineProvider, RecordingLlm
+from gaai.agents.vertical import choice
+from gaai.agents.vertical.choice import builtin_verticals, choose_vertical, load_vertical_file
+from gaai.bus.contract import ALGORITHM_NAMES, VERTICAL_NAMES, CustomPatterns, LlmCall, SubmitRequest, VerticalTask
+from gaai.bus.errors import RequestError, TaskError
+from gaai.store import EmbeddedStore
+from gaai.store.sample import ensure_sample_graph
 from tests.agents.contexts import DocumentsAtHand
 
 BUNDLED = Path(__file__).resolve().parents[2] / "graph_analytics_ai" / "data" / "requirements_ecommerce.md"
@@ -363,7 +363,7 @@ class TestSubmission:
     """The orchestrator refuses a bad vertical when the workflow is submitted (a bad_request reply)."""
 
     def test_unknown_industry_and_bad_custom_vertical_are_bad_requests(self) -> None:
-        from orchestrator.runner import _check_vertical
+        from gaai.orchestrator.runner import _check_vertical
 
         for fields, message in [
             ({"industry": "literature"}, "industry: unknown industry 'literature'; use auto or one of:"),

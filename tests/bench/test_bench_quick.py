@@ -1,4 +1,4 @@
-"""The benchmark suite's smoke run: ``python -m bench --quick`` finishes and writes well-formed JSON.
+"""The benchmark suite's smoke run: ``python -m gaai.bench --quick`` finishes and writes well-formed JSON.
 
 Benchmarks are not timed tests: only that the suite runs and reports every headline key
 as a number is checked here, never whether a goal is met.
@@ -39,7 +39,7 @@ def test_quick_run_writes_every_headline_key_as_a_number(tmp_path: Path):
     env = dict(os.environ, GAAI_HOME=str(tmp_path / "home"))
     env.pop("NATS_URL", None)
     completed = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--json", str(out)],
+        [sys.executable, "-m", "gaai.bench", "--quick", "--json", str(out)],
         cwd=tmp_path,
         env=env,
         capture_output=True,

@@ -5,19 +5,19 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from bus import contract
-from bus.codec import decode_request, encode, submit_decoder, task_decoder
-from bus.errors import RequestError
-from bus.schema import SCHEMA_DIR, render
+from gaai.bus import contract
+from gaai.bus.codec import decode_request, encode, submit_decoder, task_decoder
+from gaai.bus.errors import RequestError
+from gaai.bus.schema import SCHEMA_DIR, render
 
 
 def test_committed_schemas_match_the_code():
-    """schemas/ is what `python -m bus.schema` writes today; regenerate it when the contract changes."""
+    """schemas/ is what `python -m gaai.bus.schema` writes today; regenerate it when the contract changes."""
     rendered = render()
     committed = {p.name: p.read_bytes() for p in SCHEMA_DIR.glob("*.json")}
     assert sorted(committed) == sorted(rendered)
     drifted = [name for name, body in rendered.items() if committed[name] != body]
-    assert drifted == [], f"run `python -m bus.schema`: {drifted} drifted"
+    assert drifted == [], f"run `python -m gaai.bus.schema`: {drifted} drifted"
 
 
 def test_published_descriptions_carry_no_docstring_indentation():

@@ -14,8 +14,8 @@ from typing import get_args
 
 import msgspec
 
-from bus.contract import ERROR_CODES, ErrorCode, ErrorInfo
-from bus.errors import RequestError
+from gaai.bus.contract import ERROR_CODES, ErrorCode, ErrorInfo
+from gaai.bus.errors import RequestError
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("agents", "bench", "bus", "eval", "graph_analytics_ai", "orchestrator", "store", "telemetry")

@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 
-from bus import feed as feed_module
-from bus import subjects
-from bus.connection import Bus
-from bus.feed import Feed
-from bus.settings import Settings
+from gaai.bus import feed as feed_module
+from gaai.bus import subjects
+from gaai.bus.connection import Bus
+from gaai.bus.feed import Feed
+from gaai.bus.settings import Settings
 
 AGENT = "templates"
 

@@ -1,4 +1,4 @@
-"""Heartbeat files and ``python -m bus.health``: real agent, catalog and orchestrator processes on a real
+"""Heartbeat files and ``python -m gaai.bus.health``: real agent, catalog and orchestrator processes on a real
 nats-server."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bus.server import LocalNatsServer
+from gaai.bus.server import LocalNatsServer
 from tests.conftest import assert_eventually
 from tests.processes import process_alive
 
@@ -24,9 +24,9 @@ MAX_AGE_S = 1.0
 
 
 def health(*arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """``python -m bus.health ARGUMENTS`` as a container healthcheck runs it."""
+    """``python -m gaai.bus.health ARGUMENTS`` as a container healthcheck runs it."""
     checked = subprocess.run(
-        [sys.executable, "-m", "bus.health", *arguments],
+        [sys.executable, "-m", "gaai.bus.health", *arguments],
         env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
@@ -91,7 +91,7 @@ async def test_an_agent_is_healthy_while_it_runs_unhealthy_while_stopped_and_lea
 ):
     """The check passes for longer than its max age (so the file is rewritten), fails once SIGSTOP freezes the agent's
     loop, passes again after SIGCONT; SIGTERM removes the file."""
-    agent, health_file = start("agents.vertical", fresh_nats.url)
+    agent, health_file = start("gaai.agents.vertical", fresh_nats.url)
     await assert_eventually(lambda: passes(health_file), timeout=30)
     first = written_at(health_file)
     await assert_eventually(lambda: written_at(health_file) > first + MAX_AGE_S)
@@ -121,7 +121,7 @@ async def test_an_agent_is_healthy_while_it_runs_unhealthy_while_stopped_and_lea
 async def test_an_agent_that_loses_nats_stops_refreshing_its_file_until_nats_is_back(fresh_nats, start, tmp_path):
     """With the server gone the agent keeps running but its file goes stale; a server on the same port makes it fresh
     again."""
-    agent, health_file = start("agents.vertical", fresh_nats.url)
+    agent, health_file = start("gaai.agents.vertical", fresh_nats.url)
     await assert_eventually(lambda: passes(health_file), timeout=30)
     port = urlsplit(fresh_nats.url).port
 
@@ -135,7 +135,7 @@ async def test_an_agent_that_loses_nats_stops_refreshing_its_file_until_nats_is_
 
 
 @pytest.mark.parametrize(
-    ("module", "process"), [("orchestrator", "gaai-orchestrator"), ("agents.catalog", "gaai-catalog")]
+    ("module", "process"), [("gaai.orchestrator", "gaai-orchestrator"), ("gaai.agents.catalog", "gaai-catalog")]
 )
 async def test_the_orchestrator_and_the_catalog_keep_a_heartbeat_too(fresh_nats, start, module, process):
     """Every long-running process connects through the bus, so it writes its heartbeat without code of its own."""
@@ -153,9 +153,9 @@ async def test_the_orchestrator_and_the_catalog_keep_a_heartbeat_too(fresh_nats,
 def test_a_process_that_cannot_write_its_health_file_stops_at_start_naming_it(fresh_nats, start, tmp_path):
     """A GAAI_HEALTH_FILE in a folder that does not exist is a bad setting: exit 2 with one line, like any other."""
     health_file = tmp_path / "no-such-folder" / "health.json"
-    agent, _ = start("agents.vertical", fresh_nats.url, health_file)
+    agent, _ = start("gaai.agents.vertical", fresh_nats.url, health_file)
     assert agent.wait(30) == 2
-    last_line = (tmp_path / "agents.vertical.log").read_text().strip().splitlines()[-1]
+    last_line = (tmp_path / "gaai.agents.vertical.log").read_text().strip().splitlines()[-1]
     assert last_line == (
         f"gaai-vertical: GAAI_HEALTH_FILE={str(health_file)!r}: "
         "cannot write it: No such file or directory [bad_setting]"
@@ -224,7 +224,7 @@ def test_a_bad_max_age_exits_2_with_a_message(tmp_path, max_age):
     assert checked.returncode == 2
     assert (
         checked.stderr.strip().splitlines()[-1]
-        == f"python -m bus.health: error: argument --max-age: {max_age!r} is not a number of seconds > 0"
+        == f"python -m gaai.bus.health: error: argument --max-age: {max_age!r} is not a number of seconds > 0"
     )
 
 
@@ -234,7 +234,7 @@ def test_without_a_file_or_with_a_bad_interval_the_check_exits_2_with_a_message(
     assert unnamed.returncode == 2
     assert (
         unnamed.stderr.strip().splitlines()[-1]
-        == "python -m bus.health: error: no heartbeat file: pass --file or set GAAI_HEALTH_FILE"
+        == "python -m gaai.bus.health: error: no heartbeat file: pass --file or set GAAI_HEALTH_FILE"
     )
     bad_interval = health("--file", str(heartbeat(tmp_path / "health.json", 0)), env={"GAAI_HEALTH_INTERVAL_S": "soon"})
     assert (bad_interval.returncode, bad_interval.stderr) == (

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from bus import subjects
-from bus.codec import encode
-from bus.connection import Bus
-from bus.contract import TaskEvent, WorkflowEvent
-from bus.settings import Settings
+from gaai.bus import subjects
+from gaai.bus.codec import encode
+from gaai.bus.connection import Bus
+from gaai.bus.contract import TaskEvent, WorkflowEvent
+from gaai.bus.settings import Settings
 
 
 async def test_key_value_entries_compare_and_set(fresh_nats):

@@ -11,12 +11,12 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from bus import subjects
-from bus.codec import encode
-from bus.connection import Bus
-from bus.contract import ErrorInfo, ErrorReply
-from bus.errors import BusError
-from bus.settings import Settings
+from gaai.bus import subjects
+from gaai.bus.codec import encode
+from gaai.bus.connection import Bus
+from gaai.bus.contract import ErrorInfo, ErrorReply
+from gaai.bus.errors import BusError
+from gaai.bus.settings import Settings
 from graph_analytics_ai.client import connected_client
 
 

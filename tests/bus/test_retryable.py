@@ -10,13 +10,13 @@ import json
 
 import pytest
 
-from bus import subjects
-from bus.connection import Bus
-from bus.contract import ERROR_CODES, RETRYABLE_CODES, ErrorCode, ErrorReply
-from bus.errors import BusError, RequestError, TaskError
-from bus.requests import workflow_status
-from bus.service import add_endpoint, answer, error_reply
-from bus.settings import Settings
+from gaai.bus import subjects
+from gaai.bus.connection import Bus
+from gaai.bus.contract import ERROR_CODES, RETRYABLE_CODES, ErrorCode, ErrorReply
+from gaai.bus.errors import BusError, RequestError, TaskError
+from gaai.bus.requests import workflow_status
+from gaai.bus.service import add_endpoint, answer, error_reply
+from gaai.bus.settings import Settings
 
 RETRYABLE = {
     "bad_argument": False,

@@ -9,16 +9,16 @@ import nats
 import nats.errors
 import pytest
 
-from bus.connection import Bus
-from bus.contract import AGENT_NAMES, SubmitRequest
-from bus.errors import BusError
-from bus.security import authorization_block
-from bus.server import LocalNatsServer
-from bus.settings import Settings
+from gaai.bus.connection import Bus
+from gaai.bus.contract import AGENT_NAMES, SubmitRequest
+from gaai.bus.errors import BusError
+from gaai.bus.security import authorization_block
+from gaai.bus.server import LocalNatsServer
+from gaai.bus.settings import Settings
+from gaai.store import EmbeddedStore
+from gaai.store.sample import ensure_sample_graph
 from graph_analytics_ai.client import connected_client
 from graph_analytics_ai.stack import LocalStack
-from store import EmbeddedStore
-from store.sample import ensure_sample_graph
 
 USERS = ("orchestrator", "client", *AGENT_NAMES)
 
@@ -99,8 +99,8 @@ def test_shipped_server_configuration_matches_the_generator():
 
 async def test_token_authentication(tmp_path):
     """NATS_TOKEN: the right token connects, a wrong one is refused with a clear error."""
-    from bus.errors import BusError
-    from bus.server import LocalNatsServer
+    from gaai.bus.errors import BusError
+    from gaai.bus.server import LocalNatsServer
 
     config = tmp_path / "token.conf"
     config.write_text('authorization { token: "s3cret-token" }\n')
@@ -159,8 +159,8 @@ def _certificates(folder):
 @pytest.mark.skipif(__import__("shutil").which("openssl") is None, reason="no openssl to make test certificates")
 async def test_tls_with_our_ca(tmp_path):
     """NATS_CA: a server with TLS accepts us when we trust its CA; without the CA the connection fails."""
-    from bus.errors import BusError
-    from bus.server import LocalNatsServer
+    from gaai.bus.errors import BusError
+    from gaai.bus.server import LocalNatsServer
 
     ca = _certificates(tmp_path)
     config = tmp_path / "tls.conf"
@@ -180,8 +180,8 @@ async def test_nkey_authentication(tmp_path):
 
     import nkeys
 
-    from bus.errors import BusError
-    from bus.server import LocalNatsServer
+    from gaai.bus.errors import BusError
+    from gaai.bus.server import LocalNatsServer
 
     seed = nkeys.encode_seed(_os.urandom(32), nkeys.PREFIX_BYTE_USER)
     public = nkeys.from_seed(seed).public_key.decode()
@@ -286,7 +286,7 @@ def _operator_mode(folder):
 
 async def test_creds_file_login_in_operator_mode(tmp_path):
     """NATS_CREDS: a user JWT + seed file logs in (and sets up JetStream); no credentials, no login."""
-    from bus.server import LocalNatsServer
+    from gaai.bus.server import LocalNatsServer
 
     config, creds = _operator_mode(tmp_path)
     with LocalNatsServer(tmp_path / "store", config_file=config) as server:

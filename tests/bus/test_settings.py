@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from bus.errors import GaaiError
-from bus.settings import Settings, nats_servers
+from gaai.bus.errors import GaaiError
+from gaai.bus.settings import Settings, nats_servers
 
 
 @pytest.mark.parametrize(
@@ -85,7 +85,7 @@ def test_a_process_given_a_bad_value_exits_2_with_one_line(tmp_path, module):
 def test_the_execution_agent_runs_as_many_cpu_workers_as_gaai_cpu_workers_says(tmp_path, nats_server):
     env = {**os.environ, "GAAI_CPU_WORKERS": "3", "GAAI_HOME": str(tmp_path), "NATS_URL": nats_server.url}
     agent = subprocess.Popen(
-        [sys.executable, "-m", "agents.execution"],
+        [sys.executable, "-m", "gaai.agents.execution"],
         env=env,
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,

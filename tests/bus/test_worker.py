@@ -7,14 +7,14 @@ import asyncio
 import pytest
 from nats.js.api import ConsumerConfig
 
-from bus import subjects
-from bus.codec import encode, event_decoder, result_decoder
-from bus.connection import Bus
-from bus.contract import SchemaTask, TaskEnvelope, VerticalResult
-from bus.domain import VerticalProfile
-from bus.errors import TaskError
-from bus.settings import Settings
-from bus.worker import serve
+from gaai.bus import subjects
+from gaai.bus.codec import encode, event_decoder, result_decoder
+from gaai.bus.connection import Bus
+from gaai.bus.contract import SchemaTask, TaskEnvelope, VerticalResult
+from gaai.bus.domain import VerticalProfile
+from gaai.bus.errors import TaskError
+from gaai.bus.settings import Settings
+from gaai.bus.worker import serve
 
 AGENT = "schema"
 
@@ -195,7 +195,7 @@ async def test_duplicate_task_publishes_are_dropped(fresh_nats, duplicates):
 
 async def test_a_task_over_its_timeout_is_stopped_parked_and_reported(fresh_nats):
     """GAAI_TASK_TIMEOUT_S: an overrunning handler is cancelled, answered 'timeout' and parked in the DLQ."""
-    from bus.codec import dead_letter_decoder
+    from gaai.bus.codec import dead_letter_decoder
 
     interrupted = asyncio.Event()
 

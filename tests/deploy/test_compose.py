@@ -8,6 +8,7 @@ users the shipped server configuration defines, which files the build context ho
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import importlib
 import importlib.util
@@ -29,10 +30,10 @@ import pytest
 import yaml
 from packaging.specifiers import SpecifierSet
 
-from bus import settings as bus_settings
-from bus.connection import TOPOLOGY_WAIT_S
-from bus.contract import AGENT_NAMES, TASK_AGENTS
-from bus.server import nats_server_binary
+from gaai.bus import settings as bus_settings
+from gaai.bus.connection import TOPOLOGY_WAIT_S
+from gaai.bus.contract import AGENT_NAMES, TASK_AGENTS
+from gaai.bus.server import nats_server_binary
 from graph_analytics_ai.stack import ENTRY_MODULES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +41,15 @@ COMPOSE = ROOT / "compose.yaml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def installed_folders() -> frozenset[str]:
+    """The repository's folders the wheel installs: the app, and the ones setup.py maps under ``gaai.``."""
+    tree = ast.parse((ROOT / "setup.py").read_text())
+    layers = next(
+        node.value for node in tree.body if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "LAYERS"
+    )
+    return frozenset({"graph_analytics_ai", *ast.literal_eval(layers)})
 
 
 # ---------------------------------------------------------------- reading the files
@@ -119,10 +129,10 @@ def process_of(name: str, service: dict) -> tuple[str, str]:
     argv = command(service)
     if argv[:2] == ["python", "-m"]:
         module = argv[2]
-        if module == "orchestrator":
+        if module == "gaai.orchestrator":
             return "orchestrator", "orchestrator"
-        if module.startswith("agents."):
-            return "agent", module.removeprefix("agents.")
+        if module.startswith("gaai.agents."):
+            return "agent", module.removeprefix("gaai.agents.")
     if argv[:1] == ["gaai"]:
         if argv[1:2] == ["orchestrator"]:
             return "orchestrator", "orchestrator"
@@ -177,8 +187,8 @@ def variables_read_by_the_code() -> frozenset[str]:
     """Environment variables the project's packages read: ``Settings.from_env``'s and every ``os.environ`` lookup."""
     names = {variable for _, variable, _ in bus_settings._ENVIRONMENT}
     lookup = re.compile(r"""os\.environ(?:\.get\(|\[)\s*["']([A-Za-z_][A-Za-z0-9_]*)["']""")
-    for package in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]:
-        for path in ROOT.glob(f"{package.rstrip('*')}/**/*.py"):
+    for package in installed_folders():
+        for path in ROOT.glob(f"{package}/**/*.py"):
             names.update(lookup.findall(path.read_text()))
     return frozenset(names)
 
@@ -434,15 +444,15 @@ def test_execution_is_replicated_and_every_dependency_waits_for_a_healthy_server
             )
 
 
-HEALTH_CHECK = "bus.health"
+HEALTH_CHECK = "gaai.bus.health"
 
 
 def test_every_long_running_process_has_a_healthcheck_on_a_heartbeat_file_of_its_own(tmp_path):
-    """Every gaai service but the one-shot client checks its process with ``python -m bus.health`` in exec form (the
-    image needs no shell or network tool for it), reading GAAI_HEALTH_FILE. That file is on no volume: the replicas of a
-    service share its volumes and would overwrite each other's heartbeat. The start period outlasts the wait for the
-    orchestrator's streams, before which an agent has not connected and writes no heartbeat. The command as written
-    passes on a heartbeat one interval old and fails when there is none.
+    """Every gaai service but the one-shot client checks its process with ``python -m gaai.bus.health`` in exec form
+    (the image needs no shell or network tool for it), reading GAAI_HEALTH_FILE. That file is on no volume: the
+    replicas of a service share its volumes and would overwrite each other's heartbeat. The start period outlasts the
+    wait for the orchestrator's streams, before which an agent has not connected and writes no heartbeat. The command
+    as written passes on a heartbeat one interval old and fails when there is none.
     """
     commands = set()
     for name, service in our_services().items():
@@ -538,10 +548,8 @@ def test_the_dockerfile_builds_from_files_that_exist_and_reach_the_build_context
                 left_out = [str(p.relative_to(ROOT)) for p in files if dockerignore_excludes(str(p.relative_to(ROOT)))]
                 assert not left_out, f".dockerignore leaves out what COPY {source} needs: {left_out[:5]}"
                 copied.add(source.rstrip("/"))
-    packages = {
-        package.rstrip("*").rstrip(".") for package in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]
-    }
-    assert packages | {"pyproject.toml", PYPROJECT["project"]["readme"]} <= copied, (
+    packages = installed_folders()
+    assert packages | {"pyproject.toml", "setup.py", PYPROJECT["project"]["readme"]} <= copied, (
         f"not copied: {sorted(packages - copied)}"
     )
     assert (
@@ -596,7 +604,7 @@ def test_the_image_sets_only_variables_the_code_reads():
             assert not unread, f"the Dockerfile sets {unread}, which no code reads"
 
 
-PRECOMPILE = "agents.execution.precompile"
+PRECOMPILE = "gaai.agents.execution.precompile"
 
 
 def test_the_image_carries_the_execution_engine_compiled_for_its_user():

@@ -12,11 +12,11 @@ import asyncio
 import os
 import sys
 
-from bus.connection import Bus
-from bus.contract import TaskEnvelope
-from bus.errors import TaskError
-from bus.process import process_settings, run_process
-from bus.worker import Job, serve, this_instance
+from gaai.bus.connection import Bus
+from gaai.bus.contract import TaskEnvelope
+from gaai.bus.errors import TaskError
+from gaai.bus.process import process_settings, run_process
+from gaai.bus.worker import Job, serve, this_instance
 
 
 async def hold(envelope: TaskEnvelope, job: Job):

@@ -8,13 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bus import subjects
-from bus.contract import AGENT_NAMES, SubmitRequest
-from bus.settings import Settings
+from gaai.bus import subjects
+from gaai.bus.contract import AGENT_NAMES, SubmitRequest
+from gaai.bus.settings import Settings
+from gaai.store import EmbeddedStore
+from gaai.store.sample import ensure_sample_graph
 from graph_analytics_ai.client import connected_client
 from graph_analytics_ai.stack import LocalStack
-from store import EmbeddedStore
-from store.sample import ensure_sample_graph
 
 SLOW_AGENT = Path(__file__).with_name("emulated_slow_agent.py")
 ROOT = Path(__file__).parents[2]

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from bus.errors import GaaiError
+from gaai.bus.errors import GaaiError
+from gaai.store import EmbeddedStore
+from gaai.store.sample import ensure_sample_graph
 from graph_analytics_ai.session import run_workflow
 from graph_analytics_ai.stack import LocalStack
-from store import EmbeddedStore
-from store.sample import ensure_sample_graph
 
 GAAI = [sys.executable, "-m", "graph_analytics_ai.cli"]
 
@@ -87,9 +87,9 @@ BAD_URLS = [
 @pytest.mark.parametrize(
     "argv",
     [
-        [sys.executable, "-m", "orchestrator"],
-        [sys.executable, "-m", "agents.vertical"],
-        [sys.executable, "-m", "agents.catalog"],
+        [sys.executable, "-m", "gaai.orchestrator"],
+        [sys.executable, "-m", "gaai.agents.vertical"],
+        [sys.executable, "-m", "gaai.agents.catalog"],
         [*GAAI, "status", "wf1"],
         [*GAAI, "up"],
     ],

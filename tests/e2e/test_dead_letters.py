@@ -9,12 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bus.contract import AGENT_NAMES, SubmitRequest
-from bus.settings import Settings
+from gaai.bus.contract import AGENT_NAMES, SubmitRequest
+from gaai.bus.settings import Settings
+from gaai.store import EmbeddedStore
+from gaai.store.sample import ensure_sample_graph
 from graph_analytics_ai.client import connected_client
 from graph_analytics_ai.stack import LocalStack
-from store import EmbeddedStore
-from store.sample import ensure_sample_graph
 
 EMULATED = Path(__file__).with_name("emulated_slow_agent.py")
 ROOT = Path(__file__).parents[2]
@@ -71,7 +71,7 @@ async def test_poison_executions_are_parked_and_can_be_retried(home):
                 poison.terminate()
                 poison.wait(10)
                 healthy = subprocess.Popen(
-                    [sys.executable, "-m", "agents.execution"],
+                    [sys.executable, "-m", "gaai.agents.execution"],
                     env=env,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,

@@ -51,15 +51,15 @@ import pyarrow.parquet as pq
 import pytest
 from nats.js.api import DeliverPolicy
 
-from agents.catalog import Catalog, catalog_path
-from bus import subjects
-from bus.connection import Bus
-from bus.contract import TASK_AGENTS
-from bus.server import LocalNatsServer
-from bus.settings import Settings
+from gaai.agents.catalog import Catalog, catalog_path
+from gaai.bus import subjects
+from gaai.bus.connection import Bus
+from gaai.bus.contract import TASK_AGENTS
+from gaai.bus.server import LocalNatsServer
+from gaai.bus.settings import Settings
+from gaai.store import EmbeddedStore
+from gaai.store.sample import ensure_sample_graph
 from graph_analytics_ai.stack import LocalStack, ManagedProcess
-from store import EmbeddedStore
-from store.sample import ensure_sample_graph
 from tests.processes import process_alive
 
 BIG = "big"
@@ -652,8 +652,8 @@ async def test_orchestrator_dying_around_saving_the_fan_out_still_completes(rig,
     point (its KV update never returns and its connection is dropped, as with SIGKILL);
     a fresh orchestrator then takes over, as the supervisor's restart would.
     """
-    from orchestrator.runner import Orchestrator
-    from orchestrator.state import state_decoder
+    from gaai.orchestrator.runner import Orchestrator
+    from gaai.orchestrator.state import state_decoder
 
     ensure_sample_graph(EmbeddedStore(rig.home), "ecommerce")
     server = rig.nats()

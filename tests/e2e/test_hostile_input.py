@@ -34,9 +34,9 @@ import nats.errors
 import nats.js.errors
 import pytest
 
-from bus import subjects
+from gaai.bus import subjects
+from gaai.store import EmbeddedStore
 from graph_analytics_ai.stack import LocalStack
-from store import EmbeddedStore
 
 GRAPH = "hostile"
 PEOPLE = 80

@@ -13,14 +13,14 @@ import msgspec
 import networkx as nx
 import pytest
 
-from bus.connection import Bus
-from bus.contract import DocumentInput, SubmitRequest
-from bus.domain import EdgeSemantics
-from bus.errors import RequestError
-from bus.settings import Settings
+from gaai.bus.connection import Bus
+from gaai.bus.contract import DocumentInput, SubmitRequest
+from gaai.bus.domain import EdgeSemantics
+from gaai.bus.errors import RequestError
+from gaai.bus.settings import Settings
+from gaai.orchestrator.runner import Orchestrator
+from gaai.store import EmbeddedStore
 from graph_analytics_ai.client import WorkflowClient
-from orchestrator.runner import Orchestrator
-from store import EmbeddedStore
 
 GAAI = [sys.executable, "-m", "graph_analytics_ai.cli"]
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from agents.catalog import Catalog, catalog_path
-from bus.contract import SubmitRequest
-from bus.settings import Settings
+from gaai.agents.catalog import Catalog, catalog_path
+from gaai.bus.contract import SubmitRequest
+from gaai.bus.settings import Settings
+from gaai.store import EmbeddedStore
+from gaai.store.sample import ensure_sample_graph
 from graph_analytics_ai.client import connected_client
 from graph_analytics_ai.stack import LocalStack
-from store import EmbeddedStore
-from store.sample import ensure_sample_graph
 
 WORKFLOWS = 50
 TEMPLATES = 2

@@ -15,10 +15,10 @@ import nats
 import nats.errors
 import pytest
 
-from bus.contract import AGENT_NAMES, TASK_AGENTS
+from gaai.bus.contract import AGENT_NAMES, TASK_AGENTS
+from gaai.store import EmbeddedStore
+from gaai.store.sample import ensure_sample_graph
 from graph_analytics_ai.stack import LocalStack
-from store import EmbeddedStore
-from store.sample import ensure_sample_graph
 from tests.processes import processes_in_session
 
 GAAI = [sys.executable, "-m", "graph_analytics_ai.cli"]
@@ -223,8 +223,8 @@ async def test_any_language_can_submit_plain_json(stack):
 
 async def test_execution_replicas_share_the_templates(stack):
     """With two execution replicas, the executions of one workflow are spread over both."""
-    from bus.contract import SubmitRequest
-    from bus.settings import Settings
+    from gaai.bus.contract import SubmitRequest
+    from gaai.bus.settings import Settings
     from graph_analytics_ai.client import connected_client
 
     async with connected_client(Settings(nats_url=stack.nats_url), name="test") as client:

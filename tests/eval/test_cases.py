@@ -9,11 +9,11 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from eval.cases import CASES, build_case, write_files
-from eval.karate import FRIENDSHIPS, INSTRUCTOR_FACTION, faction_of
-from eval.metrics import normalized_mutual_information, top_k, top_k_overlap
-from eval.reference import Selection
-from store import EmbeddedStore
+from gaai.eval.cases import CASES, build_case, write_files
+from gaai.eval.karate import FRIENDSHIPS, INSTRUCTOR_FACTION, faction_of
+from gaai.eval.metrics import normalized_mutual_information, top_k, top_k_overlap
+from gaai.eval.reference import Selection
+from gaai.store import EmbeddedStore
 
 
 def _whole(name: str) -> tuple:

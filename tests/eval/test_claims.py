@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents.reporting.privacy import pseudonym
-from eval.claims import ResultView, Subgraph, check_report
-from eval.metrics import modularity
-from eval.scoring import labels_of
-from store import EmbeddedStore
+from gaai.agents.reporting.privacy import pseudonym
+from gaai.eval.claims import ResultView, Subgraph, check_report
+from gaai.eval.metrics import modularity
+from gaai.eval.scoring import labels_of
+from gaai.store import EmbeddedStore
 
 CUSTOMERS = [("c1", "Sofia Brown"), ("c2", "Liam Chen"), ("c3", "Ava Patel")]
 PRODUCTS = [("p1", "Trail Tent"), ("p2", "Camp Stove")]

@@ -8,7 +8,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from eval.metrics import (
+from gaai.eval.metrics import (
     adjusted_rand_index,
     jaccard,
     modularity,

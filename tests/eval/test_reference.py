@@ -6,9 +6,9 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
-from bus.domain import EdgeSemantics
-from eval.cases import Case, EdgeFile, GraphData
-from eval.reference import Selection
+from gaai.bus.domain import EdgeSemantics
+from gaai.eval.cases import Case, EdgeFile, GraphData
+from gaai.eval.reference import Selection
 
 
 def _case() -> Case:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bus.domain import RequirementCoverage
-from eval.cases import build_case, write_files
-from eval.scoring import coverage_outcome, personal_data_found
+from gaai.bus.domain import RequirementCoverage
+from gaai.eval.cases import build_case, write_files
+from gaai.eval.scoring import coverage_outcome, personal_data_found
+from gaai.store import EmbeddedStore
 from graph_analytics_ai.ai.agents import Report
-from store import EmbeddedStore
 
 
 def _entry(requirement: str, status: str, templates: list[str], reason: str) -> RequirementCoverage:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.cases import CASES
+from gaai.eval.cases import CASES
 
 ROOT = Path(__file__).resolve().parents[2]
 

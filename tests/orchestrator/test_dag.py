@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from bus.contract import (
+from gaai.bus.contract import (
     ErrorInfo,
     ExecutionResult,
     Instance,
@@ -20,7 +20,7 @@ from bus.contract import (
     UseCasesResult,
     VerticalResult,
 )
-from bus.domain import (
+from gaai.bus.domain import (
     AnalysisTemplate,
     CollectionInfo,
     ExecutionSummary,
@@ -34,8 +34,8 @@ from bus.domain import (
     UseCase,
     VerticalProfile,
 )
-from orchestrator.dag import Dispatch, Finished, Submitted, advance, announcement
-from orchestrator.state import WorkflowState
+from gaai.orchestrator.dag import Dispatch, Finished, Submitted, advance, announcement
+from gaai.orchestrator.state import WorkflowState
 
 WF = "wf-test"
 INSTANCE = Instance(agent="x", host="h", pid=1, instance_id="i")
@@ -258,7 +258,7 @@ def test_catalog_is_not_a_task():
 
 def test_state_round_trips_through_json():
     """The state stored in KV decodes back to the same value."""
-    from orchestrator.state import state_decoder, state_encoder
+    from gaai.orchestrator.state import state_decoder, state_encoder
 
     state, _ = run_to_templates(make_state(), 2)
     assert state_decoder.decode(state_encoder.encode(state)) == state
@@ -274,7 +274,7 @@ def test_every_template_gets_exactly_one_execution_and_report(n):
 
 def test_cancel_stops_everything_and_ignores_late_answers():
     """After a cancel no task is dispatched and a late result changes nothing."""
-    from orchestrator.dag import Cancelled
+    from gaai.orchestrator.dag import Cancelled
 
     state, _ = run_to_templates(make_state(), 2)
     state, commands = advance(state, Cancelled("user changed their mind"), 4.0)
@@ -289,7 +289,7 @@ def test_cancel_stops_everything_and_ignores_late_answers():
 
 def test_retry_reopens_a_failed_workflow_and_runs_the_task_again():
     """A retried execution gets a new attempt, its skipped report waits again, the failure is cleared."""
-    from orchestrator.dag import Retried
+    from gaai.orchestrator.dag import Retried
 
     state, _ = run_to_templates(make_state(max_executions=1), 1)
     state, _ = advance(state, reply(f"{WF}.execution.TPL-001", error=ErrorInfo(code="internal", message="boom")), 4.0)

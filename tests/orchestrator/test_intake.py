@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bus.errors import RequestError
+from gaai.bus.errors import RequestError
+from gaai.orchestrator.intake import media_type_of, sandboxed_path
 from graph_analytics_ai.session import resolve_document
-from orchestrator.intake import media_type_of, sandboxed_path
 
 
 @pytest.fixture

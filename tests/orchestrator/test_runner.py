@@ -6,15 +6,15 @@ import asyncio
 import time
 from pathlib import Path
 
-from bus import subjects
-from bus.connection import Bus
-from bus.contract import DocumentInput, SubmitRequest
-from bus.errors import RequestError
-from bus.settings import Settings
+from gaai.bus import subjects
+from gaai.bus.connection import Bus
+from gaai.bus.contract import DocumentInput, SubmitRequest
+from gaai.bus.errors import RequestError
+from gaai.bus.settings import Settings
+from gaai.orchestrator.intake import MAX_DOCUMENT_BYTES
+from gaai.orchestrator.runner import Orchestrator
+from gaai.store import EmbeddedStore
 from graph_analytics_ai.client import WorkflowClient
-from orchestrator.intake import MAX_DOCUMENT_BYTES
-from orchestrator.runner import Orchestrator
-from store import EmbeddedStore
 
 
 async def stored_tasks(bus: Bus) -> int:

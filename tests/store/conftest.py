@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from store import EmbeddedStore
+from gaai.store import EmbeddedStore
 
 
 @pytest.fixture

@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from store import EmbeddedStore
+from gaai.store import EmbeddedStore
 
 REPO = Path(__file__).resolve().parents[2]
 
 IMPORT = """
 import sys
 from pathlib import Path
-from store import EmbeddedStore
+from gaai.store import EmbeddedStore
 store = EmbeddedStore(Path(sys.argv[1]))
 for i in range(int(sys.argv[4])):
     source = Path(sys.argv[2] if i % 2 == 0 else sys.argv[3])
@@ -27,7 +27,7 @@ for i in range(int(sys.argv[4])):
 READ = """
 import json, sys
 from pathlib import Path
-from store import EmbeddedStore
+from gaai.store import EmbeddedStore
 store = EmbeddedStore(Path(sys.argv[1]))
 expected = json.loads(sys.argv[2])
 stop = Path(sys.argv[3])
@@ -53,8 +53,8 @@ print(json.dumps({"reads": reads, "problems": problems}))
 ENSURE = """
 import sys
 from pathlib import Path
-from store import EmbeddedStore
-from store.sample import ensure_sample_graph
+from gaai.store import EmbeddedStore
+from gaai.store.sample import ensure_sample_graph
 print(ensure_sample_graph(EmbeddedStore(Path(sys.argv[1]))).version)
 """
 

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from store import (
+from gaai.store import (
     EmbeddedStore,
     GraphExistsError,
     GraphImportError,

@@ -11,8 +11,8 @@ import pytest
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from store import EmbeddedStore, GraphArrays
-from store.sample import ensure_sample_graph, generate_ecommerce
+from gaai.store import EmbeddedStore, GraphArrays
+from gaai.store.sample import ensure_sample_graph, generate_ecommerce
 
 VERTEX_COLLECTIONS = ["customers", "products", "categories"]
 EDGE_COLLECTIONS = ["purchased", "viewed", "reviewed", "follows", "belongs_to"]

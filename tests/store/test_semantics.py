@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bus.domain import EdgeSemantics
-from store import EmbeddedStore, GraphImportError, StoreError
+from gaai.bus.domain import EdgeSemantics
+from gaai.store import EmbeddedStore, GraphImportError, StoreError
 from tests.files import write_jsonl
 
 

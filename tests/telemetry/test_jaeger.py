@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from bus.contract import AGENT_NAMES, SubmitRequest
-from bus.settings import Settings
+from gaai.bus.contract import AGENT_NAMES, SubmitRequest
+from gaai.bus.settings import Settings
+from gaai.store import EmbeddedStore
+from gaai.store.sample import ensure_sample_graph
 from graph_analytics_ai.client import connected_client
 from graph_analytics_ai.stack import LocalStack
-from store import EmbeddedStore
-from store.sample import ensure_sample_graph
 
 JAEGER = os.environ.get("GAAI_JAEGER_BIN", "")
 CONFIG = Path(__file__).parents[2] / "tools" / "jaeger" / "jaeger-test.yaml"

@@ -7,7 +7,7 @@ import json
 
 import structlog
 
-from telemetry.logging import bind_task, setup_logging, unbind_task
+from gaai.telemetry.logging import bind_task, setup_logging, unbind_task
 
 
 def test_lines_inside_a_task_carry_its_ids():

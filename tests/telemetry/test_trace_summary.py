@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bus.contract import Instance, LlmCall, TaskState, WorkflowProgress
+from gaai.bus.contract import Instance, LlmCall, TaskState, WorkflowProgress
 from graph_analytics_ai.trace import format_summary, summarize, trace_html, trace_markdown
 
 INSTANCE = Instance(agent="execution", host="h", pid=1, instance_id="i")

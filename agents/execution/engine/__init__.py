@@ -37,12 +37,12 @@ from types import ModuleType
 import numpy as np
 from numba.core.registry import CPUDispatcher
 
-from agents.execution.engine import betweenness, communities, graph_views, pagerank
-from agents.execution.engine.betweenness import run_betweenness
-from agents.execution.engine.communities import run_label_propagation, run_louvain
-from agents.execution.engine.compiled import usable_cores
-from agents.execution.engine.components import run_components
-from agents.execution.engine.graph_views import (
+from gaai.agents.execution.engine import betweenness, communities, graph_views, pagerank
+from gaai.agents.execution.engine.betweenness import run_betweenness
+from gaai.agents.execution.engine.communities import run_label_propagation, run_louvain
+from gaai.agents.execution.engine.compiled import usable_cores
+from gaai.agents.execution.engine.components import run_components
+from gaai.agents.execution.engine.graph_views import (
     checked_edges,
     checked_undirected,
     checked_weights,
@@ -51,10 +51,10 @@ from agents.execution.engine.graph_views import (
     undirected_both_ways,
     weighted_ties,
 )
-from agents.execution.engine.output import AlgorithmOutput
-from agents.execution.engine.pagerank import pagerank_pull, run_pagerank
-from agents.lib.algorithms import ALGORITHMS, algorithm_spec, resolve_params
-from bus.errors import TaskError
+from gaai.agents.execution.engine.output import AlgorithmOutput
+from gaai.agents.execution.engine.pagerank import pagerank_pull, run_pagerank
+from gaai.agents.lib.algorithms import ALGORITHMS, algorithm_spec, resolve_params
+from gaai.bus.errors import TaskError
 
 __all__ = ["AlgorithmOutput", "compiled_kernels", "load_compiled_kernels", "run_algorithm", "usable_cores"]
 

@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from agents.execution.engine.compiled import kernel, usable_cores
-from agents.execution.engine.graph_views import shortest_edges, simple_graph
-from agents.execution.engine.output import AlgorithmOutput
+from gaai.agents.execution.engine.compiled import kernel, usable_cores
+from gaai.agents.execution.engine.graph_views import shortest_edges, simple_graph
+from gaai.agents.execution.engine.output import AlgorithmOutput
 
 
 def run_betweenness(

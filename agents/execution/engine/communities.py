@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import numpy as np
 import scipy.sparse as sp
 
-from agents.execution.engine.compiled import kernel
-from agents.execution.engine.graph_views import simple_graph, weighted_ties
-from agents.execution.engine.output import AlgorithmOutput, renumber_by_size
+from gaai.agents.execution.engine.compiled import kernel
+from gaai.agents.execution.engine.graph_views import simple_graph, weighted_ties
+from gaai.agents.execution.engine.output import AlgorithmOutput, renumber_by_size
 
 # Share of unstable vertices that move in one label-propagation round. Moving all of them
 # at once (synchronous) makes labels oscillate on bipartite-like parts; moving a random

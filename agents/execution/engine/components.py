@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.sparse.csgraph import connected_components
 
-from agents.execution.engine.graph_views import as_pattern, grouped_by_row, undirected_both_ways
-from agents.execution.engine.output import AlgorithmOutput, renumber_by_size
+from gaai.agents.execution.engine.graph_views import as_pattern, grouped_by_row, undirected_both_ways
+from gaai.agents.execution.engine.output import AlgorithmOutput, renumber_by_size
 
 
 def run_components(n: int, src: np.ndarray, dst: np.ndarray, strong: bool) -> AlgorithmOutput:

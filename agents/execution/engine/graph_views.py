@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from agents.execution.engine.compiled import kernel
-from bus.errors import TaskError
+from gaai.agents.execution.engine.compiled import kernel
+from gaai.bus.errors import TaskError
 
 
 def checked_edges(num_vertices: int, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

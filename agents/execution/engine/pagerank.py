@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import scipy.sparse as sp
 
-from agents.execution.engine.compiled import kernel, usable_cores
-from agents.execution.engine.graph_views import grouped_by_row
-from agents.execution.engine.output import AlgorithmOutput
+from gaai.agents.execution.engine.compiled import kernel, usable_cores
+from gaai.agents.execution.engine.graph_views import grouped_by_row
+from gaai.agents.execution.engine.output import AlgorithmOutput
 
 # Edges from which PageRank pulls with compiled kernels instead of iterating scipy
 # mat-vecs: below it, numba's one-time load in a fresh process costs more than the pull

@@ -30,9 +30,10 @@ from pathlib import Path
 
 import msgspec
 
-from agents.lib.llm import LLM_PROVIDERS
-from bus.contract import WorkflowProgress
-from bus.errors import GaaiError
+from gaai.agents.lib.llm import LLM_PROVIDERS
+from gaai.bus.contract import WorkflowProgress
+from gaai.bus.errors import GaaiError
+from gaai.store import default_home
 from graph_analytics_ai.client import ReportFiles
 from graph_analytics_ai.progress import ProgressPrinter
 from graph_analytics_ai.session import (
@@ -44,7 +45,6 @@ from graph_analytics_ai.session import (
     write_outputs,
 )
 from graph_analytics_ai.trace import TraceSummary, export_trace, format_summary, summarize
-from store import default_home
 
 __all__ = ["AgenticWorkflowRunner", "Report", "WorkflowState", "run_agentic_workflow_async"]
 
@@ -114,8 +114,8 @@ class AgenticWorkflowRunner:
         enable_parallelism: bool = True,
     ) -> WorkflowState:
         if self.graph_name == "ecommerce":
-            from store import EmbeddedStore
-            from store.sample import ensure_sample_graph
+            from gaai.store import EmbeddedStore
+            from gaai.store.sample import ensure_sample_graph
 
             ensure_sample_graph(EmbeddedStore(self.home), "ecommerce")
         on_event = ProgressPrinter() if self.enable_debug_mode else None
