@@ -340,7 +340,7 @@ class TestWeightedCommunities:
         n, src, dst, weights, block = self.planted(19, 0.3)
         out = run_algorithm("label_propagation", n, src, dst, {}, weights=weights)
         assert same_partition(out.values, block)
-        assert out.engine == "numpy-lp-weighted"
+        assert out.engine == "numba-lp-weighted"
         assert not same_partition(run_algorithm("label_propagation", n, src, dst, {}).values, block)
 
     @pytest.mark.parametrize("seed", range(5))

@@ -1,5 +1,5 @@
-"""Communities: label propagation (vectorised, semi-synchronous, seeded) and Louvain (compiled,
-sequential), and the modularity of a partition.
+"""Communities: label propagation (compiled, asynchronous, seeded) and Louvain (compiled, sequential),
+and the modularity of a partition.
 """
 
 from __future__ import annotations
@@ -14,12 +14,6 @@ from gaai.agents.execution.engine.compiled import kernel
 from gaai.agents.execution.engine.graph_views import simple_graph, weighted_ties
 from gaai.agents.execution.engine.output import AlgorithmOutput, renumber_by_size
 
-# Share of unstable vertices that move in one label-propagation round. Moving all of them
-# at once (synchronous) makes labels oscillate on bipartite-like parts; moving a random
-# half breaks the symmetry, as asynchronous propagation does, while staying vectorised.
-_LP_MOVE_SHARE = 0.5
-
-
 # Entries (vertex, neighbour) handled at once where a step works per entry: the working
 # set stays a few MB however large the graph, instead of several arrays per edge.
 _BLOCK_ENTRIES = 1 << 16
@@ -32,14 +26,6 @@ def _row_blocks(indptr: np.ndarray, rows: np.ndarray, entries: int) -> Iterator[
     bounds = np.unique(np.concatenate(([0], cuts, [rows.size])))
     for begin, end in itertools.pairwise(bounds):
         yield slice(int(begin), int(end))
-
-
-def _row_entries(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For the given rows: the position of each of their entries, and which row (0..len-1) it belongs to."""
-    starts = indptr[rows]
-    lengths = indptr[rows + 1] - starts
-    owner = np.repeat(np.arange(rows.size), lengths)
-    return np.arange(owner.size) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths), owner
 
 
 # Louvain's local moving stops after a pass that raised modularity by less than this
@@ -71,79 +57,79 @@ def partition_modularity(labels: np.ndarray, ties: sp.csr_array) -> float | None
 
 
 def run_label_propagation(ties: sp.csr_array, max_iterations: int, seed: int) -> AlgorithmOutput:
-    """Label propagation with Raghavan's stopping rule, vectorised over blocks of vertices.
+    """Asynchronous label propagation with Raghavan's stopping rule, compiled.
 
-    A vertex is unstable while its label is not among the most frequent labels of its
-    neighbours (a neighbour counting with its tie's weight when ``ties`` holds weights
-    rather than bools). Each round, every unstable vertex draws the most frequent neighbour
-    label (ties broken at random) and a random half of them adopts it. Only vertices next
-    to a change, or left unstable, are looked at again. Stops when all vertices are stable
-    or after ``max_iterations`` rounds.
+    Each round visits the vertices in a seeded random order; a vertex whose label is not among the most
+    frequent labels of its neighbours (a neighbour counting with its tie's weight when ``ties`` holds
+    weights rather than bools) takes one of those at once, drawn at random among equally frequent ones,
+    and wakes its neighbours. A vertex looked at and found stable sleeps until a neighbour changes. Stops
+    when a round changes nothing (every vertex is stable) or after ``max_iterations`` rounds.
     """
     n = ties.shape[0]
-    labels = np.arange(n, dtype=ties.indices.dtype)
-    rng = np.random.default_rng(seed)
-    pending = np.diff(ties.indptr) > 0
-    rounds = 0
-    while rounds < max_iterations:
-        active = np.flatnonzero(pending)
-        if active.size == 0:
-            break
-        rounds += 1
-        best, unstable = _most_frequent_neighbour_labels(ties, labels, active, rng)
-        if not unstable.any():
-            break
-        moves = unstable & (rng.random(active.size) < _LP_MOVE_SHARE)
-        moved = active[moves]
-        labels[moved] = best[moves]
-        pending = np.zeros(n, dtype=bool)
-        for block in _row_blocks(ties.indptr, moved, _BLOCK_ENTRIES):
-            positions, _ = _row_entries(ties.indptr, moved[block])
-            pending[ties.indices[positions]] = True
-        pending[active[unstable & ~moves]] = True
-    engine = "numpy-lp" if ties.dtype == np.bool_ else "numpy-lp-weighted"
+    labels = np.arange(n, dtype=np.int64)
+    weights = ties.data.astype(np.float64) if ties.dtype != np.bool_ else np.ones(0)
+    rounds = _propagate_labels(ties.indptr, ties.indices, weights, labels, max_iterations, seed)
+    engine = "numba-lp" if ties.dtype == np.bool_ else "numba-lp-weighted"
     return AlgorithmOutput(renumber_by_size(labels), rounds, engine, partition_modularity(labels, ties))
 
 
-def _most_frequent_neighbour_labels(
-    ties: sp.csr_array, labels: np.ndarray, vertices: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """For each vertex (each with at least one neighbour): a most frequent neighbour label,
-    drawn at random among equally frequent ones, and whether its own label is less frequent.
-    A neighbour counts 1 where ``ties`` holds bools, its tie's weight where it holds weights.
-    """
-    n = labels.shape[0]
-    weighted = ties.dtype != np.bool_
-    best = np.empty(vertices.size, dtype=labels.dtype)
-    unstable = np.empty(vertices.size, dtype=bool)
-    for block in _row_blocks(ties.indptr, vertices, _BLOCK_ENTRIES):
-        rows = vertices[block]
-        positions, owner = _row_entries(ties.indptr, rows)
-        # One sortable key per (vertex, neighbour label): runs of equal keys are counts.
-        keys = owner * n + labels[ties.indices[positions]]
-        if weighted:
-            order = np.argsort(keys, kind="stable")
-            keys = keys[order]
-            pair_start = np.flatnonzero(np.diff(keys, prepend=-1))
-            counts = np.add.reduceat(ties.data[positions][order], pair_start)
-        else:
-            keys.sort()
-            pair_start = np.flatnonzero(np.diff(keys, prepend=-1))
-            counts = np.diff(pair_start, append=keys.size)
-        # Sorting keeps the entries' owners in place: ``owner`` is already ascending.
-        pair_owner = owner[pair_start]
-        pair_label = keys[pair_start] - pair_owner * n
-        vertex_start = np.flatnonzero(np.diff(pair_owner, prepend=-1))
-        top = np.maximum.reduceat(counts, vertex_start)
-        candidates = np.flatnonzero(counts == top[pair_owner])
-        candidate_start = np.flatnonzero(np.diff(pair_owner[candidates], prepend=-1))
-        choice = candidate_start + rng.integers(np.diff(candidate_start, append=candidates.size))
-        best[block] = pair_label[candidates[choice]]
-        own_count = np.zeros(rows.size, dtype=counts.dtype)
-        mine = pair_label == labels[rows][pair_owner]
-        own_count[pair_owner[mine]] = counts[mine]
-        unstable[block] = own_count < top
-    return best, unstable
+_HASH_MULTIPLIER = 2654435761
+"""Knuth's multiplicative hash: odd, so it maps distinct labels below ``_HASH_RANGE`` to distinct keys."""
+_HASH_RANGE = 1 << 32
+
+
+@kernel
+def _propagate_labels(indptr, indices, weights, labels, max_iterations, seed):
+    """Rewrites ``labels`` in place; returns the rounds run. ``weights`` empty: every tie counts 1."""
+    n = labels.size
+    weighted = weights.size > 0
+    np.random.seed(seed)
+    counts = np.zeros(n, dtype=np.float64)
+    seen = np.empty(n, dtype=np.int64)
+    awake = np.ones(n, dtype=np.bool_)
+    order = np.arange(n)
+    rounds = 0
+    while rounds < max_iterations:
+        rounds += 1
+        np.random.shuffle(order)
+        changed = 0
+        for vertex in order:
+            if not awake[vertex]:
+                continue
+            awake[vertex] = False
+            start, end = indptr[vertex], indptr[vertex + 1]
+            if start == end:
+                continue
+            distinct = 0
+            for entry in range(start, end):
+                label = labels[indices[entry]]
+                if counts[label] == 0.0:
+                    seen[distinct] = label
+                    distinct += 1
+                counts[label] += weights[entry] if weighted else 1.0
+            top = 0.0
+            for position in range(distinct):
+                top = max(top, counts[seen[position]])
+            own = counts[labels[vertex]]
+            # Among equally frequent labels, the one whose salted hash is least: a uniform draw that does not
+            # depend on the order in which the neighbours are listed.
+            salt = np.random.randint(0, 1 << 31)
+            chosen, least = labels[vertex], _HASH_RANGE
+            for position in range(distinct):
+                label = seen[position]
+                if counts[label] == top:
+                    key = ((label ^ salt) * _HASH_MULTIPLIER) % _HASH_RANGE
+                    if key < least:
+                        chosen, least = label, key
+                counts[label] = 0.0
+            if own < top:
+                labels[vertex] = chosen
+                changed += 1
+                for entry in range(start, end):
+                    awake[indices[entry]] = True
+        if changed == 0:
+            break
+    return rounds
 
 
 def run_louvain(
