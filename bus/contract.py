@@ -91,7 +91,23 @@ INDUSTRY_ALIASES: dict[str, str] = {
 }
 """Other accepted ``industry`` values (lowercased, spaces and dashes turned into ``_``) and the vertical each names."""
 
-ALGORITHM_NAMES: tuple[str, ...] = ("pagerank", "wcc", "scc", "label_propagation", "louvain", "betweenness")
+ALGORITHM_NAMES: tuple[str, ...] = (
+    "pagerank",
+    "wcc",
+    "scc",
+    "label_propagation",
+    "louvain",
+    "betweenness",
+    "degree",
+    "eigenvector",
+    "k_core",
+    "triangles",
+    "clustering",
+    "k_hop",
+    "cycles",
+    "similarity",
+    "co_occurrence",
+)
 """The algorithms templates may run, in the order the algorithm catalog lists them."""
 
 NonBlank = Annotated[str, Meta(pattern=r"\S", description="A string with at least one non-space character.")]
@@ -114,6 +130,15 @@ class CustomPatterns(FrozenStruct, forbid_unknown_fields=True, frozen=True):
     label_propagation: CustomPattern | None = None
     louvain: CustomPattern | None = None
     betweenness: CustomPattern | None = None
+    degree: CustomPattern | None = None
+    eigenvector: CustomPattern | None = None
+    k_core: CustomPattern | None = None
+    triangles: CustomPattern | None = None
+    clustering: CustomPattern | None = None
+    k_hop: CustomPattern | None = None
+    cycles: CustomPattern | None = None
+    similarity: CustomPattern | None = None
+    co_occurrence: CustomPattern | None = None
 
 
 class VerticalMetadata(FrozenStruct, frozen=True):
@@ -203,6 +228,7 @@ ErrorCode = Literal[
     "cancelled",
     "conflicting_hints",
     "constraint_violated",
+    "cross_origin",
     "document_missing",
     "document_not_allowed",
     "document_not_found",
@@ -228,8 +254,10 @@ ErrorCode = Literal[
     "no_nats_url",
     "no_orchestrator",
     "no_run",
+    "no_use_case",
     "not_failed",
     "not_ready",
+    "overloaded",
     "path_not_allowed",
     "publish_failed",
     "state_conflict",
@@ -238,6 +266,7 @@ ErrorCode = Literal[
     "timeout",
     "too_large",
     "topology_missing",
+    "unauthorized",
     "unknown_agent",
     "unknown_algorithm",
     "unknown_bucket",
@@ -249,6 +278,7 @@ ErrorCode = Literal[
     "unknown_llm_provider",
     "unknown_report",
     "unknown_result",
+    "unknown_route",
     "unknown_task",
     "unknown_vertical",
     "unknown_workflow",
@@ -275,6 +305,7 @@ ERROR_CODES: dict[ErrorCode, str] = {
     "cancelled": "The workflow was cancelled, so its tasks cannot be retried.",
     "conflicting_hints": "A collection is hinted both core and satellite.",
     "constraint_violated": "A report would break an output constraint of the requirements.",
+    "cross_origin": "A state-changing web request came from another site (its Origin is not the gateway's).",
     "document_missing": "A stored requirement document is no longer in the document store.",
     "document_not_allowed": "A submission names a stored object outside the upload area.",
     "document_not_found": "A document path names no file under the documents root.",
@@ -300,8 +331,10 @@ ERROR_CODES: dict[ErrorCode, str] = {
     "no_nats_url": "A command that talks to a running system has no NATS_URL.",
     "no_orchestrator": "No orchestrator answers requests.",
     "no_run": "Results were asked of the Python API before any workflow ran.",
+    "no_use_case": "Neither the model nor the rules could plan one analysis from the requirements for this graph.",
     "not_failed": "A retry names a task that has not failed.",
     "not_ready": "Agent replicas did not become ready in time.",
+    "overloaded": "The orchestrator is already handling as many requests as it takes; send it again shortly.",
     "path_not_allowed": "A document path leads outside the documents root.",
     "publish_failed": "A message could not be published.",
     "state_conflict": "A workflow's stored state kept changing under the orchestrator.",
@@ -310,6 +343,7 @@ ERROR_CODES: dict[ErrorCode, str] = {
     "timeout": "No answer in time: a request unanswered, or a task over its time limit.",
     "too_large": "A request exceeds the size the server accepts.",
     "topology_missing": "A stream or bucket does not exist and this user may not create it.",
+    "unauthorized": "A web request without the gateway's bearer token (GAAI_WEB_TOKEN).",
     "unknown_agent": "An agent name that is not one of the agents.",
     "unknown_algorithm": "An algorithm name the catalog or the engine does not know.",
     "unknown_bucket": "A key-value or object bucket that does not exist.",
@@ -321,6 +355,7 @@ ERROR_CODES: dict[ErrorCode, str] = {
     "unknown_llm_provider": "An LLM provider name that is not one of the providers.",
     "unknown_report": "A report file that is no longer in the report store.",
     "unknown_result": "No result is stored at a result reference.",
+    "unknown_route": "An HTTP path or method the web gateway does not serve.",
     "unknown_task": "A task id that the workflow does not have.",
     "unknown_vertical": "An industry that names neither a built-in vertical nor an alias of one.",
     "unknown_workflow": "A workflow id that names no known workflow.",
@@ -339,6 +374,7 @@ RETRYABLE_CODES: frozenset[ErrorCode] = frozenset(
         "nats_unavailable",
         "no_orchestrator",
         "not_ready",
+        "overloaded",
         "publish_failed",
         "state_conflict",
         "state_unavailable",
@@ -453,12 +489,21 @@ class SchemaResult(FrozenStruct, tag="schema", tag_field="kind", frozen=True):
 
 
 class RequirementsResult(FrozenStruct, tag="requirements", tag_field="kind", frozen=True):
+    """``planned_by``: who wrote the requirements (``model``, ``rules`` or ``model and rules``); ``notes``: why
+    the rules answered or completed the model's answer, and what of the documents the model did not see."""
+
     requirements: RequirementsDoc
+    planned_by: str = ""
+    notes: list[str] = []
 
 
 class UseCasesResult(FrozenStruct, tag="use_cases", tag_field="kind", frozen=True):
+    """``planned_by`` and ``notes`` as in :class:`RequirementsResult`; each use case says who planned it too."""
+
     use_cases: list[UseCase]
     unanswered: list[UnansweredQuestion] = []
+    planned_by: str = ""
+    notes: list[str] = []
 
 
 class TemplatesResult(FrozenStruct, tag="templates", tag_field="kind", frozen=True):
@@ -515,6 +560,8 @@ class LlmCall(FrozenStruct, frozen=True):
     cost_usd: float
     tokens_estimated: bool = False
     priced: bool = True
+    notes: list[str] = []
+    """What the user should know of this call: the prompt cut to fit the context, the answer replaced by rules."""
 
 
 class Instance(FrozenStruct, frozen=True):

@@ -184,6 +184,8 @@ class UseCase(FrozenStruct, frozen=True):
     requirement_ids: list[str] = []
     priority: Literal["critical", "high", "medium", "low"] = "medium"
     focus_collections: list[str] = []
+    planned_by: str = ""
+    """``model``, or ``rules`` with the reason the model's answer was not used (empty: not recorded)."""
 
 
 class AnalysisTemplate(FrozenStruct, frozen=True):
@@ -207,6 +209,8 @@ class AnalysisTemplate(FrozenStruct, frozen=True):
     edge_semantics: list[EdgeSemantics] = []
     requirement_ids: list[str] = []
     use_case_ids: list[str] = []
+    planned_by: str = ""
+    """Who planned the use case it serves, as ``UseCase.planned_by`` says."""
 
 
 class RankedVertex(FrozenStruct, frozen=True):
@@ -226,6 +230,18 @@ class Distribution(FrozenStruct, frozen=True):
     std: float
     top_1pct_share: float = 0.0
     gini: float = 0.0
+
+
+class VertexPair(FrozenStruct, frozen=True):
+    """Two vertices and what they share: ``shared`` vertices (common neighbours, or members reached by
+    both), ``score`` their Jaccard similarity (shared over combined)."""
+
+    first_id: str
+    second_id: str
+    shared: int
+    score: float
+    first_label: str = ""
+    second_label: str = ""
 
 
 class GroupStats(FrozenStruct, frozen=True):
@@ -287,7 +303,8 @@ class ExecutionSummary(FrozenStruct, frozen=True):
     When the top list is drawn from the template's focus collections, ``focus_distribution``
     is the distribution over those collections alone (``distribution`` covers every vertex).
     For centralities, ``top_by_collection`` ranks each analysed vertex collection on its own
-    (its top 10 by value). For components and communities, ``group_details`` describes the
+    (its top 10 by value). For overlap algorithms (similarity, co-occurrence) ``top_pairs`` lists the
+    pairs sharing most, each pair once. For components and communities, ``group_details`` describes the
     largest groups and ``small_groups`` the smallest (isolated vertices first); ``graph_ties`` and
     ``graph_density`` are the whole analysed graph's, to compare group densities with.
     """
@@ -318,6 +335,7 @@ class ExecutionSummary(FrozenStruct, frozen=True):
     graph_ties: int | None = None
     graph_density: float | None = None
     top_by_collection: dict[str, list[RankedVertex]] = {}
+    top_pairs: list[VertexPair] = []
 
 
 class Insight(FrozenStruct, frozen=True):

@@ -101,6 +101,8 @@ class Case:
         blocks_are_planted: The blocks were planted by the generator (the NMI goal applies),
             rather than observed (the karate club's factions).
         planted_cycle: The only directed cycle's vertices; SCC runs are scored against it.
+        planted_pairs: Per overlap algorithm (similarity, co-occurrence), the pair planted to share most.
+        planted_core: The vertices planted in the innermost k-core.
         private_collections: Collections whose vertex labels the document forbids in reports.
     """
 
@@ -118,6 +120,8 @@ class Case:
     blocks: dict[str, int] = field(default_factory=dict)
     blocks_are_planted: bool = True
     planted_cycle: frozenset[str] = frozenset()
+    planted_pairs: dict[str, frozenset[str]] = field(default_factory=dict)
+    planted_core: frozenset[str] = frozenset()
     private_collections: tuple[str, ...] = ()
 
     def semantics_of(self, collection: str) -> EdgeSemantics:
@@ -427,6 +431,77 @@ def customers_products() -> Case:
     )
 
 
+def shared_customers() -> Case:
+    """150 customers, 60 products in six categories. Planted: the "outdoor" and "camping"
+    categories share the most customers (a third of the customers buy from both), two customers
+    buy exactly the same products (the most similar pair), and eight customers all follow
+    each other (the innermost k-core) among otherwise sparse follows."""
+    rng = np.random.default_rng(16)
+    names = ("outdoor", "camping", "kitchen", "garden", "books", "toys")
+    categories = [f"categories/{name}" for name in names]
+    products = [[f"products/{name}{i}" for i in range(10)] for name in names]
+    customers = [f"customers/c{i}" for i in range(150)]
+    purchases: set[tuple[str, str]] = set()
+    for index, customer in enumerate(customers[:-2]):
+        chosen = [0, 1] if index < 50 else [2 + int(rng.integers(4))]
+        for category in chosen:
+            purchases.update((customer, p) for p in rng.choice(products[category], 3, replace=False).tolist())
+    twins = customers[-2:]
+    basket = rng.choice([p for group in products[2:] for p in group], 5, replace=False).tolist()
+    purchases.update((twin, p) for twin in twins for p in basket)
+    core = customers[60:68]
+    follows = {(a, b) for a in core for b in core if a != b}
+    # The twins follow no one and no one follows them, so their neighbours are exactly their basket.
+    for customer in customers[:-2]:
+        follows.add((customer, customers[int(rng.integers(len(customers) - 2))]))
+    follows = {(a, b) for a, b in follows if a != b}
+    belongs = [(p, categories[g]) for g, group in enumerate(products) for p in group]
+    document = """# Merchandising and CRM analyses
+
+## Requirements
+
+- **REQ-1:** The system must show which categories share the most customers, to plan cross-category promotions.
+- **REQ-2:** The system must find similar customers for look-alike recommendations.
+- **REQ-3:** The system must find the cohesive core of customers.
+- **REQ-4:** The system must count the triangles among customers.
+- **REQ-5:** The system must list the most connected products.
+- **REQ-6:** The system must measure the exposure of customers within two hops.
+- **REQ-7:** The system must detect short rings among customers.
+"""
+    return Case(
+        name="shared_customers",
+        title="categories sharing customers, look-alikes, a cohesive core",
+        tests=(
+            "The analyst's catalog on a planted retail graph: co-occurrence must find the two categories "
+            "planted to share the most customers with the counts networkx gives, similarity the two customers "
+            "planted with identical baskets, k-core the eight customers who all follow each other; triangle "
+            "counts, degrees, two-hop reach and short-cycle counts must equal networkx's."
+        ),
+        document=document,
+        expected_ids=("REQ-1", "REQ-2", "REQ-3", "REQ-4", "REQ-5", "REQ-6", "REQ-7"),
+        required_algorithms=("co_occurrence", "similarity", "k_core", "triangles", "degree", "k_hop", "cycles"),
+        semantics=(),
+        max_executions=7,
+        graph=GraphData(
+            {
+                "customers": [{"_key": c.split("/")[1], "name": _person(i)} for i, c in enumerate(customers)],
+                "products": [{"_key": p.split("/")[1]} for group in products for p in group],
+                "categories": [{"_key": c.split("/")[1], "name": c.split("/")[1].title()} for c in categories],
+            },
+            [
+                EdgeFile("purchased", [(a, b, {}) for a, b in sorted(purchases)]),
+                EdgeFile("follows", [(a, b, {}) for a, b in sorted(follows)]),
+                EdgeFile("belongs_to", [(a, b, {}) for a, b in belongs]),
+            ],
+        ),
+        planted_pairs={
+            "co_occurrence": frozenset(categories[:2]),
+            "similarity": frozenset(twins),
+        },
+        planted_core=frozenset(core),
+    )
+
+
 # ---------------------------------------------------------------- Zachary's karate club
 
 
@@ -522,6 +597,7 @@ CASES: dict[str, Callable[[], Case]] = {
     "citations": citations,
     "customers_products": customers_products,
     "karate": karate_club,
+    "shared_customers": shared_customers,
     "ecommerce_demo": ecommerce_demo,
 }
 

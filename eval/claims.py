@@ -12,7 +12,9 @@ Checked, for every report:
   recomputed on the declared semantics;
 * for a ranking, its sentences "X ranks first [among C]", "X has the highest M [among C]"
   and every "X (value)" pair; for a partition, "X's community (N vertices", "X (N ties)" and
-  "X, with N ties inside it" (X's neighbours inside its own group). X is a vertex's label,
+  "X, with N ties inside it" (X's neighbours inside its own group); for an overlap (similarity,
+  co-occurrence), each listed pair's shared count and Jaccard and every sentence "X and Y share N
+  … (Jaccard J", recounted from the run's subgraph. X is a vertex's label,
   key, id or the pseudonym a no-names constraint shows (in any case), C a collection or
   "all analysed vertices".
 
@@ -45,6 +47,7 @@ _FIRST = re.compile(
 _VALUED = re.compile(r"\s\((?P<value>-?\d[\d.]*(?:e[-+]?\d+)?)\)")
 _GROUP_SIZE = re.compile(r"'s (?:community|component|group) \((?P<size>\d[\d,]*) vertices")
 _INNER_TIES = re.compile(r"(?:\s\((?P<listed>\d[\d,]*) ties\)|, with (?P<stated>\d[\d,]*) ties inside it)")
+_PAIR = re.compile(r" and (?P<second>.+?) share (?P<shared>\d[\d,]*) \w+ \(Jaccard (?P<score>\d\.\d+)")
 _NAME_WORDS = 6
 _ABSOLUTE = 1e-12
 
@@ -70,10 +73,13 @@ class Subgraph:
     Attributes:
         ties: Each vertex's neighbours along edges in either direction, itself excluded.
         modularity: Modularity of a partition (vertex id to group).
+        shared_by: For an overlap run, the vertices a vertex shares with others (its neighbours,
+            or the members it reaches for co-occurrence).
     """
 
     ties: dict[str, set[str]]
     modularity: Callable[[dict[str, int]], float]
+    shared_by: Callable[[str], set[str]] | None = None
 
 
 @dataclass
@@ -165,7 +171,42 @@ def check_report(
             _check_list(check, listed, view, [collection], f"among {collection}")
     for text in _texts(report):
         _check_sentences(check, text, view, partition, subgraph if partition else None)
+    if execution.get("top_pairs") and subgraph is not None and subgraph.shared_by is not None:
+        _check_pairs(check, execution, report, view, subgraph.shared_by)
     return check
+
+
+def _check_pairs(
+    check: ClaimCheck, execution: dict, report: dict, view: ResultView, shared_by: Callable[[str], set[str]]
+) -> None:
+    """Each listed pair, and each "X and Y share N … (Jaccard J" sentence, recounted."""
+
+    def overlap(a: str, b: str) -> tuple[int, float]:
+        first, second = shared_by(a), shared_by(b)
+        union = len(first | second)
+        return len(first & second), (len(first & second) / union if union else 0.0)
+
+    for pair in execution["top_pairs"]:
+        a, b = view.vertex(pair["first_id"]), view.vertex(pair["second_id"])
+        statement = f"{pair['first_id']} and {pair['second_id']} share {pair['shared']}"
+        if a is None or b is None:
+            check.expect(False, statement, "no such vertex in the stored results")
+            continue
+        shared, score = overlap(a, b)
+        holds = shared == pair["shared"] and _close(score, pair["score"])
+        check.expect(holds, statement, f"recounted {shared} (Jaccard {score:.6g})")
+    for text in _texts(report):
+        for sentence in _SENTENCE_END.split(text):
+            for match in _PAIR.finditer(sentence):
+                statement = sentence[: match.end()].strip()
+                first, second = view.named(sentence[: match.start()]), view.named(match.group("second"))
+                if first is None or second is None or len(first[1]) != 1 or len(second[1]) != 1:
+                    check.unresolved.append(statement)
+                    continue
+                shared, score = overlap(next(iter(first[1])), next(iter(second[1])))
+                printed = int(match.group("shared").replace(",", ""))
+                holds = shared == printed and f"{score:.3f}" == match.group("score")
+                check.expect(holds, statement, f"recounted {shared} (Jaccard {score:.3f})")
 
 
 def _texts(report: dict) -> list[str]:

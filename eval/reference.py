@@ -7,6 +7,10 @@ algorithm is defined on, as the engine documents its semantics (``agents/executi
   its declared weight), undirected ties both ways; networkx on a multigraph does the same.
 * betweenness: the simple graph, a ``Graph`` when every selected collection is undirected,
   else a ``DiGraph``; a declared weight is a length and of parallel edges the shortest counts.
+* degree: a ``MultiDiGraph`` of every edge (undirected ties once each way).
+* k-hop reach and short cycles: the directed simple graph without self-loops.
+* k-core, triangles, clustering, similarity and co-occurrence: the undirected simple graph
+  without self-loops (the tie graph, weights ignored).
 * partitions (Louvain, label propagation, modularity, ties inside a group): the undirected
   simple graph without self-loops; a tie weighs its directed edges' weights both ways plus
   its undirected tie's weight (1 each without a weight field).
@@ -17,6 +21,7 @@ the largest weight listed. networkx is an optional dependency (``pip install -e 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,7 +35,16 @@ except ImportError as exc:  # the suite cannot score without its reference
         "missing_dependency", "gaai eval needs networkx as its reference: pip install -e '.[eval]'"
     ) from exc
 
-__all__ = ["Selection", "reference_betweenness", "reference_louvain_modularity", "reference_pagerank"]
+__all__ = [
+    "Selection",
+    "reference_betweenness",
+    "reference_cohesion",
+    "reference_degree",
+    "reference_louvain_modularity",
+    "reference_overlap",
+    "reference_pagerank",
+    "reference_paths",
+]
 
 
 @dataclass(frozen=True)
@@ -129,3 +143,66 @@ def reference_louvain_modularity(selection: Selection, resolution: float, seed: 
     weight = "weight" if selection.weighted else None
     communities = nx.community.louvain_communities(graph, weight=weight, resolution=resolution, seed=seed)
     return nx.community.modularity(graph, communities, weight=weight, resolution=resolution)
+
+
+def reference_degree(selection: Selection, direction: str, weighted: bool) -> dict[str, float]:
+    """Each listed edge counts (or its weight); a self-loop counts once in and once out."""
+    graph = nx.MultiDiGraph()
+    graph.add_nodes_from(selection.nodes)
+    ties = [(u, v, w) for (u, v), w in selection.ties.items()]
+    graph.add_weighted_edges_from(selection.directed + ties + [(v, u, w) for u, v, w in ties if u != v])
+    degree = {"in": graph.in_degree, "out": graph.out_degree, "all": graph.degree}[direction]
+    return {v: float(d) for v, d in degree(weight="weight" if weighted else None)}
+
+
+def reference_paths(selection: Selection, algorithm: str, bound: int) -> dict[str, float]:
+    """k-hop reach (vertices within ``bound`` hops) or simple cycles of 2 to ``bound`` edges through each
+    vertex, on the directed simple graph without self-loops (undirected ties both ways)."""
+    graph = nx.DiGraph(selection.simple_graph())
+    graph.remove_edges_from(list(nx.selfloop_edges(graph)))
+    if algorithm == "k_hop":
+        return {v: float(len(nx.single_source_shortest_path_length(graph, v, cutoff=bound)) - 1) for v in graph}
+    counts = dict.fromkeys(graph, 0.0)
+    for cycle in nx.simple_cycles(graph, length_bound=bound):
+        for vertex in cycle:
+            counts[vertex] += 1
+    return counts
+
+
+def reference_cohesion(selection: Selection, algorithm: str) -> dict[str, float]:
+    """networkx's core number, triangle count or local clustering on the tie graph."""
+    graph = nx.Graph(selection.tie_graph())
+    compute = {"k_core": nx.core_number, "triangles": nx.triangles, "clustering": nx.clustering}[algorithm]
+    return {v: float(x) for v, x in compute(graph).items()}
+
+
+def reference_overlap(
+    selection: Selection, compared: Sequence[str], members: str | None, hops: int
+) -> dict[frozenset[str], tuple[int, float]]:
+    """Every pair of ``compared``-collection vertices sharing something: (shared, Jaccard).
+
+    Similarity (``members`` None) shares neighbours in the tie graph; co-occurrence shares the
+    ``members`` vertices tied directly, or (``hops`` 2) through a vertex of neither kind.
+    """
+    graph = selection.tie_graph()
+
+    def kind(vertex: str) -> str:
+        return vertex.split("/", 1)[0]
+
+    def reached(vertex: str) -> set[str]:
+        if members is None:
+            return set(graph.neighbors(vertex))
+        found = {u for u in graph.neighbors(vertex) if kind(u) == members}
+        if hops == 2:
+            for between in graph.neighbors(vertex):
+                if kind(between) != members and kind(between) not in compared:
+                    found |= {u for u in graph.neighbors(between) if kind(u) == members}
+        return found
+
+    sets = {v: reached(v) for v in selection.nodes if kind(v) in compared}
+    answer = {}
+    for a, b in itertools.combinations(sorted(sets), 2):
+        shared = len(sets[a] & sets[b])
+        if shared:
+            answer[frozenset((a, b))] = (shared, shared / len(sets[a] | sets[b]))
+    return answer

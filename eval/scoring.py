@@ -23,7 +23,16 @@ from gaai.eval.metrics import (
     top_k,
     top_k_overlap,
 )
-from gaai.eval.reference import Selection, reference_betweenness, reference_louvain_modularity, reference_pagerank
+from gaai.eval.reference import (
+    Selection,
+    reference_betweenness,
+    reference_cohesion,
+    reference_degree,
+    reference_louvain_modularity,
+    reference_overlap,
+    reference_pagerank,
+    reference_paths,
+)
 from gaai.store import LABEL_ATTRIBUTES, EmbeddedStore
 from graph_analytics_ai.ai.agents import Report, WorkflowState
 
@@ -46,6 +55,8 @@ NMI_GOAL = 0.9
 MODULARITY_GOAL = 0.95
 CENTRALITIES = ("pagerank", "betweenness")
 COMMUNITIES = ("louvain", "label_propagation")
+COHESION = ("k_core", "triangles", "clustering", "k_hop", "cycles")
+OVERLAPS = ("similarity", "co_occurrence")
 DEFAULT_SEED = 42
 
 
@@ -151,6 +162,10 @@ def _score_run(case: Case, run: _Run, result: CaseResult) -> None:
         _score_centrality(case, run, result, tag)
     elif run.algorithm in COMMUNITIES:
         _score_communities(case, run, result, tag)
+    elif run.algorithm == "degree" or run.algorithm in COHESION:
+        _score_vertex_values(case, run, result, tag)
+    elif run.algorithm in OVERLAPS:
+        _score_overlap(case, run, result, tag)
     elif run.algorithm == "scc" and case.planted_cycle:
         groups = run.view.values.astype(np.int64)
         ids, sizes = np.unique(groups, return_counts=True)
@@ -165,6 +180,96 @@ def _score_run(case: Case, run: _Run, result: CaseResult) -> None:
                 "1.00",
                 score == 1.0,
                 f"{len(cycles)} cycle(s) found",
+            )
+        )
+
+
+def _score_vertex_values(case: Case, run: _Run, result: CaseResult, tag: str) -> None:
+    """Every stored value against networkx's; the planted core against the highest core numbers."""
+    selection = run.selection(case)
+    if run.algorithm == "degree":
+        reference = reference_degree(
+            selection, str(run.params.get("direction", "all")), bool(run.params.get("weighted", False))
+        )
+    elif run.algorithm in ("k_hop", "cycles"):
+        bound = int(run.params.get("hops", 2) if run.algorithm == "k_hop" else run.params.get("max_length", 4))
+        reference = reference_paths(selection, run.algorithm, bound)
+    else:
+        reference = reference_cohesion(selection, run.algorithm)
+    stored = dict(zip(run.view.ids, run.view.values.tolist(), strict=True))
+    equal = sum(1 for v, x in reference.items() if abs(stored.get(v, float("nan")) - x) <= 1e-9 * max(1.0, abs(x)))
+    result.add(
+        Metric(
+            f"{run.algorithm} values vs networkx {tag}",
+            equal / max(len(reference), 1),
+            f"{equal}/{len(reference)}",
+            f"{len(reference)}/{len(reference)}",
+            equal == len(reference),
+            _semantics_note(case, run.template),
+        )
+    )
+    if run.algorithm == "k_core" and case.planted_core:
+        found = set(top_k(stored, len(case.planted_core)))
+        hits = len(found & case.planted_core)
+        size = len(case.planted_core)
+        result.add(
+            Metric(
+                f"k_core innermost {size} vs planted core {tag}",
+                hits / size,
+                f"{hits}/{size}",
+                f"{size}/{size}",
+                hits == size,
+            )
+        )
+
+
+def _score_overlap(case: Case, run: _Run, result: CaseResult, tag: str) -> None:
+    """The listed pairs' counts against networkx's, and the top pair against the planted one."""
+    compared = tuple(run.template.get("focus_collections", []))
+    members = str(run.params["members"]) if run.algorithm == "co_occurrence" else None
+    reference = reference_overlap(run.selection(case), compared, members, int(run.params.get("hops", 2)))
+    listed = run.body["execution"].get("top_pairs", [])
+    exact = sum(
+        1
+        for pair in listed
+        if (found := reference.get(frozenset((pair["first_id"], pair["second_id"])))) is not None
+        and found[0] == pair["shared"]
+        and abs(found[1] - pair["score"]) <= 1e-9
+    )
+    result.add(
+        Metric(
+            f"{run.algorithm} listed pairs vs networkx {tag}",
+            exact / max(len(listed), 1),
+            f"{exact}/{len(listed)}",
+            f"{len(listed)}/{len(listed)}",
+            exact == len(listed) and bool(listed),
+            "shared count and Jaccard of each listed pair",
+        )
+    )
+    # The best pair by the algorithm's own order: members shared for co-occurrence, Jaccard for similarity.
+    best_key = 0 if run.algorithm == "co_occurrence" else 1
+    if reference and listed:
+        best = max(reference.values(), key=lambda found: found[best_key])[best_key]
+        stated = listed[0]["shared"] if best_key == 0 else listed[0]["score"]
+        result.add(
+            Metric(
+                f"{run.algorithm} first pair is networkx's best {tag}",
+                float(abs(stated - best) <= 1e-9),
+                f"{stated:.4g} / {best:.4g}",
+                "equal",
+                abs(stated - best) <= 1e-9,
+            )
+        )
+    planted = case.planted_pairs.get(run.algorithm)
+    if planted and listed:
+        first = frozenset((listed[0]["first_id"], listed[0]["second_id"]))
+        result.add(
+            Metric(
+                f"{run.algorithm} first pair vs planted {tag}",
+                float(first == planted),
+                " & ".join(sorted(first)),
+                " & ".join(sorted(planted)),
+                first == planted,
             )
         )
 
@@ -393,14 +498,38 @@ def _score_claims(case: Case, runs: list[_Run], result: CaseResult) -> None:
 
 
 def _subgraph(case: Case, run: _Run) -> Subgraph | None:
-    """The run's subgraph on the declared semantics, for a partition's statements."""
-    if run.body["execution"].get("groups") is None:
+    """The run's subgraph on the declared semantics, for a partition's or an overlap's statements."""
+    if run.body["execution"].get("groups") is None and run.algorithm not in OVERLAPS:
         return None
     selection = run.selection(case)
     resolution = float(run.params.get("resolution", 1.0))
     graph = selection.tie_graph()
     ties = {v: set(graph.neighbors(v)) for v in graph}
-    return Subgraph(ties, lambda groups: _modularity(selection, groups, resolution))
+    return Subgraph(ties, lambda groups: _modularity(selection, groups, resolution), _shared_by(run, ties))
+
+
+def _shared_by(run: _Run, ties: dict[str, set[str]]):
+    """What a vertex shares with others in an overlap run: its neighbours, or the members it reaches."""
+    if run.algorithm == "similarity":
+        return lambda vertex: ties.get(vertex, set())
+    if run.algorithm != "co_occurrence":
+        return None
+    members, hops = str(run.params["members"]), int(run.params.get("hops", 2))
+    compared = set(run.template.get("focus_collections", []))
+
+    def kind(vertex: str) -> str:
+        return vertex.split("/", 1)[0]
+
+    def reached(vertex: str) -> set[str]:
+        near = ties.get(vertex, set())
+        found = {u for u in near if kind(u) == members}
+        if hops == 2:
+            for between in near:
+                if kind(between) != members and kind(between) not in compared:
+                    found |= {u for u in ties.get(between, set()) if kind(u) == members}
+        return found
+
+    return reached
 
 
 def personal_data_found(case: Case, store: EmbeddedStore, reports: Sequence[Report]) -> list[str]:

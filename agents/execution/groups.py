@@ -94,7 +94,7 @@ class GroupDescription:
 def describe_result(arrays: GraphArrays, algorithm: str, values: np.ndarray) -> GroupDescription | None:
     """The group description of a components or communities result; ``None`` for centralities."""
     kind = algorithm_spec(algorithm).kind
-    if kind == "centrality" or arrays.num_vertices == 0:
+    if algorithm_spec(algorithm).scores or arrays.num_vertices == 0:
         return None
     groups = np.asarray(values, dtype=np.int64)
     ties = ties_of(arrays.num_vertices, arrays.src, arrays.dst, groups)

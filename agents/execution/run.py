@@ -15,8 +15,8 @@ import numpy as np
 
 from gaai.agents.execution.engine import run_algorithm
 from gaai.agents.execution.groups import describe_result
-from gaai.agents.execution.summary import summarize_values
-from gaai.agents.lib.algorithms import algorithm_spec, resolve_params
+from gaai.agents.execution.summary import summarize_values, top_pairs
+from gaai.agents.lib.algorithms import AlgorithmSpec, algorithm_spec, resolve_params
 from gaai.bus.domain import AnalysisTemplate, ExecutionSummary
 from gaai.bus.errors import TaskError
 from gaai.store import GraphStore
@@ -38,6 +38,8 @@ def execute_template(
         raise TaskError(
             "empty_graph", f"template {template.id}: the selected collections of {graph_name!r} hold no vertices"
         )
+    collection_index = arrays.collection_index(np.arange(arrays.num_vertices))
+    focus_positions = [arrays.collections.index(c) for c in template.focus_collections if c in arrays.collections]
     output = run_algorithm(
         template.algorithm,
         arrays.num_vertices,
@@ -46,12 +48,11 @@ def execute_template(
         params,
         weights=arrays.weights,
         undirected=arrays.undirected,
+        **_roles(template, spec, params, arrays.collections, collection_index, focus_positions),
     )
     computed = time.perf_counter()
     result_ref = store.write_vertex_results(graph_name, execution_id, arrays, spec.result_field, output.values)
     written = time.perf_counter()
-    collection_index = arrays.collection_index(np.arange(arrays.num_vertices))
-    focus_positions = [arrays.collections.index(c) for c in template.focus_collections if c in arrays.collections]
     groups = describe_result(arrays, template.algorithm, output.values)
     parts = summarize_values(
         template.algorithm,
@@ -87,5 +88,31 @@ def execute_template(
         focus_distribution=parts.focus_distribution,
         top_by_collection=parts.top_by_collection,
         edge_semantics=arrays.edge_semantics,
+        top_pairs=top_pairs(output.pairs, arrays.labels, arrays.vertex_ids, by_shared=spec.name == "co_occurrence"),
         **(groups.summary_fields() if groups else {}),
     )
+
+
+def _roles(
+    template: AnalysisTemplate,
+    spec: AlgorithmSpec,
+    params: dict,
+    collections: list[str],
+    collection_index: np.ndarray,
+    focus_positions: list[int],
+) -> dict[str, np.ndarray]:
+    """The vertices an overlap algorithm compares (the focus collections) and, for co-occurrence,
+    the members it counts (the ``members`` collection)."""
+    if spec.kind != "overlap":
+        return {}
+    targets = np.isin(collection_index, focus_positions) if focus_positions else None
+    if spec.name != "co_occurrence":
+        return {"targets": targets}
+    members = str(params["members"])
+    if members not in collections or targets is None:
+        raise TaskError(
+            "bad_params",
+            f"template {template.id}: co_occurrence needs focus collections and a members collection among the "
+            f"loaded ones ({', '.join(collections)}); got focus {template.focus_collections} and members {members!r}",
+        )
+    return {"targets": targets, "members": collection_index == collections.index(members)}

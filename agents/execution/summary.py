@@ -13,13 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gaai.agents.lib.algorithms import algorithm_spec
-from gaai.bus.domain import Distribution, GroupStats, RankedVertex
+from gaai.bus.domain import Distribution, GroupStats, RankedVertex, VertexPair
 
-__all__ = ["TOP_GROUP_SIZES", "SummaryParts", "gini", "summarize_values", "top_indices"]
+if TYPE_CHECKING:
+    # Only for the annotation: importing the engine package loads numba, which the reporting agent never needs.
+    from gaai.agents.execution.engine.output import VertexPairs
+
+__all__ = ["TOP_GROUP_SIZES", "SummaryParts", "gini", "summarize_values", "top_indices", "top_pairs"]
 
 # How many group sizes GroupStats.top_sizes lists.
 TOP_GROUP_SIZES = 10
@@ -86,13 +91,47 @@ def summarize_values(
     values = np.asarray(values)
     if values.size == 0:
         return SummaryParts([], None, None, {})
-    if algorithm_spec(algorithm).kind == "centrality":
+    if algorithm_spec(algorithm).scores:
         return _centrality(
             values.astype(np.float64, copy=False), labels_for, ids_for, collection_index, collections, top_k, focus
         )
     prefix = "component" if algorithm_spec(algorithm).kind == "connectivity" else "community"
     groups = values.astype(np.int64, copy=False)
     return _groups(groups, prefix, labels_for, collection_index, collections, top_k, modularity, member_scores)
+
+
+def top_pairs(
+    pairs: VertexPairs | None,
+    labels_for: Callable[[np.ndarray], list[str]],
+    ids_for: Callable[[np.ndarray], list[str]],
+    top_k: int = 10,
+    *,
+    by_shared: bool,
+) -> list[VertexPair]:
+    """The ``top_k`` pairs, each once: by shared count then Jaccard (``by_shared``) or the reverse,
+    then by the lower vertex indices."""
+    if pairs is None or pairs.first.size == 0:
+        return []
+    # A pair kept from both ends is listed twice; keep it once, lower index first.
+    low, high = np.minimum(pairs.first, pairs.second), np.maximum(pairs.first, pairs.second)
+    _, once = np.unique(np.stack([low, high]), axis=1, return_index=True)
+    first, second, shared, score = low[once], high[once], pairs.shared[once], pairs.score[once]
+    keys = (second, first, -score, -shared) if by_shared else (second, first, -shared, -score)
+    chosen = np.lexsort(keys)[:top_k]
+    a, b = first[chosen], second[chosen]
+    return [
+        VertexPair(
+            first_id=first_id,
+            second_id=second_id,
+            shared=int(count),
+            score=float(value),
+            first_label=first_label,
+            second_label=second_label,
+        )
+        for first_id, second_id, count, value, first_label, second_label in zip(
+            ids_for(a), ids_for(b), shared[chosen], score[chosen], labels_for(a), labels_for(b), strict=True
+        )
+    ]
 
 
 def top_indices(values: np.ndarray, k: int) -> np.ndarray:

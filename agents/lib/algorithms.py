@@ -11,7 +11,9 @@ from typing import Literal
 
 from gaai.bus.errors import TaskError
 
-Kind = Literal["centrality", "connectivity", "community"]
+Kind = Literal["centrality", "cohesion", "overlap", "connectivity", "community"]
+"""Centrality and cohesion give each vertex a score; overlap gives each vertex a score and lists
+vertex pairs (what they share); connectivity and community give each vertex a group id."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,11 @@ class AlgorithmSpec:
     result_field: str
     summary: str
     params: dict[str, ParamSpec] = field(default_factory=dict)
+
+    @property
+    def scores(self) -> bool:
+        """Whether each vertex gets a score (ranked, distributed) rather than a group id."""
+        return self.kind in ("centrality", "cohesion", "overlap")
 
 
 ALGORITHMS: dict[str, AlgorithmSpec] = {
@@ -112,6 +119,114 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
                 "normalized": ParamSpec(True, "Scale scores to [0, 1]."),
             },
         ),
+        AlgorithmSpec(
+            "degree",
+            "Degree",
+            "centrality",
+            True,
+            "degree",
+            "How many edges a vertex has: in (received), out (sent) or all, or their total weight.",
+            {
+                "direction": ParamSpec("all", "Which edges count: in, out or all."),
+                "weighted": ParamSpec(False, "Sum the edges' weights instead of counting them."),
+            },
+        ),
+        AlgorithmSpec(
+            "eigenvector",
+            "Eigenvector centrality",
+            "centrality",
+            True,
+            "eigenvector",
+            "Importance from being pointed to by important vertices, without PageRank's random jumps.",
+            {
+                "max_iterations": ParamSpec(1000, "Upper bound on power iterations.", 1, 100_000),
+                "tolerance": ParamSpec(
+                    1e-6, "Stop when the L1 change falls below this times the vertex count.", 0.0, 1.0
+                ),
+            },
+        ),
+        AlgorithmSpec(
+            "k_core",
+            "k-core decomposition",
+            "cohesion",
+            False,
+            "core_number",
+            "The largest k such that a vertex lies in a subgraph where every vertex has at least k neighbours: "
+            "cohesive cores.",
+        ),
+        AlgorithmSpec(
+            "triangles",
+            "Triangle count",
+            "cohesion",
+            False,
+            "triangles",
+            "How many triangles (three vertices all tied to each other) a vertex belongs to.",
+        ),
+        AlgorithmSpec(
+            "clustering",
+            "Local clustering coefficient",
+            "cohesion",
+            False,
+            "clustering",
+            "The share of a vertex's pairs of neighbours that are tied to each other: closed, tight-knit circles.",
+        ),
+        AlgorithmSpec(
+            "k_hop",
+            "k-hop reach",
+            "centrality",
+            True,
+            "reach",
+            "How many vertices a vertex reaches within k hops along edge direction: its exposure.",
+            {"hops": ParamSpec(2, "Edges followed at most.", 1, 6)},
+        ),
+        AlgorithmSpec(
+            "cycles",
+            "Short directed cycles",
+            "cohesion",
+            True,
+            "cycles",
+            "How many directed cycles of at most max_length edges pass through a vertex: rings of money or "
+            "referrals that flow back to where they started.",
+            {"max_length": ParamSpec(4, "Longest cycle counted, in edges.", 2, 8)},
+        ),
+        AlgorithmSpec(
+            "similarity",
+            "Node similarity",
+            "overlap",
+            False,
+            "best_similarity",
+            "Pairs of vertices with the most neighbours in common (Jaccard: shared over combined neighbours).",
+            {
+                "top_k": ParamSpec(10, "Most similar vertices kept per vertex.", 1, 1000),
+                "max_work": ParamSpec(
+                    300_000_000,
+                    "Upper bound on the vertex pairs examined (a neighbour shared by d compared vertices adds d²); "
+                    "above it the run stops with a bad_params error instead of exhausting memory.",
+                    1,
+                    10**12,
+                ),
+            },
+        ),
+        AlgorithmSpec(
+            "co_occurrence",
+            "Co-occurrence",
+            "overlap",
+            False,
+            "members_reached",
+            "Pairs of vertices (e.g. categories) sharing the most members (e.g. customers), through at most two hops.",
+            {
+                "members": ParamSpec("", "The vertex collection whose shared vertices are counted."),
+                "hops": ParamSpec(2, "A member counts for a vertex it reaches within this many hops.", 1, 2),
+                "top_k": ParamSpec(10, "Partners kept per vertex, by members shared.", 1, 1000),
+                "max_work": ParamSpec(
+                    300_000_000,
+                    "Upper bound on the vertex pairs examined (a member reaching d compared vertices adds d²); "
+                    "above it the run stops with a bad_params error instead of exhausting memory.",
+                    1,
+                    10**12,
+                ),
+            },
+        ),
     )
 }
 
@@ -146,5 +261,7 @@ def resolve_params(name: str, given: dict[str, object]) -> dict[str, float | int
             param.maximum is not None and value > param.maximum
         ):
             raise TaskError("bad_params", f"{name}.{key}={value!r} is outside [{param.minimum}, {param.maximum}]")
+        if name == "degree" and key == "direction" and value not in ("in", "out", "all"):
+            raise TaskError("bad_params", f"degree.direction must be one of in, out, all, got {value!r}")
         resolved[key] = value
     return resolved

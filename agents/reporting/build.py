@@ -39,6 +39,7 @@ from gaai.agents.reporting.headline import (
     summary_sentences,
     title_sentence,
 )
+from gaai.agents.reporting.overlaps import draft_overlap_insights
 from gaai.agents.reporting.privacy import Namer
 from gaai.agents.reporting.recommendations import base_priority, draft_recommendations
 from gaai.agents.reporting.wording import format_value, plural
@@ -135,10 +136,12 @@ def draft_report(
     facts = Facts.of(spec, template, execution, Namer.of(constraints, template.vertex_collections), constraints)
     linked = linked_requirements(use_case, template, requirements)
     priority = base_priority(use_case, linked)
-    asks_isolated = spec.kind != "centrality" and any(_ISOLATION_WORDS.search(r.text) for r in linked)
+    asks_isolated = not spec.scores and any(_ISOLATION_WORDS.search(r.text) for r in linked)
     if facts.edges == 0:
         insights = [_no_structure(facts)]
-    elif spec.kind == "centrality":
+    elif spec.kind == "overlap":
+        insights = draft_overlap_insights(facts, pattern)
+    elif spec.scores:
         insights = draft_centrality_insights(facts, pattern)
     else:
         insights = draft_group_insights(facts, pattern, asks_isolated)
@@ -222,7 +225,7 @@ def _withheld(sentence: Sentence, reason: str) -> RejectedClaim:
 
 
 def _no_structure(facts: Facts) -> DraftInsight:
-    if facts.spec.kind == "centrality":
+    if facts.spec.scores:
         value = facts.execution.distribution.max if facts.execution.distribution else 0.0
         outcome = f"every vertex gets the same {facts.metric} ({format_value(value)}), so no vertex stands out"
         claims: tuple = (VertexCount(facts.vertices), Statistic("max", value), Statistic("min", value))

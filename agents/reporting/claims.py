@@ -31,6 +31,7 @@ __all__ = [
     "GroupMix",
     "GroupSize",
     "Outranked",
+    "PairOverlap",
     "Rank",
     "RatioToMean",
     "Recorded",
@@ -69,6 +70,8 @@ class Evidence:
         values: each vertex's value (score or group id).
         display_name: the name a report must use for a vertex id (its stored label, or a
             pseudonym where an output constraint forbids names).
+        overlaps: for overlap algorithms, ``(shared, combined)`` of each pair the report names,
+            re-derived from the stored graph's edges (not from the engine's output).
     """
 
     execution: ExecutionSummary
@@ -77,12 +80,17 @@ class Evidence:
     collections: list[str]
     values: np.ndarray
     display_name: Callable[[str], str | None]
+    overlaps: Mapping[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
     _masks: dict[Scope, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
     _sizes: list[np.ndarray] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def from_table(
-        cls, execution: ExecutionSummary, table: pa.Table, display_name: Callable[[str], str | None]
+        cls,
+        execution: ExecutionSummary,
+        table: pa.Table,
+        display_name: Callable[[str], str | None],
+        overlaps: Mapping[tuple[str, str], tuple[int, int]] | None = None,
     ) -> Evidence:
         """Evidence from a ``read_vertex_results`` table (columns ``_id``, ``collection``, ``_key``, the value)."""
         field_name = execution.result_field if execution.result_field in table.column_names else table.column_names[-1]
@@ -100,6 +108,7 @@ class Evidence:
             collections=names,
             values=table.column(field_name).to_numpy().astype(np.float64),
             display_name=display_name,
+            overlaps=overlaps or {},
         )
 
     def mask(self, scope: Scope) -> np.ndarray:
@@ -395,6 +404,37 @@ class Singletons(Claim):
     def check(self, evidence: Evidence) -> str | None:
         actual = int(np.count_nonzero(evidence.group_sizes() == 1))
         return None if actual == self.count else f"{actual} groups have one member, not {self.count}"
+
+
+@dataclass(frozen=True)
+class PairOverlap(Claim):
+    """Vertices ``first_id`` and ``second_id`` (shown by these names) share ``shared`` vertices, and
+    their Jaccard similarity (shared over combined) is ``score``."""
+
+    first_id: str
+    first_name: str | None
+    second_id: str
+    second_name: str | None
+    shared: int
+    score: float
+    kind = "pair"
+
+    def check(self, evidence: Evidence) -> str | None:
+        for vertex_id, name in ((self.first_id, self.first_name), (self.second_id, self.second_name)):
+            _, problem = _vertex(evidence, vertex_id, name)
+            if problem:
+                return problem
+        found = evidence.overlaps.get((self.first_id, self.second_id))
+        if found is None:
+            return f"the overlap of {self.first_id} and {self.second_id} could not be re-derived from the graph"
+        shared, combined = found
+        score = shared / combined if combined else 0.0
+        if shared != self.shared or not _close(self.score, score):
+            return (
+                f"{self.first_id} and {self.second_id} share {shared} of {combined} in the stored graph, "
+                f"not {self.shared} (Jaccard {score:.4g}, not {self.score:.4g})"
+            )
+        return None
 
 
 @dataclass(frozen=True)

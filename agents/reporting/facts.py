@@ -28,7 +28,15 @@ from gaai.bus.domain import (
 PRIORITIES = ("critical", "high", "medium", "low")
 
 # What a score is called in a sentence; other algorithms use their catalog title.
-_METRIC_NOUNS = {"pagerank": "PageRank", "betweenness": "betweenness"}
+_METRIC_NOUNS = {
+    "pagerank": "PageRank",
+    "betweenness": "betweenness",
+    "k_core": "core number",
+    "k_hop": "k-hop reach",
+    "cycles": "short-cycle count",
+    "similarity": "best Jaccard similarity",
+    "co_occurrence": "members reached",
+}
 
 # Modularity above this usually marks real community structure (Newman & Girvan 2004);
 # below the lower bound partitions of random graphs score as well.
@@ -173,7 +181,7 @@ def _focus_lists(
     spec: AlgorithmSpec, template: AnalysisTemplate, execution: ExecutionSummary
 ) -> dict[str, list[RankedVertex]]:
     """For a centrality, the ranked list of each focus collection (every analysed one when none is named)."""
-    if spec.kind != "centrality":
+    if not spec.scores:
         return {}
     focus = [c for c in template.focus_collections if c in template.vertex_collections]
     wanted = focus or list(template.vertex_collections) or list(execution.top_by_collection)

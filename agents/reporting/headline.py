@@ -22,6 +22,7 @@ from gaai.agents.reporting.claims import (
     scope_phrase,
 )
 from gaai.agents.reporting.facts import Facts
+from gaai.agents.reporting.overlaps import compared_phrase, pair_sentence, shared_noun
 from gaai.agents.reporting.privacy import Namer
 from gaai.agents.reporting.wording import (
     format_count,
@@ -35,13 +36,15 @@ from gaai.agents.reporting.wording import (
 from gaai.bus.domain import Distribution, ExecutionSummary, OutputConstraint, RankedVertex
 
 # How each algorithm reads edges: direction followed, and what a weight means to it.
-_FOLLOWS_DIRECTION = {"pagerank", "betweenness", "scc"}
+_FOLLOWS_DIRECTION = {"pagerank", "betweenness", "scc", "degree", "eigenvector", "k_hop", "cycles"}
 
 _WEIGHT_MEANING = {
     "pagerank": "as strengths",
     "louvain": "as strengths",
     "label_propagation": "as strengths",
     "betweenness": "as lengths",
+    "degree": "as strengths (summed)",
+    "eigenvector": "as strengths",
 }
 
 
@@ -49,12 +52,19 @@ def title_sentence(facts: Facts) -> tuple[Sentence, str]:
     """A title naming what the report shows, and the plain one used should its claim fail."""
     execution = facts.execution
     fallback = f"{facts.spec.title} on {execution.graph_name}"
+    if facts.spec.kind == "overlap" and execution.top_pairs and facts.edges:
+        pair = pair_sentence(facts, execution.top_pairs[0])
+        if facts.spec.name == "co_occurrence":
+            text = f"The {compared_phrase(facts)} sharing the most {shared_noun(facts)}"
+        else:
+            text = f"The most similar {compared_phrase(facts)}"
+        return Sentence(text, pair.claims), fallback
     if facts.lists and facts.edges:
         names = list(facts.lists)
         shown = f"{format_count(len(facts.lists[names[0]]))} {names[0]}" if len(names) == 1 else join_phrases(names)
         leaders = tuple(Rank(listed[0].id, facts.name(listed[0]), 1, (c,)) for c, listed in facts.lists.items())
         return Sentence(f"Top {shown} by {facts.metric}", leaders), fallback
-    if facts.spec.kind == "centrality" and execution.top and facts.edges:
+    if facts.spec.scores and execution.top and facts.edges:
         noun = join_phrases(list(facts.scope)) if facts.scope else "vertices"
         text = f"Top {format_count(len(execution.top))} {noun} by {facts.metric}"
         return Sentence(text, (CollectionMix(len(execution.top), top_mix(execution.top), facts.scope),)), fallback
@@ -77,6 +87,8 @@ def summary_sentences(facts: Facts) -> list[Sentence]:
     dist, groups = execution.distribution, execution.groups
     if facts.edges == 0:
         sentences.append(Sentence("The graph has no edges, so there is no structure to report."))
+    elif facts.spec.kind == "overlap" and execution.top_pairs:
+        sentences.append(pair_sentence(facts, execution.top_pairs[0]))
     elif dist is not None and (facts.lists or execution.top):
         firsts = [(listed[0], (c,)) for c, listed in facts.lists.items()] or [(execution.top[0], facts.scope)]
         for leader, scope in firsts:
@@ -153,6 +165,8 @@ def semantics_sentence(algorithm: str, edge_collections: list[str], execution: E
     if not weights:
         return f"{text}; weights: none."
     meaning = _WEIGHT_MEANING.get(spec.name)
+    if spec.name == "degree" and not execution.params.get("weighted"):
+        meaning = None
     if meaning is None:
         return f"{text}; weights ({join_phrases(weights)}) do not apply to {spec.title.lower()}."
     return f"{text}; weights: {join_phrases(weights)}, read {meaning}."

@@ -108,6 +108,16 @@ class Namer:
             top_by_collection={
                 name: [self.vertex(v) for v in listed] for name, listed in execution.top_by_collection.items()
             },
+            top_pairs=[
+                msgspec.structs.replace(
+                    pair,
+                    first_id=self.shown_id(pair.first_id),
+                    second_id=self.shown_id(pair.second_id),
+                    first_label=self.name(pair.first_id, pair.first_label),
+                    second_label=self.name(pair.second_id, pair.second_label),
+                )
+                for pair in execution.top_pairs
+            ],
             group_details=[self._detail(d) for d in execution.group_details],
             small_groups=[self._detail(d) for d in execution.small_groups],
         )

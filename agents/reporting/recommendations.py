@@ -194,7 +194,7 @@ def _focus(facts: Facts, wording: str) -> Sentence | None:
         return _start_with(facts, wording)
     if not execution.top:
         return None
-    if facts.spec.kind == "centrality":
+    if facts.spec.scores:
         leaders = execution.top[:3]
         names = [facts.name(v) for v in leaders]
         mix = top_mix(leaders)

@@ -16,7 +16,15 @@ import re
 
 import msgspec
 
-from gaai.agents.reporting.wording import dominant_value, format_count, format_ratio, format_share, format_value
+from gaai.agents.lib.algorithms import algorithm_spec
+from gaai.agents.reporting.wording import (
+    dominant_value,
+    format_count,
+    format_ratio,
+    format_share,
+    format_value,
+    join_phrases,
+)
 from gaai.bus.domain import AnalysisTemplate, Distribution, ExecutionSummary, GroupStats, RankedVertex, Report, Scalar
 
 __all__ = ["render_html", "render_json", "render_markdown"]
@@ -104,11 +112,14 @@ def render_markdown(report: Report, execution: ExecutionSummary, template: Analy
     if execution.small_groups:
         lines += ["## Smallest groups", ""]
         lines += [*_md_table(_DETAIL_HEADER, _detail_rows(execution, execution.small_groups)), ""]
-    if execution.distribution is not None:
+    if execution.top_pairs:
+        lines += [f"## {_md(_PAIRS_HEADING)}", "", *_md_table(_PAIR_HEADER, _pair_rows(execution)), ""]
+    heading, distribution = _shown_distribution(execution, template)
+    if distribution is not None:
         lines += [
-            "## Distribution",
+            f"## {_md(heading)}",
             "",
-            *_md_table(["Figure", "Value"], _distribution_rows(execution.distribution)),
+            *_md_table(["Figure", "Value"], _distribution_rows(distribution)),
             "",
         ]
     if execution.groups is not None:
@@ -166,7 +177,7 @@ def render_html(report: Report, execution: ExecutionSummary, template: AnalysisT
         _html_recommendations(report),
         _html_top(execution),
         _html_details(execution),
-        _html_figures(execution),
+        _html_figures(execution, template),
         _html_verification(report),
         _html_parameters(execution, template, report),
         "</main>",
@@ -205,6 +216,31 @@ def _shows_by_collection(execution: ExecutionSummary) -> bool:
     return bool(execution.by_collection) and (execution.groups is not None or not execution.top_by_collection)
 
 
+_PAIRS_HEADING = "Pairs sharing the most"
+_PAIR_HEADER = ["#", "First", "Second", "Shared", "Jaccard"]
+
+
+def _pair_rows(execution: ExecutionSummary) -> list[list[str]]:
+    return [
+        [
+            str(rank),
+            pair.first_label or pair.first_id,
+            pair.second_label or pair.second_id,
+            format_count(pair.shared),
+            format_ratio(pair.score),
+        ]
+        for rank, pair in enumerate(execution.top_pairs, start=1)
+    ]
+
+
+def _shown_distribution(execution: ExecutionSummary, template: AnalysisTemplate) -> tuple[str, Distribution | None]:
+    """The distribution a report shows: an overlap algorithm scores only the vertices it compares, so
+    it shows theirs (the other vertices hold 0)."""
+    if algorithm_spec(execution.algorithm).kind == "overlap" and execution.focus_distribution is not None:
+        return f"Distribution among {join_phrases(list(template.focus_collections))}", execution.focus_distribution
+    return "Distribution", execution.distribution
+
+
 def _distribution_rows(dist: Distribution) -> list[list[str]]:
     return [
         ["Vertices", format_count(dist.count)],
@@ -241,6 +277,8 @@ def _parameter_rows(execution: ExecutionSummary, template: AnalysisTemplate, rep
     if template.focus_collections:
         rows.append(["top list drawn from", ", ".join(template.focus_collections)])
     rows.append(["use case", template.use_case_id])
+    if template.planned_by:
+        rows.append(["use case planned by", template.planned_by])
     rows += [["output constraint", applied] for applied in report.constraints_applied]
     return rows
 
@@ -443,11 +481,15 @@ def _html_verification(report: Report) -> str:
     return f"<section><h2>Verification</h2><p>{_e(_verification_line(report))}</p>{listing}</section>"
 
 
-def _html_figures(execution: ExecutionSummary) -> str:
+def _html_figures(execution: ExecutionSummary, template: AnalysisTemplate) -> str:
     blocks = []
-    if execution.distribution is not None:
-        rows = [[_e(name), _e(value)] for name, value in _distribution_rows(execution.distribution)]
-        blocks.append(f"<div><h2>Distribution</h2>{_html_table(['Figure', 'Value'], rows, numeric={1})}</div>")
+    if execution.top_pairs:
+        rows = [[_e(cell) for cell in row] for row in _pair_rows(execution)]
+        blocks.append(f"<div><h2>{_e(_PAIRS_HEADING)}</h2>{_html_table(_PAIR_HEADER, rows, numeric={0, 3, 4})}</div>")
+    heading, distribution = _shown_distribution(execution, template)
+    if distribution is not None:
+        rows = [[_e(name), _e(value)] for name, value in _distribution_rows(distribution)]
+        blocks.append(f"<div><h2>{_e(heading)}</h2>{_html_table(['Figure', 'Value'], rows, numeric={1})}</div>")
     if execution.groups is not None:
         rows = [[_e(name), _e(value)] for name, value in _group_rows(execution.groups)]
         blocks.append(

@@ -70,6 +70,8 @@ class CollectionChoice:
     edges: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     problem: str = ""
+    roles: tuple[str, ...] = ()
+    """For overlap algorithms, the collections compared and, for co-occurrence last, the members counted."""
 
 
 def core_collections(schema: GraphSchema) -> list[str]:
@@ -193,6 +195,7 @@ def choose_collections(algorithm: str, focus: list[str], schema: GraphSchema) ->
             problem=f"collection(s) {', '.join(unknown)} not in graph {schema.graph_name!r}, "
             f"which has vertex collections: {', '.join(names) or 'none'}"
         )
+    roles: tuple[str, ...] = ()
     if spec.kind == "centrality":
         vertices = names
         edges = joining_edges(schema, vertices)
@@ -200,12 +203,23 @@ def choose_collections(algorithm: str, focus: list[str], schema: GraphSchema) ->
             f"{spec.title} is a centrality measure, so it reads the whole graph: every relationship, "
             "satellite links included, carries importance."
         ]
+    elif spec.kind == "overlap":
+        roles, problem = _overlap_roles(spec, focus, schema)
+        if problem:
+            return CollectionChoice(problem=problem)
+        vertices = names
+        edges = joining_edges(schema, vertices)
+        notes = [_overlap_note(spec, roles)]
     else:
         vertices, edges, notes = _core_selection(spec, focus, schema)
-    if not edges and spec.name == "scc" and joining_edges(schema, core_collections(schema)):
+    if not edges and spec.name in _CYCLE_ALGORITHMS and joining_edges(schema, core_collections(schema)):
         return CollectionChoice(
             problem=f"no edge collection among {_join(core_collections(schema))} can close a directed cycle, "
-            "so every strongly connected component would be a single vertex"
+            + (
+                "so every strongly connected component would be a single vertex"
+                if spec.name == "scc"
+                else "so there is no cycle to find"
+            )
         )
     if not edges:
         return CollectionChoice(
@@ -213,7 +227,31 @@ def choose_collections(algorithm: str, focus: list[str], schema: GraphSchema) ->
         )
     if _vertex_count(schema, vertices) == 0:
         return CollectionChoice(problem=f"vertex collection(s) {_join(vertices)} hold no vertices")
-    return CollectionChoice(vertices=vertices, edges=edges, notes=notes)
+    return CollectionChoice(vertices=vertices, edges=edges, notes=notes, roles=roles)
+
+
+def _overlap_roles(spec: AlgorithmSpec, focus: list[str], schema: GraphSchema) -> tuple[tuple[str, ...], str]:
+    """The collections compared (and the members counted, last, for co-occurrence), or why there are none."""
+    if spec.name == "similarity":
+        return tuple(focus or core_collections(schema)[:1]), ""
+    if len(focus) < 2:
+        return (), (
+            "co-occurrence needs two collections, the one compared and the one whose shared members are counted "
+            f"(e.g. categories sharing customers); the question names {_join(focus) or 'none'}"
+        )
+    return (*focus[:-1], focus[-1]), ""
+
+
+def _overlap_note(spec: AlgorithmSpec, roles: tuple[str, ...]) -> str:
+    if spec.name == "similarity":
+        return (
+            f"Node similarity compares {_join(roles)} by the neighbours they share (Jaccard), so it reads the whole "
+            "graph: every relationship is something two vertices can have in common."
+        )
+    return (
+        f"Co-occurrence counts the {roles[-1]} that {_join(roles[:-1])} share: a member counts for a vertex it is tied "
+        "to directly or through one vertex of another collection, so it reads the whole graph."
+    )
 
 
 def build_templates(
@@ -281,6 +319,15 @@ QUESTIONS = {
     "label_propagation": "communities",
     "wcc": "connected and isolated groups",
     "scc": "cycles",
+    "degree": "most connected",
+    "eigenvector": "importance",
+    "k_core": "cohesive cores",
+    "triangles": "closed triangles",
+    "clustering": "tight-knit circles",
+    "k_hop": "reach and exposure",
+    "cycles": "cycles",
+    "similarity": "similar vertices",
+    "co_occurrence": "shared members",
 }
 """The question each algorithm answers; two algorithms with the same question are near-duplicates for a requirement."""
 
@@ -309,7 +356,7 @@ class _Candidate:
         spec = ALGORITHMS[primary.algorithm]
         vertices, edges = self.choice.vertices, self.choice.edges
         n, m = _vertex_count(schema, vertices), sum(edge_count(schema, name) for name in edges)
-        params, param_notes = _parameters(spec, n, m)
+        params, param_notes = _parameters(spec, n, m, self.choice.roles)
         rationale = [
             f"{spec.title} ({spec.kind}) for {primary.id}, over {n:,} vertices in {_join(vertices)} "
             f"and {m:,} edges in {_join(edges)}.",
@@ -321,6 +368,10 @@ class _Candidate:
             rationale.append(f"Also serves {served}, which asks for the same analysis on these collections or fewer.")
         named = {name for case in self.use_cases for name in case.focus_collections}
         focus = [c for c in vertices if c in named]
+        if spec.name == "co_occurrence":
+            focus = list(self.choice.roles[:-1])
+        elif spec.kind == "overlap":
+            focus = list(self.choice.roles)
         return AnalysisTemplate(
             id=template_id,
             use_case_id=primary.id,
@@ -335,6 +386,7 @@ class _Candidate:
             focus_collections=focus,
             requirement_ids=list(self.requirement_ids),
             use_case_ids=[case.id for case in self.use_cases],
+            planned_by=primary.planned_by,
             edge_semantics=edge_semantics_of(schema, edges),
         )
 
@@ -383,7 +435,8 @@ def _candidates(
 
 
 def _covers(wide: CollectionChoice, narrow: CollectionChoice) -> bool:
-    return set(narrow.vertices) <= set(wide.vertices) and set(narrow.edges) <= set(wide.edges)
+    same_roles = wide.roles == narrow.roles
+    return same_roles and set(narrow.vertices) <= set(wide.vertices) and set(narrow.edges) <= set(wide.edges)
 
 
 _Weight = tuple[int, int]
@@ -518,8 +571,8 @@ def _coverage(
 
 _NOT_ANALYTIC = {
     True: "a non-functional requirement: it says how the analyses must run, not which question to ask of the graph",
-    False: "no graph algorithm answers it: it asks no question of influence, communities, connected or isolated "
-    "groups, cycles or brokers",
+    False: "no graph algorithm answers it: it asks no question of influence, connectedness, communities, connected "
+    "or isolated groups, cohesive cores, cycles, brokers, reach, similarity or shared members",
 }
 """Why a requirement no analysis answers is not analytic, by whether it is non-functional."""
 
@@ -540,7 +593,10 @@ def _core_selection(
 ) -> tuple[list[str], list[str], list[str]]:
     """Vertices, edges and notes for a connectivity or community algorithm."""
     core = core_collections(schema)
-    group = "component" if spec.kind == "connectivity" else "community"
+    merged = {
+        "connectivity": "merge unrelated core vertices into one component",
+        "community": "merge unrelated core vertices into one community",
+    }.get(spec.kind, "tie unrelated core vertices together through it")
     notes: list[str] = []
     satellites = [info.name for info in schema.vertex_collections if info.name not in core]
     if satellites:
@@ -548,7 +604,7 @@ def _core_selection(
         reaching = [info.name for info in schema.edge_collections if info.name not in core_edges]
         notes.append(
             f"Satellite collections ({_join(satellites)}) and the edges reaching them ({_join(reaching) or 'none'}) "
-            f"are left out: shared reference data would merge unrelated core vertices into one {group}."
+            f"are left out: shared reference data would {merged}."
         )
     named_satellites = [name for name in focus if name not in core]
     if named_satellites:
@@ -564,11 +620,11 @@ def _core_selection(
         else:
             notes.append(
                 f"The use case names {_join(named)}, but no edge collection "
-                f"{'that can close a cycle ' if spec.name == 'scc' else ''}joins them, "
+                f"{'that can close a cycle ' if spec.name in _CYCLE_ALGORITHMS else ''}joins them, "
                 f"so the selection widens to all core collections ({_join(core)})."
             )
     edges = joining_edges(schema, vertices)
-    if spec.name != "scc":
+    if spec.name not in _CYCLE_ALGORITHMS:
         return vertices, edges, notes
     cyclic = cycle_edges(schema, edges)
     acyclic = [name for name in edges if name not in cyclic]
@@ -578,8 +634,8 @@ def _core_selection(
     if cyclic and acyclic:
         notes.append(
             f"Only {_join(cyclic)} can close a directed cycle; {_join(acyclic)} "
-            f"{'leads' if len(acyclic) == 1 else 'lead'} nowhere back and would add only single-vertex components, "
-            f"so SCC reads {_join(cyclic_vertices)} with {_join(cyclic)}."
+            f"{'leads' if len(acyclic) == 1 else 'lead'} nowhere back and can be on no cycle, "
+            f"so {spec.title} reads {_join(cyclic_vertices)} with {_join(cyclic)}."
         )
     return cyclic_vertices, cyclic, notes
 
@@ -587,14 +643,24 @@ def _core_selection(
 def _usable_edges(spec: AlgorithmSpec, schema: GraphSchema, vertices: list[str]) -> list[str]:
     """Edges that make ``spec`` meaningful on ``vertices``: any joining edge, cycle-capable ones for SCC."""
     edges = joining_edges(schema, vertices)
-    return cycle_edges(schema, edges) if spec.name == "scc" else edges
+    return cycle_edges(schema, edges) if spec.name in _CYCLE_ALGORITHMS else edges
 
 
-def _parameters(spec: AlgorithmSpec, vertices: int, edges: int) -> tuple[dict[str, Scalar], list[str]]:
+_CYCLE_ALGORITHMS = ("scc", "cycles")
+"""Algorithms that read only the edge collections that can close a directed cycle."""
+
+
+def _parameters(
+    spec: AlgorithmSpec, vertices: int, edges: int, roles: tuple[str, ...] = ()
+) -> tuple[dict[str, Scalar], list[str]]:
     """Catalog defaults, adjusted where the graph's size calls for it, with the reasons."""
     params: dict[str, Scalar] = dict(resolve_params(spec.name, {}))
     if not params:
         return params, [f"{spec.title} takes no parameters."]
+    if spec.name == "co_occurrence":
+        params["members"] = roles[-1]
+        shown = ", ".join(f"{key}={value}" for key, value in params.items())
+        return params, [f"Parameters: {shown} (members are the collection the question counts as shared)."]
     if spec.name != "betweenness":
         shown = ", ".join(f"{key}={value}" for key, value in params.items())
         return params, [f"Parameters are the catalog defaults ({shown}); nothing in this graph calls for others."]

@@ -8,7 +8,7 @@ algorithm          signal words (word stems, case-insensitive)
 =================  ==========================================================================
 pagerank           influen-, importan-, key, top, rank-, popular-, hub, authorit-, reach
                    (not reachab-), "PageRank"
-louvain            communit-, segment-, cluster-, group-, cohort, similar-, taste, "Louvain"
+louvain            communit-, segment-, cluster-, group-, cohort, taste, "Louvain"
 label_propagation  a louvain signal plus a speed/scale cue (fast-, large-scale, at scale,
                    scalab-, real-time, label-), or "label propagation" by name
 wcc                connected-, disconnected, connectivity, isolat-, fragment-, island,
@@ -18,6 +18,17 @@ scc                cycl-, circular-, loop-, ring, reciproc-, mutual-, round-trip
 betweenness        bridg-, broker-, bottleneck, gatekeep-, intermediar-, "flow(s) between",
                    "betweenness", and "bridges/brokers/connects … communities (groups,
                    clusters, segments)" as one phrase
+degree             degree, in-/out-degree, most connected/linked, number of connections
+eigenvector        eigenvector (centrality), prestig-
+k_core             cohesive, k-core, core group, tight-knit, dense core
+triangles          triangle(s), triangle count, triad
+clustering         clustering coefficient, transitiv-
+k_hop              k-hop, two-hop (one…four, 1–6), within … hops, hops away, exposure, exposed,
+                   neighbourhood
+cycles             short/small/bounded cycles (rings, loops), cycles of length/up to/at most …,
+                   cycle detection
+similarity         similar-, look-alike, Jaccard, "node similarity"
+co_occurrence      share(s) the most/many/more/common, co-occurr-, bought together, in common
 =================  ==========================================================================
 
 Where matches overlap the longest wins, so "strongly connected" means SCC and not WCC, and
@@ -27,7 +38,8 @@ to the questions it asks:
 * A requirement that names an algorithm ("PageRank", "label propagation", "betweenness",
   "strongly/weakly connected", "Louvain") asks its question with that one and no other:
   "community detection (label propagation)" is no Louvain run.
-* Weak words ("group", "similar" for Louvain; "key", "top", "reach" for PageRank) count only
+* Weak words ("group" for Louvain; "key", "top", "reach" for PageRank; "similar" for similarity;
+  "degree" for degree) count only
   when no other algorithm has a strong word in the same requirement: "isolated customer
   groups" asks for components, "groups … in closed loops" for cycles, not communities.
 * An output request (export, download, CSV, Excel…) that speaks of the results of other
@@ -51,6 +63,9 @@ go into its ``focus_collections``, which the template agent reads. A collection 
 in a relative clause is context, not the subject: "hub products that connect many customers
 and categories" asks about products. When nothing is named before the clause, every
 collection named counts.
+Co-occurrence asks about two collections in order: the one named last before its words is
+compared, the one named first after them is counted ("which categories share the most
+customers": ``categories`` then ``customers``, its ``focus_collections``).
 Matches for the same algorithm and the same collections merge into one use case. An
 algorithm the schema cannot support (no edges; connectivity or community without edges among
 core collections; SCC without an edge that can close a cycle) gets no use case; the result
@@ -96,7 +111,6 @@ _SIGNAL_WORDS: dict[str, tuple[str, ...]] = {
         r"cluster\w*",
         r"group\w*",
         r"cohorts?",
-        r"similar\w*",
         r"tastes?",
         r"louvain",
     ),
@@ -135,6 +149,43 @@ _SIGNAL_WORDS: dict[str, tuple[str, ...]] = {
         # A bridging word close before a grouping word asks who links the groups, not for the groups.
         r"(?:bridg\w*|broker\w*|gatekeep\w*|connect(?:s|ing)?) (?:\w+ ){0,2}?(?:communit|group|cluster|segment)\w*",
     ),
+    "degree": (
+        r"degrees?",
+        r"in-?degrees?",
+        r"out-?degrees?",
+        r"most (?:connected|linked)",
+        r"number of (?:connections|links|ties)",
+    ),
+    "eigenvector": (r"eigenvector(?: centrality)?", r"prestig\w*"),
+    "k_core": (r"cohesive", r"k-?cores?", r"core groups?", r"tight[- ]knit", r"dense cores?"),
+    "triangles": (r"triangles?", r"triangle counts?", r"triads?"),
+    "clustering": (r"clustering coefficients?", r"transitiv\w*"),
+    "k_hop": (
+        r"k-?hops?",
+        r"(?:one|two|three|four|[1-6])[- ]hops?",
+        r"within \w+ hops?",
+        r"hops? away",
+        r"exposure",
+        r"exposed",
+        r"neighbou?rhoods?",
+    ),
+    "cycles": (
+        r"(?:short|small|bounded(?:[- ]length)?) (?:cycles?|rings?|loops?)",
+        r"(?:cycles?|rings?|loops?) of (?:length|up to|at most) \w+",
+        r"cycle detection",
+    ),
+    "similarity": (
+        r"similar\w*",
+        r"look-?alikes?",
+        r"jaccard",
+        r"node similarity",
+    ),
+    "co_occurrence": (
+        r"shar(?:e|es|ing)(?: the)? (?:most|many|more|common)",
+        r"co-?occurr\w*",
+        r"bought together",
+        r"in common",
+    ),
 }
 _SIGNALS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (algorithm, re.compile(rf"\b(?:{word})\b", re.IGNORECASE))
@@ -143,9 +194,11 @@ _SIGNALS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 _SPEED_CUE = re.compile(r"\b(?:fast\w*|large[- ]scale|at scale|scalab\w*|real[- ]?time|label\w*)\b", re.IGNORECASE)
 _BY_NAME = re.compile(
-    r"^(?:page ?rank\w*|louvain|label propagation|betweenness|strongly connected|weakly connected)$", re.IGNORECASE
+    r"^(?:page ?rank\w*|louvain|label propagation|betweenness|strongly connected|weakly connected|k-?cores?|jaccard"
+    r"|node similarity|clustering coefficients?|triangle counts?|co-?occurr\w*)$",
+    re.IGNORECASE,
 )
-_WEAK_WORDS = re.compile(r"^(?:group\w*|similar\w*|keys?|tops?|reach(?:es|ing)?)$", re.IGNORECASE)
+_WEAK_WORDS = re.compile(r"^(?:group\w*|similar\w*|keys?|tops?|reach(?:es|ing)?|degrees?)$", re.IGNORECASE)
 _OUTPUT_REQUEST = re.compile(
     r"\b(?:export\w*|download\w*|csv|excel|xlsx|spreadsheets?|json files?|as (?:a |an )?(?:file|pdf))\b", re.IGNORECASE
 )
@@ -162,6 +215,15 @@ _GENERIC_TITLES = {
     "wcc": "Connected groups and isolated {t}",
     "scc": "Cycles among {t}",
     "betweenness": "Brokers and bottlenecks among {t}",
+    "degree": "Most connected {t}",
+    "eigenvector": "Prestige of {t}",
+    "k_core": "Cohesive cores among {t}",
+    "triangles": "Triangles among {t}",
+    "clustering": "Tight-knit circles among {t}",
+    "k_hop": "Reach and exposure of {t}",
+    "cycles": "Short cycles through {t}",
+    "similarity": "Similar {t}",
+    "co_occurrence": "Shared members of {t}",
 }
 _WHY = {
     "pagerank": (
@@ -184,6 +246,22 @@ _WHY = {
         "betweenness centrality scores how often {t} lie on shortest paths between other vertices, "
         "so brokers, bridges and bottlenecks stand out"
     ),
+    "degree": "degree counts the edges of {t}, so the most connected ones come first",
+    "eigenvector": "eigenvector centrality ranks {t} by how central the vertices pointing to them are",
+    "k_core": (
+        "k-core decomposition gives each of {t} the largest k such that it sits in a subgraph where every vertex has "
+        "at least k neighbours, so cohesive cores stand out"
+    ),
+    "triangles": "triangle counting finds {t} in closed three-way ties",
+    "clustering": "the local clustering coefficient measures how many of the neighbours of {t} are tied to each other",
+    "k_hop": "k-hop reach counts the vertices each of {t} reaches within a few hops along edge direction: its exposure",
+    "cycles": (
+        "short-cycle detection counts the directed cycles of bounded length through each of {t}, "
+        "so rings that flow back to their start stand out"
+    ),
+    "similarity": "node similarity pairs {t} by the neighbours they share (Jaccard), so look-alikes stand out",
+    "co_occurrence": "co-occurrence counts, for each pair among {t}, the members both reach, so the largest overlaps "
+    "stand out",
 }
 _QUOTE_LIMIT = 160
 # Where a relative clause opens: what it names describes the subject before it.
@@ -302,15 +380,42 @@ def _match(
             found = [match for match in matches if match.algorithm == algorithm]
             if not found:
                 continue
-            problem = problems.setdefault(algorithm, choose_collections(algorithm, [], schema).problem)
+            asked = target
+            if algorithm == "co_occurrence":
+                asked = _co_occurrence_roles(source.text, found[0], schema)
+                problem = choose_collections(algorithm, list(asked), schema).problem
+            else:
+                problem = problems.setdefault(algorithm, choose_collections(algorithm, [], schema).problem)
             if problem:
+                problems.setdefault(algorithm, problem)
                 unsupported.setdefault(algorithm, []).append(source.id)
                 continue
-            group = groups.setdefault((algorithm, target), _Group(algorithm, target, bool(mentioned)))
+            group = groups.setdefault((algorithm, asked), _Group(algorithm, asked, bool(mentioned)))
             if source not in group.sources:
                 group.sources.append(source)
             group.matches.setdefault(source.id, []).extend(found)
     return groups, unsupported, {algorithm: problems[algorithm] for algorithm in unsupported}
+
+
+def _co_occurrence_roles(text: str, match: _Match, schema: GraphSchema) -> tuple[str, ...]:
+    """``(compared, members)``: the collection named last before the sharing words ("which categories
+    share …") and the one named first after them ("… the most customers"); empty when either is missing."""
+    before = _named_positions(text[: match.start], schema)
+    after = _named_positions(text[match.end :], schema)
+    if not before or not after:
+        return ()
+    compared, members = max(before)[1], min(after)[1]
+    return () if compared == members else (compared, members)
+
+
+def _named_positions(text: str, schema: GraphSchema) -> list[tuple[int, str]]:
+    """``(position, collection)`` of each vertex collection named in ``text``."""
+    found = []
+    for info in schema.vertex_collections:
+        forms = sorted(collection_forms(info.name), key=len, reverse=True)
+        for hit in re.finditer(rf"\b(?:{'|'.join(re.escape(form) for form in forms)})\b", text, re.IGNORECASE):
+            found.append((hit.start(), info.name))
+    return found
 
 
 def collection_forms(name: str) -> set[str]:

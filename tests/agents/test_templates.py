@@ -192,20 +192,21 @@ def test_use_cases_over_the_limit_are_rejected_in_order() -> None:
 
 
 def test_template_fields_follow_the_use_case_and_the_catalog() -> None:
-    use_cases = [use_case("UC-001", algorithm) for algorithm in ALGORITHMS]
+    # Co-occurrence needs the collections it compares and counts (tests/agents/test_algorithm_catalog.py).
+    use_cases = [use_case("UC-001", algorithm) for algorithm in ALGORITHMS if algorithm != "co_occurrence"]
 
-    result = build_templates(use_cases, shop_schema(), max_templates=10)
+    result = build_templates(use_cases, shop_schema(), max_templates=len(use_cases))
     templates, rejected = result.templates, result.rejected
 
     assert rejected == []
-    assert [template.id for template in templates] == [f"TPL-{n:03d}" for n in range(1, len(ALGORITHMS) + 1)]
+    assert [template.id for template in templates] == [f"TPL-{n:03d}" for n in range(1, len(use_cases) + 1)]
     for template, case in zip(templates, use_cases, strict=True):
         spec = ALGORITHMS[case.algorithm]
         assert (template.algorithm, template.title, template.use_case_id) == (case.algorithm, case.title, case.id)
         assert (template.directed, template.result_field) == (spec.directed, spec.result_field)
         # The execution agent validates with the same function; a template must pass it unchanged.
         assert resolve_params(template.algorithm, dict(template.params)) == template.params
-    assert build_templates(use_cases, shop_schema(), max_templates=10) == result
+    assert build_templates(use_cases, shop_schema(), max_templates=len(use_cases)) == result
 
 
 def test_pagerank_keeps_its_defaults() -> None:
@@ -299,14 +300,20 @@ def test_demo_with_five_executions_answers_or_explains_every_requirement(demo) -
     assert [by_id[t].algorithm for t in answered["REQ-8"]] == ["louvain"]
     assert status["REQ-9"] == "output_request"
     assert status["NFR-2"] == "output_request"
-    assert (status["NFR-1"], status["NFR-3"], status["REQ-001"]) == ("not_analytic",) * 3
-    [req4] = [item for item in result.coverage if item.requirement_id == "REQ-4"]
-    assert (req4.status, req4.executions_needed) == ("no_slot", 6)
+    assert (status["NFR-1"], status["NFR-3"]) == ("not_analytic",) * 2
+    needed = {item.requirement_id: item.executions_needed for item in result.coverage if item.status == "no_slot"}
+    # The user story ("which categories share the most customers") is co-occurrence, the sixth step.
+    assert needed == {"REQ-001": 6, "REQ-4": 7}
     assert all(item.reason for item in result.coverage)
-    # Six executions run exactly what the sixth step adds: REQ-4's label propagation.
+    # Six executions run exactly what the sixth step adds, seven the seventh.
     wider = build_templates(use_cases, schema, 6, requirements, unanswered)
-    assert [t.algorithm for t in wider.templates] == [t.algorithm for t in result.templates] + ["label_propagation"]
-    assert {item.status for item in wider.coverage if item.requirement_id == "REQ-4"} == {"answered"}
+    assert [t.algorithm for t in wider.templates] == [t.algorithm for t in result.templates] + ["co_occurrence"]
+    [story] = [t for t in wider.templates if t.algorithm == "co_occurrence"]
+    assert (story.focus_collections, story.params["members"]) == (["categories"], "customers")
+    assert {item.status for item in wider.coverage if item.requirement_id == "REQ-001"} == {"answered"}
+    widest = build_templates(use_cases, schema, 7, requirements, unanswered)
+    assert [t.algorithm for t in widest.templates][-1] == "label_propagation"
+    assert {item.status for item in widest.coverage if item.requirement_id == "REQ-4"} == {"answered"}
 
 
 def test_no_algorithm_runs_twice_on_the_same_collections_and_near_duplicates_merge(demo) -> None:

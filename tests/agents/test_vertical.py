@@ -69,7 +69,11 @@ class TestBuiltins:
         """Every built-in vertical has a worded pattern for every algorithm in the catalog."""
         verticals = builtin_verticals()
         assert sorted(verticals) == ["adtech", "ecommerce", "fintech", "fraud", "generic", "social"]
-        assert set(ALGORITHMS) == {"pagerank", "wcc", "scc", "label_propagation", "louvain", "betweenness"}
+        assert set(ALGORITHMS) == {
+            *("pagerank", "wcc", "scc", "label_propagation", "louvain", "betweenness"),
+            *("degree", "eigenvector", "k_core", "triangles", "clustering", "k_hop", "cycles"),
+            *("similarity", "co_occurrence"),
+        }
         for name, profile in verticals.items():
             assert profile.name == name and profile.source == "builtin"
             assert profile.display_name and profile.description and profile.analysis_prompt

@@ -25,9 +25,11 @@ every edge is undirected.
 
 The algorithms, by family: ``graph_views`` (input checks, directed / undirected / weighted
 views, the simple graph), ``pagerank``, ``components`` (WCC, SCC), ``communities`` (label
-propagation, Louvain, modularity) and ``betweenness``; ``compiled`` makes their numba
-kernels, ``output`` is what they return. Why each engine was chosen, with its measurements:
-docs/BENCHMARKS.md, "Engine choices".
+propagation, Louvain, modularity), ``betweenness``, ``eigenvector``, ``cohesion`` (degree, k-core, triangles,
+clustering), ``paths`` (k-hop reach, short directed cycles) and ``overlap`` (similarity,
+co-occurrence; these also return vertex pairs), each module stating the graph view it
+reads; ``compiled`` makes their numba kernels, ``output`` is what they return. Why each
+engine was chosen, with its measurements: docs/BENCHMARKS.md, "Engine choices".
 """
 
 from __future__ import annotations
@@ -37,11 +39,13 @@ from types import ModuleType
 import numpy as np
 from numba.core.registry import CPUDispatcher
 
-from gaai.agents.execution.engine import betweenness, communities, graph_views, pagerank
+from gaai.agents.execution.engine import betweenness, cohesion, communities, components, graph_views, pagerank, paths
 from gaai.agents.execution.engine.betweenness import run_betweenness
+from gaai.agents.execution.engine.cohesion import run_clustering, run_degree, run_k_core, run_triangles
 from gaai.agents.execution.engine.communities import run_label_propagation, run_louvain
 from gaai.agents.execution.engine.compiled import usable_cores
 from gaai.agents.execution.engine.components import run_components
+from gaai.agents.execution.engine.eigenvector import run_eigenvector
 from gaai.agents.execution.engine.graph_views import (
     checked_edges,
     checked_undirected,
@@ -51,14 +55,23 @@ from gaai.agents.execution.engine.graph_views import (
     undirected_both_ways,
     weighted_ties,
 )
-from gaai.agents.execution.engine.output import AlgorithmOutput
+from gaai.agents.execution.engine.output import AlgorithmOutput, VertexPairs
+from gaai.agents.execution.engine.overlap import run_co_occurrence, run_similarity
 from gaai.agents.execution.engine.pagerank import pagerank_pull, run_pagerank
+from gaai.agents.execution.engine.paths import run_cycles, run_k_hop
 from gaai.agents.lib.algorithms import ALGORITHMS, algorithm_spec, resolve_params
 from gaai.bus.errors import TaskError
 
-__all__ = ["AlgorithmOutput", "compiled_kernels", "load_compiled_kernels", "run_algorithm", "usable_cores"]
+__all__ = [
+    "AlgorithmOutput",
+    "VertexPairs",
+    "compiled_kernels",
+    "load_compiled_kernels",
+    "run_algorithm",
+    "usable_cores",
+]
 
-KERNEL_MODULES: tuple[ModuleType, ...] = (graph_views, pagerank, communities, betweenness)
+KERNEL_MODULES: tuple[ModuleType, ...] = (graph_views, pagerank, components, communities, betweenness, cohesion, paths)
 """The engine's modules that hold compiled kernels."""
 
 
@@ -71,6 +84,8 @@ def run_algorithm(
     *,
     weights: np.ndarray | None = None,
     undirected: np.ndarray | None = None,
+    targets: np.ndarray | None = None,
+    members: np.ndarray | None = None,
 ) -> AlgorithmOutput:
     """Run one catalog algorithm on the graph ``(num_vertices, src -> dst)``.
 
@@ -82,6 +97,9 @@ def run_algorithm(
         params: the algorithm's parameters; missing ones take the catalog defaults.
         weights: one finite weight >= 0 per edge, or None for all 1 (see the module docstring).
         undirected: one bool per edge, True for a tie both ways, or None for all directed.
+        targets: for similarity and co-occurrence, one bool per vertex marking the vertices
+            compared (similarity: None compares every vertex).
+        members: for co-occurrence, one bool per vertex marking the vertices counted as shared.
 
     Returns:
         The per-vertex values and how they were computed.
@@ -130,7 +148,46 @@ def run_algorithm(
             bool(resolved["normalized"]),
             pairs_once,
         )
+    if spec.name == "degree":
+        all_undirected = undirected is not None and bool(undirected.all())
+        src, dst, weights = directed_view(n, src, dst, weights if resolved["weighted"] else None, undirected)
+        return run_degree(n, src, dst, weights, str(resolved["direction"]), all_undirected)
+    if spec.name == "eigenvector":
+        src, dst, weights = directed_view(n, src, dst, weights, undirected)
+        return run_eigenvector(n, src, dst, weights, int(resolved["max_iterations"]), float(resolved["tolerance"]))
+    if spec.name == "k_core":
+        return run_k_core(n, src, dst)
+    if spec.name == "triangles":
+        return run_triangles(n, src, dst)
+    if spec.name == "clustering":
+        return run_clustering(n, src, dst)
+    if spec.name in ("k_hop", "cycles"):
+        src, dst, _ = directed_view(n, src, dst, None, undirected)
+        if spec.name == "k_hop":
+            return run_k_hop(n, src, dst, int(resolved["hops"]))
+        return run_cycles(n, src, dst, int(resolved["max_length"]))
+    if spec.name == "similarity":
+        targets = _vertex_mask(targets, n, "targets")
+        return run_similarity(n, src, dst, targets, int(resolved["top_k"]), int(resolved["max_work"]))
+    if spec.name == "co_occurrence":
+        target_mask = _vertex_mask(targets, n, "targets")
+        member_mask = _vertex_mask(members, n, "members")
+        if target_mask is None or member_mask is None:
+            raise TaskError("bad_params", "co_occurrence needs the target vertices and the member vertices")
+        if (target_mask & member_mask).any():
+            raise TaskError("bad_params", "co_occurrence: the members must not be target vertices themselves")
+        hops, top_k, max_work = int(resolved["hops"]), int(resolved["top_k"]), int(resolved["max_work"])
+        return run_co_occurrence(n, src, dst, target_mask, member_mask, hops, top_k, max_work)
     raise TaskError("unknown_algorithm", f"the engine has no implementation of {algorithm!r}")
+
+
+def _vertex_mask(mask: np.ndarray | None, n: int, name: str) -> np.ndarray | None:
+    if mask is None:
+        return None
+    mask = np.asarray(mask)
+    if mask.dtype != np.bool_ or mask.shape != (n,):
+        raise TaskError("bad_graph", f"{name} must be one bool per vertex: got {mask.dtype} of shape {mask.shape}")
+    return mask
 
 
 def load_compiled_kernels() -> None:
@@ -145,9 +202,12 @@ def load_compiled_kernels() -> None:
     dst = np.array([1, 2, 0, 3], dtype=np.int32)
     weights = np.array([1.0, 2.0, 0.5, 1.0])
     undirected = np.array([False, True, False, True])
+    targets = np.array([False, False, True, True])
+    members = np.array([True, False, False, False])
     for algorithm in ALGORITHMS:
-        run_algorithm(algorithm, 4, src, dst, {})
-        run_algorithm(algorithm, 4, src, dst, {}, weights=weights, undirected=undirected)
+        roles = {"targets": targets, "members": members} if algorithm == "co_occurrence" else {}
+        run_algorithm(algorithm, 4, src, dst, {}, **roles)
+        run_algorithm(algorithm, 4, src, dst, {}, weights=weights, undirected=undirected, **roles)
     # PageRank pulls with its kernels only on large graphs.
     pagerank_pull(4, src, dst, 0.85, 1, 0.0)
 

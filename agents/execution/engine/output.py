@@ -8,6 +8,18 @@ import numpy as np
 
 
 @dataclass(frozen=True)
+class VertexPairs:
+    """Vertex pairs an overlap algorithm found: ``first[i]`` and ``second[i]`` share ``shared[i]``
+    vertices, and ``score[i]`` is their Jaccard similarity (shared over combined). Each vertex's
+    best partners come first in its run; a pair appears from each end that keeps it."""
+
+    first: np.ndarray
+    second: np.ndarray
+    shared: np.ndarray
+    score: np.ndarray
+
+
+@dataclass(frozen=True)
 class AlgorithmOutput:
     """What one run computed.
 
@@ -20,12 +32,14 @@ class AlgorithmOutput:
         modularity: the standard (resolution 1) modularity of a community partition on the
             undirected simple graph, weighted when weights were given; ``None`` for other
             algorithms or a graph without edges (or without weight).
+        pairs: for overlap algorithms (similarity, co-occurrence), each vertex's best partners.
     """
 
     values: np.ndarray
     iterations: int | None
     engine: str
     modularity: float | None = None
+    pairs: VertexPairs | None = None
 
 
 def renumber_by_size(labels: np.ndarray) -> np.ndarray:
