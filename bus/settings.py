@@ -13,6 +13,7 @@ import msgspec
 from gaai.bus.errors import GaaiError
 
 DEFAULT_REQUEST_TIMEOUT_S = 10.0
+MAX_REPLICAS = 5
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -30,6 +31,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cpu_workers: int | None = None
     health_file: Path | None = None
     health_interval_s: float = 5.0
+    replicas: int | None = None
+    """JetStream copies of every stream and bucket; None: new ones get 1, existing ones are left as they are."""
     nats_user: str | None = None
     nats_password: str | None = None
     nats_token: str | None = None
@@ -44,7 +47,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         """``NATS_URL``, ``GAAI_HOME``, ``GAAI_DOCUMENTS_ROOT``, ``GAAI_CONCURRENCY``,
         ``GAAI_MAX_DELIVER``, ``GAAI_ACK_WAIT_S``, ``GAAI_TASK_TIMEOUT_S``, ``GAAI_REQUEST_TIMEOUT_S``,
         ``GAAI_RUNNING_EVENT_AFTER_S``, ``GAAI_CPU_WORKERS``,
-        ``GAAI_HEALTH_FILE``, ``GAAI_HEALTH_INTERVAL_S``, and the NATS credentials: ``NATS_USER`` +
+        ``GAAI_HEALTH_FILE``, ``GAAI_HEALTH_INTERVAL_S``, ``GAAI_REPLICAS``, and the NATS credentials: ``NATS_USER`` +
         ``NATS_PASSWORD``, ``NATS_TOKEN``, ``NATS_CREDS`` (a creds file), ``NATS_NKEY`` (a seed
         file), ``NATS_CA`` / ``NATS_CERT`` / ``NATS_KEY`` (TLS); keywords win.
 
@@ -74,6 +77,7 @@ _ENVIRONMENT = (
     ("cpu_workers", "GAAI_CPU_WORKERS", int),
     ("health_file", "GAAI_HEALTH_FILE", Path),
     ("health_interval_s", "GAAI_HEALTH_INTERVAL_S", float),
+    ("replicas", "GAAI_REPLICAS", int),
     ("nats_user", "NATS_USER", str),
     ("nats_password", "NATS_PASSWORD", str),
     ("nats_token", "NATS_TOKEN", str),
@@ -85,7 +89,7 @@ _ENVIRONMENT = (
 )
 
 # Counts and durations must be positive; only the running-event delay may be zero (announce at once).
-_ZERO_ALLOWED = {"GAAI_RUNNING_EVENT_AFTER_S"}
+_ZERO_ALLOWED = {"GAAI_RUNNING_EVENT_AFTER_S", "GAAI_LLM_TEMPERATURE", "GAAI_LLM_SEED"}
 
 
 _NATS_SCHEMES = ("nats", "tls", "ws", "wss")
@@ -143,4 +147,6 @@ def parse_setting(variable: str, kind: type, text: str) -> object:
         raise problem from None
     if not math.isfinite(value) or value < 0 or (value == 0 and not zero_allowed):
         raise problem
+    if variable == "GAAI_REPLICAS" and value > MAX_REPLICAS:
+        raise GaaiError("bad_setting", f"{variable}={text!r}: JetStream keeps at most {MAX_REPLICAS} replicas")
     return value

@@ -2,7 +2,10 @@
 
 Both send the request's JSON Schema so the model answers in shape: the OpenAI protocol
 as a ``json_schema`` response format, Anthropic as the input schema of one tool the model
-is made to call. Both protocols want an object at the top of the schema, so an answer of
+is made to call. An OpenAI-compatible server that refuses ``json_schema`` (a 400/422/500
+whose error names the response format, as llama-cpp-python's does) is asked once more with
+``json_object`` carrying the schema, then with a forced tool call; the provider keeps the
+form that was accepted. Both protocols want an object at the top of the schema, so an answer of
 another shape (``list[UseCase]``) is asked for inside ``{"items": …}`` and handed back
 without it (``ObjectSchema``).
 
@@ -12,14 +15,21 @@ Transport failures are handled here, answers' content in ``RecordingLlm``:
   and jitter, waiting what ``Retry-After`` asks when the server says; after
   ``max_attempts`` the call fails with ``llm_unavailable`` (retryable: the task is
   redelivered later).
-* 401/403 fail at once with ``llm_auth``; 400, 404 and other client errors with
-  ``llm_request_rejected``. Retrying cannot change the answer, so neither is retryable.
+* 401/403 fail at once with ``llm_auth``; 400, 404 and other client errors, and a 5xx whose
+  error names the structured-output form asked for, with ``llm_request_rejected``. Retrying
+  cannot change the answer, so neither is retryable.
   One exception: an OpenAI model that refuses ``max_tokens`` and asks for
   ``max_completion_tokens`` (OpenAI's newer models do) is asked again at once with that
   field, and the provider keeps using it.
 * An answer the API stopped at the token limit (``max_tokens``, ``GAAI_LLM_MAX_TOKENS``)
   is handed back marked ``cut_off``, and ``RecordingLlm`` fails the call with
   ``llm_answer_truncated`` rather than judging half an answer.
+
+Each answer's ``max_tokens`` is the request's budget capped by ``GAAI_LLM_MAX_TOKENS``;
+``GAAI_LLM_TEMPERATURE`` and ``GAAI_LLM_SEED`` (OpenAI protocol only: Anthropic has no seed)
+are sent when set. ``context_tokens`` is ``GAAI_LLM_CONTEXT_TOKENS``, else what an
+OpenAI-compatible server's ``/models`` reports for the model, else the vendor's (128k OpenAI, 200k
+Anthropic) at the vendor's own URL and ``DEFAULT_CONTEXT_TOKENS`` at any other.
 
 Every message names the provider, the HTTP status and the provider's own error text,
 with the API key cut out should the provider echo it.
@@ -53,6 +63,9 @@ DEFAULT_MAX_ATTEMPTS = 4
 # no more than older models (Claude 3, GPT-3.5) may write in one answer.
 DEFAULT_MAX_TOKENS = 4096
 DEFAULT_BACKOFF_S = 1.0
+# The smallest context window current local models commonly have, for a server at its own base URL that
+# does not report one; a larger model's is set with GAAI_LLM_CONTEXT_TOKENS.
+DEFAULT_CONTEXT_TOKENS = 8192
 # A wait longer than this is better spent with the task back in the queue than holding a slot.
 MAX_RETRY_AFTER_S = 60.0
 # The answer of a response type that is not a JSON object travels under this one property.
@@ -63,6 +76,12 @@ _SUCCESSOR_FIELD = "max_completion_tokens"
 _RETRYABLE_STATUSES = frozenset({408, 409, 429})
 _SCHEMA_NAME = re.compile(r"[^A-Za-z0-9_-]")
 _ERROR_TEXT_LIMIT = 500
+# An error that names the structured-output form (or the forced tool): the server cannot take it, however often asked.
+_NAMES_RESPONSE_FORMAT = re.compile(r"response_format|json_schema|json_object|tool.?choice", re.IGNORECASE)
+# The structured-output forms of the OpenAI protocol, in the order they are tried.
+_STRUCTURED_FORMS = ("json_schema", "json_object", "tool")
+# Where OpenAI-compatible servers put the context window in /models (vLLM, LM Studio, llama.cpp, others).
+_CONTEXT_FIELDS = ("context_length", "max_model_len", "context_window", "max_context_length", "n_ctx", "n_ctx_train")
 
 
 @dataclass(frozen=True)
@@ -119,11 +138,16 @@ class _HttpProvider:
         max_attempts: Requests per question, the first included.
         max_tokens: The longest answer the model may write, in tokens.
         backoff_s: The first retry's wait before jitter; it doubles per retry, up to 30 s.
+        temperature: Sent when given.
+        seed: Sent when given and the protocol has one.
+        context_tokens: The model's context window; asked of the server when not given.
     """
 
     name: ClassVar[str]
     default_base_url: ClassVar[str]
     api_key_variable: ClassVar[str]
+    vendor_context_tokens: ClassVar[int]
+    """The context window of the vendor's current models, assumed at the vendor's own base URL."""
 
     def __init__(
         self,
@@ -135,6 +159,9 @@ class _HttpProvider:
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         max_tokens: int = DEFAULT_MAX_TOKENS,
         backoff_s: float = DEFAULT_BACKOFF_S,
+        temperature: float | None = None,
+        seed: int | None = None,
+        context_tokens: int | None = None,
     ) -> None:
         self.model = model
         self.base_url = (base_url or self.default_base_url).rstrip("/")
@@ -143,7 +170,24 @@ class _HttpProvider:
         self.max_attempts = max_attempts
         self.max_tokens = max_tokens
         self.backoff_s = backoff_s
+        self.temperature = temperature
+        self.seed = seed
+        self._context_tokens = context_tokens
         self._session: aiohttp.ClientSession | None = None
+
+    async def context_tokens(self) -> int:
+        """The model's context window: as configured, else as the server reports it, else the default."""
+        if self._context_tokens is None:
+            assumed = self.vendor_context_tokens if self.base_url == self.default_base_url else DEFAULT_CONTEXT_TOKENS
+            self._context_tokens = await self._reported_context_tokens() or assumed
+        return self._context_tokens
+
+    async def _reported_context_tokens(self) -> int | None:
+        """What the server says the model's context window is; Anthropic's API says nothing of it."""
+        return None
+
+    def _answer_tokens(self, request: LlmRequest) -> int:
+        return min(request.max_tokens or self.max_tokens, self.max_tokens)
 
     async def close(self) -> None:
         if self._session is not None:
@@ -171,6 +215,10 @@ class _HttpProvider:
                     if response.status < 300:
                         return payload
                     last_problem = f"HTTP {response.status}: {self._error_text(payload)}"
+                    if response.status >= 500 and _NAMES_RESPONSE_FORMAT.search(last_problem):
+                        raise TaskError(
+                            "llm_request_rejected", f"{self.name} at {url} cannot answer in this form ({last_problem})"
+                        )
                     if response.status in (401, 403):
                         raise TaskError("llm_auth", f"{self.name} at {url} refused the credentials ({last_problem})")
                     if response.status not in _RETRYABLE_STATUSES and response.status < 500:
@@ -226,8 +274,17 @@ class _HttpProvider:
             ) from None
 
 
+class _OpenAIFunctionCall(msgspec.Struct):
+    arguments: str = ""
+
+
+class _OpenAIToolCall(msgspec.Struct):
+    function: _OpenAIFunctionCall
+
+
 class _OpenAIMessage(msgspec.Struct):
     content: str | None = None
+    tool_calls: list[_OpenAIToolCall] | None = None
 
 
 class _OpenAIChoice(msgspec.Struct):
@@ -255,28 +312,89 @@ class OpenAICompatibleProvider(_HttpProvider):
     name = "openai"
     default_base_url = OPENAI_BASE_URL
     api_key_variable = "OPENAI_API_KEY"
+    vendor_context_tokens = 128_000
 
     def __init__(self, **settings: Any) -> None:
         super().__init__(**settings)
         # OpenAI's newer models refuse max_tokens and name its successor in the 400; servers
         # that speak the older protocol (vLLM, Ollama…) may not know the successor.
         self._token_limit_field = "max_tokens"
+        self._structured_form = _STRUCTURED_FORMS[0]
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+    async def _reported_context_tokens(self) -> int | None:
+        """The context window ``/models`` reports for the model (or its only model); ``None`` when it says none."""
+        try:
+            async with self._http().get(self.base_url + "/models", headers=self._headers()) as response:
+                listing = msgspec.json.decode(await response.read()) if response.status < 300 else {}
+        except (TimeoutError, aiohttp.ClientError, msgspec.DecodeError):
+            return None
+        models = [m for m in (listing.get("data") or []) if isinstance(m, dict)] if isinstance(listing, dict) else []
+        entry = next((m for m in models if m.get("id") == self.model), models[0] if len(models) == 1 else None)
+        if entry is None:
+            return None
+        for place in (entry, entry.get("meta") or {}):
+            for field in _CONTEXT_FIELDS:
+                value = place.get(field) if isinstance(place, dict) else None
+                if isinstance(value, int) and value > 0:
+                    return value
+        return None
 
     async def complete(self, request: LlmRequest) -> LlmResponse:
         shape = ObjectSchema.of(request.response_schema) if request.response_schema else None
         messages = [{"role": "system", "content": request.system}] if request.system else []
         messages.append({"role": "user", "content": request.prompt})
-        body: dict[str, Any] = {"model": self.model, "messages": messages, self._token_limit_field: self.max_tokens}
-        if shape is not None:
-            body["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": schema_name(request.purpose), "schema": shape.schema, "strict": False},
+        body: dict[str, Any] = {"model": self.model, "messages": messages}
+        if self.temperature is not None:
+            body["temperature"] = self.temperature
+        if self.seed is not None:
+            body["seed"] = self.seed
+        if shape is None:
+            return self._response(request, None, await self._ask(body, self._answer_tokens(request)))
+        while True:
+            form = self._structured_form
+            try:
+                payload = await self._ask(
+                    {**body, **self._structured(form, request, shape)}, self._answer_tokens(request)
+                )
+            except TaskError as exc:
+                later = _STRUCTURED_FORMS.index(form) + 1
+                if exc.code != "llm_request_rejected" or not _NAMES_RESPONSE_FORMAT.search(exc.message):
+                    raise
+                if later == len(_STRUCTURED_FORMS):
+                    raise TaskError(
+                        "llm_request_rejected",
+                        f"{exc.message}; it refused every structured-output form: {', '.join(_STRUCTURED_FORMS)}",
+                    ) from None
+                self._structured_form = _STRUCTURED_FORMS[later]
+                continue
+            return self._response(request, shape, payload)
+
+    @staticmethod
+    def _structured(form: str, request: LlmRequest, shape: ObjectSchema) -> dict[str, Any]:
+        """The request fields that ask for an answer fitting ``shape`` in ``form``."""
+        name = schema_name(request.purpose)
+        if form == "json_schema":
+            return {
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {"name": name, "schema": shape.schema, "strict": False},
+                }
             }
+        if form == "json_object":
+            return {"response_format": {"type": "json_object", "schema": shape.schema}}
+        function = {"name": name, "description": f"Record the {request.purpose} answer.", "parameters": shape.schema}
+        return {
+            "tools": [{"type": "function", "function": function}],
+            "tool_choice": {"type": "function", "function": {"name": name}},
+        }
+
+    async def _ask(self, body: dict[str, Any], answer_tokens: int) -> bytes:
+        """POST ``body`` with the answer limit in the field the model takes."""
         try:
-            payload = await self._post("/chat/completions", body)
+            return await self._post("/chat/completions", {**body, self._token_limit_field: answer_tokens})
         except TaskError as exc:
             if (
                 exc.code != "llm_request_rejected"
@@ -285,11 +403,16 @@ class OpenAICompatibleProvider(_HttpProvider):
             ):
                 raise
             self._token_limit_field = _SUCCESSOR_FIELD
-            body[_SUCCESSOR_FIELD] = body.pop("max_tokens")
-            payload = await self._post("/chat/completions", body)
+            return await self._post("/chat/completions", {**body, _SUCCESSOR_FIELD: answer_tokens})
+
+    def _response(self, request: LlmRequest, shape: ObjectSchema | None, payload: bytes) -> LlmResponse:
         completion = self._decoded(payload, _ChatCompletion)
         choice = completion.choices[0] if completion.choices else None
-        text = (choice.message.content or "") if choice else ""
+        message = choice.message if choice else None
+        if message is not None and message.tool_calls:
+            text = message.tool_calls[0].function.arguments
+        else:
+            text = (message.content or "") if message else ""
         if completion.usage is None:  # some compatible servers leave usage out
             tokens_in, tokens_out, estimated = (
                 estimate_tokens(request.system) + estimate_tokens(request.prompt),
@@ -332,6 +455,7 @@ class AnthropicProvider(_HttpProvider):
     name = "anthropic"
     default_base_url = ANTHROPIC_BASE_URL
     api_key_variable = "ANTHROPIC_API_KEY"
+    vendor_context_tokens = 200_000
 
     def _headers(self) -> dict[str, str]:
         return {"x-api-key": self.api_key or "", "anthropic-version": ANTHROPIC_VERSION}
@@ -340,9 +464,11 @@ class AnthropicProvider(_HttpProvider):
         shape = ObjectSchema.of(request.response_schema) if request.response_schema else None
         body: dict[str, Any] = {
             "model": self.model,
-            "max_tokens": self.max_tokens,
+            "max_tokens": self._answer_tokens(request),
             "messages": [{"role": "user", "content": request.prompt}],
         }
+        if self.temperature is not None:
+            body["temperature"] = self.temperature
         if request.system:
             body["system"] = request.system
         if shape is not None:
@@ -372,7 +498,8 @@ _HTTP_PROVIDERS: dict[str, type[_HttpProvider]] = {"openai": OpenAICompatiblePro
 def http_provider_from_env(name: str, environ: Mapping[str, str]) -> OpenAICompatibleProvider | AnthropicProvider:
     """The HTTP provider ``name`` configured by ``GAAI_LLM_MODEL``, ``GAAI_LLM_BASE_URL``,
     ``GAAI_LLM_API_KEY`` (else ``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY``), ``GAAI_LLM_TIMEOUT_S``,
-    ``GAAI_LLM_MAX_ATTEMPTS`` and ``GAAI_LLM_MAX_TOKENS``. An OpenAI-compatible server at its own base
+    ``GAAI_LLM_MAX_ATTEMPTS``, ``GAAI_LLM_MAX_TOKENS``, ``GAAI_LLM_TEMPERATURE``, ``GAAI_LLM_SEED`` and
+    ``GAAI_LLM_CONTEXT_TOKENS``. An OpenAI-compatible server at its own base
     URL may need no key.
 
     Raises:
@@ -395,6 +522,9 @@ def http_provider_from_env(name: str, environ: Mapping[str, str]) -> OpenAICompa
     timeout = environ.get("GAAI_LLM_TIMEOUT_S")
     attempts = environ.get("GAAI_LLM_MAX_ATTEMPTS")
     max_tokens = environ.get("GAAI_LLM_MAX_TOKENS")
+    temperature = environ.get("GAAI_LLM_TEMPERATURE")
+    seed = environ.get("GAAI_LLM_SEED")
+    context_tokens = environ.get("GAAI_LLM_CONTEXT_TOKENS")
     return provider(
         model=model,
         base_url=base_url,
@@ -402,6 +532,9 @@ def http_provider_from_env(name: str, environ: Mapping[str, str]) -> OpenAICompa
         timeout_s=parse_setting("GAAI_LLM_TIMEOUT_S", float, timeout) if timeout else DEFAULT_TIMEOUT_S,
         max_attempts=parse_setting("GAAI_LLM_MAX_ATTEMPTS", int, attempts) if attempts else DEFAULT_MAX_ATTEMPTS,
         max_tokens=parse_setting("GAAI_LLM_MAX_TOKENS", int, max_tokens) if max_tokens else DEFAULT_MAX_TOKENS,
+        temperature=parse_setting("GAAI_LLM_TEMPERATURE", float, temperature) if temperature else None,
+        seed=parse_setting("GAAI_LLM_SEED", int, seed) if seed else None,
+        context_tokens=parse_setting("GAAI_LLM_CONTEXT_TOKENS", int, context_tokens) if context_tokens else None,
     )
 
 

@@ -7,7 +7,7 @@ reads from the store (``load_stored``) and the CSV export (``csv_export``).
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import msgspec
 import numpy as np
@@ -19,12 +19,13 @@ from gaai.agents.lib.constraints import wants_csv
 from gaai.agents.lib.context import AgentContext
 from gaai.agents.lib.llm import offline_responder
 from gaai.agents.reporting.build import Draft, draft_report, publish
-from gaai.agents.reporting.claims import Evidence
+from gaai.agents.reporting.claims import Evidence, PairOverlap
+from gaai.agents.reporting.overlaps import rederive_overlaps
 from gaai.agents.reporting.privacy import Namer, find_names, mask_names, pseudonym, visible_text
 from gaai.agents.reporting.render import render_html, render_json, render_markdown
 from gaai.agents.reporting.supported import keep_supported
 from gaai.bus.contract import ReportResult, ReportTask
-from gaai.bus.domain import ArtifactRef, ExecutionSummary, Report
+from gaai.bus.domain import AnalysisTemplate, ArtifactRef, ExecutionSummary, RankedVertex, Report
 from gaai.bus.errors import TaskError
 from gaai.store import GraphStore, StoreError
 from gaai.telemetry.tracing import span
@@ -57,15 +58,23 @@ class Stored:
     labels: dict[str, str]
     hidden_labels: list[str]
     all_labels: pa.Array | None
+    overlaps: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
 
 
 def load_stored(
-    store: GraphStore, execution: ExecutionSummary, ids: list[str], hidden: list[str], every_label: bool
+    store: GraphStore,
+    execution: ExecutionSummary,
+    ids: list[str],
+    hidden: list[str],
+    every_label: bool,
+    template: AnalysisTemplate | None = None,
+    pairs: list[tuple[str, str]] | None = None,
 ) -> Stored:
-    """The stored results, the labels of ``ids``, every label of the ``hidden`` collections, all labels on request.
+    """The stored results, the labels of ``ids``, every label of the ``hidden`` collections, all labels on request,
+    and the overlap of each of ``pairs``, recounted from the ``template``'s edges.
 
-    Labels come from the graph the results were computed on; when it has been replaced
-    since, no label is returned and claims that name vertices cannot be confirmed.
+    Labels and overlaps come from the graph the results were computed on; when it has been
+    replaced since, none is returned and claims that name vertices cannot be confirmed.
     """
     try:
         table = store.read_vertex_results(execution.result_ref)
@@ -93,13 +102,32 @@ def load_stored(
         if every_label
         else None
     )
-    return Stored(table, labels, hidden_labels, all_labels)
+    overlaps = {}
+    if pairs and template is not None:
+        with_edges = store.load_arrays(
+            execution.graph_name, collections, template.edge_collections, execution.edge_semantics
+        )
+        overlaps = rederive_overlaps(
+            with_edges, execution.algorithm, dict(execution.params), template.focus_collections, pairs
+        )
+    return Stored(table, labels, hidden_labels, all_labels, overlaps)
 
 
 def _named_ids(draft: Draft) -> list[str]:
     """Every vertex id a claim of the draft names."""
-    ids = {claim.vertex_id for s in draft.sentences() for claim in s.claims if getattr(claim, "vertex_id", None)}
+    ids = {
+        vertex_id
+        for s in draft.sentences()
+        for claim in s.claims
+        for name in ("vertex_id", "first_id", "second_id")
+        if (vertex_id := getattr(claim, name, None))
+    }
     return sorted(ids)
+
+
+def _named_pairs(draft: Draft) -> list[tuple[str, str]]:
+    """Every vertex pair a claim of the draft says something about."""
+    return [(c.first_id, c.second_id) for s in draft.sentences() for c in s.claims if isinstance(c, PairOverlap)]
 
 
 def _names_seen(execution: ExecutionSummary, namer: Namer) -> set[str]:
@@ -111,6 +139,11 @@ def _names_seen(execution: ExecutionSummary, namer: Namer) -> set[str]:
         vertices += detail.central
         for bridge in detail.bridges:
             vertices += bridge.carriers
+    for pair in execution.top_pairs:
+        vertices += [
+            RankedVertex(pair.first_id, 0.0, pair.first_label),
+            RankedVertex(pair.second_id, 0.0, pair.second_label),
+        ]
     names = {v.label for v in vertices if v.label}
     vertex_ids = [v for v in vertices if "/" in v.id and not v.id.startswith(("community/", "component/"))]
     names |= {namer.name(v.id, v.label) for v in vertex_ids}
@@ -152,15 +185,27 @@ async def handle(task: ReportTask, ctx: AgentContext) -> ReportResult:
     )
     with span("load stored results"):
         stored = await ctx.run_cpu(
-            load_stored, ctx.store, task.execution, _named_ids(draft), sorted(namer.hidden), wants_csv(task.constraints)
+            load_stored,
+            ctx.store,
+            task.execution,
+            _named_ids(draft),
+            sorted(namer.hidden),
+            wants_csv(task.constraints),
+            task.template,
+            _named_pairs(draft),
         )
     evidence = Evidence.from_table(
-        task.execution, stored.table, lambda vertex_id: _shown_name(stored.labels, namer, vertex_id)
+        task.execution, stored.table, lambda vertex_id: _shown_name(stored.labels, namer, vertex_id), stored.overlaps
     )
     with span("verify claims"):
         verified = publish(draft, evidence)
     shown = namer.redact(draft.execution)
-    answer = await ctx.llm.ask("reporting", report_prompt(task, verified, shown), Report, context=verified)
+    prompt = report_prompt(task, verified, shown)
+    answer = (
+        await ctx.llm.ask_or_rules(
+            "reporting", prompt, Report, context=verified, done_by_rules="report written from the verified draft"
+        )
+    ).value
     hidden = set(stored.hidden_labels)
     report = _masked_rejections(keep_supported(answer, verified, _names_seen(task.execution, namer)), hidden)
     with span("render report", **{"gaai.report.insights": len(report.insights)}):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import msgspec
 
 from gaai.agents.lib.documents import ParsedDocument
@@ -10,30 +12,60 @@ from gaai.agents.requirements.parser import extract_requirements
 from gaai.bus.domain import Objective, OutputConstraint, Requirement, RequirementsDoc, Stakeholder
 
 PROMPT_DOCUMENT_CHARS = 60_000
-"""Document text beyond this many characters is cut from the LLM prompt, to fit a context window."""
+"""Document text beyond this many characters is cut from the LLM prompt, however large the model's context."""
+_CUT_MARK = "\n[… the rest of this document is cut: the model's context has no room for it …]\n"
 
 
-def requirements_prompt(docs: list[ParsedDocument]) -> str:
+class RequirementsPrompt(NamedTuple):
+    text: str
+    cuts: list[str]
+    """One sentence per document the prompt holds only part of, naming how much."""
+
+
+def requirements_prompt(docs: list[ParsedDocument], room: int | None = None) -> RequirementsPrompt:
     """The instruction that makes an LLM produce the same :class:`RequirementsDoc` as JSON.
 
     Args:
-        docs: The parsed documents; their text is appended, cut after
-            :data:`PROMPT_DOCUMENT_CHARS` characters in total.
+        docs: The parsed documents; their text is appended in order while it fits.
+        room: The longest prompt the model's context takes, in characters (``None``: no limit); the
+            documents are cut after :data:`PROMPT_DOCUMENT_CHARS` characters in total in any case.
 
     Returns:
-        The prompt text.
+        The prompt text, and what was cut from it.
     """
+    instructions = _instructions(docs)
+    wrappers = sum(len(_wrapped(doc.name, _CUT_MARK)) + 1 for doc in docs)
+    budget = (
+        PROMPT_DOCUMENT_CHARS
+        if room is None
+        else min(PROMPT_DOCUMENT_CHARS, max(0, room - len(instructions) - wrappers))
+    )
     body: list[str] = []
-    budget = PROMPT_DOCUMENT_CHARS
+    cuts: list[str] = []
     for doc in docs:
-        text = doc.text if len(doc.text) <= budget else doc.text[:budget] + "\n[… document truncated …]\n"
-        budget = max(0, budget - len(text))
-        body.append(f'<document name="{doc.name}">\n{text}</document>')
+        if len(doc.text) <= budget:
+            text = doc.text
+        else:
+            text = doc.text[:budget] + _CUT_MARK
+            cuts.append(
+                f"the model was shown the first {budget:,} of {len(doc.text):,} characters of {doc.name}, "
+                "all its context had room for"
+            )
+        budget = max(0, budget - len(doc.text))
+        body.append(_wrapped(doc.name, text))
+    return RequirementsPrompt("\n".join([instructions, *body]), cuts)
+
+
+def _wrapped(name: str, text: str) -> str:
+    return f'<document name="{name}">\n{text}</document>'
+
+
+def _instructions(docs: list[ParsedDocument]) -> str:
     return "\n".join(
         [
             "Extract the business requirements for a graph-analytics project from the documents below.",
             "Answer with one JSON object and nothing else, shaped like this example:",
-            _PROMPT_EXAMPLE,
+            _EXAMPLE_JSON,
             "Rules:",
             "- Use only what the documents say; never invent requirements, people or numbers.",
             "- objectives: business goals. requirements: what the analysis must deliver.",
@@ -54,39 +86,37 @@ def requirements_prompt(docs: list[ParsedDocument]) -> str:
             "- An item that appears in several documents is listed once.",
             f"- documents: {msgspec.json.encode([doc.name for doc in docs]).decode()}",
             "",
-            *body,
         ]
     )
 
 
-_PROMPT_EXAMPLE = msgspec.json.encode(
-    RequirementsDoc(
-        objectives=[Objective(id="OBJ-1", text="Grow repeat purchases by 10% this year.", source="brd.md")],
-        requirements=[
-            Requirement(
-                id="REQ-001",
-                text="The analysis must rank customers by influence.",
-                priority="high",
-                kind="functional",
-                source="brd.md",
-                section="Functional requirements",
-            )
-        ],
-        stakeholders=[Stakeholder(name="Maria Lopez", role="VP Marketing")],
-        constraints=["Each analysis must finish within 30 minutes."],
-        output_constraints=[
-            OutputConstraint(
-                id="OC-1",
-                kind="no_names",
-                text="Reports must not contain customer names.",
-                collections=["customer"],
-                source="NFR-2",
-            )
-        ],
-        documents=["brd.md"],
-        domain_terms=["customer", "repeat purchase"],
-    )
-).decode()
+PROMPT_EXAMPLE = RequirementsDoc(
+    objectives=[Objective(id="OBJ-1", text="Grow repeat purchases by 10% this year.", source="brd.md")],
+    requirements=[
+        Requirement(
+            id="REQ-001",
+            text="The analysis must rank customers by influence.",
+            priority="high",
+            kind="functional",
+            source="brd.md",
+            section="Functional requirements",
+        )
+    ],
+    stakeholders=[Stakeholder(name="Maria Lopez", role="VP Marketing")],
+    constraints=["Each analysis must finish within 30 minutes."],
+    output_constraints=[
+        OutputConstraint(
+            id="OC-1",
+            kind="no_names",
+            text="Reports must not contain customer names.",
+            collections=["customer"],
+            source="NFR-2",
+        )
+    ],
+    documents=["brd.md"],
+    domain_terms=["customer", "repeat purchase"],
+)
+_EXAMPLE_JSON = msgspec.json.encode(PROMPT_EXAMPLE).decode()
 
 
 @offline_responder("requirements")

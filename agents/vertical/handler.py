@@ -20,9 +20,14 @@ async def handle(task: VerticalTask, ctx: AgentContext) -> VerticalResult:
             vertical=choose_vertical([], collection_names, industry=task.industry, custom=task.custom_vertical)
         )
     texts = [doc.text for doc in await read_documents(task.documents, ctx)]
-    choice = await ctx.llm.ask(
-        "vertical", vertical_prompt(texts, collection_names), vertical_choice_type(), context=(texts, collection_names)
+    answer = await ctx.llm.ask_or_rules(
+        "vertical",
+        vertical_prompt(texts, collection_names),
+        vertical_choice_type(),
+        context=(texts, collection_names),
+        done_by_rules="vertical chosen by rules",
     )
+    choice = answer.value
     chosen = chosen_builtin(choice.name, texts, collection_names, choice.reason)
     log.info(
         "vertical chosen", vertical=chosen.name, asked_for=choice.name, reason=chosen.reason, terms=chosen.matched_terms

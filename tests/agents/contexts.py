@@ -39,3 +39,6 @@ class ScriptedProvider:
     async def complete(self, request: LlmRequest) -> LlmResponse:
         self.requests.append(request)
         return LlmResponse(text=self.text, model=self.model, tokens_in=1200, tokens_out=300)
+
+    async def context_tokens(self) -> int | None:
+        return None

@@ -25,12 +25,17 @@ import msgspec
 import pytest
 from aiohttp import web
 
-from gaai.agents import use_cases, vertical
-from gaai.agents.lib.llm import LlmRequest, PriceTable, RecordingLlm
+from gaai.agents import requirements, use_cases, vertical
+from gaai.agents.lib.llm import PROMPT_CHARS_PER_TOKEN, LlmRequest, OfflineProvider, PriceTable, RecordingLlm
 from gaai.agents.lib.llm_config import provider_from_name
-from gaai.agents.lib.llm_http import AnthropicProvider, ObjectSchema, OpenAICompatibleProvider
+from gaai.agents.lib.llm_http import (
+    DEFAULT_CONTEXT_TOKENS,
+    AnthropicProvider,
+    ObjectSchema,
+    OpenAICompatibleProvider,
+)
 from gaai.agents.vertical.choice import builtin_verticals
-from gaai.bus.contract import LlmCall, UseCasesTask, VerticalResult, VerticalTask
+from gaai.bus.contract import LlmCall, RequirementsTask, UseCasesTask, VerticalResult, VerticalTask
 from gaai.bus.domain import (
     CollectionInfo,
     EdgeDefinition,
@@ -50,6 +55,11 @@ API_KEY = "sk-test-5f0c2a9e7d1b"
 SERVED_MODEL = "served-model-2024-06"
 PRICES = PriceTable({SERVED_MODEL: (3.0, 15.0)})
 _SCHEMA_NAME = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z")
+# What llama-cpp-python's server answers (HTTP 500) to a json_schema response format.
+LLAMA_CPP_REFUSAL = (
+    "1 validation error for CreateChatCompletionRequest\nresponse_format.type\n  Input should be 'text' or "
+    "'json_object' [type=literal_error, input_value='json_schema', input_type=str]"
+)
 
 
 @dataclass
@@ -70,12 +80,17 @@ Reply = Callable[[Received], Awaitable[web.Response]]
 class LlmApiServer:
     """A local HTTP server for ``/v1/chat/completions`` (OpenAI) and ``/v1/messages`` (Anthropic).
 
-    ``replies`` are used in order, the last one for every request after it.
+    ``replies`` are used in order, the last one for every request after it. ``structured_forms``
+    are the OpenAI structured-output forms it takes; a ``json_schema`` it does not take is refused
+    as llama-cpp-python's server does (HTTP 500, ``Input should be 'text' or 'json_object'``).
+    ``context_length``, when set, is reported by ``GET /v1/models`` as llama.cpp-based servers do.
     """
 
     def __init__(self, api_key: str | None = API_KEY) -> None:
         self.api_key = api_key
         self.refuses_max_tokens = False
+        self.structured_forms = {"json_schema", "json_object", "tool"}
+        self.context_length: int | None = None
         self.received: list[Received] = []
         self.replies: list[Reply] = []
         self._runner: web.AppRunner | None = None
@@ -85,6 +100,7 @@ class LlmApiServer:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._openai)
         app.router.add_post("/v1/messages", self._anthropic)
+        app.router.add_get("/v1/models", self._models)
         # A client that gave up on a slow answer cancels its handler, so stopping never waits for it.
         self._runner = web.AppRunner(app, handler_cancellation=True)
         await self._runner.setup()
@@ -113,7 +129,19 @@ class LlmApiServer:
         problem = _openai_request_problem(received.body)
         if problem:
             return openai_error(400, problem)
+        form = structured_form(received.body)
+        if form is not None and form not in self.structured_forms:
+            if form == "json_schema":
+                return openai_error(500, LLAMA_CPP_REFUSAL)
+            field = "tool_choice" if form == "tool" else f"response_format {form}"
+            return openai_error(400, f"{field} is not supported by this server")
         return await self._next_reply(received)
+
+    async def _models(self, request: web.Request) -> web.Response:
+        model = {"id": SERVED_MODEL, "object": "model", "owned_by": "local"}
+        if self.context_length is not None:
+            model["meta"] = {"n_ctx_train": self.context_length, "n_params": 134515008}
+        return web.json_response({"object": "list", "data": [model]})
 
     async def _anthropic(self, request: web.Request) -> web.Response:
         received = await self._receive(request)
@@ -151,14 +179,37 @@ def _openai_request_problem(body: dict) -> str:
         or messages[-1]["role"] != "user"
     ):
         return "messages: expected optional system and a user message"
+    for field, kind in (("temperature", float), ("seed", int)):
+        if field in body and not isinstance(body[field], (int, kind)):
+            return f"{field}: expected a number"
     response_format = body.get("response_format")
-    if response_format is not None:
+    if response_format is not None and response_format.get("type") == "json_object":
+        if response_format.get("schema", {}).get("type") != "object":
+            return "response_format.schema: expected the JSON Schema of an object"
+    elif response_format is not None:
         spec = response_format.get("json_schema", {})
         if response_format.get("type") != "json_schema" or not _SCHEMA_NAME.match(spec.get("name", "")):
             return "response_format.json_schema.name: expected [A-Za-z0-9_-]{1,64}"
         if spec.get("schema", {}).get("type") != "object" or spec.get("strict") is not False:
             return "response_format.json_schema: schema must be an object at the top; strict false expected here"
+    tools = body.get("tools")
+    if tools is not None:
+        names = [tool.get("function", {}).get("name", "") for tool in tools if tool.get("type") == "function"]
+        if len(names) != len(tools) or not all(_SCHEMA_NAME.match(name) for name in names):
+            return "tools[0].function.name: expected [A-Za-z0-9_-]{1,64}"
+        if any(tool["function"].get("parameters", {}).get("type") != "object" for tool in tools):
+            return "tools[0].function.parameters: expected the JSON Schema of an object"
+        choice = body.get("tool_choice", {})
+        if choice.get("type") != "function" or choice.get("function", {}).get("name") not in names:
+            return "tool_choice: names a function that is not in tools"
     return ""
+
+
+def structured_form(body: dict) -> str | None:
+    """How an OpenAI request asks for structured output: json_schema, json_object, tool, or not at all."""
+    if "tools" in body:
+        return "tool"
+    return body.get("response_format", {}).get("type")
 
 
 def _anthropic_request_problem(body: dict) -> str:
@@ -240,15 +291,26 @@ def anthropic_body(answer: object, tool: str, tokens: tuple[int, int], model: st
 
 
 def answers(answer: object, tokens: tuple[int, int] = (1200, 300), *, raw: bool = False) -> Reply:
-    """Answer ``answer`` in whichever protocol was asked: OpenAI as message content (JSON text
-    unless ``raw``), Anthropic as the forced tool's input."""
+    """Answer ``answer`` in whichever protocol and form was asked: OpenAI as message content (JSON text
+    unless ``raw``) or as the forced function call's arguments, Anthropic as the forced tool's input."""
 
     async def reply(received: Received) -> web.Response:
         if received.path == "/v1/messages":
             return web.json_response(anthropic_body(answer, received.body["tool_choice"]["name"], tokens))
-        return web.json_response(openai_body(answer if raw else json.dumps(answer), tokens))
+        return web.json_response(openai_reply(received, answer if raw else json.dumps(answer), tokens))
 
     return reply
+
+
+def openai_reply(received: Received, content: str, tokens: tuple[int, int]) -> dict:
+    """``content`` as the message, or as the arguments of the function the request forced a call of."""
+    body = openai_body(content, tokens)
+    if structured_form(received.body) == "tool":
+        name = received.body["tool_choice"]["function"]["name"]
+        call = {"id": "call_7Qe2", "type": "function", "function": {"name": name, "arguments": content}}
+        body["choices"][0]["message"].update(content=None, tool_calls=[call])
+        body["choices"][0]["finish_reason"] = "tool_calls"
+    return body
 
 
 def cut_off(partial_text: str, partial_input: object) -> Reply:
@@ -638,6 +700,138 @@ async def test_a_server_that_is_not_there_is_llm_unavailable():
     )
 
 
+# ---------------------------------------------------------------- structured-output forms
+
+
+def forms_asked(server: LlmApiServer) -> list[str | None]:
+    return [structured_form(received.body) for received in server.received]
+
+
+async def test_a_server_refusing_json_schema_is_asked_once_with_json_object_and_the_form_is_kept(server, connect):
+    """llama-cpp-python's 500 naming the response format: one more request with json_object and the schema, no
+    retries of the refused form (a 5 s backoff would show), and the next question goes straight to json_object."""
+    server.structured_forms = {"json_object"}
+    server.replies = [answers({"id": "OBJ-7", "text": "Grow repeat purchases"})]
+    llm = RecordingLlm(connect("openai", backoff_s=5.0), [])
+    started = time.monotonic()
+    first = await llm.ask("objective", "What is the goal?", Objective)
+    second = await llm.ask("objective", "And again?", Objective)
+    assert time.monotonic() - started < 2.0
+    assert first == second == Objective(id="OBJ-7", text="Grow repeat purchases")
+    assert forms_asked(server) == ["json_schema", "json_object", "json_object"]
+    schema = server.received[1].body["response_format"]["schema"]
+    assert schema["required"] == ["id", "text"] and schema["type"] == "object"
+    assert len(llm.calls) == 2
+
+
+async def test_a_server_taking_only_tools_gets_a_forced_function_call(server, connect):
+    """json_schema and json_object refused: the answer is asked for as the arguments of one forced function."""
+    server.structured_forms = {"tool"}
+    server.replies = [answers({"items": [{"id": "OBJ-1", "text": "Grow"}]})]
+    llm = RecordingLlm(connect("openai"), [])
+    assert await llm.ask("objectives", "Goals?", list[Objective]) == [Objective(id="OBJ-1", text="Grow")]
+    assert await llm.ask("objectives", "Goals?", list[Objective]) == [Objective(id="OBJ-1", text="Grow")]
+    assert forms_asked(server) == ["json_schema", "json_object", "tool", "tool"]
+    function = server.received[-1].body["tools"][0]["function"]
+    assert function["name"] == "objectives" and function["parameters"]["required"] == ["items"]
+
+
+async def test_a_server_refusing_every_form_is_rejected_once_each_naming_them(server, connect):
+    server.structured_forms = set()
+    with pytest.raises(TaskError) as caught:
+        await RecordingLlm(connect("openai", backoff_s=5.0), []).ask("objective", "Goal?", Objective)
+    assert (caught.value.code, caught.value.retryable) == ("llm_request_rejected", False)
+    assert caught.value.message.endswith("it refused every structured-output form: json_schema, json_object, tool")
+    assert forms_asked(server) == ["json_schema", "json_object", "tool"]
+
+
+async def test_a_500_that_does_not_name_the_format_is_still_retried(server, connect):
+    server.replies = [
+        fails(500, "The server had an error while processing your request."),
+        answers({"id": "O", "text": "t"}),
+    ]
+    assert await RecordingLlm(connect("openai"), []).ask("objective", "Goal?", Objective) == Objective(id="O", text="t")
+    assert forms_asked(server) == ["json_schema", "json_schema"]
+
+
+# ---------------------------------------------------------------- budgets, sampling, context
+
+
+@pytest.mark.parametrize(
+    ("purpose", "limit", "sent"),
+    [("vertical", 4096, 256), ("use_cases", 4096, 2048), ("requirements", 4096, 4096), ("use_cases", 1000, 1000),
+     ("objective", 3000, 3000)],
+)  # fmt: skip
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+async def test_each_purpose_asks_for_its_answer_budget_capped_by_max_tokens(
+    server, connect, kind, purpose, limit, sent
+):
+    server.replies = [answers({"id": "O", "text": "t"})]
+    await RecordingLlm(connect(kind, max_tokens=limit), []).ask(purpose, "Goal?", Objective)
+    assert server.received[0].body["max_tokens"] == sent
+
+
+async def test_temperature_and_seed_are_sent_where_the_protocol_has_them(server, connect):
+    """OpenAI takes both; Anthropic has a temperature and no seed; unset, neither is sent."""
+    server.replies = [answers({"id": "O", "text": "t"})]
+    await RecordingLlm(connect("openai", temperature=0.0, seed=7), []).ask("objective", "Goal?", Objective)
+    await RecordingLlm(connect("anthropic", temperature=0.2, seed=7), []).ask("objective", "Goal?", Objective)
+    await RecordingLlm(connect("openai"), []).ask("objective", "Goal?", Objective)
+    sent = [{k: r.body[k] for k in ("temperature", "seed") if k in r.body} for r in server.received]
+    assert sent == [{"temperature": 0.0, "seed": 7}, {"temperature": 0.2}, {}]
+
+
+async def test_the_context_window_is_configured_else_reported_by_the_server_else_the_default(server, connect):
+    """8,192 tokens at a server's own URL that reports none; the vendor's window at the vendor's URL."""
+    assert await connect("openai").context_tokens() == DEFAULT_CONTEXT_TOKENS
+    server.context_length = 8192 * 2
+    assert await connect("openai").context_tokens() == 16384
+    assert await connect("openai", context_tokens=4000).context_tokens() == 4000
+    assert await connect("anthropic").context_tokens() == DEFAULT_CONTEXT_TOKENS
+    assert await AnthropicProvider(model="m", api_key="k").context_tokens() == 200_000
+    llm = RecordingLlm(connect("openai", max_tokens=3000), [])
+    assert await llm.prompt_room("use_cases") == (16384 - 2048) * PROMPT_CHARS_PER_TOKEN
+    assert await llm.prompt_room("requirements") == (16384 - 3000) * PROMPT_CHARS_PER_TOKEN
+    assert await RecordingLlm(OfflineProvider(), []).prompt_room("requirements") is None
+
+
+def test_sampling_and_context_settings_are_read_and_checked():
+    environ = {"GAAI_LLM_MODEL": "m", "GAAI_LLM_BASE_URL": "http://localhost:8080/v1"}
+    provider = provider_from_name(
+        "openai",
+        {**environ, "GAAI_LLM_TEMPERATURE": "0", "GAAI_LLM_SEED": "0", "GAAI_LLM_CONTEXT_TOKENS": "8192"},
+    )
+    assert (provider.temperature, provider.seed, provider._context_tokens) == (0.0, 0, 8192)
+    for variable, value, expected in [
+        ("GAAI_LLM_TEMPERATURE", "warm", "a number >= 0"),
+        ("GAAI_LLM_SEED", "1.5", "a whole number >= 0"),
+        ("GAAI_LLM_CONTEXT_TOKENS", "0", "a whole number > 0"),
+    ]:
+        with pytest.raises(GaaiError) as caught:
+            provider_from_name("openai", {**environ, variable: value})
+        assert caught.value.message == f"{variable}={value!r}: expected {expected}"
+
+
+async def test_a_long_document_is_cut_to_the_models_context_and_the_cut_is_stated(server, connect, tmp_path):
+    """A 2,048-token context: the requirements prompt fits its room beside the answer, and the result and the call
+    record say how much of the document the model saw."""
+    server.context_length = 2048
+    server.replies = [answers({"requirements": [{"id": "REQ-1", "text": "The system must rank customers."}]})]
+    llm = RecordingLlm(connect("openai", max_tokens=1024), [])
+    ctx = DocumentsAtHand(workflow_id="wf", task_id="wf.requirements", attempt=1, store=None, llm=llm, home=tmp_path)
+    text = "# Notes\n\n" + "The system must rank customers by influence. " * 300
+    result = await requirements.handle(RequirementsTask(documents=[ctx.hand("notes.md", text)]), ctx)
+    [request] = server.received
+    assert len(request.prompt) <= (2048 - 1024) * PROMPT_CHARS_PER_TOKEN
+    shown = request.prompt.split('<document name="notes.md">\n', 1)[1].split("\n[… the rest", 1)[0]
+    cut = (
+        f"the model was shown the first {len(shown):,} of {len(text) - 1:,} characters of notes.md, "
+        "all its context had room for"
+    )
+    assert result.notes == [cut] and llm.calls[0].notes == [cut]
+    assert result.planned_by == "model" and [r.id for r in result.requirements.requirements] == ["REQ-1"]
+
+
 # ---------------------------------------------------------------- the object wrapping
 
 
@@ -884,17 +1078,19 @@ async def test_a_model_chooses_a_builtin_vertical_and_gets_it_as_written(server,
     assert [call.purpose for call in calls] == ["vertical"]
 
 
-async def test_a_vertical_that_is_not_built_in_is_bad_output(server, connect, tmp_path):
-    """A name outside the built-ins does not fit the schema: sent back once with the error, then llm_bad_output."""
+async def test_a_vertical_that_is_not_built_in_twice_is_chosen_by_the_rules(server, connect, tmp_path):
+    """A name outside the built-ins does not fit the schema: sent back once with the error; a second such answer
+    leaves the choice to the rules, and the call record says so."""
     server.replies = [answers({"name": "lending", "reason": "loans"}), answers({"name": "banking", "reason": "loans"})]
-    with pytest.raises(TaskError) as caught:
-        await choose_vertical_with(RecordingLlm(connect("anthropic"), []), tmp_path)
-    assert caught.value.code == "llm_bad_output" and caught.value.retryable
-    assert (
-        "Invalid enum value 'lending' - at `$.name`" in caught.value.message
-        and "Invalid enum value 'banking'" in caught.value.message
-    )
+    calls: list[LlmCall] = []
+    result = await choose_vertical_with(RecordingLlm(connect("anthropic"), calls), tmp_path)
+    offline = await choose_vertical_with(RecordingLlm(OfflineProvider(), []), tmp_path / "offline")
+    assert result == offline
     assert "Invalid enum value 'lending' - at `$.name`" in server.received[1].prompt
+    assert [call.notes for call in calls] == [
+        [],
+        ["vertical chosen by rules: the model's answer did not fit the expected shape, twice"],
+    ]
 
 
 async def test_a_vertical_name_repaired_on_the_second_answer_is_used(server, connect, tmp_path):
@@ -957,7 +1153,8 @@ async def test_the_use_cases_prompt_asks_for_the_object_its_schema_describes(ser
         home=tmp_path,
     )
     result = await use_cases.handle(task, ctx)
-    assert result.use_cases == [UseCase(**proposed)]
+    assert result.use_cases == [UseCase(**proposed, planned_by="model")]
+    assert (result.planned_by, result.notes) == ("model", [])
     [request] = server.received
     schema = (
         request.body["tools"][0]["input_schema"]

@@ -280,7 +280,7 @@ class TestPrompt:
     def test_prompt_carries_rules_example_and_documents(self) -> None:
         """The LLM prompt shows a valid RequirementsDoc example, the id rules and every document."""
         docs = [markdown("## Requirements\n- REQ-1: Rank customers.\n", "a.md"), markdown("# Goals\n- Grow.\n", "b.md")]
-        prompt = requirements_prompt(docs)
+        prompt = requirements_prompt(docs).text
         example = next(line for line in prompt.splitlines() if line.startswith("{"))
         assert isinstance(msgspec.json.decode(example, type=RequirementsDoc), RequirementsDoc)
         assert "REQ-001" in prompt and "non_functional" in prompt
@@ -288,11 +288,29 @@ class TestPrompt:
         assert '<document name="b.md">' in prompt and '["a.md","b.md"]' in prompt
 
     def test_long_documents_are_truncated(self) -> None:
-        """Document text beyond the prompt budget is cut and marked."""
-        doc = markdown("# Notes\n" + "The system must rank customers. " * 5000)
+        """Without a known context, document text beyond the prompt budget is cut, marked and named."""
+        doc = markdown("# Notes\n" + "The system must rank customers. " * 5000, "notes.md")
         prompt = requirements_prompt([doc])
-        assert len(prompt) < PROMPT_DOCUMENT_CHARS + 5000
-        assert "[… document truncated …]" in prompt
+        assert len(prompt.text) < PROMPT_DOCUMENT_CHARS + 5000
+        assert "the rest of this document is cut" in prompt.text
+        assert prompt.cuts == [
+            f"the model was shown the first {PROMPT_DOCUMENT_CHARS:,} of {len(doc.text):,} characters of notes.md, "
+            "all its context had room for"
+        ]
+
+    def test_a_prompt_fits_the_room_given_and_says_what_it_cut(self) -> None:
+        """With room for 6,000 characters the whole prompt fits it; the first document is cut, the second left out."""
+        first = markdown("# Notes\n" + "The system must rank customers. " * 400, "a.md")
+        second = markdown("# More\n- REQ-9: Find communities.\n", "b.md")
+        prompt = requirements_prompt([first, second], room=6000)
+        assert len(prompt.text) <= 6000
+        kept = prompt.text.split('<document name="a.md">\n', 1)[1].split("\n[… the rest", 1)[0]
+        assert first.text.startswith(kept) and 0 < len(kept) < len(first.text)
+        assert prompt.cuts == [
+            f"the model was shown the first {len(kept):,} of {len(first.text):,} characters of a.md, "
+            "all its context had room for",
+            f"the model was shown the first 0 of {len(second.text):,} characters of b.md, all its context had room for",
+        ]
 
 
 class TestOutputConstraints:
@@ -345,16 +363,15 @@ class TestOutputConstraints:
     async def test_a_model_that_leaves_them_out_gets_them_from_its_requirements(self) -> None:
         """The agent reads the constraints from whatever requirements the model found, when it named none."""
         from gaai.agents import requirements as agent
-        from tests.agents.contexts import DocumentsAtHand
+        from gaai.agents.lib.llm import RecordingLlm
+        from tests.agents.contexts import DocumentsAtHand, ScriptedProvider
 
-        class Model:
-            async def ask(self, purpose, prompt, answer_type, context=None):
-                return RequirementsDoc(
-                    requirements=[Requirement(id="NFR-1", text="Reports must not contain customer names.")]
-                )
-
+        answer = RequirementsDoc(
+            requirements=[Requirement(id="NFR-1", text="Reports must not contain customer names.")]
+        )
+        model = ScriptedProvider(msgspec.json.encode(answer).decode())
         ctx = DocumentsAtHand(
-            workflow_id="wf", task_id="wf.requirements", attempt=1, store=None, llm=Model(), home=None
+            workflow_id="wf", task_id="wf.requirements", attempt=1, store=None, llm=RecordingLlm(model, []), home=None
         )
         result = await agent.handle(RequirementsTask(documents=[ctx.hand("brd.md", "# Brief\n\nSome text.")]), ctx)
         assert [(c.kind, c.collections, c.source) for c in result.requirements.output_constraints] == [

@@ -38,7 +38,9 @@ def test_whole_suite_publishes_no_false_claim_and_drops_no_requirement(tmp_path:
     path = tmp_path / "eval.json"
     run = _gaai("eval", "--json", str(path), cwd=tmp_path)
     assert run.returncode in (0, 1), run.stderr  # 1: a goal missed, named below
-    assert run.stdout.splitlines()[0].split() == ["case", "metric", "value", "goal", "met"]
+    model, header = run.stdout.splitlines()[:2]
+    assert model == "Model: offline"
+    assert header.split() == ["case", "metric", "value", "goal", "met"]
     result = json.loads(path.read_text())
 
     assert result["suite"] == "gaai eval"
