@@ -49,7 +49,7 @@ from gaai.bus.contract import (
 )
 from gaai.bus.errors import BusError, RequestError, TaskError
 from gaai.bus.feed import Feed
-from gaai.bus.service import add_endpoint
+from gaai.bus.service import RequestHandler, add_endpoint
 from gaai.bus.settings import Settings
 from gaai.orchestrator.dag import (
     PHASES,
@@ -94,10 +94,13 @@ class Orchestrator:
         self._starting: set[asyncio.Task[None]] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        await add_endpoint(self.bus, subjects.SUBMIT, subjects.ORCHESTRATOR_QUEUE, self.submit)
-        await add_endpoint(self.bus, subjects.STATUS, subjects.ORCHESTRATOR_QUEUE, self.status)
-        await add_endpoint(self.bus, subjects.CANCEL, subjects.ORCHESTRATOR_QUEUE, self.cancel)
-        await add_endpoint(self.bus, subjects.RETRY, subjects.ORCHESTRATOR_QUEUE, self.retry)
+        served: dict[str, RequestHandler] = {
+            subjects.SUBMIT: self.submit,
+            subjects.STATUS: self.status,
+            subjects.CANCEL: self.cancel,
+            subjects.RETRY: self.retry,
+        }
+        endpoints = [await add_endpoint(self.bus, s, subjects.ORCHESTRATOR_QUEUE, h) for s, h in served.items()]
         await self.bus.ensure_catalog_consumer(self.settings)  # before any result is acknowledged
         await self.bus.ensure_orchestrator_consumer(self.settings)
         await self.resume()
@@ -112,14 +115,18 @@ class Orchestrator:
         await results.start()
         log.info("orchestrator ready")
         await stop.wait()
+        for endpoint in endpoints:  # answer the requests already taken before results stop
+            await endpoint.close()
         await results.close()
 
     # ------------------------------------------------------------ requests
 
     async def submit(self, data: bytes) -> SubmitReply:
         request: SubmitRequest = decode_request(submit_decoder, data)
-        if not self.store.has_graph(request.graph_name):
-            known = ", ".join(sorted(g.name for g in self.store.list_graphs())) or "none"
+        # The store's registry is a file: read off the event loop, which must keep reading requests.
+        if not await asyncio.to_thread(self.store.has_graph, request.graph_name):
+            graphs = await asyncio.to_thread(self.store.list_graphs)
+            known = ", ".join(sorted(g.name for g in graphs)) or "none"
             raise RequestError("unknown_graph", f"graph {request.graph_name!r} does not exist; known graphs: {known}")
         _check_vertical(request)
         if request.edge_semantics:
