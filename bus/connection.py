@@ -1,8 +1,9 @@
 """The connection to NATS and the JetStream topology every process relies on.
 
 ``Bus.connect`` opens the connection, creates the streams, consumers' streams and
-buckets when they are missing (idempotently, so any process may start first) and hands
-out the handles the rest of the code uses. nats exceptions are translated here.
+buckets when they are missing (idempotently, so any process may start first), brings
+existing ones to ``GAAI_REPLICAS`` and hands out the handles the rest of the code uses.
+nats exceptions are translated here.
 
 Every long-running process connects here, so this is where its heartbeat (``bus.health``)
 starts, when ``GAAI_HEALTH_FILE`` asks for one, and where it stops.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -33,6 +35,7 @@ from nats.js.api import (
     RetentionPolicy,
     StorageType,
     StreamConfig,
+    StreamInfo,
 )
 from nats.js.kv import KeyValue
 from nats.js.object_store import ObjectStore
@@ -50,6 +53,9 @@ DEDUPE_WINDOW_S = 120.0
 EVENTS_MAX_AGE_S = 24 * 3600.0
 DOCUMENTS_MAX_AGE_S = 7 * 24 * 3600.0
 DLQ_MAX_AGE_S = 14 * 24 * 3600.0
+STORE_RETRY_WINDOW_S = 60.0
+"""How long ``publish_until_stored`` keeps trying: half the dedupe window, so every copy lands inside it."""
+STORE_ATTEMPT_TIMEOUT_S = 2.0
 
 STREAMS = (
     StreamConfig(
@@ -155,17 +161,15 @@ class Bus:
             raise BusError("nats_unavailable", f"cannot connect to NATS at {settings.nats_url}: {reason}") from None
         js = nc.jetstream()
         try:
-            for config in STREAMS:
-                await _ensure_stream(js, config)
-            workflows = await _ensure_kv(js, subjects.WORKFLOWS_BUCKET)
-            cancellations = await _ensure_kv(js, subjects.CANCELLATIONS_BUCKET)
-            documents = await _ensure_object_store(js, subjects.DOCUMENTS_BUCKET, DOCUMENTS_MAX_AGE_S)
-            reports = await _ensure_object_store(js, subjects.REPORTS_BUCKET, None)
+            workflows, cancellations, documents, reports = await _ensure_topology(js, settings.replicas)
         except (TimeoutError, nats.js.errors.Error, nats.errors.Error) as exc:
             await nc.close()
             raise BusError(
                 "jetstream_unavailable", f"JetStream setup failed at {settings.nats_url}: {exc or type(exc).__name__}"
             ) from None
+        except GaaiError:
+            await nc.close()
+            raise
         heartbeat = None
         if settings.health_file:
             heartbeat = Heartbeat(
@@ -252,6 +256,42 @@ class Bus:
             await self.js.publish(subject, payload, headers=headers, timeout=10)
         except (TimeoutError, nats.errors.Error, nats.js.errors.Error) as exc:
             raise BusError("publish_failed", f"could not publish to {subject}: {exc or type(exc).__name__}") from None
+
+    async def publish_until_stored(
+        self, subject: str, payload: bytes, headers: dict[str, str], *, within_s: float = STORE_RETRY_WINDOW_S
+    ) -> None:
+        """A JetStream publish tried again with the same ``Nats-Msg-Id`` until a stream leader stores it.
+
+        While a cluster elects a new leader for the stream (a server lost), publishes get no
+        answer or a refusal for a few seconds. The stream drops a copy whose message id it
+        already holds (within ``DEDUPE_WINDOW_S``), so a publish that was stored but whose
+        acknowledgement was lost is never stored twice; ``within_s`` stays inside that window.
+
+        Raises:
+            BusError: ``publish_failed`` when no leader stored it within ``within_s``, or at once for a refusal
+                that trying again cannot change (a message too large, a subject no stream takes).
+        """
+        assert subjects.HEADER_MSG_ID in headers, "only a message with an id can be published again safely"
+        assert within_s < DEDUPE_WINDOW_S, "a copy sent after the dedupe window would be stored twice"
+        deadline = asyncio.get_running_loop().time() + within_s
+        pause = 0.05
+        while True:
+            try:
+                await self.js.publish(subject, payload, headers=headers, timeout=STORE_ATTEMPT_TIMEOUT_S)
+                return
+            except _LEADERLESS as exc:
+                problem = f"{exc or type(exc).__name__}"
+            except (nats.errors.Error, nats.js.errors.Error) as exc:
+                raise BusError(
+                    "publish_failed", f"could not publish to {subject}: {exc or type(exc).__name__}"
+                ) from None
+            if asyncio.get_running_loop().time() + pause > deadline:
+                raise BusError(
+                    "publish_failed", f"could not publish to {subject} within {within_s:g} s: {problem}"
+                ) from None
+            log.info("no stream leader stored it yet; publishing again", subject=subject, error=problem)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 1.0)
 
     async def get_entry(self, bucket: str, key: str) -> tuple[bytes, int] | None:
         """The value and revision of ``key`` in KV ``bucket``; None when it has no value."""
@@ -401,6 +441,28 @@ class Bus:
             raise _unavailable(f"cannot follow the events of {workflow_id}", exc) from None
         return EventSubscription(subscription)
 
+    async def follow_event_log(
+        self, workflow_id: str, on_event: Callable[[int, Event], Awaitable[None]], *, after_sequence: int = 0
+    ) -> EventSubscription:
+        """Hand ``on_event`` each stored progress event of ``workflow_id`` after ``after_sequence``, then every new one,
+        with its sequence number in the events stream (what a reader resumes from); undecodable ones are skipped."""
+
+        async def deliver(message: Msg) -> None:
+            try:
+                event = event_decoder.decode(message.data)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                return
+            await on_event(message.metadata.sequence.stream, event)
+
+        start = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after_sequence + 1)
+        try:
+            subscription = await self.js.subscribe(
+                subjects.event_subject(workflow_id), cb=deliver, ordered_consumer=True, config=start
+            )
+        except _NATS_ERRORS as exc:
+            raise _unavailable(f"cannot follow the events of {workflow_id}", exc) from None
+        return EventSubscription(subscription)
+
     def _kv(self, bucket: str) -> KeyValue:
         buckets = {subjects.WORKFLOWS_BUCKET: self.workflows, subjects.CANCELLATIONS_BUCKET: self.cancellations}
         if bucket not in buckets:
@@ -449,6 +511,17 @@ class EventSubscription:
 
 
 _NATS_ERRORS = (nats.errors.Error, nats.js.errors.Error, asyncio.TimeoutError)
+
+# What a publish meets while the stream has no leader or the connection moves to another server.
+_LEADERLESS = (
+    TimeoutError,
+    nats.errors.TimeoutError,
+    nats.errors.NoRespondersError,
+    nats.js.errors.NoStreamResponseError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.StaleConnectionError,
+    nats.js.errors.ServiceUnavailableError,
+)
 
 
 def _unavailable(what: str, exc: BaseException) -> BusError:
@@ -511,12 +584,30 @@ async def _log_async_error(error: Exception) -> None:
 
 TOPOLOGY_WAIT_S = 30.0
 
+# JetStream refusals worth waiting out: no meta leader yet (a cluster electing one), and a stream another
+# process is creating at the same moment (on a cluster it may not be visible from every server at once).
+_JS_TEMPORARILY_UNAVAILABLE = 10008
+_JS_STREAM_NAME_IN_USE = 10058
 
-async def _create_or_wait(lookup, create, what: str):
+
+def _refusal(exc: BaseException) -> str | None:
+    """What the server said when it refused a topology change for good (a bad config); None when worth waiting."""
+    if isinstance(exc, nats.js.errors.APIError) and exc.err_code not in (
+        None,
+        _JS_TEMPORARILY_UNAVAILABLE,
+        _JS_STREAM_NAME_IN_USE,
+    ):
+        return exc.description or f"error {exc.err_code}"
+    return None
+
+
+async def _create_or_wait(lookup, create, what: str, replicas: int):
     """Look the thing up; create it if missing; if we may not create it, wait for someone who may.
 
     With least-privilege credentials only the orchestrator creates streams and buckets;
-    agents and clients that start first wait for it instead of failing.
+    agents and clients that start first wait for it instead of failing. A creation the
+    server refuses (more replicas than servers, replicas on a server without a cluster)
+    stops at once with its reason.
     """
     deadline = asyncio.get_running_loop().time() + TOPOLOGY_WAIT_S
     try:
@@ -525,10 +616,12 @@ async def _create_or_wait(lookup, create, what: str):
         pass
     try:
         return await create()
-    except nats.js.errors.BadRequestError:
-        return await lookup()  # another process created it between our two calls
-    except (TimeoutError, nats.errors.TimeoutError, nats.js.errors.APIError):
-        log.info("waiting for the orchestrator to create it", what=what)
+    except (TimeoutError, nats.errors.TimeoutError, nats.js.errors.APIError) as exc:
+        refusal = _refusal(exc)
+        if refusal:
+            raise _replicas_refused(what, replicas, refusal) from None
+        # Another process is creating it, or this user may not and the orchestrator will.
+        log.info("waiting for it to be created", what=what)
     while asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.2)
         try:
@@ -540,19 +633,128 @@ async def _create_or_wait(lookup, create, what: str):
     )
 
 
-async def _ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
+def _replicas_refused(what: str, replicas: int, reason: str) -> GaaiError:
+    return GaaiError(
+        "bad_setting",
+        f"cannot create {what} with {replicas} replica(s) (GAAI_REPLICAS): {reason}; "
+        f"GAAI_REPLICAS must be at most the number of JetStream servers in the cluster (1 without a cluster)",
+    )
+
+
+async def _ensure_replicas(js: JetStreamContext, stream: str, replicas: int, what: str) -> None:
+    """Bring an existing stream (a KV bucket or an object store is one too) to ``replicas``.
+
+    Its durable consumers, created without a replica count of their own, follow the stream.
+    A user that may not change streams waits for the orchestrator to do it, as for creation.
+    """
+    config = (await _created(js, stream)).config
+    found = config.num_replicas or 1
+    if found == replicas:
+        return
+    try:
+        await js.update_stream(dataclasses.replace(config, num_replicas=replicas))
+        log.info("replicas changed", what=what, before=found, after=replicas)
+        await _until_led(js, stream)
+        return
+    except (TimeoutError, nats.errors.TimeoutError, nats.js.errors.APIError) as exc:
+        reason = _refusal(exc)
+    if reason is None:
+        log.info("waiting for the orchestrator to change its replicas", what=what, found=found, wanted=replicas)
+        deadline = asyncio.get_running_loop().time() + TOPOLOGY_WAIT_S
+        while asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.2)
+            if ((await js.stream_info(stream)).config.num_replicas or 1) == replicas:
+                return
+        reason = "this user may not change it and no one else did"
+    raise GaaiError(
+        "bad_setting",
+        f"{what} has {found} replica(s) but GAAI_REPLICAS={replicas}, and changing it failed: {reason}; "
+        f"set GAAI_REPLICAS={found}, or change it as a JetStream admin "
+        f"(nats stream edit {stream} --replicas {replicas})",
+    )
+
+
+async def _created(js: JetStreamContext, stream: str) -> StreamInfo:
+    """The stream's info, once the server asked knows of it (on a cluster, a creation spreads in a moment)."""
+    deadline = asyncio.get_running_loop().time() + TOPOLOGY_WAIT_S
+    while True:
+        try:
+            return await js.stream_info(stream)
+        except nats.js.errors.NotFoundError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+
+
+async def _ensure_topology(
+    js: JetStreamContext, replicas: int | None
+) -> tuple[KeyValue, KeyValue, ObjectStore, ObjectStore]:
+    """Every stream and bucket, at ``replicas`` (None: new ones at 1, existing ones as they are); the KV buckets
+    and object stores.
+
+    Each step is idempotent, so the whole is tried again when JetStream is too slow to answer: several
+    processes starting at once on a new cluster keep its meta leader busy for a few seconds.
+    """
+    deadline = asyncio.get_running_loop().time() + TOPOLOGY_WAIT_S
+    while True:
+        try:
+            for config in STREAMS:
+                await _ensure_stream(js, config, replicas)
+            return (
+                await _ensure_kv(js, subjects.WORKFLOWS_BUCKET, replicas),
+                await _ensure_kv(js, subjects.CANCELLATIONS_BUCKET, replicas),
+                await _ensure_object_store(js, subjects.DOCUMENTS_BUCKET, DOCUMENTS_MAX_AGE_S, replicas),
+                await _ensure_object_store(js, subjects.REPORTS_BUCKET, None, replicas),
+            )
+        except (TimeoutError, nats.errors.TimeoutError) as exc:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            log.info("JetStream slow to answer during setup; trying again", error=str(exc) or type(exc).__name__)
+
+
+async def _until_led(js: JetStreamContext, stream: str) -> None:
+    """Until the stream's replicas have elected a leader again (changing them re-forms its group)."""
+    deadline = asyncio.get_running_loop().time() + TOPOLOGY_WAIT_S
+    while asyncio.get_running_loop().time() < deadline:
+        cluster = (await js.stream_info(stream)).cluster
+        if cluster is None or cluster.leader:
+            return
+        await asyncio.sleep(0.05)
+
+
+# Without GAAI_REPLICAS a process creates what is missing with one replica and leaves existing resources as they
+# are: a client started without it must not shrink a cluster's replicated streams.
+
+
+async def _ensure_stream(js: JetStreamContext, config: StreamConfig, replicas: int | None) -> None:
     name = config.name
     assert name is not None, "every stream of STREAMS is named"
-    await _create_or_wait(lambda: js.stream_info(name), lambda: js.add_stream(config), f"stream {name}")
+    config = dataclasses.replace(config, num_replicas=replicas or 1)
+    await _create_or_wait(lambda: js.stream_info(name), lambda: js.add_stream(config), f"stream {name}", replicas or 1)
+    if replicas is not None:
+        await _ensure_replicas(js, name, replicas, f"stream {name}")
 
 
-async def _ensure_kv(js: JetStreamContext, bucket: str) -> KeyValue:
-    config = KeyValueConfig(bucket=bucket, history=1, storage=StorageType.FILE)
-    return await _create_or_wait(lambda: js.key_value(bucket), lambda: js.create_key_value(config), f"bucket {bucket}")
-
-
-async def _ensure_object_store(js: JetStreamContext, bucket: str, max_age: float | None) -> ObjectStore:
-    config = ObjectStoreConfig(bucket=bucket, storage=StorageType.FILE, ttl=max_age)
-    return await _create_or_wait(
-        lambda: js.object_store(bucket), lambda: js.create_object_store(bucket, config), f"bucket {bucket}"
+async def _ensure_kv(js: JetStreamContext, bucket: str, replicas: int | None) -> KeyValue:
+    config = KeyValueConfig(bucket=bucket, history=1, storage=StorageType.FILE, replicas=replicas or 1)
+    found = await _create_or_wait(
+        lambda: js.key_value(bucket), lambda: js.create_key_value(config), f"bucket {bucket}", replicas or 1
     )
+    if replicas is not None:
+        await _ensure_replicas(js, f"KV_{bucket}", replicas, f"bucket {bucket}")
+    return found
+
+
+async def _ensure_object_store(
+    js: JetStreamContext, bucket: str, max_age: float | None, replicas: int | None
+) -> ObjectStore:
+    config = ObjectStoreConfig(bucket=bucket, storage=StorageType.FILE, ttl=max_age, replicas=replicas or 1)
+    found = await _create_or_wait(
+        lambda: js.object_store(bucket),
+        lambda: js.create_object_store(bucket, config),
+        f"bucket {bucket}",
+        replicas or 1,
+    )
+    if replicas is not None:
+        await _ensure_replicas(js, f"OBJ_{bucket}", replicas, f"bucket {bucket}")
+    return found

@@ -38,10 +38,12 @@ from gaai.bus.connection import Bus
 log = structlog.get_logger("bus.feed")
 
 REQUEST_EXPIRES_S = 30.0
-HEARTBEAT_S = 2.0
+HEARTBEAT_S = 1.0
 _STATUS = "Status"
 _PENDING_MESSAGES = "Nats-Pending-Messages"
 _HEARTBEAT = "100"
+_LEADERSHIP_CHANGE = "Leadership Change"
+_NO_RESPONDERS = "503"
 
 
 class Feed:
@@ -103,7 +105,15 @@ class Feed:
                 # request will not come, and the server says how much that was.
                 undelivered = headers.get(_PENDING_MESSAGES)
                 if undelivered is None:  # a refused request; the watchdog asks again
-                    log.warning("pull request refused", status=status, description=headers.get("Description", ""))
+                    description = headers.get("Description", "")
+                    log.warning("pull request refused", status=status, description=description)
+                    if description == _LEADERSHIP_CHANGE or status == _NO_RESPONDERS:
+                        # The consumer has a new leader, or none yet (a server lost): none of our requests is open
+                        # on it. Ask again now after a change, at the watchdog's next tick while there is no leader,
+                        # rather than after the heartbeats' silence.
+                        self._requested = 0
+                        if status != _NO_RESPONDERS:
+                            await self._top_up()
                 else:
                     self._requested = max(0, self._requested - int(undelivered))
                     await self._top_up()

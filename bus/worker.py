@@ -259,7 +259,9 @@ class _Worker:
             subjects.HEADER_TASK_ID: reply.task_id,
         }
         with producer_span(subject, message_id, len(body), headers):
-            await self.bus.publish(subject, body, headers)
+            # Tried again with the same message id while no stream leader answers: a result the handler
+            # produced is stored once, rather than the task being handed back and run twice.
+            await self.bus.publish_until_stored(subject, body, headers)
 
     async def _park(self, envelope: TaskEnvelope, reply: ResultEnvelope, error: ErrorInfo) -> None:
         """Keep a task that failed for good in the dead-letter stream, so it can be inspected and retried."""
@@ -272,7 +274,7 @@ class _Worker:
             instance=reply.instance,
         )
         try:
-            await self.bus.publish(
+            await self.bus.publish_until_stored(
                 subjects.dlq_subject(self.agent),
                 encode(letter),
                 {subjects.HEADER_MSG_ID: f"dlq:{envelope.task_id}:{envelope.attempt}"},
