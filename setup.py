@@ -7,7 +7,7 @@ distribution in site-packages. Editable installs map the same names onto the fol
 
 from setuptools import find_packages, setup
 
-LAYERS = ("telemetry", "bus", "store", "orchestrator", "agents", "bench", "eval")
+LAYERS = ("telemetry", "bus", "store", "orchestrator", "agents", "web", "bench", "eval")
 
 setup(
     packages=[

@@ -6,8 +6,9 @@ letters, and read what its work needs (the cancellation bucket; documents for th
 vertical and requirements agents; the reports bucket for the reporting agent); the
 catalog may only follow the results stream and ask for workflow status. The
 orchestrator administers the streams; a ``client`` user may submit and follow
-workflows. Passwords come from environment variables named in the file
-(``$GAAI_PASSWORD_<NAME>``), so the file itself holds no secret.
+workflows, and the ``web`` user (the web gateway) may too, and list them. Passwords come
+from environment variables named in the file (``$GAAI_PASSWORD_<NAME>``), so the file
+itself holds no secret.
 """
 
 from __future__ import annotations
@@ -95,6 +96,22 @@ CLIENT_PERMISSIONS = {
     "subscribe": ["_INBOX.>", "gaai.event.*"],
 }
 
+WEB_PERMISSIONS = {
+    # The web gateway: the client's requests and uploads, plus listing workflows (the workflows bucket's keys).
+    "publish": [
+        "gaai.workflow.*",
+        f"$O.{subjects.DOCUMENTS_BUCKET}.>",
+        "$JS.API.INFO",
+        "$JS.API.STREAM.INFO.*",
+        f"$JS.API.STREAM.PURGE.OBJ_{subjects.DOCUMENTS_BUCKET}",
+        *_stream_reads(f"OBJ_{subjects.DOCUMENTS_BUCKET}"),
+        *_stream_reads(f"OBJ_{subjects.REPORTS_BUCKET}"),
+        *_stream_reads(subjects.EVENTS_STREAM),
+        *_stream_reads(f"KV_{subjects.WORKFLOWS_BUCKET}"),
+    ],
+    "subscribe": ["_INBOX.>"],
+}
+
 ORCHESTRATOR_PERMISSIONS = {"publish": [">"], "subscribe": [">"]}
 
 
@@ -104,7 +121,7 @@ def _list(items: list[str]) -> str:
 
 def authorization_block() -> str:
     """The ``authorization { users = [...] }`` block for every process kind."""
-    users = [("orchestrator", ORCHESTRATOR_PERMISSIONS), ("client", CLIENT_PERMISSIONS)]
+    users = [("orchestrator", ORCHESTRATOR_PERMISSIONS), ("client", CLIENT_PERMISSIONS), ("web", WEB_PERMISSIONS)]
     users += [(agent, agent_permissions(agent)) for agent in AGENT_NAMES]
     lines = ["authorization {", "  users = ["]
     for name, permissions in users:

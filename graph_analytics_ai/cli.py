@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import time
+import urllib.request
 from importlib import resources
 from pathlib import Path
 
@@ -28,6 +29,10 @@ from graph_analytics_ai.stack import LocalStack, process_argv
 from graph_analytics_ai.trace import export_trace, format_summary, summarize
 
 DEMO_GRAPH = "ecommerce"
+DEFAULT_EXECUTIONS = 5
+"""``gaai run``'s budget of analysis templates, the seed's default."""
+DEMO_EXECUTIONS = 7
+"""The demo's budget: what its bundled requirements call for, so every analytic requirement is answered."""
 
 
 def _home() -> Path:
@@ -95,7 +100,7 @@ def _run(args: argparse.Namespace, graph: str, documents: list) -> int:
             graph_name=graph,
             documents=documents,
             home=_home(),
-            nats_url=os.environ.get("NATS_URL") or None,
+            nats_url=getattr(args, "nats_url", None) or os.environ.get("NATS_URL") or None,
             documents_root=Path(args.docs_root) if getattr(args, "docs_root", None) else None,
             on_event=printer,
             on_start=lambda wf: _out(f"Submitted workflow {wf} on graph {graph!r}"),
@@ -123,7 +128,60 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"{sum(info.edge_collections.values()):,} edges"
     )
     document = resources.files("graph_analytics_ai") / "data" / "requirements_ecommerce.md"
-    return _run(args, DEMO_GRAPH, [{"content": document.read_text(), "name": "requirements_ecommerce.md"}])
+    documents = [{"content": document.read_text(), "name": "requirements_ecommerce.md"}]
+    if args.web:
+        return _demo_with_dashboard(args, documents)
+    return _run(args, DEMO_GRAPH, documents)
+
+
+def _demo_with_dashboard(args: argparse.Namespace, documents: list) -> int:
+    """The demo on a stack with the web gateway, kept up after the run until Ctrl-C so its reports can be read."""
+    llm_from_env()
+    stack = LocalStack(home=_home(), nats_url=os.environ.get("NATS_URL") or None, web_port=args.web_port, announce=_err)
+    args.nats_url = stack.start()
+    try:
+        url = _wait_for_dashboard(stack, args.web_port)
+        _out(f"Dashboard: {url} (the workflow shows there live)")
+        code = _run(args, DEMO_GRAPH, documents)
+        _out(f"The dashboard stays at {url}; press Ctrl-C to stop.")
+        _wait_for_signal()
+    finally:
+        _out("Stopping ...")
+        stack.stop()
+    return code
+
+
+def _wait_for_dashboard(stack: LocalStack, port: int, timeout: float = 30.0) -> str:
+    """The dashboard's URL once the web gateway answers there."""
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return url
+        except OSError:
+            if time.monotonic() > deadline:
+                log = stack.home / "logs" / "web.log"
+                lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
+                raise GaaiError(
+                    "bad_setting",
+                    f"the web gateway did not answer at {url} within {timeout:.0f} s: "
+                    f"{lines[-1] if lines else 'no log'} (see {log})",
+                ) from None
+            time.sleep(0.2)
+
+
+def _wait_for_signal() -> None:
+    """Block until SIGINT or SIGTERM."""
+    stopped = asyncio.Event()
+
+    async def wait() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stopped.set)
+        await stopped.wait()
+
+    asyncio.run(wait())
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -254,22 +312,19 @@ def cmd_up(args: argparse.Namespace) -> int:
         scale[name] = int(count)
     # Agents given a bad LLM setting would exit and be restarted forever: refuse it here.
     llm_from_env()
-    stack = LocalStack(home=_home(), nats_url=os.environ.get("NATS_URL") or None, scale=scale, announce=_err)
+    web_port = None if args.no_web else args.web_port
+    stack = LocalStack(
+        home=_home(), nats_url=os.environ.get("NATS_URL") or None, scale=scale, announce=_err, web_port=web_port
+    )
     url = stack.start()
     _out(f"gaai is up on {url} (home {stack.home}); logs in {stack.home / 'logs'}")
     for managed in stack.processes:
         _out(f"  {managed.name:16} pid {managed.pid}")
+    if web_port is not None:
+        _out(f"Dashboard: http://127.0.0.1:{web_port}/")
     _out("Press Ctrl-C to stop.")
-    stopped = asyncio.Event()
-
-    async def wait() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stopped.set)
-        await stopped.wait()
-
     try:
-        asyncio.run(wait())
+        _wait_for_signal()
     finally:
         _out("Stopping ...")
         stack.stop()
@@ -286,6 +341,15 @@ def cmd_agent(args: argparse.Namespace) -> int:
 
 def cmd_orchestrator(args: argparse.Namespace) -> int:
     os.execv(sys.executable, process_argv("orchestrator"))
+    return 0
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    options = [
+        *(["--host", args.host] if args.host else []),
+        *(["--port", str(args.port)] if args.port is not None else []),
+    ]
+    os.execv(sys.executable, [*process_argv("web"), *options])
     return 0
 
 
@@ -370,7 +434,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from gaai.eval.suite import run_cli
 
     cases = [name.strip() for name in args.cases.split(",") if name.strip()] if args.cases else None
-    return run_cli(cases, Path(args.json) if args.json else None)
+    return run_cli(cases, Path(args.json) if args.json else None, args.llm)
 
 
 def cmd_catalog_lineage(args: argparse.Namespace) -> int:
@@ -421,10 +485,13 @@ def _check_vertical_options(args: argparse.Namespace) -> None:
     args.custom_vertical = data
 
 
-def _workflow_options(parser: argparse.ArgumentParser) -> None:
+def _workflow_options(parser: argparse.ArgumentParser, executions: int) -> None:
     parser.add_argument("--output", default="gaai-output", help="folder for reports and state (default ./gaai-output)")
     parser.add_argument(
-        "--max-executions", type=int, default=5, help="how many analysis templates to execute (default 5)"
+        "--max-executions",
+        type=int,
+        default=executions,
+        help=f"how many analysis templates to execute (default {executions})",
     )
     parser.add_argument(
         "--max-concurrency", type=int, default=None, help="how many executions may run at once (default: all)"
@@ -463,7 +530,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="run the whole workflow on the bundled e-commerce graph")
-    _workflow_options(demo)
+    _workflow_options(demo, executions=DEMO_EXECUTIONS)
+    demo.add_argument(
+        "--web", action="store_true", help="also start the dashboard and keep it up after the run (Ctrl-C stops)"
+    )
+    demo.add_argument("--web-port", type=int, default=8765, help="the dashboard's port on 127.0.0.1 (default 8765)")
     demo.set_defaults(func=cmd_demo)
 
     run = sub.add_parser("run", help="run the workflow on an imported graph")
@@ -476,7 +547,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--docs-root", default=None, help="documents must lie under this folder (default: the current folder)"
     )
     _semantics_options(run, "for this run only; other edge collections are read as declared at import")
-    _workflow_options(run)
+    _workflow_options(run, executions=DEFAULT_EXECUTIONS)
     run.set_defaults(func=cmd_run)
 
     imp = sub.add_parser("import", help="import a graph from ArangoDB-export JSONL files or CSV edge lists")
@@ -490,6 +561,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = sub.add_parser("up", help="start nats-server (unless NATS_URL), the orchestrator and the agents; Ctrl-C stops")
     up.add_argument("--scale", action="append", default=[], metavar="AGENT=N", help="run N replicas of an agent")
+    up.add_argument("--web-port", type=int, default=8765, help="the dashboard's port on 127.0.0.1 (default 8765)")
+    up.add_argument("--no-web", action="store_true", help="do not start the web gateway and dashboard")
     up.set_defaults(func=cmd_up)
 
     agent = sub.add_parser("agent", help="run one agent process against NATS_URL")
@@ -497,6 +570,13 @@ def build_parser() -> argparse.ArgumentParser:
     agent.set_defaults(func=cmd_agent)
 
     sub.add_parser("orchestrator", help="run the orchestrator against NATS_URL").set_defaults(func=cmd_orchestrator)
+
+    web = sub.add_parser("web", help="run the web gateway and dashboard against NATS_URL")
+    web.add_argument(
+        "--host", default=None, help="address to listen on (default 127.0.0.1; others need GAAI_WEB_TOKEN)"
+    )
+    web.add_argument("--port", type=int, default=None, help="port (default 8765)")
+    web.set_defaults(func=cmd_web)
 
     status = sub.add_parser("status", help="show a workflow's tasks and reports")
     status.add_argument("workflow_id")
@@ -537,6 +617,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation = sub.add_parser("eval", help="the evaluation suite: known answers, scored (see docs/EVALUATION.md)")
     evaluation.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     evaluation.add_argument("--cases", metavar="A,B", help="run only these cases, comma-separated (default: all)")
+    evaluation.add_argument(
+        "--llm",
+        choices=("offline", "openai", "anthropic"),
+        default="offline",
+        help="the model the agents ask (default offline); an HTTP one is configured by GAAI_LLM_*",
+    )
     evaluation.set_defaults(func=cmd_eval)
 
     catalog = sub.add_parser("catalog", help="the analytics catalog").add_subparsers(

@@ -33,8 +33,10 @@ ENTRY_MODULES: dict[str, str] = {
     "execution": "gaai.agents.execution",
     "reporting": "gaai.agents.reporting",
     "catalog": "gaai.agents.catalog",
+    "web": "gaai.web",
 }
-"""The module each process kind runs with ``python -m``: the orchestrator, then every agent of ``AGENT_NAMES``."""
+"""The module each process kind runs with ``python -m``: the orchestrator, every agent of ``AGENT_NAMES``, the web
+gateway."""
 
 
 def process_argv(kind: str) -> list[str]:
@@ -70,7 +72,7 @@ class LocalStack:
     """Start with ``start()``, stop with ``stop()`` (or use it as a context manager).
 
     ``process_env`` adds variables per process kind (``orchestrator`` or an agent name),
-    e.g. each one's own NATS credentials.
+    e.g. each one's own NATS credentials. ``web_port`` also starts the web gateway on 127.0.0.1 at that port.
     """
 
     home: Path
@@ -79,6 +81,7 @@ class LocalStack:
     agents: tuple[str, ...] = AGENT_NAMES
     announce: object = None
     process_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    web_port: int | None = None
     processes: list[ManagedProcess] = field(default_factory=list)
     server: LocalNatsServer | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -111,6 +114,9 @@ class LocalStack:
                 name = agent if replica == 0 else f"{agent}-{replica + 1}"
                 agent_env = self.process_env.get(agent, {})
                 self.processes.append(ManagedProcess(name, process_argv(agent), log_dir / f"{name}.log", agent_env))
+        if self.web_port is not None:
+            argv = [*process_argv("web"), "--host", "127.0.0.1", "--port", str(self.web_port)]
+            self.processes.append(ManagedProcess("web", argv, log_dir / "web.log", self.process_env.get("web", {})))
         for managed in self.processes:
             managed.start(env)
         self._monitor = threading.Thread(target=self._supervise, name="gaai-supervisor", daemon=True)

@@ -19,7 +19,8 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "store": frozenset({"bus", "telemetry"}),
     "orchestrator": frozenset({"bus", "store", "telemetry"}),
     "agents": frozenset({"bus", "store", "telemetry"}),
-    "graph_analytics_ai": frozenset({"agents", "bus", "orchestrator", "store", "telemetry", "bench", "eval"}),
+    "web": frozenset({"bus", "store", "telemetry"}),
+    "graph_analytics_ai": frozenset({"agents", "bus", "orchestrator", "store", "telemetry", "web", "bench", "eval"}),
     "bench": frozenset({"agents", "bus", "orchestrator", "store", "telemetry", "graph_analytics_ai"}),
     "eval": frozenset({"agents", "bus", "orchestrator", "store", "telemetry", "graph_analytics_ai"}),
 }

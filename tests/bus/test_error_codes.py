@@ -18,7 +18,7 @@ from gaai.bus.contract import ERROR_CODES, ErrorCode, ErrorInfo
 from gaai.bus.errors import RequestError
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("agents", "bench", "bus", "eval", "graph_analytics_ai", "orchestrator", "store", "telemetry")
+PACKAGES = ("agents", "bench", "bus", "eval", "graph_analytics_ai", "orchestrator", "store", "telemetry", "web")
 
 
 def _modules() -> dict[Path, ast.Module]:

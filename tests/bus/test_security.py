@@ -20,7 +20,7 @@ from gaai.store.sample import ensure_sample_graph
 from graph_analytics_ai.client import connected_client
 from graph_analytics_ai.stack import LocalStack
 
-USERS = ("orchestrator", "client", *AGENT_NAMES)
+USERS = ("orchestrator", "client", "web", *AGENT_NAMES)
 
 
 @pytest.fixture
