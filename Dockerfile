@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # One image for every gaai process: the orchestrator, each agent, the catalog and the
 # `gaai` CLI. compose.yaml picks the process with `command:`; see docs/DEPLOY.md.
 # The Python version is the one CI tests with (pyproject.toml allows >= 3.11).
@@ -8,7 +7,14 @@ ARG PYTHON_VERSION=3.11
 FROM python:${PYTHON_VERSION}-slim AS build
 RUN python -m venv /opt/gaai
 WORKDIR /src
-COPY pyproject.toml setup.py README.md constraints.txt ./
+# The dependencies first, in a layer of their own: a change to the sources then reinstalls only
+# the project, not the 600 MB it depends on.
+COPY pyproject.toml constraints.txt ./
+RUN --mount=type=cache,target=/root/.cache/pip \
+    python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" \
+      > dependencies.txt \
+ && /opt/gaai/bin/pip install -c constraints.txt -r dependencies.txt
+COPY setup.py README.md ./
 COPY agents/ agents/
 COPY bus/ bus/
 COPY orchestrator/ orchestrator/
@@ -17,7 +23,16 @@ COPY store/ store/
 COPY graph_analytics_ai/ graph_analytics_ai/
 COPY bench/ bench/
 COPY eval/ eval/
-RUN --mount=type=cache,target=/root/.cache/pip /opt/gaai/bin/pip install -c constraints.txt .
+COPY web/ web/
+RUN --mount=type=cache,target=/root/.cache/pip /opt/gaai/bin/pip install --no-deps -c constraints.txt .
+# What no gaai process loads leaves the virtualenv before the runtime stage copies it: the
+# installers, every package's test suite, pyarrow's C++ headers and its Flight and S3 modules
+# (pyarrow.fs imports S3 only if present; gaai reads local Parquet files).
+RUN /opt/gaai/bin/pip uninstall -q -y pip setuptools \
+ && cd /opt/gaai/lib/python*/site-packages \
+ && find . -depth -type d -name tests -exec rm -rf {} + \
+ && rm -rf pyarrow/include pyarrow/src pyarrow/*flight* pyarrow/*s3* pyarrow/*.pxd pyarrow/*.pyx pyarrow/*.pxi \
+      pyarrow/includes pyarrow/libarrow_python.so pyarrow/libarrow_python.so.*.*.*
 
 # ---- runtime: the virtualenv alone (no sources, no build tools), run by a non-root user
 FROM python:${PYTHON_VERSION}-slim

@@ -125,7 +125,8 @@ def command(service: dict) -> list[str]:
 
 
 def process_of(name: str, service: dict) -> tuple[str, str]:
-    """``("orchestrator", "orchestrator")``, ``("agent", NAME)`` or ``("cli", "client")`` for one of our services."""
+    """``("orchestrator", "orchestrator")``, ``("agent", NAME)``, ``("web", "web")`` or ``("cli", "client")`` for one of
+    our services."""
     argv = command(service)
     if argv[:2] == ["python", "-m"]:
         module = argv[2]
@@ -133,6 +134,8 @@ def process_of(name: str, service: dict) -> tuple[str, str]:
             return "orchestrator", "orchestrator"
         if module.startswith("gaai.agents."):
             return "agent", module.removeprefix("gaai.agents.")
+        if module == "gaai.web":
+            return "web", "web"
     if argv[:1] == ["gaai"]:
         if argv[1:2] == ["orchestrator"]:
             return "orchestrator", "orchestrator"
@@ -324,16 +327,16 @@ def test_every_agent_kind_and_the_orchestrator_have_exactly_one_service():
         kind, process = process_of(name, service)
         if kind != "cli":
             running.setdefault(process, []).append(name)
-    for process in ("orchestrator", *AGENT_NAMES):
+    for process in ("orchestrator", *AGENT_NAMES, "web"):
         assert len(running.get(process, [])) == 1, f"{process} runs in services {running.get(process, [])}"
-    assert set(running) == {"orchestrator", *AGENT_NAMES}, (
+    assert set(running) == {"orchestrator", *AGENT_NAMES, "web"}, (
         f"services run unknown agents: {set(running) - set(AGENT_NAMES)}"
     )
 
 
 def test_each_service_runs_the_entry_module_the_code_lists_for_its_process():
     """compose.yaml spells out ``python -m MODULE``; each MODULE is the one ``gaai up`` starts for that process."""
-    assert tuple(ENTRY_MODULES) == ("orchestrator", *AGENT_NAMES)
+    assert tuple(ENTRY_MODULES) == ("orchestrator", *AGENT_NAMES, "web")
     commands = {name: command(service) for name, service in our_services().items() if name in ENTRY_MODULES}
     assert commands == {process: ["python", "-m", module] for process, module in ENTRY_MODULES.items()}
 
@@ -400,7 +403,7 @@ def test_nats_server_accepts_the_mounted_configuration_with_the_environment_comp
     assert any(store_dir == target or store_dir.startswith(target.rstrip("/") + "/") for target in targets), (
         f"the JetStream store {store_dir} is not on a volume"
     )
-    assert set(nats_users()) == {"orchestrator", "client", *AGENT_NAMES}
+    assert set(nats_users()) == {"orchestrator", "client", "web", *AGENT_NAMES}
 
 
 def test_the_graph_store_is_one_volume_shared_at_gaai_home():
