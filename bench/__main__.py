@@ -16,6 +16,7 @@ from pathlib import Path
 
 from gaai.bench.bench_bus import bench_hop, bench_workflows
 from gaai.bench.bench_graph import bench_graph
+from gaai.bench.bench_peers import bench_peers
 from gaai.bench.bench_schedules import bench_replicas, bench_schedules
 from gaai.bus.server import nats_server_binary
 
@@ -37,6 +38,7 @@ GOALS: dict[str, tuple[str, Callable[[float, dict], bool]] | None] = {
     "load_write_over_compute": ("<= 2", lambda v, r: v <= 2),
     "vs_networkx": (">= 20", lambda v, r: v >= 20),
     "bytes_per_edge": ("<= 60", lambda v, r: v <= 60),
+    "engine_vs_best_peer_worst": ("<= 1.0 (at the largest size)", lambda v, r: v <= 1.0),
 }
 
 
@@ -250,6 +252,39 @@ def _report(result: dict) -> str:
             [[n["graph"], n["build_directed_s"], *n["seconds"].values()] for n in graph["networkx"]],
         )
     )
+    if "peers" in sections:
+        out.append(_peers_report(sections["peers"]))
+    return "\n".join(out)
+
+
+def _peers_report(peers: dict) -> str:
+    versions = ", ".join(f"{peer} {version}" for peer, version in peers["versions"].items() if version)
+    out = [f"\nEngine peers ({versions}); ms from the same arrays to an answer (peers: build + compute)"]
+    out.append(
+        _table(
+            ["graph", "algorithm", "engine", "build ms", "compute ms", "total ms", "peak RSS MB", "agreement"],
+            [
+                [
+                    r["graph"],
+                    r["algorithm"],
+                    r["engine"],
+                    r.get("build_ms"),
+                    r.get("compute_ms"),
+                    None if "error" in r else r["compute_ms"] + (0 if r["engine"] == "gaai" else r["build_ms"]),
+                    r["peak_rss_bytes"] / 2**20 if "peak_rss_bytes" in r else None,
+                    r.get("error") or {True: "agrees", False: "DISAGREES", None: "—"}[r.get("agrees")],
+                ]
+                for r in peers["rows"]
+            ],
+        )
+    )
+    out.append("ours ÷ fastest agreeing peer at the largest size (worst graph kind):")
+    out.append(
+        _table(
+            ["algorithm", "ratio", "fastest peer"],
+            [[a, ratio, peers["best_peer"][a]] for a, ratio in peers["engine_vs_best_peer"].items()],
+        )
+    )
     return "\n".join(out)
 
 
@@ -272,14 +307,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, for CI's smoke run")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as one JSON object")
+    parser.add_argument(
+        "--peers", action="store_true", help="with --quick, also run the engine peers (the full run always does)"
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     sections = asyncio.run(_bus_sections(args.quick))
     _say("graph engine…")
     sections["graph"] = bench_graph(args.quick, log=_say)
-    result: dict = {"quick": args.quick, "machine": _machine()}
-    for source in ("hop", "workflows", "schedules", "replicas", "graph"):
-        result.update({key: value for key, value in sections[source].items() if key in GOALS})
+    if args.peers or not args.quick:
+        _say("engine peers…")
+        sections["peers"] = bench_peers(args.quick, log=_say)
+    result: dict = {"quick": args.quick, "machine": _machine(), **dict.fromkeys(GOALS)}
+    for source in ("hop", "workflows", "schedules", "replicas", "graph", "peers"):
+        result.update({key: value for key, value in sections.get(source, {}).items() if key in GOALS})
     five = next(r for r in sections["schedules"]["rows"] if r["templates"] == 5)
     result["met"] = {
         key: goal[1](result[key], five) if goal and result[key] is not None else None for key, goal in GOALS.items()

@@ -197,7 +197,7 @@ def bench_graph(quick: bool, log=print) -> dict:
 # ---------------------------------------------------------------- children
 
 
-def _peak_rss_bytes() -> int:
+def peak_rss_bytes() -> int:
     """Peak RSS of this process's own address space (Linux ``VmHWM``).
 
     Not ``ru_maxrss``: across fork + exec Linux carries the parent's peak into the child's,
@@ -217,7 +217,7 @@ def _execute_child(home: str, graph: str, algorithm: str, params_json: str) -> d
     # Started as the execution agent's workers start: forked from a forkserver that has
     # imported the handler's module, so the kernels' load is neither timed nor left out of
     # the memory peak.
-    baseline = _peak_rss_bytes()
+    baseline = peak_rss_bytes()
     template = AnalysisTemplate(
         id="bench",
         use_case_id="bench",
@@ -239,7 +239,7 @@ def _execute_child(home: str, graph: str, algorithm: str, params_json: str) -> d
         "iterations": summary.iterations,
         "engine": summary.engine,
         "baseline_rss_bytes": baseline,
-        "peak_rss_bytes": _peak_rss_bytes(),
+        "peak_rss_bytes": peak_rss_bytes(),
     }
 
 

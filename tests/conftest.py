@@ -17,17 +17,20 @@ import pytest
 from gaai.bus.server import LocalNatsServer
 
 TESTS = Path(__file__).resolve().parent
-E2E_PATHS = ("e2e", "bench", "eval/test_suite_cli.py", "telemetry/test_jaeger.py")
+E2E_PATHS = ("e2e", "bench", "eval/test_suite_cli.py", "telemetry/test_jaeger.py", "deploy/test_live_compose.py", "web")
 # Tests that start real processes (servers, agents, CLIs) without the nats fixtures below.
 INTEGRATION_PATHS = (
     "bus/test_health.py",
     "bus/test_security.py",
     "bus/test_settings.py",
+    "bus/test_service.py",
     "deploy/test_compose.py",
     "store/test_concurrency.py",
     "telemetry/test_tracing.py",
     "agents/test_llm_http.py",
+    "agents/test_llm_fallback.py",
     "agents/test_execution_agent.py",
+    "llm/",
 )
 NATS_FIXTURES = {"nats_server", "fresh_nats"}
 

@@ -1,0 +1,402 @@
+"""Engine peers: our engine against NetworKit, igraph, python-graphblas, scikit-network and rustworkx.
+
+The graphs are bench_graph's (random and power-law, ten edges per vertex), imported into the embedded store
+once. Per graph, engine and algorithm a fresh child process loads the edge arrays (not timed), builds the
+engine's own graph from them (``build_ms``), runs the algorithm (``compute_ms``), and reports its peak RSS and
+an answer checked against ours: PageRank and betweenness by top-10 overlap, components by their count,
+communities by the modularity of their partition on the same undirected simple graph.
+
+Every engine gets the same semantics: PageRank on the directed multigraph (damping 0.85, dangling mass spread
+evenly), SCC directed, WCC and communities on the undirected view (communities on the simple graph, each tie
+once), betweenness from 32 sampled sources where the engine samples (NetworKit's ``EstimateBetweenness``).
+Each uses its default threads on this machine. Our engine builds its views inside its compute, so it is
+compared by ``compute_ms`` with a peer's ``build_ms + compute_ms``: both go from the same arrays to an answer.
+
+Run as ``python -m gaai.bench.bench_peers ENGINE HOME GRAPH ALGORITHM`` it is one of those children.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from gaai.bench.bench_graph import ALGORITHMS, BETWEENNESS_PARAMS, KINDS, generate, import_generated, peak_rss_bytes
+from gaai.store import EmbeddedStore
+
+OURS = "gaai"
+PEER_MODULES = {
+    "networkit": "networkit",
+    "igraph": "igraph",
+    "graphblas": "graphblas_algorithms",
+    "sknetwork": "sknetwork",
+    "rustworkx": "rustworkx",
+}
+"""Each peer engine and the module it needs (a peer that is not installed is left out, and said so)."""
+
+TOP_K = 10
+DAMPING = 0.85
+TOLERANCE = 1e-6
+"""Our PageRank stops when the L1 change of the ranks is below this; peers get the same or a looser rule."""
+SEED = 42
+MODULARITY_TOLERANCE = {"louvain": 0.05, "label_propagation": 0.1}
+"""How far a peer's modularity may be from ours. Label propagation's outcome hangs on its update order: on
+these graphs one engine may end with a single community (modularity 0) where another keeps thousands of
+small ones (about 0.07)."""
+
+
+# ---------------------------------------------------------------- engines (run inside a child)
+
+
+def _simple_ties(n: int, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The undirected simple graph: each tie once as ``(low, high)``, no self-loops."""
+    apart = src != dst
+    keys = np.unique(np.minimum(src[apart], dst[apart]).astype(np.int64) * n + np.maximum(src[apart], dst[apart]))
+    return keys // n, keys % n
+
+
+def _ours(algorithm: str) -> Callable[[int, np.ndarray, np.ndarray], Callable[[], np.ndarray]]:
+    def build(n: int, src: np.ndarray, dst: np.ndarray) -> Callable[[], np.ndarray]:
+        from gaai.agents.execution.engine import run_algorithm
+
+        params = BETWEENNESS_PARAMS if algorithm == "betweenness" else {}
+        return lambda: run_algorithm(algorithm, n, src, dst, params).values
+
+    return build
+
+
+def _networkit(algorithm: str) -> Callable[[int, np.ndarray, np.ndarray], Callable[[], np.ndarray]]:
+    import networkit as nk
+
+    def build(n: int, src: np.ndarray, dst: np.ndarray) -> Callable[[], np.ndarray]:
+        if algorithm in ("label_propagation", "louvain", "wcc"):
+            low, high = _simple_ties(n, src, dst) if algorithm != "wcc" else (src, dst)
+            graph = nk.GraphFromCoo((np.ones(low.size), (low, high)), n=n, directed=False, weighted=False)
+        else:
+            graph = nk.GraphFromCoo((np.ones(src.size), (src, dst)), n=n, directed=True, weighted=False)
+
+        def partition(algo) -> np.ndarray:
+            algo.run()
+            return np.asarray(algo.getPartition().getVector())
+
+        def scores(algo) -> np.ndarray:
+            algo.run()
+            return np.asarray(algo.scores())
+
+        runs = {
+            "pagerank": lambda: scores(
+                nk.centrality.PageRank(
+                    graph, damp=DAMPING, tol=TOLERANCE, distributeSinks=nk.centrality.SinkHandling.DistributeSinks
+                )
+            ),
+            "wcc": lambda: partition(nk.components.ConnectedComponents(graph)),
+            "scc": lambda: partition(nk.components.StronglyConnectedComponents(graph)),
+            "label_propagation": lambda: partition(nk.community.PLP(graph)),
+            "louvain": lambda: partition(nk.community.PLM(graph, refine=True)),
+            "betweenness": lambda: scores(
+                nk.centrality.EstimateBetweenness(graph, BETWEENNESS_PARAMS["samples"], False, True)
+            ),
+        }
+        return runs[algorithm]
+
+    return build
+
+
+def _igraph(algorithm: str) -> Callable[[int, np.ndarray, np.ndarray], Callable[[], np.ndarray]]:
+    import igraph as ig
+
+    def build(n: int, src: np.ndarray, dst: np.ndarray) -> Callable[[], np.ndarray]:
+        if algorithm in ("label_propagation", "louvain"):
+            graph = ig.Graph(n=n, edges=np.column_stack(_simple_ties(n, src, dst)), directed=False)
+        else:
+            graph = ig.Graph(n=n, edges=np.column_stack((src, dst)), directed=True)
+        runs = {
+            "pagerank": lambda: np.asarray(graph.pagerank(damping=DAMPING, directed=True)),
+            "wcc": lambda: np.asarray(graph.connected_components(mode="weak").membership),
+            "scc": lambda: np.asarray(graph.connected_components(mode="strong").membership),
+            "label_propagation": lambda: np.asarray(graph.community_label_propagation().membership),
+            "louvain": lambda: np.asarray(graph.community_multilevel().membership),
+        }
+        return runs[algorithm]
+
+    return build
+
+
+def _graphblas(algorithm: str) -> Callable[[int, np.ndarray, np.ndarray], Callable[[], np.ndarray]]:
+    import graphblas as gb
+    import graphblas_algorithms as ga
+
+    def build(n: int, src: np.ndarray, dst: np.ndarray) -> Callable[[], np.ndarray]:
+        matrix = gb.Matrix.from_coo(src, dst, np.ones(src.size), nrows=n, ncols=n, dup_op=gb.binary.plus)
+        graph = ga.DiGraph(matrix)
+        # networkx's rule, which graphblas-algorithms keeps: stop when the L1 change is below n * tol.
+        runs = {"pagerank": lambda: ga.algorithms.pagerank(graph, alpha=DAMPING, tol=TOLERANCE / n).to_dense(0.0)}
+        return runs[algorithm]
+
+    return build
+
+
+def _sknetwork(algorithm: str) -> Callable[[int, np.ndarray, np.ndarray], Callable[[], np.ndarray]]:
+    import scipy.sparse as sp
+    from sknetwork.clustering import Louvain, PropagationClustering
+    from sknetwork.ranking import PageRank
+    from sknetwork.topology import get_connected_components
+
+    def build(n: int, src: np.ndarray, dst: np.ndarray) -> Callable[[], np.ndarray]:
+        if algorithm in ("label_propagation", "louvain"):
+            low, high = _simple_ties(n, src, dst)
+            rows, cols = np.concatenate([low, high]), np.concatenate([high, low])
+        else:
+            rows, cols = src, dst
+        adjacency = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
+        runs = {
+            "pagerank": lambda: PageRank(damping_factor=DAMPING, n_iter=100, tol=TOLERANCE).fit_predict(adjacency),
+            "wcc": lambda: get_connected_components(adjacency, connection="weak"),
+            "scc": lambda: get_connected_components(adjacency, connection="strong"),
+            "label_propagation": lambda: PropagationClustering().fit_predict(adjacency),
+            "louvain": lambda: Louvain(random_state=SEED).fit_predict(adjacency),
+        }
+        return runs[algorithm]
+
+    return build
+
+
+def _rustworkx(algorithm: str) -> Callable[[int, np.ndarray, np.ndarray], Callable[[], np.ndarray]]:
+    import rustworkx as rx
+
+    def build(n: int, src: np.ndarray, dst: np.ndarray) -> Callable[[], np.ndarray]:
+        graph = rx.PyDiGraph(multigraph=True)
+        graph.add_nodes_from(range(n))
+        graph.add_edges_from_no_data(list(zip(src.tolist(), dst.tolist(), strict=True)))
+
+        def membership(groups: list[set[int]]) -> np.ndarray:
+            labels = np.empty(n, dtype=np.int64)
+            for number, members in enumerate(groups):
+                labels[list(members)] = number
+            return labels
+
+        def pagerank() -> np.ndarray:
+            # networkx's rule, which rustworkx keeps: stop when the L1 change is below n * tol.
+            ranks = rx.pagerank(graph, alpha=DAMPING, tol=TOLERANCE / n, max_iter=100)
+            values = np.zeros(n)
+            values[np.fromiter(ranks.keys(), dtype=np.int64)] = np.fromiter(ranks.values(), dtype=np.float64)
+            return values
+
+        runs = {
+            "pagerank": pagerank,
+            "wcc": lambda: membership(rx.weakly_connected_components(graph)),
+            "scc": lambda: membership(rx.strongly_connected_components(graph)),
+        }
+        return runs[algorithm]
+
+    return build
+
+
+ENGINES = {
+    OURS: _ours,
+    "networkit": _networkit,
+    "igraph": _igraph,
+    "graphblas": _graphblas,
+    "sknetwork": _sknetwork,
+    "rustworkx": _rustworkx,
+}
+
+IMPLEMENTS: dict[str, frozenset[str]] = {
+    OURS: frozenset(ALGORITHMS),
+    "networkit": frozenset(ALGORITHMS),
+    "igraph": frozenset({"pagerank", "wcc", "scc", "label_propagation", "louvain"}),
+    "graphblas": frozenset({"pagerank"}),
+    "sknetwork": frozenset({"pagerank", "wcc", "scc", "label_propagation", "louvain"}),
+    "rustworkx": frozenset({"pagerank", "wcc", "scc"}),
+}
+"""The algorithms each engine is run on: those it implements with the semantics above."""
+
+
+def _answer(algorithm: str, n: int, src: np.ndarray, dst: np.ndarray, values: np.ndarray) -> dict:
+    """What is compared across engines: the top vertices, the number of groups or the partition's modularity."""
+    if algorithm in ("pagerank", "betweenness"):
+        top = np.argsort(-values, kind="stable")[:TOP_K]
+        return {"top": top.tolist()}
+    labels = np.unique(np.asarray(values), return_inverse=True)[1].astype(np.int64)
+    if algorithm in ("wcc", "scc"):
+        return {"groups": int(labels.max()) + 1}
+    from gaai.agents.execution.engine.communities import partition_modularity
+    from gaai.agents.execution.engine.graph_views import undirected_both_ways
+
+    modularity = partition_modularity(labels, undirected_both_ways(n, src, dst))
+    return {"groups": int(labels.max()) + 1, "modularity": modularity}
+
+
+def run_child(engine: str, home: str, graph: str, algorithm: str) -> dict:
+    arrays = EmbeddedStore(home).load_arrays(graph, ["vertices"], ["edges"])
+    n, src, dst = arrays.num_vertices, arrays.src.astype(np.int64), arrays.dst.astype(np.int64)
+    make = ENGINES[engine](algorithm)
+    baseline = peak_rss_bytes()
+    started = time.perf_counter()
+    run = make(n, src, dst)
+    built = time.perf_counter()
+    values = run()
+    computed = time.perf_counter()
+    return {
+        "build_ms": (built - started) * 1000,
+        "compute_ms": (computed - built) * 1000,
+        "baseline_rss_bytes": baseline,
+        "peak_rss_bytes": peak_rss_bytes(),
+        **_answer(algorithm, n, src, dst, np.asarray(values)),
+    }
+
+
+# ---------------------------------------------------------------- the comparison (run by the suite)
+
+
+def installed_peers() -> list[str]:
+    return [peer for peer, module in PEER_MODULES.items() if importlib.util.find_spec(module) is not None]
+
+
+def peer_versions() -> dict[str, str | None]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    distributions = {
+        "networkit": "networkit",
+        "igraph": "igraph",
+        "graphblas": "python-graphblas",
+        "sknetwork": "scikit-network",
+        "rustworkx": "rustworkx",
+    }
+    found: dict[str, str | None] = {}
+    for peer, distribution in distributions.items():
+        try:
+            found[peer] = version(distribution)
+        except PackageNotFoundError:
+            found[peer] = None
+    return found
+
+
+def _child(args: list[str], timeout: float) -> dict:
+    completed = subprocess.run(
+        [sys.executable, "-m", "gaai.bench.bench_peers", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+    if completed.returncode != 0:
+        return {"error": completed.stderr.strip().splitlines()[-1] if completed.stderr.strip() else "failed"}
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def agreement(algorithm: str, ours: dict, theirs: dict) -> dict:
+    """How a peer's answer compares with ours, and whether that is within the algorithm's tolerance.
+
+    PageRank: top-10 overlap at least 0.9 (ties and the tolerance may swap the last place). Components: equal
+    counts. Communities are heuristics, so a partition agrees when its modularity is within
+    ``MODULARITY_TOLERANCE`` of ours. Sampled betweenness picks other sources in every engine, so its overlap is
+    reported only.
+    """
+    if algorithm in ("pagerank", "betweenness"):
+        overlap = len(set(ours["top"]) & set(theirs["top"])) / max(len(ours["top"]), 1)
+        return {"top_overlap": overlap, "agrees": overlap >= 0.9 if algorithm == "pagerank" else None}
+    if algorithm in ("wcc", "scc"):
+        return {"groups": theirs["groups"], "agrees": theirs["groups"] == ours["groups"]}
+    mine, other = ours["modularity"], theirs["modularity"]
+    close = mine is not None and other is not None and abs(mine - other) <= MODULARITY_TOLERANCE[algorithm]
+    return {"modularity": other, "agrees": close}
+
+
+def bench_peers(quick: bool, log=print, sizes: list[int] | None = None) -> dict:
+    """Every installed peer and our engine, per graph and algorithm, and the ratio to the fastest peer."""
+    sizes = sizes or ([10**5] if quick else [10**5, 10**6, 10**7])
+    peers = installed_peers()
+    missing = sorted(set(PEER_MODULES) - set(peers))
+    if missing:
+        log(f"  peers not installed (pip install '.[bench]'): {', '.join(missing)}")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="gaai-bench-peers-") as scratch:
+        home = Path(scratch) / "home"
+        store = EmbeddedStore(home)
+        for edges in sizes:
+            for kind in KINDS:
+                name = f"{kind}_{edges}"
+                _n, src, dst = generate(kind, edges)
+                import_generated(store, name, src, dst, Path(scratch))
+                del src, dst
+                for algorithm in ALGORITHMS:
+                    ours = _child([OURS, str(home), name, algorithm], timeout=3600)
+                    rows.append(
+                        {"graph": name, "kind": kind, "edges": edges, "algorithm": algorithm, "engine": OURS, **ours}
+                    )
+                    for peer in peers:
+                        if algorithm not in IMPLEMENTS[peer]:
+                            continue
+                        found = _child([peer, str(home), name, algorithm], timeout=3600)
+                        if "error" not in found and "error" not in ours:
+                            found.update(agreement(algorithm, ours, found))
+                        rows.append(
+                            {
+                                "graph": name,
+                                "kind": kind,
+                                "edges": edges,
+                                "algorithm": algorithm,
+                                "engine": peer,
+                                **found,
+                            }
+                        )
+                    _log_algorithm(
+                        log,
+                        name,
+                        algorithm,
+                        [row for row in rows if row["graph"] == name and row["algorithm"] == algorithm],
+                    )
+    return {
+        "sizes": sizes,
+        "peers": peers,
+        "versions": peer_versions(),
+        "rows": rows,
+        **versus_best_peer(rows, max(sizes)),
+    }
+
+
+def _total_ms(row: dict) -> float:
+    return row["compute_ms"] if row["engine"] == OURS else row["build_ms"] + row["compute_ms"]
+
+
+def _log_algorithm(log, graph: str, algorithm: str, rows: list[dict]) -> None:
+    cells = [
+        f"{row['engine']} {'error' if 'error' in row else f'{_total_ms(row):.0f} ms'}"
+        + ("" if row.get("agrees") is not False else " (disagrees)")
+        for row in rows
+    ]
+    log(f"    {graph} {algorithm}: " + ", ".join(cells))
+
+
+def versus_best_peer(rows: list[dict], edges: int) -> dict:
+    """Per algorithm at ``edges``: our time ÷ the fastest agreeing peer's, worst over the graph kinds."""
+    ratios: dict[str, float] = {}
+    fastest: dict[str, str] = {}
+    for algorithm in ALGORITHMS:
+        for kind in KINDS:
+            here = [r for r in rows if r["edges"] == edges and r["kind"] == kind and r["algorithm"] == algorithm]
+            ours = [r for r in here if r["engine"] == OURS and "error" not in r]
+            peers = [r for r in here if r["engine"] != OURS and "error" not in r and r.get("agrees") is not False]
+            if not ours or not peers:
+                continue
+            best = min(peers, key=_total_ms)
+            ratio = _total_ms(ours[0]) / _total_ms(best)
+            if ratio > ratios.get(algorithm, 0.0):
+                ratios[algorithm], fastest[algorithm] = ratio, f"{best['engine']} ({kind})"
+    return {
+        "engine_vs_best_peer": ratios,
+        "engine_vs_best_peer_worst": max(ratios.values(), default=None),
+        "best_peer": fastest,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(run_child(*sys.argv[1:])))
