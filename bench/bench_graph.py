@@ -75,17 +75,26 @@ def import_generated(store: EmbeddedStore, name: str, src: np.ndarray, dst: np.n
     return elapsed
 
 
-def _child(args: list[str], timeout: float) -> dict:
+class ChildFailed(RuntimeError):
+    """A benchmark child process exited with an error; the message ends with its stderr."""
+
+
+def json_child(module: str, args: list[str], timeout: float) -> dict:
+    """Run ``python -m MODULE ARGS`` and return the JSON object on the last line it prints."""
     completed = subprocess.run(
-        [sys.executable, "-m", "gaai.bench.bench_graph", *args],
+        [sys.executable, "-m", module, *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
     if completed.returncode != 0:
-        raise RuntimeError(f"bench child {args[:3]} failed ({completed.returncode}): {completed.stderr[-2000:]}")
+        raise ChildFailed(f"bench child {args[:3]} failed ({completed.returncode}): {completed.stderr[-2000:]}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def _child(args: list[str], timeout: float) -> dict:
+    return json_child("gaai.bench.bench_graph", args, timeout)
 
 
 def spmv_bound_s(num_vertices: int, src: np.ndarray, dst: np.ndarray, iterations: int) -> float:

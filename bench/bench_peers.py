@@ -19,27 +19,37 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
 
-from gaai.bench.bench_graph import ALGORITHMS, BETWEENNESS_PARAMS, KINDS, generate, import_generated, peak_rss_bytes
+from gaai.bench.bench_graph import (
+    ALGORITHMS,
+    BETWEENNESS_PARAMS,
+    KINDS,
+    ChildFailed,
+    generate,
+    import_generated,
+    json_child,
+    peak_rss_bytes,
+)
 from gaai.store import EmbeddedStore
 
 OURS = "gaai"
-PEER_MODULES = {
-    "networkit": "networkit",
-    "igraph": "igraph",
-    "graphblas": "graphblas_algorithms",
-    "sknetwork": "sknetwork",
-    "rustworkx": "rustworkx",
+PEERS = {
+    "networkit": ("networkit", "networkit"),
+    "igraph": ("igraph", "igraph"),
+    "graphblas": ("graphblas_algorithms", "python-graphblas"),
+    "sknetwork": ("sknetwork", "scikit-network"),
+    "rustworkx": ("rustworkx", "rustworkx"),
 }
-"""Each peer engine and the module it needs (a peer that is not installed is left out, and said so)."""
+"""Each peer engine: the module it needs and the distribution whose version is reported (a peer that is not
+installed is left out, and said so)."""
 
 TOP_K = 10
 DAMPING = 0.85
@@ -257,21 +267,12 @@ def run_child(engine: str, home: str, graph: str, algorithm: str) -> dict:
 
 
 def installed_peers() -> list[str]:
-    return [peer for peer, module in PEER_MODULES.items() if importlib.util.find_spec(module) is not None]
+    return [peer for peer, (module, _) in PEERS.items() if importlib.util.find_spec(module) is not None]
 
 
 def peer_versions() -> dict[str, str | None]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    distributions = {
-        "networkit": "networkit",
-        "igraph": "igraph",
-        "graphblas": "python-graphblas",
-        "sknetwork": "scikit-network",
-        "rustworkx": "rustworkx",
-    }
     found: dict[str, str | None] = {}
-    for peer, distribution in distributions.items():
+    for peer, (_, distribution) in PEERS.items():
         try:
             found[peer] = version(distribution)
         except PackageNotFoundError:
@@ -280,16 +281,11 @@ def peer_versions() -> dict[str, str | None]:
 
 
 def _child(args: list[str], timeout: float) -> dict:
-    completed = subprocess.run(
-        [sys.executable, "-m", "gaai.bench.bench_peers", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
-    if completed.returncode != 0:
-        return {"error": completed.stderr.strip().splitlines()[-1] if completed.stderr.strip() else "failed"}
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    """One engine's run, or ``{"error": ...}`` with the last line it wrote: a peer that fails is reported, not fatal."""
+    try:
+        return json_child("gaai.bench.bench_peers", args, timeout)
+    except ChildFailed as exc:
+        return {"error": str(exc).strip().splitlines()[-1]}
 
 
 def agreement(algorithm: str, ours: dict, theirs: dict) -> dict:
@@ -314,7 +310,7 @@ def bench_peers(quick: bool, log=print, sizes: list[int] | None = None) -> dict:
     """Every installed peer and our engine, per graph and algorithm, and the ratio to the fastest peer."""
     sizes = sizes or ([10**5] if quick else [10**5, 10**6, 10**7])
     peers = installed_peers()
-    missing = sorted(set(PEER_MODULES) - set(peers))
+    missing = sorted(set(PEERS) - set(peers))
     if missing:
         log(f"  peers not installed (pip install '.[bench]'): {', '.join(missing)}")
     rows = []
