@@ -149,15 +149,20 @@ async def test_closing_an_endpoint_answers_the_requests_it_took_and_takes_no_mor
     settings = Settings(nats_url=fresh_nats.url)
     server, client = await Bus.connect(settings, name="test-server"), await Bus.connect(settings, name="test-client")
 
+    started: list[bytes] = []
+    all_taken = asyncio.Event()
+
     async def slow(data: bytes) -> dict:
+        started.append(data)
+        if len(started) == 3:
+            all_taken.set()
         await asyncio.sleep(0.5)
         return {"done": data.decode()}
 
     try:
         endpoint = await add_endpoint(server, SUBJECT, "q", slow)
         taken = [asyncio.create_task(client.nc.request(SUBJECT, b"%d" % i, timeout=10)) for i in range(3)]
-        await client.nc.flush()
-        await asyncio.sleep(0.1)  # the server has handed them over
+        await asyncio.wait_for(all_taken.wait(), timeout=10)
         await endpoint.close()
         assert [json.loads(r.data) for r in await asyncio.gather(*taken)] == [{"done": str(i)} for i in range(3)]
         with pytest.raises(Exception, match="no responders"):
