@@ -28,10 +28,13 @@ from gaai.bus.contract import (
     WorkflowEvent,
     WorkflowProgress,
 )
-from gaai.bus.errors import BusError, RequestError
+from gaai.bus.errors import BusError, GaaiError, RequestError
 from gaai.bus.follower import catalog_caught_up
 from gaai.bus.requests import ask, workflow_status
 from gaai.bus.settings import DEFAULT_REQUEST_TIMEOUT_S, Settings
+
+OUTAGE_RIDDEN_OUT_S = 60.0
+"""How long ``WorkflowClient.wait`` keeps asking through retryable errors before it gives up with the last one."""
 
 
 @dataclass
@@ -127,9 +130,19 @@ class WorkflowClient:
             subscription = await self.bus.follow_events(workflow_id, on_message, replay=True)
         except BusError:
             subscription = None  # no event stream for us: polling the status below suffices
+        unreachable_since: float | None = None
         try:
             while True:
-                progress = await self.status(workflow_id)
+                try:
+                    progress = await self.status(workflow_id)
+                except GaaiError as exc:
+                    # A retryable error (NATS restarting, a stream electing its leader) passes; the workflow goes on.
+                    unreachable_since = unreachable_since or time.monotonic()
+                    if not exc.retryable or time.monotonic() - unreachable_since > OUTAGE_RIDDEN_OUT_S:
+                        raise
+                    await asyncio.sleep(0.5)
+                    continue
+                unreachable_since = None
                 if progress.status in FINAL_STATUSES:
                     return progress
                 remaining = None if deadline is None else deadline - time.monotonic()

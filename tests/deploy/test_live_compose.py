@@ -40,7 +40,6 @@ import pytest
 import yaml
 
 from gaai.bus.contract import AGENT_NAMES, DocumentInput, SubmitRequest, WorkflowProgress
-from gaai.bus.errors import BusError
 from gaai.bus.settings import Settings
 from graph_analytics_ai.client import WorkflowClient, connected_client
 from tests.e2e.test_faults import BIG_EDGES, BIG_VERTICES, FAST_DOC, SLOW_ALGORITHM, SLOW_DOC, EventWatch, running_on
@@ -304,18 +303,6 @@ def runs_of(events: list[dict], task_id: str) -> list[dict]:
     ]
 
 
-async def wait_retrying(client: WorkflowClient, workflow_id: str, timeout: float) -> WorkflowProgress:
-    """``client.wait``, tried again on a retryable error (the orchestrator is reconnecting to a restarted nats)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return await client.wait(workflow_id, timeout=max(1.0, deadline - time.monotonic()))
-        except BusError as error:
-            if not error.retryable or time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(1)
-
-
 def submit_request(graph: str, text: str, max_executions: int) -> SubmitRequest:
     return SubmitRequest(
         graph_name=graph, documents=[DocumentInput(content=text, name="asks.md")], max_executions=max_executions
@@ -440,7 +427,7 @@ def test_the_nats_container_restarted_mid_workflow_every_workflow_completes(stac
             [restarted] = stack.service_containers("nats")
             assert restarted.started_at != nats.started_at
             done = {
-                name: await wait_retrying(client, workflow_id, WORKFLOW_TIMEOUT_S)
+                name: await client.wait(workflow_id, timeout=WORKFLOW_TIMEOUT_S)
                 for name, workflow_id in (("slow", slow), ("fast", fast))
             }
             for progress in done.values():
