@@ -248,7 +248,10 @@ def _answer(algorithm: str, n: int, src: np.ndarray, dst: np.ndarray, values: np
 
 def run_child(engine: str, home: str, graph: str, algorithm: str) -> dict:
     arrays = EmbeddedStore(home).load_arrays(graph, ["vertices"], ["edges"])
-    n, src, dst = arrays.num_vertices, arrays.src.astype(np.int64), arrays.dst.astype(np.int64)
+    n, src, dst = arrays.num_vertices, arrays.src, arrays.dst
+    if engine != OURS:
+        # The peers take 64-bit vertex ids; our engine takes the store's arrays as the execution agent does.
+        src, dst = src.astype(np.int64), dst.astype(np.int64)
     make = ENGINES[engine](algorithm)
     baseline = peak_rss_bytes()
     started = time.perf_counter()
