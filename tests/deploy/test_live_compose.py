@@ -196,7 +196,11 @@ class HealthcheckDriver:
 
     def run(self) -> None:
         while not self.stopped.wait(self.interval):
-            for container in self.stack.containers():
+            try:
+                containers = self.stack.containers()
+            except AssertionError:
+                continue  # a container went away between listing and inspecting it (compose down): next round
+            for container in containers:
                 if container.status == "running" and container.service in LONG_RUNNING:
                     subprocess.run(
                         [self.stack.engine, "healthcheck", "run", container.id], capture_output=True, timeout=30
