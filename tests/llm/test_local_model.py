@@ -59,19 +59,7 @@ def test_server_reports_the_model_and_its_context(local_model):
 
 async def test_schema_constrained_answer_decodes_with_the_servers_token_counts(local_model):
     """The grammar holds the model to the schema: the answer names one of the listed algorithms."""
-    provider = provider_from_name("openai", local_model.env(GAAI_LLM_MAX_TOKENS="256"))
-    calls: list = []
-    prompt = ALGORITHM_PROMPT
-    try:
-        choice = await RecordingLlm(provider, calls).ask("algorithm", prompt, AlgorithmChoice)
-    finally:
-        await provider.close()
-    assert isinstance(choice, AlgorithmChoice) and choice.reason.strip()
-    (call,) = calls
-    assert (call.provider, call.model, call.tokens_estimated) == ("openai", "SmolLM2-135M-Instruct", False)
-    # Real token counts: the prompt's exceed a word count (the chat template and sub-word tokens add to it).
-    assert call.tokens_in > len(prompt.split())
-    assert 0 < call.tokens_out <= 256
+    await assert_algorithm_chosen_with_server_token_counts("openai", local_model.env(GAAI_LLM_MAX_TOKENS="256"))
 
 
 async def test_answer_cut_at_the_token_limit_fails_as_truncated(local_model):
@@ -117,17 +105,23 @@ async def test_anthropic_protocol_answers_through_a_forced_tool(local_model):
         "GAAI_LLM_API_KEY": "local-server-needs-none",
         "GAAI_LLM_MAX_TOKENS": "256",
     }
-    provider = provider_from_name("anthropic", environ)
+    await assert_algorithm_chosen_with_server_token_counts("anthropic", environ)
+
+
+async def assert_algorithm_chosen_with_server_token_counts(protocol: str, environ: dict[str, str]) -> None:
+    """One schema-constrained question over ``protocol``: a valid choice, and token counts the server made."""
+    provider = provider_from_name(protocol, environ)
     calls: list = []
-    prompt = ALGORITHM_PROMPT
     try:
-        choice = await RecordingLlm(provider, calls).ask("algorithm", prompt, AlgorithmChoice)
+        choice = await RecordingLlm(provider, calls).ask("algorithm", ALGORITHM_PROMPT, AlgorithmChoice)
     finally:
         await provider.close()
     assert isinstance(choice, AlgorithmChoice) and choice.reason.strip()
     (call,) = calls
-    assert (call.provider, call.model, call.tokens_estimated) == ("anthropic", "SmolLM2-135M-Instruct", False)
-    assert call.tokens_in > len(prompt.split()) and 0 < call.tokens_out <= 256
+    assert (call.provider, call.model, call.tokens_estimated) == (protocol, "SmolLM2-135M-Instruct", False)
+    # Real token counts: the prompt's exceed a word count (the chat template and sub-word tokens add to it).
+    assert call.tokens_in > len(ALGORITHM_PROMPT.split())
+    assert 0 < call.tokens_out <= 256
 
 
 @pytest.mark.timeout(600)
