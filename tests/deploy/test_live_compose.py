@@ -419,13 +419,13 @@ def test_the_nats_container_restarted_mid_workflow_every_workflow_completes(stac
     and the slow workflow, in flight when nats goes down, goes on to finish."""
 
     async def scenario() -> tuple[dict[str, WorkflowProgress], float]:
+        [nats] = stack.service_containers("nats")  # listed first: the restart must follow the slow task's start
         async with connected_client(stack.settings("client"), name="live-test") as client:
             begin = time.monotonic()
             slow = await client.submit(submit_request(BIG_GRAPH, SLOW_DOC, max_executions=2))
             fast = await client.submit(submit_request("ecommerce", FAST_DOC, max_executions=2))
             watch = await EventWatch.start(client.bus.nc, slow)
             await watch.wait_for(running_on(SLOW_ALGORITHM), 60, "the slow execution")
-            [nats] = stack.service_containers("nats")
             restart_began = time.time()
             await asyncio.to_thread(stack.engine_run, "restart", nats.id)
             [restarted] = stack.service_containers("nats")
