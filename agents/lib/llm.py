@@ -193,6 +193,43 @@ class Answer(Generic[T]):
     note: str = ""
 
 
+class _Identified(Protocol):
+    id: str
+
+
+Identified = TypeVar("Identified", bound=_Identified)
+
+
+def renumbered(
+    items: list[Identified], kept: Callable[[str], object], next_id: Callable[[Identified, set[str]], str]
+) -> tuple[list[Identified], list[str]]:
+    """A model's items with every id that is not ``kept`` or repeats an earlier one replaced by ``next_id(item,
+    taken)`` (an id not in ``taken``); and a phrase per replacement, for the answer's note."""
+    taken = {item.id for item in items if kept(item.id)}
+    seen: set[str] = set()
+    fixed: list[Identified] = []
+    renamed: list[str] = []
+    for item in items:
+        if kept(item.id) and item.id not in seen:
+            seen.add(item.id)
+            fixed.append(item)
+            continue
+        new_id = next_id(item, taken)
+        taken.add(new_id)
+        seen.add(new_id)
+        renamed.append(f"{item.id!r} (now {new_id})" if item.id else f"an item with no id (now {new_id})")
+        fixed.append(msgspec.structs.replace(item, id=new_id))
+    return fixed, renamed
+
+
+def first_free(prefix: str, taken: set[str]) -> str:
+    """``PREFIX-001``, or the first of ``PREFIX-002``… not in ``taken``."""
+    number = 1
+    while f"{prefix}-{number:03d}" in taken:
+        number += 1
+    return f"{prefix}-{number:03d}"
+
+
 @functools.cache
 def response_schema(response_type: type) -> dict:
     """The JSON Schema of ``response_type`` (shared: callers must not change it)."""

@@ -16,7 +16,7 @@ from typing import TypeVar
 import msgspec
 
 from gaai.agents.lib.documents import ParsedDocument
-from gaai.agents.lib.llm import Answer
+from gaai.agents.lib.llm import Answer, first_free, renumbered
 from gaai.bus.domain import Objective, Requirement, RequirementsDoc
 
 DONE_BY_RULES = "requirements extracted by rules"
@@ -102,29 +102,12 @@ def judge_requirements(
 def _fixed_ids(items: list[Item], prefix: str, written_ids: dict[str, str]) -> tuple[list[Item], list[str]]:
     """Items whose ids are placeholders or repeats given the id the documents write for their text, else
     ``PREFIX-001``…, skipping ids in use; and which were."""
-    seen: set[str] = set()
-    kept_ids = {item.id for item in items if _real_id(item.id)}
-    number = 0
-    fixed: list[Item] = []
-    renamed: list[str] = []
-    for item in items:
-        if _real_id(item.id) and item.id not in seen:
-            seen.add(item.id)
-            fixed.append(item)
-            continue
+
+    def next_id(item: Item, taken: set[str]) -> str:
         written = written_ids.get(_normalised(item.text))
-        if written is not None and written not in kept_ids:
-            new_id = written
-        else:
-            number += 1
-            while f"{prefix}-{number:03d}" in kept_ids:
-                number += 1
-            new_id = f"{prefix}-{number:03d}"
-        kept_ids.add(new_id)
-        seen.add(new_id)
-        renamed.append(f"{item.id!r} (now {new_id})" if item.id else f"an item with no id (now {new_id})")
-        fixed.append(msgspec.structs.replace(item, id=new_id))
-    return fixed, renamed
+        return written if written is not None and written not in taken else first_free(prefix, taken)
+
+    return renumbered(items, _real_id, next_id)
 
 
 def _real_id(identifier: str) -> bool:

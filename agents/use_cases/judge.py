@@ -16,7 +16,7 @@ from collections.abc import Callable
 import msgspec
 
 from gaai.agents.lib.algorithms import ALGORITHMS
-from gaai.agents.lib.llm import Answer
+from gaai.agents.lib.llm import Answer, first_free, renumbered
 from gaai.agents.use_cases.mapping import collection_forms
 from gaai.bus.contract import UseCasesTask
 from gaai.bus.domain import UseCase
@@ -90,25 +90,7 @@ def stamped(answer: Answer) -> list[UseCase]:
 
 def _numbered(use_cases: list[UseCase]) -> tuple[list[UseCase], list[str]]:
     """Use cases whose ids are placeholders or repeats given the next free ``UC-nnn``; and which were."""
-    taken = {u.id for u in use_cases if _USE_CASE_ID.fullmatch(u.id)}
-    seen: set[str] = set()
-    number = 0
-    numbered: list[UseCase] = []
-    renamed: list[str] = []
-    for use_case in use_cases:
-        if _USE_CASE_ID.fullmatch(use_case.id) and use_case.id not in seen:
-            seen.add(use_case.id)
-            numbered.append(use_case)
-            continue
-        number += 1
-        while f"UC-{number:03d}" in taken:
-            number += 1
-        new_id = f"UC-{number:03d}"
-        taken.add(new_id)
-        seen.add(new_id)
-        renamed.append(f"{use_case.id!r} (now {new_id})")
-        numbered.append(msgspec.structs.replace(use_case, id=new_id))
-    return numbered, renamed
+    return renumbered(use_cases, _USE_CASE_ID.fullmatch, lambda _use_case, taken: first_free("UC", taken))
 
 
 def _form(name: str) -> str:

@@ -1,6 +1,6 @@
 """A weak model's answers, checked for meaning and completed or replaced by the rules, with the reason recorded.
 
-The model is the local server of ``test_llm_http`` speaking the OpenAI protocol; the weak answers
+The model is ``LlmApiServer`` (tests/agents/llm_api.py) speaking the OpenAI protocol; the weak answers
 are the ones a 135M-parameter model gave in a real trial: empty lists, placeholder ids
 ("1234567890"), collections the graph does not have, items with no text, the prompt's example.
 """
@@ -24,15 +24,8 @@ from gaai.bus.domain import GraphSchema, Requirement, RequirementsDoc, UseCase
 from gaai.bus.errors import TaskError
 from graph_analytics_ai.ai.agents import AgenticWorkflowRunner
 from tests.agents.contexts import DocumentsAtHand
-from tests.agents.test_llm_http import (
-    API_KEY,
-    FOLLOWERS,
-    LlmApiServer,
-    Received,
-    answers,
-    cut_off,
-    openai_body,
-)
+from tests.agents.llm_api import API_KEY, Received, answers, cut_off, openai_body
+from tests.agents.test_llm_http import FOLLOWERS
 
 ASKS = RequirementsDoc(
     requirements=[
@@ -51,14 +44,6 @@ PAGERANK = {
     "priority": "high",
     "focus_collections": ["Customers"],
 }
-
-
-@pytest.fixture
-async def server():
-    running = LlmApiServer()
-    await running.start()
-    yield running
-    await running.stop()
 
 
 @pytest.fixture
