@@ -97,7 +97,11 @@ ALGORITHM_NAMES: tuple[str, ...] = (
     "scc",
     "label_propagation",
     "louvain",
+    "leiden",
     "betweenness",
+    "closeness",
+    "harmonic",
+    "hits",
     "degree",
     "eigenvector",
     "k_core",
@@ -129,7 +133,11 @@ class CustomPatterns(FrozenStruct, forbid_unknown_fields=True, frozen=True):
     scc: CustomPattern | None = None
     label_propagation: CustomPattern | None = None
     louvain: CustomPattern | None = None
+    leiden: CustomPattern | None = None
     betweenness: CustomPattern | None = None
+    closeness: CustomPattern | None = None
+    harmonic: CustomPattern | None = None
+    hits: CustomPattern | None = None
     degree: CustomPattern | None = None
     eigenvector: CustomPattern | None = None
     k_core: CustomPattern | None = None
@@ -211,6 +219,33 @@ class RetryRequest(FrozenStruct, frozen=True):
     task_id: Annotated[str, Meta(max_length=200)]
 
 
+class LineageRequest(FrozenStruct, frozen=True):
+    """Ask the catalog for a workflow's lineage: sent as a request on ``gaai.catalog.lineage``."""
+
+    workflow_id: WorkflowId
+
+
+class LineageStep(FrozenStruct, frozen=True):
+    """One entity of a lineage chain: ``entity_id`` is ``<kind>:<id>`` (``use_case:UC-1``), ``title`` its title."""
+
+    entity_id: str
+    kind: str
+    title: str
+
+
+class LineageReply(FrozenStruct, frozen=True):
+    """The catalog's answer: every chain from a requirement or objective down to a report (or as far as it got),
+    then what became of each requirement and objective, in the templates agent's order.
+
+    A requirement or objective no use case serves is a chain of one step. The catalog records results moments
+    after they are published, so a running workflow's lineage may lag its status.
+    """
+
+    workflow_id: str
+    chains: list[list[LineageStep]]
+    coverage: list[RequirementCoverage] = []
+
+
 ErrorCode = Literal[
     "bad_argument",
     "bad_document",
@@ -250,6 +285,7 @@ ErrorCode = Literal[
     "nats_server_failed",
     "nats_unavailable",
     "no_bus",
+    "no_catalog",
     "no_nats_server",
     "no_nats_url",
     "no_orchestrator",
@@ -327,6 +363,7 @@ ERROR_CODES: dict[ErrorCode, str] = {
     "nats_server_failed": "The local nats-server did not start or exited.",
     "nats_unavailable": "No connection to the NATS server.",
     "no_bus": "An operation that needs the bus ran outside a running agent.",
+    "no_catalog": "No catalog answers lineage requests.",
     "no_nats_server": "The nats-server executable is not installed and no NATS_URL is set.",
     "no_nats_url": "A command that talks to a running system has no NATS_URL.",
     "no_orchestrator": "No orchestrator answers requests.",
@@ -372,6 +409,7 @@ RETRYABLE_CODES: frozenset[ErrorCode] = frozenset(
         "llm_bad_output",
         "llm_unavailable",
         "nats_unavailable",
+        "no_catalog",
         "no_orchestrator",
         "not_ready",
         "overloaded",

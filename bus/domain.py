@@ -36,8 +36,8 @@ class EdgeSemantics(FrozenStruct, frozen=True):
 
     ``directed``: an edge goes from ``_from`` to ``_to``; otherwise it is a tie both ways,
     and a pair listed in both directions is one tie. ``weight_field``: the numeric field
-    holding each edge's weight (a strength for PageRank, Louvain and label propagation; a
-    length for betweenness's shortest paths); ``None`` = every edge counts 1.
+    holding each edge's weight (a strength for PageRank, Louvain, Leiden and label propagation;
+    a length for betweenness's shortest paths); ``None`` = every edge counts 1.
     """
 
     collection: Name
@@ -336,6 +336,8 @@ class ExecutionSummary(FrozenStruct, frozen=True):
     graph_density: float | None = None
     top_by_collection: dict[str, list[RankedVertex]] = {}
     top_pairs: list[VertexPair] = []
+    top_hubs: list[RankedVertex] = []
+    """For HITS (ranked by authority): the top 10 by hub score, drawn from the focus collections as ``top``."""
 
 
 class Insight(FrozenStruct, frozen=True):

@@ -103,6 +103,7 @@ class Case:
         planted_cycle: The only directed cycle's vertices; SCC runs are scored against it.
         planted_pairs: Per overlap algorithm (similarity, co-occurrence), the pair planted to share most.
         planted_core: The vertices planted in the innermost k-core.
+        planted_hubs: The vertices planted to be HITS's top hubs.
         private_collections: Collections whose vertex labels the document forbids in reports.
     """
 
@@ -122,6 +123,7 @@ class Case:
     planted_cycle: frozenset[str] = frozenset()
     planted_pairs: dict[str, frozenset[str]] = field(default_factory=dict)
     planted_core: frozenset[str] = frozenset()
+    planted_hubs: frozenset[str] = frozenset()
     private_collections: tuple[str, ...] = ()
 
     def semantics_of(self, collection: str) -> EdgeSemantics:
@@ -261,6 +263,48 @@ def block_model() -> Case:
         required_algorithms=("louvain",),
         semantics=(EdgeSemantics(collection="knows", directed=False),),
         max_executions=3,
+        graph=GraphData({"members": members}, [EdgeFile("knows", rows)]),
+        blocks={v: int(b) for v, b in zip(ids, block, strict=True)},
+    )
+
+
+# ---------------------------------------------------------------- Leiden: communities that hang together
+
+
+def connected_communities() -> Case:
+    """Six blocks of 30 members, denser between members close to each other in a block, a few ties across."""
+    rng = np.random.default_rng(44)
+    blocks, size = 6, 30
+    block = np.repeat(np.arange(blocks), size)
+    ids = [f"members/m{i}" for i in range(block.size)]
+    rows = []
+    for i in range(block.size):
+        for j in range(i + 1, block.size):
+            # Inside a block, members at most ten apart are tied more often: a band, not a uniform block.
+            near = block[i] == block[j] and j - i <= 10
+            if rng.random() < (0.45 if near else 0.1 if block[i] == block[j] else 0.006):
+                rows.append((ids[i], ids[j], {}) if rng.random() < 0.5 else (ids[j], ids[i], {}))
+    members = [{"_key": v.split("/")[1], "name": f"Member {v.split('/')[1][1:]}"} for v in ids]
+    document = """# Member network: communities that hold together
+
+## Requirements
+
+- **REQ-1:** The system must split members into well-connected communities (Leiden), each community
+  held together by ties among its own members, with the size of each community.
+"""
+    return Case(
+        name="connected_communities",
+        title="six planted blocks, Leiden (undirected)",
+        tests=(
+            "Leiden must recover six planted blocks of 30 (each denser between members close in it) from an undirected "
+            "graph, every community connected through its own members: NMI against the blocks, communities in "
+            "more than one piece, modularity against networkx's Louvain."
+        ),
+        document=document,
+        expected_ids=("REQ-1",),
+        required_algorithms=("leiden",),
+        semantics=(EdgeSemantics(collection="knows", directed=False),),
+        max_executions=1,
         graph=GraphData({"members": members}, [EdgeFile("knows", rows)]),
         blocks={v: int(b) for v, b in zip(ids, block, strict=True)},
     )
@@ -502,6 +546,61 @@ def shared_customers() -> Case:
     )
 
 
+# ---------------------------------------------------------------- reach and authority
+
+
+def reach_and_authority() -> Case:
+    """Four circles of 30 accounts following 3 others each; half the members follow one of three experts,
+    three curators follow every expert (and one member per circle), and each expert follows one member per
+    circle back. Planted: the experts are the accounts the rest reach in the fewest steps and the authorities;
+    the curators, pointing to all of them, are the hubs."""
+    rng = np.random.default_rng(21)
+    circles = [[f"accounts/c{c}m{i}" for i in range(30)] for c in range(4)]
+    experts = [f"accounts/expert{i}" for i in range(3)]
+    curators = [f"accounts/curator{i}" for i in range(3)]
+    rows: set[tuple[str, str]] = set()
+    for members in circles:
+        for member in members:
+            rows.update((member, other) for other in _sample_others(rng, members, member, 3))
+            if rng.random() < 0.5:
+                rows.add((member, experts[int(rng.integers(3))]))
+    for curator in curators:
+        rows.update((curator, expert) for expert in experts)
+        rows.update((curator, members[int(rng.integers(30))]) for members in circles)
+    for expert in experts:
+        rows.update((expert, members[int(rng.integers(30))]) for members in circles)
+    ids = [v for members in circles for v in members] + experts + curators
+    accounts = [{"_key": v.split("/")[1], "name": f"@{v.split('/')[1]}"} for v in ids]
+    document = """# Knowledge network: who is central to whom
+
+## Requirements
+
+- **REQ-1:** The system must find the accounts with the highest closeness centrality: those the other
+  accounts get to in the fewest steps along the follows.
+- **REQ-2:** The system must score every account by harmonic centrality, which stays meaningful when parts
+  of the network cannot get to each other.
+- **REQ-3:** The system must identify the hubs and authorities among the accounts: who points to the most
+  authoritative accounts.
+"""
+    return Case(
+        name="reach_and_authority",
+        title="planted experts and curators (directed follows)",
+        tests=(
+            "Closeness, harmonic centrality and HITS end to end: every stored value against networkx's "
+            "closeness_centrality, harmonic_centrality and hits on the directed graph; the three planted experts "
+            "must be the top 3 by each, and the three planted curators the top hubs."
+        ),
+        document=document,
+        expected_ids=("REQ-1", "REQ-2", "REQ-3"),
+        required_algorithms=("closeness", "harmonic", "hits"),
+        semantics=(EdgeSemantics(collection="follows", directed=True),),
+        max_executions=3,
+        graph=GraphData({"accounts": accounts}, [EdgeFile("follows", [(s, t, {}) for s, t in sorted(rows)])]),
+        planted_top={"closeness": frozenset(experts), "harmonic": frozenset(experts), "hits": frozenset(experts)},
+        planted_hubs=frozenset(curators),
+    )
+
+
 # ---------------------------------------------------------------- Zachary's karate club
 
 
@@ -593,11 +692,13 @@ def ecommerce_demo() -> Case:
 CASES: dict[str, Callable[[], Case]] = {
     "hubs_bridges": hubs_and_bridges,
     "block_model": block_model,
+    "connected_communities": connected_communities,
     "weighted_cooccurrence": weighted_cooccurrence,
     "citations": citations,
     "customers_products": customers_products,
     "karate": karate_club,
     "shared_customers": shared_customers,
+    "reach_and_authority": reach_and_authority,
     "ecommerce_demo": ecommerce_demo,
 }
 

@@ -16,7 +16,8 @@ Checked, for every report:
   co-occurrence), each listed pair's shared count and Jaccard and every sentence "X and Y share N
   … (Jaccard J", recounted from the run's subgraph. X is a vertex's label,
   key, id or the pseudonym a no-names constraint shows (in any case), C a collection or
-  "all analysed vertices".
+  "all analysed vertices". A HITS report's sentence "By hub score …" states hub scores, which the
+  execution records for its top hubs only: each "X (value)" there is checked against that list.
 
 A statement is *false* when the stored data contradicts it, *unresolved* when its subject
 names no vertex or collection of the graph (it is listed, not counted as false).
@@ -169,8 +170,9 @@ def check_report(
         _check_ranking(check, execution, view, focus)
         for collection, listed in (execution.get("top_by_collection") or {}).items():
             _check_list(check, listed, view, [collection], f"among {collection}")
+    hubs = {v["id"]: v["value"] for v in execution.get("top_hubs") or []}
     for text in _texts(report):
-        _check_sentences(check, text, view, partition, subgraph if partition else None)
+        _check_sentences(check, text, view, partition, subgraph if partition else None, hubs)
     if execution.get("top_pairs") and subgraph is not None and subgraph.shared_by is not None:
         _check_pairs(check, execution, report, view, subgraph.shared_by)
     return check
@@ -327,7 +329,12 @@ def _check_groups(check: ClaimCheck, execution: dict, view: ResultView, subgraph
 
 
 def _check_sentences(
-    check: ClaimCheck, text: str, view: ResultView, partition: bool, subgraph: Subgraph | None
+    check: ClaimCheck,
+    text: str,
+    view: ResultView,
+    partition: bool,
+    subgraph: Subgraph | None,
+    hubs: dict[str, float] | None = None,
 ) -> None:
     """Sentences about a ranking for a centrality, about groups for a partition.
 
@@ -336,7 +343,8 @@ def _check_sentences(
     """
     for sentence in _SENTENCE_END.split(text):
         if not partition:
-            _check_ranking_sentence(check, sentence, view)
+            on_hubs = hubs if hubs and sentence.startswith("By hub score") else None
+            _check_ranking_sentence(check, sentence, view, on_hubs)
             continue
         check.unresolved += [sentence[: match.end()].strip() for match in _FIRST.finditer(sentence)]
         for match in _GROUP_SIZE.finditer(sentence):
@@ -345,7 +353,14 @@ def _check_sentences(
             _check_inner_ties(check, sentence, match, view, subgraph)
 
 
-def _check_ranking_sentence(check: ClaimCheck, sentence: str, view: ResultView) -> None:
+def _check_ranking_sentence(
+    check: ClaimCheck, sentence: str, view: ResultView, hubs: dict[str, float] | None = None
+) -> None:
+    """Ranks and values against the stored values; with ``hubs``, the values against the recorded hub scores."""
+
+    def value(vertex: str) -> float:
+        return view.value(vertex) if hubs is None else hubs.get(vertex, math.nan)
+
     for match in _FIRST.finditer(sentence):
         statement = sentence[: match.end()].strip()
         named = view.named(sentence[: match.start()])
@@ -367,9 +382,12 @@ def _check_ranking_sentence(check: ClaimCheck, sentence: str, view: ResultView) 
         name, vertices = named
         printed = match.group("value")
         check.expect(
-            any(_matches_printed(view.value(v), printed) for v in vertices),
+            any(_matches_printed(value(v), printed) for v in vertices),
             f"{name} ({printed})",
-            f"stored {', '.join(f'{view.value(v):.6g}' for v in sorted(vertices))}",
+            f"stored {', '.join(f'{view.value(v):.6g}' for v in sorted(vertices))}"
+            if hubs is None
+            else "recorded hub score "
+            + ", ".join(f"{value(v):.6g}" if v in hubs else "none (not a listed hub)" for v in sorted(vertices)),
         )
 
 
@@ -403,6 +421,8 @@ def _check_inner_ties(
 
 def _matches_printed(value: float, printed: str) -> bool:
     """Whether ``value`` rounds to the number as printed (to its last written digit)."""
+    if not math.isfinite(value):
+        return False
     try:
         number = Decimal(printed)
     except InvalidOperation:

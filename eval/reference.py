@@ -9,6 +9,9 @@ algorithm is defined on, as the engine documents its semantics (``agents/executi
   else a ``DiGraph``; a declared weight is a length and of parallel edges the shortest counts.
 * degree: a ``MultiDiGraph`` of every edge (undirected ties once each way).
 * k-hop reach and short cycles: the directed simple graph without self-loops.
+* closeness and harmonic centrality: the simple graph, as betweenness (distances into each vertex).
+* HITS: PageRank's ``DiGraph`` (self-loops kept), its summed weights as strengths where a weight is declared,
+  else each edge once.
 * k-core, triangles, clustering, similarity and co-occurrence: the undirected simple graph
   without self-loops (the tie graph, weights ignored).
 * partitions (Louvain, label propagation, modularity, ties inside a group): the undirected
@@ -37,10 +40,13 @@ except ImportError as exc:  # the suite cannot score without its reference
 
 __all__ = [
     "Selection",
+    "disconnected_communities",
     "reference_betweenness",
     "reference_cohesion",
     "reference_degree",
+    "reference_hits",
     "reference_louvain_modularity",
+    "reference_nearness",
     "reference_overlap",
     "reference_pagerank",
     "reference_paths",
@@ -137,12 +143,37 @@ def reference_betweenness(selection: Selection, normalized: bool) -> dict[str, f
     return nx.betweenness_centrality(selection.simple_graph(), normalized=normalized, weight=weight)
 
 
+def disconnected_communities(selection: Selection, groups: dict[str, int]) -> int:
+    """How many communities fall apart on the tie graph restricted to their own members."""
+    graph = selection.tie_graph()
+    members: dict[int, list[str]] = {}
+    for vertex, group in groups.items():
+        members.setdefault(group, []).append(vertex)
+    return sum(not nx.is_connected(graph.subgraph(group)) for group in members.values())
+
+
 def reference_louvain_modularity(selection: Selection, resolution: float, seed: int) -> float:
     """The modularity of networkx's Louvain communities of the tie graph."""
     graph = selection.tie_graph()
     weight = "weight" if selection.weighted else None
     communities = nx.community.louvain_communities(graph, weight=weight, resolution=resolution, seed=seed)
     return nx.community.modularity(graph, communities, weight=weight, resolution=resolution)
+
+
+def reference_nearness(selection: Selection, algorithm: str) -> dict[str, float]:
+    """networkx's closeness (Wasserman-Faust) or harmonic centrality, by inward distance; a weight is a length."""
+    compute = {"closeness": nx.closeness_centrality, "harmonic": nx.harmonic_centrality}[algorithm]
+    scores = compute(selection.simple_graph(), distance="weight" if selection.weighted else None)
+    return {v: float(x) for v, x in scores.items()}
+
+
+def reference_hits(selection: Selection) -> tuple[dict[str, float], dict[str, float]]:
+    """networkx's ``(hubs, authorities)``, each summing to 1."""
+    graph = selection.pagerank_graph()
+    if not selection.weighted:
+        nx.set_edge_attributes(graph, 1.0, "weight")
+    hubs, authorities = nx.hits(graph, max_iter=100_000, tol=1e-12)
+    return hubs, authorities
 
 
 def reference_degree(selection: Selection, direction: str, weighted: bool) -> dict[str, float]:

@@ -25,10 +25,13 @@ from gaai.eval.metrics import (
 )
 from gaai.eval.reference import (
     Selection,
+    disconnected_communities,
     reference_betweenness,
     reference_cohesion,
     reference_degree,
+    reference_hits,
     reference_louvain_modularity,
+    reference_nearness,
     reference_overlap,
     reference_pagerank,
     reference_paths,
@@ -54,8 +57,12 @@ OVERLAP_GOAL = 0.9
 NMI_GOAL = 0.9
 MODULARITY_GOAL = 0.95
 CENTRALITIES = ("pagerank", "betweenness")
-COMMUNITIES = ("louvain", "label_propagation")
+COMMUNITIES = ("louvain", "leiden", "label_propagation")
 COHESION = ("k_core", "triangles", "clustering", "k_hop", "cycles")
+NEARNESS = ("closeness", "harmonic", "hits")
+HITS_TOLERANCE = 1e-6
+"""Largest difference allowed between a stored HITS score and networkx's: the engine stops its power iteration
+when the L1 change falls below 1e-8, networkx solves for the singular vector."""
 OVERLAPS = ("similarity", "co_occurrence")
 DEFAULT_SEED = 42
 
@@ -162,7 +169,7 @@ def _score_run(case: Case, run: _Run, result: CaseResult) -> None:
         _score_centrality(case, run, result, tag)
     elif run.algorithm in COMMUNITIES:
         _score_communities(case, run, result, tag)
-    elif run.algorithm == "degree" or run.algorithm in COHESION:
+    elif run.algorithm == "degree" or run.algorithm in COHESION or run.algorithm in NEARNESS:
         _score_vertex_values(case, run, result, tag)
     elif run.algorithm in OVERLAPS:
         _score_overlap(case, run, result, tag)
@@ -185,9 +192,21 @@ def _score_run(case: Case, run: _Run, result: CaseResult) -> None:
 
 
 def _score_vertex_values(case: Case, run: _Run, result: CaseResult, tag: str) -> None:
-    """Every stored value against networkx's; the planted core against the highest core numbers."""
+    """Every stored value against networkx's; the planted core against the highest core numbers, planted tops
+    (and hubs) against the highest values."""
     selection = run.selection(case)
-    if run.algorithm == "degree":
+    tolerance = 1e-9
+    if "sampled" in run.body["execution"].get("engine", ""):
+        # An estimate from sampled sources is not comparable with exact scores.
+        result.add(Metric(f"{run.algorithm} values vs networkx {tag}", "sampled", "not compared (sampled)"))
+        return
+    if run.algorithm == "hits":
+        hubs, reference = reference_hits(selection)
+        tolerance = HITS_TOLERANCE
+        _score_hubs(case, run, result, tag, hubs)
+    elif run.algorithm in NEARNESS:
+        reference = reference_nearness(selection, run.algorithm)
+    elif run.algorithm == "degree":
         reference = reference_degree(
             selection, str(run.params.get("direction", "all")), bool(run.params.get("weighted", False))
         )
@@ -197,7 +216,7 @@ def _score_vertex_values(case: Case, run: _Run, result: CaseResult, tag: str) ->
     else:
         reference = reference_cohesion(selection, run.algorithm)
     stored = dict(zip(run.view.ids, run.view.values.tolist(), strict=True))
-    equal = sum(1 for v, x in reference.items() if abs(stored.get(v, float("nan")) - x) <= 1e-9 * max(1.0, abs(x)))
+    equal = sum(1 for v, x in reference.items() if abs(stored.get(v, float("nan")) - x) <= tolerance * max(1.0, abs(x)))
     result.add(
         Metric(
             f"{run.algorithm} values vs networkx {tag}",
@@ -208,6 +227,20 @@ def _score_vertex_values(case: Case, run: _Run, result: CaseResult, tag: str) ->
             _semantics_note(case, run.template),
         )
     )
+    planted = case.planted_top.get(run.algorithm)
+    if run.algorithm in NEARNESS and planted:
+        found = set(top_k(stored, len(planted)))
+        hits = len(found & planted)
+        result.add(
+            Metric(
+                f"{run.algorithm} top-{len(planted)} vs planted {tag}",
+                hits / len(planted),
+                f"{hits}/{len(planted)}",
+                f"{len(planted)}/{len(planted)}",
+                hits == len(planted),
+                f"missed: {', '.join(sorted(planted - found))}" if hits < len(planted) else "",
+            )
+        )
     if run.algorithm == "k_core" and case.planted_core:
         found = set(top_k(stored, len(case.planted_core)))
         hits = len(found & case.planted_core)
@@ -219,6 +252,31 @@ def _score_vertex_values(case: Case, run: _Run, result: CaseResult, tag: str) ->
                 f"{hits}/{size}",
                 f"{size}/{size}",
                 hits == size,
+            )
+        )
+
+
+def _score_hubs(case: Case, run: _Run, result: CaseResult, tag: str, reference: dict[str, float]) -> None:
+    """The hub scores the execution recorded (its top list) against networkx's, and the planted hubs."""
+    listed = run.body["execution"].get("top_hubs", [])
+    close = sum(1 for v in listed if abs(reference.get(v["id"], float("nan")) - v["value"]) <= HITS_TOLERANCE)
+    result.add(
+        Metric(
+            f"hits listed hubs vs networkx {tag}",
+            close / max(len(listed), 1),
+            f"{close}/{len(listed)}",
+            f"{len(listed)}/{len(listed)}",
+            close == len(listed) and bool(listed),
+            f"each listed hub score within {HITS_TOLERANCE:g} of networkx's",
+        )
+    )
+    if case.planted_hubs and listed:
+        size = len(case.planted_hubs)
+        found = {v["id"] for v in listed[:size]}
+        hits = len(found & case.planted_hubs)
+        result.add(
+            Metric(
+                f"hits top-{size} hubs vs planted {tag}", hits / size, f"{hits}/{size}", f"{size}/{size}", hits == size
             )
         )
 
@@ -353,7 +411,19 @@ def _score_communities(case: Case, run: _Run, result: CaseResult, tag: str) -> N
     best = reference_louvain_modularity(selection, resolution, int(run.params.get("seed", DEFAULT_SEED)))
     achieved = _modularity(selection, groups, resolution)
     ratio = achieved / best if best > 0 else 0.0
-    goal = run.algorithm == "louvain"
+    goal = run.algorithm in ("louvain", "leiden")
+    if run.algorithm == "leiden":
+        split = disconnected_communities(selection, groups)
+        result.add(
+            Metric(
+                f"leiden communities in more than one piece {tag}",
+                float(split),
+                str(split),
+                "0",
+                split == 0,
+                "a community whose members do not all reach each other along ties inside it",
+            )
+        )
     result.add(
         Metric(
             f"{run.algorithm} modularity vs networkx Louvain {tag}",

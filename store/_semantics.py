@@ -1,8 +1,8 @@
 """Edge semantics on stored files: checking a declaration, reading weights, numeric field statistics.
 
-A declared weight must be a finite number ≥ 0 on every edge of its collection: PageRank,
-Louvain and label propagation read it as a strength, betweenness as a length, and neither
-means anything for a missing, negative or infinite value.
+A declared weight must be a finite number ≥ 0 on every edge of its collection: the ranking
+and community algorithms read it as a strength, the path-based ones as a length (each report
+says which), and neither means anything for a missing, negative or infinite value.
 """
 
 from __future__ import annotations

@@ -54,6 +54,11 @@ def execute_template(
     result_ref = store.write_vertex_results(graph_name, execution_id, arrays, spec.result_field, output.values)
     written = time.perf_counter()
     groups = describe_result(arrays, template.algorithm, output.values)
+    focus = np.flatnonzero(np.isin(collection_index, focus_positions)) if focus_positions else None
+    hubs = []
+    if output.hubs is not None:
+        hub_args = (arrays.labels, arrays.vertex_ids, collection_index, arrays.collections)
+        hubs = summarize_values(template.algorithm, output.hubs, *hub_args, focus=focus).top
     parts = summarize_values(
         template.algorithm,
         output.values,
@@ -62,7 +67,7 @@ def execute_template(
         collection_index,
         arrays.collections,
         modularity=output.modularity,
-        focus=np.flatnonzero(np.isin(collection_index, focus_positions)) if focus_positions else None,
+        focus=focus,
         member_scores=groups.member_ties if groups else None,
     )
     return ExecutionSummary(
@@ -88,6 +93,7 @@ def execute_template(
         focus_distribution=parts.focus_distribution,
         top_by_collection=parts.top_by_collection,
         edge_semantics=arrays.edge_semantics,
+        top_hubs=hubs,
         top_pairs=top_pairs(output.pairs, arrays.labels, arrays.vertex_ids, by_shared=spec.name == "co_occurrence"),
         **(groups.summary_fields() if groups else {}),
     )

@@ -99,6 +99,25 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             },
         ),
         AlgorithmSpec(
+            "leiden",
+            "Leiden communities",
+            "community",
+            False,
+            "community",
+            "Communities that maximise modularity, each one connected: Louvain's greedy multi-level moves with a "
+            "refinement that splits a community only held together through other communities.",
+            {
+                "resolution": ParamSpec(1.0, "Higher values give more, smaller communities.", 0.0, 100.0),
+                "iterations": ParamSpec(
+                    2,
+                    "Full passes, each starting from the last one's communities; stops early when one changes nothing.",
+                    1,
+                    100,
+                ),
+                "seed": ParamSpec(42, "Random seed, so runs are reproducible.", 0, 2**31 - 1),
+            },
+        ),
+        AlgorithmSpec(
             "betweenness",
             "Betweenness centrality",
             "centrality",
@@ -117,6 +136,61 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
                 ),
                 "seed": ParamSpec(42, "Random seed for sampling.", 0, 2**31 - 1),
                 "normalized": ParamSpec(True, "Scale scores to [0, 1]."),
+            },
+        ),
+        *(
+            AlgorithmSpec(
+                name,
+                title,
+                "centrality",
+                True,
+                name,
+                summary,
+                {
+                    "exact_limit": ParamSpec(
+                        5000,
+                        "Graphs with at most this many vertices get exact scores; larger ones are estimated from "
+                        "sampled sources.",
+                        0,
+                        10**9,
+                    ),
+                    "samples": ParamSpec(
+                        512, "Source vertices sampled when the graph is larger than exact_limit.", 1, 100_000
+                    ),
+                    "seed": ParamSpec(42, "Random seed for sampling.", 0, 2**31 - 1),
+                },
+            )
+            for name, title, summary in (
+                (
+                    "closeness",
+                    "Closeness centrality",
+                    "How near a vertex is to the vertices that reach it: how many reach it over their average "
+                    "shortest-path distance (Wasserman-Faust), so vertices quickly reached by most others come first.",
+                ),
+                (
+                    "harmonic",
+                    "Harmonic centrality",
+                    "The sum of the inverse shortest-path distances from every other vertex to a vertex: closeness "
+                    "that stays meaningful on disconnected graphs.",
+                ),
+            )
+        ),
+        AlgorithmSpec(
+            "hits",
+            "HITS hubs and authorities",
+            "centrality",
+            True,
+            "authority",
+            "Authorities are pointed to by good hubs and hubs point to good authorities (Kleinberg's HITS); "
+            "vertices are ranked by authority, with the hub scores beside.",
+            {
+                "max_iterations": ParamSpec(1000, "Upper bound on power iterations.", 1, 100_000),
+                "tolerance": ParamSpec(
+                    1e-8,
+                    "Stop when the L1 change of the hub and authority vectors (each summing to 1) falls below this.",
+                    0.0,
+                    1.0,
+                ),
             },
         ),
         AlgorithmSpec(

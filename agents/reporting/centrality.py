@@ -6,6 +6,7 @@ import math
 
 from gaai.agents.reporting.claims import (
     CollectionMix,
+    Named,
     Rank,
     RatioToMean,
     Recorded,
@@ -45,6 +46,8 @@ def draft_centrality_insights(facts: Facts, pattern: AlgorithmPattern) -> list[D
             insights.append(_leaders(facts, dist, pattern if position == 0 else None, listed, scope))
     if facts.spec.name == "betweenness" and dist is not None:
         insights.append(_brokers(facts, dist))
+    if facts.spec.name == "hits" and execution.top_hubs:
+        insights.append(_hubs(facts, execution.top_hubs))
     if facts.unconverged:
         insights.append(
             draft_insight(
@@ -158,8 +161,11 @@ def _leaders(
                 (VertexValue(leader.id, leader.value),),
             )
         )
+    elif facts.spec.name in _NEARNESS_READING and pattern is not None:
+        body.append(Sentence(_NEARNESS_READING[facts.spec.name]))
     if facts.sampled and pattern is not None:
-        body.append(sampled_sentence(facts, "Scores are estimated from {} sampled source vertices."))
+        wording = _SAMPLED_WORDING.get(facts.spec.name, "Scores are estimated from {} sampled source vertices.")
+        body.append(sampled_sentence(facts, wording))
     if pattern is not None and pattern.meaning:
         body.append(Sentence(pattern.meaning))
     # A leader at 100x the mean is unmistakable; at the mean it is noise.
@@ -172,6 +178,50 @@ def _leaders(
         body,
         facts.size_factor * facts.method_factor * (0.5 + 0.45 * prominence),
         evidence,
+    )
+
+
+_NEARNESS_READING = {
+    "closeness": (
+        "Closeness counts the shortest paths leading to a vertex, along edge direction: it is high when many vertices "
+        "reach it in few steps, and scaled down by the share of vertices that cannot reach it at all."
+    ),
+    "harmonic": (
+        "Harmonic centrality adds up one over the shortest-path distance from every other vertex, along edge "
+        "direction; vertices that cannot reach it add nothing."
+    ),
+    "hits": (
+        "An authority score is high when vertices pointing to many good authorities (hubs) point to the vertex; "
+        "both scores sum to 1 over all analysed vertices."
+    ),
+}
+_SAMPLED_WORDING = {
+    "closeness": "Scores are estimated from the shortest paths of {} sampled source vertices, scaled to all vertices.",
+    "harmonic": "Scores are estimated from the shortest paths of {} sampled source vertices, scaled to all vertices.",
+}
+
+
+def _hubs(facts: Facts, hubs: list[RankedVertex]) -> DraftInsight:
+    """The vertices pointing most to the authorities: the top of the hub scores the execution recorded."""
+    leader = hubs[0]
+    name = facts.name(leader)
+    shown = hubs[:3]
+    listed = [f"{facts.name(v)} ({format_value(v.value)})" for v in shown]
+    claims: list = []
+    for position, vertex in enumerate(shown):
+        claims += [Named(vertex.id, facts.name(vertex)), Recorded(("top_hubs", str(position), "value"), vertex.value)]
+    scope = scope_phrase(facts.scope)
+    return draft_insight(
+        Sentence(f"{name} points most to the authorities", (Named(leader.id, name),)),
+        [
+            Sentence(
+                f"By hub score {scope}, the vertices pointing most to the authorities are {join_phrases(listed)}.",
+                tuple(claims),
+            ),
+            Sentence("A hub's score is the sum of the authority scores of the vertices it points to."),
+        ],
+        0.8 * facts.size_factor * facts.method_factor,
+        {"top_hub_value": leader.value},
     )
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "GroupMember",
     "GroupMix",
     "GroupSize",
+    "Named",
     "Outranked",
     "PairOverlap",
     "Rank",
@@ -167,6 +168,19 @@ def _vertex(evidence: Evidence, vertex_id: str, shown_name: str | None) -> tuple
         if expected != shown_name:
             return None, f"{vertex_id} is stored as {expected!r}, not {shown_name!r}"
     return position, None
+
+
+@dataclass(frozen=True)
+class Named(Claim):
+    """``vertex_id`` is an analysed vertex, shown as ``shown_name`` (for a vertex named beside a figure only the
+    execution summary holds, such as a HITS hub score)."""
+
+    vertex_id: str
+    shown_name: str | None
+    kind = "named"
+
+    def check(self, evidence: Evidence) -> str | None:
+        return _vertex(evidence, self.vertex_id, self.shown_name)[1]
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,9 @@ PRIORITIES = ("critical", "high", "medium", "low")
 _METRIC_NOUNS = {
     "pagerank": "PageRank",
     "betweenness": "betweenness",
+    "closeness": "closeness",
+    "harmonic": "harmonic centrality",
+    "hits": "authority score",
     "k_core": "core number",
     "k_hop": "k-hop reach",
     "cycles": "short-cycle count",
@@ -163,6 +166,7 @@ def _capped(execution: ExecutionSummary, limit: int) -> ExecutionSummary:
         execution,
         groups=msgspec.structs.replace(groups, top_sizes=groups.top_sizes[:limit]) if groups is not None else None,
         top=execution.top[:limit],
+        top_hubs=execution.top_hubs[:limit],
         top_by_collection={name: listed[:limit] for name, listed in execution.top_by_collection.items()},
         group_details=[detail(d) for d in execution.group_details[:limit]],
         small_groups=[detail(d) for d in execution.small_groups[:limit]],

@@ -165,7 +165,7 @@ def _size_profile(facts: Facts, groups: GroupStats) -> DraftInsight:
 def _modularity_insight(facts: Facts, groups: GroupStats, pattern: AlgorithmPattern) -> DraftInsight:
     q = groups.modularity
     # Label propagation is less stable from run to run than modularity optimisation.
-    base = 0.85 if facts.spec.name == "louvain" else 0.7
+    base = 0.85 if facts.spec.name in ("louvain", "leiden") else 0.7
     meaning = [Sentence(pattern.meaning)] if pattern.meaning else []
     if q is None:
         return draft_insight(
@@ -405,11 +405,17 @@ def _resolution_limit(facts: Facts, groups: GroupStats) -> DraftInsight | None:
     ties = facts.execution.graph_ties if facts.execution.graph_ties is not None else facts.edges
     source = ("graph_ties",) if facts.execution.graph_ties is not None else ("edge_count",)
     bound = math.sqrt(2.0 * ties / resolution)
+    leiden = facts.spec.name == "leiden"
+    # Leiden's refinement merges vertices only along ties inside their community (Traag et al. 2019).
+    connected = [
+        Sentence("Leiden joins vertices only along ties inside their community, so every community is connected.")
+    ]
     return draft_insight(
         "Resolution limit",
         [
             Sentence(
-                f"At resolution {format_value(resolution)}, with {plural(ties, 'tie')} in the graph, Louvain may merge "
+                f"At resolution {format_value(resolution)}, with {plural(ties, 'tie')} in the graph, "
+                f"{'Leiden' if leiden else 'Louvain'} may merge "
                 f"groups with fewer than about {plural(round(bound), 'internal tie')} into a neighbour, so small tight "
                 "groups can hide inside larger communities.",
                 (Recorded(source, ties), Recorded(("params", "resolution"), resolution)),
@@ -419,6 +425,7 @@ def _resolution_limit(facts: Facts, groups: GroupStats) -> DraftInsight | None:
                 "resolution to look for smaller ones.",
                 (GroupCount(groups.count),),
             ),
+            *(connected if leiden else []),
         ],
         0.6 * facts.size_factor,
         {"resolution": float(resolution), "min_resolvable_ties": bound, "group_count": float(groups.count)},

@@ -132,7 +132,7 @@ def _named_pairs(draft: Draft) -> list[tuple[str, str]]:
 
 def _names_seen(execution: ExecutionSummary, namer: Namer) -> set[str]:
     """Every vertex name the summary carries, as stored and as shown."""
-    vertices = list(execution.top)
+    vertices = [*execution.top, *execution.top_hubs]
     for listed in execution.top_by_collection.values():
         vertices += listed
     for detail in [*execution.group_details, *execution.small_groups]:

@@ -36,13 +36,20 @@ from gaai.agents.reporting.wording import (
 from gaai.bus.domain import Distribution, ExecutionSummary, OutputConstraint, RankedVertex
 
 # How each algorithm reads edges: direction followed, and what a weight means to it.
-_FOLLOWS_DIRECTION = {"pagerank", "betweenness", "scc", "degree", "eigenvector", "k_hop", "cycles"}
+_FOLLOWS_DIRECTION = {
+    *("pagerank", "betweenness", "closeness", "harmonic", "hits", "scc"),
+    *("degree", "eigenvector", "k_hop", "cycles"),
+}
 
 _WEIGHT_MEANING = {
     "pagerank": "as strengths",
     "louvain": "as strengths",
+    "leiden": "as strengths",
     "label_propagation": "as strengths",
     "betweenness": "as lengths",
+    "closeness": "as lengths",
+    "harmonic": "as lengths",
+    "hits": "as strengths",
     "degree": "as strengths (summed)",
     "eigenvector": "as strengths",
 }

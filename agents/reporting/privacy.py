@@ -108,6 +108,7 @@ class Namer:
             top_by_collection={
                 name: [self.vertex(v) for v in listed] for name, listed in execution.top_by_collection.items()
             },
+            top_hubs=[self.vertex(v) for v in execution.top_hubs],
             top_pairs=[
                 msgspec.structs.replace(
                     pair,

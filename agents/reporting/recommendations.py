@@ -143,7 +143,7 @@ def draft_recommendations(facts: Facts, pattern: AlgorithmPattern, priority: str
         items.append(
             DraftRecommendation(
                 [
-                    sampled_sentence(facts, "Betweenness was estimated from {} sampled sources."),
+                    sampled_sentence(facts, f"{facts.spec.title} was estimated from {{}} sampled sources."),
                     Sentence(
                         "Before acting on individual vertices beyond the clear leaders, re-run with more samples or a "
                         "higher exact_limit."

@@ -6,7 +6,7 @@ collections depend on the algorithm's kind (see ``choose_collections``):
 * Centrality (PageRank, betweenness) reads the whole graph: every vertex collection and
   every edge collection whose endpoints are known, because importance flows through every
   relationship, satellite links included.
-* Connectivity (WCC, SCC) and community (Louvain, label propagation) read the core vertex
+* Connectivity (WCC, SCC) and community (Louvain, Leiden, label propagation) read the core vertex
   collections and only the edge collections whose endpoint collections all lie inside that
   selection. Satellite collections are shared reference data (a few categories, countries,
   tags): left in, each one would glue thousands of unrelated core vertices into one
@@ -46,9 +46,9 @@ from gaai.bus.domain import (
     UseCase,
 )
 
-# Vertices and edges a sampled betweenness may visit in all: one pass from a source visits
-# every vertex and edge once, so this budget bounds the run's time (about 20 s on the
-# benchmark machine, docs/BENCHMARKS.md, "Engine choices").
+# Vertices and edges a sampled betweenness (closeness, harmonic centrality) may visit in all:
+# one pass from a source visits every vertex and edge once, so this budget bounds the run's
+# time (about 20 s for betweenness on the benchmark machine, docs/BENCHMARKS.md, "Engine choices").
 BETWEENNESS_VISIT_BUDGET = 500_000_000
 # Below this many sampled sources the top of a sampled betweenness ranking is mostly noise,
 # so very large graphs get this many sources and take longer than the budget instead.
@@ -316,9 +316,13 @@ QUESTIONS = {
     "pagerank": "importance",
     "betweenness": "brokers and bridges",
     "louvain": "communities",
+    "leiden": "communities",
     "label_propagation": "communities",
     "wcc": "connected and isolated groups",
     "scc": "cycles",
+    "closeness": "nearness to the rest",
+    "harmonic": "nearness to the rest",
+    "hits": "hubs and authorities",
     "degree": "most connected",
     "eigenvector": "importance",
     "k_core": "cohesive cores",
@@ -647,6 +651,9 @@ def _usable_edges(spec: AlgorithmSpec, schema: GraphSchema, vertices: list[str])
 
 
 _CYCLE_ALGORITHMS = ("scc", "cycles")
+
+_SAMPLED_ALGORITHMS = {"betweenness": "betweenness", "closeness": "closeness", "harmonic": "harmonic centrality"}
+"""Algorithms exact up to ``exact_limit`` vertices and sampled above it, one pass per source; how notes name them."""
 """Algorithms that read only the edge collections that can close a directed cycle."""
 
 
@@ -661,9 +668,10 @@ def _parameters(
         params["members"] = roles[-1]
         shown = ", ".join(f"{key}={value}" for key, value in params.items())
         return params, [f"Parameters: {shown} (members are the collection the question counts as shared)."]
-    if spec.name != "betweenness":
+    if spec.name not in _SAMPLED_ALGORITHMS:
         shown = ", ".join(f"{key}={value}" for key, value in params.items())
         return params, [f"Parameters are the catalog defaults ({shown}); nothing in this graph calls for others."]
+    what = _SAMPLED_ALGORITHMS[spec.name]
     visits = vertices + edges
     default_limit, default_samples = int(params["exact_limit"]), int(params["samples"])
     # Exact betweenness runs one pass per vertex, so it is affordable only while vertices × visits fits the budget.
@@ -672,27 +680,23 @@ def _parameters(
     notes = []
     if exact_limit != default_limit:
         notes.append(
-            f"exact_limit lowered from {default_limit:,} to {exact_limit:,}: exact betweenness costs one pass over "
+            f"exact_limit lowered from {default_limit:,} to {exact_limit:,}: exact {what} costs one pass over "
             f"{visits:,} vertices and edges per vertex, and the budget is {BETWEENNESS_VISIT_BUDGET:,} visits."
         )
     if vertices <= exact_limit:
-        notes.append(
-            f"{vertices:,} vertices ≤ exact_limit {exact_limit:,}, so betweenness is exact and samples is unused."
-        )
+        notes.append(f"{vertices:,} vertices ≤ exact_limit {exact_limit:,}, so {what} is exact and samples is unused.")
         return params, notes
     samples = max(BETWEENNESS_MIN_SAMPLES, min(default_samples, BETWEENNESS_VISIT_BUDGET // visits))
     params["samples"] = samples
     if samples != default_samples:
         notes.append(
-            f"{vertices:,} vertices > exact_limit, so betweenness is sampled from {samples} sources instead of "
+            f"{vertices:,} vertices > exact_limit, so {what} is sampled from {samples} sources instead of "
             f"{default_samples}: each source costs a pass over {visits:,} vertices and edges against a budget of "
             f"{BETWEENNESS_VISIT_BUDGET:,} visits (never fewer than {BETWEENNESS_MIN_SAMPLES}, "
             "below which the top ranks are noise)."
         )
     else:
-        notes.append(
-            f"{vertices:,} vertices > exact_limit, so betweenness is sampled from the default {samples} sources."
-        )
+        notes.append(f"{vertices:,} vertices > exact_limit, so {what} is sampled from the default {samples} sources.")
     return params, notes
 
 

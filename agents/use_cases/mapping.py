@@ -6,18 +6,24 @@ scanned for signal words:
 =================  ==========================================================================
 algorithm          signal words (word stems, case-insensitive)
 =================  ==========================================================================
-pagerank           influen-, importan-, key, top, rank-, popular-, hub, authorit-, reach
-                   (not reachab-), "PageRank"
+pagerank           influen-, importan-, key, top, rank-, popular-, hub, reach (not reachab-),
+                   "PageRank"
 louvain            communit-, segment-, cluster-, group-, cohort, taste, "Louvain"
+leiden             "Leiden", (well-)connected communities/segments/clusters, well-connected groups
 label_propagation  a louvain signal plus a speed/scale cue (fast-, large-scale, at scale,
                    scalab-, real-time, label-), or "label propagation" by name
 wcc                connected-, disconnected, connectivity, isolat-, fragment-, island,
-                   reachab-, silo-, orphan-, "weakly connected"
+                   silo-, orphan-, "weakly connected"
 scc                cycl-, circular-, loop-, ring, reciproc-, mutual-, round-trip, collu-,
                    "strongly connected"
 betweenness        bridg-, broker-, bottleneck, gatekeep-, intermediar-, "flow(s) between",
                    "betweenness", and "bridges/brokers/connects … communities (groups,
                    clusters, segments)" as one phrase
+closeness          closeness (centrality), reachab-, close to all/everyone/the rest, average
+                   distance, shortest path length(s), reached quickest/fastest/soonest
+harmonic           harmonic (centrality)
+hits               HITS (algorithm/scores), hubs and authorities, hub score(s), authorit-,
+                   "points to the most …"
 degree             degree, in-/out-degree, most connected/linked, number of connections
 eigenvector        eigenvector (centrality), prestig-
 k_core             cohesive, k-core, core group, tight-knit, dense core
@@ -31,12 +37,17 @@ similarity         similar-, look-alike, Jaccard, "node similarity"
 co_occurrence      share(s) the most/many/more/common, co-occurr-, bought together, in common
 =================  ==========================================================================
 
+Plain community words ask for Louvain, not Leiden: Leiden, which keeps every community connected, takes
+well over the 1.5 times Louvain's time that would make it the default (docs/BENCHMARKS.md, section 8), so
+it is asked for by name or by "well-connected" / "connected" communities.
+
 Where matches overlap the longest wins, so "strongly connected" means SCC and not WCC, and
 "bridges between communities" means betweenness and not Louvain. Three rules keep a requirement
 to the questions it asks:
 
 * A requirement that names an algorithm ("PageRank", "label propagation", "betweenness",
-  "strongly/weakly connected", "Louvain") asks its question with that one and no other:
+  "strongly/weakly connected", "Louvain", "Leiden", "closeness", "harmonic", "hubs and authorities")
+  asks its question with that one and no other:
   "community detection (label propagation)" is no Louvain run.
 * Weak words ("group" for Louvain; "key", "top", "reach" for PageRank; "similar" for similarity;
   "degree" for degree) count only
@@ -101,7 +112,6 @@ _SIGNAL_WORDS: dict[str, tuple[str, ...]] = {
         r"rank\w*",
         r"popular\w*",
         r"hubs?",
-        r"authorit\w*",
         r"reach(?:es|ing)?",
         r"page ?rank\w*",
     ),
@@ -114,6 +124,11 @@ _SIGNAL_WORDS: dict[str, tuple[str, ...]] = {
         r"tastes?",
         r"louvain",
     ),
+    "leiden": (
+        r"leiden",
+        r"(?:well[- ])?connected (?:communit\w*|segments?|clusters?)",
+        r"well[- ]connected groups?",
+    ),
     "label_propagation": (r"label propagation",),
     "wcc": (
         r"connected\w*",
@@ -122,7 +137,6 @@ _SIGNAL_WORDS: dict[str, tuple[str, ...]] = {
         r"isolat\w*",
         r"fragment\w*",
         r"islands?",
-        r"reachab\w*",
         r"silo\w*",
         r"orphan\w*",
         r"weakly connected",
@@ -148,6 +162,22 @@ _SIGNAL_WORDS: dict[str, tuple[str, ...]] = {
         r"betweenness",
         # A bridging word close before a grouping word asks who links the groups, not for the groups.
         r"(?:bridg\w*|broker\w*|gatekeep\w*|connect(?:s|ing)?) (?:\w+ ){0,2}?(?:communit|group|cluster|segment)\w*",
+    ),
+    "closeness": (
+        r"closeness(?: centrality)?",
+        r"reachab\w*",
+        r"close to (?:all|everyone|everybody|the rest|most)\w*",
+        r"(?:average|mean) (?:distances?|path lengths?)",
+        r"shortest[- ]path lengths?",
+        r"reached (?:quickest|fastest|soonest)",
+    ),
+    "harmonic": (r"harmonic(?: centrality)?",),
+    "hits": (
+        r"hits(?: algorithm| scores?| centrality)",
+        r"hubs? and authorit\w*",
+        r"hub scores?",
+        r"authorit\w*",
+        r"points? to the most \w+",
     ),
     "degree": (
         r"degrees?",
@@ -194,7 +224,9 @@ _SIGNALS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 _SPEED_CUE = re.compile(r"\b(?:fast\w*|large[- ]scale|at scale|scalab\w*|real[- ]?time|label\w*)\b", re.IGNORECASE)
 _BY_NAME = re.compile(
-    r"^(?:page ?rank\w*|louvain|label propagation|betweenness|strongly connected|weakly connected|k-?cores?|jaccard"
+    r"^(?:page ?rank\w*|louvain|leiden|label propagation|betweenness|closeness(?: centrality)?|harmonic(?: centrality)?"
+    r"|hits(?: algorithm| scores?| centrality)|hubs? and authorit\w*|strongly connected|weakly connected"
+    r"|k-?cores?|jaccard"
     r"|node similarity|clustering coefficients?|triangle counts?|co-?occurr\w*)$",
     re.IGNORECASE,
 )
@@ -211,10 +243,14 @@ _PRIORITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 _GENERIC_TITLES = {
     "pagerank": "Most influential {t}",
     "louvain": "Communities of {t}",
+    "leiden": "Connected communities of {t}",
     "label_propagation": "Fast communities of {t}",
     "wcc": "Connected groups and isolated {t}",
     "scc": "Cycles among {t}",
     "betweenness": "Brokers and bottlenecks among {t}",
+    "closeness": "Closest {t} to the rest",
+    "harmonic": "Nearest {t} to the rest",
+    "hits": "Authorities and hubs among {t}",
     "degree": "Most connected {t}",
     "eigenvector": "Prestige of {t}",
     "k_core": "Cohesive cores among {t}",
@@ -233,6 +269,10 @@ _WHY = {
         "Louvain splits {t} into communities that are densely linked inside and sparsely linked to each other, "
         "maximising modularity"
     ),
+    "leiden": (
+        "Leiden splits {t} into communities that are densely linked inside and sparsely linked to each other, "
+        "maximising modularity, and refines them so that every community is connected through its own members"
+    ),
     "label_propagation": (
         "label propagation finds communities of {t} in near-linear time by letting each vertex adopt its neighbours' "
         "most frequent label, which suits the speed or scale asked for"
@@ -245,6 +285,18 @@ _WHY = {
     "betweenness": (
         "betweenness centrality scores how often {t} lie on shortest paths between other vertices, "
         "so brokers, bridges and bottlenecks stand out"
+    ),
+    "closeness": (
+        "closeness centrality scores {t} by how many vertices reach them and how few steps it takes, "
+        "so those the rest reach soonest come first"
+    ),
+    "harmonic": (
+        "harmonic centrality sums the inverse distances from every other vertex to each of {t}, "
+        "so those nearest to the rest come first, even on a graph in separate parts"
+    ),
+    "hits": (
+        "HITS scores {t} as authorities (pointed to by good hubs) and hubs (pointing to good authorities), "
+        "so the most authoritative and the vertices pointing to them stand out"
     ),
     "degree": "degree counts the edges of {t}, so the most connected ones come first",
     "eigenvector": "eigenvector centrality ranks {t} by how central the vertices pointing to them are",

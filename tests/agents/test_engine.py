@@ -649,7 +649,7 @@ class TestErrors:
     def test_unknown_algorithm(self):
         """An algorithm outside the catalog is refused with the known names."""
         with pytest.raises(TaskError) as caught:
-            run_algorithm("hits", 3, *edges([(0, 1)]), {})
+            run_algorithm("katz", 3, *edges([(0, 1)]), {})
         assert caught.value.code == "unknown_algorithm"
         assert "pagerank" in caught.value.message
 

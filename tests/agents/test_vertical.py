@@ -70,9 +70,10 @@ class TestBuiltins:
         verticals = builtin_verticals()
         assert sorted(verticals) == ["adtech", "ecommerce", "fintech", "fraud", "generic", "social"]
         assert set(ALGORITHMS) == {
-            *("pagerank", "wcc", "scc", "label_propagation", "louvain", "betweenness"),
+            *("pagerank", "wcc", "scc", "label_propagation", "louvain", "leiden", "betweenness"),
             *("degree", "eigenvector", "k_core", "triangles", "clustering", "k_hop", "cycles"),
             *("similarity", "co_occurrence"),
+            *("closeness", "harmonic", "hits"),
         }
         for name, profile in verticals.items():
             assert profile.name == name and profile.source == "builtin"

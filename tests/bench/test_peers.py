@@ -12,7 +12,7 @@ import math
 import pytest
 
 from gaai.bench.bench_graph import ALGORITHMS, generate, import_generated
-from gaai.bench.bench_peers import IMPLEMENTS, OURS, agreement, installed_peers, run_child, versus_best_peer
+from gaai.bench.bench_peers import IMPLEMENTS, OURS, PEERS, agreement, installed_peers, run_child, versus_best_peer
 from gaai.store import EmbeddedStore
 
 EDGES = 20_000
@@ -34,7 +34,7 @@ def peers() -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("algorithm", [a for a in ALGORITHMS if any(a in IMPLEMENTS[peer] for peer in PEERS)])
 def test_every_installed_peer_agrees_with_our_engine(graph, peers, algorithm):
     home, name = graph
     ours = run_child(OURS, home, name, algorithm)
@@ -50,6 +50,15 @@ def test_every_installed_peer_agrees_with_our_engine(graph, peers, algorithm):
             assert theirs["groups"] == ours["groups"]
         compared += 1
     assert compared, f"no installed peer implements {algorithm}"
+
+
+def test_exact_harmonic_centrality_has_igraph_top_10(graph, peers):
+    """At 2,000 vertices ours is exact (below exact_limit), so the overlap reported for the full run is 1 here."""
+    if "igraph" not in peers:
+        pytest.skip("igraph is not installed")
+    home, name = graph
+    ours, theirs = run_child(OURS, home, name, "harmonic"), run_child("igraph", home, name, "harmonic")
+    assert agreement("harmonic", ours, theirs) == {"top_overlap": 1.0, "agrees": None}
 
 
 def test_the_ratio_is_ours_over_the_fastest_agreeing_peer():
@@ -81,3 +90,8 @@ def test_disagreement_is_named():
     assert agreement("louvain", {"modularity": 0.5}, {"modularity": 0.44})["agrees"] is False
     assert agreement("louvain", {"modularity": 0.5}, {"modularity": 0.47})["agrees"] is True
     assert agreement("label_propagation", {"modularity": 0.07}, {"modularity": 0.0})["agrees"] is True
+    assert agreement("k_core", {"values": [1, 2, 2]}, {"values": [1, 2, 3]}) == {
+        "max_abs_difference": 1.0,
+        "agrees": False,
+    }
+    assert agreement("clustering", {"values": [0.5, 1.0]}, {"values": [0.5, 1.0 + 1e-12]})["agrees"] is True

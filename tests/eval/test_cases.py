@@ -64,6 +64,20 @@ def test_planted_hubs_and_brokers_rank_on_top_in_networkx():
     assert nx.number_weakly_connected_components(rest) == 4
 
 
+def test_reach_and_authority_plants_the_leaders_networkx_finds():
+    case, graph = _whole("reach_and_authority")
+    assert graph.is_directed()
+    experts = case.planted_top["hits"]
+    assert case.planted_top["closeness"] == case.planted_top["harmonic"] == experts
+    assert set(top_k(nx.closeness_centrality(graph), 3)) == experts
+    assert set(top_k(nx.harmonic_centrality(graph), 3)) == experts
+    hubs, authorities = nx.hits(graph)
+    assert set(top_k(authorities, 3)) == experts
+    assert set(top_k(hubs, 3)) == case.planted_hubs
+    # Not PageRank's question in disguise: the curators, followed by no one, have no closeness at all.
+    assert all(nx.closeness_centrality(graph)[curator] == 0.0 for curator in case.planted_hubs)
+
+
 def test_citations_direction_decides_who_ranks_first():
     case, graph = _whole("citations")
     assert set(top_k(nx.pagerank(graph), 5)) == case.planted_top["pagerank"]

@@ -227,3 +227,22 @@ def test_pseudonymised_vertices_are_checked_as_the_vertices_they_stand_for(store
     )
     check = check_report(body, _view(store, refs["rank"], "rank"), None)
     assert check.false == [f"{c2} (0.3) — stored 0.15"]
+
+
+def test_hub_scores_are_checked_against_the_listed_hubs_not_the_stored_authorities(stored):
+    store, refs = stored
+    body = _ranking_report("", CUSTOMER_TOP, ["customers"])
+    body["execution"]["top_hubs"] = [
+        {"id": "customers/c3", "value": 0.6, "label": "Ava Patel"},
+        {"id": "customers/c1", "value": 0.4, "label": "Sofia Brown"},
+    ]
+    true = "By hub score among customers, the vertices pointing most to the authorities are Ava Patel (0.6) and "
+    body["report"]["summary"] = true + "Sofia Brown (0.4)."
+    assert check_report(body, _view(store, refs["rank"], "rank"), None).false == []
+    # Liam Chen is no listed hub, and Sofia Brown's 0.2 is her stored (authority) value, not her hub score.
+    body["report"]["summary"] = true + "Sofia Brown (0.2) and Liam Chen (0.15)."
+    false = check_report(body, _view(store, refs["rank"], "rank"), None).false
+    assert false == [
+        "Sofia Brown (0.2) — recorded hub score 0.4",
+        "Liam Chen (0.15) — recorded hub score none (not a listed hub)",
+    ]

@@ -12,24 +12,25 @@ Semantics, as networkx computes on a ``DiGraph`` (``Graph`` when every edge is u
 An edge runs ``src -> dst`` unless ``undirected`` marks it as a tie both ways; an undirected
 pair listed more than once (e.g. exported in both directions) is one tie, weighted by the
 largest weight listed. PageRank, SCC and betweenness follow direction (undirected ties both
-ways); WCC, label propagation and Louvain read the undirected view. Without ``weights``
+ways); WCC, label propagation, Louvain and Leiden read the undirected view. Without ``weights``
 every edge counts 1: PageRank counts parallel edges with their multiplicity; betweenness,
-label propagation and Louvain use the simple graph (no self-loops, each tie once). Weights
+label propagation, Louvain and Leiden use the simple graph (no self-loops, each tie once). Weights
 are strengths for PageRank (a step follows an out-edge with probability proportional to
-its weight; parallel edges add up) and for Louvain, label propagation and modularity (a
+its weight; parallel edges add up) and for Louvain, Leiden, label propagation and modularity (a
 tie weighs its directed edges' weights both ways plus its undirected tie's weight). For
-betweenness they are lengths (shortest paths by total weight, Dijkstra-based Brandes; of
-parallel edges the shortest counts). A zero strength adds nothing; a zero length is a free
+betweenness, closeness and harmonic centrality they are lengths (shortest paths by total
+weight, Dijkstra-based; of parallel edges the shortest counts). A zero strength adds nothing; a zero length is a free
 hop; components ignore weights. Raw (unnormalized) betweenness counts each pair once when
 every edge is undirected.
 
 The algorithms, by family: ``graph_views`` (input checks, directed / undirected / weighted
 views, the simple graph), ``pagerank``, ``components`` (WCC, SCC), ``communities`` (label
-propagation, Louvain, modularity), ``betweenness``, ``eigenvector``, ``cohesion`` (degree, k-core, triangles,
-clustering), ``paths`` (k-hop reach, short directed cycles) and ``overlap`` (similarity,
-co-occurrence; these also return vertex pairs), each module stating the graph view it
-reads; ``compiled`` makes their numba kernels, ``output`` is what they return. Why each
-engine was chosen, with its measurements: docs/BENCHMARKS.md, "Engine choices".
+propagation, Louvain, modularity), ``leiden``, ``betweenness``, ``closeness`` (closeness, harmonic),
+``eigenvector``, ``hits``, ``cohesion`` (degree, k-core, triangles, clustering), ``paths``
+(k-hop reach, short directed cycles) and ``overlap`` (similarity, co-occurrence; these also
+return vertex pairs), each module stating the graph view it reads; ``compiled`` makes their
+numba kernels, ``output`` is what they return. Why each engine was
+chosen, with its measurements: docs/BENCHMARKS.md, "Engine choices".
 """
 
 from __future__ import annotations
@@ -39,8 +40,19 @@ from types import ModuleType
 import numpy as np
 from numba.core.registry import CPUDispatcher
 
-from gaai.agents.execution.engine import betweenness, cohesion, communities, components, graph_views, pagerank, paths
+from gaai.agents.execution.engine import (
+    betweenness,
+    closeness,
+    cohesion,
+    communities,
+    components,
+    graph_views,
+    leiden,
+    pagerank,
+    paths,
+)
 from gaai.agents.execution.engine.betweenness import run_betweenness
+from gaai.agents.execution.engine.closeness import run_nearness
 from gaai.agents.execution.engine.cohesion import run_clustering, run_degree, run_k_core, run_triangles
 from gaai.agents.execution.engine.communities import run_label_propagation, run_louvain
 from gaai.agents.execution.engine.compiled import usable_cores
@@ -55,6 +67,8 @@ from gaai.agents.execution.engine.graph_views import (
     undirected_both_ways,
     weighted_ties,
 )
+from gaai.agents.execution.engine.hits import run_hits
+from gaai.agents.execution.engine.leiden import run_leiden
 from gaai.agents.execution.engine.output import AlgorithmOutput, VertexPairs
 from gaai.agents.execution.engine.overlap import run_co_occurrence, run_similarity
 from gaai.agents.execution.engine.pagerank import pagerank_pull, run_pagerank
@@ -71,7 +85,17 @@ __all__ = [
     "usable_cores",
 ]
 
-KERNEL_MODULES: tuple[ModuleType, ...] = (graph_views, pagerank, components, communities, betweenness, cohesion, paths)
+KERNEL_MODULES: tuple[ModuleType, ...] = (
+    graph_views,
+    pagerank,
+    components,
+    communities,
+    leiden,
+    betweenness,
+    closeness,
+    cohesion,
+    paths,
+)
 """The engine's modules that hold compiled kernels."""
 
 
@@ -134,6 +158,11 @@ def run_algorithm(
         if weights is not None:
             src, dst, weights = tie_list(n, src, dst, weights, undirected)
         return run_louvain(n, src, dst, weights, float(resolved["resolution"]), int(resolved["seed"]))
+    if spec.name == "leiden":
+        if weights is not None:
+            src, dst, weights = tie_list(n, src, dst, weights, undirected)
+        resolution, iterations, seed = float(resolved["resolution"]), int(resolved["iterations"]), int(resolved["seed"])
+        return run_leiden(n, src, dst, weights, resolution, iterations, seed)
     if spec.name == "betweenness":
         pairs_once = undirected is not None and bool(undirected.all())
         src, dst, weights = directed_view(n, src, dst, weights, undirected)
@@ -148,6 +177,21 @@ def run_algorithm(
             bool(resolved["normalized"]),
             pairs_once,
         )
+    if spec.name in ("closeness", "harmonic"):
+        src, dst, weights = directed_view(n, src, dst, weights, undirected)
+        return run_nearness(
+            n,
+            src,
+            dst,
+            weights,
+            spec.name == "harmonic",
+            int(resolved["exact_limit"]),
+            int(resolved["samples"]),
+            int(resolved["seed"]),
+        )
+    if spec.name == "hits":
+        src, dst, weights = directed_view(n, src, dst, weights, undirected)
+        return run_hits(n, src, dst, weights, int(resolved["max_iterations"]), float(resolved["tolerance"]))
     if spec.name == "degree":
         all_undirected = undirected is not None and bool(undirected.all())
         src, dst, weights = directed_view(n, src, dst, weights if resolved["weighted"] else None, undirected)
@@ -210,6 +254,8 @@ def load_compiled_kernels() -> None:
         run_algorithm(algorithm, 4, src, dst, {}, weights=weights, undirected=undirected, **roles)
     # PageRank pulls with its kernels only on large graphs.
     pagerank_pull(4, src, dst, 0.85, 1, 0.0)
+    # Leiden takes the connected pieces of its communities only when a refinement merges nothing.
+    leiden.connected_pieces(np.array([0, 1, 2]), np.array([1, 0], dtype=np.int32), np.zeros(2, dtype=np.int32))
 
 
 def compiled_kernels() -> dict[str, CPUDispatcher]:

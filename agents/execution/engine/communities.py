@@ -164,16 +164,8 @@ def _louvain_communities(
     instead, through every level.
     """
     new_ids = rng.permutation(n).astype(src.dtype)
-    if weights is None:
-        indptr, indices = simple_graph(n, src, dst, both_ways=True, new_ids=new_ids)
-        total = float(indptr[-1])
-        strength = np.diff(indptr).astype(np.float64)
-    else:
-        ties = weighted_ties(n, new_ids[src], new_ids[dst], weights)
-        indptr, indices, weights = ties.indptr.astype(np.int64), ties.indices.astype(src.dtype), ties.data
-        total = float(weights.sum())
-        strength = ties.sum(axis=1)
-        del ties
+    indptr, indices, weights, strength = community_graph(n, src, dst, weights, new_ids)
+    total = float(indptr[-1]) if weights is None else float(weights.sum())
     labels = np.arange(n, dtype=indices.dtype)
     while total:
         community, moved = _move_vertices(indptr, indices, weights, strength, total, resolution, _LOUVAIN_MIN_PASS_GAIN)
@@ -184,7 +176,9 @@ def _louvain_communities(
         community = rng.permutation(groups).astype(indices.dtype)[community]
         labels = community[labels]
         # Rebinding frees the finer graph once the coarser one is built.
-        indptr, indices, strength, coarse_weights = _aggregate(indptr, indices, weights, strength, community, groups)
+        indptr, indices, strength, coarse_weights = aggregate_communities(
+            indptr, indices, weights, strength, community, groups
+        )
         if weights is not None:
             weights = coarse_weights
     # ``labels`` is indexed by new id, and vertex v is new_ids[v].
@@ -193,6 +187,23 @@ def _louvain_communities(
         return labels, None
     intra = total - (float(indptr[-1]) if weights is None else float(weights.sum()))
     return labels, float(intra / total - np.square(strength / total).sum())
+
+
+def community_graph(
+    n: int, src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None, new_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+    """The first level of a multi-level community search: ``(indptr, indices, weights, strength)``.
+
+    The undirected simple graph, or with ``weights`` the tie list ``src``-``dst`` (each tie once,
+    weights > 0, from ``tie_list``), each tie in the rows of both its ends, vertex ``v`` numbered
+    ``new_ids[v]``. ``weights`` is None without weights (every entry counts 1); ``strength`` is each
+    vertex's weighted degree.
+    """
+    if weights is None:
+        indptr, indices = simple_graph(n, src, dst, both_ways=True, new_ids=new_ids)
+        return indptr, indices, None, np.diff(indptr).astype(np.float64)
+    ties = weighted_ties(n, new_ids[src], new_ids[dst], weights)
+    return ties.indptr.astype(np.int64), ties.indices.astype(src.dtype), ties.data, ties.sum(axis=1)
 
 
 @kernel
@@ -252,7 +263,7 @@ def _move_vertices(indptr, indices, weights, strength, total, resolution, min_pa
 
 
 @kernel
-def _aggregate(indptr, indices, weights, strength, community, groups):
+def aggregate_communities(indptr, indices, weights, strength, community, groups):
     """The next level's multigraph: ``(indptr, indices, strength, weights)`` with one vertex per community.
 
     ``community`` holds ``0..groups-1``. Row ``g`` lists, for every entry of every member of

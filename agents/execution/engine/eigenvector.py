@@ -19,12 +19,12 @@ from gaai.bus.errors import TaskError
 def run_eigenvector(
     n: int, src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None, max_iterations: int, tolerance: float
 ) -> AlgorithmOutput:
+    # Row v of the transpose holds the edges pointing to v.
+    incoming = sp.csr_array((np.ones(src.size) if weights is None else weights, (dst, src)), shape=(n, n))
+    incoming.sum_duplicates()
     if weights is None:
         # Each edge once, as a DiGraph holds it.
-        keys = np.unique(src.astype(np.int64) * n + dst)
-        src, dst, weights = keys // n, keys % n, np.ones(keys.size)
-    # Row v of the transpose holds the edges pointing to v.
-    incoming = sp.csr_array((weights, (dst, src)), shape=(n, n))
+        incoming.data[:] = 1.0
     x = np.full(n, 1.0 / n)
     for iteration in range(1, max_iterations + 1):
         following = x + incoming @ x

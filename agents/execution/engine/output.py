@@ -33,6 +33,7 @@ class AlgorithmOutput:
             undirected simple graph, weighted when weights were given; ``None`` for other
             algorithms or a graph without edges (or without weight).
         pairs: for overlap algorithms (similarity, co-occurrence), each vertex's best partners.
+        hubs: for HITS, each vertex's hub score (``values`` holds the authority scores).
     """
 
     values: np.ndarray
@@ -40,6 +41,7 @@ class AlgorithmOutput:
     engine: str
     modularity: float | None = None
     pairs: VertexPairs | None = None
+    hubs: np.ndarray | None = None
 
 
 def renumber_by_size(labels: np.ndarray) -> np.ndarray:
