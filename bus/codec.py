@@ -27,6 +27,7 @@ status_decoder = msgspec.json.Decoder(contract.StatusRequest)
 cancel_decoder = msgspec.json.Decoder(contract.CancelRequest)
 retry_decoder = msgspec.json.Decoder(contract.RetryRequest)
 dead_letter_decoder = msgspec.json.Decoder(contract.DeadLetter)
+lineage_decoder = msgspec.json.Decoder(contract.LineageRequest)
 
 
 class ReplyDecoder(Generic[R]):
@@ -44,6 +45,7 @@ class ReplyDecoder(Generic[R]):
 
 submit_reply_decoder = ReplyDecoder(contract.SubmitReply)
 status_reply_decoder = ReplyDecoder(contract.WorkflowProgress)
+lineage_reply_decoder = ReplyDecoder(contract.LineageReply)
 
 
 def encode(message: object) -> bytes:

@@ -22,6 +22,8 @@ PUBLIC_MESSAGES = {
     "status_reply": contract.WorkflowProgress,
     "cancel_request": contract.CancelRequest,
     "retry_request": contract.RetryRequest,
+    "lineage_request": contract.LineageRequest,
+    "lineage_reply": contract.LineageReply,
     "dead_letter": contract.DeadLetter,
     "error_reply": contract.ErrorReply,
     "event": contract.Event,

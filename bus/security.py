@@ -4,9 +4,10 @@
 every agent may only take its own tasks, publish its own results, events and dead
 letters, and read what its work needs (the cancellation bucket; documents for the
 vertical and requirements agents; the reports bucket for the reporting agent); the
-catalog may only follow the results stream and ask for workflow status. The
-orchestrator administers the streams; a ``client`` user may submit and follow
-workflows, and the ``web`` user (the web gateway) may too, and list them. Passwords come
+catalog may only follow the results stream, ask for workflow status and answer
+lineage requests. The orchestrator administers the streams; a ``client`` user may
+submit and follow workflows and ask their lineage, and the ``web`` user (the web
+gateway) may too, and list them. Passwords come
 from environment variables named in the file (``$GAAI_PASSWORD_<NAME>``), so the file
 itself holds no secret.
 """
@@ -51,14 +52,16 @@ def _consuming(stream: str, consumer: str) -> list[str]:
 
 def agent_permissions(agent: str) -> dict[str, list[str]]:
     if agent == "catalog":
-        # Follows the results stream and asks each workflow's status once; sends nothing else.
+        # Follows the results stream, asks each workflow's status once and answers lineage requests (replies go to
+        # the asker's inbox); sends nothing else.
         publish = [
             subjects.STATUS,
+            "_INBOX.>",
             "$JS.API.INFO",
             "$JS.API.STREAM.INFO.*",
             *_consuming(subjects.RESULTS_STREAM, subjects.CATALOG_CONSUMER),
         ]
-        return {"publish": publish, "subscribe": ["_INBOX.>"]}
+        return {"publish": publish, "subscribe": ["_INBOX.>", subjects.CATALOG_LINEAGE]}
     publish = [
         subjects.result_subject(agent),
         subjects.dlq_subject(agent),
@@ -82,6 +85,7 @@ def agent_permissions(agent: str) -> dict[str, list[str]]:
 CLIENT_PERMISSIONS = {
     "publish": [
         "gaai.workflow.*",
+        subjects.CATALOG_LINEAGE,
         f"$O.{subjects.DOCUMENTS_BUCKET}.>",
         "$JS.API.INFO",
         "$JS.API.STREAM.INFO.*",
@@ -97,9 +101,11 @@ CLIENT_PERMISSIONS = {
 }
 
 WEB_PERMISSIONS = {
-    # The web gateway: the client's requests and uploads, plus listing workflows (the workflows bucket's keys).
+    # The web gateway: the client's requests and uploads, plus listing workflows (the workflows bucket's keys) and
+    # waiting for the catalog to catch up with a finished workflow before asking its lineage.
     "publish": [
         "gaai.workflow.*",
+        subjects.CATALOG_LINEAGE,
         f"$O.{subjects.DOCUMENTS_BUCKET}.>",
         "$JS.API.INFO",
         "$JS.API.STREAM.INFO.*",
@@ -108,6 +114,7 @@ WEB_PERMISSIONS = {
         *_stream_reads(f"OBJ_{subjects.REPORTS_BUCKET}"),
         *_stream_reads(subjects.EVENTS_STREAM),
         *_stream_reads(f"KV_{subjects.WORKFLOWS_BUCKET}"),
+        f"$JS.API.CONSUMER.INFO.{subjects.RESULTS_STREAM}.{subjects.CATALOG_CONSUMER}",
     ],
     "subscribe": ["_INBOX.>"],
 }

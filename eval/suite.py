@@ -23,11 +23,11 @@ from pathlib import Path
 from gaai.agents.lib.llm_config import llm_from_env
 from gaai.bus.contract import TASK_AGENTS
 from gaai.bus.errors import GaaiError
+from gaai.bus.trace import plural
 from gaai.eval.cases import CASES, Case, build_case, write_files
 from gaai.eval.scoring import NMI_GOAL, OVERLAP_GOAL, TOP_K, CaseResult, Metric, score_case
 from gaai.store import EmbeddedStore
 from graph_analytics_ai.ai.agents import AgenticWorkflowRunner
-from graph_analytics_ai.progress import plural
 from graph_analytics_ai.stack import LocalStack
 
 __all__ = ["CaseResult", "Metric", "format_table", "run_cli", "run_suite"]

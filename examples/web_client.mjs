@@ -1,4 +1,4 @@
-// A JavaScript client of the gaai web gateway: submit a workflow, follow it live, read its reports and lineage.
+// A JavaScript client of the gaai web gateway: submit a workflow, follow it live, read its reports, trace and lineage.
 //
 //   node examples/web_client.mjs http://127.0.0.1:8765 [graph]
 //
@@ -69,9 +69,13 @@ for (const report of workflow.reports) {
   const firstLine = (await markdown.text()).split("\n")[0];
   console.log(`report ${report.template_id}: ${report.title} | ${firstLine}`);
 }
+const trace = await api(`/api/workflows/${workflow.workflow_id}/trace`);
+console.log(`trace ${trace.summary.steps_completed} steps, ${trace.summary.llm_calls} LLM calls, ${trace.summary.errors} errors`);
 const lineage = await api(`/api/workflows/${workflow.workflow_id}/lineage`);
 for (const requirement of lineage.requirements) {
-  const reached = requirement.links.map((l) => `${l.template_id} -> ${l.report_title ?? "no report"}`).join("; ");
+  const reached = requirement.links
+    .map((l) => `${l.use_case_id} -> ${l.template_id || "no template"} -> ${l.report_title ?? "no report"}`)
+    .join("; ");
   console.log(`lineage ${requirement.requirement_id} (${requirement.status}): ${reached || requirement.reason}`);
 }
 process.exit(workflow.status === "completed" ? 0 : 1);

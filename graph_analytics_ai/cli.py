@@ -19,14 +19,14 @@ from gaai.bus.contract import AGENT_NAMES, WorkflowProgress
 from gaai.bus.domain import EdgeSemantics, RequirementCoverage
 from gaai.bus.errors import GaaiError
 from gaai.bus.settings import Settings
+from gaai.bus.trace import export_trace, format_summary, plural, summarize
 from gaai.store import EmbeddedStore, GraphExistsError, default_home
 from gaai.store._errors import is_valid_name
 from gaai.store.sample import ensure_sample_graph
 from gaai.telemetry.logging import setup_logging
-from graph_analytics_ai.progress import ProgressPrinter, plural
+from graph_analytics_ai.progress import ProgressPrinter
 from graph_analytics_ai.session import RunResult, load_state, run_workflow, write_outputs
 from graph_analytics_ai.stack import LocalStack, process_argv
-from graph_analytics_ai.trace import export_trace, format_summary, summarize
 
 DEMO_GRAPH = "ecommerce"
 DEFAULT_EXECUTIONS = 5

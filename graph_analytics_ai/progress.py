@@ -10,11 +10,6 @@ from gaai.orchestrator.dag import PHASES
 _PHASE_WIDTH = max(len(phase) for phase in PHASES.values())
 
 
-def plural(count: int, word: str, plural_form: str | None = None) -> str:
-    """``1 report``, ``5 reports``, ``2 deliveries`` (pass the plural when it is not word + s)."""
-    return f"{count:,} {word if count == 1 else plural_form or word + 's'}"
-
-
 def _out(text: str = "") -> None:
     print(text, flush=True)
 

@@ -41,17 +41,20 @@ from gaai.bus.contract import (
     ErrorInfo,
     ErrorReply,
     Event,
+    LineageReply,
     RetryRequest,
     SubmitRequest,
     WorkflowEvent,
     WorkflowProgress,
 )
 from gaai.bus.errors import GaaiError, RequestError
-from gaai.bus.requests import ask, workflow_status
+from gaai.bus.follower import catalog_caught_up
+from gaai.bus.requests import ask, catalog_lineage, workflow_status
+from gaai.bus.trace import trace_html, trace_markdown
 from gaai.store import GraphStore
 from gaai.web import views
 from gaai.web.messages import CancelBody, GraphList, SessionBody, WorkflowList
-from gaai.web.openapi import openapi_document
+from gaai.web.openapi import TRACE_EXPORTS, api_routes, openapi_document
 
 log = structlog.get_logger("web")
 R = TypeVar("R")
@@ -63,6 +66,8 @@ MAX_LISTED_WORKFLOWS = 500
 SSE_KEEPALIVE_S = 10.0
 SSE_SETTLE_S = 0.5
 """A stream opened on a finished workflow ends once its stored events have been quiet this long."""
+CATALOG_CATCH_UP_S = 2.0
+"""How long a finished workflow's lineage waits for the catalog to record the last results before asking it."""
 
 DASHBOARD_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -243,10 +248,30 @@ class Gateway:
         return json_response(progress)
 
     async def lineage(self, request: web.Request) -> web.Response:
-        return json_response(views.lineage(await self._status(request.match_info["workflow_id"])))
+        """The workflow's state joined with the catalog's chains; ``no_catalog`` (503) when no catalog answers."""
+        progress = await self._status(request.match_info["workflow_id"])
+        if progress.status in FINAL_STATUSES:
+            await catalog_caught_up(self.bus, CATALOG_CATCH_UP_S)
+        try:
+            recorded = await catalog_lineage(self.bus, progress.workflow_id, self.config.request_timeout_s)
+        except RequestError as exc:
+            if exc.code != "unknown_workflow":
+                raise
+            recorded = LineageReply(workflow_id=progress.workflow_id, chains=[])  # no result of it recorded yet
+        return json_response(views.lineage(progress, recorded))
 
     async def trace(self, request: web.Request) -> web.Response:
         return json_response(views.trace(await self._status(request.match_info["workflow_id"])))
+
+    async def trace_export(self, request: web.Request) -> web.Response:
+        """The trace as ``gaai trace export`` writes it: a self-contained HTML timeline or Markdown tables."""
+        file_format = request.match_info["format"]
+        if file_format not in TRACE_EXPORTS:
+            exports = ", ".join(f"trace.{name}" for name in TRACE_EXPORTS)
+            raise RequestError("unknown_route", f"no trace export {file_format[:40]!r}; exports: {exports}")
+        progress = await self._status(request.match_info["workflow_id"])
+        text = trace_html(progress) if file_format == "html" else trace_markdown(progress)
+        return _file(text.encode(), TRACE_EXPORTS[file_format], f"trace-{progress.workflow_id}.{file_format}", request)
 
     async def report_file(self, request: web.Request) -> web.Response:
         """One file of one of the workflow's reports; only files the workflow lists are served."""
@@ -267,15 +292,7 @@ class Gateway:
                 "unknown_report", f"report file {artifact.object_name!r} is no longer in the report store"
             )
         name = artifact.object_name.rsplit("/", 1)[-1]
-        disposition = "attachment" if request.query.get("download") == "1" else "inline"
-        return web.Response(
-            body=data,
-            headers={
-                "Content-Type": MEDIA_TYPES.get(file_format, "application/octet-stream"),
-                "Content-Security-Policy": REPORT_CSP,
-                "Content-Disposition": f'{disposition}; filename="{_safe_file_name(name)}"',
-            },
-        )
+        return _file(data, MEDIA_TYPES.get(file_format, "application/octet-stream"), name, request)
 
     async def graphs(self, request: web.Request) -> web.Response:
         infos = await asyncio.to_thread(self.store.list_graphs)
@@ -367,6 +384,19 @@ class _Budget:
                 )
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _file(data: bytes, media_type: str, name: str, request: web.Request) -> web.Response:
+    """A file for the browser under the sandboxing policy: shown inline, or downloaded with ``?download=1``."""
+    disposition = "attachment" if request.query.get("download") == "1" else "inline"
+    return web.Response(
+        body=data,
+        headers={
+            "Content-Type": media_type,
+            "Content-Security-Policy": REPORT_CSP,
+            "Content-Disposition": f'{disposition}; filename="{_safe_file_name(name)}"',
+        },
+    )
 
 
 def _sse(event: str, data: bytes, event_id: int | None = None) -> bytes:
@@ -486,22 +516,11 @@ def _middlewares(config: GatewayConfig) -> list:
 def create_app(bus: Bus, store: GraphStore, config: GatewayConfig = GatewayConfig()) -> web.Application:
     gateway = Gateway(bus, store, config)
     app = web.Application(middlewares=_middlewares(config), client_max_size=config.max_upload_bytes)
-    app.add_routes(
-        [
-            web.get("/", gateway.page),
-            web.get("/api/openapi.json", gateway.openapi),
-            web.post("/api/session", gateway.session),
-            web.get("/api/workflows", gateway.list_workflows),
-            web.post("/api/workflows", gateway.submit),
-            web.get("/api/workflows/{workflow_id}", gateway.get_workflow),
-            web.post("/api/workflows/{workflow_id}/cancel", gateway.cancel),
-            web.post("/api/workflows/{workflow_id}/tasks/{task_id}/retry", gateway.retry),
-            web.get("/api/workflows/{workflow_id}/events", gateway.events),
-            web.get("/api/workflows/{workflow_id}/lineage", gateway.lineage),
-            web.get("/api/workflows/{workflow_id}/trace", gateway.trace),
-            web.get("/api/workflows/{workflow_id}/reports/{template_id}/{format}", gateway.report_file),
-            web.get("/api/graphs", gateway.graphs),
-            web.static("/static", str(STATIC)),
-        ]
-    )
+    app.router.add_get("/", gateway.page)
+    for method, path, handler in api_routes():  # the OpenAPI document is the one list of the API's routes
+        if method == "get":
+            app.router.add_get(path, getattr(gateway, handler))
+        else:
+            app.router.add_route(method.upper(), path, getattr(gateway, handler))
+    app.router.add_static("/static", str(STATIC))
     return app

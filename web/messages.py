@@ -8,6 +8,7 @@ from msgspec import Meta, Struct
 
 from gaai.bus.contract import ErrorInfo, Instance, TaskStatus, WorkflowStatus
 from gaai.bus.domain import ArtifactRef, EdgeSemantics, UnansweredQuestion
+from gaai.bus.trace import TraceSummary
 
 
 class CancelBody(Struct, frozen=True, forbid_unknown_fields=True):
@@ -51,9 +52,14 @@ class GraphList(Struct, frozen=True):
 
 
 class LineageLink(Struct, frozen=True):
-    """One analysis answering a requirement: its template, the execution that ran it and the report it gave."""
+    """One chain under a requirement, as the catalog recorded it: the use case serving the requirement, a template
+    planned for that use case, the execution that ran the template and the report it gave. Where the chain stops
+    the later fields are empty (``""``, None)."""
 
+    use_case_id: str
+    use_case_title: str
     template_id: str
+    template_title: str
     execution_task_id: str
     execution_label: str
     execution_status: TaskStatus | None
@@ -62,7 +68,8 @@ class LineageLink(Struct, frozen=True):
 
 
 class RequirementLineage(Struct, frozen=True):
-    """What became of one requirement: ``status`` and ``reason`` as the templates agent accounted for it."""
+    """What became of one requirement or objective: ``status`` and ``reason`` as the templates agent accounted for
+    it (``pending`` before it has), and its chains."""
 
     requirement_id: str
     text: str
@@ -73,7 +80,8 @@ class RequirementLineage(Struct, frozen=True):
 
 
 class Lineage(Struct, frozen=True):
-    """Each requirement down to its reports, and the questions the graph cannot answer, from the workflow's state."""
+    """Each requirement down to its reports (the catalog's chains, with the workflow's coverage, executions and
+    report files), and the questions the graph cannot answer."""
 
     workflow_id: str
     status: WorkflowStatus
@@ -100,12 +108,14 @@ class TraceTask(Struct, frozen=True):
 
 
 class Trace(Struct, frozen=True):
-    """The workflow's timeline: every task's timing, agent instance and language-model use."""
+    """The workflow's trace: its summary (as ``gaai trace summary`` prints it) and its timeline, every task's timing,
+    agent instance and language-model use."""
 
     workflow_id: str
     trace_id: str
     status: WorkflowStatus
     total_time_ms: float
+    summary: TraceSummary
     tasks: list[TraceTask]
 
 

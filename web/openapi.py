@@ -49,13 +49,17 @@ def _errors(*statuses: int) -> dict:
         404: "No such workflow, task, report or route (codes unknown_*).",
         409: "The request conflicts with the workflow's state (workflow_exists, not_failed, cancelled).",
         413: "The request or an upload is over the gateway's limit (code too_large).",
-        503: "No orchestrator or no NATS (codes no_orchestrator, nats_unavailable, jetstream_unavailable).",
+        503: "No orchestrator, catalog or NATS (codes no_orchestrator, no_catalog, nats_unavailable, "
+        "jetstream_unavailable).",
         504: "The orchestrator did not answer in time (code timeout).",
     }
     return {str(status): _json("ErrorReply", meaning[status]) for status in (*statuses, 401, 503, 504)}
 
 
 _WORKFLOW_ID = {"name": "workflow_id", "in": "path", "required": True, "schema": {"type": "string"}}
+TRACE_EXPORTS = {"html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8"}
+"""The trace's exports the gateway serves (``/trace.<format>``), with their media types."""
+_DOWNLOAD = {"name": "download", "in": "query", "schema": {"type": "string", "enum": ["1"]}}
 
 
 def _paths() -> dict:
@@ -63,6 +67,7 @@ def _paths() -> dict:
     return {
         "/api/workflows": {
             "get": {
+                "operationId": "list_workflows",
                 "summary": "Known workflows, most recently created first",
                 "parameters": [
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}}
@@ -70,6 +75,7 @@ def _paths() -> dict:
                 "responses": {"200": _json("WorkflowList", "The workflows."), **_errors(400)},
             },
             "post": {
+                "operationId": "submit",
                 "summary": "Submit a workflow: the bus's submit request as JSON, or a form with document files",
                 "requestBody": {
                     "required": True,
@@ -100,6 +106,7 @@ def _paths() -> dict:
         },
         "/api/workflows/{workflow_id}": {
             "get": {
+                "operationId": "get_workflow",
                 "summary": "A workflow's state, as the bus's status reply",
                 "parameters": workflow,
                 "responses": {"200": _json("WorkflowProgress", "The workflow."), **_errors(404)},
@@ -107,6 +114,7 @@ def _paths() -> dict:
         },
         "/api/workflows/{workflow_id}/cancel": {
             "post": {
+                "operationId": "cancel",
                 "summary": "Cancel a workflow",
                 "parameters": workflow,
                 "requestBody": {"required": False, "content": {"application/json": {"schema": _ref("CancelBody")}}},
@@ -118,6 +126,7 @@ def _paths() -> dict:
         },
         "/api/workflows/{workflow_id}/tasks/{task_id}/retry": {
             "post": {
+                "operationId": "retry",
                 "summary": "Run a failed task again",
                 "parameters": [
                     *workflow,
@@ -131,6 +140,7 @@ def _paths() -> dict:
         },
         "/api/workflows/{workflow_id}/events": {
             "get": {
+                "operationId": "events",
                 "summary": "Live progress as Server-Sent Events",
                 "description": "A 'status' event (WorkflowProgress) first, then every stored and new Event as "
                 "'task' or 'workflow' events whose id is its sequence in the events stream; 'Last-Event-ID' or "
@@ -151,47 +161,86 @@ def _paths() -> dict:
         },
         "/api/workflows/{workflow_id}/lineage": {
             "get": {
-                "summary": "Each requirement down to its reports, and the questions left unanswered with why",
+                "operationId": "lineage",
+                "summary": "Each requirement down to its reports (requirement → use case → template → execution → "
+                "report, from the catalog), and the questions left unanswered with why",
+                "description": "503 with code no_catalog (retryable) when no catalog process answers.",
                 "parameters": workflow,
                 "responses": {"200": _json("Lineage", "The lineage."), **_errors(404)},
             }
         },
         "/api/workflows/{workflow_id}/trace": {
             "get": {
-                "summary": "The workflow's timeline: every task's timing, instance and language-model use",
+                "operationId": "trace",
+                "summary": "The workflow's trace summary and timeline: every task's timing, instance and "
+                "language-model use",
                 "parameters": workflow,
                 "responses": {"200": _json("Trace", "The trace."), **_errors(404)},
             }
         },
+        "/api/workflows/{workflow_id}/trace.{format}": {
+            "get": {
+                "operationId": "trace_export",
+                "summary": "The trace as 'gaai trace export' writes it: a self-contained HTML timeline (html) or "
+                "Markdown tables per agent and task (md), served sandboxed",
+                "parameters": [
+                    *workflow,
+                    {"name": "format", "in": "path", "required": True, "schema": {"enum": list(TRACE_EXPORTS)}},
+                    _DOWNLOAD,
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The page or the text.",
+                        "content": {"text/html": {}, "text/markdown": {}},
+                    },
+                    **_errors(404),
+                },
+            }
+        },
         "/api/workflows/{workflow_id}/reports/{template_id}/{format}": {
             "get": {
+                "operationId": "report_file",
                 "summary": "One file of a report (html, markdown, json…), served sandboxed",
                 "parameters": [
                     *workflow,
                     {"name": "template_id", "in": "path", "required": True, "schema": {"type": "string"}},
                     {"name": "format", "in": "path", "required": True, "schema": {"type": "string"}},
-                    {"name": "download", "in": "query", "schema": {"type": "string", "enum": ["1"]}},
+                    _DOWNLOAD,
                 ],
                 "responses": {"200": {"description": "The file."}, **_errors(404)},
             }
         },
         "/api/graphs": {
             "get": {
+                "operationId": "graphs",
                 "summary": "The graphs in the store with their collections, counts and edge semantics",
                 "responses": {"200": _json("GraphList", "The graphs."), **_errors()},
             }
         },
         "/api/session": {
             "post": {
+                "operationId": "session",
                 "summary": "Trade the bearer token for a same-site cookie (for the dashboard's event streams)",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("SessionBody")}}},
                 "responses": {"200": {"description": "The cookie is set."}, **_errors(400)},
             }
         },
         "/api/openapi.json": {
-            "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1."}}}
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "responses": {"200": {"description": "OpenAPI 3.1."}},
+            }
         },
     }
+
+
+def api_routes() -> list[tuple[str, str, str]]:
+    """(method, path, operationId) of every operation the document describes: the gateway serves exactly these,
+    each by its handler of that name."""
+    return [
+        (method, path, operation["operationId"]) for path, ops in _paths().items() for method, operation in ops.items()
+    ]
 
 
 def _clean(node):

@@ -1,4 +1,5 @@
-"""The catalog's result handler (``Recorder``) and the loop that feeds it every result (``follow``)."""
+"""The catalog's result handler (``Recorder``), its lineage requests (``lineage_reply``) and the loop that feeds it
+every result and serves those requests (``follow``)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ from functools import partial
 import structlog
 
 from gaai.agents.catalog.database import Catalog, CatalogEntry, catalog_path
+from gaai.bus import subjects
+from gaai.bus.codec import decode_request, lineage_decoder
 from gaai.bus.connection import Bus
-from gaai.bus.contract import ResultEnvelope, WorkflowProgress
+from gaai.bus.contract import LineageReply, LineageRequest, LineageStep, ResultEnvelope, WorkflowProgress
 from gaai.bus.errors import RequestError
 from gaai.bus.follower import follow_results
 from gaai.bus.requests import workflow_status
+from gaai.bus.service import add_endpoint
 from gaai.bus.settings import Settings
 from gaai.store import default_home
 from gaai.telemetry.tracing import span
@@ -103,13 +107,34 @@ class Recorder:
         return progress.created_at, progress.graph_name
 
 
+def lineage_reply(catalog: Catalog, request: LineageRequest) -> LineageReply:
+    """A workflow's chains and coverage as the catalog has recorded them so far."""
+    workflow_id = request.workflow_id
+    if not catalog.has_workflow(workflow_id):
+        raise RequestError("unknown_workflow", f"the catalog has recorded no result of workflow {workflow_id!r}")
+    chains = [
+        [LineageStep(entity_id=entity, kind=entity.partition(":")[0], title=title) for entity, title in chain]
+        for chain in catalog.lineage(workflow_id)
+    ]
+    return LineageReply(workflow_id=workflow_id, chains=chains, coverage=catalog.coverage(workflow_id))
+
+
 async def follow(settings: Settings, stop: asyncio.Event) -> None:
-    """Record every result until ``stop`` is set."""
+    """Record every result and answer lineage requests until ``stop`` is set."""
     home = settings.home or default_home()
     bus = await Bus.connect(settings, name="gaai-catalog")
     try:
-        status = partial(workflow_status, bus, timeout=settings.request_timeout_s)
-        recorder = Recorder(Catalog(catalog_path(home)), status)
-        await follow_results(bus, settings, recorder, stop)
+        catalog = Catalog(catalog_path(home))
+
+        async def serve_lineage(data: bytes) -> LineageReply:
+            request = decode_request(lineage_decoder, data)
+            return await asyncio.to_thread(lineage_reply, catalog, request)  # SQLite reads, off the event loop
+
+        endpoint = await add_endpoint(bus, subjects.CATALOG_LINEAGE, subjects.CATALOG_QUEUE, serve_lineage)
+        try:
+            status = partial(workflow_status, bus, timeout=settings.request_timeout_s)
+            await follow_results(bus, settings, Recorder(catalog, status), stop)
+        finally:
+            await endpoint.close()
     finally:
         await bus.close()

@@ -61,6 +61,7 @@ RETRYABLE = {
     "nats_server_failed": False,
     "nats_unavailable": True,
     "no_bus": False,
+    "no_catalog": True,
     "no_nats_server": False,
     "no_nats_url": False,
     "no_orchestrator": True,

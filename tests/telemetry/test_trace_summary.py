@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import msgspec
+import pytest
+
 from gaai.bus.contract import Instance, LlmCall, TaskState, WorkflowProgress
-from graph_analytics_ai.trace import format_summary, summarize, trace_html, trace_markdown
+from gaai.bus.errors import GaaiError
+from gaai.bus.trace import export_trace, format_summary, summarize, trace_html, trace_markdown
 
 INSTANCE = Instance(agent="execution", host="h", pid=1, instance_id="i")
 
@@ -61,3 +65,24 @@ def test_trace_exports_count_llm_calls_in_english():
     markdown, page = trace_markdown(progress()), trace_html(progress())
     assert "1 LLM call ·" in markdown and "1 LLM calls" not in markdown
     assert "4 steps" in page and "1 LLM call ·" in page and "1 LLM calls" not in page
+
+
+def test_the_json_export_holds_the_summary_and_the_workflow_as_recorded(tmp_path):
+    written = export_trace(progress(), tmp_path, ["json"])
+    assert written == [tmp_path / "trace-wf.json"]
+    exported = msgspec.json.decode(written[0].read_bytes())
+    assert exported["summary"]["steps_completed"] == 4
+    assert exported["summary"]["agents"][0] == {
+        "agent": "execution",
+        "calls": 3,
+        "time_ms": 6000.0,
+        "busy_ms": 4500.0,
+        "llm_calls": 0,
+        "tokens": 0,
+        "cost_usd": 0.0,
+        "errors": 0,
+    }
+    assert msgspec.convert(exported["workflow"], WorkflowProgress) == progress()
+    with pytest.raises(GaaiError) as caught:
+        export_trace(progress(), tmp_path, ["pdf"])
+    assert caught.value.code == "bad_format" and "formats: json, html, markdown" in caught.value.message

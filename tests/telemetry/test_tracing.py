@@ -9,12 +9,12 @@ import pytest
 
 from gaai.bus.contract import AGENT_NAMES, SubmitRequest
 from gaai.bus.settings import Settings
+from gaai.bus.trace import summarize
 from gaai.store import EmbeddedStore
 from gaai.store.sample import ensure_sample_graph
 from gaai.telemetry.testing import OtlpReceiver
 from graph_analytics_ai.client import connected_client
 from graph_analytics_ai.stack import LocalStack
-from graph_analytics_ai.trace import summarize
 
 PRODUCER, CONSUMER = 4, 5  # OTLP SpanKind values
 

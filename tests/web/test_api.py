@@ -11,13 +11,16 @@ from pathlib import Path
 
 import aiohttp
 import jsonschema
+import msgspec
 import pytest
 
-from gaai.bus.contract import ERROR_CODES
+from gaai.agents.catalog import Catalog, catalog_path
+from gaai.bus.contract import ERROR_CODES, WorkflowProgress
+from gaai.bus.trace import summarize, trace_html, trace_markdown
 from gaai.store import EmbeddedStore
 from gaai.web.openapi import render
 
-from .conftest import DEMO_REQUIREMENTS, Gateway, http
+from .conftest import DEMO_REQUIREMENTS, Gateway, http, start_gateway
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -64,7 +67,7 @@ def test_report_files_are_served_as_stored_under_a_sandboxing_policy(gateway: Ga
     assert (status, error["error"]["code"]) == (404, "unknown_report")
 
 
-def test_lineage_leads_each_answered_requirement_to_its_reports(gateway: Gateway, finished: dict):
+def test_lineage_leads_each_answered_requirement_through_its_use_cases_to_its_reports(gateway: Gateway, finished: dict):
     status, lineage = gateway.get(f"/api/workflows/{finished['workflow_id']}/lineage")
     assert status == 200
     jsonschema.validate(lineage, _component("Lineage"))
@@ -73,10 +76,31 @@ def test_lineage_leads_each_answered_requirement_to_its_reports(gateway: Gateway
     assert answered, lineage
     assert [r["requirement_id"] for r in lineage["requirements"]] == [c["requirement_id"] for c in finished["coverage"]]
     for requirement in answered:
-        for link in requirement["links"]:
+        coverage = next(c for c in finished["coverage"] if c["requirement_id"] == requirement["requirement_id"])
+        reported = [link for link in requirement["links"] if link["report_title"]]
+        assert {link["template_id"] for link in reported} == set(coverage["template_ids"])
+        for link in reported:
+            assert link["use_case_id"] and link["use_case_title"]
             assert link["execution_status"] == "completed"
             assert link["execution_task_id"] == f"{finished['workflow_id']}.execution.{link['template_id']}"
             assert link["report_title"] == titles[link["template_id"]]
+    # The chains are the catalog's: the same requirement → use case → template steps as its SQLite file holds.
+    chains = Catalog(catalog_path(gateway.home)).lineage(finished["workflow_id"])
+    recorded = sorted(
+        (
+            chain[0][0].partition(":")[2],
+            chain[1][0].partition(":")[2],
+            chain[2][0].partition(":")[2] if len(chain) > 2 else "",
+        )
+        for chain in chains
+        if len(chain) > 1
+    )
+    shown = sorted(
+        (r["requirement_id"], link["use_case_id"], link["template_id"])
+        for r in lineage["requirements"]
+        for link in r["links"]
+    )
+    assert shown == recorded
     for requirement in lineage["requirements"]:
         if requirement["status"] != "answered":
             assert requirement["reason"], f"{requirement['requirement_id']} left unanswered without a reason"
@@ -97,6 +121,40 @@ def test_trace_has_every_task_with_its_timing(gateway: Gateway, finished: dict):
         assert row["duration_ms"] == pytest.approx(1000 * (task["ended_at"] - task["started_at"]), abs=0.01)
         assert row["start_ms"] == pytest.approx(1000 * (task["started_at"] - finished["created_at"]), abs=0.01)
         assert row["instance"] == task["instance"]
+    progress = msgspec.convert(finished, WorkflowProgress)
+    assert trace["summary"] == msgspec.to_builtins(summarize(progress))
+    assert trace["summary"]["steps_completed"] == sum(1 for t in finished["tasks"] if t["status"] == "completed")
+
+
+def test_without_a_catalog_the_lineage_says_so_and_may_be_retried(tmp_path: Path):
+    """An orchestrator and the gateway, no agent: the workflow is known, its lineage is not, and the answer says why."""
+    alone = start_gateway(tmp_path, agents=())
+    try:
+        status, reply = alone.post("/api/workflows", {"graph_name": "ecommerce", "documents": [{"content": "x y z"}]})
+        assert status == 202, reply
+        status, error = alone.get(f"/api/workflows/{reply['workflow_id']}/lineage")
+    finally:
+        alone.stack.stop()
+    assert status == 503
+    assert error["error"] == {
+        "code": "no_catalog",
+        "message": "no catalog is serving gaai.catalog.lineage; start one with 'gaai up' or 'gaai agent catalog'",
+        "retryable": True,
+    }
+
+
+@pytest.mark.parametrize(("suffix", "media_type"), [("html", "text/html"), ("md", "text/markdown")])
+def test_trace_exports_are_the_clis_files_served_sandboxed(gateway: Gateway, finished: dict, suffix, media_type):
+    url = f"{gateway.url}/api/workflows/{finished['workflow_id']}/trace.{suffix}"
+    progress = msgspec.convert(finished, WorkflowProgress)
+    with urllib.request.urlopen(url) as response:
+        body, headers = response.read().decode(), response.headers
+    assert body == (trace_html(progress) if suffix == "html" else trace_markdown(progress))
+    assert headers["Content-Type"].startswith(media_type)
+    assert headers["Content-Security-Policy"].startswith("sandbox;")
+    assert headers["Content-Disposition"] == f'inline; filename="trace-{finished["workflow_id"]}.{suffix}"'
+    with urllib.request.urlopen(url + "?download=1") as response:
+        assert response.headers["Content-Disposition"].startswith("attachment;")
 
 
 def test_graphs_list_the_store_with_counts_and_semantics(gateway: Gateway):
@@ -203,6 +261,8 @@ def test_cancel_stops_a_running_workflow(gateway: Gateway):
         ("GET", "/api/workflows/wf-none", None, {}, 404, "unknown_workflow"),
         ("GET", "/api/workflows/bad%20id", None, {}, 404, "unknown_workflow"),
         ("GET", "/api/workflows/wf-none/lineage", None, {}, 404, "unknown_workflow"),
+        ("GET", "/api/workflows/wf-none/trace.html", None, {}, 404, "unknown_workflow"),
+        ("GET", "/api/workflows/wf-none/trace.pdf", None, {}, 404, "unknown_route"),
         ("GET", "/api/workflows/wf-none/events", None, {}, 404, "unknown_workflow"),
         ("GET", "/api/workflows?limit=0", None, {}, 400, "bad_request"),
         ("GET", "/api/nothing", None, {}, 404, "unknown_route"),
@@ -345,3 +405,10 @@ def test_the_javascript_client_example_follows_a_workflow_to_its_reports(gateway
     assert all(f"{r['title']} | # " in line for r, line in zip(progress["reports"], reports, strict=True))
     lineage = [line for line in lines if line.startswith("lineage ")]
     assert len(lineage) == len(progress["coverage"])
+    chains = gateway.get(f"/api/workflows/{workflow_id}/lineage")[1]["requirements"]
+    for requirement, line in zip(chains, lineage, strict=True):
+        assert line.startswith(f"lineage {requirement['requirement_id']} ({requirement['status']}): ")
+        assert all(f"{link['use_case_id']} -> {link['template_id']}" in line for link in requirement["links"])
+    summary = gateway.get(f"/api/workflows/{workflow_id}/trace")[1]["summary"]
+    steps, calls, errors = summary["steps_completed"], summary["llm_calls"], summary["errors"]
+    assert f"trace {steps} steps, {calls} LLM calls, {errors} errors" in lines

@@ -5,8 +5,8 @@ from __future__ import annotations
 import msgspec
 
 from gaai.bus.contract import ERROR_CODES
-from gaai.web.app import HTTP_STATUS, http_status
-from gaai.web.openapi import OPENAPI_FILE, openapi_document, render
+from gaai.web.app import HTTP_STATUS, create_app, http_status
+from gaai.web.openapi import OPENAPI_FILE, api_routes, openapi_document, render
 
 
 def test_committed_openapi_document_matches_the_code():
@@ -34,3 +34,14 @@ def test_http_statuses_are_given_for_known_codes_only():
     assert set(HTTP_STATUS) <= set(ERROR_CODES)
     assert http_status("unknown_workflow") == 404 and http_status("bad_request") == 400
     assert http_status("no_orchestrator") == 503 and http_status("unauthorized") == 401
+
+
+def test_the_gateway_serves_exactly_the_documented_operations_each_by_its_handler():
+    app = create_app(bus=None, store=None)  # type: ignore[arg-type]  # the routes only: nothing is asked
+    served = {
+        (route.method.lower(), route.resource.canonical, route.handler.__name__)
+        for route in app.router.routes()
+        if route.resource is not None and route.resource.canonical.startswith("/api/") and route.method != "HEAD"
+    }
+    assert served == set(api_routes())
+    assert ("get", "/api/workflows/{workflow_id}/trace.{format}", "trace_export") in served

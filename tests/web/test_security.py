@@ -91,7 +91,8 @@ def test_api_requests_need_the_token_and_the_session_cookie_stands_for_it(guarde
 
 
 def test_the_gateway_works_as_its_own_least_privilege_nats_user(tmp_path: Path, monkeypatch):
-    """With the generated permissions, the web user submits (with an uploaded file), lists, reads and follows."""
+    """With the generated permissions, the web user submits (with an uploaded file), lists, reads, follows, cancels
+    and asks the catalog (its own user too) for the lineage of the finished workflow."""
     users = ("orchestrator", "client", "web", *AGENT_NAMES)
     passwords = {user: secrets.token_hex(12) for user in users}
     for user, password in passwords.items():
@@ -103,8 +104,10 @@ def test_the_gateway_works_as_its_own_least_privilege_nats_user(tmp_path: Path, 
     home = tmp_path / "home"
     ensure_sample_graph(EmbeddedStore(home), "ecommerce")
     port = free_port()
-    credentials = {user: {"NATS_USER": user, "NATS_PASSWORD": passwords[user]} for user in ("orchestrator", "web")}
-    stack = LocalStack(home=home, nats_url=server.url, agents=(), web_port=port, process_env=credentials)
+    credentials = {
+        user: {"NATS_USER": user, "NATS_PASSWORD": passwords[user]} for user in ("orchestrator", "web", "catalog")
+    }
+    stack = LocalStack(home=home, nats_url=server.url, agents=("catalog",), web_port=port, process_env=credentials)
     stack.start()
     try:
         url = f"http://127.0.0.1:{port}"
@@ -134,7 +137,16 @@ def test_the_gateway_works_as_its_own_least_privilege_nats_user(tmp_path: Path, 
         with urllib.request.urlopen(url + f"/api/workflows/{reply['workflow_id']}/events", timeout=10) as stream:
             lines = [stream.readline().decode().strip() for _ in range(6)]
         assert "event: status" in lines and "event: workflow" in lines, lines
-        assert "Permissions Violation" not in (home / "logs" / "web.log").read_text()
+        status, cancelled = http("POST", url + f"/api/workflows/{reply['workflow_id']}/cancel")
+        assert status == 200 and cancelled["status"] == "cancelled", cancelled
+        while True:  # the catalog process may still be starting
+            status, lineage = http("GET", url + f"/api/workflows/{reply['workflow_id']}/lineage")
+            if status != 503 or lineage["error"]["code"] != "no_catalog" or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert status == 200 and lineage["status"] == "cancelled", lineage
+        for log in ("web.log", "catalog.log"):
+            assert "Permissions Violation" not in (home / "logs" / log).read_text()
     finally:
         stack.stop()
         server.stop()

@@ -272,33 +272,54 @@ function drawReports(container, progress) {
   container.append(list, frame);
 }
 
-async function drawLineage(container, workflowId) {
-  const lineage = await api(`/api/workflows/${encodeURIComponent(workflowId)}/lineage`);
-  container.replaceChildren(el("h2", {}, "Lineage: requirement → template → execution → report"));
+function coverageReason(r) {
+  return r.executions_needed ? `${r.reason} (max executions ${r.executions_needed} would cover it)` : r.reason;
+}
+
+async function drawLineage(container, progress) {
+  const workflowId = progress.workflow_id;
+  container.replaceChildren(el("h2", {}, "Lineage: requirement → use case → template → execution → report"));
+  let lineage;
+  try {
+    lineage = await api(`/api/workflows/${encodeURIComponent(workflowId)}/lineage`);
+  } catch (error) {
+    // Without the catalog the chains are unknown; what became of each requirement is still in the workflow's state.
+    container.append(el("p", { class: "error", id: "lineage-error", role: "alert" },
+      `The lineage is not available (${error.code}): ${error.message}`));
+    if (progress.coverage.length) {
+      container.append(el("table", { id: "coverage" },
+        el("thead", {}, el("tr", {}, ["requirement", "status", "templates, or why none"].map((h) => el("th", {}, h)))),
+        el("tbody", {}, progress.coverage.map((r) => el("tr", { "data-requirement-id": r.requirement_id },
+          el("td", {}, el("b", {}, r.requirement_id), " ", r.text), el("td", {}, badge(r.status)),
+          el("td", {}, r.template_ids.length ? r.template_ids.join(", ") : coverageReason(r) || "—"))))));
+    }
+    return;
+  }
   if (!lineage.requirements.length) {
     container.append(el("p", { class: "muted" }, "No requirement was accounted for (yet)."));
   }
   const rows = lineage.requirements.flatMap((r) => {
     const head = [el("td", {}, el("b", {}, r.requirement_id), " ", r.text), el("td", {}, badge(r.status))];
     if (!r.links.length) {
-      const why = r.executions_needed ? `${r.reason} (max executions ${r.executions_needed} would cover it)` : r.reason;
-      return [el("tr", { class: "requirement unanswered", "data-requirement-id": r.requirement_id }, head, el("td", { colspan: 3 }, why || "—"))];
+      return [el("tr", { class: "requirement unanswered", "data-requirement-id": r.requirement_id }, head,
+        el("td", { colspan: 4 }, coverageReason(r) || "—"))];
     }
     return r.links.map((link, i) =>
       el(
         "tr",
         { class: "requirement", "data-requirement-id": r.requirement_id },
         i === 0 ? head : [el("td", {}), el("td", {})],
-        el("td", {}, link.template_id),
+        el("td", { class: "use-case" }, link.use_case_id ? `${link.use_case_id} ${link.use_case_title}` : "—"),
+        el("td", { class: "template" }, link.template_id || el("span", { class: "muted" }, "no template")),
         el("td", {}, link.execution_label || "—", " ", link.execution_status ? badge(link.execution_status) : ""),
         el("td", {}, link.report_title
           ? el("a", { href: "#", class: "lineage-report", "data-template-id": link.template_id }, link.report_title)
-          : el("span", { class: "muted" }, "no report yet")),
+          : el("span", { class: "muted" }, link.template_id ? "no report yet" : "—")),
       ));
   });
   container.append(
     el("table", { id: "lineage" },
-      el("thead", {}, el("tr", {}, ["requirement", "status", "template", "execution", "report"].map((h) => el("th", {}, h)))),
+      el("thead", {}, el("tr", {}, ["requirement", "status", "use case", "template", "execution", "report"].map((h) => el("th", {}, h)))),
       el("tbody", {}, rows)),
   );
   container.querySelectorAll("a.lineage-report").forEach((link) =>
@@ -318,11 +339,20 @@ async function drawLineage(container, workflowId) {
 }
 
 async function drawTrace(container, workflowId) {
-  const trace = await api(`/api/workflows/${encodeURIComponent(workflowId)}/trace`);
+  const base = `/api/workflows/${encodeURIComponent(workflowId)}/trace`;
+  const trace = await api(base);
+  const summary = trace.summary;
   const span = Math.max(trace.total_time_ms, ...trace.tasks.map((t) => (t.start_ms ?? 0) + (t.duration_ms ?? 0)), 1);
+  const count = (n, word) => `${n.toLocaleString()} ${n === 1 ? word : `${word}s`}`;
   container.replaceChildren(
     el("h2", {}, "Trace timeline"),
-    el("p", { class: "muted" }, `trace id ${trace.trace_id || "—"} · ${(trace.total_time_ms / 1000).toFixed(3)} s wall clock`),
+    el("p", { class: "muted", id: "trace-summary" },
+      `trace id ${trace.trace_id || "—"} · ${(trace.total_time_ms / 1000).toFixed(3)} s wall clock · `,
+      `${count(summary.steps_completed, "step")} · ${count(summary.llm_calls, "LLM call")} · `,
+      `${summary.total_tokens.toLocaleString()} tokens${summary.tokens_estimated ? " (estimated)" : ""} · `,
+      `$${summary.cost_usd.toFixed(4)} · ${count(summary.errors, "error")} · export: `,
+      el("a", { id: "trace-html", href: `${base}.html`, target: "_blank", rel: "noopener" }, "HTML"), " ",
+      el("a", { id: "trace-md", href: `${base}.md?download=1` }, "Markdown")),
   );
   const rows = trace.tasks.map((t) => {
     const lane = el("div", { class: "lane" });
@@ -368,7 +398,7 @@ async function showWorkflow(workflowId) {
   };
   const finish = async () => {
     await refresh();
-    await Promise.all([drawLineage(lineage, workflowId), drawTrace(trace, workflowId)]);
+    await Promise.all([drawLineage(lineage, progress), drawTrace(trace, workflowId)]);
   };
 
   const source = new EventSource(`/api/workflows/${encodeURIComponent(workflowId)}/events`);

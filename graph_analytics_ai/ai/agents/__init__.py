@@ -33,6 +33,7 @@ import msgspec
 from gaai.agents.lib.llm import LLM_PROVIDERS
 from gaai.bus.contract import WorkflowProgress
 from gaai.bus.errors import GaaiError
+from gaai.bus.trace import TraceSummary, export_trace, format_summary, summarize
 from gaai.store import default_home
 from graph_analytics_ai.client import ReportFiles
 from graph_analytics_ai.progress import ProgressPrinter
@@ -44,7 +45,6 @@ from graph_analytics_ai.session import (
     run_workflow,
     write_outputs,
 )
-from graph_analytics_ai.trace import TraceSummary, export_trace, format_summary, summarize
 
 __all__ = ["AgenticWorkflowRunner", "Report", "WorkflowState", "run_agentic_workflow_async"]
 

@@ -4,6 +4,9 @@ Computed from what the tasks recorded: every task's timing, agent instance and L
 envelope and are kept in the workflow state, so these figures are the run's own, whatever process did the work. Tasks
 of one agent may run at the same time, so an agent's task time (the sum over its tasks) can exceed the run's
 wall-clock time; its busy time (the union of its tasks' intervals) cannot, and both are shown.
+
+Computed from a ``WorkflowProgress`` alone, so it sits in ``bus`` beside that message: the app's CLI and Python
+API and the web gateway (which may not import the app) all use it, and ``telemetry`` below may import no message.
 """
 
 from __future__ import annotations
@@ -11,20 +14,19 @@ from __future__ import annotations
 import html
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import msgspec
 
 from gaai.bus.contract import WorkflowProgress
 from gaai.bus.errors import GaaiError
-from graph_analytics_ai.progress import plural
 
 FORMATS = ("json", "html", "markdown")
 
 
-@dataclass(frozen=True)
-class AgentTotals:
+class AgentTotals(msgspec.Struct, frozen=True):
+    """One agent's share of the run: its tasks' summed time (``time_ms``), the wall-clock time any ran (``busy_ms``)."""
+
     agent: str
     calls: int = 0
     time_ms: float = 0.0
@@ -35,8 +37,9 @@ class AgentTotals:
     errors: int = 0
 
 
-@dataclass(frozen=True)
-class TraceSummary:
+class TraceSummary(msgspec.Struct, frozen=True):
+    """The run's totals: wall-clock time, steps, LLM calls, tokens and cost, messages, errors, and per agent."""
+
     trace_id: str
     workflow_id: str
     status: str
@@ -52,7 +55,7 @@ class TraceSummary:
     unpriced_calls: int
     messages: int
     errors: int
-    agents: list[AgentTotals] = field(default_factory=list)
+    agents: list[AgentTotals] = []
 
     @property
     def slowest(self) -> list[AgentTotals]:
@@ -137,6 +140,11 @@ def _union_ms(spans: list[tuple[float, float]]) -> float:
     return total * 1000
 
 
+def plural(count: int, word: str, plural_form: str | None = None) -> str:
+    """``1 report``, ``5 reports``, ``2 deliveries`` (pass the plural when it is not word + s)."""
+    return f"{count:,} {word if count == 1 else plural_form or word + 's'}"
+
+
 def format_summary(summary: TraceSummary) -> str:
     rule = "=" * 70
     tokens_note = " (estimated)" if summary.tokens_estimated else ""
@@ -189,7 +197,7 @@ def export_trace(progress: WorkflowProgress, output_dir: Path, formats: Sequence
     stem = output_dir / f"trace-{progress.workflow_id}"
     if "json" in formats:
         path = stem.with_suffix(".json")
-        body = {"summary": asdict(summarize(progress)), "workflow": progress}
+        body = {"summary": summarize(progress), "workflow": progress}
         path.write_bytes(msgspec.json.format(msgspec.json.encode(body)))
         written.append(path)
     if "markdown" in formats:
@@ -229,8 +237,7 @@ def trace_markdown(progress: WorkflowProgress) -> str:
 
 def trace_html(progress: WorkflowProgress) -> str:
     """A self-contained waterfall: one bar per task from its start to its end."""
-    timed = [t for t in progress.tasks if t.started_at and t.ended_at]
-    end = max([t.ended_at for t in timed] + [progress.updated_at])
+    end = max([t.ended_at for t in progress.tasks if t.started_at and t.ended_at] + [progress.updated_at])
     span = max(end - progress.created_at, 1e-6)
     rows = []
     for task in progress.tasks:
