@@ -16,6 +16,7 @@ from pathlib import Path
 
 from gaai.bench.bench_bus import bench_hop, bench_workflows
 from gaai.bench.bench_graph import bench_graph
+from gaai.bench.bench_orchestration_peers import bench_orchestration_peers
 from gaai.bench.bench_peers import bench_peers
 from gaai.bench.bench_schedules import bench_replicas, bench_schedules
 from gaai.bus.server import nats_server_binary
@@ -39,6 +40,9 @@ GOALS: dict[str, tuple[str, Callable[[float, dict], bool]] | None] = {
     "vs_networkx": (">= 20", lambda v, r: v >= 20),
     "bytes_per_edge": ("<= 60", lambda v, r: v <= 60),
     "engine_vs_best_peer_worst": ("<= 1.0 (at the largest size)", lambda v, r: v <= 1.0),
+    "hop_vs_best_peer": ("<= 1.0 (ours / fastest peer)", lambda v, r: v <= 1.0),
+    "workflow_overhead_vs_best_peer": ("<= 1.0 (ours / fastest peer)", lambda v, r: v <= 1.0),
+    "workflows_per_s_vs_best_peer": (">= 1.0 (ours / best peer)", lambda v, r: v >= 1.0),
 }
 
 
@@ -254,6 +258,8 @@ def _report(result: dict) -> str:
     )
     if "peers" in sections:
         out.append(_peers_report(sections["peers"]))
+    if "orchestration_peers" in sections:
+        out.append(_orchestration_peers_report(sections["orchestration_peers"]))
     return "\n".join(out)
 
 
@@ -288,6 +294,37 @@ def _peers_report(peers: dict) -> str:
     return "\n".join(out)
 
 
+def _orchestration_peers_report(peers: dict) -> str:
+    out = ["\nOrchestration peers: the same no-op DAG (15 tasks), hop and throughput, each peer in its own child"]
+    rows = [peers["ours"], *peers["rows"]]
+    out.append(
+        _table(
+            ["peer", "version", "hop p50 ms", "hop p99 ms", "workflow p50 ms", "workflows/s", "durability"],
+            [
+                [
+                    r["peer"],
+                    r.get("version"),
+                    r.get("hop_p50_ms"),
+                    r.get("hop_p99_ms"),
+                    r.get("workflow_overhead_ms"),
+                    r.get("workflows_per_s"),
+                    r.get("skipped") or r.get("error") or r["durability"],
+                ]
+                for r in rows
+            ],
+        )
+    )
+    best = peers["best_peer"]
+    if best:
+        out.append(
+            f"ours ÷ best peer: hop {peers['hop_vs_best_peer']:.2f} ({best['hop']}), workflow overhead "
+            f"{peers['workflow_overhead_vs_best_peer']:.2f} ({best['workflow_overhead']}), workflows/s "
+            f"{peers['workflows_per_s_vs_best_peer']:.2f} ({best['workflows_per_s']})"
+        )
+    out += [f"{r['peer']} was given: {r['given']}" for r in peers["rows"] if "given" in r]
+    return "\n".join(out)
+
+
 async def _bus_sections(quick: bool) -> dict:
     _say("hop overhead…")
     hop = await bench_hop(quick)
@@ -308,7 +345,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, for CI's smoke run")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as one JSON object")
     parser.add_argument(
-        "--peers", action="store_true", help="with --quick, also run the engine peers (the full run always does)"
+        "--peers",
+        action="store_true",
+        help="with --quick, also run the engine and orchestration peers (the full run always does)",
     )
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -318,8 +357,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.peers or not args.quick:
         _say("engine peers…")
         sections["peers"] = bench_peers(args.quick, log=_say)
+        _say("orchestration peers…")
+        sections["orchestration_peers"] = bench_orchestration_peers(
+            args.quick, sections["hop"], sections["workflows"], log=_say
+        )
     result: dict = {"quick": args.quick, "machine": _machine(), **dict.fromkeys(GOALS)}
-    for source in ("hop", "workflows", "schedules", "replicas", "graph", "peers"):
+    for source in ("hop", "workflows", "schedules", "replicas", "graph", "peers", "orchestration_peers"):
         result.update({key: value for key, value in sections.get(source, {}).items() if key in GOALS})
     five = next(r for r in sections["schedules"]["rows"] if r["templates"] == 5)
     result["met"] = {
