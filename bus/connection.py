@@ -55,7 +55,15 @@ DOCUMENTS_MAX_AGE_S = 7 * 24 * 3600.0
 DLQ_MAX_AGE_S = 14 * 24 * 3600.0
 STORE_RETRY_WINDOW_S = 60.0
 """How long ``publish_until_stored`` keeps trying: half the dedupe window, so every copy lands inside it."""
-STORE_ATTEMPT_TIMEOUT_S = 2.0
+PUBLISH_WINDOW_S = 10.0
+"""How long ``publish`` keeps trying; its callers try again on top of it."""
+STORE_ATTEMPT_TIMEOUT_S = 1.0
+"""How long one attempt waits for the stream's ack: a stream whose leader died answers nothing until its peers elect
+another (4-9 s), and an attempt sent before the election would hold the publish back that long after it."""
+STORE_PAUSE_MAX_S = 0.25
+OBJECT_ATTEMPT_TIMEOUT_S = 2.0
+"""How long one request of an object put or get (a chunk, the metadata) waits for its answer, for the reason above;
+``put_object`` tries the whole put again while the bucket has no leader."""
 
 STREAMS = (
     StreamConfig(
@@ -161,7 +169,9 @@ class Bus:
             raise BusError("nats_unavailable", f"cannot connect to NATS at {settings.nats_url}: {reason}") from None
         js = nc.jetstream()
         try:
-            workflows, cancellations, documents, reports = await _ensure_topology(js, settings.replicas)
+            workflows, cancellations, documents, reports = await _ensure_topology(
+                js, settings.replicas, nc.jetstream(timeout=OBJECT_ATTEMPT_TIMEOUT_S)
+            )
         except (TimeoutError, nats.js.errors.Error, nats.errors.Error) as exc:
             await nc.close()
             raise BusError(
@@ -251,9 +261,14 @@ class Bus:
             log.warning("progress event lost", error=str(exc) or type(exc).__name__)
 
     async def publish(self, subject: str, payload: bytes, headers: dict[str, str]) -> None:
-        """A JetStream publish that waits for the server's ack (so the message is stored)."""
+        """A JetStream publish that waits for the server's ack (so the message is stored), tried again with the same
+        ``Nats-Msg-Id`` for up to ``PUBLISH_WINDOW_S`` while the stream has no leader (``publish_until_stored``).
+        One without a message id is sent once: a copy of it would be stored twice."""
+        if subjects.HEADER_MSG_ID in headers:
+            await self.publish_until_stored(subject, payload, headers, within_s=PUBLISH_WINDOW_S)
+            return
         try:
-            await self.js.publish(subject, payload, headers=headers, timeout=10)
+            await self.js.publish(subject, payload, headers=headers, timeout=PUBLISH_WINDOW_S)
         except (TimeoutError, nats.errors.Error, nats.js.errors.Error) as exc:
             raise BusError("publish_failed", f"could not publish to {subject}: {exc or type(exc).__name__}") from None
 
@@ -291,7 +306,7 @@ class Bus:
                 ) from None
             log.info("no stream leader stored it yet; publishing again", subject=subject, error=problem)
             await asyncio.sleep(pause)
-            pause = min(pause * 2, 1.0)
+            pause = min(pause * 2, STORE_PAUSE_MAX_S)
 
     async def get_entry(self, bucket: str, key: str) -> tuple[bytes, int] | None:
         """The value and revision of ``key`` in KV ``bucket``; None when it has no value."""
@@ -340,10 +355,23 @@ class Bus:
             raise _unavailable(f"cannot list the keys of {bucket}", exc) from None
 
     async def put_object(self, bucket: str, name: str, data: bytes) -> None:
-        try:
-            await self._objects(bucket).put(name, data)
-        except _NATS_ERRORS as exc:
-            raise _unavailable(f"cannot store {name} in {bucket}", exc) from None
+        """Store ``data`` as object ``name``, the whole put tried again for up to ``PUBLISH_WINDOW_S`` while the
+        bucket's stream has no leader (the last put stored wins, so a put stored twice leaves one object)."""
+        deadline = asyncio.get_running_loop().time() + PUBLISH_WINDOW_S
+        pause = 0.05
+        while True:
+            try:
+                await self._objects(bucket).put(name, data)
+                return
+            except _LEADERLESS as exc:
+                problem = exc
+            except _NATS_ERRORS as exc:
+                raise _unavailable(f"cannot store {name} in {bucket}", exc) from None
+            if asyncio.get_running_loop().time() + pause > deadline:
+                raise _unavailable(f"cannot store {name} in {bucket} within {PUBLISH_WINDOW_S:g} s", problem) from None
+            log.info("no stream leader stored it yet; storing again", bucket=bucket, name=name, error=str(problem))
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, STORE_PAUSE_MAX_S)
 
     async def get_object(self, bucket: str, name: str) -> bytes | None:
         """The content of object ``name``; None when the bucket has no such object."""
@@ -687,10 +715,10 @@ async def _created(js: JetStreamContext, stream: str) -> StreamInfo:
 
 
 async def _ensure_topology(
-    js: JetStreamContext, replicas: int | None
+    js: JetStreamContext, replicas: int | None, objects_js: JetStreamContext
 ) -> tuple[KeyValue, KeyValue, ObjectStore, ObjectStore]:
     """Every stream and bucket, at ``replicas`` (None: new ones at 1, existing ones as they are); the KV buckets
-    and object stores.
+    and the object stores (bound to ``objects_js``, whose timeout is one attempt's).
 
     Each step is idempotent, so the whole is tried again when JetStream is too slow to answer: several
     processes starting at once on a new cluster keep its meta leader busy for a few seconds.
@@ -703,8 +731,8 @@ async def _ensure_topology(
             return (
                 await _ensure_kv(js, subjects.WORKFLOWS_BUCKET, replicas),
                 await _ensure_kv(js, subjects.CANCELLATIONS_BUCKET, replicas),
-                await _ensure_object_store(js, subjects.DOCUMENTS_BUCKET, DOCUMENTS_MAX_AGE_S, replicas),
-                await _ensure_object_store(js, subjects.REPORTS_BUCKET, None, replicas),
+                await _ensure_object_store(js, subjects.DOCUMENTS_BUCKET, DOCUMENTS_MAX_AGE_S, replicas, objects_js),
+                await _ensure_object_store(js, subjects.REPORTS_BUCKET, None, replicas, objects_js),
             )
         except (TimeoutError, nats.errors.TimeoutError) as exc:
             if asyncio.get_running_loop().time() > deadline:
@@ -746,10 +774,10 @@ async def _ensure_kv(js: JetStreamContext, bucket: str, replicas: int | None) ->
 
 
 async def _ensure_object_store(
-    js: JetStreamContext, bucket: str, max_age: float | None, replicas: int | None
+    js: JetStreamContext, bucket: str, max_age: float | None, replicas: int | None, objects_js: JetStreamContext
 ) -> ObjectStore:
     config = ObjectStoreConfig(bucket=bucket, storage=StorageType.FILE, ttl=max_age, replicas=replicas or 1)
-    found = await _create_or_wait(
+    await _create_or_wait(
         lambda: js.object_store(bucket),
         lambda: js.create_object_store(bucket, config),
         f"bucket {bucket}",
@@ -757,4 +785,4 @@ async def _ensure_object_store(
     )
     if replicas is not None:
         await _ensure_replicas(js, f"OBJ_{bucket}", replicas, f"bucket {bucket}")
-    return found
+    return await objects_js.object_store(bucket)

@@ -17,7 +17,7 @@ import pytest
 from gaai.bus.server import LocalNatsServer
 
 TESTS = Path(__file__).resolve().parent
-E2E_PATHS = ("e2e", "bench", "eval/test_suite_cli.py", "telemetry/test_jaeger.py", "deploy/test_live_compose.py", "web")
+E2E_PATHS = ("e2e", "bench", "eval/test_suite_cli.py", "telemetry/test_jaeger.py", "deploy/test_live_", "web")
 # Tests that start real processes (servers, agents, CLIs) without the nats fixtures below.
 INTEGRATION_PATHS = (
     "bus/test_health.py",

@@ -38,6 +38,7 @@ from graph_analytics_ai.stack import ENTRY_MODULES
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose.yaml"
+CLUSTER = ROOT / "compose.cluster.yaml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -521,6 +522,131 @@ def test_every_process_exports_its_traces_to_the_jaeger_service():
         f"{protocol} is not received on port {endpoint.port}"
     )
     assert endpoint.scheme == "http"
+
+
+# ---------------------------------------------------------------- the cluster profile (compose.cluster.yaml)
+
+
+def merged(base: object, override: object, key: str = "") -> object:
+    """``override`` laid over ``base`` as compose merges ``-f`` files: mappings key by key, a command or healthcheck
+    test replaced, volumes by their target, other sequences appended."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        result = dict(base)
+        for name, value in override.items():
+            result[name] = merged(base[name], value, name) if name in base else value
+        return result
+    if isinstance(base, list) and isinstance(override, list) and key not in ("command", "entrypoint", "test"):
+        if key == "volumes":
+            targets = {target for _, target in mounts({"volumes": override})}
+            return [v for v in base if mounts({"volumes": [v]})[0][1] not in targets] + override
+        return base + [item for item in override if item not in base]
+    return override
+
+
+@cache
+def cluster_compose() -> dict:
+    return merged(compose(), yaml.safe_load(CLUSTER.read_text()))
+
+
+def cluster_nodes() -> dict[str, dict]:
+    """The nats-server services of the cluster profile, by service name."""
+    return {
+        name: service
+        for name, service in cluster_compose()["services"].items()
+        if service.get("image", "").startswith("nats:")
+    }
+
+
+def dns_names(name: str, service: dict) -> set[str]:
+    """The names other containers reach a service by: its own and its aliases on the default network."""
+    aliases = ((service.get("networks") or {}).get("default") or {}).get("aliases") or []
+    return {name, *aliases}
+
+
+def cluster_config() -> str:
+    return (ROOT / "deploy" / "nats-cluster.conf").read_text()
+
+
+def test_the_cluster_file_alone_and_laid_over_compose_yaml_is_valid_against_the_compose_specification():
+    schema = json.loads(
+        (resources.files("check_jsonschema") / "builtin_schemas" / "vendor" / "compose-spec.json").read_text()
+    )
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    for what, document in (
+        ("compose.cluster.yaml", yaml.safe_load(CLUSTER.read_text())),
+        ("merged", cluster_compose()),
+    ):
+        errors = sorted(validator.iter_errors(document), key=lambda error: list(error.path))
+        assert not errors, what + ": " + "\n".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors)
+
+
+def test_the_cluster_runs_three_nodes_each_named_routed_to_and_with_a_store_of_its_own():
+    """Three nats services run deploy/nats-cluster.conf (with the nats-server.conf it includes beside it); each node's
+    GAAI_NATS_NODE is a name the others reach it by, the routes name exactly the three, each store is a volume of its
+    own, and each node has a healthcheck."""
+    nodes = cluster_nodes()
+    assert len(nodes) == 3, sorted(nodes)
+    routes = set(re.findall(r"nats-route://([\w.-]+):6222", cluster_config()))
+    declared = set(cluster_compose().get("volumes") or {})
+    names, stores = set(), set()
+    for name, service in nodes.items():
+        argv = command(service)
+        config = argv[argv.index("--config") + 1]
+        sources = {target: source for source, target in mounts(service)}
+        assert Path(sources.get(config, "")).name == "nats-cluster.conf", f"{name} does not run the cluster config"
+        beside = str(Path(config).parent / "nats-server.conf")
+        assert Path(sources.get(beside, "")).name == "nats-server.conf", f"{name}: the included file is not at {beside}"
+        node = environment(service).get("GAAI_NATS_NODE", "")
+        assert node in dns_names(name, service), f"{name}: GAAI_NATS_NODE {node!r} is not a name it is reached by"
+        names.add(node)
+        [store] = [source for source, target in mounts(service) if target == "/data"]
+        assert store in declared, f"{name}: its JetStream store {store} is not a named volume"
+        stores.add(store)
+        assert "healthcheck" in service, f"{name} has no healthcheck"
+    assert names == routes, f"the routes name {sorted(routes)}, the nodes are {sorted(names)}"
+    assert len(stores) == 3, f"nodes share a store: {stores}"
+
+
+def test_nats_server_accepts_each_node_configuration_with_the_environment_compose_gives_it():
+    for name, service in cluster_nodes().items():
+        env = environment(service)
+        dummy = {variable: f"pw-{variable.lower()}" for value in env.values() for variable, _ in references(value)}
+        server_env = {
+            "PATH": os.environ.get("PATH", ""),
+            **{key: interpolate(value, dummy) for key, value in env.items()},
+        }
+        checked = subprocess.run(
+            [nats_server_binary(), "-t", "-c", str(ROOT / "deploy" / "nats-cluster.conf")],
+            env=server_env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert checked.returncode == 0, f"{name}: {checked.stderr}{checked.stdout}"
+        passwords = {variable for variable in env if variable.startswith("GAAI_PASSWORD_")}
+        assert passwords == set(nats_users().values()), f"{name} lacks {set(nats_users().values()) - passwords}"
+    assert "sync_interval: always" in nats_config()[1]
+
+
+def test_on_the_cluster_every_process_lists_every_node_keeps_three_replicas_and_waits_for_every_node():
+    nodes = cluster_nodes()
+    names = {environment(service)["GAAI_NATS_NODE"] for service in nodes.values()}
+    read = variables_read_by_the_code()
+    ours = {name: service for name, service in cluster_compose()["services"].items() if "build" in service}
+    assert set(ours) == set(our_services())
+    for name, service in ours.items():
+        env = environment(service)
+        assert not sorted(set(env) - read), f"{name} sets {sorted(set(env) - read)}, which no code reads"
+        servers = [urlsplit(server) for server in bus_settings.nats_servers(interpolate(env["NATS_URL"], {}))]
+        assert {(url.scheme, url.hostname, url.port) for url in servers} == {("nats", node, 4222) for node in names}, (
+            f"{name}: NATS_URL {env['NATS_URL']} does not list every node"
+        )
+        assert bus_settings.parse_setting("GAAI_REPLICAS", int, env["GAAI_REPLICAS"]) == len(nodes)
+        assert bus_settings.parse_setting("GAAI_ACK_WAIT_S", float, env["GAAI_ACK_WAIT_S"]) <= 10
+        waits_for = {
+            dependency for dependency, c in service["depends_on"].items() if c["condition"] == "service_healthy"
+        }
+        assert waits_for >= set(nodes), f"{name} may start before {sorted(set(nodes) - waits_for)}"
 
 
 # ---------------------------------------------------------------- the image

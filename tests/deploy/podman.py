@@ -1,0 +1,212 @@
+"""A compose project run for real by a test: finding the engine, the compose commands, the containers and their health.
+
+Needs podman with podman-compose (``tools/containers/install-podman.sh``) or Docker with its compose plugin;
+``GAAI_COMPOSE`` picks the compose command (e.g. ``docker compose``), ``GAAI_CONTAINER_ENGINE`` the engine.
+podman without systemd does not run healthchecks by itself: ``HealthcheckDriver`` runs them every few seconds, as a
+systemd timer would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shlex
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+PODMAN_COMPOSE_CACHED = Path.home() / ".cache" / "gaai" / "containers" / "podman-compose" / "bin" / "podman-compose"
+
+
+def find_compose() -> tuple[str, list[str]] | str:
+    """(engine, compose command), or why there is none."""
+    if os.environ.get("GAAI_COMPOSE"):
+        command = shlex.split(os.environ["GAAI_COMPOSE"])
+        engine = os.environ.get("GAAI_CONTAINER_ENGINE") or ("docker" if command[0] == "docker" else "podman")
+        return engine, command
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        return "docker", ["docker", "compose"]
+    if shutil.which("podman"):
+        podman_compose = shutil.which("podman-compose") or (
+            str(PODMAN_COMPOSE_CACHED) if PODMAN_COMPOSE_CACHED.exists() else None
+        )
+        if podman_compose:
+            return "podman", [podman_compose]
+        return "podman without podman-compose: run tools/containers/install-podman.sh"
+    return "no container engine (podman or Docker with compose): run tools/containers/install-podman.sh"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def fresh_environment(texts: list[str]) -> dict[str, str]:
+    """This process's environment for compose, with a fresh secret for every variable the compose files require
+    (passwords, tokens) and a free host port for every ``GAAI_*_PORT`` they publish; no NATS or password variable of
+    the caller leaks in."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("GAAI_PASSWORD_", "NATS_"))}
+    text = "\n".join(texts)
+    env.update({variable: secrets.token_hex(16) for variable in set(re.findall(r"\$\{(\w+):?\?", text))})
+    env.update({variable: str(free_port()) for variable in set(re.findall(r"\$\{(GAAI_\w+_PORT):-", text))})
+    return env
+
+
+@dataclass
+class Container:
+    id: str
+    name: str
+    service: str
+    hostname: str
+    status: str
+    health: str | None
+    pid: int
+    started_at: str
+    restarts: int
+
+
+@dataclass
+class ComposeProject:
+    """One compose project of the given files, and the commands on it."""
+
+    engine: str
+    compose_command: list[str]
+    project: str
+    files: list[Path]
+    env: dict[str, str]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def compose(self, *args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess[str]:
+        files = [argument for path in self.files for argument in ("-f", str(path))]
+        command = [*self.compose_command, "-p", self.project, *files, *args]
+        done = subprocess.run(command, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout)
+        if check and done.returncode != 0:
+            raise AssertionError(
+                f"{shlex.join(command)} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+            )
+        return done
+
+    def engine_run(self, *args: str, check: bool = True, timeout: float = 120) -> str:
+        done = subprocess.run([self.engine, *args], capture_output=True, text=True, timeout=timeout)
+        if check and done.returncode != 0:
+            raise AssertionError(f"{self.engine} {shlex.join(args)} exited {done.returncode}: {done.stderr[-2000:]}")
+        return done.stdout
+
+    def long_running(self) -> dict[str, int]:
+        """Services that run until stopped (in no profile), with their replicas, from the files as compose merges
+        them (a later file's service extends an earlier one's)."""
+        found: dict[str, int] = {}
+        profiled: set[str] = set()
+        for path in self.files:
+            for name, service in yaml.safe_load(path.read_text())["services"].items():
+                service = service or {}
+                if service.get("profiles"):
+                    profiled.add(name)
+                replicas = (service.get("deploy") or {}).get("replicas")
+                found[name] = int(replicas) if replicas is not None else found.get(name, 1)
+        return {name: replicas for name, replicas in found.items() if name not in profiled}
+
+    def containers(self) -> list[Container]:
+        ids = self.engine_run("ps", "-a", "-q", "--filter", f"label=com.docker.compose.project={self.project}").split()
+        if not ids:
+            return []
+        found = []
+        for info in json.loads(self.engine_run("inspect", *ids)):
+            health = info["State"].get("Health") or info["State"].get("Healthcheck") or {}
+            found.append(
+                Container(
+                    id=info["Id"],
+                    name=info["Name"].lstrip("/"),
+                    service=info["Config"]["Labels"].get("com.docker.compose.service", ""),
+                    hostname=info["Config"]["Hostname"],
+                    status=info["State"]["Status"],
+                    health=health.get("Status") or None,
+                    pid=info["State"]["Pid"],
+                    started_at=info["State"]["StartedAt"],
+                    restarts=info.get("RestartCount", 0),
+                )
+            )
+        return found
+
+    def service_containers(self, service: str) -> list[Container]:
+        return sorted((c for c in self.containers() if c.service == service), key=lambda c: c.name)
+
+    def unhealthy(self) -> dict[str, str]:
+        """Long-running containers that are not running and healthy, by name: status/health."""
+        expected = self.long_running()
+        containers = self.containers()
+        seen = {service: 0 for service in expected}
+        state = {}
+        for container in containers:
+            if container.service in expected:
+                seen[container.service] += 1
+                if (container.status, container.health) != ("running", "healthy"):
+                    state[container.name] = f"{container.status}/{container.health}"
+        for service, replicas in expected.items():
+            if seen[service] != replicas:
+                state[service] = f"{seen[service]} of {replicas} containers"
+        return state
+
+    def wait_healthy(self, timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while state := self.unhealthy():
+            if time.monotonic() > deadline:
+                logs = self.compose("logs", "--tail", "20", check=False)
+                raise AssertionError(f"{what}: not healthy within {timeout} s: {state}\n{logs.stdout[-6000:]}")
+            time.sleep(1)
+
+    def volume_path(self, volume: str) -> Path:
+        """Where the project's named ``volume`` is on this host."""
+        mountpoint = self.engine_run("volume", "inspect", "--format", "{{.Mountpoint}}", f"{self.project}_{volume}")
+        return Path(mountpoint.strip())
+
+    def assert_gone(self) -> None:
+        """No container, volume or network of the project is left."""
+        label = f"label=com.docker.compose.project={self.project}"
+        assert self.engine_run("ps", "-a", "-q", "--filter", label).split() == []
+        volumes = self.engine_run("volume", "ls", "-q").split()
+        assert [v for v in volumes if v.startswith(f"{self.project}_")] == []
+        networks = self.engine_run("network", "ls", "--format", "{{.Name}}").split()
+        assert [n for n in networks if n.startswith(f"{self.project}_")] == []
+
+
+class HealthcheckDriver:
+    """Runs each long-running container's healthcheck every few seconds, which podman leaves to systemd timers."""
+
+    def __init__(self, project: ComposeProject, interval: float = 3.0) -> None:
+        self.project, self.interval = project, interval
+        self.services = set(project.long_running())
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            try:
+                containers = self.project.containers()
+            except AssertionError:
+                continue  # a container went away between listing and inspecting it (compose down): next round
+            for container in containers:
+                if container.status == "running" and container.service in self.services:
+                    subprocess.run(
+                        [self.project.engine, "healthcheck", "run", container.id], capture_output=True, timeout=30
+                    )
+
+    def __enter__(self) -> HealthcheckDriver:
+        if self.project.engine == "podman":
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        if self.thread.is_alive():
+            self.thread.join(timeout=60)
