@@ -5,6 +5,10 @@ ARG PYTHON_VERSION=3.11
 
 # ---- build: install the project and its dependencies into a virtualenv
 FROM python:${PYTHON_VERSION}-slim AS build
+# binutils for strip, below; it stays in this stage.
+RUN apt-get update -q \
+ && apt-get install -y -q --no-install-recommends binutils \
+ && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/gaai
 WORKDIR /src
 # The dependencies first, in a layer of their own: a change to the sources then reinstalls only
@@ -14,6 +18,23 @@ RUN --mount=type=cache,target=/root/.cache/pip \
     python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" \
       > dependencies.txt \
  && /opt/gaai/bin/pip install -c constraints.txt -r dependencies.txt
+# What no gaai process loads leaves the virtualenv before the runtime stage copies it (docs/DEPLOY.md
+# measures each part), in the dependencies' cached layers, so a source change does not redo it:
+# - every package's test suite and C/Cython headers and sources (the installers go after the project);
+# - pyarrow's Flight, S3 and ORC modules (pyarrow.fs and pyarrow.dataset import S3 and ORC only
+#   if present; gaai reads local Parquet, CSV and JSON files);
+# - every scipy subpackage but sparse and the linalg and _lib it imports (gaai uses scipy.sparse and
+#   scipy.sparse.csgraph only);
+# - the debug symbols of the compiled modules (strip keeps the symbols the dynamic linker needs); not of
+#   the libraries auditwheel vendored into *.libs/, which patchelf edited and strip would break.
+RUN cd /opt/gaai/lib/python*/site-packages \
+ && find . -depth -type d -name tests -exec rm -rf {} + \
+ && rm -rf pyarrow/include pyarrow/src pyarrow/includes pyarrow/*.pxd pyarrow/*.pyx pyarrow/*.pxi \
+      pyarrow/*flight* pyarrow/*s3* pyarrow/*orc* pyarrow/_pyarrow_cpp_tests* \
+      pyarrow/libarrow_python.so pyarrow/libarrow_python.so.*.*.* \
+ && find scipy -mindepth 1 -maxdepth 1 -type d ! -name _lib ! -name linalg ! -name sparse ! -name __pycache__ \
+      -exec rm -rf {} + \
+ && find . -type f \( -name '*.so' -o -name '*.so.*' \) ! -path './*.libs/*' -exec strip --strip-unneeded {} +
 COPY setup.py README.md ./
 COPY agents/ agents/
 COPY bus/ bus/
@@ -24,15 +45,14 @@ COPY graph_analytics_ai/ graph_analytics_ai/
 COPY bench/ bench/
 COPY eval/ eval/
 COPY web/ web/
-RUN --mount=type=cache,target=/root/.cache/pip /opt/gaai/bin/pip install --no-deps -c constraints.txt .
-# What no gaai process loads leaves the virtualenv before the runtime stage copies it: the
-# installers, every package's test suite, pyarrow's C++ headers and its Flight and S3 modules
-# (pyarrow.fs imports S3 only if present; gaai reads local Parquet files).
-RUN /opt/gaai/bin/pip uninstall -q -y pip setuptools \
- && cd /opt/gaai/lib/python*/site-packages \
- && find . -depth -type d -name tests -exec rm -rf {} + \
- && rm -rf pyarrow/include pyarrow/src pyarrow/*flight* pyarrow/*s3* pyarrow/*.pxd pyarrow/*.pyx pyarrow/*.pxi \
-      pyarrow/includes pyarrow/libarrow_python.so pyarrow/libarrow_python.so.*.*.*
+RUN --mount=type=cache,target=/root/.cache/pip /opt/gaai/bin/pip install --no-deps -c constraints.txt . \
+ && /opt/gaai/bin/pip uninstall -q -y pip setuptools
+# tools/containers/check_image.py imports every gaai module and what they import inside functions.
+COPY tools/containers/check_image.py /tmp/check_image.py
+RUN /opt/gaai/bin/python /tmp/check_image.py
+# podman keeps each build's build stage as an untagged image, its layer cache; the label lets
+# tests/deploy/test_live_compose.py remove those of earlier builds.
+LABEL gaai.stage=build
 
 # ---- runtime: the virtualenv alone (no sources, no build tools), run by a non-root user
 FROM python:${PYTHON_VERSION}-slim

