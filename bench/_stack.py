@@ -173,14 +173,3 @@ async def wait_pull_waiting(bus: Bus, agent: str, count: int, timeout: float = 3
         if time.monotonic() > deadline:
             raise BusError("not_ready", f"{count} replica(s) of {agent} did not become ready within {timeout:.0f} s")
         await asyncio.sleep(0.05)
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The ``q``-th percentile (0–100), linear interpolation between closest ranks."""
-    ordered = sorted(values)
-    if not ordered:
-        raise ValueError("no values")
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)

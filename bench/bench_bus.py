@@ -27,11 +27,11 @@ from gaai.bench._stack import (
     GRAPH,
     BenchStack,
     Completions,
-    percentile,
     submit_when_served,
     wait_pull_waiting,
 )
 from gaai.bench.emulated_agents import NO_OP
+from gaai.bench.measures import percentile, sustained_rate
 from gaai.bus import subjects
 from gaai.bus.codec import encode, result_decoder
 from gaai.bus.connection import Bus
@@ -124,23 +124,6 @@ async def _one(client: WorkflowClient, completions: Completions, timeout: float 
     return (ended - started) * 1000, workflow_id
 
 
-async def _sustained(client: WorkflowClient, completions: Completions, in_flight: int, total: int) -> float:
-    """Completions per second with ``in_flight`` workflows running at all times, ramp-up and drain left out."""
-    ended: list[float] = []
-    remaining = total
-
-    async def keep_one_running() -> None:
-        nonlocal remaining
-        while remaining > 0:
-            remaining -= 1
-            await _one(client, completions, timeout=300.0)
-            ended.append(time.perf_counter())
-
-    await asyncio.gather(*(keep_one_running() for _ in range(in_flight)))
-    first, last = in_flight - 1, total - in_flight - 1
-    return (last - first) / (ended[last] - ended[first])
-
-
 async def bench_workflows(quick: bool) -> dict:
     """Workflow overhead (one at a time) and throughput (many at once) with no-op agents."""
     sequential_runs = 10 if quick else 50
@@ -164,7 +147,10 @@ async def bench_workflows(quick: bool) -> dict:
                 started = time.perf_counter()
                 await asyncio.gather(*(_one(client, completions, timeout=300.0) for _ in range(concurrent)))
                 per_second.append(concurrent / (time.perf_counter() - started))
-            sustained = [await _sustained(client, completions, concurrent, sustained_total) for _ in range(rounds)]
+            sustained = [
+                await sustained_rate(lambda: _one(client, completions, timeout=300.0), concurrent, sustained_total)
+                for _ in range(rounds)
+            ]
     return {
         "templates": TEMPLATES,
         "tasks_per_workflow": tasks,

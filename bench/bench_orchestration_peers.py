@@ -27,7 +27,6 @@ import os
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from gaai.bench.measures import percentile, sustained_rate
 from gaai.bench.peer_dag import TASKS_PER_WORKFLOW, TEMPLATES, hop_samples, run_dag, task_result
 
 WORKER_PROCESSES = 2
@@ -102,16 +102,6 @@ FULL = Sizes(hop_samples=3000, hop_warmup=100, sequential_runs=50, in_flight=100
 QUICK = Sizes(hop_samples=300, hop_warmup=30, sequential_runs=10, in_flight=20, sustained_total=80, rounds=1)
 
 
-def percentile(values: list[float], q: int) -> float:
-    """The ``q``-th percentile, linear between closest ranks (``bench._stack.percentile``'s definition).
-
-    Not imported from there: ``_stack`` loads the bus and the store, which every peer process would pay for.
-    """
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
-
-
 async def measure(
     hops: Callable[[int], Awaitable[list[float]]], one_workflow: Callable[[], Awaitable[int]], sizes: Sizes
 ) -> dict:
@@ -126,7 +116,9 @@ async def measure(
         latencies.append((time.perf_counter() - started) * 1000)
         if tasks != TASKS_PER_WORKFLOW:
             raise RuntimeError(f"a workflow ran {tasks} tasks, not {TASKS_PER_WORKFLOW}")
-    sustained = [await _sustained(one_workflow, sizes.in_flight, sizes.sustained_total) for _ in range(sizes.rounds)]
+    sustained = [
+        await sustained_rate(one_workflow, sizes.in_flight, sizes.sustained_total) for _ in range(sizes.rounds)
+    ]
     return {
         "hop_samples": len(hop),
         "hop_p50_ms": percentile(hop, 50),
@@ -139,22 +131,6 @@ async def measure(
         "sustained_rounds_per_s": sustained,
         "workflows_per_s": percentile(sustained, 50),
     }
-
-
-async def _sustained(one_workflow: Callable[[], Awaitable[int]], in_flight: int, total: int) -> float:
-    ended: list[float] = []
-    remaining = total
-
-    async def keep_one_running() -> None:
-        nonlocal remaining
-        while remaining > 0:
-            remaining -= 1
-            await one_workflow()
-            ended.append(time.perf_counter())
-
-    await asyncio.gather(*(keep_one_running() for _ in range(in_flight)))
-    first, last = in_flight - 1, total - in_flight - 1
-    return (last - first) / (ended[last] - ended[first])
 
 
 # ---------------------------------------------------------------- Ray
