@@ -3,7 +3,7 @@
 Needs podman with podman-compose (``tools/containers/install-podman.sh``) or Docker with its compose plugin;
 ``GAAI_COMPOSE`` picks the compose command (e.g. ``docker compose``), ``GAAI_CONTAINER_ENGINE`` the engine.
 podman without systemd does not run healthchecks by itself: ``HealthcheckDriver`` runs them every few seconds, as a
-systemd timer would.
+systemd timer would. ``running`` builds the image, starts a project for a test module and prints its timings.
 """
 
 from __future__ import annotations
@@ -18,13 +18,18 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 PODMAN_COMPOSE_CACHED = Path.home() / ".cache" / "gaai" / "containers" / "podman-compose" / "bin" / "podman-compose"
+# The image of every gaai service, which `compose build orchestrator` builds.
+IMAGE = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]["orchestrator"]["image"]
 
 
 def find_compose() -> tuple[str, list[str]] | str:
@@ -85,6 +90,7 @@ class ComposeProject:
     files: list[Path]
     env: dict[str, str]
     timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what the tests found, printed after the timings
 
     def compose(self, *args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess[str]:
         files = [argument for path in self.files for argument in ("-f", str(path))]
@@ -101,6 +107,34 @@ class ComposeProject:
         if check and done.returncode != 0:
             raise AssertionError(f"{self.engine} {shlex.join(args)} exited {done.returncode}: {done.stderr[-2000:]}")
         return done.stdout
+
+    def image_id(self, image: str) -> str | None:
+        done = subprocess.run(
+            [self.engine, "image", "inspect", "--format", "{{.Id}}", image], capture_output=True, text=True
+        )
+        return done.stdout.strip() or None if done.returncode == 0 else None
+
+    def build_image(self) -> None:
+        """Build ``IMAGE``, then remove the image it replaced (unless a container still uses it) and earlier builds'
+        build stages; the build's time and the image's size go to the timings."""
+        previous_image = self.image_id(IMAGE)
+        begin = time.monotonic()
+        self.compose("build", "orchestrator", timeout=1800)
+        self.timings["image build"] = time.monotonic() - begin
+        if previous_image and previous_image != self.image_id(IMAGE):
+            # The replaced image, now untagged; a container of another stack may still run it, then it stays.
+            self.engine_run("image", "rm", previous_image, check=False)
+        self.remove_earlier_build_stages()
+        size = self.engine_run("image", "inspect", "--format", "{{.Size}}", IMAGE).strip()
+        self.timings["image size MB"] = int(size) / 1e6
+
+    def remove_earlier_build_stages(self) -> None:
+        """Remove the untagged build-stage images of earlier builds (the Dockerfile labels them), newest kept."""
+        listed = self.engine_run(
+            "images", "--filter", "dangling=true", "--filter", "label=gaai.stage=build", "--format", "{{.ID}}"
+        ).split()
+        for stage in listed[1:]:  # newest first; the newest is the layer cache of the next build
+            self.engine_run("image", "rm", stage, check=False)
 
     def long_running(self) -> dict[str, int]:
         """Services that run until stopped (in no profile), with their replicas, from the files as compose merges
@@ -170,6 +204,10 @@ class ComposeProject:
         mountpoint = self.engine_run("volume", "inspect", "--format", "{{.Mountpoint}}", f"{self.project}_{volume}")
         return Path(mountpoint.strip())
 
+    def down(self, check: bool = True) -> None:
+        """``down -v`` of every service, the on-demand ones included: containers, volumes and networks."""
+        self.compose("--profile", "tools", "down", "-v", "--timeout", "10", check=check)
+
     def assert_gone(self) -> None:
         """No container, volume or network of the project is left."""
         label = f"label=com.docker.compose.project={self.project}"
@@ -210,3 +248,36 @@ class HealthcheckDriver:
         self.stopped.set()
         if self.thread.is_alive():
             self.thread.join(timeout=60)
+
+
+@contextmanager
+def running(project: ComposeProject, pytestconfig: pytest.Config, title: str, up_timeout: float) -> Iterator[None]:
+    """``project`` built, up and healthy, with its healthchecks driven, for a module's tests; then down with its
+    volumes unless a test took it down, and a line ``title (engine, compose command): timings; notes`` printed."""
+    started = time.monotonic()
+    reporter = pytestconfig.pluginmanager.getplugin("terminalreporter")  # the timings line shows with -q too
+    try:
+        if project.containers():  # left by an interrupted run of a fixed project name
+            project.down(check=False)
+        project.build_image()
+        begin = time.monotonic()
+        project.compose("up", "-d", "--no-build")
+        project.timings["up -d"] = time.monotonic() - begin
+        with HealthcheckDriver(project):
+            project.wait_healthy(up_timeout, "after up")
+            project.timings["up -d to all healthy"] = time.monotonic() - begin
+            yield
+    finally:
+        if "down -v" not in project.timings:  # the last test did not get to it
+            project.down(check=False)
+        project.timings["whole module"] = time.monotonic() - started
+        timings = ", ".join(
+            f"{name} {value:.1f}{'' if name.endswith(' MB') else ' s'}" for name, value in project.timings.items()
+        )
+        capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+        with capture.global_and_fixture_disabled():
+            reporter.ensure_newline()
+            reporter.write_line(
+                f"{title} ({project.engine}, {shlex.join(project.compose_command)}): {timings}"
+                + "".join(f"; {note}" for note in project.notes)
+            )
