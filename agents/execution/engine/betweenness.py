@@ -4,11 +4,9 @@ exact up to ``exact_limit`` vertices, else from sampled sources with linear scal
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
-from gaai.agents.execution.engine.compiled import kernel, usable_cores
+from gaai.agents.execution.engine.compiled import kernel, summed_over_slices
 from gaai.agents.execution.engine.graph_views import shortest_edges, simple_graph
 from gaai.agents.execution.engine.output import AlgorithmOutput
 
@@ -29,25 +27,19 @@ def run_betweenness(
     if n < 3:
         # No vertex can lie between two others, and (n-1)(n-2) = 0 would divide the scores.
         return AlgorithmOutput(np.zeros(n), None, "exact")
-    if lengths is None:
-        indptr, indices = simple_graph(n, src, dst, both_ways=False)
-        method = "numba"
-    else:
-        indptr, indices, lengths = shortest_edges(n, src, dst, lengths)
-        method = "numba-dijkstra"
-    # Sampling as many sources as there are vertices costs as much as the exact answer.
-    if n <= exact_limit or samples >= n:
-        scores = _dependency_sums(indptr, indices, lengths, np.arange(n, dtype=indices.dtype), by_distance=False)
-        engine = f"{method}-exact"
-    else:
-        sources = np.random.default_rng(seed).choice(n, samples, replace=False).astype(indices.dtype)
-        scores = _dependency_sums(indptr, indices, lengths, sources, by_distance=True)
+    method = "numba" if lengths is None else "numba-dijkstra"
+    indptr, indices, lengths = shortest_path_graph(n, src, dst, lengths)
+    sources, sampled = shortest_path_sources(n, exact_limit, samples, seed, indices.dtype)
+    scores = _dependency_sums(indptr, indices, lengths, sources, by_distance=sampled)
+    if sampled:
         # Each vertex is a source with probability samples / n, and where ties go both ways
         # the distance weights of the pairs (s, t) and (t, s) add up to one, hence the 2:
         # NetworKit's EstimateBetweenness extrapolation, also on directed graphs, where it
         # favours vertices near the targets. (NetworKit draws samples + 1 sources for it.)
         scores *= 2 * n / samples
         engine = f"{method}-sampled({samples})"
+    else:
+        engine = f"{method}-exact"
     if normalized:
         scores /= (n - 1) * (n - 2)
     elif pairs_once:
@@ -55,15 +47,33 @@ def run_betweenness(
     return AlgorithmOutput(scores, None, engine)
 
 
+def shortest_path_graph(
+    n: int, src: np.ndarray, dst: np.ndarray, lengths: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(indptr, indices, lengths)`` of the CSR the shortest-path kernels walk: the simple directed graph
+    without ``lengths`` (lengths then None), else ``shortest_edges``' graph with one length per entry."""
+    if lengths is None:
+        return *simple_graph(n, src, dst, both_ways=False), None
+    return shortest_edges(n, src, dst, lengths)
+
+
+def shortest_path_sources(
+    n: int, exact_limit: int, samples: int, seed: int, dtype: np.dtype
+) -> tuple[np.ndarray, bool]:
+    """``(sources, sampled)``: every vertex up to ``exact_limit`` vertices, else ``samples`` vertices drawn from
+    ``seed`` without replacement. Sampling as many sources as there are vertices costs as much as the exact
+    answer, so that gives every vertex too."""
+    if n <= exact_limit or samples >= n:
+        return np.arange(n, dtype=dtype), False
+    return np.random.default_rng(seed).choice(n, samples, replace=False).astype(dtype), True
+
+
 def _dependency_sums(
     indptr: np.ndarray, indices: np.ndarray, lengths: np.ndarray | None, sources: np.ndarray, by_distance: bool
 ) -> np.ndarray:
     """Sum over ``sources`` of each vertex's Brandes dependency (see ``_brandes``; by total
-    length with ``_brandes_by_length`` where ``lengths`` are given), on all usable cores.
-
-    The sources are cut into one fixed slice per core, each summed by its own thread, and
-    the slices' sums added in slice order: the same scores on every run (with as many
-    cores; another core count rounds differently in the last bits).
+    length with ``_brandes_by_length`` where ``lengths`` are given), on all usable cores
+    (``summed_over_slices``: the same scores on every run).
     """
 
     def dependencies(chunk: np.ndarray) -> np.ndarray:
@@ -71,15 +81,7 @@ def _dependency_sums(
             return _brandes(indptr, indices, chunk, by_distance)
         return _brandes_by_length(indptr, indices, lengths, chunk, by_distance)
 
-    slices = np.array_split(sources, max(1, min(usable_cores(), sources.size)))
-    if len(slices) == 1:
-        return dependencies(sources)
-    with ThreadPoolExecutor(len(slices)) as pool:
-        sums = list(pool.map(dependencies, slices))
-    total = sums[0]
-    for part in sums[1:]:
-        total += part
-    return total
+    return summed_over_slices(sources, dependencies)
 
 
 @kernel
@@ -104,21 +106,7 @@ def _brandes(indptr, indices, sources, by_distance):
     dependency = np.zeros(n)
     visited = np.empty(n, dtype=indices.dtype)
     for s in sources:
-        distance[s] = 0
-        paths[s] = 1.0
-        visited[0] = s
-        head, tail = 0, 1
-        while head < tail:
-            v = visited[head]
-            head += 1
-            for j in range(indptr[v], indptr[v + 1]):
-                u = indices[j]
-                if distance[u] < 0:
-                    distance[u] = distance[v] + 1
-                    visited[tail] = u
-                    tail += 1
-                if distance[u] == distance[v] + 1:
-                    paths[u] += paths[v]
+        tail = breadth_first(indptr, indices, s, distance, visited, paths)
         for t in range(tail - 1, 0, -1):
             v = visited[t]
             share = 0.0
@@ -206,6 +194,33 @@ def _brandes_by_length(indptr, indices, lengths, sources, by_distance):
             dependency[v] = 0.0
             settled_at[v] = -1
     return scores
+
+
+@kernel
+def breadth_first(indptr, indices, source, distance, visited, paths):
+    """Breadth-first search from ``source``; returns how many vertices it reached.
+
+    Fills ``distance`` (-1 for every vertex on entry) with hop counts and ``visited`` with the vertices reached,
+    in visiting order; unless ``paths`` is None (numba then compiles the counting away), adds to ``paths`` (0 for
+    every vertex on entry) the number of shortest paths from ``source`` to each vertex.
+    """
+    distance[source] = 0
+    if paths is not None:
+        paths[source] = 1.0
+    visited[0] = source
+    head, tail = 0, 1
+    while head < tail:
+        v = visited[head]
+        head += 1
+        for j in range(indptr[v], indptr[v + 1]):
+            u = indices[j]
+            if distance[u] < 0:
+                distance[u] = distance[v] + 1
+                visited[tail] = u
+                tail += 1
+            if paths is not None and distance[u] == distance[v] + 1:
+                paths[u] += paths[v]
+    return tail
 
 
 @kernel

@@ -16,13 +16,16 @@ samples`` times a vertex's sums over the sampled sources estimates its sums over
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
-from gaai.agents.execution.engine.betweenness import _heap_pop, _heap_push
-from gaai.agents.execution.engine.compiled import kernel, usable_cores
-from gaai.agents.execution.engine.graph_views import shortest_edges, simple_graph
+from gaai.agents.execution.engine.betweenness import (
+    _heap_pop,
+    _heap_push,
+    breadth_first,
+    shortest_path_graph,
+    shortest_path_sources,
+)
+from gaai.agents.execution.engine.compiled import kernel, summed_over_slices
 from gaai.agents.execution.engine.output import AlgorithmOutput
 
 
@@ -37,18 +40,10 @@ def run_nearness(
     seed: int,
 ) -> AlgorithmOutput:
     """Closeness (``harmonic=False``) or harmonic centrality of every vertex of the directed graph."""
-    if lengths is None:
-        indptr, indices = simple_graph(n, src, dst, both_ways=False)
-        method = "numba-bfs"
-    else:
-        indptr, indices, lengths = shortest_edges(n, src, dst, lengths)
-        method = "numba-dijkstra"
-    if n <= exact_limit or samples >= n:
-        sources = np.arange(n, dtype=indices.dtype)
-        engine, scale = f"{method}-exact", 1.0
-    else:
-        sources = np.random.default_rng(seed).choice(n, samples, replace=False).astype(indices.dtype)
-        engine, scale = f"{method}-sampled({samples})", n / samples
+    method = "numba-bfs" if lengths is None else "numba-dijkstra"
+    indptr, indices, lengths = shortest_path_graph(n, src, dst, lengths)
+    sources, sampled = shortest_path_sources(n, exact_limit, samples, seed, indices.dtype)
+    engine, scale = (f"{method}-sampled({samples})", n / samples) if sampled else (f"{method}-exact", 1.0)
     reached, total, inverse = _sums_over_sources(indptr, indices, lengths, sources)
     if harmonic:
         return AlgorithmOutput(inverse * scale, None, engine)
@@ -64,8 +59,8 @@ def _sums_over_sources(
     indptr: np.ndarray, indices: np.ndarray, lengths: np.ndarray | None, sources: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per vertex, over the ``sources`` other than itself that reach it: how many, their total
-    distance and the sum of their inverse distances. One fixed slice of sources per core, the
-    slices' sums added in slice order, so a run repeats its scores exactly."""
+    distance and the sum of their inverse distances, on all usable cores (``summed_over_slices``: a run
+    repeats its scores exactly)."""
 
     def sums(chunk: np.ndarray) -> np.ndarray:
         out = np.zeros((3, indptr.size - 1))
@@ -75,15 +70,7 @@ def _sums_over_sources(
             _dijkstra_sums(indptr, indices, lengths, chunk, out)
         return out
 
-    slices = np.array_split(sources, max(1, min(usable_cores(), sources.size)))
-    if len(slices) == 1:
-        total = sums(sources)
-    else:
-        with ThreadPoolExecutor(len(slices)) as pool:
-            parts = list(pool.map(sums, slices))
-        total = parts[0]
-        for part in parts[1:]:
-            total += part
+    total = summed_over_slices(sources, sums)
     return total[0], total[1], total[2]
 
 
@@ -94,18 +81,7 @@ def _bfs_sums(indptr, indices, sources, out):
     distance = np.full(n, -1, dtype=np.int64)
     visited = np.empty(n, dtype=indices.dtype)
     for s in sources:
-        distance[s] = 0
-        visited[0] = s
-        head, tail = 0, 1
-        while head < tail:
-            v = visited[head]
-            head += 1
-            for j in range(indptr[v], indptr[v + 1]):
-                u = indices[j]
-                if distance[u] < 0:
-                    distance[u] = distance[v] + 1
-                    visited[tail] = u
-                    tail += 1
+        tail = breadth_first(indptr, indices, s, distance, visited, None)
         for t in range(1, tail):
             v = visited[t]
             out[0, v] += 1.0

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numba
+import numpy as np
 import structlog
 
 log = structlog.get_logger("agents.execution")
@@ -33,3 +35,18 @@ def kernel(function: Callable) -> Callable:
 
 def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def summed_over_slices(sources: np.ndarray, sums: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``sums(sources)`` on all usable cores: ``sources`` cut into one fixed slice per core, each slice's sums
+    computed by its own thread (a kernel without the GIL) and added in slice order, so a run repeats its result
+    exactly (with as many cores; another core count rounds differently in the last bits)."""
+    slices = np.array_split(sources, max(1, min(usable_cores(), sources.size)))
+    if len(slices) == 1:
+        return sums(sources)
+    with ThreadPoolExecutor(len(slices)) as pool:
+        parts = list(pool.map(sums, slices))
+    total = parts[0]
+    for part in parts[1:]:
+        total += part
+    return total

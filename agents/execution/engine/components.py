@@ -24,24 +24,40 @@ def run_components(n: int, src: np.ndarray, dst: np.ndarray, strong: bool) -> Al
 
 @kernel
 def _union_find_roots(n, src, dst):
-    """Each vertex's component as the lowest vertex of it: union by lower root, finds with path halving.
-
-    A parent is never above its child, so the last loop, going up from vertex 0, finds every parent already
-    pointing at its root and needs one step per vertex.
-    """
+    """Each vertex's component as the lowest vertex of it (see ``join_sets`` and ``point_to_roots``)."""
     parent = np.arange(n, dtype=np.int64)
     for edge in range(src.size):
-        a, b = np.int64(src[edge]), np.int64(dst[edge])
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        while parent[b] != b:
-            parent[b] = parent[parent[b]]
-            b = parent[b]
-        if a < b:
-            parent[b] = a
-        elif b < a:
-            parent[a] = b
-    for vertex in range(n):
-        parent[vertex] = parent[parent[vertex]]
+        join_sets(parent, np.int64(src[edge]), np.int64(dst[edge]))
+    point_to_roots(parent)
     return parent
+
+
+@kernel
+def find_root(parent, vertex):
+    """The root of ``vertex`` in the union-find forest ``parent``, halving the path on the way up."""
+    while parent[vertex] != vertex:
+        parent[vertex] = parent[parent[vertex]]
+        vertex = parent[vertex]
+    return vertex
+
+
+@kernel
+def join_sets(parent, a, b):
+    """Joins the sets of ``a`` and ``b`` in the union-find forest ``parent``: the higher root goes under the lower,
+    so a parent is never above its child."""
+    a, b = find_root(parent, a), find_root(parent, b)
+    if a < b:
+        parent[b] = a
+    elif b < a:
+        parent[a] = b
+
+
+@kernel
+def point_to_roots(parent):
+    """Points every vertex of a forest built by ``join_sets`` at its root (the lowest vertex of its set).
+
+    A parent is never above its child, so going up from vertex 0 finds every parent already pointing at its
+    root: one step per vertex.
+    """
+    for vertex in range(parent.size):
+        parent[vertex] = parent[parent[vertex]]

@@ -15,6 +15,7 @@ import numpy as np
 
 from gaai.agents.execution.engine.communities import aggregate_communities, community_graph
 from gaai.agents.execution.engine.compiled import kernel
+from gaai.agents.execution.engine.components import join_sets, point_to_roots
 from gaai.agents.execution.engine.output import AlgorithmOutput, renumber_by_size
 
 REFINEMENT_RANDOMNESS = 0.01
@@ -33,38 +34,23 @@ def run_leiden(
     seed: int,
 ) -> AlgorithmOutput:
     """Leiden on the undirected simple graph, or with ``weights`` on the tie list ``src``-``dst``
-    (each tie once, weights > 0, from ``tie_list``).
+    (each tie once, weights > 0, from ``tie_list``), with the partition's modularity at resolution 1
+    (None without edges).
 
     Runs up to ``iterations`` iterations, each starting from the partition the last one found, and
     stops early after one that changes nothing. ``iterations`` of the output is how many ran.
-    """
-    labels, modularity, ran = _leiden_communities(n, src, dst, weights, resolution, iterations, seed)
-    engine = "numba-leiden" if weights is None else "numba-leiden-weighted"
-    return AlgorithmOutput(renumber_by_size(labels), ran, engine, modularity)
-
-
-def _leiden_communities(
-    n: int,
-    src: np.ndarray,
-    dst: np.ndarray,
-    weights: np.ndarray | None,
-    resolution: float,
-    iterations: int,
-    seed: int,
-) -> tuple[np.ndarray, float | None, int]:
-    """``(community of each vertex, modularity at resolution 1 or None without edges, iterations run)``.
-
     Vertices, and at each level the refined communities, are numbered in orders drawn from ``seed``;
     the queue starts in that order and the refinement visits the vertices in it, so a seed fixes the
     result.
     """
+    engine = "numba-leiden" if weights is None else "numba-leiden-weighted"
     rng = np.random.default_rng(seed)
     new_ids = rng.permutation(n).astype(src.dtype)
     indptr, indices, weights, strength = community_graph(n, src, dst, weights, new_ids)
     total = float(indptr[-1]) if weights is None else float(weights.sum())
     membership = np.arange(n, dtype=indices.dtype)
     if not total:
-        return membership, None, 0
+        return AlgorithmOutput(renumber_by_size(membership), 0, engine, None)
     ran = 0
     while ran < iterations:
         ran += 1
@@ -75,7 +61,8 @@ def _leiden_communities(
             break
     intra = _intra_weight(indptr, indices, weights, membership)
     group_strength = np.bincount(membership, weights=strength)
-    return membership[new_ids], float(intra / total - np.square(group_strength / total).sum()), ran
+    modularity = float(intra / total - np.square(group_strength / total).sum())
+    return AlgorithmOutput(renumber_by_size(membership[new_ids]), ran, engine, modularity)
 
 
 def _iterate(
@@ -301,22 +288,9 @@ def connected_pieces(indptr, indices, community):
     for v in range(community.size):
         for j in range(indptr[v], indptr[v + 1]):
             u = indices[j]
-            if community[u] != community[v]:
-                continue
-            a, b = v, u
-            while parent[a] != a:
-                parent[a] = parent[parent[a]]
-                a = parent[a]
-            while parent[b] != b:
-                parent[b] = parent[parent[b]]
-                b = parent[b]
-            if a != b:
-                parent[max(a, b)] = min(a, b)
-    for v in range(community.size):
-        root = v
-        while parent[root] != root:
-            root = parent[root]
-        parent[v] = root
+            if community[u] == community[v]:
+                join_sets(parent, v, u)
+    point_to_roots(parent)
     return parent
 
 
