@@ -67,6 +67,10 @@ class Endpoint:
             pending_msgs_limit=PENDING_MSGS_LIMIT,
             pending_bytes_limit=PENDING_BYTES_LIMIT,
         )
+        # nats-py writes a flush's PING straight to the socket, ahead of the SUB still queued for its flusher
+        # task, so one PONG does not mean the server has the SUB. The flusher runs before that PONG is read,
+        # so the second PING leaves after the SUB and its PONG does.
+        await self._bus.nc.flush()
         await self._bus.nc.flush()
 
     async def close(self) -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
 
 import msgspec
+import nats
 import pytest
 
 from gaai.bus.connection import Bus
@@ -170,3 +173,31 @@ async def test_closing_an_endpoint_answers_the_requests_it_took_and_takes_no_mor
     finally:
         await client.close()
         await server.close()
+
+
+async def test_an_endpoint_takes_requests_from_other_connections_as_soon_as_it_is_added(fresh_nats):
+    """add_endpoint returns only once the server has the subscription, even with the CPU busy (nats-py sends a
+    flush's PING ahead of a queued SUB, so a single flush left a window where a request found no responder)."""
+    settings = Settings(nats_url=fresh_nats.url)
+    server, client = await Bus.connect(settings, name="test-server"), await Bus.connect(settings, name="test-client")
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(4)]
+
+    async def answered(data: bytes) -> dict:
+        return {"ok": True}
+
+    missed = 0
+    try:
+        for attempt in range(300):
+            endpoint = await add_endpoint(server, f"{SUBJECT}.{attempt}", "q", answered)
+            try:
+                await client.nc.request(f"{SUBJECT}.{attempt}", b"", timeout=10)
+            except nats.errors.NoRespondersError:
+                missed += 1
+            await endpoint.close()
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+        await client.close()
+        await server.close()
+    assert missed == 0, f"{missed} of 300 requests right after add_endpoint found no responder"
