@@ -227,20 +227,8 @@ def _score_vertex_values(case: Case, run: _Run, result: CaseResult, tag: str) ->
             _semantics_note(case, run.template),
         )
     )
-    planted = case.planted_top.get(run.algorithm)
-    if run.algorithm in NEARNESS and planted:
-        found = set(top_k(stored, len(planted)))
-        hits = len(found & planted)
-        result.add(
-            Metric(
-                f"{run.algorithm} top-{len(planted)} vs planted {tag}",
-                hits / len(planted),
-                f"{hits}/{len(planted)}",
-                f"{len(planted)}/{len(planted)}",
-                hits == len(planted),
-                f"missed: {', '.join(sorted(planted - found))}" if hits < len(planted) else "",
-            )
-        )
+    if run.algorithm in NEARNESS:
+        _score_planted_top(case, run, result, tag, stored)
     if run.algorithm == "k_core" and case.planted_core:
         found = set(top_k(stored, len(case.planted_core)))
         hits = len(found & case.planted_core)
@@ -365,20 +353,28 @@ def _score_centrality(case: Case, run: _Run, result: CaseResult, tag: str) -> No
             note,
         )
     )
+    _score_planted_top(case, run, result, tag, stored, where)
+
+
+def _score_planted_top(
+    case: Case, run: _Run, result: CaseResult, tag: str, stored: dict[str, float], where: str = ""
+) -> None:
+    """Whether the vertices the case planted to lead ``run``'s algorithm are its top ones, when it planted any."""
     planted = case.planted_top.get(run.algorithm)
-    if planted:
-        found = set(top_k(stored, len(planted)))
-        hits = len(found & planted)
-        result.add(
-            Metric(
-                f"{run.algorithm} top-{len(planted)}{where} vs planted {tag}",
-                hits / len(planted),
-                f"{hits}/{len(planted)}",
-                f"{len(planted)}/{len(planted)}",
-                hits == len(planted),
-                f"missed: {', '.join(sorted(planted - found))}" if hits < len(planted) else "",
-            )
+    if not planted:
+        return
+    found = set(top_k(stored, len(planted)))
+    hits = len(found & planted)
+    result.add(
+        Metric(
+            f"{run.algorithm} top-{len(planted)}{where} vs planted {tag}",
+            hits / len(planted),
+            f"{hits}/{len(planted)}",
+            f"{len(planted)}/{len(planted)}",
+            hits == len(planted),
+            f"missed: {', '.join(sorted(planted - found))}" if hits < len(planted) else "",
         )
+    )
 
 
 def _score_communities(case: Case, run: _Run, result: CaseResult, tag: str) -> None:
