@@ -62,8 +62,11 @@ STORE_ATTEMPT_TIMEOUT_S = 1.0
 another (4-9 s), and an attempt sent before the election would hold the publish back that long after it."""
 STORE_PAUSE_MAX_S = 0.25
 OBJECT_ATTEMPT_TIMEOUT_S = 2.0
-"""How long one request of an object put or get (a chunk, the metadata) waits for its answer, for the reason above;
-``put_object`` tries the whole put again while the bucket has no leader."""
+"""How long one request of an object put or get (a chunk, the metadata) waits for its answer on replicated buckets,
+for the reason above; ``put_object`` tries the whole put again while the bucket has no leader."""
+SINGLE_COPY_OBJECT_TIMEOUT_S = 5.0
+"""The same on buckets kept in one copy, which have no election to wait out: there a slow answer means a busy server,
+and short attempts, each putting the whole object again, would only add to its load."""
 
 STREAMS = (
     StreamConfig(
@@ -125,9 +128,9 @@ class Bus:
         self._heartbeat = heartbeat
 
     @classmethod
-    async def connect(cls, settings: Settings, *, name: str, timeout: float = 10.0) -> Bus:
+    async def connect(cls, settings: Settings, *, name: str) -> Bus:
         """Connect to the first of ``NATS_URL``'s servers that answers (reconnecting for ever once connected, to
-        those and to the servers the cluster announces); give up on the first connect after ``timeout``.
+        those and to the servers the cluster announces); give up on the first connect after ``connect_wait_s``.
 
         Raises:
             GaaiError: ``bad_setting`` when ``NATS_URL`` is not a list of NATS server URLs.
@@ -160,7 +163,7 @@ class Bus:
                     **_auth_options(settings),
                 ),
                 refused,
-                timeout,
+                settings.connect_wait_s,
             )
         except (TimeoutError, OSError, nats.errors.Error, ssl.SSLError) as exc:
             await _discard(nc)
@@ -170,7 +173,7 @@ class Bus:
         js = nc.jetstream()
         try:
             workflows, cancellations, documents, reports = await _ensure_topology(
-                js, settings.replicas, nc.jetstream(timeout=OBJECT_ATTEMPT_TIMEOUT_S)
+                js, settings.replicas, nc.jetstream(timeout=_object_attempt_timeout(settings.replicas))
             )
         except (TimeoutError, nats.js.errors.Error, nats.errors.Error) as exc:
             await nc.close()
@@ -550,6 +553,10 @@ _LEADERLESS = (
     nats.errors.StaleConnectionError,
     nats.js.errors.ServiceUnavailableError,
 )
+
+
+def _object_attempt_timeout(replicas: int | None) -> float:
+    return OBJECT_ATTEMPT_TIMEOUT_S if (replicas or 1) > 1 else SINGLE_COPY_OBJECT_TIMEOUT_S
 
 
 def _unavailable(what: str, exc: BaseException) -> BusError:

@@ -31,6 +31,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cpu_workers: int | None = None
     health_file: Path | None = None
     health_interval_s: float = 5.0
+    connect_wait_s: float = 10.0
+    """How long a process waits for its first NATS connection before it gives up (``nats_unavailable``)."""
     replicas: int | None = None
     """JetStream copies of every stream and bucket; None: new ones get 1, existing ones are left as they are."""
     nats_user: str | None = None
@@ -47,7 +49,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         """``NATS_URL``, ``GAAI_HOME``, ``GAAI_DOCUMENTS_ROOT``, ``GAAI_CONCURRENCY``,
         ``GAAI_MAX_DELIVER``, ``GAAI_ACK_WAIT_S``, ``GAAI_TASK_TIMEOUT_S``, ``GAAI_REQUEST_TIMEOUT_S``,
         ``GAAI_RUNNING_EVENT_AFTER_S``, ``GAAI_CPU_WORKERS``,
-        ``GAAI_HEALTH_FILE``, ``GAAI_HEALTH_INTERVAL_S``, ``GAAI_REPLICAS``, and the NATS credentials: ``NATS_USER`` +
+        ``GAAI_HEALTH_FILE``, ``GAAI_HEALTH_INTERVAL_S``, ``GAAI_CONNECT_WAIT_S``, ``GAAI_REPLICAS``, and the NATS
+        credentials: ``NATS_USER`` +
         ``NATS_PASSWORD``, ``NATS_TOKEN``, ``NATS_CREDS`` (a creds file), ``NATS_NKEY`` (a seed
         file), ``NATS_CA`` / ``NATS_CERT`` / ``NATS_KEY`` (TLS); keywords win.
 
@@ -77,6 +80,7 @@ _ENVIRONMENT = (
     ("cpu_workers", "GAAI_CPU_WORKERS", int),
     ("health_file", "GAAI_HEALTH_FILE", Path),
     ("health_interval_s", "GAAI_HEALTH_INTERVAL_S", float),
+    ("connect_wait_s", "GAAI_CONNECT_WAIT_S", float),
     ("replicas", "GAAI_REPLICAS", int),
     ("nats_user", "NATS_USER", str),
     ("nats_password", "NATS_PASSWORD", str),

@@ -171,7 +171,7 @@ async def test_tls_with_our_ca(tmp_path):
         assert bus.nc.is_connected
         await bus.close()
         with pytest.raises(BusError):
-            await Bus.connect(Settings(nats_url=url), name="tls-untrusted", timeout=3)
+            await Bus.connect(Settings(nats_url=url, connect_wait_s=3), name="tls-untrusted")
 
 
 async def test_nkey_authentication(tmp_path):
@@ -194,7 +194,7 @@ async def test_nkey_authentication(tmp_path):
         await bus.close()
         with pytest.raises(BusError):
             await Bus.connect(
-                Settings(nats_url=server.url, nats_nkey_seed=tmp_path / "other.nk"), name="nkey-other", timeout=3
+                Settings(nats_url=server.url, nats_nkey_seed=tmp_path / "other.nk", connect_wait_s=3), name="nkey-other"
             )
 
 
@@ -294,4 +294,4 @@ async def test_creds_file_login_in_operator_mode(tmp_path):
         assert (await bus.js.stream_info("GAAI_TASKS")).config.name == "GAAI_TASKS"
         await bus.close()
         with pytest.raises(BusError):
-            await Bus.connect(Settings(nats_url=server.url), name="anonymous", timeout=3)
+            await Bus.connect(Settings(nats_url=server.url, connect_wait_s=3), name="anonymous")
