@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 from gaai.bus.domain import AttributeShare, RankedVertex
@@ -48,8 +49,14 @@ def format_count(value: int) -> str:
 
 
 def format_share(value: float) -> str:
-    """A fraction as a percentage with one decimal: ``0.1834`` → ``18.3%``."""
-    return f"{value:.1%}"
+    """A fraction as a percentage with one decimal: ``0.1834`` → ``18.3%``; with the digits it takes to be neither
+    none nor all when it is not: ``5.7e-05`` → ``0.0057%``, ``0.99996`` → ``99.996%``."""
+    text = f"{value:.1%}"
+    if 0 < value < 1 and text == "0.0%":
+        return f"{value * 100:.{1 - math.floor(math.log10(value * 100))}f}%"
+    if 0 < value < 1 and text == "100.0%":
+        return f"{value * 100:.{-math.floor(math.log10((1 - value) * 100))}f}%"
+    return text
 
 
 def format_value(value: float) -> str:

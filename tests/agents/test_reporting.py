@@ -570,3 +570,19 @@ def test_group_stats_without_modularity_are_reported_honestly():
     texts = drafted(execution)
     assert next(iter(texts)) == "4 communities, quality unknown"
     assert "4 communities but reported no modularity" in texts["4 communities, quality unknown"]
+
+
+@pytest.mark.parametrize(
+    ("value", "printed"),
+    [
+        (0.1834, "18.3%"),
+        (0.0, "0.0%"),
+        (1.0, "100.0%"),
+        (5.7e-05, "0.0057%"),  # the demo's betweenness share, once printed "0.0%"
+        (0.00049, "0.049%"),
+        (0.99996, "99.996%"),
+        (0.9995, "99.95%"),
+    ],
+)
+def test_a_share_that_is_neither_none_nor_all_never_prints_as_either(value, printed):
+    assert format_share(value) == printed
