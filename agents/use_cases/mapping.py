@@ -49,7 +49,7 @@ to the questions it asks:
   "strongly/weakly connected", "Louvain", "Leiden", "closeness", "harmonic", "hubs and authorities")
   asks its question with that one and no other:
   "community detection (label propagation)" is no Louvain run.
-* Weak words ("group" for Louvain; "key", "top", "reach" for PageRank; "similar" for similarity;
+* Weak words ("group" for Louvain; "key", "top", "rank", "reach" for PageRank; "similar" for similarity;
   "degree" for degree) count only
   when no other algorithm has a strong word in the same requirement: "isolated customer
   groups" asks for components, "groups … in closed loops" for cycles, not communities.
@@ -230,7 +230,9 @@ _BY_NAME = re.compile(
     r"|node similarity|clustering coefficients?|triangle counts?|co-?occurr\w*)$",
     re.IGNORECASE,
 )
-_WEAK_WORDS = re.compile(r"^(?:group\w*|similar\w*|keys?|tops?|reach(?:es|ing)?|degrees?)$", re.IGNORECASE)
+_WEAK_WORDS = re.compile(
+    r"^(?:group\w*|similar\w*|keys?|tops?|rank(?:s|ed|ing|ings)?|reach(?:es|ing)?|degrees?)$", re.IGNORECASE
+)
 _OUTPUT_REQUEST = re.compile(
     r"\b(?:export\w*|download\w*|csv|excel|xlsx|spreadsheets?|json files?|as (?:a |an )?(?:file|pdf))\b", re.IGNORECASE
 )

@@ -318,8 +318,11 @@ def test_order_is_priority_then_requirement_order_and_the_cap_keeps_the_first() 
         ("Find fragmented or isolated customer groups not connected to the main network.", {"wcc"}),
         ("Detect groups of accounts that follow each other in closed loops.", {"scc"}),
         ("Find the top communities of customers.", {"louvain"}),
+        ("Rank customers by their eigenvector centrality.", {"eigenvector"}),
+        ("Rank the products by how many triangles they close.", {"triangles"}),
         # Alone, a weak word still asks its question.
         ("Group customers by what they buy.", {"louvain"}),
+        ("Rank our customers.", {"pagerank"}),
         # An algorithm named asks its question with itself only; other questions stay.
         ("Offer a fast community detection run (label propagation) refreshed weekly.", {"label_propagation"}),
         ("Rank customers with PageRank and show their communities.", {"pagerank", "louvain"}),
