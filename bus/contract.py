@@ -301,6 +301,7 @@ ErrorCode = Literal[
     "stopped",
     "timeout",
     "too_large",
+    "too_many_attempts",
     "topology_missing",
     "unauthorized",
     "unknown_agent",
@@ -379,6 +380,7 @@ ERROR_CODES: dict[ErrorCode, str] = {
     "stopped": "The orchestrator stopped while the work was under way.",
     "timeout": "No answer in time: a request unanswered, or a task over its time limit.",
     "too_large": "A request exceeds the size the server accepts.",
+    "too_many_attempts": "Too many wrong web tokens from one address within a minute; try again after Retry-After.",
     "topology_missing": "A stream or bucket does not exist and this user may not create it.",
     "unauthorized": "A web request without the gateway's bearer token (GAAI_WEB_TOKEN).",
     "unknown_agent": "An agent name that is not one of the agents.",
@@ -418,6 +420,7 @@ RETRYABLE_CODES: frozenset[ErrorCode] = frozenset(
         "state_unavailable",
         "stopped",
         "timeout",
+        "too_many_attempts",
         "worker_crashed",
     }
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import math
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -53,6 +54,7 @@ from gaai.bus.requests import ask, catalog_lineage, workflow_status
 from gaai.bus.trace import trace_html, trace_markdown
 from gaai.store import GraphStore
 from gaai.web import views
+from gaai.web.attempts import WrongTokens
 from gaai.web.messages import CancelBody, GraphList, SessionBody, WorkflowList
 from gaai.web.openapi import TRACE_EXPORTS, api_routes, openapi_document
 
@@ -87,6 +89,7 @@ MEDIA_TYPES = {
 
 HTTP_STATUS: dict[str, int] = {
     "unauthorized": 401,
+    "too_many_attempts": 429,
     "cross_origin": 403,
     "document_not_allowed": 403,
     "path_not_allowed": 403,
@@ -112,9 +115,26 @@ def http_status(code: str) -> int:
     return 404 if code.startswith("unknown_") or code == "document_not_found" else 400
 
 
-def error_response(code: ErrorCode, message: str, *, status: int | None = None, retryable: bool = False):
+def error_response(
+    code: ErrorCode,
+    message: str,
+    *,
+    status: int | None = None,
+    retryable: bool = False,
+    headers: dict[str, str] | None = None,
+):
     body = encode(ErrorReply(error=ErrorInfo(code=code, message=message, retryable=retryable)))
-    return web.Response(body=body, status=status or http_status(code), content_type="application/json")
+    return web.Response(body=body, status=status or http_status(code), content_type="application/json", headers=headers)
+
+
+def too_many_attempts(wait_s: float) -> web.Response:
+    seconds = max(1, math.ceil(wait_s))
+    return error_response(
+        "too_many_attempts",
+        f"too many wrong tokens from this address; try again in {seconds} s",
+        retryable=True,
+        headers={"Retry-After": str(seconds)},
+    )
 
 
 def json_response(message: object, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -133,10 +153,11 @@ class GatewayConfig:
 class Gateway:
     """The handlers: each turns one HTTP request into bus requests and a JSON answer."""
 
-    def __init__(self, bus: Bus, store: GraphStore, config: GatewayConfig) -> None:
+    def __init__(self, bus: Bus, store: GraphStore, config: GatewayConfig, wrong_tokens: WrongTokens) -> None:
         self.bus = bus
         self.store = store
         self.config = config
+        self.wrong_tokens = wrong_tokens
 
     async def _ask(self, subject: str, request: object, decoder: ReplyDecoder[R]) -> R:
         return await ask(self.bus, subject, request, decoder, self.config.request_timeout_s)
@@ -357,7 +378,12 @@ class Gateway:
         body = decode_request(msgspec.json.Decoder(SessionBody), await request.read())
         if self.config.token is None:
             raise RequestError("bad_request", "this gateway asks no token")
+        address = request.remote or "unknown"
+        wait_s = self.wrong_tokens.wait_s(address)
+        if wait_s is not None:
+            return too_many_attempts(wait_s)
         if not hmac.compare_digest(body.token.encode(), self.config.token.encode()):
+            self.wrong_tokens.failed(address)
             raise RequestError("unauthorized", "wrong token")
         response = web.json_response({"ok": True})
         response.set_cookie(TOKEN_COOKIE, body.token, httponly=True, samesite="Strict", path="/", secure=request.secure)
@@ -450,7 +476,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _PUBLIC = ("/", "/api/openapi.json", "/api/session")
 
 
-def _middlewares(config: GatewayConfig) -> list:
+def _middlewares(config: GatewayConfig, wrong_tokens: WrongTokens) -> list:
     @web.middleware
     async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         """Every failure as the bus's JSON error, never a traceback."""
@@ -496,7 +522,13 @@ def _middlewares(config: GatewayConfig) -> list:
         if config.token is not None and request.path.startswith("/api/") and request.path not in _PUBLIC:
             given = request.headers.get("Authorization", "")
             token = given[7:] if given.startswith("Bearer ") else request.cookies.get(TOKEN_COOKIE, "")
+            address = request.remote or "unknown"
+            wait_s = wrong_tokens.wait_s(address) if token else None
+            if wait_s is not None:
+                return too_many_attempts(wait_s)
             if not hmac.compare_digest(token.encode(), config.token.encode()):
+                if token:  # a request with no token at all guesses nothing
+                    wrong_tokens.failed(address)
                 raise RequestError(
                     "unauthorized", "send the gateway's token as 'Authorization: Bearer <GAAI_WEB_TOKEN>'"
                 )
@@ -514,8 +546,9 @@ def _middlewares(config: GatewayConfig) -> list:
 
 
 def create_app(bus: Bus, store: GraphStore, config: GatewayConfig = GatewayConfig()) -> web.Application:
-    gateway = Gateway(bus, store, config)
-    app = web.Application(middlewares=_middlewares(config), client_max_size=config.max_upload_bytes)
+    wrong_tokens = WrongTokens()
+    gateway = Gateway(bus, store, config, wrong_tokens)
+    app = web.Application(middlewares=_middlewares(config, wrong_tokens), client_max_size=config.max_upload_bytes)
     app.router.add_get("/", gateway.page)
     for method, path, handler in api_routes():  # the OpenAPI document is the one list of the API's routes
         if method == "get":

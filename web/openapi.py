@@ -49,11 +49,13 @@ def _errors(*statuses: int) -> dict:
         404: "No such workflow, task, report or route (codes unknown_*).",
         409: "The request conflicts with the workflow's state (workflow_exists, not_failed, cancelled).",
         413: "The request or an upload is over the gateway's limit (code too_large).",
+        429: "Too many wrong tokens from this address within a minute (code too_many_attempts); "
+        "wait the Retry-After seconds.",
         503: "No orchestrator, catalog or NATS (codes no_orchestrator, no_catalog, nats_unavailable, "
         "jetstream_unavailable).",
         504: "The orchestrator did not answer in time (code timeout).",
     }
-    return {str(status): _json("ErrorReply", meaning[status]) for status in (*statuses, 401, 503, 504)}
+    return {str(status): _json("ErrorReply", meaning[status]) for status in (*statuses, 401, 429, 503, 504)}
 
 
 _WORKFLOW_ID = {"name": "workflow_id", "in": "path", "required": True, "schema": {"type": "string"}}

@@ -73,6 +73,7 @@ RETRYABLE = {
     "stopped": True,
     "timeout": True,
     "too_large": False,
+    "too_many_attempts": True,
     "unauthorized": False,
     "topology_missing": False,
     "unknown_agent": False,

@@ -8,6 +8,7 @@ import secrets
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -88,6 +89,30 @@ def test_api_requests_need_the_token_and_the_session_cookie_stands_for_it(guarde
         cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
     assert http("GET", url + "/api/graphs", headers={"Cookie": cookie.split(";")[0]}) == (200, {"graphs": []})
+
+
+def test_wrong_tokens_past_the_limit_are_answered_429_until_the_window_passes(guarded):
+    """Ten wrong tokens from one address, by header or sign-in, and every token from it is refused for a while, the
+    right one too; a request with no token at all counts for nothing."""
+    url, token = guarded
+    for _ in range(5):
+        assert http("GET", url + "/api/graphs")[0] == 401  # no token: not a guess
+    for attempt in range(10):
+        if attempt % 2:
+            status, _ = http("GET", url + "/api/graphs", headers={"Authorization": f"Bearer guess-{attempt}"})
+        else:
+            body = json.dumps({"token": f"guess-{attempt}"}).encode()
+            status, _ = http("POST", url + "/api/session", body, {"Content-Type": "application/json"})
+        assert status == 401
+    request = urllib.request.Request(url + "/api/graphs", headers={"Authorization": f"Bearer {token}"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request)
+    assert refused.value.code == 429
+    assert 1 <= int(refused.value.headers["Retry-After"]) <= 60
+    error = json.loads(refused.value.read())["error"]
+    assert (error["code"], error["retryable"]) == ("too_many_attempts", True)
+    body = json.dumps({"token": token}).encode()
+    assert http("POST", url + "/api/session", body, {"Content-Type": "application/json"})[0] == 429
 
 
 def test_the_gateway_works_as_its_own_least_privilege_nats_user(tmp_path: Path, monkeypatch):
