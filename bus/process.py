@@ -17,7 +17,7 @@ import uvloop
 from gaai.bus.errors import GaaiError
 from gaai.bus.settings import Settings
 from gaai.telemetry.logging import setup_logging
-from gaai.telemetry.tracing import setup_tracing, shutdown_tracing
+from gaai.telemetry.tracing import ExporterUnavailable, setup_tracing, shutdown_tracing
 
 Main = Callable[[asyncio.Event], Awaitable[None]]
 
@@ -33,7 +33,10 @@ def process_settings(service: str) -> Settings:
 def run_process(service: str, instance_id: str, main: Main) -> None:
     """Run ``main(stop)`` until it returns; SIGINT/SIGTERM set ``stop``; a ``GaaiError`` exits 2 with its message."""
     setup_logging(service)
-    setup_tracing(service, instance_id)
+    try:
+        setup_tracing(service, instance_id)
+    except ExporterUnavailable as exc:
+        _exit_with(service, GaaiError("bad_setting", str(exc)))
     try:
         uvloop.run(_until_signalled(main))
     except GaaiError as exc:

@@ -103,19 +103,35 @@ def shutdown_tracing() -> None:
         _provider.shutdown()
 
 
+class ExporterUnavailable(ValueError):
+    """The configured OTLP protocol cannot be used: an unknown one, or grpc without its exporter installed."""
+
+
 def _exporter_from_env():
     endpoint = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
     if not endpoint:
         return None
-    protocol = (
-        os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
-        or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
-        or "http/protobuf"
+    variable = next(
+        (
+            name
+            for name in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+            if os.environ.get(name)
+        ),
+        None,
     )
+    protocol = os.environ[variable] if variable else "http/protobuf"
     if protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
-
+        try:
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+        except ImportError:
+            # An extra, not a dependency: grpc is 19 MB of the container image that http/protobuf does without.
+            raise ExporterUnavailable(
+                f"{variable}=grpc needs the grpc exporter: pip install 'graph-analytics-ai[grpc]', "
+                "or use http/protobuf (the default)"
+            ) from None
         return GrpcExporter()
+    if protocol != "http/protobuf":
+        raise ExporterUnavailable(f"{variable}={protocol!r}: expected http/protobuf (the default) or grpc")
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 
     return HttpExporter()
