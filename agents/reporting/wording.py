@@ -70,5 +70,5 @@ def format_ratio(value: float) -> str:
 
 
 def format_times(value: float) -> str:
-    """A multiple: ``12.5×``."""
-    return f"{value:.1f}×"
+    """A multiple: ``12.5×``; below one with two significant digits, so a small one is not rounded up: ``0.066×``."""
+    return f"{value:.1f}×" if value >= 1 or value == 0 else f"{value:.2g}×"

@@ -18,7 +18,7 @@ from gaai.agents.lib.algorithms import resolve_params
 from gaai.agents.reporting.build import build_report, draft_report
 from gaai.agents.reporting.claims import Evidence
 from gaai.agents.reporting.render import render_html, render_json, render_markdown
-from gaai.agents.reporting.wording import format_count, format_ratio, format_share, format_value
+from gaai.agents.reporting.wording import format_count, format_ratio, format_share, format_times, format_value
 from gaai.bus.domain import (
     AlgorithmPattern,
     AnalysisTemplate,
@@ -586,3 +586,10 @@ def test_group_stats_without_modularity_are_reported_honestly():
 )
 def test_a_share_that_is_neither_none_nor_all_never_prints_as_either(value, printed):
     assert format_share(value) == printed
+
+
+@pytest.mark.parametrize(
+    ("value", "printed"), [(12.54, "12.5×"), (1.0, "1.0×"), (0.0, "0.0×"), (0.06584, "0.066×"), (0.951, "0.95×")]
+)
+def test_a_multiple_below_one_is_not_rounded_up(value, printed):
+    assert format_times(value) == printed
