@@ -2,14 +2,17 @@
 
 State lives in the ``gaai_workflows`` KV bucket; this process caches it but the bucket
 is the truth. Results of one workflow are applied in arrival order, those that arrive
-together as one batch with one state write; different workflows go concurrently. The
-order of effects makes crashes safe:
+together as one batch with one state write; different workflows go concurrently. A
+result that unlocks no task and does not end its workflow waits up to ``MERGE_WINDOW_S``
+for the workflow's next event, to share its write. The order of effects makes crashes
+safe:
 
     apply the DAG → save the state (compare-and-set on the revision) → publish the
     tasks (deduplicated by Nats-Msg-Id) → acknowledge the result.
 
-A crash before the save redelivers the result, and the DAG decides again from the old
-state. A crash after it leaves tasks marked sent that may not be: a restarted
+A crash before the save redelivers the result (one waiting to share a write too: nothing
+of it is published or acknowledged before that write), and the DAG decides again from
+the old state. A crash after it leaves tasks marked sent that may not be: a restarted
 orchestrator publishes every outstanding task again (``resume``), and JetStream drops
 the ones it already has.
 """
@@ -21,6 +24,7 @@ import secrets
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 
 import msgspec
 import structlog
@@ -81,6 +85,9 @@ RESULTS_IN_HAND = 256
 PUBLISH_RETRY_S = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 # A result that cannot be applied yet (the state store is unavailable) comes back this much later.
 APPLY_RETRY_S = 1.0
+# How long a result that changes the state but calls for no effect (it unlocks no task and does not end the
+# workflow) waits for the workflow's next event, so that both are saved in one write. Only followers see it later.
+MERGE_WINDOW_S = 0.05
 
 
 class Orchestrator:
@@ -91,6 +98,8 @@ class Orchestrator:
         self._cache: dict[str, tuple[WorkflowState, int]] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._queued: dict[str, list[tuple[DagEvent, asyncio.Future[bool]]]] = {}
+        # Set when an event is queued for a workflow whose batch is waiting to share its write.
+        self._merging: dict[str, asyncio.Event] = {}
         self._starting: set[asyncio.Task[None]] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -123,21 +132,18 @@ class Orchestrator:
 
     async def submit(self, data: bytes) -> SubmitReply:
         request: SubmitRequest = decode_request(submit_decoder, data)
-        # The store's registry is a file: read off the event loop, which must keep reading requests.
-        if not await asyncio.to_thread(self.store.has_graph, request.graph_name):
-            graphs = await asyncio.to_thread(self.store.list_graphs)
-            known = ", ".join(sorted(g.name for g in graphs)) or "none"
-            raise RequestError("unknown_graph", f"graph {request.graph_name!r} does not exist; known graphs: {known}")
-        _check_vertical(request)
-        if request.edge_semantics:
-            try:
-                # Reads the weight columns it names, so off the event loop.
-                await asyncio.to_thread(self.store.check_semantics, request.graph_name, request.edge_semantics)
-            except StoreError as exc:
-                raise RequestError(exc.code, f"edge_semantics: {exc.message}") from None
         workflow_id = request.workflow_id or f"wf-{uuid.uuid4().hex[:16]}"
-        if request.workflow_id:  # a generated id is new; a client's may be a resubmission
-            existing = await self._load(workflow_id)
+        # A generated id is new; a client's may be a resubmission, whose state is read while the request is checked.
+        reading = asyncio.ensure_future(self._load(workflow_id)) if request.workflow_id else None
+        try:
+            await self._check(request)
+        except BaseException:
+            if reading is not None:
+                reading.cancel()
+                await asyncio.gather(reading, return_exceptions=True)
+            raise
+        if reading is not None:
+            existing = await reading
             if existing is not None:
                 if existing[0].request.graph_name != request.graph_name:
                     raise RequestError("workflow_exists", f"workflow {workflow_id} already exists for another graph")
@@ -165,6 +171,21 @@ class Orchestrator:
         self._starting.add(started)
         started.add_done_callback(self._starting.discard)
         return SubmitReply(workflow_id=workflow_id, status=state.status)
+
+    async def _check(self, request: SubmitRequest) -> None:
+        """The graph, the vertical and the edge semantics a submission names, as ``RequestError``s."""
+        # The store's registry is a file: read off the event loop, which must keep reading requests.
+        if not await asyncio.to_thread(self.store.has_graph, request.graph_name):
+            graphs = await asyncio.to_thread(self.store.list_graphs)
+            known = ", ".join(sorted(g.name for g in graphs)) or "none"
+            raise RequestError("unknown_graph", f"graph {request.graph_name!r} does not exist; known graphs: {known}")
+        _check_vertical(request)
+        if request.edge_semantics:
+            try:
+                # Reads the weight columns it names, so off the event loop.
+                await asyncio.to_thread(self.store.check_semantics, request.graph_name, request.edge_semantics)
+            except StoreError as exc:
+                raise RequestError(exc.code, f"edge_semantics: {exc.message}") from None
 
     async def _start(self, state: WorkflowState, commands: list[Command], event: WorkflowEvent) -> None:
         try:
@@ -234,7 +255,10 @@ class Orchestrator:
         waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         queue = self._queued.setdefault(workflow_id, [])
         queue.append((event, waiter))
-        if len(queue) == 1:
+        merging = self._merging.get(workflow_id)
+        if merging is not None:
+            merging.set()  # the batch waiting to share its write takes this event in
+        elif len(queue) == 1:
             await self._commit_queued(workflow_id)
         return await waiter
 
@@ -243,7 +267,7 @@ class Orchestrator:
         try:
             async with self._locks[workflow_id]:
                 batch = self._queued.pop(workflow_id, [])
-                saved = await self._advance_and_save(workflow_id, [event for event, _ in batch])
+                saved = await self._advance_and_save(workflow_id, batch)
             if saved is not None:
                 # Outside the lock: the next batch may be saved while these tasks are sent.
                 await self._follow_up(*saved)
@@ -259,6 +283,19 @@ class Orchestrator:
         for _, waiter in batch:
             waiter.set_result(saved is not None)
 
+    async def _next_event(
+        self, workflow_id: str, batch: list[tuple[DagEvent, asyncio.Future[bool]]], deadline: float
+    ) -> None:
+        """Until the workflow's next event is queued or ``deadline`` passes; what was queued joins ``batch``."""
+        merging = self._merging[workflow_id] = asyncio.Event()
+        try:
+            await asyncio.wait_for(merging.wait(), max(0.0, deadline - asyncio.get_running_loop().time()))
+        except TimeoutError:
+            pass
+        finally:
+            del self._merging[workflow_id]
+        batch.extend(self._queued.pop(workflow_id, []))
+
     async def _follow_up(self, state: WorkflowState, commands: list[Command], event: WorkflowEvent | None) -> None:
         """Send what a saved state calls for; a final state closes the workflow here."""
         if event is None:  # the events changed nothing
@@ -273,26 +310,29 @@ class Orchestrator:
             self._locks.pop(state.workflow_id, None)
 
     async def _advance_and_save(
-        self, workflow_id: str, events: list[DagEvent]
+        self, workflow_id: str, batch: list[tuple[DagEvent, asyncio.Future[bool]]]
     ) -> tuple[WorkflowState, list[Command], WorkflowEvent | None] | None:
-        """The state after ``events``, the commands they cause and the write's announcement, saved with compare-and-set.
+        """The state after the ``batch``'s events, the commands they cause and the write's announcement, saved with
+        compare-and-set. While the events call for no effect, ``batch`` grows with the workflow's next events (up to
+        ``MERGE_WINDOW_S``), so that they share the write.
 
         None when there is no such workflow; no announcement when the events changed nothing.
         """
+        deadline = asyncio.get_running_loop().time() + MERGE_WINDOW_S
         for _ in range(10):
             loaded = await self._load(workflow_id, use_cache=True)
             if loaded is None:
                 return None
             state, revision = loaded
+            new_state, applied = state, 0
             commands: list[Command] = []
-            new_state = state
-            now = time.time()
-            for event in events:
-                before = new_state
-                new_state, caused = advance(new_state, event, now)
-                commands.extend(caused)
-                if new_state is not before and isinstance(event, Finished):
-                    new_state = msgspec.structs.replace(new_state, messages_received=new_state.messages_received + 1)
+            while True:
+                now = time.time()
+                new_state = _apply_events(new_state, [event for event, _ in batch[applied:]], now, commands)
+                applied = len(batch)
+                if not _may_wait(state, new_state, commands, batch) or asyncio.get_running_loop().time() >= deadline:
+                    break
+                await self._next_event(workflow_id, batch, deadline)
             if new_state is state:
                 return state, [], None
             saved = await self.bus.update_entry(
@@ -343,10 +383,12 @@ class Orchestrator:
             with producer_span(subject, message_id, len(body), headers, context=phase, links=trigger):
                 await self.bus.publish(subject, body, headers)
 
-        # The announcement first: a task's "dispatched" must reach followers before the agent's "running".
+        # The tasks start publishing at the loop's next turn; the announcement, queued now, goes ahead of them in the
+        # same socket write: a task's "dispatched" reaches followers before the agent's "running".
+        sending = [asyncio.ensure_future(dispatch(c)) for c in commands if isinstance(c, Dispatch)]
         if event is not None:
             await self.bus.emit(event)
-        await asyncio.gather(*(dispatch(c) for c in commands if isinstance(c, Dispatch)))
+        await asyncio.gather(*sending)
 
     async def _load(self, workflow_id: str, use_cache: bool = False) -> tuple[WorkflowState, int] | None:
         if use_cache and workflow_id in self._cache:
@@ -372,6 +414,30 @@ class Orchestrator:
             else:
                 await self._execute(state, outstanding(state), None)
             log.info("resumed workflow", workflow_id=workflow_id, status=state.status)
+
+
+def _apply_events(state: WorkflowState, events: list[DagEvent], now: float, commands: list[Command]) -> WorkflowState:
+    """``state`` after ``events``; the commands they cause are added to ``commands``."""
+    for event in events:
+        before = state
+        state, caused = advance(state, event, now)
+        commands.extend(caused)
+        if state is not before and isinstance(event, Finished):
+            state = msgspec.structs.replace(state, messages_received=state.messages_received + 1)
+    return state
+
+
+def _may_wait(
+    saved: WorkflowState, state: WorkflowState, commands: list[Command], batch: Sequence[tuple[DagEvent, object]]
+) -> bool:
+    """Whether the change from ``saved`` to ``state`` may wait to share its write: only results, and nothing to send
+    (no task unlocked, the workflow not ended). A request (cancel, retry) or a submission is saved at once."""
+    return (
+        state is not saved
+        and state.status not in FINAL_STATUSES
+        and all(isinstance(event, Finished) for event, _ in batch)
+        and not any(isinstance(command, Dispatch) for command in commands)
+    )
 
 
 def _check_vertical(request: SubmitRequest) -> None:
