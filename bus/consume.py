@@ -86,7 +86,7 @@ class Delivery:
         self._message = message
         self.subject = message.subject
         self.headers: dict[str, str] = message.headers or {}
-        self.deliveries = message.metadata.num_delivered if message.metadata else 1
+        self.deliveries = delivery_count(message.reply)
 
     @property
     def data(self) -> bytes:
@@ -104,6 +104,19 @@ class Delivery:
             await _quietly(self._message.nak(delay=settlement.delay))
         else:
             await self._message.term()
+
+
+def delivery_count(reply: str | None) -> int:
+    """How many times JetStream has delivered a message, read from its acknowledgement subject.
+
+    That is ``$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>``, or with a
+    domain and an account hash after ``$JS.ACK`` (11 tokens or more). Read here rather than through nats-py's
+    ``Msg.metadata``, which builds every field (dates included) for every message; 1 when it is no such subject.
+    """
+    tokens = (reply or "").split(".")
+    if len(tokens) < 9 or tokens[0] != "$JS" or tokens[1] != "ACK" or len(tokens) == 10:
+        return 1
+    return int(tokens[4] if len(tokens) == 9 else tokens[6])
 
 
 Handler = Callable[[M, Delivery], Awaitable[Settlement]]
@@ -187,7 +200,7 @@ class Pipeline(Generic[M]):
     async def _handle(self, decoded: M, delivery: Delivery) -> Settlement:
         keeping_alive = None
         if self.progress_every_s is not None:
-            keeping_alive = asyncio.create_task(_keep_in_progress(delivery, self.progress_every_s))
+            keeping_alive = _InProgressAcks(delivery, self.progress_every_s)
         try:
             return await self.handle(decoded, delivery)
         except Exception as exc:  # one bad message must not stop the consumer
@@ -201,7 +214,7 @@ class Pipeline(Generic[M]):
             return drop(error=error, exception=exc)
         finally:
             if keeping_alive is not None:
-                keeping_alive.cancel()
+                keeping_alive.stop()
 
 
 def _mark(span: Span, settlement: Settlement) -> None:
@@ -211,10 +224,23 @@ def _mark(span: Span, settlement: Settlement) -> None:
         span.set_status(Status(StatusCode.ERROR, settlement.error))
 
 
-async def _keep_in_progress(delivery: Delivery, every_s: float) -> None:
-    while True:
-        await asyncio.sleep(every_s)
-        await delivery.in_progress()
+class _InProgressAcks:
+    """An in-progress ack every ``every_s`` until ``stop``: a timer, not a task, since most handlers end long before
+    the first one is due."""
+
+    def __init__(self, delivery: Delivery, every_s: float) -> None:
+        self._delivery = delivery
+        self._every_s = every_s
+        self._loop = asyncio.get_running_loop()
+        self._timer = self._loop.call_later(every_s, self._send)
+        self._sending: asyncio.Task[None] | None = None  # held: the loop keeps only weak references to tasks
+
+    def _send(self) -> None:
+        self._sending = self._loop.create_task(self._delivery.in_progress())
+        self._timer = self._loop.call_later(self._every_s, self._send)
+
+    def stop(self) -> None:
+        self._timer.cancel()
 
 
 async def _quietly(acknowledgement: Awaitable[None]) -> None:

@@ -130,15 +130,22 @@ class Feed:
         self._handling.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("message handler failed", error=repr(task.exception()))
-        if not self._closing:
+        if self._wanted():  # checked here: most handlers end without freeing enough to ask for more
             top_up = asyncio.ensure_future(self._top_up())
             self._topping_up.add(top_up)
             top_up.add_done_callback(self._topping_up.discard)
 
-    async def _top_up(self) -> None:
-        """Ask for the capacity that neither open requests nor running handlers cover."""
+    def _wanted(self) -> int:
+        """The capacity that neither open requests nor running handlers cover, once it is worth a request; else 0."""
         wanted = self._capacity - len(self._handling) - self._requested
         if wanted <= 0 or self._closing or wanted < self._capacity / 4:
+            return 0
+        return wanted
+
+    async def _top_up(self) -> None:
+        """Ask for the capacity that neither open requests nor running handlers cover."""
+        wanted = self._wanted()
+        if not wanted:
             return
         self._requested += wanted
         request = {"batch": wanted, "expires": int(REQUEST_EXPIRES_S * 1e9), "idle_heartbeat": int(HEARTBEAT_S * 1e9)}

@@ -183,6 +183,7 @@ class _Worker:
         self.handler = handler
         self.instance = instance
         self.cancelled = cancelled
+        self._announcing: set[asyncio.Task[None]] = set()
 
     async def work(self, envelope: TaskEnvelope, delivery: Delivery) -> Settlement:
         if envelope.workflow_id in self.cancelled:
@@ -194,9 +195,10 @@ class _Worker:
         announce_after = settings.running_event_after_s
         announcing = None
         if announce_after <= 0:
-            await self._announce_running(job, started, 0)
+            await self._announce_running(envelope, started)
         else:
-            announcing = asyncio.create_task(self._announce_running(job, started, announce_after))
+            # A timer rather than a task: most tasks end before it is due.
+            announcing = asyncio.get_running_loop().call_later(announce_after, self._announce_later, envelope, started)
         result: TaskResult | None = None
         error: ErrorInfo | None = None
         failure: Settlement | None = None
@@ -282,11 +284,13 @@ class _Worker:
         except BusError as exc:
             log.error("could not park the failed task in the dead-letter stream", error=exc.message)
 
-    async def _announce_running(self, job: Job, started: float, after_s: float) -> None:
-        """Announce a task still running after ``after_s`` (at once when 0) with a ``running`` event."""
-        if after_s > 0:
-            await asyncio.sleep(after_s)
-        envelope = job.envelope
+    def _announce_later(self, envelope: TaskEnvelope, started: float) -> None:
+        announcing = asyncio.get_running_loop().create_task(self._announce_running(envelope, started))
+        self._announcing.add(announcing)  # held until sent: the loop keeps only weak references to tasks
+        announcing.add_done_callback(self._announcing.discard)
+
+    async def _announce_running(self, envelope: TaskEnvelope, started: float) -> None:
+        """Announce a task as running with a ``running`` event (its time: when it started)."""
         await self.bus.emit(
             TaskEvent(
                 workflow_id=envelope.workflow_id,
