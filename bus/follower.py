@@ -34,8 +34,11 @@ log = structlog.get_logger("bus.follower")
 ResultHandler = Callable[[ResultEnvelope], Awaitable[None]]
 
 
-async def follow_results(bus: Bus, settings: Settings, handler: ResultHandler, stop: asyncio.Event) -> None:
-    """Hand every result to ``handler`` until ``stop`` is set, then let in-flight ones finish."""
+async def follow_results(
+    bus: Bus, settings: Settings, handler: ResultHandler, stop: asyncio.Event, *, in_hand: int
+) -> None:
+    """Hand every result to ``handler``, at most ``in_hand`` at once, until ``stop`` is set; then let in-flight ones
+    finish."""
     await bus.ensure_catalog_consumer(settings)
 
     async def handle(reply: ResultEnvelope, delivery: Delivery) -> Settlement:
@@ -49,9 +52,9 @@ async def follow_results(bus: Bus, settings: Settings, handler: ResultHandler, s
         handle=handle,
         max_deliver=settings.max_deliver,
     )
-    feed = Feed(bus, subjects.RESULTS_STREAM, subjects.CATALOG_CONSUMER, settings.concurrency, pipeline)
+    feed = Feed(bus, subjects.RESULTS_STREAM, subjects.CATALOG_CONSUMER, in_hand, pipeline)
     await feed.start()
-    log.info("agent ready", agent="catalog", follows=subjects.RESULTS_STREAM, concurrency=settings.concurrency)
+    log.info("agent ready", agent="catalog", follows=subjects.RESULTS_STREAM, in_hand=in_hand)
     await stop.wait()
     await feed.close()
 

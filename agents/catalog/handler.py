@@ -25,24 +25,38 @@ from gaai.telemetry.tracing import span
 
 log = structlog.get_logger("agents.catalog")
 
+# How long the first result waiting to be written waits for others to share its transaction. The catalog is off
+# every workflow's critical path, so this delays only its acknowledgements (and their write to the socket, together).
+COMMIT_WINDOW_S = 0.02
+# Results the catalog holds at once (its consumer delivers no more); as many waiting are written without waiting more.
+RESULTS_IN_HAND = 256
+
 
 class Recorder:
     """Records each result in the catalog, with its workflow's epoch and graph.
 
     The epoch and graph come from the workflow's status, asked once per workflow: results
     of one workflow handled at the same time share the one question in flight. Results
-    handled at the same time are also written together, in one transaction (a group
-    commit), since a commit per result would take much of the catalog's CPU at full load.
+    that arrive within ``COMMIT_WINDOW_S`` of each other (at most ``batch_limit``) are also
+    written together, in one transaction (a group commit), since a commit per result would
+    take much of the catalog's CPU at full load; each is acknowledged only once its
+    transaction is committed.
     """
 
     def __init__(
-        self, catalog: Catalog, status: Callable[[str], Awaitable[WorkflowProgress]], remembered: int = 10_000
+        self,
+        catalog: Catalog,
+        status: Callable[[str], Awaitable[WorkflowProgress]],
+        remembered: int = 10_000,
+        batch_limit: int = RESULTS_IN_HAND,
     ) -> None:
         self.catalog = catalog
         self._status = status
         self._origins: OrderedDict[str, asyncio.Future[tuple[float, str] | None]] = OrderedDict()
         self._remembered = remembered
+        self._batch_limit = batch_limit
         self._waiting: list[tuple[CatalogEntry, asyncio.Future[int]]] = []
+        self._write_timer: asyncio.TimerHandle | None = None
 
     async def __call__(self, reply: ResultEnvelope) -> None:
         if reply.result is None:
@@ -56,20 +70,18 @@ class Recorder:
         epoch, graph_name = origin
         with span("record catalog entry", **{"gaai.catalog.step": reply.result.__struct_config__.tag}) as current:
             recorded = asyncio.get_running_loop().create_future()
-            if not self._waiting:
-                # Written once the handlers that are ready in this turn of the loop have queued theirs.
-                asyncio.get_running_loop().call_soon(self._write_waiting)
-            self._waiting.append(
-                (
-                    CatalogEntry(
-                        workflow_id=reply.workflow_id, epoch=epoch, graph_name=graph_name, result=reply.result
-                    ),
-                    recorded,
-                )
-            )
+            entry = CatalogEntry(workflow_id=reply.workflow_id, epoch=epoch, graph_name=graph_name, result=reply.result)
+            self._waiting.append((entry, recorded))
+            if len(self._waiting) >= self._batch_limit:
+                self._write_waiting()
+            elif self._write_timer is None:
+                self._write_timer = asyncio.get_running_loop().call_later(COMMIT_WINDOW_S, self._write_waiting)
             current.set_attribute("gaai.catalog.entities", await recorded)
 
     def _write_waiting(self) -> None:
+        if self._write_timer is not None:
+            self._write_timer.cancel()
+            self._write_timer = None
         batch, self._waiting = self._waiting, []
         try:
             counts = self.catalog.record([entry for entry, _ in batch])
@@ -133,7 +145,7 @@ async def follow(settings: Settings, stop: asyncio.Event) -> None:
         endpoint = await add_endpoint(bus, subjects.CATALOG_LINEAGE, subjects.CATALOG_QUEUE, serve_lineage)
         try:
             status = partial(workflow_status, bus, timeout=settings.request_timeout_s)
-            await follow_results(bus, settings, Recorder(catalog, status), stop)
+            await follow_results(bus, settings, Recorder(catalog, status), stop, in_hand=RESULTS_IN_HAND)
         finally:
             await endpoint.close()
     finally:

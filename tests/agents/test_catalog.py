@@ -274,3 +274,19 @@ async def test_lineage_says_why_it_is_empty_and_fails_for_an_unknown_workflow(tm
     unknown = gaai("catalog", "lineage", "wf-none", home=tmp_path)
     assert (unknown.returncode, unknown.stdout) == (2, "")
     assert unknown.stderr == "gaai: the catalog has no workflow 'wf-none' [unknown_workflow]\n"
+
+
+async def test_a_full_batch_is_written_without_waiting_for_the_window(tmp_path, monkeypatch):
+    from gaai.agents.catalog import handler
+
+    monkeypatch.setattr(handler, "COMMIT_WINDOW_S", 30.0)  # only a full batch can be written in this test's time
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+    recorder = Recorder(catalog, StatusBook(wf1=1.0), batch_limit=3)
+    executions = [
+        ExecutionResult(summary=msgspec.structs.replace(EXECUTION.summary, execution_id=f"E{i}", template_id="T1"))
+        for i in range(3)
+    ]
+    await asyncio.wait_for(
+        asyncio.gather(*(recorder(envelope("wf1", f"wf1.execution.{i}", r)) for i, r in enumerate(executions))), 5
+    )
+    assert Catalog(tmp_path / "catalog.sqlite").counts("wf1") == {"execution": 3}
