@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,11 +34,43 @@ INTEGRATION_PATHS = (
     "llm/",
 )
 NATS_FIXTURES = {"nats_server", "fresh_nats"}
+# The longest files, longest first (per-file durations of full runs on 2 cores): with ``-n 2 --dist loadfile`` a
+# worker takes the next whole file when it is nearly free, so the long ones start first and the short ones even out
+# the end. The other files follow, most tests first, as xdist orders them.
+LONGEST_FIRST = (
+    "deploy/test_live_compose.py",
+    "e2e/test_faults.py",
+    "e2e/test_workflow.py",
+    "agents/test_execution_agent.py",
+    "bench/test_bench_quick.py",
+    "e2e/test_cluster.py",
+    "eval/test_suite_cli.py",
+    "llm/test_local_model.py",
+    "deploy/test_live_cluster.py",
+    "web/test_browser.py",
+    "e2e/test_connections.py",
+    "e2e/test_semantics.py",
+    "bench/test_orchestration_peers.py",
+    "e2e/test_python_api.py",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False  # xdist would sort the files by test count alone
+
+
+def path_in_tests(item: pytest.Item) -> str:
+    return Path(item.fspath).resolve().relative_to(TESTS).as_posix()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {path: place for place, path in enumerate(LONGEST_FIRST)}
+    tests_in = Counter(path_in_tests(item) for item in items)
+    # Stable: each file's tests stay together and in their order.
+    items.sort(key=lambda item: (rank.get(path_in_tests(item), len(rank)), -tests_in[path_in_tests(item)]))
     for item in items:
-        where = Path(item.fspath).resolve().relative_to(TESTS).as_posix()
+        where = path_in_tests(item)
         if where.startswith(E2E_PATHS):
             tier = "e2e"
         elif where.startswith(INTEGRATION_PATHS) or NATS_FIXTURES & set(getattr(item, "fixturenames", ())):

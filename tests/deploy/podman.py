@@ -8,6 +8,7 @@ systemd timer would. ``running`` builds the image, starts a project for a test m
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -30,6 +31,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PODMAN_COMPOSE_CACHED = Path.home() / ".cache" / "gaai" / "containers" / "podman-compose" / "bin" / "podman-compose"
 # The image of every gaai service, which `compose build orchestrator` builds.
 IMAGE = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]["orchestrator"]["image"]
+# Held while building IMAGE: the live modules run on two xdist workers at once, and a build waiting on another
+# then finds every layer cached instead of doing the same work beside it.
+BUILD_LOCK = Path.home() / ".cache" / "gaai" / "containers" / "image-build.lock"
 
 
 def find_compose() -> tuple[str, list[str]] | str:
@@ -115,16 +119,23 @@ class ComposeProject:
         return done.stdout.strip() or None if done.returncode == 0 else None
 
     def build_image(self) -> None:
-        """Build ``IMAGE``, then remove the image it replaced (unless a container still uses it) and earlier builds'
-        build stages; the build's time and the image's size go to the timings."""
-        previous_image = self.image_id(IMAGE)
-        begin = time.monotonic()
-        self.compose("build", "orchestrator", timeout=1800)
-        self.timings["image build"] = time.monotonic() - begin
-        if previous_image and previous_image != self.image_id(IMAGE):
-            # The replaced image, now untagged; a container of another stack may still run it, then it stays.
-            self.engine_run("image", "rm", previous_image, check=False)
-        self.remove_earlier_build_stages()
+        """Build ``IMAGE`` (one build at a time, under ``BUILD_LOCK``), then remove the image it replaced (unless a
+        container still uses it) and earlier builds' build stages; the build's time and the image's size go to the
+        timings."""
+        BUILD_LOCK.parent.mkdir(parents=True, exist_ok=True)
+        with BUILD_LOCK.open("a") as lock:
+            begin = time.monotonic()
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if time.monotonic() - begin > 1:
+                self.timings["waiting for another build"] = time.monotonic() - begin
+            previous_image = self.image_id(IMAGE)
+            begin = time.monotonic()
+            self.compose("build", "orchestrator", timeout=1800)
+            self.timings["image build"] = time.monotonic() - begin
+            if previous_image and previous_image != self.image_id(IMAGE):
+                # The replaced image, now untagged; a container of another stack may still run it, then it stays.
+                self.engine_run("image", "rm", previous_image, check=False)
+            self.remove_earlier_build_stages()
         size = self.engine_run("image", "inspect", "--format", "{{.Size}}", IMAGE).strip()
         self.timings["image size MB"] = int(size) / 1e6
 

@@ -46,7 +46,8 @@ def run(argv: list[str], env: dict, cwd: Path, timeout: float = 240) -> subproce
 
 def test_a_command_that_cannot_reach_nats_prints_one_line_on_stderr_and_nothing_on_stdout(home, tmp_path, down_url):
     """The bus logs a warning per failed connect attempt; a CLI command's output must not carry them."""
-    env = dict(os.environ, GAAI_HOME=str(home), NATS_URL=down_url)
+    # Two seconds of attempts, one each half second, rather than the default ten: still several warnings to keep out.
+    env = dict(os.environ, GAAI_HOME=str(home), NATS_URL=down_url, GAAI_CONNECT_WAIT_S="2")
     status = run([*GAAI, "status", "wf-nowhere"], env, tmp_path, timeout=60)
     assert status.returncode == 2
     assert status.stdout == ""

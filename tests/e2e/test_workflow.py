@@ -141,8 +141,10 @@ def test_up_refuses_bad_llm_settings_before_starting_anything(cli_env, home, tmp
     assert not (home / "logs").exists(), "no process was started"
 
 
-@pytest.fixture
-def stack(home: Path):
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory):
+    """One stack with two execution replicas for the tests that only submit to it."""
+    home = tmp_path_factory.mktemp("stack-home")
     ensure_sample_graph(EmbeddedStore(home), "ecommerce")
     with LocalStack(home=home, scale={"execution": 2}) as running:
         yield running
