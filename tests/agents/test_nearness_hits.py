@@ -7,8 +7,10 @@ import msgspec
 import networkx as nx
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from gaai.agents.execution.engine import run_algorithm
+from gaai.agents.execution.engine.graph_views import strength_product
 from gaai.agents.templates.build import build_templates
 from gaai.agents.use_cases.mapping import derive_use_cases
 from gaai.agents.vertical.choice import builtin_verticals
@@ -127,6 +129,18 @@ class TestHitsAgainstNetworkx:
         empty = np.array([], dtype=np.int32)
         output = run_algorithm("hits", 3, empty, empty, {})
         assert output.values.tolist() == [0.0, 0.0, 0.0] and output.hubs.tolist() == [0.0, 0.0, 0.0]
+
+    def test_on_a_graph_split_over_the_cores_each_edge_counts_once_with_self_loops(self) -> None:
+        """Past 2**20 distinct edges per core the product runs on several threads; it is the 0/1 matrix's."""
+        rng = np.random.default_rng(3)
+        n = 50_000
+        src, dst = rng.integers(0, n, 3 * 2**20).astype(np.int32), rng.integers(0, n, 3 * 2**20).astype(np.int32)
+        src[:1000] = dst[:1000]
+        matrix = sp.csr_array((np.ones(src.size), (src, dst)), shape=(n, n))
+        matrix.sum_duplicates()
+        matrix.data[:] = 1.0
+        x = rng.random(n)
+        np.testing.assert_allclose(strength_product(n, src, dst, None)(x), matrix @ x, rtol=1e-12)
 
     def test_hits_that_does_not_converge_says_so(self) -> None:
         with pytest.raises(TaskError, match=r"HITS did not converge within 2 iterations .* raise hits\.max_iterations"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gaai.agents.execution.engine.compiled import kernel
+from gaai.agents.execution.engine.compiled import kernel, summed_over_slices
 from gaai.agents.execution.engine.graph_views import simple_graph
 from gaai.agents.execution.engine.output import AlgorithmOutput
 
@@ -99,10 +99,18 @@ def _core_numbers(indptr, indices):
     return degree
 
 
-@kernel
-def _triangles(indptr, indices):
+def _triangles(indptr: np.ndarray, indices: np.ndarray) -> np.ndarray:
     """Triangles per vertex: each tie oriented from the lower (degree, id) end, then each triangle
-    found once by merging two sorted out-lists, so hubs are never scanned from."""
+    found once by merging two sorted out-lists, so hubs are never scanned from; the vertices
+    whose out-lists are merged are split over the usable cores."""
+    out_ptr, out = _oriented(indptr, indices)
+    vertices = np.arange(indptr.size - 1, dtype=np.int64)
+    return summed_over_slices(vertices, lambda part: _count_triangles(out_ptr, out, part))
+
+
+@kernel
+def _oriented(indptr, indices):
+    """Each tie once, in the row of its lower (degree, id) end; rows keep their sorted order."""
     n = indptr.size - 1
     degree = np.diff(indptr)
     out_ptr = np.zeros(n + 1, dtype=np.int64)
@@ -121,8 +129,14 @@ def _triangles(indptr, indices):
             if degree[v] < degree[u] or (degree[v] == degree[u] and v < u):
                 out[fill[v]] = u
                 fill[v] += 1
-    counts = np.zeros(n, dtype=np.int64)
-    for v in range(n):
+    return out_ptr, out
+
+
+@kernel
+def _count_triangles(out_ptr, out, vertices):
+    """Per vertex, the triangles found by merging the out-lists of ``vertices`` with their out-neighbours'."""
+    counts = np.zeros(out_ptr.size - 1, dtype=np.int64)
+    for v in vertices:
         for j in range(out_ptr[v], out_ptr[v + 1]):
             u = out[j]
             a, a_end = out_ptr[v], out_ptr[v + 1]

@@ -10,8 +10,8 @@ a step's share is the edge's weight, parallel edges adding up, as PageRank's str
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
+from gaai.agents.execution.engine.graph_views import strength_product
 from gaai.agents.execution.engine.output import AlgorithmOutput
 from gaai.bus.errors import TaskError
 
@@ -20,18 +20,15 @@ def run_eigenvector(
     n: int, src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None, max_iterations: int, tolerance: float
 ) -> AlgorithmOutput:
     # Row v of the transpose holds the edges pointing to v.
-    incoming = sp.csr_array((np.ones(src.size) if weights is None else weights, (dst, src)), shape=(n, n))
-    incoming.sum_duplicates()
-    if weights is None:
-        # Each edge once, as a DiGraph holds it.
-        incoming.data[:] = 1.0
+    incoming = strength_product(n, dst, src, weights)
+    engine = "numba" if weights is None else "scipy"
     x = np.full(n, 1.0 / n)
     for iteration in range(1, max_iterations + 1):
-        following = x + incoming @ x
+        following = x + incoming(x)
         norm = np.linalg.norm(following)
         following = following / norm if norm > 0 else following
         if np.abs(following - x).sum() < n * tolerance:
-            return AlgorithmOutput(following, iteration, "scipy")
+            return AlgorithmOutput(following, iteration, engine)
         x = following
     raise TaskError(
         "bad_params",

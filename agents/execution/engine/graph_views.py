@@ -6,10 +6,13 @@ is needed); ``simple_graph`` is compiled.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import scipy.sparse as sp
 
-from gaai.agents.execution.engine.compiled import kernel
+from gaai.agents.execution.engine.compiled import kernel, usable_cores
 from gaai.bus.errors import TaskError
 
 
@@ -150,6 +153,58 @@ def shortest_edges(
     return indptr, (keys % n).astype(src.dtype), lengths[order][first]
 
 
+def strength_product(
+    n: int, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray | None
+) -> Callable[[np.ndarray], np.ndarray]:
+    """``x ↦ A·x`` for the matrix ``A`` with one entry per distinct ``(row, col)`` pair, self-loops kept: 1
+    without weights (each edge once, as a ``DiGraph`` holds it), else the sum of the pair's weights (parallel
+    edges add up).
+
+    Without weights, the compiled counting build of ``simple_graph`` and a product that reads no value per
+    entry (4 bytes per edge instead of a sparse matrix's 12); with them, a sparse matrix that sums the repeats
+    itself. Both avoid ``np.unique`` over 64-bit edge keys, which is far slower on large graphs.
+    """
+    if weights is None:
+        return _pattern_product(*simple_graph(n, rows, cols, both_ways=False, keep_loops=True))
+    matrix = sp.csr_array((weights, (rows, cols)), shape=(n, n))
+    matrix.sum_duplicates()
+    return matrix.__matmul__
+
+
+_MIN_ENTRIES_PER_THREAD = 1 << 20
+"""Below this many entries per thread, starting the threads costs more than they save."""
+
+
+def _pattern_product(indptr: np.ndarray, indices: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """``x ↦ A·x`` for the 0/1 matrix of the CSR pattern, the rows split over the usable cores into runs of
+    about equal entries. Each row is summed by one thread in row order, so the thread count changes nothing."""
+    n = indptr.size - 1
+    threads = max(1, min(usable_cores(), indices.size // _MIN_ENTRIES_PER_THREAD))
+    cuts = np.searchsorted(indptr, np.linspace(0, indices.size, threads + 1)[1:-1])
+    bounds = list(zip(np.concatenate(([0], cuts)).tolist(), np.concatenate((cuts, [n])).tolist(), strict=True))
+
+    def product(x: np.ndarray) -> np.ndarray:
+        sums = np.empty(n)
+        if threads == 1:
+            _row_sums(indptr, indices, x, sums, 0, n)
+            return sums
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(lambda rows: _row_sums(indptr, indices, x, sums, *rows), bounds))
+        return sums
+
+    return product
+
+
+@kernel
+def _row_sums(indptr, indices, x, sums, first, last):
+    """For rows ``first`` to ``last - 1``, the sum of ``x`` over the row's entries."""
+    for v in range(first, last):
+        total = 0.0
+        for j in range(indptr[v], indptr[v + 1]):
+            total += x[indices[j]]
+        sums[v] = total
+
+
 def grouped_by_row(n: int, rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> sp.csr_array:
     """CSR of the entries ``(rows, cols, values)``, grouped by row with one linear counting pass.
 
@@ -184,26 +239,32 @@ def undirected_both_ways(n: int, src: np.ndarray, dst: np.ndarray) -> sp.csr_arr
 
 
 def simple_graph(
-    n: int, src: np.ndarray, dst: np.ndarray, both_ways: bool, new_ids: np.ndarray | None = None
+    n: int,
+    src: np.ndarray,
+    dst: np.ndarray,
+    both_ways: bool,
+    new_ids: np.ndarray | None = None,
+    keep_loops: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """CSR ``(indptr, indices)`` of the simple graph: rows sorted, no self-loops, each entry once.
 
     ``both_ways`` lists each tie in the rows of both its ends (the undirected view);
     otherwise only in its source's row. With ``new_ids``, vertex ``v`` becomes vertex
-    ``new_ids[v]``. ``indptr`` is int64, ``indices`` has the endpoints' dtype.
+    ``new_ids[v]``. ``keep_loops`` keeps each self-loop once (in its vertex's row, once
+    even both ways). ``indptr`` is int64, ``indices`` has the endpoints' dtype.
     """
-    indptr = _row_ends(n, src, dst, both_ways, new_ids)
+    indptr = _row_ends(n, src, dst, both_ways, new_ids, keep_loops)
     # Allocated here rather than in the compiled code, so that numpy owns the buffer and
     # can shrink it in place (realloc, no copy) once the repeats are dropped: hub pairs
     # repeat a lot in power-law graphs, and so does a tie listed in both directions.
     indices = np.empty(indptr[-1], dtype=src.dtype)
-    _fill_unique_rows(src, dst, both_ways, new_ids, indptr, indices)
+    _fill_unique_rows(src, dst, both_ways, new_ids, keep_loops, indptr, indices)
     indices.resize(indptr[-1], refcheck=False)
     return indptr, indices
 
 
 @kernel
-def _row_ends(n, src, dst, both_ways, new_ids):
+def _row_ends(n, src, dst, both_ways, new_ids, keep_loops):
     """``indptr`` of the rows ``_fill_unique_rows`` fills, before repeats are dropped.
 
     (numba compiles the ``new_ids is None`` branches away.)
@@ -211,11 +272,11 @@ def _row_ends(n, src, dst, both_ways, new_ids):
     indptr = np.zeros(n + 1, dtype=np.int64)
     for e in range(src.size):
         a, b = src[e], dst[e]
-        if a != b:
+        if a != b or keep_loops:
             if new_ids is not None:
                 a, b = new_ids[a], new_ids[b]
             indptr[a + 1] += 1
-            if both_ways:
+            if both_ways and a != b:
                 indptr[b + 1] += 1
     for v in range(n):
         indptr[v + 1] += indptr[v]
@@ -223,7 +284,7 @@ def _row_ends(n, src, dst, both_ways, new_ids):
 
 
 @kernel
-def _fill_unique_rows(src, dst, both_ways, new_ids, indptr, indices):
+def _fill_unique_rows(src, dst, both_ways, new_ids, keep_loops, indptr, indices):
     """Fill the rows ``indptr`` sized, then sort each row and drop its repeats.
 
     Rows are compacted to the left in place and ``indptr`` rewritten to match; the entries
@@ -233,12 +294,12 @@ def _fill_unique_rows(src, dst, both_ways, new_ids, indptr, indices):
     cursor = indptr[:-1].copy()
     for e in range(src.size):
         a, b = src[e], dst[e]
-        if a != b:
+        if a != b or keep_loops:
             if new_ids is not None:
                 a, b = new_ids[a], new_ids[b]
             indices[cursor[a]] = b
             cursor[a] += 1
-            if both_ways:
+            if both_ways and a != b:
                 indices[cursor[b]] = a
                 cursor[b] += 1
     kept = 0

@@ -12,8 +12,8 @@ parallel edges adding up, as eigenvector centrality.
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
+from gaai.agents.execution.engine.graph_views import strength_product
 from gaai.agents.execution.engine.output import AlgorithmOutput
 from gaai.bus.errors import TaskError
 
@@ -22,27 +22,24 @@ def run_hits(
     n: int, src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None, max_iterations: int, tolerance: float
 ) -> AlgorithmOutput:
     """Authority scores as ``values``, hub scores as ``hubs``."""
-    adjacency = sp.csr_array((np.ones(src.size) if weights is None else weights, (src, dst)), shape=(n, n))
-    adjacency.sum_duplicates()
-    if weights is None:
-        # Each edge once, as a DiGraph holds it.
-        adjacency.data[:] = 1.0
-    incoming = adjacency.T.tocsr()
+    adjacency = strength_product(n, src, dst, weights)
+    incoming = strength_product(n, dst, src, weights)
+    engine = "numba" if weights is None else "scipy"
     hubs = np.full(n, 1.0 / n)
     authorities = np.zeros(n)
     for iteration in range(1, max_iterations + 1):
-        next_authorities = incoming @ hubs
+        next_authorities = incoming(hubs)
         total = next_authorities.sum()
         if total <= 0:
             # No edge with a positive strength: nobody points anywhere.
-            return AlgorithmOutput(np.zeros(n), iteration, "scipy", hubs=np.zeros(n))
+            return AlgorithmOutput(np.zeros(n), iteration, engine, hubs=np.zeros(n))
         next_authorities /= total
-        next_hubs = adjacency @ next_authorities
+        next_hubs = adjacency(next_authorities)
         next_hubs /= next_hubs.sum()
         change = np.abs(next_authorities - authorities).sum() + np.abs(next_hubs - hubs).sum()
         authorities, hubs = next_authorities, next_hubs
         if change < tolerance:
-            return AlgorithmOutput(authorities, iteration, "scipy", hubs=hubs)
+            return AlgorithmOutput(authorities, iteration, engine, hubs=hubs)
     raise TaskError(
         "bad_params",
         f"HITS did not converge within {max_iterations} iterations (tolerance {tolerance}); raise hits.max_iterations",
