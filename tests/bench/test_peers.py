@@ -12,7 +12,16 @@ import math
 import pytest
 
 from gaai.bench.bench_graph import ALGORITHMS, generate, import_generated
-from gaai.bench.bench_peers import IMPLEMENTS, OURS, PEERS, agreement, installed_peers, run_child, versus_best_peer
+from gaai.bench.bench_peers import (
+    IMPLEMENTS,
+    OURS,
+    PEERS,
+    _child,
+    agreement,
+    installed_peers,
+    run_child,
+    versus_best_peer,
+)
 from gaai.store import EmbeddedStore
 
 EDGES = 20_000
@@ -44,6 +53,7 @@ def test_every_installed_peer_agrees_with_our_engine(graph, peers, algorithm):
             continue
         theirs = run_child(peer, home, name, algorithm)
         assert theirs["compute_ms"] >= 0 and theirs["build_ms"] >= 0 and theirs["peak_rss_bytes"] > 0
+        assert theirs["compute_cpu_ms"] >= 0 and theirs["build_cpu_ms"] >= 0
         found = agreement(algorithm, ours, theirs)
         assert found["agrees"] is not False, (peer, algorithm, ours, theirs)
         if algorithm in ("wcc", "scc"):
@@ -82,6 +92,11 @@ def test_the_ratio_is_ours_over_the_fastest_agreeing_peer():
     assert math.isclose(found["engine_vs_best_peer"]["wcc"], 3.0)
     assert found["best_peer"]["wcc"] == "a (random)"
     assert math.isclose(found["engine_vs_best_peer_worst"], 3.0)
+
+
+def test_a_child_past_the_watchdog_is_stopped_and_reported(graph):
+    home, name = graph
+    assert _child([OURS, home, name, "pagerank"], timeout=0.01) == {"error": "stopped by the watchdog after 0 s"}
 
 
 def test_disagreement_is_named():
