@@ -46,19 +46,24 @@ def run_leiden(
     engine = "numba-leiden" if weights is None else "numba-leiden-weighted"
     rng = np.random.default_rng(seed)
     new_ids = rng.permutation(n).astype(src.dtype)
-    indptr, indices, weights, strength = community_graph(n, src, dst, weights, new_ids)
-    total = float(indptr[-1]) if weights is None else float(weights.sum())
-    membership = np.arange(n, dtype=indices.dtype)
+    # The first level graph is built for each iteration and for the modularity, and held by no one but the
+    # iteration, which lets go of it once it has aggregated it: at 10^7 edges its entries are 8 B/edge, which
+    # would otherwise stay beside the first coarse levels (as large, since refined communities are small).
+    levels = [list(community_graph(n, src, dst, weights, new_ids))]
+    total = float(levels[0][0][-1]) if weights is None else float(levels[0][3].sum())
+    membership = np.arange(n, dtype=levels[0][1].dtype)
     if not total:
         return AlgorithmOutput(renumber_by_size(membership), 0, engine, None)
     ran = 0
     while ran < iterations:
         ran += 1
-        found = _iterate(indptr, indices, weights, strength, total, resolution, membership, rng)
+        first_level = levels.pop() if levels else list(community_graph(n, src, dst, weights, new_ids))
+        found = _iterate(first_level, total, resolution, membership, rng)
         unchanged = _same_partition(found, membership)
         membership = found
         if unchanged:
             break
+    indptr, indices, weights, strength = community_graph(n, src, dst, weights, new_ids)
     intra = _intra_weight(indptr, indices, weights, membership)
     group_strength = np.bincount(membership, weights=strength)
     modularity = float(intra / total - np.square(group_strength / total).sum())
@@ -66,16 +71,16 @@ def run_leiden(
 
 
 def _iterate(
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    weights: np.ndarray | None,
-    strength: np.ndarray,
+    first_level: list,
     total: float,
     resolution: float,
     membership: np.ndarray,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """One Leiden iteration from ``membership`` on the first level graph: the community of each vertex."""
+    """One Leiden iteration from ``membership`` on the first level graph ``[indptr, indices, weights, strength]``:
+    the community of each vertex. The list is emptied, so the level is freed once aggregated."""
+    indptr, indices, weights, strength = first_level
+    first_level.clear()
     community = membership.copy()
     level_of = np.arange(community.size, dtype=indices.dtype)
     while True:
