@@ -103,7 +103,8 @@ class GraphArrays:
         return self._gather(indices, "labels")
 
     def collection_column(self, position: int, what: str) -> pa.Array:
-        """Every vertex's key, id or label of one collection, in row order (cached).
+        """Every vertex's key, id or label of one collection, in row order (keys and labels cached; ids are built
+        from the keys, as a whole column only for a write: cached, they would hold memory through the summary).
 
         Args:
             position: The collection's position in ``collections``.
@@ -112,14 +113,15 @@ class GraphArrays:
         Returns:
             A string array with one entry per vertex of that collection.
         """
+        if what == "ids":
+            return pc.binary_join_element_wise(
+                self.collections[position], self.collection_column(position, "keys"), "/"
+            )
         cached = self._cache.get((what, position))
         if cached is not None:
             return cached
         if what == "keys":
             column = self._read(position, ["_key"]).column("_key").combine_chunks()
-        elif what == "ids":
-            keys = self.collection_column(position, "keys")
-            column = pc.binary_join_element_wise(self.collections[position], keys, "/")
         else:
             column = self._read_labels(position)
         self._cache[(what, position)] = column
@@ -140,7 +142,11 @@ class GraphArrays:
         for position in np.unique(coll):
             selected = coll == position
             rows = pa.array(idx[selected] - self.offsets[position])
-            values = self.collection_column(int(position), what).take(rows)
+            if what == "ids":
+                keys = self.collection_column(int(position), "keys").take(rows)
+                values = pc.binary_join_element_wise(self.collections[position], keys, "/")
+            else:
+                values = self.collection_column(int(position), what).take(rows)
             out[selected] = values.to_numpy(zero_copy_only=False)
         return out.tolist()
 

@@ -444,6 +444,9 @@ class EmbeddedStore(GraphStore):
         # the execution's result is now complete, so any temp file of it is a leftover.
         for leftover in directory.glob(f".{execution_id}.*.tmp"):
             leftover.unlink(missing_ok=True)
+        del table
+        # pyarrow's allocator keeps what the write freed for reuse; the summary that follows needs numpy's memory.
+        pa.default_memory_pool().release_unused()
         return f"results/{graph}/{execution_id}.parquet"
 
     def read_vertex_results(self, result_ref: str) -> pa.Table:

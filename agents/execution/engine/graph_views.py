@@ -245,26 +245,28 @@ def simple_graph(
     both_ways: bool,
     new_ids: np.ndarray | None = None,
     keep_loops: bool = False,
+    lower_end_rows: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """CSR ``(indptr, indices)`` of the simple graph: rows sorted, no self-loops, each entry once.
 
     ``both_ways`` lists each tie in the rows of both its ends (the undirected view);
-    otherwise only in its source's row. With ``new_ids``, vertex ``v`` becomes vertex
+    otherwise only in its source's row, or with ``lower_end_rows`` in the row of its lower
+    end (each undirected tie once). With ``new_ids``, vertex ``v`` becomes vertex
     ``new_ids[v]``. ``keep_loops`` keeps each self-loop once (in its vertex's row, once
     even both ways). ``indptr`` is int64, ``indices`` has the endpoints' dtype.
     """
-    indptr = _row_ends(n, src, dst, both_ways, new_ids, keep_loops)
+    indptr = _row_ends(n, src, dst, both_ways, new_ids, keep_loops, lower_end_rows)
     # Allocated here rather than in the compiled code, so that numpy owns the buffer and
     # can shrink it in place (realloc, no copy) once the repeats are dropped: hub pairs
     # repeat a lot in power-law graphs, and so does a tie listed in both directions.
     indices = np.empty(indptr[-1], dtype=src.dtype)
-    _fill_unique_rows(src, dst, both_ways, new_ids, keep_loops, indptr, indices)
+    _fill_unique_rows(src, dst, both_ways, new_ids, keep_loops, lower_end_rows, indptr, indices)
     indices.resize(indptr[-1], refcheck=False)
     return indptr, indices
 
 
 @kernel
-def _row_ends(n, src, dst, both_ways, new_ids, keep_loops):
+def _row_ends(n, src, dst, both_ways, new_ids, keep_loops, lower_end_rows):
     """``indptr`` of the rows ``_fill_unique_rows`` fills, before repeats are dropped.
 
     (numba compiles the ``new_ids is None`` branches away.)
@@ -275,6 +277,8 @@ def _row_ends(n, src, dst, both_ways, new_ids, keep_loops):
         if a != b or keep_loops:
             if new_ids is not None:
                 a, b = new_ids[a], new_ids[b]
+            if lower_end_rows and b < a:
+                a, b = b, a
             indptr[a + 1] += 1
             if both_ways and a != b:
                 indptr[b + 1] += 1
@@ -284,7 +288,7 @@ def _row_ends(n, src, dst, both_ways, new_ids, keep_loops):
 
 
 @kernel
-def _fill_unique_rows(src, dst, both_ways, new_ids, keep_loops, indptr, indices):
+def _fill_unique_rows(src, dst, both_ways, new_ids, keep_loops, lower_end_rows, indptr, indices):
     """Fill the rows ``indptr`` sized, then sort each row and drop its repeats.
 
     Rows are compacted to the left in place and ``indptr`` rewritten to match; the entries
@@ -297,6 +301,8 @@ def _fill_unique_rows(src, dst, both_ways, new_ids, keep_loops, indptr, indices)
         if a != b or keep_loops:
             if new_ids is not None:
                 a, b = new_ids[a], new_ids[b]
+            if lower_end_rows and b < a:
+                a, b = b, a
             indices[cursor[a]] = b
             cursor[a] += 1
             if both_ways and a != b:
