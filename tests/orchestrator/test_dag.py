@@ -18,7 +18,6 @@ from gaai.bus.contract import (
     TemplatesResult,
     TemplatesTask,
     UseCasesResult,
-    VerticalResult,
 )
 from gaai.bus.domain import (
     AnalysisTemplate,
@@ -32,10 +31,10 @@ from gaai.bus.domain import (
     RequirementsDoc,
     UnansweredQuestion,
     UseCase,
-    VerticalProfile,
 )
 from gaai.orchestrator.dag import Dispatch, Finished, Submitted, advance, announcement
 from gaai.orchestrator.state import WorkflowState
+from tests.orchestrator.serving import head_results
 
 WF = "wf-test"
 INSTANCE = Instance(agent="x", host="h", pid=1, instance_id="i")
@@ -77,22 +76,7 @@ def summary(n: int) -> ExecutionSummary:
 
 
 RESULTS = {
-    "vertical": VerticalResult(
-        vertical=VerticalProfile(name="generic", display_name="Generic", description="", source="builtin")
-    ),
-    "schema": SchemaResult(
-        schema=GraphSchema(
-            graph_name="g",
-            vertex_collections=[],
-            edge_collections=[],
-            edge_definitions=[],
-            core_collections=[],
-            satellite_collections=[],
-            total_vertices=0,
-            total_edges=0,
-        )
-    ),
-    "requirements": RequirementsResult(requirements=RequirementsDoc()),
+    **head_results("g"),
     "use_cases": UseCasesResult(
         use_cases=[UseCase(id="UC-001", title="u", description="", algorithm="pagerank", reason="")]
     ),

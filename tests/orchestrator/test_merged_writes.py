@@ -17,39 +17,16 @@ from gaai.bus.connection import Bus
 from gaai.bus.contract import (
     DocumentInput,
     Instance,
-    RequirementsResult,
     ResultEnvelope,
-    SchemaResult,
     SubmitRequest,
-    VerticalResult,
     WorkflowEvent,
 )
-from gaai.bus.domain import GraphSchema, RequirementsDoc, VerticalProfile
-from gaai.bus.settings import Settings
 from gaai.orchestrator import runner
-from gaai.orchestrator.runner import Orchestrator
-from gaai.store import EmbeddedStore
 from graph_analytics_ai.client import WorkflowClient
+from tests.orchestrator.serving import head_results, orchestrator_serving
 
 INSTANCE = Instance(agent="test", host="h", pid=1, instance_id="i")
-RESULTS = {
-    "vertical": VerticalResult(
-        vertical=VerticalProfile(name="generic", display_name="Generic", description="d", source="builtin")
-    ),
-    "schema": SchemaResult(
-        schema=GraphSchema(
-            graph_name="tiny",
-            vertex_collections=[],
-            edge_collections=[],
-            edge_definitions=[],
-            core_collections=[],
-            satellite_collections=[],
-            total_vertices=0,
-            total_edges=0,
-        )
-    ),
-    "requirements": RequirementsResult(requirements=RequirementsDoc()),
-}
+RESULTS = head_results("tiny")
 
 
 # Longer than the real window, so that a loaded machine's delays cannot end it before the test looks.
@@ -60,25 +37,13 @@ WINDOW_S = 2.0
 async def running(fresh_nats, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """The orchestrator serving a store with a graph ``tiny``; yields (bus, client, announcements of every write)."""
     monkeypatch.setattr(runner, "MERGE_WINDOW_S", WINDOW_S)
-    edges = tmp_path / "edges.csv"
-    edges.write_text("source,target\na,b\nb,c\n")
-    store = EmbeddedStore(tmp_path / "home")
-    store.import_graph("tiny", [edges])
-    settings = Settings(nats_url=fresh_nats.url, home=tmp_path / "home")
-    bus = await Bus.connect(settings, name="test-orchestrator")
-    stop = asyncio.Event()
-    serving = asyncio.create_task(Orchestrator(bus, settings, store).run(stop))
-    client = WorkflowClient(bus)
-    await client.wait_until_served()
-    announcements: list[WorkflowEvent] = []
-    following = await bus.follow_events(
-        "*", lambda event: announcements.append(event) if isinstance(event, WorkflowEvent) else None, replay=False
-    )
-    yield bus, client, announcements
-    await following.close()
-    stop.set()
-    await asyncio.wait_for(serving, 10)
-    await bus.close()
+    async with orchestrator_serving(fresh_nats.url, tmp_path) as serving:
+        announcements: list[WorkflowEvent] = []
+        following = await serving.bus.follow_events(
+            "*", lambda event: announcements.append(event) if isinstance(event, WorkflowEvent) else None, replay=False
+        )
+        yield serving.bus, serving.client, announcements
+        await following.close()
 
 
 async def publish_result(bus: Bus, workflow_id: str, agent: str) -> None:

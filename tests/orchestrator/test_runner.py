@@ -15,6 +15,7 @@ from gaai.orchestrator.intake import MAX_DOCUMENT_BYTES
 from gaai.orchestrator.runner import Orchestrator
 from gaai.store import EmbeddedStore
 from graph_analytics_ai.client import WorkflowClient
+from tests.orchestrator.serving import orchestrator_serving
 
 
 async def stored_tasks(bus: Bus) -> int:
@@ -26,37 +27,24 @@ async def stored_tasks(bus: Bus) -> int:
 
 async def test_tasks_refused_by_jetstream_are_sent_once_it_is_back(fresh_nats, tmp_path):
     """A saved state's tasks are published again until JetStream takes them, not left unsent."""
-    edges = tmp_path / "edges.csv"
-    edges.write_text("source,target\na,b\nb,c\n")
-    store = EmbeddedStore(tmp_path / "home")
-    store.import_graph("tiny", [edges])
-    settings = Settings(nats_url=fresh_nats.url, home=tmp_path / "home")
-    bus = await Bus.connect(settings, name="test-orchestrator")
-    stop = asyncio.Event()
-    running = asyncio.create_task(Orchestrator(bus, settings, store).run(stop))
-    client = WorkflowClient(bus)
-    await client.wait_until_served()
+    async with orchestrator_serving(fresh_nats.url, tmp_path) as serving:
+        bus, client = serving.bus, serving.client
+        await bus.js.delete_stream(subjects.TASKS_STREAM)  # publishing a task now fails: no stream takes it
+        workflow_id = await client.submit(
+            SubmitRequest(graph_name="tiny", documents=[DocumentInput(content="Find influential nodes.")])
+        )
+        await asyncio.sleep(1.0)
+        assert await stored_tasks(bus) == 0
+        assert (await client.status(workflow_id)).status == "running"
 
-    await bus.js.delete_stream(subjects.TASKS_STREAM)  # publishing a task now fails: no stream takes it
-    workflow_id = await client.submit(
-        SubmitRequest(graph_name="tiny", documents=[DocumentInput(content="Find influential nodes.")])
-    )
-    await asyncio.sleep(1.0)
-    assert await stored_tasks(bus) == 0
-    assert (await client.status(workflow_id)).status == "running"
-
-    restored = await Bus.connect(settings, name="test-restore")  # connecting creates the missing stream
-    await restored.close()
-    deadline = asyncio.get_running_loop().time() + 20
-    while await stored_tasks(bus) == 0:
-        assert asyncio.get_running_loop().time() < deadline, "the vertical task was never published"
-        await asyncio.sleep(0.1)
-    info = await bus.js.get_last_msg(subjects.TASKS_STREAM, subjects.task_subject("vertical"))
-    assert info.headers[subjects.HEADER_TASK_ID] == f"{workflow_id}.vertical"
-
-    stop.set()
-    await asyncio.wait_for(running, 10)
-    await bus.close()
+        restored = await Bus.connect(serving.settings, name="test-restore")  # connecting creates the missing stream
+        await restored.close()
+        deadline = asyncio.get_running_loop().time() + 20
+        while await stored_tasks(bus) == 0:
+            assert asyncio.get_running_loop().time() < deadline, "the vertical task was never published"
+            await asyncio.sleep(0.1)
+        info = await bus.js.get_last_msg(subjects.TASKS_STREAM, subjects.task_subject("vertical"))
+        assert info.headers[subjects.HEADER_TASK_ID] == f"{workflow_id}.vertical"
 
 
 async def test_a_300_mb_document_is_refused_by_its_size_without_holding_up_a_status_request(fresh_nats, tmp_path):
