@@ -148,7 +148,7 @@ async def bench_workflows(quick: bool) -> dict:
                 await asyncio.gather(*(_one(client, completions, timeout=300.0) for _ in range(concurrent)))
                 per_second.append(concurrent / (time.perf_counter() - started))
             sustained = [
-                await sustained_rate(lambda: _one(client, completions, timeout=300.0), concurrent, sustained_total)
+                (await sustained_rate(lambda: _one(client, completions, timeout=300.0), concurrent, sustained_total))[0]
                 for _ in range(rounds)
             ]
     return {

@@ -81,6 +81,11 @@ OURS_LIMIT_S = 3600.0
 PEER_LIMIT_S = 900.0
 """The watchdog: a child still running after this long is stopped and its row says so. A peer that takes 15
 minutes where the fastest engine takes seconds has nothing left to tell."""
+PEER_SLOWDOWN = 20.0
+PEER_FLOOR_S = 120.0
+"""A peer is also stopped once it has run ``PEER_SLOWDOWN`` times as long as the fastest engine that already
+answered on the same graph and algorithm (never before ``PEER_FLOOR_S``, which covers loading the arrays): it
+cannot be the fastest peer any more, and the full run stays within hours."""
 MODULARITY_TOLERANCE = {"louvain": 0.05, "leiden": 0.05, "label_propagation": 0.1}
 """How far a peer's modularity may be from ours. Label propagation's outcome hangs on its update order: on
 these graphs one engine may end with a single community (modularity 0) where another keeps thousands of
@@ -385,15 +390,24 @@ def peer_versions() -> dict[str, str | None]:
     return found
 
 
-def _child(args: list[str], timeout: float) -> dict:
-    """One engine's run, or ``{"error": ...}`` with the last line it wrote or the watchdog's word: a peer that fails
-    or overruns is reported, not fatal."""
+def peer_limit_s(fastest_ms: float | None) -> tuple[float, str]:
+    """How long a peer may run when the fastest agreeing engine so far took ``fastest_ms``, and why."""
+    if fastest_ms is None or PEER_SLOWDOWN * fastest_ms / 1000 >= PEER_LIMIT_S:
+        return PEER_LIMIT_S, ""
+    if PEER_SLOWDOWN * fastest_ms / 1000 <= PEER_FLOOR_S:
+        return PEER_FLOOR_S, f" (over {PEER_SLOWDOWN:.0f}× the fastest engine's {fastest_ms / 1000:.2f} s)"
+    return PEER_SLOWDOWN * fastest_ms / 1000, f" ({PEER_SLOWDOWN:.0f}× the fastest engine's {fastest_ms / 1000:.2f} s)"
+
+
+def _child(args: list[str], timeout: float, why: str = "") -> dict:
+    """One engine's run, or ``{"error": ...}`` with the last line it wrote or the watchdog's word (and ``why`` it
+    stopped there): a peer that fails or overruns is reported, not fatal."""
     try:
         return json_child("gaai.bench.bench_peers", args, timeout)
     except ChildFailed as exc:
         return {"error": str(exc).strip().splitlines()[-1]}
     except subprocess.TimeoutExpired:
-        return {"error": f"stopped by the watchdog after {timeout:.0f} s"}
+        return {"error": f"stopped by the watchdog after {timeout:.0f} s{why}"}
 
 
 def agreement(algorithm: str, ours: dict, theirs: dict) -> dict:
@@ -448,13 +462,16 @@ def bench_peers(
                     rows.append(
                         {"graph": name, "kind": kind, "edges": edges, "algorithm": algorithm, "engine": OURS, **ours}
                     )
+                    fastest_ms = None if "error" in ours else ours["compute_ms"]
                     for peer in peers:
                         too_large = algorithm == "harmonic" and edges > EXACT_PEER_EDGES
                         if algorithm not in IMPLEMENTS[peer] or too_large:
                             continue
-                        found = _child([peer, str(home), name, algorithm], timeout=PEER_LIMIT_S)
+                        found = _child([peer, str(home), name, algorithm], *peer_limit_s(fastest_ms))
                         if "error" not in found and "error" not in ours:
                             found.update(agreement(algorithm, ours, found))
+                            if found["agrees"] is not False:
+                                fastest_ms = min(fastest_ms, found["build_ms"] + found["compute_ms"])
                         rows.append(
                             {
                                 "graph": name,

@@ -22,18 +22,33 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-async def sustained_rate(one_workflow: Callable[[], Awaitable[object]], in_flight: int, total: int) -> float:
-    """Completions per second with ``in_flight`` workflows running at all times, ramp-up and drain left out."""
+async def sustained_rate(
+    one_workflow: Callable[[], Awaitable[object]], in_flight: int, total: int, budget_s: float | None = None
+) -> tuple[float, int]:
+    """Completions per second with ``in_flight`` workflows running at all times, ramp-up and drain left out,
+    and how many workflows that took.
+
+    With ``budget_s``, no workflow is started once that long has passed, as soon as enough have been started to
+    leave a steady window (more than twice ``in_flight``): a peer that runs one workflow a second is measured in
+    minutes, not in the hour ``total`` would take it.
+    """
     ended: list[float] = []
-    remaining = total
+    started_at = time.perf_counter()
+    started = 0
+
+    def more() -> bool:
+        if started >= total:
+            return False
+        out_of_time = budget_s is not None and time.perf_counter() - started_at > budget_s
+        return not (out_of_time and started > 2 * in_flight)
 
     async def keep_one_running() -> None:
-        nonlocal remaining
-        while remaining > 0:
-            remaining -= 1
+        nonlocal started
+        while more():
+            started += 1
             await one_workflow()
             ended.append(time.perf_counter())
 
     await asyncio.gather(*(keep_one_running() for _ in range(in_flight)))
-    first, last = in_flight - 1, total - in_flight - 1
-    return (last - first) / (ended[last] - ended[first])
+    first, last = in_flight - 1, started - in_flight - 1
+    return (last - first) / (ended[last] - ended[first]), started

@@ -8,6 +8,8 @@ Temporal build is never run here: without the cached binary Temporal is listed a
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from gaai.bench.bench_orchestration_peers import (
@@ -17,6 +19,7 @@ from gaai.bench.bench_orchestration_peers import (
     missing,
     versus_best_peer,
 )
+from gaai.bench.measures import sustained_rate
 
 # Few of each: peer start-up (Ray's above all) is most of this test's time.
 TINY = Sizes(hop_samples=20, hop_warmup=5, sequential_runs=2, in_flight=2, sustained_total=6, rounds=1)
@@ -46,6 +49,7 @@ def test_the_peer_runs_the_dag_with_real_figures(measured, peer):
     assert row["workflow_overhead_ms"] > row["hop_p50_ms"]
     assert row["workflow_p90_ms"] >= row["workflow_overhead_ms"]
     assert row["workflows_per_s"] > 0 and row["sustained_rounds_per_s"] == [row["workflows_per_s"]]
+    assert row["sustained_workflows"] == [TINY.sustained_total]
 
 
 def test_the_ratios_are_ours_over_the_best_measured_peer(measured):
@@ -91,3 +95,17 @@ def test_the_ratios_are_ours_over_the_best_peer_that_ran():
     assert found["hop_vs_best_peer"] == 0.5 and found["workflow_overhead_vs_best_peer"] == 1.5
     assert found["workflows_per_s_vs_best_peer"] == 0.5
     assert found["best_peer"] == {"hop": "a", "workflow_overhead": "b", "workflows_per_s": "b"}
+
+
+def test_a_sustained_round_stops_starting_workflows_when_its_budget_is_spent():
+    async def ten_ms() -> None:
+        await asyncio.sleep(0.01)
+
+    async def rounds() -> tuple[tuple[float, int], tuple[float, int]]:
+        return await sustained_rate(ten_ms, 2, 30), await sustained_rate(ten_ms, 2, 100_000, budget_s=0.3)
+
+    (whole_rate, whole), (bounded_rate, bounded) = asyncio.run(rounds())
+    assert whole == 30
+    # Two in flight, each at least 10 ms: at most 200 a second, and about 60 started in 0.3 s.
+    assert 5 <= bounded < 1_000
+    assert 0 < whole_rate <= 200 and 0 < bounded_rate <= 200

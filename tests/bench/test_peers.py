@@ -15,10 +15,13 @@ from gaai.bench.bench_graph import ALGORITHMS, generate, import_generated
 from gaai.bench.bench_peers import (
     IMPLEMENTS,
     OURS,
+    PEER_FLOOR_S,
+    PEER_LIMIT_S,
     PEERS,
     _child,
     agreement,
     installed_peers,
+    peer_limit_s,
     run_child,
     versus_best_peer,
 )
@@ -97,6 +100,13 @@ def test_the_ratio_is_ours_over_the_fastest_agreeing_peer():
 def test_a_child_past_the_watchdog_is_stopped_and_reported(graph):
     home, name = graph
     assert _child([OURS, home, name, "pagerank"], timeout=0.01) == {"error": "stopped by the watchdog after 0 s"}
+
+
+def test_a_peer_may_run_twenty_times_the_fastest_engine_between_the_floor_and_the_limit():
+    assert peer_limit_s(None) == (PEER_LIMIT_S, "")
+    assert peer_limit_s(1_000.0) == (PEER_FLOOR_S, " (over 20× the fastest engine's 1.00 s)")
+    assert peer_limit_s(10_000.0) == (200.0, " (20× the fastest engine's 10.00 s)")
+    assert peer_limit_s(60_000.0) == (PEER_LIMIT_S, "")
 
 
 def test_disagreement_is_named():
