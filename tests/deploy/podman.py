@@ -3,7 +3,7 @@
 Needs podman with podman-compose (``tools/containers/install-podman.sh``) or Docker with its compose plugin;
 ``GAAI_COMPOSE`` picks the compose command (e.g. ``docker compose``), ``GAAI_CONTAINER_ENGINE`` the engine.
 podman without systemd does not run healthchecks by itself: ``HealthcheckDriver`` runs them every few seconds, as a
-systemd timer would. ``running`` builds the image, starts a project for a test module and prints its timings.
+systemd timer would. ``running`` builds the images, starts a project for a test module and prints its timings.
 """
 
 from __future__ import annotations
@@ -29,9 +29,13 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 PODMAN_COMPOSE_CACHED = Path.home() / ".cache" / "gaai" / "containers" / "podman-compose" / "bin" / "podman-compose"
-# The image of every gaai service, which `compose build orchestrator` builds.
-IMAGE = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]["orchestrator"]["image"]
-# Held while building IMAGE: the live modules run on two xdist workers at once, and a build waiting on another
+# The two images of the gaai services, by the service `compose build` builds each for: the services image
+# (every process but the execution agent) and the engine image.
+IMAGES = {
+    service: yaml.safe_load((ROOT / "compose.yaml").read_text())["services"][service]["image"]
+    for service in ("orchestrator", "execution")
+}
+# Held while building IMAGES: the live modules run on two xdist workers at once, and a build waiting on another
 # then finds every layer cached instead of doing the same work beside it.
 BUILD_LOCK = Path.home() / ".cache" / "gaai" / "containers" / "image-build.lock"
 
@@ -118,9 +122,9 @@ class ComposeProject:
         )
         return done.stdout.strip() or None if done.returncode == 0 else None
 
-    def build_image(self) -> None:
-        """Build ``IMAGE`` (one build at a time, under ``BUILD_LOCK``), then remove the image it replaced (unless a
-        container still uses it) and earlier builds' build stages; the build's time and the image's size go to the
+    def build_images(self) -> None:
+        """Build ``IMAGES`` (one build at a time, under ``BUILD_LOCK``), then remove the images they replaced (unless a
+        container still uses one) and earlier builds' build stages; the build's time and the images' sizes go to the
         timings."""
         BUILD_LOCK.parent.mkdir(parents=True, exist_ok=True)
         with BUILD_LOCK.open("a") as lock:
@@ -128,16 +132,18 @@ class ComposeProject:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if time.monotonic() - begin > 1:
                 self.timings["waiting for another build"] = time.monotonic() - begin
-            previous_image = self.image_id(IMAGE)
+            previous = {image: self.image_id(image) for image in IMAGES.values()}
             begin = time.monotonic()
-            self.compose("build", "orchestrator", timeout=1800)
+            self.compose("build", *IMAGES, timeout=1800)
             self.timings["image build"] = time.monotonic() - begin
-            if previous_image and previous_image != self.image_id(IMAGE):
-                # The replaced image, now untagged; a container of another stack may still run it, then it stays.
-                self.engine_run("image", "rm", previous_image, check=False)
+            for image, previous_id in previous.items():
+                if previous_id and previous_id != self.image_id(image):
+                    # Now untagged; a container of another stack may still run it, then it stays.
+                    self.engine_run("image", "rm", previous_id, check=False)
             self.remove_earlier_build_stages()
-        size = self.engine_run("image", "inspect", "--format", "{{.Size}}", IMAGE).strip()
-        self.timings["image size MB"] = int(size) / 1e6
+        for image in IMAGES.values():
+            size = self.engine_run("image", "inspect", "--format", "{{.Size}}", image).strip()
+            self.timings[f"{image.split(':')[0]} MB"] = int(size) / 1e6
 
     def remove_earlier_build_stages(self) -> None:
         """Remove the untagged build-stage images of earlier builds (the Dockerfile labels them), newest kept."""
@@ -270,7 +276,7 @@ def running(project: ComposeProject, pytestconfig: pytest.Config, title: str, up
     try:
         if project.containers():  # left by an interrupted run of a fixed project name
             project.down(check=False)
-        project.build_image()
+        project.build_images()
         begin = time.monotonic()
         project.compose("up", "-d", "--no-build")
         project.timings["up -d"] = time.monotonic() - begin

@@ -16,6 +16,7 @@ import io
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -248,6 +249,59 @@ def env_assignments(arguments: str) -> dict[str, str]:
     return dict(item.split("=", 1) for item in arguments.split())
 
 
+def run_argv(arguments: str) -> list[str]:
+    """A RUN's command as words, its ``--mount`` and other flags left out; exec form or shell form."""
+    words = arguments.split(" ")
+    while words and words[0].startswith("--"):
+        words.pop(0)
+    command = " ".join(words).strip()
+    return json.loads(command) if command.startswith("[") else shlex.split(command)
+
+
+def stage_named(name: str) -> list[tuple[str, str]]:
+    return next(stage for stage in dockerfile_stages() if stage[0][1].upper().endswith(f" AS {name.upper()}"))
+
+
+def build_target(service: dict) -> str | None:
+    """The Dockerfile stage a service's image is built from (None: the last one)."""
+    build = service["build"]
+    return build.get("target") if isinstance(build, dict) else None
+
+
+def image_instructions(target: str | None) -> list[tuple[str, str]]:
+    """The instructions that make the image of a build target, those of the stages it is built on first."""
+    stages = dockerfile_stages()
+    stage = stage_named(target) if target else stages[-1]
+    base = stage[0][1].split()[0]
+    named = {rest.split()[-1] for stage in stages for keyword, rest in stage[:1] if " AS " in rest.upper()}
+    return [*image_instructions(base), *stage[1:]] if base in named else stage
+
+
+def images() -> dict[str | None, list[str]]:
+    """Each build target compose uses, and the services built from it."""
+    found: dict[str | None, list[str]] = {}
+    for name, service in our_services().items():
+        found.setdefault(build_target(service), []).append(name)
+    return found
+
+
+def runtime_root_run() -> list[str]:
+    """The build's call of tools/containers/runtime_root.py, which lays out the runtime image's filesystem."""
+    found = [
+        run_argv(rest)
+        for stage in dockerfile_stages()[:-1]
+        for keyword, rest in stage
+        if keyword == "RUN" and "runtime_root.py" in rest
+    ]
+    assert len(found) == 1, f"the build runs runtime_root.py {len(found)} times"
+    return found[0]
+
+
+def runtime_root_option(name: str) -> list[str]:
+    argv = runtime_root_run()
+    return [argv[index + 1] for index, word in enumerate(argv) if word == name]
+
+
 def copies(stage: list[tuple[str, str]]) -> list[tuple[dict[str, str], list[str], str]]:
     """``(flags, sources, destination)`` of each COPY in a stage."""
     result = []
@@ -419,14 +473,15 @@ def test_the_graph_store_is_one_volume_shared_at_gaai_home():
         homes.add((on_home[0], home))
     assert len(homes) == 1, f"processes see different stores: {homes}"
     ((_, home),) = homes
-    final = dockerfile_stages()[-1]
-    image_env = {
-        key: value for keyword, rest in final if keyword == "ENV" for key, value in env_assignments(rest).items()
-    }
-    assert image_env.get("GAAI_HOME") == home
-    assert any(keyword == "RUN" and "chown" in rest and home in rest for keyword, rest in final), (
-        f"the image does not give {home} to its user"
-    )
+    for target in images():
+        image_env = {
+            key: value
+            for keyword, rest in image_instructions(target)
+            if keyword == "ENV"
+            for key, value in env_assignments(rest).items()
+        }
+        assert image_env.get("GAAI_HOME") == home, f"the {target} image's GAAI_HOME is not {home}"
+    assert home in runtime_root_option("--writable"), f"the image does not give {home} to its user"
 
 
 def test_execution_is_replicated_and_every_dependency_waits_for_a_healthy_server():
@@ -677,6 +732,12 @@ def test_the_dockerfile_builds_from_files_that_exist_and_reach_the_build_context
                 left_out = [str(p.relative_to(ROOT)) for p in files if dockerignore_excludes(str(p.relative_to(ROOT)))]
                 assert not left_out, f".dockerignore leaves out what COPY {source} needs: {left_out[:5]}"
                 copied.add(source.rstrip("/"))
+    for keyword, rest in dockerfile_instructions():
+        for mount in re.findall(r"--mount=(\S+)", rest) if keyword == "RUN" else []:
+            options = dict(option.split("=", 1) for option in mount.split(","))
+            if options.get("type") == "bind" and "from" not in options:
+                assert (ROOT / options["source"]).is_file(), f"RUN --mount {options['source']}: no such file"
+                assert not dockerignore_excludes(options["source"]), f".dockerignore leaves out {options['source']}"
     packages = installed_folders()
     assert packages | {"pyproject.toml", "setup.py", PYPROJECT["project"]["readme"]} <= copied, (
         f"not copied: {sorted(packages - copied)}"
@@ -688,9 +749,10 @@ def test_the_dockerfile_builds_from_files_that_exist_and_reach_the_build_context
     )
 
 
-def test_the_image_runs_a_supported_python_as_a_user_who_is_not_root():
-    """The base image's Python satisfies requires-python, the last USER is not root, and PATH leads to the installed
-    project."""
+def test_the_images_run_a_supported_python_as_a_user_who_is_not_root():
+    """Each image compose builds is the runtime root on nothing, laid out from a stage on an official python image
+    whose Python satisfies requires-python by that stage's virtualenv; its last USER is the root's user and not
+    root; PATH leads to the installed project."""
     arguments = {}
     for keyword, rest in dockerfile_instructions():
         if keyword == "FROM":
@@ -698,29 +760,61 @@ def test_the_image_runs_a_supported_python_as_a_user_who_is_not_root():
         if keyword == "ARG" and "=" in rest:
             key, value = rest.split("=", 1)
             arguments[key] = value
-    final = dockerfile_stages()[-1]
-    base = final[0][1].split()[0]
-    for key, value in arguments.items():
-        base = base.replace(f"${{{key}}}", value)
-    match = re.fullmatch(r"python:(\d+\.\d+)[-\w.]*", base)
-    assert match, f"the runtime image {base} is not an official python image"
-    assert match.group(1) in SpecifierSet(PYPROJECT["project"]["requires-python"]), (
-        f"Python {match.group(1)} is outside requires-python"
-    )
-    users = [rest for keyword, rest in final if keyword == "USER"]
-    assert users and users[-1].split(":")[0] not in {"root", "0"}, "the image runs as root"
+    argv = runtime_root_run()
     venvs = {
         rest.split()[-1]
         for stage in dockerfile_stages()
         for keyword, rest in stage
         if keyword == "RUN" and "-m venv" in rest
     }
-    path = next(env_assignments(rest)["PATH"] for keyword, rest in final if keyword == "ENV" and "PATH=" in rest)
-    assert any(path.startswith(f"{venv}/bin:") for venv in venvs), (
-        f"PATH {path} does not start with the virtualenv's bin"
-    )
-    copied = {destination for flags, _, destination in copies(final) if "from" in flags}
-    assert {venv for venv in venvs} <= copied, "the virtualenv is not copied into the runtime image"
+    assert argv[0] in {f"{venv}/bin/python" for venv in venvs}, "the runtime root is not laid out from the virtualenv"
+    (root_user,) = runtime_root_option("--user")
+    assert set(images()) == {"engine", "services"}, f"compose builds {sorted(map(str, images()))}"
+    for target in images():
+        image = image_instructions(target)
+        assert image[0][1].split()[0] == "scratch", f"the {target} image carries a base image's files"
+        ((flags, sources, _),) = [copy for copy in copies(image) if "from" in copy[0] and copy[2] == "/"]
+        assert sources == [argv[2].rstrip("/") + "/"], f"the {target} image's / is not the runtime root"
+        base = stage_named(flags["from"])[0][1].split()[0]
+        for key, value in arguments.items():
+            base = base.replace(f"${{{key}}}", value)
+        match = re.fullmatch(r"python:(\d+\.\d+)[-\w.]*", base)
+        assert match, f"the runtime root is made from {base}, not an official python image"
+        assert match.group(1) in SpecifierSet(PYPROJECT["project"]["requires-python"]), (
+            f"Python {match.group(1)} is outside requires-python"
+        )
+        users = [rest for keyword, rest in image if keyword == "USER"]
+        assert users and users[-1].split(":")[0] not in {"root", "0"}, f"the {target} image runs as root"
+        assert root_user.split(":")[0] == users[-1].split(":")[0], "the image runs as a user its /etc/passwd lacks"
+        path = next(env_assignments(rest)["PATH"] for keyword, rest in image if keyword == "ENV" and "PATH=" in rest)
+        assert any(path.split(":")[0] == f"{venv}/bin" for venv in venvs), (
+            f"PATH {path} does not start with the virtualenv's bin"
+        )
+
+
+def test_the_engine_image_runs_the_execution_agent_and_the_services_image_every_other_process():
+    """compose builds the execution service from the engine target and every other gaai service from the services
+    target, and each image's build checks the processes of that role (tools/containers/check_image.py): what the
+    engine image's check takes for the engine's processes is what compose runs on it."""
+    sys.path.insert(0, str(ROOT / "tools" / "containers"))
+    try:
+        check_image = importlib.import_module("check_image")
+    finally:
+        sys.path.remove(str(ROOT / "tools" / "containers"))
+    commands = {name: service["command"] for name, service in our_services().items()}
+    engine = {ENTRY_MODULES[kind] for kind in check_image.ENGINE_PROCESSES}
+    for target, names in images().items():
+        runs = {" ".join(commands[name]) for name in names if "profiles" not in services()[name]}
+        if target == "engine":
+            assert runs == {f"python -m {module}" for module in engine}, f"the engine image runs {runs}"
+        else:
+            assert not any(module in command for module in engine for command in runs), "services run the engine"
+        checks = [
+            run_argv(rest) for keyword, rest in image_instructions(target) if keyword == "RUN" and "check_image" in rest
+        ]
+        assert len(checks) == 1, f"the {target} image is checked {len(checks)} times"
+        role = checks[0][checks[0].index("--role") + 1]
+        assert role == target, f"the {target} image is checked as {role}"
 
 
 def test_the_image_sets_only_variables_the_code_reads():
@@ -745,7 +839,7 @@ def test_the_image_carries_the_execution_engine_compiled_for_its_user():
     find the kernels and would compile them at every start.
     """
     assert_runnable_module(PRECOMPILE, "Dockerfile")
-    final = dockerfile_stages()[-1]
+    final = image_instructions(build_target(services()["execution"]))
     runtime_user = [rest for keyword, rest in final if keyword == "USER"][-1].split(":")[0]
     venvs = {
         rest.split()[-1]
@@ -754,7 +848,8 @@ def test_the_image_carries_the_execution_engine_compiled_for_its_user():
         if keyword == "RUN" and "-m venv" in rest
     }
     env: dict[str, str] = {}
-    user, project_copied, chowned, compiled = "root", False, set(), None
+    user, project_copied, compiled = "root", False, None
+    owned = set(runtime_root_option("--writable"))
     for keyword, rest in final:
         if keyword == "ENV":
             env.update(env_assignments(rest))
@@ -762,18 +857,12 @@ def test_the_image_carries_the_execution_engine_compiled_for_its_user():
             user = rest.split(":")[0]
         elif keyword == "COPY":
             project_copied |= any(
-                "from" in flags and destination in venvs for flags, _, destination in copies([(keyword, rest)])
+                "from" in flags and destination == "/" for flags, _, destination in copies([(keyword, rest)])
             )
-        elif keyword == "RUN" and user in {"root", "0"}:
-            for shell_command in re.split(r"&&|;", rest):
-                program, *arguments = shell_command.split() or [""]
-                owner, *paths = [argument for argument in arguments if not argument.startswith("-")] or [""]
-                if program == "chown" and runtime_user in owner.split(":"):
-                    chowned |= set(paths)
-        elif keyword == "RUN" and f"-m {PRECOMPILE}" in rest:
-            compiled = (dict(env), user, project_copied, set(chowned), rest)
+        elif keyword == "RUN" and run_argv(rest)[1:3] == ["-m", PRECOMPILE]:
+            compiled = (dict(env), user, project_copied, " ".join(run_argv(rest)))
     assert compiled, f"the runtime stage does not run python -m {PRECOMPILE}"
-    env_then, user_then, copied_then, chowned_then, run = compiled
+    env_then, user_then, copied_then, run = compiled
     assert copied_then, "the kernels are compiled before the virtualenv with the project is copied in"
     cache_dir = env_then.get("NUMBA_CACHE_DIR")
     assert cache_dir, "NUMBA_CACHE_DIR is not set when the kernels are compiled"
@@ -783,12 +872,10 @@ def test_the_image_carries_the_execution_engine_compiled_for_its_user():
     assert user_then == runtime_user and user_then not in {"root", "0"}, (
         f"the kernels are compiled as {user_then}, the containers run as {runtime_user}"
     )
-    assert cache_dir in chowned_then, (
-        f"{cache_dir} is not given to {runtime_user} before the kernels are compiled into it"
-    )
+    assert cache_dir in owned, f"{cache_dir} is not given to {runtime_user} before the kernels are compiled into it"
     python = run.split()[0]
     assert python in {f"{venv}/bin/python" for venv in venvs} or (
-        python == "python" and any(env_then.get("PATH", "").startswith(f"{venv}/bin:") for venv in venvs)
+        python == "python" and any(env_then.get("PATH", "").split(":")[0] == f"{venv}/bin" for venv in venvs)
     ), f"{run!r} does not run the virtualenv's python"
     for name, service in our_services().items():
         hidden = [
