@@ -80,6 +80,20 @@ def template_delays(profile: Profile, count: int) -> list[tuple[float, float]]:
     return [(round(float(e), 3), round(float(r), 3)) for e, r in zip(executions, reports, strict=True)]
 
 
+def empty_schema(graph_name: str) -> domain.GraphSchema:
+    """The schema of a graph with nothing in it: what a no-op schema analysis returns."""
+    return domain.GraphSchema(
+        graph_name=graph_name,
+        vertex_collections=[],
+        edge_collections=[],
+        edge_definitions=[],
+        core_collections=[],
+        satellite_collections=[],
+        total_vertices=0,
+        total_edges=0,
+    )
+
+
 def _results(profile: Profile):
     """One handler per agent kind: sleep the emulated delay, answer the minimal valid result."""
     vertical = domain.VerticalProfile(
@@ -120,17 +134,7 @@ def _results(profile: Profile):
         if isinstance(task, contract.VerticalTask):
             return contract.VerticalResult(vertical=vertical)
         if isinstance(task, contract.SchemaTask):
-            schema = domain.GraphSchema(
-                graph_name=task.graph_name,
-                vertex_collections=[],
-                edge_collections=[],
-                edge_definitions=[],
-                core_collections=[],
-                satellite_collections=[],
-                total_vertices=0,
-                total_edges=0,
-            )
-            return contract.SchemaResult(schema=schema)
+            return contract.SchemaResult(schema=empty_schema(task.graph_name))
         if isinstance(task, contract.RequirementsTask):
             return contract.RequirementsResult(requirements=domain.RequirementsDoc())
         if isinstance(task, contract.UseCasesTask):

@@ -9,9 +9,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from gaai.bench.emulated_agents import empty_schema
 from gaai.bus.connection import Bus
 from gaai.bus.contract import RequirementsResult, SchemaResult, TaskResult, VerticalResult
-from gaai.bus.domain import GraphSchema, RequirementsDoc, VerticalProfile
+from gaai.bus.domain import RequirementsDoc, VerticalProfile
 from gaai.bus.settings import Settings
 from gaai.orchestrator.runner import Orchestrator
 from gaai.store import EmbeddedStore
@@ -24,18 +25,7 @@ def head_results(graph_name: str) -> dict[str, TaskResult]:
         "vertical": VerticalResult(
             vertical=VerticalProfile(name="generic", display_name="Generic", description="", source="builtin")
         ),
-        "schema": SchemaResult(
-            schema=GraphSchema(
-                graph_name=graph_name,
-                vertex_collections=[],
-                edge_collections=[],
-                edge_definitions=[],
-                core_collections=[],
-                satellite_collections=[],
-                total_vertices=0,
-                total_edges=0,
-            )
-        ),
+        "schema": SchemaResult(schema=empty_schema(graph_name)),
         "requirements": RequirementsResult(requirements=RequirementsDoc()),
     }
 
