@@ -61,6 +61,9 @@ STORE_ATTEMPT_TIMEOUT_S = 1.0
 """How long one attempt waits for the stream's ack: a stream whose leader died answers nothing until its peers elect
 another (4-9 s), and an attempt sent before the election would hold the publish back that long after it."""
 STORE_PAUSE_MAX_S = 0.25
+KEYS_ATTEMPTS = 3
+"""How many times ``entry_keys`` asks for a bucket's keys when it is told there are none but its stream holds
+messages (see there)."""
 OBJECT_ATTEMPT_TIMEOUT_S = 2.0
 """How long one request of an object put or get (a chunk, the metadata) waits for its answer on replicated buckets,
 for the reason above; ``put_object`` tries the whole put again while the bucket has no leader."""
@@ -349,10 +352,21 @@ class Bus:
             raise _unavailable(f"cannot write {key} to {bucket}", exc) from None
 
     async def entry_keys(self, bucket: str) -> list[str]:
-        """Every key of KV ``bucket`` that holds a value."""
+        """Every key of KV ``bucket`` that holds a value.
+
+        nats-py's ``keys()`` can answer "no keys" while keys exist: its watcher may put its end-of-listing marker
+        ahead of entries already on their way (nats-io/nats.py#842). So an empty answer counts only when the
+        bucket's stream holds no message; otherwise the listing is asked again, up to ``KEYS_ATTEMPTS`` times
+        (a bucket whose every key was deleted holds delete markers, and lists empty each time).
+        """
+        kv = self._kv(bucket)
         try:
-            return await self._kv(bucket).keys()
-        except nats.js.errors.NoKeysError:
+            for _ in range(KEYS_ATTEMPTS):
+                try:
+                    return await kv.keys()
+                except nats.js.errors.NoKeysError:
+                    if (await self.js.stream_info(f"KV_{bucket}")).state.messages == 0:
+                        return []
             return []
         except _NATS_ERRORS as exc:
             raise _unavailable(f"cannot list the keys of {bucket}", exc) from None
