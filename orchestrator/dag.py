@@ -184,12 +184,30 @@ def advance(state: WorkflowState, event: DagEvent, now: float) -> tuple[Workflow
     return _conclude(state, now), commands
 
 
+def awaits_dispatch(state: WorkflowState, reply: ResultEnvelope) -> bool:
+    """Whether ``reply`` answers a task that ``state`` has not sent yet, but may send.
+
+    The orchestrator publishes a step's tasks beside the state write that marks them sent.
+    If it dies before that write lands, the tasks still run, and their results can reach
+    the next orchestrator before the redelivered result that sends them. Such a result is
+    not stale: it must be taken again once the state has caught up. That is a task still
+    waiting in this attempt, or one the templates' fan-out has not added yet.
+    """
+    if state.status in FINAL_STATUSES:
+        return False
+    current = state.tasks.get(reply.task_id)
+    if current is None:
+        templates = state.tasks.get(task_id(state.workflow_id, "templates"))
+        return templates is not None and templates.status in ("waiting", "dispatched", "running")
+    return current.status == "waiting" and reply.attempt == current.attempt
+
+
 def outstanding(state: WorkflowState) -> list[Command]:
     """The tasks a workflow has sent and not heard back about, as they were sent.
 
-    A restarted orchestrator publishes these again: the state is saved before tasks are
-    published, so a crash in between would otherwise leave them unsent. Re-sending is
-    safe: the same ``Nats-Msg-Id`` is dropped by JetStream, and agents are idempotent.
+    A restarted orchestrator publishes these again: a crash after the state write that
+    marks them sent may have come before their publishes. Re-sending is safe: the same
+    ``Nats-Msg-Id`` is dropped by JetStream, and agents are idempotent.
     """
     return [
         Dispatch(

@@ -7,14 +7,21 @@ result that unlocks no task and does not end its workflow waits up to ``MERGE_WI
 for the workflow's next event, to share its write. The order of effects makes crashes
 safe:
 
-    apply the DAG → save the state (compare-and-set on the revision) → publish the
-    tasks (deduplicated by Nats-Msg-Id) → acknowledge the result.
+    apply the DAG → announce the write and publish the tasks it sends (deduplicated by
+    Nats-Msg-Id), beside saving the state (compare-and-set on the revision) → acknowledge
+    the result once both are done.
 
-A crash before the save redelivers the result (one waiting to share a write too: nothing
-of it is published or acknowledged before that write), and the DAG decides again from
-the old state. A crash after it leaves tasks marked sent that may not be: a restarted
-orchestrator publishes every outstanding task again (``resume``), and JetStream drops
-the ones it already has.
+The tasks do not wait for the write: on the critical path of a workflow that is one round
+trip to the KV store less per step. A write that ends the workflow or sends nothing is
+announced only once saved.
+
+A crash before the save lands redelivers the result (one waiting to share a write too: it
+is acknowledged only after that write), and the DAG decides again from the old state:
+the same tasks, whose copies JetStream drops. Their results may arrive before that
+redelivery; the DAG knows them as ahead of the state (``awaits_dispatch``), and they are
+taken again later instead of dropped. A crash after the save leaves tasks marked sent
+that may not be: a restarted orchestrator publishes every outstanding task again
+(``resume``), and JetStream drops the ones it already has.
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
 
 import msgspec
 import structlog
@@ -66,6 +75,7 @@ from gaai.orchestrator.dag import (
     Submitted,
     advance,
     announcement,
+    awaits_dispatch,
     outstanding,
 )
 from gaai.orchestrator.intake import store_document
@@ -89,6 +99,24 @@ APPLY_RETRY_S = 1.0
 # workflow) waits for the workflow's next event, so that both are saved in one write. Only followers see it later.
 MERGE_WINDOW_S = 0.05
 
+Outcome = Literal["applied", "ahead", "unknown_workflow"]
+"""What became of an event: applied to its workflow; a result ahead of the state that sends its task (to be taken
+again later); or no such workflow."""
+
+
+@dataclass
+class _Saved:
+    """A saved state, what it calls for, and the publishes already under way."""
+
+    state: WorkflowState
+    commands: list[Command]
+    announced: WorkflowEvent | None
+    """The write's announcement; None when the events changed nothing."""
+    ahead: list[DagEvent] = field(default_factory=list)
+    """Results not applied: their tasks are not sent in this state yet."""
+    sending: asyncio.Future[list[None]] | None = None
+    """The tasks' publishes, started beside the write."""
+
 
 class Orchestrator:
     def __init__(self, bus: Bus, settings: Settings, store: GraphStore) -> None:
@@ -97,7 +125,7 @@ class Orchestrator:
         self.store = store
         self._cache: dict[str, tuple[WorkflowState, int]] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._queued: dict[str, list[tuple[DagEvent, asyncio.Future[bool]]]] = {}
+        self._queued: dict[str, list[tuple[DagEvent, asyncio.Future[Outcome]]]] = {}
         # Set when an event is queued for a workflow whose batch is waiting to share its write.
         self._merging: dict[str, asyncio.Event] = {}
         self._starting: set[asyncio.Task[None]] = set()
@@ -236,23 +264,26 @@ class Orchestrator:
 
     async def on_result(self, reply: ResultEnvelope, delivery: Delivery) -> Settlement:
         try:
-            applied = await self._apply(reply.workflow_id, Finished(reply))
+            outcome = await self._apply(reply.workflow_id, Finished(reply))
         except BusError as exc:
             log.warning("result not applied yet, will retry", error=exc.message)
             return retry(APPLY_RETRY_S)
-        if not applied:
+        if outcome == "ahead":
+            log.info("result ahead of the state that sends its task, taken again later", deliveries=delivery.deliveries)
+            return retry(APPLY_RETRY_S)
+        if outcome == "unknown_workflow":
             log.warning("result for an unknown workflow dropped", workflow_id=reply.workflow_id, task_id=reply.task_id)
         return ack()
 
-    async def _apply(self, workflow_id: str, event: DagEvent) -> bool:
+    async def _apply(self, workflow_id: str, event: DagEvent) -> Outcome:
         """Feed ``event`` to the workflow's DAG, save the state, publish what follows.
 
-        Returns once the event's consequences are stored and published (False: no such
-        workflow). Events that arrive while the workflow's previous batch is being saved
-        wait and go together: one state write for all of them (a group commit), which is
-        what keeps a wide fan-out from serialising on one write per result.
+        Returns once the event's consequences are stored and published. Events that arrive
+        while the workflow's previous batch is being saved wait and go together: one state
+        write for all of them (a group commit), which is what keeps a wide fan-out from
+        serialising on one write per result.
         """
-        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        waiter: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         queue = self._queued.setdefault(workflow_id, [])
         queue.append((event, waiter))
         merging = self._merging.get(workflow_id)
@@ -263,14 +294,14 @@ class Orchestrator:
         return await waiter
 
     async def _commit_queued(self, workflow_id: str) -> None:
-        batch: list[tuple[DagEvent, asyncio.Future[bool]]] = []
+        batch: list[tuple[DagEvent, asyncio.Future[Outcome]]] = []
         try:
             async with self._locks[workflow_id]:
                 batch = self._queued.pop(workflow_id, [])
                 saved = await self._advance_and_save(workflow_id, batch)
             if saved is not None:
                 # Outside the lock: the next batch may be saved while these tasks are sent.
-                await self._follow_up(*saved)
+                await self._follow_up(saved)
         except BaseException as exc:
             for _, waiter in batch:
                 if not waiter.done():
@@ -280,11 +311,12 @@ class Orchestrator:
             if not isinstance(exc, Exception):
                 raise
             return
-        for _, waiter in batch:
-            waiter.set_result(saved is not None)
+        ahead = {id(event) for event in saved.ahead} if saved is not None else set()
+        for event, waiter in batch:
+            waiter.set_result("unknown_workflow" if saved is None else "ahead" if id(event) in ahead else "applied")
 
     async def _next_event(
-        self, workflow_id: str, batch: list[tuple[DagEvent, asyncio.Future[bool]]], deadline: float
+        self, workflow_id: str, batch: list[tuple[DagEvent, asyncio.Future[Outcome]]], deadline: float
     ) -> None:
         """Until the workflow's next event is queued or ``deadline`` passes; what was queued joins ``batch``."""
         merging = self._merging[workflow_id] = asyncio.Event()
@@ -296,11 +328,18 @@ class Orchestrator:
             del self._merging[workflow_id]
         batch.extend(self._queued.pop(workflow_id, []))
 
-    async def _follow_up(self, state: WorkflowState, commands: list[Command], event: WorkflowEvent | None) -> None:
+    async def _follow_up(self, saved: _Saved) -> None:
         """Send what a saved state calls for; a final state closes the workflow here."""
-        if event is None:  # the events changed nothing
+        state = saved.state
+        if saved.announced is None:  # the events changed nothing
             return
-        await self._send(state, commands, event)
+        if saved.sending is None:
+            await self._send(state, saved.commands, saved.announced)
+        else:
+            try:
+                await saved.sending
+            except BusError:
+                await self._send(state, saved.commands, None)  # announced already
         if state.status in FINAL_STATUSES:
             log.info(
                 "workflow finished", workflow_id=state.workflow_id, status=state.status, failures=len(state.failures)
@@ -310,13 +349,13 @@ class Orchestrator:
             self._locks.pop(state.workflow_id, None)
 
     async def _advance_and_save(
-        self, workflow_id: str, batch: list[tuple[DagEvent, asyncio.Future[bool]]]
-    ) -> tuple[WorkflowState, list[Command], WorkflowEvent | None] | None:
-        """The state after the ``batch``'s events, the commands they cause and the write's announcement, saved with
-        compare-and-set. While the events call for no effect, ``batch`` grows with the workflow's next events (up to
-        ``MERGE_WINDOW_S``), so that they share the write.
+        self, workflow_id: str, batch: list[tuple[DagEvent, asyncio.Future[Outcome]]]
+    ) -> _Saved | None:
+        """The state after the ``batch``'s events, saved with compare-and-set, with the commands they cause and the
+        write's announcement; the tasks they send are being published already. While the events call for no effect,
+        ``batch`` grows with the workflow's next events (up to ``MERGE_WINDOW_S``), so that they share the write.
 
-        None when there is no such workflow; no announcement when the events changed nothing.
+        None when there is no such workflow.
         """
         deadline = asyncio.get_running_loop().time() + MERGE_WINDOW_S
         for _ in range(10):
@@ -326,27 +365,45 @@ class Orchestrator:
             state, revision = loaded
             new_state, applied = state, 0
             commands: list[Command] = []
+            ahead: list[DagEvent] = []
             while True:
                 now = time.time()
-                new_state = _apply_events(new_state, [event for event, _ in batch[applied:]], now, commands)
+                new_state = _apply_events(new_state, [event for event, _ in batch[applied:]], now, commands, ahead)
                 applied = len(batch)
                 if not _may_wait(state, new_state, commands, batch) or asyncio.get_running_loop().time() >= deadline:
                     break
                 await self._next_event(workflow_id, batch, deadline)
             if new_state is state:
-                return state, [], None
-            saved = await self.bus.update_entry(
-                subjects.WORKFLOWS_BUCKET, workflow_id, state_encoder.encode(new_state), revision
-            )
+                return _Saved(state, [], None, ahead)
+            announced = announcement(new_state, commands, now)
+            sending = await self._send_ahead(new_state, commands, announced)
+            try:
+                saved = await self.bus.update_entry(
+                    subjects.WORKFLOWS_BUCKET, workflow_id, state_encoder.encode(new_state), revision
+                )
+            except BaseException:
+                await _settled(sending)
+                raise
             if saved is None:
+                await _settled(sending)
                 self._cache.pop(workflow_id, None)  # another orchestrator moved it on; reload and replay
                 continue
-            revision = saved
-            self._cache[workflow_id] = (new_state, revision)
-            return new_state, commands, announcement(new_state, commands, now)
+            self._cache[workflow_id] = (new_state, saved)
+            return _Saved(new_state, commands, announced, ahead, sending)
         raise BusError("state_conflict", f"workflow {workflow_id}: state kept changing under us")
 
-    async def _send(self, state: WorkflowState, commands: list[Command], event: WorkflowEvent) -> None:
+    async def _send_ahead(
+        self, state: WorkflowState, commands: list[Command], announced: WorkflowEvent
+    ) -> asyncio.Future[list[None]] | None:
+        """Announce the write and start publishing its tasks before it is saved: None when it sends no task or ends
+        the workflow (a final status is announced only once saved)."""
+        if state.status in FINAL_STATUSES or not any(isinstance(c, Dispatch) for c in commands):
+            return None
+        sending = self._dispatch(state, commands)
+        await self.bus.emit(announced)
+        return sending
+
+    async def _send(self, state: WorkflowState, commands: list[Command], event: WorkflowEvent | None) -> None:
         """Publish what a saved state calls for, retrying while JetStream refuses.
 
         The state already says these tasks were sent, so a result redelivered later is a
@@ -367,6 +424,15 @@ class Orchestrator:
 
     async def _execute(self, state: WorkflowState, commands: list[Command], event: WorkflowEvent | None) -> None:
         """Publish the write's announcement, then the tasks concurrently (each waits for its own JetStream ack)."""
+        sending = self._dispatch(state, commands)
+        if event is not None:
+            await self.bus.emit(event)
+        await sending
+
+    def _dispatch(self, state: WorkflowState, commands: list[Command]) -> asyncio.Future[list[None]]:
+        """The publishes of ``commands``' tasks. They start at the loop's next turn: an announcement emitted now goes
+        ahead of them in the same socket write, so a task's "dispatched" reaches followers before the agent's
+        "running"."""
         trigger = current_link()
 
         async def dispatch(command: Dispatch) -> None:
@@ -383,12 +449,7 @@ class Orchestrator:
             with producer_span(subject, message_id, len(body), headers, context=phase, links=trigger):
                 await self.bus.publish(subject, body, headers)
 
-        # The tasks start publishing at the loop's next turn; the announcement, queued now, goes ahead of them in the
-        # same socket write: a task's "dispatched" reaches followers before the agent's "running".
-        sending = [asyncio.ensure_future(dispatch(c)) for c in commands if isinstance(c, Dispatch)]
-        if event is not None:
-            await self.bus.emit(event)
-        await asyncio.gather(*sending)
+        return asyncio.gather(*(asyncio.ensure_future(dispatch(c)) for c in commands if isinstance(c, Dispatch)))
 
     async def _load(self, workflow_id: str, use_cache: bool = False) -> tuple[WorkflowState, int] | None:
         if use_cache and workflow_id in self._cache:
@@ -416,15 +477,27 @@ class Orchestrator:
             log.info("resumed workflow", workflow_id=workflow_id, status=state.status)
 
 
-def _apply_events(state: WorkflowState, events: list[DagEvent], now: float, commands: list[Command]) -> WorkflowState:
-    """``state`` after ``events``; the commands they cause are added to ``commands``."""
+def _apply_events(
+    state: WorkflowState, events: list[DagEvent], now: float, commands: list[Command], ahead: list[DagEvent]
+) -> WorkflowState:
+    """``state`` after ``events``; the commands they cause are added to ``commands``, the results that answer tasks
+    the state has not sent yet (``awaits_dispatch``) to ``ahead``, unapplied."""
     for event in events:
+        if isinstance(event, Finished) and awaits_dispatch(state, event.reply):
+            ahead.append(event)
+            continue
         before = state
         state, caused = advance(state, event, now)
         commands.extend(caused)
         if state is not before and isinstance(event, Finished):
             state = msgspec.structs.replace(state, messages_received=state.messages_received + 1)
     return state
+
+
+async def _settled(sending: asyncio.Future[list[None]] | None) -> None:
+    """Wait for publishes started beside a write that did not land; their failure is for the replay to mend."""
+    if sending is not None:
+        await asyncio.gather(sending, return_exceptions=True)
 
 
 def _may_wait(

@@ -642,15 +642,34 @@ async def test_orchestrator_sigkilled_twice_mid_workflow_resumes_from_kv_and_run
     await assert_effects_once(js, rig.home, BIG, status, rows=20_000)
 
 
+def continue_process(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGCONT)
+
+
+async def results_stored(js, subject: str, count: int, timeout: float) -> None:
+    """Until the results stream holds ``count`` messages on ``subject``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = await js.stream_info(subjects.RESULTS_STREAM, subjects_filter=subject)
+        if (info.state.subjects or {}).get(subject, 0) >= count:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"fewer than {count} results on {subject} after {timeout} s")
+
+
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("saved", [False, True], ids=["before-save", "after-save-before-publish"])
-async def test_orchestrator_dying_around_saving_the_fan_out_still_completes(rig, saved):
-    """Deterministic kill points: the orchestrator dies while saving the state that sends the
-    executions — before the write lands, or after it landed but before the tasks were published.
+@pytest.mark.parametrize("kill_point", ["published-not-saved", "saved-not-published"])
+async def test_orchestrator_dying_around_saving_the_fan_out_still_completes(rig, kill_point):
+    """Deterministic kill points in the step that sends the executions, whose publishes go beside the state write:
+    the tasks published but the write never landed, or the write landed but the tasks were never published.
 
     The dying orchestrator runs in this process so the test can stop it at exactly that
-    point (its KV update never returns and its connection is dropped, as with SIGKILL);
-    a fresh orchestrator then takes over, as the supervisor's restart would.
+    point (a frozen call never returns and its connection is dropped, as with SIGKILL);
+    a fresh orchestrator then takes over, as the supervisor's restart would. In the first
+    case the execution agent is held (SIGSTOP) until the dying orchestrator is gone, so
+    that both results reach the next one before the templates' result that sends their
+    tasks, which comes back only after its ack wait: they must be taken again, not dropped.
     """
     from gaai.orchestrator.runner import Orchestrator
     from gaai.orchestrator.state import state_decoder
@@ -665,21 +684,38 @@ async def test_orchestrator_dying_around_saving_the_fan_out_still_completes(rig,
     settings = Settings(nats_url=server.url, home=rig.home, ack_wait_s=6.0)
 
     dying_bus = await Bus.connect(settings, name="test-orchestrator-dying")
-    died = asyncio.Event()
+    saved, published, unpublished = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    executions_published: list[str] = []
     frozen: list[asyncio.Task] = []
-    save = dying_bus.workflows.update
+    save, publish = dying_bus.workflows.update, dying_bus.publish
+
+    async def freeze() -> None:
+        frozen.append(asyncio.current_task())
+        await asyncio.Event().wait()
 
     async def update(key, value, last=None, **kwargs):
         state = state_decoder.decode(value)
         if any(t.agent == "execution" and t.status != "waiting" for t in state.tasks.values()):
-            if saved:
-                await save(key, value, last=last, **kwargs)
-            died.set()
-            frozen.append(asyncio.current_task())
-            await asyncio.Event().wait()  # never saved, never acknowledged
+            if kill_point == "published-not-saved":
+                await freeze()  # never saved, never acknowledged
+            revision = await save(key, value, last=last, **kwargs)
+            saved.set()
+            return revision
         return await save(key, value, last=last, **kwargs)
 
+    async def publish_task(subject, payload, headers):
+        if subject != subjects.task_subject("execution"):
+            return await publish(subject, payload, headers)
+        if kill_point == "saved-not-published":
+            unpublished.set()
+            await freeze()
+        await publish(subject, payload, headers)
+        executions_published.append(headers[subjects.HEADER_TASK_ID])
+        if len(executions_published) == 2:
+            published.set()
+
     dying_bus.workflows.update = update
+    dying_bus.publish = publish_task
     stop_dying = asyncio.Event()
     dying = asyncio.create_task(Orchestrator(dying_bus, settings, EmbeddedStore(rig.home)).run(stop_dying))
 
@@ -694,11 +730,22 @@ async def test_orchestrator_dying_around_saving_the_fan_out_still_completes(rig,
     nc = await rig.connect(server.url)
     js = nc.jetstream()
     await wait_ready(nc)
+    execution_agent = by_name(stack, "execution").pid
     workflow_id = new_id("window")
+    if kill_point == "published-not-saved":
+        os.kill(execution_agent, signal.SIGSTOP)
+        rig.extra.append(lambda: continue_process(execution_agent))
     await submit(nc, workflow_id, "ecommerce", FAST_DOC, max_executions=2)
-    await asyncio.wait_for(died.wait(), 40)
-    await dying_bus.nc.close()  # the process is gone: no ack, no task published
+    await asyncio.wait_for(
+        published.wait() if kill_point == "published-not-saved" else asyncio.gather(saved.wait(), unpublished.wait()),
+        40,
+    )
+    await dying_bus.nc.close()  # the process is gone
     stop_dying.set()
+    if kill_point == "published-not-saved":
+        continue_process(execution_agent)
+        await results_stored(js, subjects.result_subject("execution"), 2, 20)
+        assert not saved.is_set()
 
     restarted_bus = await Bus.connect(settings, name="test-orchestrator-restarted")
     stop_restarted = asyncio.Event()
@@ -711,6 +758,7 @@ async def test_orchestrator_dying_around_saving_the_fan_out_still_completes(rig,
 
     rig.extra.insert(0, stop_it)
     status = await wait_final(nc, workflow_id, timeout=20)
+    assert status["status"] == "completed"
     runs = agent_runs(await stored_events(js, workflow_id))
     assert_each_task_ran_once(runs, status)
     await assert_effects_once(js, rig.home, "ecommerce", status)

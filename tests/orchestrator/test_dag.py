@@ -32,7 +32,7 @@ from gaai.bus.domain import (
     UnansweredQuestion,
     UseCase,
 )
-from gaai.orchestrator.dag import Dispatch, Finished, Submitted, advance, announcement
+from gaai.orchestrator.dag import Dispatch, Finished, Submitted, advance, announcement, awaits_dispatch
 from gaai.orchestrator.state import WorkflowState
 from tests.orchestrator.serving import head_results
 
@@ -212,6 +212,26 @@ def test_duplicate_and_stale_replies_change_nothing():
     assert again is state and commands == []
     stale, commands = advance(state, reply(f"{WF}.schema", RESULTS["schema"], attempt=7), 3.0)
     assert stale is state and commands == []
+
+
+def test_a_result_for_a_task_not_sent_yet_is_ahead_of_the_state_not_stale():
+    """Tasks are published beside the write that marks them sent: after a crash their results can come before the
+    state has them sent. Those are told apart from duplicates, stale attempts and made-up task ids."""
+    from gaai.orchestrator.dag import Cancelled
+
+    started, _ = advance(make_state(), Submitted(), 1.0)
+    execution = ExecutionResult(summary=summary(1))  # which task a reply answers is all that matters here
+    assert awaits_dispatch(started, reply(f"{WF}.use_cases", RESULTS["use_cases"]).reply)
+    assert awaits_dispatch(started, reply(f"{WF}.execution.TPL-001", execution).reply)  # the fan-out may add it
+    assert not awaits_dispatch(started, reply(f"{WF}.use_cases", RESULTS["use_cases"], attempt=2).reply)
+    assert not awaits_dispatch(started, reply(f"{WF}.vertical", RESULTS["vertical"]).reply)  # sent: applies now
+
+    fanned_out, _ = run_to_templates(make_state(), 2)
+    assert awaits_dispatch(fanned_out, reply(f"{WF}.reporting.TPL-001", execution).reply)
+    assert not awaits_dispatch(fanned_out, reply(f"{WF}.execution.TPL-009", execution).reply)  # no such template
+    assert not awaits_dispatch(fanned_out, reply(f"{WF}.templates", RESULTS["use_cases"]).reply)  # a duplicate
+    cancelled, _ = advance(fanned_out, Cancelled("stop"), 4.0)
+    assert not awaits_dispatch(cancelled, reply(f"{WF}.reporting.TPL-001", execution).reply)
 
 
 def test_status_lists_the_questions_the_graph_cannot_answer():
