@@ -211,13 +211,11 @@ def _move_vertices(indptr, indices, weights, strength, total, resolution, min_pa
     """Louvain's local moving on one level, from singletons: ``(community of each vertex, moved)``.
 
     A vertex ``v`` of strength ``k`` taken out of its community gains, by joining community
-    ``c``, modularity ``2 / total * (link(v, c) - resolution * strength(c) * k / total)``,
-    where ``link(v, c)`` counts ``v``'s entries into ``c`` (adds up their ``weights``
-    unless that is None; numba compiles the other branch away). It joins the community with the
-    largest gain if that beats going back to its own, the lowest community id among equal
-    gains. Passes over the vertices, in id order, repeat until one moves no vertex or
-    gains less than ``min_pass_gain``. Every move raises the (bounded) modularity, so with
-    a symmetric graph the passes end.
+    ``c``, modularity ``2 / total * (link(v, c) - resolution * strength(c) * k / total)``.
+    It joins the community with the largest gain if that beats going back to its own
+    (``best_neighbouring_community``). Passes over the vertices, in id order, repeat until
+    one moves no vertex or gains less than ``min_pass_gain``. Every move raises the
+    (bounded) modularity, so with a symmetric graph the passes end.
     """
     n = strength.size
     community = np.arange(n).astype(indices.dtype)
@@ -232,26 +230,9 @@ def _move_vertices(indptr, indices, weights, strength, total, resolution, min_pa
         for v in range(n):
             own = community[v]
             k = strength[v]
-            count = 0
-            for j in range(indptr[v], indptr[v + 1]):
-                c = community[indices[j]]
-                # Only a community not met yet in this row has no link.
-                if link[c] == 0.0:
-                    candidates[count] = c
-                    count += 1
-                if weights is None:
-                    link[c] += 1.0
-                else:
-                    link[c] += weights[j]
-            community_strength[own] -= k
-            stay = link[own] - per_strength * community_strength[own] * k
-            best, best_gain = own, stay
-            for t in range(count):
-                c = candidates[t]
-                gain = link[c] - per_strength * community_strength[c] * k
-                if gain > best_gain or (gain == best_gain and best != own and c < best):
-                    best, best_gain = c, gain
-                link[c] = 0.0
+            best, best_gain, stay = best_neighbouring_community(
+                v, k, indptr, indices, weights, community, community_strength, per_strength, link, candidates
+            )
             community_strength[best] += k
             if best != own:
                 community[v] = best
@@ -260,6 +241,43 @@ def _move_vertices(indptr, indices, weights, strength, total, resolution, min_pa
         moved = moved or moves > 0
         if moves == 0 or 2.0 * pass_gain / total < min_pass_gain:
             return community, moved
+
+
+@kernel
+def best_neighbouring_community(
+    v, k, indptr, indices, weights, community, community_strength, per_strength, link, candidates
+):
+    """Takes vertex ``v``, of strength ``k``, out of its community (``community_strength`` loses ``k``) and finds
+    where it gains most: ``(best, best_gain, stay)``. ``best`` is the neighbouring community with the largest gain,
+    or ``v``'s own when none beats going back to it (gain ``stay``); the lowest community id among equal gains.
+
+    Joining ``c`` gains ``link(v, c) - per_strength * strength(c) * k`` (modularity's change up to a positive
+    factor), where ``link(v, c)`` counts ``v``'s entries into ``c`` (adds up their ``weights`` unless that is None;
+    numba compiles the other branch away). ``link`` (zeros) and ``candidates`` are scratch arrays with a slot per
+    community; ``link`` is given back as zeros.
+    """
+    own = community[v]
+    count = 0
+    for j in range(indptr[v], indptr[v + 1]):
+        c = community[indices[j]]
+        # Only a community not met yet in this row has no link.
+        if link[c] == 0.0:
+            candidates[count] = c
+            count += 1
+        if weights is None:
+            link[c] += 1.0
+        else:
+            link[c] += weights[j]
+    community_strength[own] -= k
+    stay = link[own] - per_strength * community_strength[own] * k
+    best, best_gain = own, stay
+    for t in range(count):
+        c = candidates[t]
+        gain = link[c] - per_strength * community_strength[c] * k
+        if gain > best_gain or (gain == best_gain and best != own and c < best):
+            best, best_gain = c, gain
+        link[c] = 0.0
+    return best, best_gain, stay
 
 
 @kernel

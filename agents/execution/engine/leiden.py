@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from gaai.agents.execution.engine.communities import aggregate_communities, community_graph
+from gaai.agents.execution.engine.communities import (
+    aggregate_communities,
+    best_neighbouring_community,
+    community_graph,
+)
 from gaai.agents.execution.engine.compiled import kernel
 from gaai.agents.execution.engine.components import join_sets, point_to_roots
 from gaai.agents.execution.engine.output import AlgorithmOutput, renumber_by_size
@@ -168,25 +172,9 @@ def _move_nodes_fast(indptr, indices, weights, strength, community, total, resol
         queued[v] = False
         own = community[v]
         k = strength[v]
-        count = 0
-        for j in range(indptr[v], indptr[v + 1]):
-            c = community[indices[j]]
-            if link[c] == 0.0:
-                candidates[count] = c
-                count += 1
-            if weights is None:
-                link[c] += 1.0
-            else:
-                link[c] += weights[j]
-        community_strength[own] -= k
-        stay = link[own] - per_strength * community_strength[own] * k
-        best, best_gain = own, stay
-        for t in range(count):
-            c = candidates[t]
-            gain = link[c] - per_strength * community_strength[c] * k
-            if gain > best_gain or (gain == best_gain and best != own and c < best):
-                best, best_gain = c, gain
-            link[c] = 0.0
+        best, best_gain, _ = best_neighbouring_community(
+            v, k, indptr, indices, weights, community, community_strength, per_strength, link, candidates
+        )
         if best_gain < 0.0 and members[own] > 1:
             empties -= 1
             best = empty[empties]
