@@ -462,12 +462,19 @@ async def wait_gone(pids: list[int], timeout: float) -> list[int]:
 
 
 async def catalog_caught_up(js, timeout: float) -> bool:
-    """True once the catalog's consumer has acknowledged every result published before the call."""
+    """True once the catalog's consumer has acknowledged every result published before the call.
+
+    In a cluster that just lost a node, the consumer may still be electing a leader: its info
+    requests go unanswered for seconds, which is "not yet", not an answer.
+    """
     published = (await js.stream_info(subjects.RESULTS_STREAM)).state.last_seq
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        info = await js.consumer_info(subjects.RESULTS_STREAM, subjects.CATALOG_CONSUMER)
-        if info.ack_floor is not None and (info.ack_floor.stream_seq or 0) >= published:
+        try:
+            info = await js.consumer_info(subjects.RESULTS_STREAM, subjects.CATALOG_CONSUMER)
+        except (*TRANSIENT, nats.js.errors.ServiceUnavailableError):
+            info = None
+        if info is not None and info.ack_floor is not None and (info.ack_floor.stream_seq or 0) >= published:
             return True
         await asyncio.sleep(0.05)
     return False
