@@ -290,7 +290,12 @@ class Orchestrator:
         if merging is not None:
             merging.set()  # the batch waiting to share its write takes this event in
         elif len(queue) == 1:
-            await self._commit_queued(workflow_id)
+            try:
+                await self._commit_queued(workflow_id)
+            except BaseException:
+                if waiter.done() and not waiter.cancelled():
+                    waiter.exception()  # read: this caller is being stopped, and stops with its own exception
+                raise
         return await waiter
 
     async def _commit_queued(self, workflow_id: str) -> None:
